@@ -1,0 +1,63 @@
+/*
+ * batch.h - turning a list of images into batches of model input on a device.
+ *
+ * A batch source walks a dataset in order, decodes and preprocesses each image (resize, centre crop,
+ * normalisation) and groups images of the same prepared size into tensors of at most max images. An
+ * image that cannot be read is reported (naming the file) and skipped; the others go on.
+ */
+#ifndef CAM_BATCH_H
+#define CAM_BATCH_H
+
+#include <stddef.h>
+
+#include "cam/dataset.h"
+#include "cam/image.h"
+#include "cam/torch_shim.h"
+
+struct preprocess {
+	int resize; /* shorter side; 0: none */
+	int crop;   /* centre crop; 0: none */
+	float mean[3], std[3];
+};
+
+struct batch_source {
+	struct dataset *ds; /* borrowed */
+	struct preprocess pp;
+	const char *device;
+	size_t next;	    /* next dataset item */
+	size_t limit;	    /* stop after this many items; 0: all */
+	size_t nr_skipped;  /* unreadable images so far */
+	struct image carry; /* a prepared image of another size, held for the next batch */
+	size_t carry_item;
+	int have_carry;
+};
+
+struct batch {
+	size_t n;
+	size_t *items;	      /* dataset indices */
+	long *labels;	      /* -1 unknown */
+	struct image *shown;  /* the prepared images (after resize and crop), for overlays */
+	ts_tensor *x;	      /* (n, 3, h, w) normalised, on the device */
+	int h, w;
+};
+
+#define BATCH_INIT { 0, NULL, NULL, NULL, NULL, 0, 0 }
+
+void batch_source_init(struct batch_source *src, struct dataset *ds, const struct preprocess *pp,
+		       const char *device, size_t limit);
+void batch_source_release(struct batch_source *src);
+
+/*
+ * Fill b (released first) with the next batch of at most max images. Returns 1 when b holds images, 0 at
+ * the end, -1 on a failure that is not one image's (a device error).
+ */
+int batch_next(struct batch_source *src, struct batch *b, size_t max);
+void batch_release(struct batch *b);
+
+/* A name for output files: the file name without folder and extension; IDX records get _NNNNN. */
+char *batch_item_stem(const struct dataset *ds, size_t item);
+
+/* Parse "a,b,c" into three floats; -1 if malformed. */
+int parse_float3(const char *s, float out[3]);
+
+#endif

@@ -1,0 +1,479 @@
+/*
+ * methods.c - CAM methods as tensor operations over shared passes (see methods.h and SCIENCE.md).
+ *
+ * Each formula is written with a scratch list of temporaries (struct tmp) so that an expression reads
+ * close to its definition and every intermediate handle is freed in one place.
+ */
+#include "cam/methods.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/strbuf.h"
+#include "lib/suggest.h"
+#include "lib/xalloc.h"
+
+const char *const cam_method_names[CAM_NR_METHODS] = {
+	"cam",	      "gradcam",    "hirescam",	    "gradcam-e",    "layercam", "xgradcam",   "gradcam++",
+	"randomcam",  "shapleycam", "shapleycam-h", "shapleycam-e", "scorecam", "ablationcam",
+};
+
+static int parse_one(const char *word, size_t len, unsigned *mask)
+{
+	char buf[64];
+	size_t i;
+	const char *near[1];
+
+	if (len == 0 || len >= sizeof(buf))
+		return error("bad method name '%.*s'", (int)len, word);
+	for (i = 0; i < len; i++)
+		buf[i] = word[i] == '_' ? '-' : (char)tolower((unsigned char)word[i]);
+	buf[len] = '\0';
+	if (!strcmp(buf, "all")) {
+		*mask |= (1u << CAM_NR_METHODS) - 1;
+		return 0;
+	}
+	for (i = 0; i < CAM_NR_METHODS; i++) {
+		if (!strcmp(buf, cam_method_names[i])) {
+			*mask |= 1u << i;
+			return 0;
+		}
+	}
+	if (suggest_nearest(buf, cam_method_names, CAM_NR_METHODS, near, 1))
+		return error("unknown method '%s'; did you mean '%s'?", buf, near[0]);
+	return error("unknown method '%s' (camlab help methods lists them)", buf);
+}
+
+int cam_methods_parse(const char *list, unsigned *mask)
+{
+	const char *p = list;
+	int ret = 0;
+
+	*mask = 0;
+	while (1) {
+		size_t len = strcspn(p, ",");
+		while (len && isspace((unsigned char)*p))
+			p++, len--;
+		while (len && isspace((unsigned char)p[len - 1]))
+			len--;
+		if (parse_one(p, len, mask) < 0)
+			ret = -1;
+		p += strcspn(p, ",");
+		if (!*p)
+			break;
+		p++;
+	}
+	return ret;
+}
+
+unsigned cam_methods_passes(unsigned mask)
+{
+	unsigned need = 0;
+	unsigned grad = (1u << CAM_GRADCAM) | (1u << CAM_HIRESCAM) | (1u << CAM_GRADCAM_E) |
+			(1u << CAM_LAYERCAM) | (1u << CAM_XGRADCAM) | (1u << CAM_GRADCAMPP);
+	unsigned shapley = (1u << CAM_SHAPLEYCAM) | (1u << CAM_SHAPLEYCAM_H) | (1u << CAM_SHAPLEYCAM_E);
+	if (mask & (grad | shapley))
+		need |= CAM_PASS_GRAD;
+	if (mask & shapley)
+		need |= CAM_PASS_HVP;
+	return need;
+}
+
+/* ---- scratch temporaries ---- */
+
+#define TMP_MAX 48
+
+struct tmp {
+	ts_tensor *v[TMP_MAX];
+	int n;
+	int failed;
+};
+
+static ts_tensor *keep(struct tmp *t, ts_tensor *x)
+{
+	if (!x)
+		t->failed = 1;
+	if (t->n == TMP_MAX)
+		BUG("too many temporaries");
+	t->v[t->n++] = x;
+	return x;
+}
+
+/* Free every temporary except keep_out, which is returned to the caller. */
+static ts_tensor *tmp_done(struct tmp *t, ts_tensor *keep_out)
+{
+	int i;
+	for (i = 0; i < t->n; i++)
+		if (t->v[i] != keep_out)
+			ts_free(t->v[i]);
+	t->n = 0;
+	return keep_out;
+}
+
+#define K(x) keep(&T, (x))
+
+static const int HW[2] = { 2, 3 };
+static const int CH[1] = { 1 };
+
+/* S = sum_k w_k A_k for weights w of shape (B, C, 1, 1) or (B, C). */
+static ts_tensor *weighted_sum(const ts_tensor *w, const ts_tensor *a)
+{
+	struct tmp T = { 0 };
+	const ts_tensor *w4 = w;
+	if (ts_dim(w) == 2)
+		w4 = K(ts_unsqueeze(K(ts_unsqueeze(w, 2)), 3));
+	return tmp_done(&T, ts_sum(K(ts_mul(w4, a)), CH, 1, 0));
+}
+
+void cam_pass_release(struct cam_pass *p)
+{
+	ts_carry_free(p->carry);
+	ts_free(p->a);
+	ts_free(p->logits);
+	ts_free(p->target);
+	ts_free(p->u);
+	ts_free(p->g);
+	ts_free(p->ha);
+	free(p->classes);
+	memset(p, 0, sizeof(*p));
+}
+
+int cam_pass_run(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum utility u,
+		 const struct target_policy *target, const long *labels, unsigned flags)
+{
+	struct tmp T = { 0 };
+	ts_tensor *leaf, *logits, *uu, *total;
+	int64_t b, nb, shape[2];
+	int64_t *idx;
+	int prev;
+
+	memset(p, 0, sizeof(*p));
+	p->split = split;
+	p->utility = u;
+	if (ts_split_prefix(split, x, &p->carry, &p->a) < 0)
+		return error("forward to the target layer failed: %s", ts_error());
+	nb = ts_size(p->a, 0);
+	p->batch = (long)nb;
+
+	prev = ts_set_grad(1);
+	leaf = K(ts_leaf(p->a));
+	logits = K(ts_split_suffix(split, p->carry, leaf));
+	if (!logits) {
+		ts_set_grad(prev);
+		tmp_done(&T, NULL);
+		cam_pass_release(p);
+		return error("forward from the target layer failed: %s", ts_error());
+	}
+	p->logits = ts_detach(logits);
+	p->classes = xmalloc((size_t)nb * sizeof(long));
+	if (target_select(target, p->logits, labels, p->classes) < 0) {
+		ts_set_grad(prev);
+		tmp_done(&T, NULL);
+		cam_pass_release(p);
+		return -1;
+	}
+	idx = xmalloc((size_t)nb * sizeof(*idx));
+	for (b = 0; b < nb; b++)
+		idx[b] = p->classes[b];
+	shape[0] = nb;
+	shape[1] = 1;
+	/* The targets live where the logits live. */
+	p->target = ts_to_like(K(ts_from_i64(idx, shape, 2, "cpu")), p->logits);
+	free(idx);
+	uu = K(utility_eval(u, logits, p->target));
+	p->u = ts_detach(uu);
+	if (flags & (CAM_PASS_GRAD | CAM_PASS_HVP)) {
+		/* Images are independent in eval mode, so the gradient of the batch sum is per image. */
+		total = K(ts_sum(uu, NULL, 0, 0));
+		p->g = ts_grad(total, leaf, NULL, (flags & CAM_PASS_HVP) != 0);
+		if (p->g && (flags & CAM_PASS_HVP))
+			p->ha = ts_grad(p->g, leaf, leaf, 0);
+		if (p->g && (flags & CAM_PASS_HVP)) {
+			ts_tensor *g = ts_detach(p->g);
+			ts_free(p->g);
+			p->g = g;
+		}
+	}
+	ts_set_grad(prev);
+	if (T.failed || !p->u || ((flags & CAM_PASS_GRAD) && !p->g) || ((flags & CAM_PASS_HVP) && !p->ha)) {
+		tmp_done(&T, NULL);
+		cam_pass_release(p);
+		return error("backward pass failed: %s", ts_error());
+	}
+	tmp_done(&T, NULL);
+	return 0;
+}
+
+/* mean over positions of W, then the weighted sum: GradCAM's form (Type-II) */
+static ts_tensor *pooled(const ts_tensor *w, const ts_tensor *a)
+{
+	struct tmp T = { 0 };
+	return tmp_done(&T, weighted_sum(K(ts_mean(w, HW, 2, 1)), a));
+}
+
+/* sum over channels of W * A: HiResCAM's form (Type-I) */
+static ts_tensor *elementwise(const ts_tensor *w, const ts_tensor *a, int relu_each)
+{
+	struct tmp T = { 0 };
+	ts_tensor *prod = K(ts_mul(w, a));
+	if (relu_each)
+		prod = K(ts_relu(prod));
+	return tmp_done(&T, ts_sum(prod, CH, 1, 0));
+}
+
+static ts_tensor *shapley_w(const struct cam_pass *p, struct tmp *tp)
+{
+	/* W = G - HA / 2: the second-order (Shapley) correction of the gradient. */
+	return keep(tp, ts_sub(p->g, keep(tp, ts_muls(p->ha, 0.5))));
+}
+
+static ts_tensor *xgradcam(const struct cam_pass *p)
+{
+	struct tmp T = { 0 };
+	ts_tensor *num = K(ts_sum(K(ts_mul(p->g, p->a)), HW, 2, 1));
+	ts_tensor *den = K(ts_adds(K(ts_sum(p->a, HW, 2, 1)), 1e-7));
+	return tmp_done(&T, weighted_sum(K(ts_div(num, den)), p->a));
+}
+
+static ts_tensor *gradcampp(const struct cam_pass *p)
+{
+	struct tmp T = { 0 };
+	ts_tensor *g2 = K(ts_mul(p->g, p->g));
+	ts_tensor *g3 = K(ts_mul(g2, p->g));
+	ts_tensor *suma = K(ts_sum(p->a, HW, 2, 1));
+	ts_tensor *den = K(ts_adds(K(ts_add(K(ts_muls(g2, 2.0)), K(ts_mul(suma, g3)))), 1e-6));
+	ts_tensor *aij = K(ts_div(g2, den));
+	/* alpha = 0 where G = 0 (the reference's np.where) */
+	aij = K(ts_where(K(ts_eqs(p->g, 0.0)), K(ts_zeros_like(aij)), aij));
+	ts_tensor *w = K(ts_sum(K(ts_mul(K(ts_relu(p->g)), aij)), HW, 2, 1));
+	return tmp_done(&T, weighted_sum(w, p->a));
+}
+
+static ts_tensor *randomcam(const struct cam_pass *p, uint64_t seed)
+{
+	struct tmp T = { 0 };
+	int64_t shape[2] = { ts_size(p->a, 0), ts_size(p->a, 1) };
+	ts_tensor *w = K(ts_to_like(K(ts_rand_uniform(shape, 2, -1.0, 1.0, seed, "cpu")), p->a));
+	return tmp_done(&T, weighted_sum(w, p->a));
+}
+
+static ts_tensor *classic_cam(const struct cam_pass *p, const ts_tensor *fc)
+{
+	struct tmp T = { 0 };
+	int64_t nb = ts_size(p->a, 0), nc = ts_size(p->a, 1), b, c;
+	int64_t *idx, shape[2] = { nb, nc };
+	ts_tensor *rows;
+
+	if (!fc) {
+		error("method 'cam' needs a global-average-pooling + linear head, and the model has no "
+		      "Linear module");
+		return NULL;
+	}
+	if (ts_dim(fc) != 2 || ts_size(fc, 1) != nc) {
+		error("method 'cam' needs the head's weight to have one column per channel of the layer "
+		      "(%ld channels, weight %ldx%ld): use it at the layer before global pooling",
+		      (long)nc, (long)ts_size(fc, 0), (long)ts_size(fc, 1));
+		return NULL;
+	}
+	idx = xmalloc((size_t)(nb * nc) * sizeof(*idx));
+	for (b = 0; b < nb; b++)
+		for (c = 0; c < nc; c++)
+			idx[b * nc + c] = p->classes[b];
+	rows = K(ts_gather(K(ts_to_like(fc, p->a)), 0, K(ts_to_like(K(ts_from_i64(idx, shape, 2, "cpu")), p->a))));
+	free(idx);
+	return tmp_done(&T, weighted_sum(rows, p->a));
+}
+
+/* Channel-wise min-max of (N, C, H, W) over H, W, with the reference's epsilon. */
+static ts_tensor *minmax_hw(const ts_tensor *v, double eps)
+{
+	struct tmp T = { 0 };
+	ts_tensor *mn = K(ts_amin(v, HW, 2, 1)), *mx = K(ts_amax(v, HW, 2, 1));
+	return tmp_done(&T, ts_div(K(ts_sub(v, mn)), K(ts_adds(K(ts_sub(mx, mn)), eps))));
+}
+
+/*
+ * ScoreCAM: each channel, upsampled (align_corners=True) and min-maxed, masks the input; the utility of
+ * the masked input, softmaxed over channels, weights the channels. C forwards per image, in chunks.
+ */
+static ts_tensor *scorecam(const struct cam_pass *p, const struct cam_extra *e)
+{
+	struct tmp T = { 0 };
+	int64_t nb = ts_size(p->a, 0), nc = ts_size(p->a, 1), b, k0;
+	int64_t H = ts_size(e->x, 2), W = ts_size(e->x, 3);
+	int chunk = e->chunk > 0 ? e->chunk : 16;
+	ts_tensor **rows = xcalloc((size_t)nb, sizeof(*rows));
+	ts_tensor *masks = K(minmax_hw(K(ts_interpolate(p->a, H, W, 1)), 1e-8));
+	ts_tensor *res = NULL;
+
+	for (b = 0; b < nb && !T.failed; b++) {
+		struct tmp U = { 0 };
+		ts_tensor *xb = keep(&U, ts_narrow(e->x, 0, b, 1));		/* (1,3,H,W) */
+		ts_tensor *mb = keep(&U, ts_unsqueeze(keep(&U, ts_select(masks, 0, b)), 1)); /* (C,1,H,W) */
+		ts_tensor *tb = keep(&U, ts_narrow(p->target, 0, b, 1));
+		ts_tensor **parts = xcalloc((size_t)(nc / chunk + 1), sizeof(*parts));
+		int np = 0;
+		for (k0 = 0; k0 < nc; k0 += chunk) {
+			struct tmp V = { 0 };
+			int64_t n = nc - k0 < chunk ? nc - k0 : chunk;
+			ts_tensor *in = keep(&V, ts_mul(xb, keep(&V, ts_narrow(mb, 0, k0, n))));
+			ts_tensor *logits = keep(&V, ts_module_forward(e->model, in));
+			ts_tensor *tgt = keep(&V, ts_repeat_interleave(tb, n));
+			parts[np] = utility_eval(p->utility, logits, tgt); /* (n,1) */
+			if (!parts[np])
+				U.failed = 1;
+			np++;
+			tmp_done(&V, NULL);
+			if (V.failed) {
+				U.failed = 1;
+				break;
+			}
+		}
+		if (!U.failed) {
+			ts_tensor *scores = keep(&U, ts_cat(parts, np, 0)); /* (C,1) */
+			ts_tensor *w = keep(&U, ts_softmax(keep(&U, ts_reshape(scores, (int64_t[]){ 1, nc }, 2)), 1));
+			rows[b] = w;
+			U.v[U.n - 1] = NULL; /* rows[b] now owns w */
+		}
+		for (int i = 0; i < np; i++)
+			ts_free(parts[i]);
+		free(parts);
+		if (U.failed)
+			T.failed = 1;
+		tmp_done(&U, NULL);
+	}
+	if (!T.failed)
+		res = weighted_sum(K(ts_cat(rows, (int)nb, 0)), p->a);
+	for (b = 0; b < nb; b++)
+		ts_free(rows[b]);
+	free(rows);
+	if (!res)
+		error("scorecam failed: %s", ts_error());
+	return tmp_done(&T, res);
+}
+
+/*
+ * AblationCAM: w_k = (Y - Y_k) / Y, where Y_k is the utility with channel k of A zeroed, evaluated by the
+ * network above the layer on chunks of ablated copies of every image's A.
+ */
+static ts_tensor *ablationcam(const struct cam_pass *p, const struct cam_extra *e)
+{
+	struct tmp T = { 0 };
+	int64_t nb = ts_size(p->a, 0), nc = ts_size(p->a, 1), k0, b, j, c;
+	int chunk = e->chunk > 0 ? e->chunk : 32;
+	ts_tensor **cols = xcalloc((size_t)(nc / chunk + 1), sizeof(*cols));
+	int ncols = 0, failed = 0;
+	ts_tensor *res = NULL;
+
+	for (k0 = 0; k0 < nc && !failed; k0 += chunk) {
+		struct tmp V = { 0 };
+		int64_t n = nc - k0 < chunk ? nc - k0 : chunk;
+		float *mask = xmalloc((size_t)(nb * n * nc) * sizeof(float));
+		int64_t mshape[4] = { nb * n, nc, 1, 1 };
+		ts_carry *carry;
+		/* copy j of image b has channel k0 + j zeroed */
+		for (b = 0; b < nb; b++)
+			for (j = 0; j < n; j++)
+				for (c = 0; c < nc; c++)
+					mask[(b * n + j) * nc + c] = c == k0 + j ? 0.0f : 1.0f;
+		ts_tensor *m = keep(&V, ts_to_like(keep(&V, ts_from_f32(mask, mshape, 4, "cpu")), p->a));
+		free(mask);
+		ts_tensor *ab = keep(&V, ts_mul(keep(&V, ts_repeat_interleave(p->a, n)), m));
+		carry = ts_carry_repeat_interleave(p->carry, n);
+		ts_tensor *logits = keep(&V, ts_split_suffix(p->split, carry, ab));
+		ts_carry_free(carry);
+		ts_tensor *yk = keep(&V, utility_eval(p->utility, logits, keep(&V, ts_repeat_interleave(p->target, n))));
+		ts_tensor *y = keep(&V, ts_repeat_interleave(p->u, n));
+		ts_tensor *w = ts_div(keep(&V, ts_sub(y, yk)), y); /* (B*n, 1) */
+		cols[ncols] = ts_reshape(w, (int64_t[]){ nb, n }, 2);
+		ts_free(w);
+		if (!cols[ncols++] || V.failed)
+			failed = 1;
+		tmp_done(&V, NULL);
+	}
+	if (!failed)
+		res = weighted_sum(K(ts_cat(cols, ncols, 1)), p->a);
+	for (int i = 0; i < ncols; i++)
+		ts_free(cols[i]);
+	free(cols);
+	if (!res)
+		error("ablationcam failed: %s", ts_error());
+	return tmp_done(&T, res);
+}
+
+ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam_extra *e)
+{
+	struct tmp T = { 0 };
+	ts_tensor *r = NULL;
+	unsigned need = cam_methods_passes(1u << m);
+
+	if (((need & CAM_PASS_GRAD) && !p->g) || ((need & CAM_PASS_HVP) && !p->ha))
+		BUG("method %s without its passes", cam_method_names[m]);
+	switch (m) {
+	case CAM_CAM:
+		return classic_cam(p, e->fc);
+	case CAM_GRADCAM:
+		r = pooled(p->g, p->a);
+		break;
+	case CAM_HIRESCAM:
+		r = elementwise(p->g, p->a, 0);
+		break;
+	case CAM_GRADCAM_E:
+		r = elementwise(p->g, p->a, 1);
+		break;
+	case CAM_LAYERCAM:
+		r = elementwise(K(ts_relu(p->g)), p->a, 0);
+		break;
+	case CAM_XGRADCAM:
+		r = xgradcam(p);
+		break;
+	case CAM_GRADCAMPP:
+		r = gradcampp(p);
+		break;
+	case CAM_RANDOMCAM:
+		r = randomcam(p, e->seed);
+		break;
+	case CAM_SHAPLEYCAM:
+		r = pooled(shapley_w(p, &T), p->a);
+		break;
+	case CAM_SHAPLEYCAM_H:
+		r = elementwise(shapley_w(p, &T), p->a, 0);
+		break;
+	case CAM_SHAPLEYCAM_E:
+		r = elementwise(shapley_w(p, &T), p->a, 1);
+		break;
+	case CAM_SCORECAM:
+		return scorecam(p, e);
+	case CAM_ABLATIONCAM:
+		return ablationcam(p, e);
+	case CAM_NR_METHODS:
+		BUG("bad method");
+	}
+	if (!r)
+		error("%s failed: %s", cam_method_names[m], ts_error());
+	return tmp_done(&T, r);
+}
+
+/* Per-image min-max of (B, H, W). */
+static ts_tensor *minmax_image(const ts_tensor *v)
+{
+	struct tmp T = { 0 };
+	static const int D12[2] = { 1, 2 };
+	ts_tensor *mn = K(ts_amin(v, D12, 2, 1)), *mx = K(ts_amax(v, D12, 2, 1));
+	return tmp_done(&T, ts_div(K(ts_sub(v, mn)), K(ts_adds(K(ts_sub(mx, mn)), 1e-7))));
+}
+
+ts_tensor *cam_resize_raw(const ts_tensor *s, int64_t h, int64_t w)
+{
+	struct tmp T = { 0 };
+	return tmp_done(&T, ts_squeeze(K(ts_interpolate(K(ts_unsqueeze(s, 1)), h, w, 0)), 1));
+}
+
+ts_tensor *cam_postprocess(const ts_tensor *s, int64_t h, int64_t w)
+{
+	struct tmp T = { 0 };
+	ts_tensor *r = K(minmax_image(K(ts_relu(s))));
+	return tmp_done(&T, minmax_image(K(cam_resize_raw(r, h, w))));
+}

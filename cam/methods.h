@@ -1,0 +1,97 @@
+/*
+ * methods.h - the CAM methods of SCIENCE.md on one batch, sharing their passes.
+ *
+ * For one batch, model, layer, utility and target, cam_pass_run() does one prefix forward, one suffix
+ * forward and backward and, only when a Shapley method is asked for, one Hessian-vector product; every
+ * gradient method is then a few tensor operations on A, G and HA on the device (cam_map). ScoreCAM and
+ * AblationCAM re-run the network (whole, or above the layer) in batches.
+ */
+#ifndef CAM_METHODS_H
+#define CAM_METHODS_H
+
+#include <stdint.h>
+
+#include "cam/torch_shim.h"
+#include "cam/utility.h"
+
+enum cam_method {
+	CAM_CAM,
+	CAM_GRADCAM,
+	CAM_HIRESCAM,
+	CAM_GRADCAM_E,
+	CAM_LAYERCAM,
+	CAM_XGRADCAM,
+	CAM_GRADCAMPP,
+	CAM_RANDOMCAM,
+	CAM_SHAPLEYCAM,
+	CAM_SHAPLEYCAM_H,
+	CAM_SHAPLEYCAM_E,
+	CAM_SCORECAM,
+	CAM_ABLATIONCAM,
+	CAM_NR_METHODS
+};
+
+extern const char *const cam_method_names[CAM_NR_METHODS];
+
+/*
+ * Parse a comma-separated list of method names ("all" for every one; case-insensitive, '_' for '-')
+ * into mask bits (1 << method). Returns 0, or -1 with an error naming the bad entry and the nearest name.
+ */
+int cam_methods_parse(const char *list, unsigned *mask);
+
+enum cam_pass_flags {
+	CAM_PASS_GRAD = 1 << 0, /* G = dU/dA */
+	CAM_PASS_HVP = 1 << 1,	/* HA = (d2U/dA2) A, by a second backward */
+};
+
+/* Which passes a set of methods needs. */
+unsigned cam_methods_passes(unsigned mask);
+
+/* The shared passes of one batch. All tensors are on the model's device and owned by the pass. */
+struct cam_pass {
+	ts_split *split;   /* borrowed */
+	ts_carry *carry;   /* the prefix's values for the suffix */
+	ts_tensor *a;	   /* (B, C, h, w), detached */
+	ts_tensor *logits; /* (B, K), detached */
+	ts_tensor *target; /* (B, 1) int64 */
+	ts_tensor *u;	   /* (B, 1) the utility at the target, detached */
+	ts_tensor *g;	   /* dU/dA or NULL */
+	ts_tensor *ha;	   /* HA or NULL */
+	enum utility utility;
+	long *classes; /* host copy of the targets, B entries */
+	long batch;
+};
+
+#define CAM_PASS_INIT { 0 }
+
+/*
+ * Run the passes for x (B, 3, H, W) on the model's device: the prefix, the suffix with gradients, the
+ * target selection (labels: host, B entries, may be NULL) and the requested backward passes.
+ */
+int cam_pass_run(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum utility u,
+		 const struct target_policy *target, const long *labels, unsigned flags);
+void cam_pass_release(struct cam_pass *p);
+
+/* What the methods that need more than A, G and HA are given. */
+struct cam_extra {
+	ts_module *model;	 /* whole model, for ScoreCAM */
+	const ts_tensor *x;	 /* the input batch, for ScoreCAM */
+	const ts_tensor *fc;	 /* (K, C) head weight, for CAM; NULL: CAM is unavailable */
+	uint64_t seed;		 /* RandomCAM */
+	int chunk;		 /* forwards per batch for ScoreCAM and AblationCAM */
+};
+
+/*
+ * The map S (B, h, w) before the final ReLU for one method. NULL with an error on failure.
+ */
+ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam_extra *extra);
+
+/*
+ * SCIENCE.md's post-processing: minmax(bilinear(relu(S))) to (B, H, W), half-pixel bilinear, minmax per
+ * image with epsilon 1e-7 (applied before and after the resize, as the reference does).
+ */
+ts_tensor *cam_postprocess(const ts_tensor *s, int64_t h, int64_t w);
+/* The signed map resized to (B, H, W) without ReLU or minmax, for users who want the raw values. */
+ts_tensor *cam_resize_raw(const ts_tensor *s, int64_t h, int64_t w);
+
+#endif

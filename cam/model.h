@@ -1,0 +1,76 @@
+/*
+ * model.h - a TorchScript classifier with the metadata camlab needs (input size, normalisation, class
+ * names, named target layers), and the cut of the model at a target layer.
+ *
+ * Metadata comes from a sidecar YAML file next to the model (M.yaml for M.pt) or from the caller; the
+ * command line overrides it. See experiments/models/fashion_mnist_cnn.yaml for the format.
+ */
+#ifndef CAM_MODEL_H
+#define CAM_MODEL_H
+
+#include <stddef.h>
+
+#include "cam/torch_shim.h"
+
+struct model_layer_alias {
+	char *name; /* e.g. "pre_gap" */
+	char *path; /* e.g. "layer4.1" */
+};
+
+struct model_meta {
+	int input_size; /* centre-crop size; 0: images are used at their own size */
+	int resize;	/* shorter side before the crop; 0: no resize */
+	int have_norm;
+	float mean[3], std[3];
+	char **classes; /* owned; nr_classes entries */
+	size_t nr_classes;
+	struct model_layer_alias *layers; /* owned */
+	size_t nr_layers;
+};
+
+#define MODEL_META_INIT { 0, 0, 0, { 0, 0, 0 }, { 1, 1, 1 }, NULL, 0, NULL, 0 }
+
+struct model {
+	char *path;   /* owned */
+	char *device; /* owned */
+	ts_module *mod;
+	struct model_meta meta;
+	char **paths; /* module paths as named_modules() prints them; owned */
+	char **types; /* their class names */
+	size_t nr_paths;
+};
+
+/*
+ * Load the TorchScript file at path onto device and read its sidecar (path with the extension replaced
+ * by .yaml) if there is one. Returns 0 or -1 after printing the error.
+ */
+int model_load(struct model *m, const char *path, const char *device);
+void model_release(struct model *m);
+
+/* Read a sidecar; fields present in the file replace those in meta. */
+int model_meta_read(struct model_meta *meta, const char *yaml_path);
+void model_meta_release(struct model_meta *meta);
+/*
+ * Replace the class names with those in file: a text file with one name per line, or a JSON file like
+ * ImageNet's imagenet_class_index.json ({"0": ["n01440764", "tench"], ...}).
+ */
+int model_meta_read_classes(struct model_meta *meta, const char *file);
+
+/* The module path for a layer name: an alias from the metadata, or the name itself. */
+const char *model_layer_path(const struct model *m, const char *name);
+
+/*
+ * Cut the model at the named layer. An unknown name is an error that lists the nearest valid module
+ * paths (and aliases). *out is owned by the caller (ts_split_free) and borrows m.
+ */
+int model_split(struct model *m, const char *layer, enum ts_layout layout, ts_split **out);
+
+/* Class name for an index, or NULL when the model has no names for it. */
+const char *model_class_name(const struct model *m, long index);
+/* Class index for a name (exact, then case-insensitive), or -1. */
+long model_class_index(const struct model *m, const char *name);
+
+/* The path of the last Linear module (the head, for CAM), or NULL. */
+const char *model_last_linear(const struct model *m);
+
+#endif

@@ -1,0 +1,976 @@
+/*
+ * torch_shim.cpp - the C API of torch_shim.h over libtorch; the only C++ in camlab.
+ *
+ * Every entry point catches what libtorch throws and turns it into a NULL or -1 return plus a message
+ * for ts_error(). The one piece of real logic here is the split of a TorchScript module at a layer: see
+ * the comment before ts_split_new().
+ */
+#include "torch_shim.h"
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/python/update_graph_executor_opt.h>
+#include <torch/cuda.h>
+#include <torch/script.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct ts_tensor {
+	at::Tensor t;
+};
+
+struct ts_module {
+	torch::jit::Module mod;
+	c10::Device device;
+};
+
+struct ts_carry {
+	std::vector<c10::IValue> values;
+};
+
+struct ts_split {
+	ts_module *m;
+	enum ts_layout layout;
+	std::unique_ptr<torch::jit::GraphFunction> prefix, suffix;
+	/* Suffix inputs (after self) that the suffix mutates in place, so they are cloned before a call. */
+	std::vector<bool> carry_mutated;
+	bool a_mutated;
+	size_t nr_carry;
+};
+
+static thread_local std::string last_error = "no error";
+
+static void set_error(const std::string &msg)
+{
+	/* libtorch messages carry a C++ backtrace after the first line; users need the first lines only. */
+	std::string m = msg;
+	size_t cut = m.find("\nException raised from");
+	if (cut != std::string::npos)
+		m.erase(cut);
+	while (!m.empty() && (m.back() == '\n' || m.back() == ' '))
+		m.pop_back();
+	last_error = m;
+}
+
+#define TS_TRY try {
+#define TS_CATCH(ret)                                                                              \
+	}                                                                                          \
+	catch (const c10::Error &e)                                                                \
+	{                                                                                          \
+		set_error(e.what_without_backtrace());                                             \
+		return ret;                                                                        \
+	}                                                                                          \
+	catch (const std::exception &e)                                                            \
+	{                                                                                          \
+		set_error(e.what());                                                               \
+		return ret;                                                                        \
+	}                                                                                          \
+	catch (...)                                                                                \
+	{                                                                                          \
+		set_error("unknown libtorch failure");                                             \
+		return ret;                                                                        \
+	}
+
+static ts_tensor *wrap(at::Tensor t)
+{
+	return new ts_tensor{std::move(t)};
+}
+
+static std::vector<int64_t> shape_of(const int64_t *shape, int ndim)
+{
+	return std::vector<int64_t>(shape, shape + ndim);
+}
+
+static c10::Device parse_device(const char *name)
+{
+	c10::Device d(std::string(name ? name : "cpu"));
+	if (d.is_cuda()) {
+		if (!torch::cuda::is_available())
+			throw std::runtime_error(std::string("device '") + name +
+						 "' is not available: no CUDA device (or a CPU-only libtorch)");
+		if (d.has_index() && d.index() >= (int)torch::cuda::device_count())
+			throw std::runtime_error(std::string("device '") + name + "' does not exist: " +
+						 std::to_string(torch::cuda::device_count()) +
+						 " CUDA device(s) visible");
+	} else if (!d.is_cpu()) {
+		throw std::runtime_error(std::string("unsupported device '") + name +
+					 "': use cpu, cuda or cuda:N");
+	}
+	return d;
+}
+
+extern "C" {
+
+const char *ts_error(void)
+{
+	return last_error.c_str();
+}
+
+int ts_init(int threads)
+{
+	TS_TRY
+	if (threads <= 0)
+		threads = (int)std::thread::hardware_concurrency();
+	if (threads <= 0)
+		threads = 1;
+	at::set_num_threads(threads);
+	/*
+	 * LIBTORCH.md: the profiling executor's optimised graph can lose the link to a captured
+	 * activation after warm-up; running the graphs unoptimised costs nothing measurable.
+	 */
+	torch::jit::setGraphExecutorOptimize(false);
+	c10::GradMode::set_enabled(false);
+	return 0;
+	TS_CATCH(-1)
+}
+
+int ts_device_check(const char *device)
+{
+	TS_TRY
+	parse_device(device);
+	return 0;
+	TS_CATCH(-1)
+}
+
+int ts_cuda_device_count(void)
+{
+	TS_TRY
+	return torch::cuda::is_available() ? (int)torch::cuda::device_count() : 0;
+	TS_CATCH(0)
+}
+
+int ts_set_grad(int enabled)
+{
+	int prev = c10::GradMode::is_enabled();
+	c10::GradMode::set_enabled(enabled != 0);
+	return prev;
+}
+
+void ts_manual_seed(uint64_t seed)
+{
+	torch::manual_seed(seed);
+}
+
+/* ---- tensors ---- */
+
+void ts_free(ts_tensor *t)
+{
+	delete t;
+}
+
+ts_tensor *ts_from_f32(const float *data, const int64_t *shape, int ndim, const char *device)
+{
+	TS_TRY
+	c10::Device d = parse_device(device);
+	auto host = torch::from_blob(const_cast<float *>(data), shape_of(shape, ndim), torch::kFloat32);
+	return wrap(host.to(d, /*non_blocking*/ false, /*copy*/ true));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_from_i64(const int64_t *data, const int64_t *shape, int ndim, const char *device)
+{
+	TS_TRY
+	c10::Device d = parse_device(device);
+	auto host = torch::from_blob(const_cast<int64_t *>(data), shape_of(shape, ndim), torch::kInt64);
+	return wrap(host.to(d, false, true));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_full(const int64_t *shape, int ndim, double value, const char *device)
+{
+	TS_TRY
+	c10::Device d = parse_device(device);
+	return wrap(torch::full(shape_of(shape, ndim), value, torch::TensorOptions().device(d)));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_rand_uniform(const int64_t *shape, int ndim, double lo, double hi, uint64_t seed,
+			   const char *device)
+{
+	TS_TRY
+	c10::Device d = parse_device(device);
+	/* Drawn on the CPU so that a seed gives the same numbers on every device. */
+	auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+	auto t = at::empty(shape_of(shape, ndim), at::kFloat);
+	t.uniform_(lo, hi, gen);
+	return wrap(t.to(d));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_zeros_like(const ts_tensor *t)
+{
+	if (!t)
+		return nullptr;
+	TS_TRY
+	return wrap(torch::zeros_like(t->t));
+	TS_CATCH(nullptr)
+}
+
+int ts_dim(const ts_tensor *t)
+{
+	return t ? (int)t->t.dim() : -1;
+}
+
+int64_t ts_size(const ts_tensor *t, int dim)
+{
+	if (!t || dim < -t->t.dim() || dim >= t->t.dim())
+		return -1;
+	return t->t.size(dim);
+}
+
+int64_t ts_numel(const ts_tensor *t)
+{
+	return t ? t->t.numel() : -1;
+}
+
+} /* extern "C" */
+
+template <typename T> static long copy_out(const ts_tensor *t, T *out, size_t n, at::ScalarType st)
+{
+	if (!t) {
+		set_error("no tensor to copy");
+		return -1;
+	}
+	TS_TRY
+	auto h = t->t.detach().to(at::kCPU, st).contiguous();
+	size_t count = std::min((size_t)h.numel(), n);
+	std::memcpy(out, h.data_ptr<T>(), count * sizeof(T));
+	return (long)count;
+	TS_CATCH(-1)
+}
+
+extern "C" {
+
+long ts_copy_f32(const ts_tensor *t, float *out, size_t n)
+{
+	return copy_out<float>(t, out, n, at::kFloat);
+}
+
+long ts_copy_f64(const ts_tensor *t, double *out, size_t n)
+{
+	return copy_out<double>(t, out, n, at::kDouble);
+}
+
+long ts_copy_i64(const ts_tensor *t, int64_t *out, size_t n)
+{
+	return copy_out<int64_t>(t, out, n, at::kLong);
+}
+
+double ts_item(const ts_tensor *t)
+{
+	if (!t)
+		return NAN;
+	TS_TRY
+	return t->t.item<double>();
+	TS_CATCH(NAN)
+}
+
+#define UNARY(name, expr)                                                                          \
+	ts_tensor *name(const ts_tensor *a)                                                        \
+	{                                                                                          \
+		if (!a)                                                                            \
+			return nullptr;                                                            \
+		TS_TRY                                                                             \
+		const at::Tensor &x = a->t;                                                        \
+		return wrap(expr);                                                                 \
+		TS_CATCH(nullptr)                                                                  \
+	}
+
+#define BINARY(name, expr)                                                                         \
+	ts_tensor *name(const ts_tensor *a, const ts_tensor *b)                                    \
+	{                                                                                          \
+		if (!a || !b)                                                                      \
+			return nullptr;                                                            \
+		TS_TRY                                                                             \
+		const at::Tensor &x = a->t, &y = b->t;                                             \
+		return wrap(expr);                                                                 \
+		TS_CATCH(nullptr)                                                                  \
+	}
+
+#define SCALAR(name, expr)                                                                         \
+	ts_tensor *name(const ts_tensor *a, double s)                                              \
+	{                                                                                          \
+		if (!a)                                                                            \
+			return nullptr;                                                            \
+		TS_TRY                                                                             \
+		const at::Tensor &x = a->t;                                                        \
+		return wrap(expr);                                                                 \
+		TS_CATCH(nullptr)                                                                  \
+	}
+
+ts_tensor *ts_to_device(const ts_tensor *a, const char *device)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.to(parse_device(device)));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_to_like(const ts_tensor *a, const ts_tensor *like)
+{
+	if (!a || !like)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.to(like->t.device()));
+	TS_CATCH(nullptr)
+}
+
+UNARY(ts_to_f64, x.to(at::kDouble))
+UNARY(ts_to_f32, x.to(at::kFloat))
+UNARY(ts_clone, x.clone())
+UNARY(ts_detach, x.detach())
+UNARY(ts_leaf, x.detach().clone().requires_grad_(true))
+UNARY(ts_relu, at::relu(x))
+UNARY(ts_abs, at::abs(x))
+UNARY(ts_exp, at::exp(x))
+UNARY(ts_log, at::log(x))
+UNARY(ts_sqrt, at::sqrt(x))
+BINARY(ts_add, x + y)
+BINARY(ts_sub, x - y)
+BINARY(ts_mul, x *y)
+BINARY(ts_div, x / y)
+BINARY(ts_matmul, at::matmul(x, y))
+SCALAR(ts_adds, x + s)
+SCALAR(ts_muls, x *s)
+SCALAR(ts_pows, at::pow(x, s))
+SCALAR(ts_gts, at::gt(x, s).to(x.scalar_type()))
+SCALAR(ts_eqs, at::eq(x, s).to(x.scalar_type()))
+
+ts_tensor *ts_where(const ts_tensor *cond, const ts_tensor *a, const ts_tensor *b)
+{
+	if (!cond || !a || !b)
+		return nullptr;
+	TS_TRY
+	return wrap(at::where(cond->t != 0, a->t, b->t));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_clamp(const ts_tensor *a, double lo, double hi)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(at::clamp(a->t, lo, hi));
+	TS_CATCH(nullptr)
+}
+
+static std::vector<int64_t> dims_of(const int *dims, int ndims)
+{
+	return std::vector<int64_t>(dims, dims + ndims);
+}
+
+#define REDUCE(name, all_expr, dim_expr)                                                           \
+	ts_tensor *name(const ts_tensor *a, const int *dims, int ndims, int keepdim)              \
+	{                                                                                          \
+		if (!a)                                                                            \
+			return nullptr;                                                            \
+		TS_TRY                                                                             \
+		const at::Tensor &x = a->t;                                                        \
+		if (ndims == 0)                                                                    \
+			return wrap(all_expr);                                                     \
+		std::vector<int64_t> d = dims_of(dims, ndims);                                     \
+		return wrap(dim_expr);                                                             \
+		TS_CATCH(nullptr)                                                                  \
+	}
+
+REDUCE(ts_sum, x.sum(), x.sum(d, keepdim != 0))
+REDUCE(ts_mean, x.mean(), x.mean(d, keepdim != 0))
+REDUCE(ts_amax, x.max(), at::amax(x, d, keepdim != 0))
+REDUCE(ts_amin, x.min(), at::amin(x, d, keepdim != 0))
+
+ts_tensor *ts_argmax(const ts_tensor *a, int dim)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.argmax(dim));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_argmin(const ts_tensor *a, int dim)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.argmin(dim));
+	TS_CATCH(nullptr)
+}
+
+int ts_topk(const ts_tensor *a, int k, int dim, ts_tensor **values, ts_tensor **indices)
+{
+	if (!a)
+		return -1;
+	TS_TRY
+	auto r = a->t.topk(k, dim, /*largest*/ true, /*sorted*/ true);
+	*values = wrap(std::get<0>(r));
+	*indices = wrap(std::get<1>(r));
+	return 0;
+	TS_CATCH(-1)
+}
+
+ts_tensor *ts_softmax(const ts_tensor *a, int dim)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(at::softmax(a->t, dim));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_log_softmax(const ts_tensor *a, int dim)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(at::log_softmax(a->t, dim));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_gather(const ts_tensor *a, int dim, const ts_tensor *index)
+{
+	if (!a || !index)
+		return nullptr;
+	TS_TRY
+	return wrap(at::gather(a->t, dim, index->t));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_narrow(const ts_tensor *a, int dim, int64_t start, int64_t len)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.narrow(dim, start, len));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_select(const ts_tensor *a, int dim, int64_t index)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.select(dim, index));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_cat(ts_tensor *const *ts, int n, int dim)
+{
+	TS_TRY
+	std::vector<at::Tensor> v;
+	for (int i = 0; i < n; i++) {
+		if (!ts[i])
+			return nullptr;
+		v.push_back(ts[i]->t);
+	}
+	return wrap(at::cat(v, dim));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_reshape(const ts_tensor *a, const int64_t *shape, int ndim)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.reshape(shape_of(shape, ndim)));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_permute(const ts_tensor *a, const int *dims, int ndims)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.permute(dims_of(dims, ndims)));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_unsqueeze(const ts_tensor *a, int dim)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.unsqueeze(dim));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_squeeze(const ts_tensor *a, int dim)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.squeeze(dim));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_repeat_interleave(const ts_tensor *a, int64_t n)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.repeat_interleave(n, 0));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_interpolate(const ts_tensor *a, int64_t h, int64_t w, int align_corners)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	std::vector<int64_t> size{h, w};
+	return wrap(at::upsample_bilinear2d(a->t, size, align_corners != 0, c10::nullopt,
+					    c10::nullopt));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_grad(const ts_tensor *output, const ts_tensor *input, const ts_tensor *grad_output,
+		   int create_graph)
+{
+	if (!output || !input)
+		return nullptr;
+	TS_TRY
+	std::vector<at::Tensor> go;
+	if (grad_output)
+		go.push_back(grad_output->t);
+	auto g = torch::autograd::grad({output->t}, {input->t}, go, /*retain_graph*/ true,
+				       create_graph != 0, /*allow_unused*/ true);
+	if (!g[0].defined())
+		return wrap(torch::zeros_like(input->t));
+	return wrap(g[0]);
+	TS_CATCH(nullptr)
+}
+
+/* ---- modules ---- */
+
+ts_module *ts_module_load(const char *path, const char *device)
+{
+	TS_TRY
+	c10::Device d = parse_device(device);
+	auto mod = torch::jit::load(path, d);
+	mod.eval();
+	return new ts_module{std::move(mod), d};
+	TS_CATCH(nullptr)
+}
+
+int ts_module_set_double(ts_module *m, int on)
+{
+	TS_TRY
+	m->mod.to(on ? at::kDouble : at::kFloat);
+	return 0;
+	TS_CATCH(-1)
+}
+
+void ts_module_free(ts_module *m)
+{
+	delete m;
+}
+
+static std::string short_type_name(const torch::jit::Module &m)
+{
+	auto qn = m.type()->name();
+	return qn ? qn->name() : std::string("?");
+}
+
+int ts_module_paths(const ts_module *m, void (*fn)(const char *path, const char *type, void *ud),
+		    void *ud)
+{
+	TS_TRY
+	int n = 0;
+	for (const auto &nm : m->mod.named_modules()) {
+		std::string type = short_type_name(nm.value);
+		fn(nm.name.c_str(), type.c_str(), ud);
+		n++;
+	}
+	return n;
+	TS_CATCH(-1)
+}
+
+ts_tensor *ts_module_forward(ts_module *m, const ts_tensor *x)
+{
+	if (!x)
+		return nullptr;
+	TS_TRY
+	auto out = m->mod.forward({x->t});
+	if (out.isTuple())
+		out = out.toTupleRef().elements()[0];
+	if (!out.isTensor())
+		throw std::runtime_error("the model's forward returned " + out.tagKind() +
+					 ", expected a tensor of logits");
+	return wrap(out.toTensor());
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_module_attr(const ts_module *m, const char *path)
+{
+	TS_TRY
+	std::string p(path);
+	c10::IValue cur = m->mod._ivalue();
+	size_t start = 0;
+	while (true) {
+		size_t dot = p.find('.', start);
+		std::string seg = p.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+		auto obj = cur.toObject();
+		if (!obj->type()->hasAttribute(seg))
+			throw std::runtime_error("no attribute '" + p + "' in the model");
+		cur = obj->getAttr(seg);
+		if (dot == std::string::npos)
+			break;
+		if (!cur.isObject())
+			throw std::runtime_error("'" + p.substr(0, dot) + "' is not a module");
+		start = dot + 1;
+	}
+	if (!cur.isTensor())
+		throw std::runtime_error("attribute '" + p + "' is not a tensor");
+	return wrap(cur.toTensor().detach());
+	TS_CATCH(nullptr)
+}
+
+} /* extern "C" */
+
+/* ---- splitting a module at a layer ---- */
+
+using torch::jit::Block;
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+/* The dotted attribute path by which v reaches the graph's self, or "?" if it does not. */
+static std::string module_path_of(Value *v, Value *self)
+{
+	std::vector<std::string> segs;
+	while (v != self) {
+		Node *n = v->node();
+		if (n->kind() != c10::prim::GetAttr)
+			return "?";
+		segs.push_back(n->s(c10::attr::name));
+		v = n->input(0);
+	}
+	std::string path;
+	for (auto it = segs.rbegin(); it != segs.rend(); ++it)
+		path += (path.empty() ? "" : ".") + *it;
+	return path;
+}
+
+static void find_calls(Block *b, Value *self, const std::string &path, std::vector<Node *> &out)
+{
+	for (Node *n : b->nodes()) {
+		if (n->kind() == c10::prim::CallMethod && n->s(c10::attr::name) == "forward" &&
+		    module_path_of(n->input(0), self) == path)
+			out.push_back(n);
+		for (Block *sub : n->blocks())
+			find_calls(sub, self, path, out);
+	}
+}
+
+/* The node of the top-level block that contains n (n itself if it is there). */
+static Node *top_level(Node *n, Block *top)
+{
+	while (n->owningBlock() != top)
+		n = n->owningBlock()->owningNode();
+	return n;
+}
+
+/* Values that can be recomputed for free in another graph: constants and module attributes. */
+static bool rematerializable(Value *v, Value *self)
+{
+	if (v == self)
+		return true;
+	Node *n = v->node();
+	if (n->kind() == c10::prim::Constant)
+		return true;
+	if (n->kind() == c10::prim::GetAttr)
+		return rematerializable(n->input(0), self);
+	return false;
+}
+
+static bool is_inplace(Node *n)
+{
+	std::string s = n->kind().toQualString();
+	return s.rfind("aten::", 0) == 0 && s.size() > 1 && s.back() == '_' && s[s.size() - 2] != '_';
+}
+
+static bool mutated_in(Value *v)
+{
+	for (const auto &use : v->uses())
+		if (is_inplace(use.user) && use.offset == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Clone v's defining chain of constants and attribute reads into g (whose self is new_self), memoised in
+ * map; for everything else map must already hold v.
+ */
+static Value *remat(Graph &g, Value *v, Value *self, Value *new_self, std::map<Value *, Value *> &map)
+{
+	auto it = map.find(v);
+	if (it != map.end())
+		return it->second;
+	if (v == self)
+		return new_self;
+	Node *n = v->node();
+	Node *c = g.createClone(n, [&](Value *in) { return remat(g, in, self, new_self, map); });
+	g.insertNode(c);
+	for (size_t i = 0; i < n->outputs().size(); i++)
+		map[n->output(i)] = c->output(i);
+	return map.at(v);
+}
+
+extern "C" {
+
+/*
+ * Why graph surgery: a plain TorchScript file offers no hooks from C++, and a traced wrapper returning
+ * (logits, A) loses A after warm-up (LIBTORCH.md). Before inlining, a module's forward graph calls each
+ * child as prim::CallMethod on prim::GetAttr chains from self, so inlining only the calls along the
+ * layer's path leaves the layer's own call as one node N in the top-level graph. Cutting there gives a
+ * prefix (inputs to A plus every earlier value used after N, such as a residual input) and a suffix
+ * (those values and A to the logits). Both remain graphs over the same module object, so they share its
+ * weights and device.
+ */
+ts_split *ts_split_new(ts_module *m, const char *layer, enum ts_layout layout)
+{
+	TS_TRY
+	std::string target(layer);
+	if (target.empty())
+		throw std::runtime_error("empty layer name");
+	auto &fwd = torch::jit::toGraphFunction(m->mod.get_method("forward").function());
+	std::shared_ptr<Graph> g = fwd.graph()->copy();
+	if (g->inputs().size() != 2)
+		throw std::runtime_error("the model's forward takes " +
+					 std::to_string(g->inputs().size() - 1) +
+					 " arguments; camlab needs forward(image)");
+	Value *self = g->inputs()[0];
+
+	/* Walk the path, inlining each enclosing module's call. */
+	Node *call = nullptr;
+	size_t pos = 0;
+	while (true) {
+		size_t dot = target.find('.', pos);
+		std::string path = target.substr(0, dot);
+		std::vector<Node *> calls;
+		find_calls(g->block(), self, path, calls);
+		if (calls.empty())
+			throw std::runtime_error("module '" + path +
+						 "' is never called by the model's forward, so it has no "
+						 "activation to explain");
+		if (calls.size() > 1)
+			throw std::runtime_error("module '" + path + "' is called " +
+						 std::to_string(calls.size()) +
+						 " times in the model's forward; camlab needs a layer "
+						 "called once");
+		call = calls[0];
+		if (call->owningBlock() != g->block())
+			throw std::runtime_error("module '" + path +
+						 "' is called inside control flow (an if or a loop); "
+						 "camlab cannot cut the model there");
+		if (dot == std::string::npos)
+			break;
+		auto cls = call->input(0)->type()->expect<c10::ClassType>();
+		auto &callee = torch::jit::toGraphFunction(cls->getMethod("forward"));
+		torch::jit::inlineCallTo(call, &callee);
+		pos = dot + 1;
+	}
+	if (call->outputs().size() != 1)
+		throw std::runtime_error("layer '" + target + "' has more than one output");
+	Value *a = call->output();
+	Block *top = g->block();
+
+	/* Which earlier values the rest of the graph needs. */
+	std::set<Node *> after;
+	for (Node *n = call->next(); n != top->return_node(); n = n->next())
+		after.insert(n);
+	after.insert(top->return_node());
+	std::vector<Value *> needed;
+	auto consider = [&](Value *v) {
+		if (v == a || rematerializable(v, self))
+			return;
+		for (const auto &use : v->uses()) {
+			if (after.count(top_level(use.user, top))) {
+				needed.push_back(v);
+				return;
+			}
+		}
+	};
+	consider(g->inputs()[1]);
+	for (Node *n = top->nodes().front(); n != call; n = n->next())
+		for (Value *o : n->outputs())
+			consider(o);
+
+	auto s = std::make_unique<ts_split>();
+	s->m = m;
+	s->layout = layout;
+	s->nr_carry = needed.size();
+
+	/* Prefix: a copy of the graph returning (A, needed...), pruned to what that needs. */
+	{
+		auto pg = std::make_shared<Graph>();
+		std::map<Value *, Value *> map;
+		Value *pself = pg->addInput("self")->setType(self->type());
+		Value *px = pg->addInput("x")->setType(g->inputs()[1]->type());
+		map[self] = pself;
+		map[g->inputs()[1]] = px;
+		for (Node *n = top->nodes().front(); n != call->next(); n = n->next()) {
+			Node *c = pg->createClone(n, [&](Value *v) { return map.at(v); });
+			pg->insertNode(c);
+			for (size_t i = 0; i < n->outputs().size(); i++)
+				map[n->output(i)] = c->output(i);
+		}
+		std::vector<Value *> outs{map.at(a)};
+		for (Value *v : needed)
+			outs.push_back(map.at(v));
+		Node *tup = pg->insertNode(pg->createTuple(outs));
+		pg->registerOutput(tup->output());
+		torch::jit::EliminateDeadCode(pg);
+		s->prefix = std::make_unique<torch::jit::GraphFunction>("camlab_prefix", pg, nullptr);
+	}
+
+	/* Suffix: (self, needed..., A) to the original outputs. */
+	{
+		auto sg = std::make_shared<Graph>();
+		std::map<Value *, Value *> map;
+		Value *sself = sg->addInput("self")->setType(self->type());
+		for (Value *v : needed) {
+			Value *in = sg->addInput()->setType(v->type());
+			map[v] = in;
+			s->carry_mutated.push_back(false);
+		}
+		Value *sa = sg->addInput("a")->setType(a->type());
+		map[a] = sa;
+		for (Node *n = call->next(); n != top->return_node(); n = n->next()) {
+			Node *c = sg->createClone(
+				n, [&](Value *v) { return remat(*sg, v, self, sself, map); });
+			sg->insertNode(c);
+			for (size_t i = 0; i < n->outputs().size(); i++)
+				map[n->output(i)] = c->output(i);
+		}
+		for (Value *o : top->return_node()->inputs())
+			sg->registerOutput(remat(*sg, o, self, sself, map));
+		for (size_t i = 0; i < needed.size(); i++)
+			s->carry_mutated[i] = mutated_in(sg->inputs()[i + 1]);
+		s->a_mutated = mutated_in(sa);
+		s->suffix = std::make_unique<torch::jit::GraphFunction>("camlab_suffix", sg, nullptr);
+	}
+	return s.release();
+	TS_CATCH(nullptr)
+}
+
+void ts_split_free(ts_split *s)
+{
+	delete s;
+}
+
+static at::Tensor to_bchw(const at::Tensor &raw, enum ts_layout layout)
+{
+	switch (layout) {
+	case TS_LAYOUT_BCHW:
+		break;
+	case TS_LAYOUT_BHWC:
+		return raw.permute({0, 3, 1, 2}).contiguous();
+	case TS_LAYOUT_BNC: {
+		int64_t n = raw.size(1), side = (int64_t)std::lround(std::sqrt((double)n));
+		if (side * side != n)
+			throw std::runtime_error("token layout: " + std::to_string(n) +
+						 " tokens do not form a square grid");
+		return raw.transpose(1, 2).reshape({raw.size(0), raw.size(2), side, side});
+	}
+	}
+	if (raw.dim() != 4)
+		throw std::runtime_error("the layer's output has " + std::to_string(raw.dim()) +
+					 " dimensions, expected (B, C, h, w); declare its layout "
+					 "(bhwc or bnc) if it is channels-last or tokens");
+	return raw;
+}
+
+static at::Tensor from_bchw(const at::Tensor &a, enum ts_layout layout)
+{
+	switch (layout) {
+	case TS_LAYOUT_BCHW:
+		return a;
+	case TS_LAYOUT_BHWC:
+		return a.permute({0, 2, 3, 1});
+	case TS_LAYOUT_BNC:
+		return a.flatten(2).transpose(1, 2);
+	}
+	return a;
+}
+
+int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor **a)
+{
+	if (!x)
+		return -1;
+	TS_TRY
+	torch::NoGradGuard no_grad;
+	torch::jit::Stack stack{s->m->mod._ivalue(), x->t};
+	s->prefix->run(stack);
+	auto elems = stack.back().toTupleRef().elements();
+	if (!elems[0].isTensor())
+		throw std::runtime_error("the layer's output is not a tensor");
+	at::Tensor raw = elems[0].toTensor();
+	auto c = std::make_unique<ts_carry>();
+	for (size_t i = 1; i < elems.size(); i++)
+		c->values.push_back(elems[i]);
+	/* A clone: a later in-place op in the model must not change the captured activation. */
+	*a = wrap(to_bchw(raw, s->layout).clone());
+	*carry = c.release();
+	return 0;
+	TS_CATCH(-1)
+}
+
+ts_tensor *ts_split_suffix(ts_split *s, const ts_carry *carry, const ts_tensor *a)
+{
+	if (!a || !carry)
+		return nullptr;
+	TS_TRY
+	torch::jit::Stack stack{s->m->mod._ivalue()};
+	for (size_t i = 0; i < carry->values.size(); i++) {
+		const c10::IValue &v = carry->values[i];
+		stack.push_back(s->carry_mutated[i] && v.isTensor() ? c10::IValue(v.toTensor().clone()) : v);
+	}
+	at::Tensor in = from_bchw(a->t, s->layout);
+	/* An in-place op on a leaf that requires grad is an autograd error; on a copy it is fine. */
+	if (s->a_mutated || in.is_leaf())
+		in = in.clone();
+	stack.push_back(in);
+	s->suffix->run(stack);
+	c10::IValue out = stack.back();
+	if (out.isTuple())
+		out = out.toTupleRef().elements()[0];
+	if (!out.isTensor())
+		throw std::runtime_error("the model's forward returned " + out.tagKind() +
+					 ", expected a tensor of logits");
+	return wrap(out.toTensor());
+	TS_CATCH(nullptr)
+}
+
+ts_carry *ts_carry_repeat_interleave(const ts_carry *c, int64_t n)
+{
+	if (!c)
+		return nullptr;
+	TS_TRY
+	auto r = std::make_unique<ts_carry>();
+	for (const auto &v : c->values) {
+		if (v.isTensor() && v.toTensor().dim() > 0)
+			r->values.push_back(v.toTensor().repeat_interleave(n, 0));
+		else
+			r->values.push_back(v);
+	}
+	return r.release();
+	TS_CATCH(nullptr)
+}
+
+void ts_carry_free(ts_carry *c)
+{
+	delete c;
+}
+
+} /* extern "C" */

@@ -1,0 +1,187 @@
+/*
+ * torch_shim.h - camlab's only window onto libtorch, as a C API of opaque handles.
+ *
+ * Everything numeric that camlab does on a device goes through here: tensors, TorchScript modules, and a
+ * module cut at a target layer into a prefix (image to activation A) and a suffix (A to logits), which is
+ * how camlab gets A, dU/dA, the Hessian-vector product and re-evaluations on a modified A.
+ *
+ * Conventions:
+ *  - No C++ type or exception crosses this header. A function that fails returns NULL (for handles) or a
+ *    negative number, and ts_error() then describes the failure (per thread, until the next failure).
+ *  - Every ts_tensor * returned is a new handle owned by the caller, to be released with ts_free(). Input
+ *    handles are borrowed, never consumed. Tensor operations accept NULL inputs and then return NULL
+ *    without touching ts_error(), so a chain of operations can be checked once at its end.
+ *  - Tensors stay on their device; only ts_copy_*() and ts_item() bring data to the host.
+ *  - Devices are named "cpu", "cuda" or "cuda:N".
+ *  - Operations record autograd history when grad mode is on (ts_set_grad) and an input requires grad.
+ */
+#ifndef CAM_TORCH_SHIM_H
+#define CAM_TORCH_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ts_tensor ts_tensor;
+typedef struct ts_module ts_module;
+typedef struct ts_split ts_split;
+typedef struct ts_carry ts_carry;
+
+/* Last failure on this thread; never NULL. */
+const char *ts_error(void);
+
+/*
+ * Set libtorch up: intra-op threads (0 = number of cores) and the graph executor mode that keeps
+ * autograd to a captured activation working after warm-up. Call once before anything else.
+ */
+int ts_init(int threads);
+
+/* 0 if the device name is valid and usable here; otherwise -1 with ts_error() saying why. */
+int ts_device_check(const char *device);
+int ts_cuda_device_count(void);
+
+/* Returns the previous state. Grad mode is per thread and starts off (camlab turns it on where needed). */
+int ts_set_grad(int enabled);
+void ts_manual_seed(uint64_t seed);
+
+/* ---- tensors ---- */
+void ts_free(ts_tensor *t);
+ts_tensor *ts_from_f32(const float *data, const int64_t *shape, int ndim, const char *device);
+ts_tensor *ts_from_i64(const int64_t *data, const int64_t *shape, int ndim, const char *device);
+ts_tensor *ts_full(const int64_t *shape, int ndim, double value, const char *device);
+/* Uniform in [lo, hi) from a generator seeded with seed; the same seed gives the same values on a device. */
+ts_tensor *ts_rand_uniform(const int64_t *shape, int ndim, double lo, double hi, uint64_t seed,
+			   const char *device);
+ts_tensor *ts_zeros_like(const ts_tensor *t);
+
+int ts_dim(const ts_tensor *t);
+int64_t ts_size(const ts_tensor *t, int dim);
+int64_t ts_numel(const ts_tensor *t);
+/* Copy to host (converting), n elements at most; returns the count copied or -1. */
+long ts_copy_f32(const ts_tensor *t, float *out, size_t n);
+long ts_copy_f64(const ts_tensor *t, double *out, size_t n);
+long ts_copy_i64(const ts_tensor *t, int64_t *out, size_t n);
+/* The value of a one-element tensor; NAN on failure. */
+double ts_item(const ts_tensor *t);
+
+ts_tensor *ts_to_device(const ts_tensor *t, const char *device);
+/* t moved to the device of like, keeping its dtype. */
+ts_tensor *ts_to_like(const ts_tensor *t, const ts_tensor *like);
+ts_tensor *ts_to_f64(const ts_tensor *t);
+ts_tensor *ts_to_f32(const ts_tensor *t);
+ts_tensor *ts_clone(const ts_tensor *t);
+ts_tensor *ts_detach(const ts_tensor *t);
+/* A detached copy that is an autograd leaf requiring grad. */
+ts_tensor *ts_leaf(const ts_tensor *t);
+
+/* Element-wise, broadcasting like PyTorch. */
+ts_tensor *ts_add(const ts_tensor *a, const ts_tensor *b);
+ts_tensor *ts_sub(const ts_tensor *a, const ts_tensor *b);
+ts_tensor *ts_mul(const ts_tensor *a, const ts_tensor *b);
+ts_tensor *ts_div(const ts_tensor *a, const ts_tensor *b);
+ts_tensor *ts_adds(const ts_tensor *a, double s);
+ts_tensor *ts_muls(const ts_tensor *a, double s);
+ts_tensor *ts_pows(const ts_tensor *a, double s);
+ts_tensor *ts_relu(const ts_tensor *a);
+ts_tensor *ts_abs(const ts_tensor *a);
+ts_tensor *ts_exp(const ts_tensor *a);
+ts_tensor *ts_log(const ts_tensor *a);
+ts_tensor *ts_sqrt(const ts_tensor *a);
+/* 1.0 where a > s (ts_gts) or a == s (ts_eqs), else 0.0, in a's dtype. */
+ts_tensor *ts_gts(const ts_tensor *a, double s);
+ts_tensor *ts_eqs(const ts_tensor *a, double s);
+/* cond is a 0/1 tensor: where cond != 0 take a, else b. */
+ts_tensor *ts_where(const ts_tensor *cond, const ts_tensor *a, const ts_tensor *b);
+ts_tensor *ts_clamp(const ts_tensor *a, double lo, double hi);
+
+/* Reductions over dims (ndims == 0: over everything). */
+ts_tensor *ts_sum(const ts_tensor *a, const int *dims, int ndims, int keepdim);
+ts_tensor *ts_mean(const ts_tensor *a, const int *dims, int ndims, int keepdim);
+ts_tensor *ts_amax(const ts_tensor *a, const int *dims, int ndims, int keepdim);
+ts_tensor *ts_amin(const ts_tensor *a, const int *dims, int ndims, int keepdim);
+/* int64 indices. */
+ts_tensor *ts_argmax(const ts_tensor *a, int dim);
+ts_tensor *ts_argmin(const ts_tensor *a, int dim);
+/* k largest along dim, sorted descending; values and int64 indices. */
+int ts_topk(const ts_tensor *a, int k, int dim, ts_tensor **values, ts_tensor **indices);
+
+ts_tensor *ts_softmax(const ts_tensor *a, int dim);
+ts_tensor *ts_log_softmax(const ts_tensor *a, int dim);
+/* index: int64 with a's number of dims. */
+ts_tensor *ts_gather(const ts_tensor *a, int dim, const ts_tensor *index);
+ts_tensor *ts_matmul(const ts_tensor *a, const ts_tensor *b);
+
+ts_tensor *ts_narrow(const ts_tensor *a, int dim, int64_t start, int64_t len);
+ts_tensor *ts_select(const ts_tensor *a, int dim, int64_t index);
+ts_tensor *ts_cat(ts_tensor *const *ts, int n, int dim);
+ts_tensor *ts_reshape(const ts_tensor *a, const int64_t *shape, int ndim);
+ts_tensor *ts_permute(const ts_tensor *a, const int *dims, int ndims);
+ts_tensor *ts_unsqueeze(const ts_tensor *a, int dim);
+ts_tensor *ts_squeeze(const ts_tensor *a, int dim);
+/* Each slice along dim 0 repeated n times in place: [a0 a0 a1 a1 ...]. */
+ts_tensor *ts_repeat_interleave(const ts_tensor *a, int64_t n);
+
+/* Bilinear resize of (N,C,H,W) to (N,C,h,w), like torch.nn.functional.interpolate. */
+ts_tensor *ts_interpolate(const ts_tensor *a, int64_t h, int64_t w, int align_corners);
+
+/*
+ * Gradients of sum(outputs * grad_outputs) with respect to input (grad_outputs NULL: ones).
+ * create_graph keeps the result differentiable, for a second backward; the graph is kept either way
+ * so that several gradients can be taken from one forward.
+ */
+ts_tensor *ts_grad(const ts_tensor *output, const ts_tensor *input, const ts_tensor *grad_output,
+		   int create_graph);
+
+/* ---- modules ---- */
+
+/* Load a TorchScript file onto a device, in eval mode. */
+ts_module *ts_module_load(const char *path, const char *device);
+/* Convert parameters and buffers to float64 (1) or back to float32 (0), for exact checks in tests. */
+int ts_module_set_double(ts_module *m, int on);
+void ts_module_free(ts_module *m);
+/*
+ * Call fn for each module path as named_modules() prints it, in that order (the root, "", first), with
+ * the module's class name (e.g. "Linear", "Conv2d"). Returns the number of paths, or -1.
+ */
+int ts_module_paths(const ts_module *m, void (*fn)(const char *path, const char *type, void *ud),
+		    void *ud);
+/* Plain forward of the whole model (honours grad mode). */
+ts_tensor *ts_module_forward(ts_module *m, const ts_tensor *x);
+/* The float tensor attribute at a dotted path (a parameter or buffer, e.g. "fc.weight"), or NULL. */
+ts_tensor *ts_module_attr(const ts_module *m, const char *path);
+
+/* How a layer's output is laid out; the split always hands A to camlab as (B, C, h, w). */
+enum ts_layout {
+	TS_LAYOUT_BCHW = 0, /* convolutional maps */
+	TS_LAYOUT_BHWC,	    /* channels last, e.g. Swin's (B, 7, 7, C) */
+	TS_LAYOUT_BNC,	    /* square token grid (B, h*w, C) */
+};
+
+/*
+ * Cut m at the module whose path is layer. Fails (NULL, ts_error() set) if the path names no module,
+ * if that module is called more or less than once, or if the call sits inside control flow.
+ * The split borrows m, which must outlive it.
+ */
+ts_split *ts_split_new(ts_module *m, const char *layer, enum ts_layout layout);
+void ts_split_free(ts_split *s);
+
+/*
+ * Run the prefix on x without recording gradients: *a receives A as (B, C, h, w), as the layer produced
+ * it (a copy, so a later in-place op cannot change it), and *carry every other value the suffix needs
+ * (such as a residual input). Both owned by the caller.
+ */
+int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor **a);
+/* Logits from a (B', C, h, w) given the prefix's carry (honours grad mode; a may require grad). */
+ts_tensor *ts_split_suffix(ts_split *s, const ts_carry *carry, const ts_tensor *a);
+/* A carry whose batch is b repeated n times each, to evaluate n variants of every image's A at once. */
+ts_carry *ts_carry_repeat_interleave(const ts_carry *c, int64_t n);
+void ts_carry_free(ts_carry *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * utility.c - utilities of the logits and target-class policies (see utility.h).
+ */
+#include "cam/utility.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/error.h"
+#include "lib/suggest.h"
+#include "lib/xalloc.h"
+
+const char *const utility_names[UTILITY_NR] = { "logit", "softmax", "logsoftmax", "rest" };
+
+/* Spellings the paper and other libraries use for the same utilities. */
+static const struct {
+	const char *alias;
+	enum utility u;
+} utility_aliases[] = {
+	{ "pre-softmax", UTILITY_LOGIT }, { "presoftmax", UTILITY_LOGIT },
+	{ "post-softmax", UTILITY_SOFTMAX }, { "postsoftmax", UTILITY_SOFTMAX },
+	{ "log-softmax", UTILITY_LOGSOFTMAX }, { "logit+logsoftmax", UTILITY_REST },
+};
+
+int utility_parse(const char *name)
+{
+	char buf[64];
+	size_t i, n = strlen(name);
+	const char *near[1];
+
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	for (i = 0; i < n; i++)
+		buf[i] = name[i] == '_' ? '-' : (char)tolower((unsigned char)name[i]);
+	buf[n] = '\0';
+	for (i = 0; i < UTILITY_NR; i++)
+		if (!strcmp(buf, utility_names[i]))
+			return (int)i;
+	for (i = 0; i < sizeof(utility_aliases) / sizeof(*utility_aliases); i++)
+		if (!strcmp(buf, utility_aliases[i].alias))
+			return (int)utility_aliases[i].u;
+	if (suggest_nearest(buf, utility_names, UTILITY_NR, near, 1))
+		return error("unknown utility '%s'; did you mean '%s'?", name, near[0]);
+	return error("unknown utility '%s'; known: logit, softmax, logsoftmax, rest", name);
+}
+
+ts_tensor *utility_eval(enum utility u, const ts_tensor *logits, const ts_tensor *target)
+{
+	ts_tensor *t1, *t2, *r;
+
+	switch (u) {
+	case UTILITY_LOGIT:
+		return ts_gather(logits, 1, target);
+	case UTILITY_SOFTMAX:
+		t1 = ts_softmax(logits, 1);
+		r = ts_gather(t1, 1, target);
+		ts_free(t1);
+		return r;
+	case UTILITY_LOGSOFTMAX:
+		t1 = ts_log_softmax(logits, 1);
+		r = ts_gather(t1, 1, target);
+		ts_free(t1);
+		return r;
+	case UTILITY_REST:
+		t1 = ts_log_softmax(logits, 1);
+		t2 = ts_add(logits, t1);
+		r = ts_gather(t2, 1, target);
+		ts_free(t1);
+		ts_free(t2);
+		return r;
+	case UTILITY_NR:
+		break;
+	}
+	BUG("bad utility %d", (int)u);
+}
+
+int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void *ud,
+		 struct target_policy *out, int *topk)
+{
+	char *end;
+	long v;
+
+	*topk = 0;
+	out->index = 0;
+	if (!strcasecmp(s, "predicted") || !strcasecmp(s, "pred")) {
+		out->kind = TARGET_PREDICTED;
+		return 0;
+	}
+	if (!strcasecmp(s, "true") || !strcasecmp(s, "label")) {
+		out->kind = TARGET_TRUE;
+		return 0;
+	}
+	if (!strcasecmp(s, "least")) {
+		out->kind = TARGET_LEAST;
+		return 0;
+	}
+	if (!strncasecmp(s, "top", 3) && isdigit((unsigned char)s[3])) {
+		v = strtol(s + 3, &end, 10);
+		if (*end || v < 1 || v > 1000)
+			return error("bad target '%s': top<k> needs 1 <= k <= 1000", s);
+		out->kind = TARGET_TOPK;
+		out->index = 1;
+		*topk = (int)v;
+		return 0;
+	}
+	v = strtol(s, &end, 10);
+	if (*s && !*end) {
+		if (v < 0)
+			return error("bad target '%s': a class index is >= 0", s);
+		out->kind = TARGET_INDEX;
+		out->index = v;
+		return 0;
+	}
+	if (lookup && (v = lookup(s, ud)) >= 0) {
+		out->kind = TARGET_INDEX;
+		out->index = v;
+		return 0;
+	}
+	return error("unknown target '%s': use predicted, true, least, top<k>, a class index or a "
+		     "class name of the model",
+		     s);
+}
+
+int target_select(const struct target_policy *p, const ts_tensor *logits, const long *labels, long *out)
+{
+	int64_t b, nb = ts_size(logits, 0), k = ts_size(logits, 1);
+	int64_t *idx = xmalloc((size_t)nb * sizeof(*idx));
+	ts_tensor *t = NULL, *vals = NULL;
+	int ret = 0;
+
+	switch (p->kind) {
+	case TARGET_PREDICTED:
+		t = ts_argmax(logits, 1);
+		break;
+	case TARGET_LEAST:
+		t = ts_argmin(logits, 1);
+		break;
+	case TARGET_TOPK:
+		if (p->index > k) {
+			free(idx);
+			return error("target top%ld asked for, but the model has %ld classes", p->index,
+				     (long)k);
+		}
+		if (ts_topk(logits, (int)p->index, 1, &vals, &t) == 0) {
+			ts_tensor *col = ts_narrow(t, 1, p->index - 1, 1);
+			ts_free(t);
+			ts_free(vals);
+			t = col;
+		}
+		break;
+	case TARGET_TRUE:
+	case TARGET_INDEX:
+		break;
+	}
+	if (t) {
+		if (ts_copy_i64(t, idx, (size_t)nb) != nb)
+			ret = error("cannot read the target classes: %s", ts_error());
+		ts_free(t);
+	} else if (p->kind == TARGET_PREDICTED || p->kind == TARGET_LEAST || p->kind == TARGET_TOPK) {
+		ret = error("cannot select the target classes: %s", ts_error());
+	}
+	for (b = 0; b < nb && !ret; b++) {
+		if (p->kind == TARGET_TRUE)
+			out[b] = labels ? labels[b] : -1;
+		else if (p->kind == TARGET_INDEX)
+			out[b] = p->index;
+		else
+			out[b] = (long)idx[b];
+		if (out[b] < 0 || out[b] >= k)
+			ret = error(p->kind == TARGET_TRUE ? "image %ld has no label (target 'true')"
+							   : "target class %ld is out of range",
+				    p->kind == TARGET_TRUE ? (long)b : out[b]);
+	}
+	free(idx);
+	return ret;
+}

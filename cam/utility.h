@@ -1,0 +1,57 @@
+/*
+ * utility.h - the utilities U of the logits that a CAM explains (SCIENCE.md "Utilities"), and the
+ * target-class policies that pick the class c for each image.
+ */
+#ifndef CAM_UTILITY_H
+#define CAM_UTILITY_H
+
+#include "cam/torch_shim.h"
+
+enum utility {
+	UTILITY_LOGIT,	    /* y_c, pre-softmax */
+	UTILITY_SOFTMAX,    /* p_c, post-softmax */
+	UTILITY_LOGSOFTMAX, /* log p_c */
+	UTILITY_REST,	    /* y_c + log p_c */
+	UTILITY_NR
+};
+
+extern const char *const utility_names[UTILITY_NR];
+
+/* Parse a utility name (case-insensitive, '_' for '-'); -1 with an error with a suggestion if unknown. */
+int utility_parse(const char *name);
+
+/*
+ * U for each image: logits (B, K), target (B, 1) int64 class indices; returns (B, 1), differentiable
+ * when the logits are. Caller owns the result.
+ */
+ts_tensor *utility_eval(enum utility u, const ts_tensor *logits, const ts_tensor *target);
+
+enum target_kind {
+	TARGET_PREDICTED, /* argmax of the logits (the paper's default) */
+	TARGET_TRUE,	  /* the dataset's label */
+	TARGET_LEAST,	  /* argmin (Fig. 1) */
+	TARGET_INDEX,	  /* a fixed class */
+	TARGET_TOPK	  /* the rank-th most likely class (rank counts from 1) */
+};
+
+struct target_policy {
+	enum target_kind kind;
+	long index; /* TARGET_INDEX: the class; TARGET_TOPK: the rank */
+};
+
+/*
+ * Parse "predicted", "true", "least", a class index, a class name (looked up with lookup, which returns
+ * -1 for an unknown name; may be NULL) or "topK" (expanded by the caller into ranks 1..K: *topk receives K,
+ * and the policy is rank 1). Returns 0 or -1 with an error.
+ */
+int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void *ud,
+		 struct target_policy *out, int *topk);
+
+/*
+ * Pick each image's class: logits (B, K) on the device, labels (B) on the host (-1 unknown; only read for
+ * TARGET_TRUE). Fills out[B] on the host and returns 0, or -1 with an error naming the image index
+ * when a label is needed but unknown or out of range.
+ */
+int target_select(const struct target_policy *p, const ts_tensor *logits, const long *labels, long *out);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * camlab.c - the camlab command: finds the subcommand and hands it its arguments.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "interp/commands.h"
+
+static const char usage[] =
+	"usage: camlab <command> [options]\n"
+	"\n"
+	"Class activation maps for image classifiers, from the paper \"CAMs as Shapley Value-based\n"
+	"Explainers\": heatmaps, metrics, tables and figures.\n"
+	"\n"
+	"commands:\n"
+	"  explain   heatmaps and overlays for images (camlab explain --help)\n"
+	"  predict   a model's predictions and accuracy on images or a dataset\n"
+	"  layers    the module paths of a model, to name a target layer\n"
+	"  version   print camlab's version\n"
+	"\n"
+	"camlab <command> --help describes each command.\n";
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} commands[] = {
+	{ "explain", cmd_explain },
+	{ "predict", cmd_predict },
+	{ "layers", cmd_layers },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 129 : 0;
+	}
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("camlab %s\n", CAMLAB_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "camlab: '%s' is not a camlab command\n\n%s", argv[1], usage);
+	return 129;
+}

@@ -1,0 +1,415 @@
+/*
+ * cmd_explain.c - `camlab explain`: heatmaps and overlays for images, for one model and layer, over
+ * lists of methods, utilities and target classes.
+ */
+#include "interp/commands.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cam/methods.h"
+#include "cam/overlay.h"
+#include "cam/utility.h"
+#include "interp/modelopts.h"
+#include "lib/error.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+
+static const char explain_usage[] =
+	"usage: camlab explain --model FILE --layer L [options] -o DIR [IMAGE...]\n"
+	"\n"
+	"Writes DIR/<image>_<method>.png (the heatmap over the image) and DIR/<image>_<method>.npy\n"
+	"(the heatmap, float32 H x W in [0,1]) for every image, and prints each image's prediction.\n"
+	"\n"
+	"  --layer L           target layer: a module path as named_modules() prints it (layer4.1,\n"
+	"                      features.28, Conv_1) or a name from the model's metadata (pre_gap)\n"
+	"  --layout K          how the layer lays out its output: bchw (default), bhwc (channels\n"
+	"                      last, e.g. Swin), bnc (a square grid of tokens)\n"
+	"  --method LIST       comma-separated methods, or all (default gradcam): cam, gradcam,\n"
+	"                      hirescam, gradcam-e, layercam, xgradcam, gradcam++, randomcam,\n"
+	"                      shapleycam, shapleycam-h, shapleycam-e, scorecam, ablationcam\n"
+	"  --utility LIST      logit, softmax, logsoftmax, rest (default rest)\n"
+	"  --target LIST       predicted (default), true, least, top<k>, a class index or name\n"
+	"  --seed N            seed of randomcam (default 0)\n"
+	"  --raw               also write <image>_<method>_raw.npy, the signed map before ReLU and\n"
+	"                      min-max, resized to the input\n"
+	"  -o, --output DIR    output folder (created if needed)\n" MODELOPTS_HELP;
+
+enum { OPT_LAYER = OPT_FIRST_COMMAND, OPT_LAYOUT, OPT_METHOD, OPT_UTILITY, OPT_TARGET, OPT_SEED, OPT_RAW };
+
+struct target_entry {
+	struct target_policy policy;
+	char label[32];
+};
+
+struct explain {
+	struct modelopts mo;
+	const char *layer, *outdir;
+	enum ts_layout layout;
+	unsigned methods;
+	int utilities[UTILITY_NR];
+	int nr_utilities;
+	struct target_entry *targets;
+	int nr_targets;
+	unsigned long long seed;
+	int raw;
+	struct model model;
+	struct dataset ds;
+	ts_split *split;
+	ts_tensor *fc;
+	size_t written, failed;
+};
+
+static int mkdir_p(const char *dir)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = dir;
+	int ret = 0;
+	while (1) {
+		p = strchr(p + 1, '/');
+		strbuf_reset(&sb);
+		if (p)
+			strbuf_add(&sb, dir, (size_t)(p - dir));
+		else
+			strbuf_addstr(&sb, dir);
+		if (sb.len && mkdir(sb.buf, 0777) < 0 && errno != EEXIST) {
+			ret = error("cannot create '%s': %s", sb.buf, strerror(errno));
+			break;
+		}
+		if (!p)
+			break;
+	}
+	strbuf_release(&sb);
+	return ret;
+}
+
+static long lookup_class(const char *name, void *ud)
+{
+	return model_class_index(ud, name);
+}
+
+static int parse_targets(struct explain *e, const char *list)
+{
+	char *copy = xstrdup(list), *p = copy, *comma;
+	int ret = 0;
+
+	do {
+		struct target_policy pol;
+		int topk, k;
+		comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if (target_parse(p, lookup_class, &e->model, &pol, &topk) < 0) {
+			ret = -1;
+		} else {
+			for (k = 0; k < (topk ? topk : 1); k++) {
+				struct target_entry *t;
+				e->targets = xrealloc(e->targets, (size_t)(e->nr_targets + 1) * sizeof(*t));
+				t = &e->targets[e->nr_targets++];
+				t->policy = pol;
+				if (topk) {
+					t->policy.index = k + 1;
+					snprintf(t->label, sizeof(t->label), "top%d", k + 1);
+				} else if (pol.kind == TARGET_INDEX) {
+					snprintf(t->label, sizeof(t->label), "c%ld", pol.index);
+				} else {
+					snprintf(t->label, sizeof(t->label), "%s",
+						 pol.kind == TARGET_TRUE ? "true"
+						 : pol.kind == TARGET_LEAST ? "least" : "predicted");
+				}
+			}
+		}
+		p = comma + 1;
+	} while (comma);
+	free(copy);
+	return ret;
+}
+
+static int parse_utilities(struct explain *e, const char *list)
+{
+	char *copy = xstrdup(list), *p = copy, *comma;
+	int ret = 0, u;
+
+	e->nr_utilities = 0;
+	do {
+		comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if ((u = utility_parse(p)) < 0)
+			ret = -1;
+		else if (e->nr_utilities < UTILITY_NR)
+			e->utilities[e->nr_utilities++] = u;
+		p = comma + 1;
+	} while (comma);
+	free(copy);
+	return ret;
+}
+
+static void print_prediction(struct explain *e, const struct batch *b, const ts_tensor *logits)
+{
+	int64_t k = ts_size(logits, 1);
+	ts_tensor *prob = ts_softmax(logits, 1);
+	float *host = xmalloc((size_t)(b->n * (size_t)k) * sizeof(float));
+	size_t i;
+	int64_t c;
+
+	if (ts_copy_f32(prob, host, b->n * (size_t)k) < 0) {
+		error("cannot read probabilities: %s", ts_error());
+		b = NULL;
+	}
+	for (i = 0; b && i < b->n; i++) {
+		const float *row = host + i * (size_t)k;
+		int64_t best = 0;
+		const char *name;
+		for (c = 1; c < k; c++)
+			if (row[c] > row[best])
+				best = c;
+		name = model_class_name(&e->model, (long)best);
+		printf("%s: predicted %ld%s%s%s p=%.4f\n", e->ds.items[b->items[i]].path, (long)best,
+		       name ? " '" : "", name ? name : "", name ? "'" : "", row[best]);
+	}
+	fflush(stdout);
+	free(host);
+	ts_free(prob);
+}
+
+static void output_name(struct strbuf *sb, struct explain *e, const char *stem, int method, int ui,
+			int ti, const char *suffix)
+{
+	strbuf_reset(sb);
+	strbuf_addf(sb, "%s/%s_%s", e->outdir, stem, cam_method_names[method]);
+	if (e->nr_utilities > 1)
+		strbuf_addf(sb, "_%s", utility_names[e->utilities[ui]]);
+	if (e->nr_targets > 1)
+		strbuf_addf(sb, "_%s", e->targets[ti].label);
+	strbuf_addstr(sb, suffix);
+}
+
+/* Heatmaps (B, H, W) on the device to .npy and overlay .png files. */
+static void write_maps(struct explain *e, const struct batch *b, const ts_tensor *heat,
+		       const ts_tensor *raw, int method, int ui, int ti)
+{
+	size_t plane = (size_t)b->w * (size_t)b->h, i;
+	float *host = xmalloc(b->n * plane * sizeof(float));
+	float *rawhost = raw ? xmalloc(b->n * plane * sizeof(float)) : NULL;
+	struct strbuf name = STRBUF_INIT;
+	long shape[2] = { b->h, b->w };
+
+	if (ts_copy_f32(heat, host, b->n * plane) < 0 ||
+	    (raw && ts_copy_f32(raw, rawhost, b->n * plane) < 0)) {
+		error("cannot read heatmaps: %s", ts_error());
+		e->failed += b->n;
+		goto out;
+	}
+	for (i = 0; i < b->n; i++) {
+		char *stem = batch_item_stem(&e->ds, b->items[i]);
+		struct image over = IMAGE_INIT;
+		int bad = 0;
+		output_name(&name, e, stem, method, ui, ti, ".npy");
+		bad |= npy_write_f32(name.buf, host + i * plane, 2, shape) < 0;
+		output_name(&name, e, stem, method, ui, ti, ".png");
+		bad |= overlay_jet(&b->shown[i], host + i * plane, 0.5f, &over) < 0 ||
+		       image_write_png(name.buf, &over) < 0;
+		if (raw) {
+			output_name(&name, e, stem, method, ui, ti, "_raw.npy");
+			bad |= npy_write_f32(name.buf, rawhost + i * plane, 2, shape) < 0;
+		}
+		image_release(&over);
+		free(stem);
+		if (bad)
+			e->failed++;
+		else
+			e->written++;
+	}
+out:
+	strbuf_release(&name);
+	free(host);
+	free(rawhost);
+}
+
+static int explain_batch(struct explain *e, const struct batch *b, struct cam_extra *extra)
+{
+	unsigned passes = cam_methods_passes(e->methods);
+	int ui, ti, m, ret = 0;
+
+	extra->x = b->x;
+	for (ui = 0; ui < e->nr_utilities; ui++) {
+		for (ti = 0; ti < e->nr_targets; ti++) {
+			struct cam_pass pass = CAM_PASS_INIT;
+			if (cam_pass_run(&pass, e->split, b->x, (enum utility)e->utilities[ui],
+					 &e->targets[ti].policy, b->labels, passes) < 0) {
+				e->failed += b->n;
+				ret = -1;
+				continue;
+			}
+			if (ui == 0 && ti == 0)
+				print_prediction(e, b, pass.logits);
+			for (m = 0; m < CAM_NR_METHODS; m++) {
+				ts_tensor *s, *heat, *raw = NULL;
+				if (!(e->methods & (1u << m)))
+					continue;
+				s = cam_map((enum cam_method)m, &pass, extra);
+				heat = cam_postprocess(s, b->h, b->w);
+				if (e->raw)
+					raw = cam_resize_raw(s, b->h, b->w);
+				if (!heat || (e->raw && !raw)) {
+					if (s)
+						error("post-processing %s failed: %s", cam_method_names[m],
+						      ts_error());
+					e->failed += b->n;
+					ret = -1;
+				} else {
+					write_maps(e, b, heat, raw, m, ui, ti);
+				}
+				ts_free(s);
+				ts_free(heat);
+				ts_free(raw);
+			}
+			cam_pass_release(&pass);
+		}
+	}
+	return ret;
+}
+
+static int explain_run(struct explain *e, const char *target_list, char **files, int nfiles)
+{
+	struct preprocess pp;
+	struct batch_source src;
+	struct batch b = BATCH_INIT;
+	struct cam_extra extra = { 0 };
+	int r;
+
+	if (modelopts_load(&e->mo, &e->model, &e->ds, files, nfiles, &pp) < 0)
+		return -1;
+	/* Targets may name classes, so they are parsed once the model's class names are known. */
+	if (parse_targets(e, target_list) < 0)
+		return -1;
+	if (model_split(&e->model, e->layer, e->layout, &e->split) < 0)
+		return -1;
+	if (e->methods & (1u << CAM_CAM)) {
+		const char *fc = model_last_linear(&e->model);
+		if (fc) {
+			struct strbuf sb = STRBUF_INIT;
+			strbuf_addf(&sb, "%s.weight", fc);
+			e->fc = ts_module_attr(e->model.mod, sb.buf);
+			strbuf_release(&sb);
+		}
+	}
+	if (mkdir_p(e->outdir) < 0)
+		return -1;
+	extra.model = e->model.mod;
+	extra.fc = e->fc;
+	extra.seed = e->seed;
+	extra.chunk = e->mo.batch * 4;
+	batch_source_init(&src, &e->ds, &pp, e->mo.device, e->mo.limit);
+	while ((r = batch_next(&src, &b, (size_t)e->mo.batch)) > 0)
+		explain_batch(e, &b, &extra);
+	batch_release(&b);
+	fprintf(stderr, "wrote %zu heatmaps to %s", e->written, e->outdir);
+	if (src.nr_skipped)
+		fprintf(stderr, "; skipped %zu unreadable image(s)", src.nr_skipped);
+	if (e->failed)
+		fprintf(stderr, "; %zu failed", e->failed);
+	fputc('\n', stderr);
+	batch_source_release(&src);
+	return r < 0 || e->failed || src.nr_skipped ? -1 : 0;
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		MODELOPTS_LONG,
+		{ "layer", required_argument, NULL, OPT_LAYER },
+		{ "layout", required_argument, NULL, OPT_LAYOUT },
+		{ "method", required_argument, NULL, OPT_METHOD },
+		{ "methods", required_argument, NULL, OPT_METHOD },
+		{ "utility", required_argument, NULL, OPT_UTILITY },
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "raw", no_argument, NULL, OPT_RAW },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct explain e;
+	const char *method_list = "gradcam", *utility_list = "rest", *target_list = "predicted";
+	int opt, bad = 0, ret;
+	long v = 0;
+
+	memset(&e, 0, sizeof(e));
+	modelopts_init(&e.mo);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		int r = modelopts_parse(&e.mo, opt, optarg);
+		if (r < 0) {
+			bad = 1;
+			continue;
+		}
+		if (r)
+			continue;
+		switch (opt) {
+		case OPT_LAYER:
+			e.layer = optarg;
+			break;
+		case OPT_LAYOUT:
+			if (!strcmp(optarg, "bchw"))
+				e.layout = TS_LAYOUT_BCHW;
+			else if (!strcmp(optarg, "bhwc"))
+				e.layout = TS_LAYOUT_BHWC;
+			else if (!strcmp(optarg, "bnc"))
+				e.layout = TS_LAYOUT_BNC;
+			else
+				bad = error("unknown layout '%s': use bchw, bhwc or bnc", optarg);
+			break;
+		case OPT_METHOD:
+			method_list = optarg;
+			break;
+		case OPT_UTILITY:
+			utility_list = optarg;
+			break;
+		case OPT_TARGET:
+			target_list = optarg;
+			break;
+		case OPT_SEED:
+			if (parse_count("seed", optarg, &v) < 0)
+				bad = 1;
+			e.seed = (unsigned long long)v;
+			break;
+		case OPT_RAW:
+			e.raw = 1;
+			break;
+		case 'o':
+			e.outdir = optarg;
+			break;
+		case 'h':
+			fputs(explain_usage, stdout);
+			return 0;
+		default:
+			fputs(explain_usage, stderr);
+			return 129;
+		}
+	}
+	if (!e.layer)
+		bad = error("no target layer given (--layer L; camlab layers --model M lists them)");
+	if (!e.outdir)
+		bad = error("no output folder given (-o DIR)");
+	if (cam_methods_parse(method_list, &e.methods) < 0)
+		bad = 1;
+	if (parse_utilities(&e, utility_list) < 0)
+		bad = 1;
+	if (bad) {
+		fprintf(stderr, "see camlab explain --help\n");
+		return 129;
+	}
+	ret = explain_run(&e, target_list, argv + optind, argc - optind);
+	model_release(&e.model);
+	dataset_release(&e.ds);
+	ts_split_free(e.split);
+	ts_free(e.fc);
+	free(e.targets);
+	return ret < 0 ? 1 : 0;
+}

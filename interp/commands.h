@@ -1,0 +1,12 @@
+/*
+ * commands.h - camlab's subcommands. Each takes the arguments after its name (argv[0] is the command
+ * name) and returns the process exit status: 0 success, 1 bad input or failed work, 129 usage error.
+ */
+#ifndef INTERP_COMMANDS_H
+#define INTERP_COMMANDS_H
+
+int cmd_explain(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_layers(int argc, char **argv);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * modelopts.h - the options every model-running command shares (--model, --device, --size, --mean,
+ * ...), and turning them, the model's sidecar and the image arguments into a loaded model, a dataset
+ * and a preprocessing recipe.
+ */
+#ifndef INTERP_MODELOPTS_H
+#define INTERP_MODELOPTS_H
+
+#include <getopt.h>
+#include <stddef.h>
+
+#include "cam/batch.h"
+#include "cam/dataset.h"
+#include "cam/model.h"
+
+struct modelopts {
+	const char *model;
+	const char *device;
+	const char *classes;
+	const char *meta;
+	const char *dataset;
+	const char *labels;
+	int size, resize; /* -1: not given */
+	int have_mean, have_std;
+	float mean[3], std[3];
+	int batch;
+	size_t limit;
+	int threads;
+};
+
+#define MODELOPTS_HELP                                                                             \
+	"  --model FILE        TorchScript classifier (metadata from FILE.yaml beside it if present)\n" \
+	"  --meta FILE         model metadata YAML (input_size, resize, mean, std, classes, layers)\n" \
+	"  --classes FILE      class names: one per line, or imagenet_class_index.json\n"             \
+	"  --size N            model input size: resize the shorter side to N*256/224, crop N x N\n"    \
+	"                      (0: use images as they are)\n"                                          \
+	"  --resize N          shorter side before the crop (overrides the N*256/224 rule)\n"          \
+	"  --mean a,b,c        normalisation mean (default: metadata, else ImageNet's)\n"              \
+	"  --std a,b,c         normalisation std (default: metadata, else ImageNet's)\n"               \
+	"  --device D          cpu, cuda or cuda:N (default cpu)\n"                                   \
+	"  --batch N           images per batch (default 8)\n"                                         \
+	"  --threads N         CPU threads for libtorch (default: all cores)\n"                        \
+	"  --dataset PATH      images from a dataset: a folder of class folders, a flat folder\n"      \
+	"                      (labels from --labels CSV), a list file or an IDX file\n"               \
+	"  --labels FILE       labels for --dataset (CSV filename,label or an IDX label file)\n"       \
+	"  --limit N           only the first N images\n"
+
+enum {
+	OPT_MODEL = 1000,
+	OPT_DEVICE,
+	OPT_CLASSES,
+	OPT_META,
+	OPT_DATASET,
+	OPT_LABELS,
+	OPT_SIZE,
+	OPT_RESIZE,
+	OPT_MEAN,
+	OPT_STD,
+	OPT_BATCH,
+	OPT_LIMIT,
+	OPT_THREADS,
+	OPT_FIRST_COMMAND /* commands number their own options from here */
+};
+
+#define MODELOPTS_LONG                                                                             \
+	{ "model", required_argument, NULL, OPT_MODEL }, { "device", required_argument, NULL, OPT_DEVICE }, \
+	{ "classes", required_argument, NULL, OPT_CLASSES }, { "meta", required_argument, NULL, OPT_META }, \
+	{ "dataset", required_argument, NULL, OPT_DATASET },                                           \
+	{ "labels", required_argument, NULL, OPT_LABELS }, { "size", required_argument, NULL, OPT_SIZE }, \
+	{ "resize", required_argument, NULL, OPT_RESIZE }, { "mean", required_argument, NULL, OPT_MEAN }, \
+	{ "std", required_argument, NULL, OPT_STD }, { "batch", required_argument, NULL, OPT_BATCH },  \
+	{ "limit", required_argument, NULL, OPT_LIMIT },                                               \
+	{ "threads", required_argument, NULL, OPT_THREADS }
+
+void modelopts_init(struct modelopts *o);
+/* Handle one shared option; 1 if it was one, 0 if not, -1 if its value is bad (reported). */
+int modelopts_parse(struct modelopts *o, int opt, const char *arg);
+
+/*
+ * Start libtorch, load the model with its metadata (command line over sidecar over defaults), and collect
+ * the images (--dataset and/or the file arguments) into ds. Returns 0 or -1 (reported).
+ */
+int modelopts_load(struct modelopts *o, struct model *m, struct dataset *ds, char **files, int nfiles,
+		   struct preprocess *pp);
+
+/* Parse a positive integer option value; -1 (reported) if malformed. */
+int parse_count(const char *opt, const char *arg, long *out);
+
+#endif

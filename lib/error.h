@@ -1,0 +1,21 @@
+/*
+ * error.h - error reporting, after git's usage.c.
+ *
+ * error() prints "error: <message>" to stderr and returns -1, so library code can write
+ * `return error("cannot open '%s'", path);`. Messages are lowercase, say what went wrong first, quote
+ * the subject and end without a full stop. die() is for command code only; BUG() for programmer errors.
+ */
+#ifndef LIB_ERROR_H
+#define LIB_ERROR_H
+
+int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void bug_fl(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define BUG(...) bug_fl(__FILE__, __LINE__, __VA_ARGS__)
+
+/* Silence error()/warning() output (tests of error paths that check return values only). */
+void error_set_quiet(int quiet);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * xalloc.h - camlab's one allocation seam.
+ *
+ * Every allocation in camlab's C code goes through these functions, so that a test can make the
+ * n-th allocation fail (xalloc_fail_after) and check that the failure is reported, not crashed on.
+ * They never return NULL for a non-zero size: on failure they print and exit, as git's xmalloc does,
+ * unless a test has armed failure injection, in which case they return NULL.
+ */
+#ifndef LIB_XALLOC_H
+#define LIB_XALLOC_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* The Lua allocator signature, so Lua states share the seam. */
+void *xalloc_lua(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/*
+ * Make allocation number n (counting from the call) fail and return NULL, and every one after it;
+ * n < 0 disarms. For tests only.
+ */
+void xalloc_fail_after(long n);
+
+#define ALLOC_GROW(x, nr, alloc)                                                         \
+	do {                                                                               \
+		if ((nr) > (alloc)) {                                                       \
+			(alloc) = (alloc) < 16 ? 16 : (alloc);                                  \
+			while ((alloc) < (nr))                                                  \
+				(alloc) *= 2;                                                   \
+			(x) = xrealloc((x), (alloc) * sizeof(*(x)));                            \
+		}                                                                          \
+	} while (0)
+
+#endif

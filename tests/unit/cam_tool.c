@@ -1,0 +1,171 @@
+/*
+ * cam_tool.c - a test tool exposing camlab's numeric core to the shell tests: the shared passes of one
+ * batch (x, A, G, HA, logits) and each method's map, as .npy files that Python checks independently.
+ *
+ *   cam_tool passes [model options] --layer L [--utility U] [--target T] [--layout K] -o DIR IMAGE...
+ *
+ * writes DIR/{x,a,g,ha,logits,target}.npy and DIR/S_<method>.npy (the map before ReLU, (B,h,w)) and
+ * DIR/H_<method>.npy (after post-processing) for every method that applies.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cam/methods.h"
+#include "cam/overlay.h"
+#include "interp/modelopts.h"
+#include "lib/error.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+
+enum { OPT_LAYER = OPT_FIRST_COMMAND, OPT_UTILITY, OPT_TARGET, OPT_LAYOUT, OPT_METHODS };
+
+static int save(const char *dir, const char *name, const ts_tensor *t)
+{
+	struct strbuf path = STRBUF_INIT;
+	long shape[8];
+	int nd = ts_dim(t), i, ret;
+	int64_t n = ts_numel(t);
+	float *host;
+
+	if (!t || nd > 8)
+		return error("no tensor for %s: %s", name, ts_error());
+	host = xmalloc((size_t)(n ? n : 1) * sizeof(float));
+	for (i = 0; i < nd; i++)
+		shape[i] = (long)ts_size(t, i);
+	ts_copy_f32(t, host, (size_t)n);
+	strbuf_addf(&path, "%s/%s.npy", dir, name);
+	ret = npy_write_f32(path.buf, host, nd, shape);
+	strbuf_release(&path);
+	free(host);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		MODELOPTS_LONG,
+		{ "layer", required_argument, NULL, OPT_LAYER },
+		{ "utility", required_argument, NULL, OPT_UTILITY },
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "layout", required_argument, NULL, OPT_LAYOUT },
+		{ "methods", required_argument, NULL, OPT_METHODS },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct modelopts mo;
+	struct model m;
+	struct dataset ds;
+	struct preprocess pp;
+	struct batch_source src;
+	struct batch b = BATCH_INIT;
+	struct cam_pass pass = CAM_PASS_INIT;
+	struct cam_extra extra = { 0 };
+	struct target_policy target = { TARGET_PREDICTED, 0 };
+	const char *layer = NULL, *dir = NULL, *methods = "all";
+	enum ts_layout layout = TS_LAYOUT_BCHW;
+	ts_split *split = NULL;
+	int opt, u = UTILITY_REST, topk, i;
+	unsigned mask;
+
+	if (argc < 2 || strcmp(argv[1], "passes")) {
+		fprintf(stderr, "usage: cam_tool passes [options] -o DIR IMAGE...\n");
+		return 2;
+	}
+	modelopts_init(&mo);
+	optind = 2;
+	while ((opt = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		int r = modelopts_parse(&mo, opt, optarg);
+		if (r < 0)
+			return 2;
+		if (r)
+			continue;
+		switch (opt) {
+		case OPT_LAYER:
+			layer = optarg;
+			break;
+		case OPT_UTILITY:
+			if ((u = utility_parse(optarg)) < 0)
+				return 2;
+			break;
+		case OPT_TARGET:
+			if (target_parse(optarg, NULL, NULL, &target, &topk) < 0)
+				return 2;
+			break;
+		case OPT_LAYOUT:
+			layout = !strcmp(optarg, "bhwc") ? TS_LAYOUT_BHWC
+				 : !strcmp(optarg, "bnc") ? TS_LAYOUT_BNC : TS_LAYOUT_BCHW;
+			break;
+		case OPT_METHODS:
+			methods = optarg;
+			break;
+		case 'o':
+			dir = optarg;
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!layer || !dir || cam_methods_parse(methods, &mask) < 0)
+		return 2;
+	if (modelopts_load(&mo, &m, &ds, argv + optind, argc - optind, &pp) < 0)
+		return 1;
+	if (model_split(&m, layer, layout, &split) < 0)
+		return 1;
+	batch_source_init(&src, &ds, &pp, mo.device, mo.limit);
+	if (batch_next(&src, &b, ds.nr) <= 0)
+		return 1;
+	if (cam_pass_run(&pass, split, b.x, (enum utility)u, &target, b.labels,
+			 CAM_PASS_GRAD | CAM_PASS_HVP) < 0)
+		return 1;
+	save(dir, "x", b.x);
+	save(dir, "a", pass.a);
+	save(dir, "g", pass.g);
+	save(dir, "ha", pass.ha);
+	save(dir, "logits", pass.logits);
+	{
+		ts_tensor *t = ts_to_f32(pass.target);
+		save(dir, "target", t);
+		ts_free(t);
+	}
+	{
+		const char *fc = model_last_linear(&m);
+		struct strbuf sb = STRBUF_INIT;
+		if (fc) {
+			strbuf_addf(&sb, "%s.weight", fc);
+			extra.fc = ts_module_attr(m.mod, sb.buf);
+		}
+		strbuf_release(&sb);
+	}
+	extra.model = m.mod;
+	extra.x = b.x;
+	extra.chunk = 64;
+	for (i = 0; i < CAM_NR_METHODS; i++) {
+		struct strbuf name = STRBUF_INIT;
+		ts_tensor *s, *h;
+		if (!(mask & (1u << i)))
+			continue;
+		error_set_quiet(i == CAM_CAM);
+		s = cam_map((enum cam_method)i, &pass, &extra);
+		error_set_quiet(0);
+		if (!s)
+			continue;
+		h = cam_postprocess(s, b.h, b.w);
+		strbuf_addf(&name, "S_%s", cam_method_names[i]);
+		save(dir, name.buf, s);
+		strbuf_reset(&name);
+		strbuf_addf(&name, "H_%s", cam_method_names[i]);
+		save(dir, name.buf, h);
+		strbuf_release(&name);
+		ts_free(s);
+		ts_free(h);
+	}
+	ts_free((ts_tensor *)extra.fc);
+	cam_pass_release(&pass);
+	batch_release(&b);
+	batch_source_release(&src);
+	ts_split_free(split);
+	model_release(&m);
+	dataset_release(&ds);
+	return 0;
+}
