@@ -1,0 +1,61 @@
+# lib.sh - a small TAP library for camlab's shell tests, after git's t/test-lib.sh.
+#
+# Source it from a test script run in the repository root. It sets CAMLAB (the binary), SHARED, TMP
+# (removed at exit), and provides:
+#   test_expect_success NAME 'commands'   ok if the commands succeed
+#   test_must_fail CMD...                 succeeds if CMD exits non-zero without crashing (status < 128)
+#   test_grep PATTERN FILE                grep -E with the file shown on failure
+#   skip_all REASON                       the whole file cannot run here
+#   test_done                             prints the plan; the exit status says whether all passed
+BUILD=${CAMLAB_BUILD:-build}
+CAMLAB=$PWD/$BUILD/camlab
+SHARED=$PWD/../shared
+PY=/usr/bin/python3
+TMP=$(mktemp -d) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+test_count=0
+test_failed=0
+
+skip_all() {
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+
+[ -x "$CAMLAB" ] || skip_all "$CAMLAB not built"
+
+test_expect_success() {
+	test_count=$((test_count + 1))
+	if (eval "$2") >"$TMP/.out" 2>&1; then
+		echo "ok $test_count - $1"
+	else
+		echo "not ok $test_count - $1"
+		sed 's/^/#   /' "$TMP/.out" | tail -n 25
+		test_failed=$((test_failed + 1))
+	fi
+}
+
+test_must_fail() {
+	"$@"
+	status=$?
+	if [ $status -eq 0 ]; then
+		echo "test_must_fail: command succeeded: $*"
+		return 1
+	elif [ $status -ge 128 ]; then
+		echo "test_must_fail: command died with status $status: $*"
+		return 1
+	fi
+	return 0
+}
+
+test_grep() {
+	grep -E -- "$1" "$2" >/dev/null || {
+		echo "no match for '$1' in $2:"
+		cat "$2"
+		return 1
+	}
+}
+
+test_done() {
+	echo "1..$test_count"
+	[ $test_failed -eq 0 ]
+}

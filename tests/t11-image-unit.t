@@ -1,0 +1,6 @@
+#!/bin/sh
+# t11-image-unit.t - runs the C unit test test_image (tests/unit/test_image.c), which speaks TAP itself.
+cd "$(dirname "$0")/.." || exit 1
+BIN=${CAMLAB_BUILD:-build}/tests/test_image
+[ -x "$BIN" ] || { echo "1..0 # SKIP $BIN not built"; exit 0; }
+exec "$BIN"

@@ -1,0 +1,6 @@
+#!/bin/sh
+# t22-identities.t - runs the C unit test test_identities (tests/unit/test_identities.c), which speaks TAP itself.
+cd "$(dirname "$0")/.." || exit 1
+BIN=${CAMLAB_BUILD:-build}/tests/test_identities
+[ -x "$BIN" ] || { echo "1..0 # SKIP $BIN not built"; exit 0; }
+exec "$BIN"

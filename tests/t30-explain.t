@@ -1,0 +1,116 @@
+#!/bin/sh
+# t30-explain.t - camlab explain end to end on a real ImageNet model and photo: GradCAM puts 'bull
+# mastiff' on the dog and 'tabby' on the cat of photos_gradcam/both.png (dog above, cat below), the
+# outputs are what the issue promises, and every error path is a clear message, not a crash.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+MODEL=$SHARED/models/mobilenet_v2_imagenet.pt
+[ -f "$MODEL" ] || skip_all "no shared models at $SHARED"
+$PY -c 'import numpy' 2>/dev/null || skip_all "$PY lacks numpy"
+BOTH=$SHARED/data/photos_gradcam/both.png
+M="--model $MODEL --mean 0.5,0.5,0.5 --std 0.5,0.5,0.5 --classes $SHARED/data/imagenet_meta/imagenet_class_index.json"
+
+test_expect_success 'explain both.png for bull mastiff and tabby' "
+	$CAMLAB explain $M --layer Conv_1 --target 243,tabby -o $TMP/both $BOTH >$TMP/log &&
+	test_grep \"both.png: predicted 243 'bull_mastiff' p=0\\.[0-9]+\" $TMP/log &&
+	test -f $TMP/both/both_gradcam_c243.png && test -f $TMP/both/both_gradcam_c281.npy
+"
+
+test_expect_success 'the heatmaps are float32 224x224 in [0,1]' "
+	$PY -c '
+import numpy as np, sys
+for c in (243, 281):
+    h = np.load(\"$TMP/both/both_gradcam_c%d.npy\" % c)
+    assert h.dtype == np.float32 and h.shape == (224, 224), (h.dtype, h.shape)
+    assert h.min() >= 0 and h.max() <= 1 and h.max() > 0.99, (h.min(), h.max())
+'
+"
+
+test_expect_success 'bull mastiff lights the dog, tabby the cat' "
+	$PY -c '
+import numpy as np
+dog = np.load(\"$TMP/both/both_gradcam_c243.npy\")
+cat = np.load(\"$TMP/both/both_gradcam_c281.npy\")
+print(\"dog map: top %.3f bottom %.3f; cat map: top %.3f bottom %.3f\" % (dog[:112].mean(), dog[112:].mean(), cat[:112].mean(), cat[112:].mean()))
+assert dog[:112].mean() > 1.5 * dog[112:].mean()
+assert cat[112:].mean() > 1.5 * cat[:112].mean()
+'
+"
+
+test_expect_success 'the overlay is an RGB PNG of the input size' "
+	$PY -c '
+from PIL import Image
+im = Image.open(\"$TMP/both/both_gradcam_c243.png\")
+assert im.size == (224, 224) and im.mode == \"RGB\", (im.size, im.mode)
+'
+"
+
+test_expect_success 'several methods in one call, with --raw' "
+	$CAMLAB explain $M --layer Conv_1 --method gradcam,shapleycam,HiResCAM,gradcam_e --raw -o $TMP/multi $BOTH >$TMP/log &&
+	for m in gradcam shapleycam hirescam gradcam-e; do test -f $TMP/multi/both_\$m.npy && test -f $TMP/multi/both_\${m}_raw.npy || exit 1; done &&
+	$PY -c '
+import numpy as np
+r = np.load(\"$TMP/multi/both_hirescam_raw.npy\")
+assert r.min() < 0 < r.max(), (r.min(), r.max())
+'
+"
+
+test_expect_success 'an unknown layer lists the nearest names' "
+	test_must_fail $CAMLAB explain $M --layer Conv_2 -o $TMP/x $BOTH 2>$TMP/err &&
+	test_grep \"unknown layer 'Conv_2'.*did you mean 'Conv_1'\" $TMP/err
+"
+
+test_expect_success 'a layer that is not a module at all shows how modules are named' "
+	test_must_fail $CAMLAB explain $M --layer zzzzzzzz -o $TMP/x $BOTH 2>$TMP/err &&
+	test_grep \"unknown layer 'zzzzzzzz'.*its modules include 'Conv'\" $TMP/err
+"
+
+test_expect_success 'an unknown method suggests the right one' "
+	test_must_fail $CAMLAB explain $M --layer Conv_1 --method shapleycm -o $TMP/x $BOTH 2>$TMP/err &&
+	test_grep \"unknown method 'shapleycm'; did you mean 'shapleycam'\" $TMP/err
+"
+
+test_expect_success 'an unreadable image is reported and skipped; the others are explained' "
+	printf 'not an image' >$TMP/broken.png &&
+	head -c 2000 $SHARED/data/imagenet_sample/n01440764_tench.JPEG >$TMP/truncated.jpg &&
+	test_must_fail $CAMLAB explain $M --size 224 --layer Conv_1 -o $TMP/skip $TMP/broken.png $TMP/truncated.jpg $BOTH >$TMP/log 2>$TMP/err &&
+	test_grep 'broken.png' $TMP/err && test_grep 'truncated.jpg' $TMP/err &&
+	test_grep 'skipped 2 unreadable' $TMP/err &&
+	test -f $TMP/skip/both_gradcam.npy
+"
+
+test_expect_success 'a missing model file is named' "
+	test_must_fail $CAMLAB explain --model $TMP/nope.pt --layer Conv_1 -o $TMP/x $BOTH 2>$TMP/err &&
+	test_grep \"cannot open model '.*nope.pt'\" $TMP/err
+"
+
+test_expect_success 'a file that is not TorchScript is an error, not a crash' "
+	test_must_fail $CAMLAB explain --model $BOTH --layer Conv_1 -o $TMP/x $BOTH 2>$TMP/err &&
+	test_grep \"cannot load model\" $TMP/err
+"
+
+test_expect_success 'a CUDA device on a machine without one is a clear error' "
+	if [ \$($CAMLAB version >/dev/null; nvidia-smi -L 2>/dev/null | wc -l) -gt 0 ]; then exit 0; fi;
+	test_must_fail $CAMLAB explain $M --device cuda:0 --layer Conv_1 -o $TMP/x $BOTH 2>$TMP/err &&
+	test_grep \"device 'cuda:0' is not available\" $TMP/err &&
+	test_must_fail $CAMLAB explain $M --device tpu --layer Conv_1 -o $TMP/x $BOTH 2>$TMP/err
+"
+
+test_expect_success 'missing arguments are usage errors' "
+	test_must_fail $CAMLAB explain $M -o $TMP/x $BOTH 2>$TMP/err &&
+	test_grep 'no target layer' $TMP/err &&
+	test_must_fail $CAMLAB explain $M --layer Conv_1 $BOTH 2>$TMP/err &&
+	test_grep 'no output folder' $TMP/err &&
+	test_must_fail $CAMLAB explain $M --layer Conv_1 -o $TMP/x 2>$TMP/err &&
+	test_grep 'no images given' $TMP/err &&
+	test_must_fail $CAMLAB explain $M --layer Conv_1 --target true -o $TMP/x $BOTH 2>$TMP/err &&
+	test_grep 'has no label' $TMP/err
+"
+
+test_expect_success 'every command has --help' "
+	for c in explain predict layers; do $CAMLAB \$c --help | test_grep '^usage: camlab' /dev/stdin || exit 1; done &&
+	$CAMLAB --help | test_grep 'commands:' /dev/stdin &&
+	test_must_fail $CAMLAB frobnicate 2>$TMP/err && test_grep 'not a camlab command' $TMP/err
+"
+
+test_done

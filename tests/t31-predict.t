@@ -1,0 +1,50 @@
+#!/bin/sh
+# t31-predict.t - known accuracies through camlab's whole input pipeline: MobileNet-V2 on the ImageNet
+# sample (>= 85% top-1; the shared models' README measured 88.9% on a 1000-image sample) and the CIFAR
+# ResNet-20 on the lossless CIFAR-10 test images (20/20 documented), with labels from a CSV and from
+# an ImageFolder tree.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+[ -f "$SHARED/models/mobilenet_v2_imagenet.pt" ] || skip_all "no shared models at $SHARED"
+$PY -c 'import json' 2>/dev/null || skip_all "no $PY"
+
+# Labels of the ImageNet sample: the WNID in the file name, ranked in sorted order.
+$PY - "$SHARED" "$TMP/labels.csv" <<'PYEOF'
+import json, os, sys
+shared, out = sys.argv[1:3]
+idx = json.load(open(os.path.join(shared, "data/imagenet_meta/imagenet_class_index.json")))
+rank = {v[0]: int(k) for k, v in idx.items()}
+with open(out, "w") as f:
+    f.write("filename,label\n")
+    for fn in sorted(os.listdir(os.path.join(shared, "data/imagenet_sample"))):
+        if fn.endswith(".JPEG"):
+            f.write("%s,%d\n" % (fn, rank[fn.split("_")[0]]))
+PYEOF
+
+test_expect_success 'MobileNet-V2 top-1 on the ImageNet sample is at least 85%' "
+	$CAMLAB predict --model $SHARED/models/mobilenet_v2_imagenet.pt --size 224 --mean 0.5,0.5,0.5 --std 0.5,0.5,0.5 \
+		--dataset $SHARED/data/imagenet_sample --labels $TMP/labels.csv --batch 25 -q >$TMP/out &&
+	cat $TMP/out &&
+	test_grep '^accuracy: top-1 [01]\.[0-9]+ \\([0-9]+/250\\)' $TMP/out &&
+	awk '/^accuracy:/ { exit !(\$3 >= 0.85) }' $TMP/out
+"
+
+test_expect_success 'ResNet-20 gets all 20 lossless CIFAR-10 test images right' "
+	mkdir -p $TMP/cifar &&
+	for f in $SHARED/data/foolbox_samples/cifar10_*.png; do
+		b=\$(basename \$f .png); echo \"\$b.png,\${b##*_}\"; done >$TMP/cifar.csv &&
+	$CAMLAB predict --model $SHARED/models/resnet20_cifar10.pt --size 0 --dataset $SHARED/data/foolbox_samples \
+		--labels $TMP/cifar.csv --limit 1000 -q >$TMP/out 2>&1 &&
+	cat $TMP/out && test_grep 'top-1 1.0000 \\(20/20\\)' $TMP/out
+"
+
+test_expect_success 'predictions print class names and the label' "
+	$CAMLAB predict --model $SHARED/models/mobilenet_v2_imagenet.pt --size 224 --mean 0.5,0.5,0.5 --std 0.5,0.5,0.5 \
+		--classes $SHARED/data/imagenet_meta/imagenet_class_index.json --top 3 \
+		--dataset $SHARED/data/imagenet_sample --labels $TMP/labels.csv --limit 2 >$TMP/out &&
+	test_grep \"n01440764_tench.JPEG: 0 'tench' 0\\.[0-9]+ .* label 0\$\" $TMP/out &&
+	test_grep 'hammerhead.JPEG: 842 .* label 4 MISS' $TMP/out &&
+	test_grep 'top-1 0.5000 \\(1/2\\), top-3' $TMP/out
+"
+
+test_done
