@@ -411,6 +411,18 @@ const char *model_class_name(const struct model *m, long index)
 	return m->meta.classes[index];
 }
 
+/* Names match ignoring case and with ' ' and '_' alike ("bull mastiff" is ImageNet's "bull_mastiff"). */
+static int same_class_name(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		int ca = *a == '_' ? ' ' : tolower((unsigned char)*a);
+		int cb = *b == '_' ? ' ' : tolower((unsigned char)*b);
+		if (ca != cb)
+			return 0;
+	}
+	return !*a && !*b;
+}
+
 long model_class_index(const struct model *m, const char *name)
 {
 	size_t i;
@@ -418,7 +430,7 @@ long model_class_index(const struct model *m, const char *name)
 		if (!strcmp(m->meta.classes[i], name))
 			return (long)i;
 	for (i = 0; i < m->meta.nr_classes; i++)
-		if (!strcasecmp(m->meta.classes[i], name))
+		if (same_class_name(m->meta.classes[i], name))
 			return (long)i;
 	return -1;
 }

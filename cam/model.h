@@ -67,7 +67,7 @@ int model_split(struct model *m, const char *layer, enum ts_layout layout, ts_sp
 
 /* Class name for an index, or NULL when the model has no names for it. */
 const char *model_class_name(const struct model *m, long index);
-/* Class index for a name (exact, then case-insensitive), or -1. */
+/* Class index for a name (exact, then ignoring case and "_" vs " "), or -1. */
 long model_class_index(const struct model *m, const char *name);
 
 /* The path of the last Linear module (the head, for CAM), or NULL. */

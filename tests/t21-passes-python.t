@@ -94,6 +94,32 @@ for layer in ["f.layer3", "f"]:
                                      align_corners=False)[:, 0])
             e = float(np.abs(L("H_" + meth) - H.numpy()).max())
             ok(e < 1e-4, "%s %s: %s heatmap post-processing (max abs err %.2e)" % (layer, u, meth, e))
+# ScoreCAM and AblationCAM against a direct, unbatched computation: one forward per channel and image.
+out = os.path.join(tmp, "direct"); os.makedirs(out)
+r = subprocess.run([tool, "passes", "--model", os.path.join(shared, "models/resnet20_cifar10.pt"), "--layer", "f.layer3",
+                    "--utility", "rest", "--methods", "scorecam,ablationcam", "-o", out] + norm + imgs[:3],
+                   capture_output=True, text=True)
+ok(r.returncode == 0, "cam_tool passes with scorecam and ablationcam runs")
+if r.returncode == 0:
+    L = lambda name: np.load(os.path.join(out, name + ".npy"))
+    x = torch.from_numpy(L("x")); t = torch.from_numpy(L("target")).long()
+    with torch.no_grad():
+        A = model.f(x)
+        Y = utility("rest", model.h(A), t)[:, 0]
+        score_S, abl_S = [], []
+        for b in range(x.shape[0]):
+            ws, wa = [], []
+            for k in range(A.shape[1]):
+                up = F.interpolate(A[b:b + 1, k:k + 1], size=x.shape[2:], mode="bilinear", align_corners=True)[0, 0]
+                mk = (up - up.min()) / (up.max() - up.min() + 1e-8)
+                ws.append(utility("rest", model(x[b:b + 1] * mk), t[b:b + 1])[0, 0])
+                Ak = A[b:b + 1].clone(); Ak[0, k] = 0
+                wa.append((Y[b] - utility("rest", model.h(Ak), t[b:b + 1])[0, 0]) / Y[b])
+            ws = torch.softmax(torch.stack(ws), 0); wa = torch.stack(wa)
+            score_S.append((ws[:, None, None] * A[b]).sum(0)); abl_S.append((wa[:, None, None] * A[b]).sum(0))
+    for meth, ref in [("scorecam", torch.stack(score_S)), ("ablationcam", torch.stack(abl_S))]:
+        e = rel(L("S_" + meth), ref.numpy())
+        ok(e < 1e-4, "%s equals the direct per-channel computation (max rel err %.2e)" % (meth, e))
 print("1..%d" % n)
 sys.exit(1 if failed else 0)
 PYEOF
