@@ -31,7 +31,7 @@ void batch_source_release(struct batch_source *src)
 void batch_release(struct batch *b)
 {
 	size_t i;
-	for (i = 0; i < b->n; i++)
+	for (i = 0; b->shown && i < b->n; i++)
 		image_release(&b->shown[i]);
 	free(b->shown);
 	free(b->items);

@@ -398,6 +398,9 @@ int model_split(struct model *m, const char *layer, enum ts_layout layout, ts_sp
 			break;
 	if (i == m->nr_paths)
 		return unknown_layer(m, layer);
+	/* Transformers' LayerNorm outputs are channels-last (Swin) or tokens (ViT), never BCHW. */
+	if (layout == TS_LAYOUT_AUTO && !strcmp(m->types[i], "LayerNorm"))
+		layout = TS_LAYOUT_AUTO_LAST;
 	*out = ts_split_new(m->mod, path, layout);
 	if (!*out)
 		return error("cannot cut '%s' at layer '%s': %s", m->path, path, ts_error());

@@ -40,7 +40,7 @@ struct ts_carry {
 
 struct ts_split {
 	ts_module *m;
-	enum ts_layout layout;
+	enum ts_layout layout; /* an AUTO layout is resolved by the first prefix run */
 	std::unique_ptr<torch::jit::GraphFunction> prefix, suffix;
 	/* Suffix inputs (after self) that the suffix mutates in place, so they are cloned before a call. */
 	std::vector<bool> carry_mutated;
@@ -726,6 +726,31 @@ static Value *remat(Graph &g, Value *v, Value *self, Value *new_self, std::map<V
 	return map.at(v);
 }
 
+/*
+ * A module may reach its children from a helper method rather than from forward (torchvision's scripted
+ * ResNet calls self._forward_impl): inline every call of a non-forward method on an ancestor of path.
+ */
+static void inline_helpers(Graph &g, Value *self, const std::string &path)
+{
+	bool again = true;
+	while (again) {
+		again = false;
+		for (Node *n : g.block()->nodes()) {
+			if (n->kind() != c10::prim::CallMethod || n->s(c10::attr::name) == "forward")
+				continue;
+			std::string r = module_path_of(n->input(0), self);
+			if (r == "?" || !(r.empty() || (path.compare(0, r.size(), r) == 0 &&
+						       (path.size() == r.size() || path[r.size()] == '.'))))
+				continue;
+			auto cls = n->input(0)->type()->expect<c10::ClassType>();
+			auto &callee = torch::jit::toGraphFunction(cls->getMethod(n->s(c10::attr::name)));
+			torch::jit::inlineCallTo(n, &callee);
+			again = true;
+			break;
+		}
+	}
+}
+
 extern "C" {
 
 /*
@@ -758,6 +783,7 @@ ts_split *ts_split_new(ts_module *m, const char *layer, enum ts_layout layout)
 		size_t dot = target.find('.', pos);
 		std::string path = target.substr(0, dot);
 		std::vector<Node *> calls;
+		inline_helpers(*g, self, path);
 		find_calls(g->block(), self, path, calls);
 		if (calls.empty())
 			throw std::runtime_error("module '" + path +
@@ -869,9 +895,20 @@ void ts_split_free(ts_split *s)
 	delete s;
 }
 
+static enum ts_layout resolve_layout(const at::Tensor &raw, enum ts_layout layout)
+{
+	if (layout != TS_LAYOUT_AUTO && layout != TS_LAYOUT_AUTO_LAST)
+		return layout;
+	if (raw.dim() == 3)
+		return TS_LAYOUT_BNC;
+	return layout == TS_LAYOUT_AUTO_LAST ? TS_LAYOUT_BHWC : TS_LAYOUT_BCHW;
+}
+
 static at::Tensor to_bchw(const at::Tensor &raw, enum ts_layout layout)
 {
 	switch (layout) {
+	case TS_LAYOUT_AUTO:
+	case TS_LAYOUT_AUTO_LAST:
 	case TS_LAYOUT_BCHW:
 		break;
 	case TS_LAYOUT_BHWC:
@@ -894,6 +931,8 @@ static at::Tensor to_bchw(const at::Tensor &raw, enum ts_layout layout)
 static at::Tensor from_bchw(const at::Tensor &a, enum ts_layout layout)
 {
 	switch (layout) {
+	case TS_LAYOUT_AUTO:
+	case TS_LAYOUT_AUTO_LAST:
 	case TS_LAYOUT_BCHW:
 		return a;
 	case TS_LAYOUT_BHWC:
@@ -916,6 +955,7 @@ int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor
 	if (!elems[0].isTensor())
 		throw std::runtime_error("the layer's output is not a tensor");
 	at::Tensor raw = elems[0].toTensor();
+	s->layout = resolve_layout(raw, s->layout);
 	auto c = std::make_unique<ts_carry>();
 	for (size_t i = 1; i < elems.size(); i++)
 		c->values.push_back(elems[i]);

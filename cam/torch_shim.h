@@ -155,9 +155,11 @@ ts_tensor *ts_module_attr(const ts_module *m, const char *path);
 
 /* How a layer's output is laid out; the split always hands A to camlab as (B, C, h, w). */
 enum ts_layout {
-	TS_LAYOUT_BCHW = 0, /* convolutional maps */
-	TS_LAYOUT_BHWC,	    /* channels last, e.g. Swin's (B, 7, 7, C) */
-	TS_LAYOUT_BNC,	    /* square token grid (B, h*w, C) */
+	TS_LAYOUT_AUTO = 0,   /* 3-D output: BNC; 4-D: BCHW (resolved by the first prefix run) */
+	TS_LAYOUT_AUTO_LAST,  /* 3-D output: BNC; 4-D: BHWC (for normalisation layers of transformers) */
+	TS_LAYOUT_BCHW,	      /* convolutional maps */
+	TS_LAYOUT_BHWC,	      /* channels last, e.g. Swin's (B, 7, 7, C) */
+	TS_LAYOUT_BNC,	      /* square token grid (B, h*w, C) */
 };
 
 /*

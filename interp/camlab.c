@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 129 : 0;
+		return argc < 2 ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("camlab %s\n", CAMLAB_VERSION);
@@ -45,5 +45,5 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "camlab: '%s' is not a camlab command\n\n%s", argv[1], usage);
-	return 129;
+	return 2;
 }

@@ -18,17 +18,21 @@
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
+#include "reports/figure.h"
 
 static const char explain_usage[] =
 	"usage: camlab explain --model FILE --layer L [options] -o DIR [IMAGE...]\n"
 	"\n"
 	"Writes DIR/<image>_<method>.png (the heatmap over the image) and DIR/<image>_<method>.npy\n"
 	"(the heatmap, float32 H x W in [0,1]) for every image, and prints each image's prediction.\n"
+	"With several methods, utilities or targets, DIR/<image>_grid.png also shows them side by\n"
+	"side, labelled (drawn by gnuplot, or $CAMLAB_GNUPLOT; skipped with a warning without it).\n"
 	"\n"
 	"  --layer L           target layer: a module path as named_modules() prints it (layer4.1,\n"
 	"                      features.28, Conv_1) or a name from the model's metadata (pre_gap)\n"
-	"  --layout K          how the layer lays out its output: bchw (default), bhwc (channels\n"
-	"                      last, e.g. Swin), bnc (a square grid of tokens)\n"
+	"  --layout K          how the layer lays out its output: bchw, bhwc (channels last, e.g.\n"
+	"                      Swin), bnc (a square grid of tokens); the default, auto, takes 3-D\n"
+	"                      outputs as tokens, LayerNorm outputs as channels-last, others as bchw\n"
 	"  --method LIST       comma-separated methods, or all (default gradcam): cam, gradcam,\n"
 	"                      hirescam, gradcam-e, layercam, xgradcam, gradcam++, randomcam,\n"
 	"                      shapleycam, shapleycam-h, shapleycam-e, scorecam, ablationcam\n"
@@ -62,6 +66,7 @@ struct explain {
 	ts_split *split;
 	ts_tensor *fc;
 	size_t written, failed;
+	int grids; /* several maps per image: draw <image>_grid.png; -1 once gnuplot has failed */
 };
 
 static int mkdir_p(const char *dir)
@@ -189,9 +194,19 @@ static void output_name(struct strbuf *sb, struct explain *e, const char *stem, 
 	strbuf_addstr(sb, suffix);
 }
 
-/* Heatmaps (B, H, W) on the device to .npy and overlay .png files. */
+/* Where image i's overlay for (ui, ti, method) is kept for its grid figure. */
+static size_t keep_slot(const struct explain *e, size_t i, int ui, int ti, int method)
+{
+	size_t combo = (i * (size_t)e->nr_utilities + (size_t)ui) * (size_t)e->nr_targets;
+	return (combo + (size_t)ti) * CAM_NR_METHODS + (size_t)method;
+}
+
+/*
+ * Heatmaps (B, H, W) on the device to .npy and overlay .png files. keep (may be NULL) takes each
+ * overlay written, at keep_slot().
+ */
 static void write_maps(struct explain *e, const struct batch *b, const ts_tensor *heat,
-		       const ts_tensor *raw, int method, int ui, int ti)
+		       const ts_tensor *raw, int method, int ui, int ti, struct image *keep)
 {
 	size_t plane = (size_t)b->w * (size_t)b->h, i;
 	float *host = xmalloc(b->n * plane * sizeof(float));
@@ -218,6 +233,12 @@ static void write_maps(struct explain *e, const struct batch *b, const ts_tensor
 			output_name(&name, e, stem, method, ui, ti, "_raw.npy");
 			bad |= npy_write_f32(name.buf, rawhost + i * plane, 2, shape) < 0;
 		}
+		if (keep && !bad) {
+			struct image *slot = &keep[keep_slot(e, i, ui, ti, method)];
+			image_release(slot);
+			*slot = over;
+			image_init(&over);
+		}
 		image_release(&over);
 		free(stem);
 		if (bad)
@@ -231,10 +252,141 @@ out:
 	free(rawhost);
 }
 
+/* A target as a figure names it: "tabby (281)", "class 3", "least likely: tabby (281)". */
+static void target_caption(struct strbuf *sb, struct explain *e, int ti, long cls)
+{
+	const struct target_policy *p = &e->targets[ti].policy;
+	const char *name;
+
+	if (p->kind == TARGET_INDEX)
+		cls = p->index;
+	else
+		strbuf_addstr(sb, p->kind == TARGET_TRUE    ? "true"
+				  : p->kind == TARGET_LEAST ? "least likely"
+				  : p->kind == TARGET_TOPK  ? "top "
+							    : "predicted");
+	if (p->kind == TARGET_TOPK)
+		strbuf_addf(sb, "%ld", p->index);
+	if (cls < 0)
+		return;
+	if (p->kind != TARGET_INDEX)
+		strbuf_addstr(sb, ": ");
+	name = model_class_name(&e->model, cls);
+	if (name)
+		strbuf_addf(sb, "%s (%ld)", name, cls);
+	else
+		strbuf_addf(sb, "class %ld", cls);
+}
+
+/*
+ * One DIR/<image>_grid.png per image of the batch: the prepared input, then the kept overlays, as
+ * the paper's figures set them side by side. Methods are the columns when there are several, else
+ * targets, else utilities; the remaining lists make the rows, and what is fixed goes in the title.
+ * classes[(i * U + ui) * T + ti] is image i's class for (ui, ti), -1 if its pass failed.
+ */
+static void write_grids(struct explain *e, const struct batch *b, struct image *keep,
+			const long *classes)
+{
+	int nu = e->nr_utilities, nt = e->nr_targets, nm = 0, methods[CAM_NR_METHODS];
+	int by_method, by_target, rows, cols, r, c, m;
+	size_t i, n, k;
+	struct figure_cell *cells;
+	struct strbuf *text, path = STRBUF_INIT, err = STRBUF_INIT;
+	const char **row_labels;
+
+	for (m = 0; m < CAM_NR_METHODS; m++)
+		if (e->methods & (1u << m))
+			methods[nm++] = m;
+	by_method = nm > 1;
+	by_target = !by_method && nt > 1;
+	cols = 1 + (by_method ? nm : by_target ? nt : nu);
+	rows = by_method ? nu * nt : by_target ? nu : 1;
+	n = (size_t)(rows * cols + rows + 1); /* cell labels, row labels, title */
+	cells = xcalloc((size_t)(rows * cols), sizeof(*cells));
+	row_labels = xcalloc((size_t)rows, sizeof(*row_labels));
+	text = xmalloc(n * sizeof(*text));
+	for (k = 0; k < n; k++)
+		strbuf_init(&text[k], 0);
+
+	for (i = 0; i < b->n && e->grids > 0; i++) {
+		const char *file = e->ds.items[b->items[i]].path, *slash = strrchr(file, '/');
+		const long *cls = classes + i * (size_t)(nu * nt); /* [ui * nt + ti] */
+		struct strbuf *title = &text[n - 1];
+		char *stem;
+
+		for (k = 0; k < n; k++)
+			strbuf_reset(&text[k]);
+		for (r = 0; r < rows; r++) {
+			struct strbuf *rl = &text[rows * cols + r];
+			int ui = by_method ? r / nt : by_target ? r : 0, ti = by_method ? r % nt : 0;
+			cells[r * cols].img = &b->shown[i];
+			cells[r * cols].label = r ? NULL : slash ? slash + 1 : file;
+			for (c = 1; c < cols; c++) {
+				struct strbuf *l = &text[r * cols + c];
+				struct image *over;
+				m = by_method ? methods[c - 1] : methods[0];
+				if (by_method) {
+					strbuf_addstr(l, figure_display_name(cam_method_names[m]));
+				} else if (by_target) {
+					ti = c - 1;
+					target_caption(l, e, ti, cls[ui * nt + ti]);
+				} else {
+					ui = c - 1;
+					strbuf_addstr(l, figure_display_name(utility_names[e->utilities[ui]]));
+				}
+				over = &keep[keep_slot(e, i, ui, ti, m)];
+				cells[r * cols + c].img = over->w ? over : NULL;
+				cells[r * cols + c].label = over->w ? l->buf : NULL; /* failed: blank */
+			}
+			if (rows > 1 && nu > 1)
+				strbuf_addstr(rl, figure_display_name(utility_names[e->utilities[ui]]));
+			if (rows > 1 && by_method && nt > 1) {
+				if (rl->len)
+					strbuf_addch(rl, '\n');
+				target_caption(rl, e, ti, cls[ui * nt + ti]);
+			}
+			row_labels[r] = rl->buf;
+		}
+		if (nm == 1)
+			strbuf_addstr(title, figure_display_name(cam_method_names[methods[0]]));
+		if (nu == 1)
+			strbuf_addf(title, "%s%s", title->len ? ", " : "",
+				    figure_display_name(utility_names[e->utilities[0]]));
+		if (nt == 1) {
+			strbuf_addstr(title, title->len ? ", " : "");
+			target_caption(title, e, 0, cls[0]);
+		}
+
+		stem = batch_item_stem(&e->ds, b->items[i]);
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/%s_grid.png", e->outdir, stem);
+		free(stem);
+		if (figure_grid(path.buf, cells, rows, cols, row_labels, title->len ? title->buf : NULL,
+				&err) < 0) {
+			warning("%s; no grid figures are drawn", err.buf);
+			e->grids = -1;
+		}
+	}
+	for (k = 0; k < n; k++)
+		strbuf_release(&text[k]);
+	free(text);
+	free(cells);
+	free(row_labels);
+	strbuf_release(&path);
+	strbuf_release(&err);
+}
+
 static int explain_batch(struct explain *e, const struct batch *b, struct cam_extra *extra)
 {
 	unsigned passes = cam_methods_passes(e->methods);
 	int ui, ti, m, ret = 0;
+	/* The overlays and classes of the whole batch, for its grid figures. */
+	size_t nkeep = e->grids > 0 ? keep_slot(e, b->n, 0, 0, 0) : 0, k;
+	struct image *keep = nkeep ? xcalloc(nkeep, sizeof(*keep)) : NULL;
+	long *classes = nkeep ? xmalloc(nkeep / CAM_NR_METHODS * sizeof(*classes)) : NULL;
+
+	for (k = 0; classes && k < nkeep / CAM_NR_METHODS; k++)
+		classes[k] = -1;
 
 	extra->x = b->x;
 	for (ui = 0; ui < e->nr_utilities; ui++) {
@@ -248,6 +400,8 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 			}
 			if (ui == 0 && ti == 0)
 				print_prediction(e, b, pass.logits);
+			for (k = 0; classes && k < b->n; k++) /* the classes of one method's slots */
+				classes[keep_slot(e, k, ui, ti, 0) / CAM_NR_METHODS] = pass.classes[k];
 			for (m = 0; m < CAM_NR_METHODS; m++) {
 				ts_tensor *s, *heat, *raw = NULL;
 				if (!(e->methods & (1u << m)))
@@ -263,7 +417,7 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 					e->failed += b->n;
 					ret = -1;
 				} else {
-					write_maps(e, b, heat, raw, m, ui, ti);
+					write_maps(e, b, heat, raw, m, ui, ti, keep);
 				}
 				ts_free(s);
 				ts_free(heat);
@@ -272,6 +426,13 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 			cam_pass_release(&pass);
 		}
 	}
+	if (keep) {
+		write_grids(e, b, keep, classes);
+		for (k = 0; k < nkeep; k++)
+			image_release(&keep[k]);
+	}
+	free(keep);
+	free(classes);
 	return ret;
 }
 
@@ -288,6 +449,7 @@ static int explain_run(struct explain *e, const char *target_list, char **files,
 	/* Targets may name classes, so they are parsed once the model's class names are known. */
 	if (parse_targets(e, target_list) < 0)
 		return -1;
+	e->grids = e->nr_utilities > 1 || e->nr_targets > 1 || (e->methods & (e->methods - 1));
 	if (model_split(&e->model, e->layer, e->layout, &e->split) < 0)
 		return -1;
 	if (e->methods & (1u << CAM_CAM)) {
@@ -356,14 +518,16 @@ int cmd_explain(int argc, char **argv)
 			e.layer = optarg;
 			break;
 		case OPT_LAYOUT:
-			if (!strcmp(optarg, "bchw"))
+			if (!strcmp(optarg, "auto"))
+				e.layout = TS_LAYOUT_AUTO;
+			else if (!strcmp(optarg, "bchw"))
 				e.layout = TS_LAYOUT_BCHW;
 			else if (!strcmp(optarg, "bhwc"))
 				e.layout = TS_LAYOUT_BHWC;
 			else if (!strcmp(optarg, "bnc"))
 				e.layout = TS_LAYOUT_BNC;
 			else
-				bad = error("unknown layout '%s': use bchw, bhwc or bnc", optarg);
+				bad = error("unknown layout '%s': use auto, bchw, bhwc or bnc", optarg);
 			break;
 		case OPT_METHOD:
 			method_list = optarg;
@@ -390,7 +554,7 @@ int cmd_explain(int argc, char **argv)
 			return 0;
 		default:
 			fputs(explain_usage, stderr);
-			return 129;
+			return 2;
 		}
 	}
 	if (!e.layer)
@@ -403,7 +567,7 @@ int cmd_explain(int argc, char **argv)
 		bad = 1;
 	if (bad) {
 		fprintf(stderr, "see camlab explain --help\n");
-		return 129;
+		return 2;
 	}
 	ret = explain_run(&e, target_list, argv + optind, argc - optind);
 	model_release(&e.model);

@@ -111,11 +111,11 @@ int cmd_predict(int argc, char **argv)
 			return 0;
 		default:
 			fputs(predict_usage, stderr);
-			return 129;
+			return 2;
 		}
 	}
 	if (bad)
-		return 129;
+		return 2;
 	if (modelopts_load(&mo, &m, &ds, argv + optind, argc - optind, &pp) < 0) {
 		ret = 1;
 		goto out;
@@ -181,12 +181,12 @@ int cmd_layers(int argc, char **argv)
 			return 0;
 		} else {
 			fputs(layers_usage, stderr);
-			return 129;
+			return 2;
 		}
 	}
 	if (!path) {
 		error("no model given (--model FILE)");
-		return 129;
+		return 2;
 	}
 	if (ts_init(0) < 0 || model_load(&m, path, "cpu") < 0)
 		return 1;

@@ -1,6 +1,6 @@
 /*
  * commands.h - camlab's subcommands. Each takes the arguments after its name (argv[0] is the command
- * name) and returns the process exit status: 0 success, 1 bad input or failed work, 129 usage error.
+ * name) and returns the process exit status: 0 success, 1 bad input or failed work, 2 usage error.
  */
 #ifndef INTERP_COMMANDS_H
 #define INTERP_COMMANDS_H

@@ -18,7 +18,45 @@
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
-enum { OPT_LAYER = OPT_FIRST_COMMAND, OPT_UTILITY, OPT_TARGET, OPT_LAYOUT, OPT_METHODS };
+enum { OPT_LAYER = OPT_FIRST_COMMAND, OPT_UTILITY, OPT_TARGET, OPT_LAYOUT, OPT_METHODS, OPT_RAW_INPUT };
+
+/* An input tensor from a raw little-endian float32 file "FILE:N,C,H,W", already normalised. */
+static ts_tensor *raw_input(const char *spec)
+{
+	char path[4096];
+	long n, c, h, w, count;
+	const char *colon = strrchr(spec, ':');
+	FILE *fp;
+	float *data;
+	int64_t shape[4];
+	ts_tensor *t;
+
+	if (!colon || (size_t)(colon - spec) >= sizeof(path) ||
+	    sscanf(colon + 1, "%ld,%ld,%ld,%ld", &n, &c, &h, &w) != 4) {
+		error("--raw-input needs FILE:N,C,H,W");
+		return NULL;
+	}
+	memcpy(path, spec, (size_t)(colon - spec));
+	path[colon - spec] = '\0';
+	count = n * c * h * w;
+	data = xmalloc((size_t)count * sizeof(float));
+	fp = fopen(path, "rb");
+	if (!fp || fread(data, sizeof(float), (size_t)count, fp) != (size_t)count) {
+		error("cannot read %ld floats from '%s'", count, path);
+		if (fp)
+			fclose(fp);
+		free(data);
+		return NULL;
+	}
+	fclose(fp);
+	shape[0] = n;
+	shape[1] = c;
+	shape[2] = h;
+	shape[3] = w;
+	t = ts_from_f32(data, shape, 4, "cpu");
+	free(data);
+	return t;
+}
 
 static int save(const char *dir, const char *name, const ts_tensor *t)
 {
@@ -50,6 +88,7 @@ int main(int argc, char **argv)
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "layout", required_argument, NULL, OPT_LAYOUT },
 		{ "methods", required_argument, NULL, OPT_METHODS },
+		{ "raw-input", required_argument, NULL, OPT_RAW_INPUT },
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -62,8 +101,8 @@ int main(int argc, char **argv)
 	struct cam_pass pass = CAM_PASS_INIT;
 	struct cam_extra extra = { 0 };
 	struct target_policy target = { TARGET_PREDICTED, 0 };
-	const char *layer = NULL, *dir = NULL, *methods = "all";
-	enum ts_layout layout = TS_LAYOUT_BCHW;
+	const char *layer = NULL, *dir = NULL, *methods = "all", *raw = NULL;
+	enum ts_layout layout = TS_LAYOUT_AUTO;
 	ts_split *split = NULL;
 	int opt, u = UTILITY_REST, topk, i;
 	unsigned mask;
@@ -94,10 +133,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LAYOUT:
 			layout = !strcmp(optarg, "bhwc") ? TS_LAYOUT_BHWC
-				 : !strcmp(optarg, "bnc") ? TS_LAYOUT_BNC : TS_LAYOUT_BCHW;
+				 : !strcmp(optarg, "bnc")  ? TS_LAYOUT_BNC
+				 : !strcmp(optarg, "bchw") ? TS_LAYOUT_BCHW : TS_LAYOUT_AUTO;
 			break;
 		case OPT_METHODS:
 			methods = optarg;
+			break;
+		case OPT_RAW_INPUT:
+			raw = optarg;
 			break;
 		case 'o':
 			dir = optarg;
@@ -108,12 +151,25 @@ int main(int argc, char **argv)
 	}
 	if (!layer || !dir || cam_methods_parse(methods, &mask) < 0)
 		return 2;
-	if (modelopts_load(&mo, &m, &ds, argv + optind, argc - optind, &pp) < 0)
+	if (raw) {
+		/* no images: the model alone, and the input from the file */
+		if (ts_init(0) < 0 || model_load(&m, mo.model, "cpu") < 0)
+			return 1;
+		dataset_init(&ds);
+		b.x = raw_input(raw);
+		if (!b.x)
+			return 1;
+		b.n = (size_t)ts_size(b.x, 0);
+		b.h = (int)ts_size(b.x, 2);
+		b.w = (int)ts_size(b.x, 3);
+		b.labels = xcalloc(b.n, sizeof(long));
+	} else if (modelopts_load(&mo, &m, &ds, argv + optind, argc - optind, &pp) < 0) {
 		return 1;
+	}
 	if (model_split(&m, layer, layout, &split) < 0)
 		return 1;
 	batch_source_init(&src, &ds, &pp, mo.device, mo.limit);
-	if (batch_next(&src, &b, ds.nr) <= 0)
+	if (!raw && batch_next(&src, &b, ds.nr) <= 0)
 		return 1;
 	if (cam_pass_run(&pass, split, b.x, (enum utility)u, &target, b.labels,
 			 CAM_PASS_GRAD | CAM_PASS_HVP) < 0)
