@@ -1,0 +1,132 @@
+/*
+ * experiment.h - the one validated form of an experiment, whichever front end (YAML or Lua) read it.
+ *
+ * The front ends fill a struct experiment; experiment_validate() checks names against camlab's known
+ * methods, utilities, metrics and targets and reports every problem with the position of the key that
+ * caused it. interp/ expands the grid into runs and executes them; nothing below dsl/ sees the spec text.
+ *
+ * Ownership: every string and array here is owned by the experiment and freed by experiment_release().
+ * Positions point into the experiment's own copy of the file name.
+ */
+#ifndef DSL_EXPERIMENT_H
+#define DSL_EXPERIMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsl/diag.h"
+
+struct exp_layer {
+	char *name;	/* as the experiment calls it: "pre_gap", "last_conv", or the path itself */
+	char *path;	/* module path as named_modules() prints it */
+	char *layout;	/* "auto" (default), "bchw", "bhwc", "bnc" */
+	struct src_pos pos;
+};
+
+struct exp_model {
+	char *name;	/* short name used in tables: "resnet50" */
+	char *file;	/* TorchScript file, resolved against the spec's folder */
+	int input_size; /* crop; 0: images as they are; -1: from the model's sidecar */
+	int resize;	/* shorter side; 0: none; -1: input_size * 256 / 224, or the sidecar's */
+	int have_mean, have_std;
+	float mean[3], std[3];
+	char *classes;	/* class names file, or NULL */
+	struct exp_layer *layers;
+	size_t nr_layers;
+	struct src_pos pos;
+};
+
+struct exp_data {
+	char *path;	/* dataset: class folders, flat folder, list file or IDX file */
+	char *labels;	/* CSV or IDX labels, or NULL */
+	size_t limit;	/* first N images (after shuffling with seed, if shuffle); 0: all */
+	int shuffle;	/* pick a random subset of limit images with seed */
+	uint64_t seed;
+	struct src_pos pos;
+};
+
+/* One value of a grid dimension, with where it was written. */
+struct exp_name {
+	char *name;
+	struct src_pos pos;
+};
+
+/*
+ * A partial assignment of the grid's dimensions (NULL: any); a run that matches every non-NULL field is
+ * left out of the grid.
+ */
+struct exp_exclude {
+	char *model, *layer, *method, *utility, *target;
+	struct src_pos pos;
+};
+
+enum exp_dim { EXP_MODEL, EXP_LAYER, EXP_METHOD, EXP_UTILITY, EXP_TARGET, EXP_NR_DIMS };
+
+/* A user definition in Lua (a method, utility or metric), kept as source for the runner's Lua state. */
+enum exp_def_kind { EXP_DEF_METHOD, EXP_DEF_UTILITY, EXP_DEF_METRIC };
+struct exp_def {
+	enum exp_def_kind kind;
+	char *name;
+	char *lua;	/* the chunk that defines it (for YAML: inline code; for Lua: the spec itself) */
+	struct src_pos pos;
+};
+
+struct exp_figure {
+	char *image;	/* an image of the dataset (path as listed, or its index as a decimal string) */
+	char *by;	/* "method", "utility" or "target": what goes side by side */
+	struct src_pos pos;
+};
+
+struct experiment {
+	char *file;		/* the spec's path; positions point at this string */
+	char *name;
+	char *output;		/* output folder, resolved against the spec's folder */
+	struct exp_model *models;
+	size_t nr_models;
+	struct exp_data data;
+	struct exp_name *methods;	/* canonical lower-case names, or user definitions' names */
+	size_t nr_methods;
+	struct exp_name *utilities;
+	size_t nr_utilities;
+	struct exp_name *targets;	/* "predicted", "true", "least", "top3", "243", a class name */
+	size_t nr_targets;
+	struct exp_name *metrics;
+	size_t nr_metrics;
+	struct exp_exclude *excludes;
+	size_t nr_excludes;
+	unsigned zip;			/* dimensions (1 << exp_dim) iterated together, not as a product */
+	struct exp_def *defs;
+	size_t nr_defs;
+	char *device;			/* "cpu" (default), "cuda", "cuda:N" */
+	int batch;			/* images per batch (default 8) */
+	uint64_t seed;			/* RandomCAM's seed (default 0) */
+	/* outputs */
+	int tables, plots;		/* write them (default 1) */
+	char **table_formats;		/* "markdown", "latex", "csv" (default all three) */
+	size_t nr_table_formats;
+	char *paper_table;		/* e.g. "table1/resnet50/layer4.2.conv3": print the paper's numbers beside */
+	struct exp_figure *figures;
+	size_t nr_figures;
+};
+
+/* Fill with the paper's defaults: predicted class, ReST, the six metrics, batch 8, cpu. */
+void experiment_init(struct experiment *e);
+void experiment_release(struct experiment *e);
+
+/*
+ * Read a spec, choosing the front end by extension (.yaml/.yml or .lua). Errors go to d, each with
+ * file:line:col; returns 0 when the spec is valid, -1 otherwise (d then holds at least one error).
+ * allow_unsafe lets a Lua spec use io, os and require.
+ */
+int experiment_load(struct experiment *e, const char *file, struct diag *d, int allow_unsafe);
+
+/* Check names and values, adding every problem found to d; 0 if none. */
+int experiment_validate(struct experiment *e, struct diag *d);
+
+/*
+ * The canonical text of an experiment (every field, defaults filled, in a fixed order): two specs that
+ * mean the same thing print the same text, whichever front end read them.
+ */
+char *experiment_canonical(const struct experiment *e);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * front.h - the two front ends of the experiment language. Each reads one spec file into a struct
+ * experiment (already initialised with the defaults), recording positions for every value it sets and
+ * reporting syntax and type errors to d; names are checked afterwards by experiment_validate().
+ */
+#ifndef DSL_FRONT_H
+#define DSL_FRONT_H
+
+#include "dsl/diag.h"
+#include "dsl/experiment.h"
+
+/* YAML, read with libyaml. */
+int exp_yaml_load(struct experiment *e, const char *file, struct diag *d);
+
+/*
+ * Lua 5.4, run in a sandbox (no io, os, require, load of binary chunks; an instruction budget and a
+ * memory cap) unless allow_unsafe.
+ */
+int exp_lua_load(struct experiment *e, const char *file, struct diag *d, int allow_unsafe);
+
+#endif
