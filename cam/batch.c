@@ -22,6 +22,13 @@ void batch_source_init(struct batch_source *src, struct dataset *ds, const struc
 	image_init(&src->carry);
 }
 
+void batch_source_set_order(struct batch_source *src, const size_t *order, size_t n)
+{
+	src->order = order;
+	src->limit = n;
+	src->next = 0;
+}
+
 void batch_source_release(struct batch_source *src)
 {
 	image_release(&src->carry);
@@ -84,7 +91,8 @@ int batch_next(struct batch_source *src, struct batch *b, size_t max)
 	}
 	while (b->n < max && src->next < src->limit) {
 		struct image img = IMAGE_INIT;
-		size_t item = src->next++;
+		size_t item = src->order ? src->order[src->next] : src->next;
+		src->next++;
 		if (prepare(src, item, &img) < 0) {
 			src->nr_skipped++;
 			fprintf(stderr, "skipping '%s'\n", src->ds->items[item].path);

@@ -24,7 +24,8 @@ struct batch_source {
 	struct dataset *ds; /* borrowed */
 	struct preprocess pp;
 	const char *device;
-	size_t next;	    /* next dataset item */
+	const size_t *order; /* dataset indices to visit, or NULL for 0, 1, 2, ... (borrowed) */
+	size_t next;	    /* next position in the order */
 	size_t limit;	    /* stop after this many items; 0: all */
 	size_t nr_skipped;  /* unreadable images so far */
 	struct image carry; /* a prepared image of another size, held for the next batch */
@@ -45,6 +46,8 @@ struct batch {
 
 void batch_source_init(struct batch_source *src, struct dataset *ds, const struct preprocess *pp,
 		       const char *device, size_t limit);
+/* Visit only the n dataset items listed in order (borrowed; must outlive the source). */
+void batch_source_set_order(struct batch_source *src, const size_t *order, size_t n);
 void batch_source_release(struct batch_source *src);
 
 /*

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cam/methods.h"
+#include "cam/metrics.h"
 #include "cam/overlay.h"
 #include "interp/modelopts.h"
 #include "lib/error.h"
@@ -207,6 +208,26 @@ int main(int argc, char **argv)
 		if (!s)
 			continue;
 		h = cam_postprocess(s, b.h, b.w);
+		{
+			/* M_<method>.npy: (B, 8) rows of ad, coh, com, ic, add, y, o, d */
+			struct metric_row *rows = xcalloc(b.n, sizeof(*rows));
+			float *flat = xcalloc(b.n * 8, sizeof(float));
+			long shape[2] = { (long)b.n, 8 };
+			size_t k;
+			if (metrics_eval(&pass, b.x, h, (enum cam_method)i, &extra, (1u << METRIC_NR) - 1, rows) == 0) {
+				for (k = 0; k < b.n; k++) {
+					double v[8] = { rows[k].ad, rows[k].coh, rows[k].com, rows[k].ic,
+							rows[k].add, rows[k].y, rows[k].o, rows[k].d };
+					for (int j = 0; j < 8; j++)
+						flat[k * 8 + j] = (float)v[j];
+				}
+				strbuf_addf(&name, "%s/M_%s.npy", dir, cam_method_names[i]);
+				npy_write_f32(name.buf, flat, 2, shape);
+				strbuf_reset(&name);
+			}
+			free(rows);
+			free(flat);
+		}
 		strbuf_addf(&name, "S_%s", cam_method_names[i]);
 		save(dir, name.buf, s);
 		strbuf_reset(&name);

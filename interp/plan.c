@@ -1,0 +1,260 @@
+/*
+ * plan.c - grid expansion and run keys (see plan.h).
+ *
+ * A run's key hashes its canonical configuration: the model file's content (not its path, so moving a
+ * file keeps results), preprocessing, layer, method, utility, target, metrics, data selection and, for
+ * user definitions and RandomCAM, their code and seed. camlab's version is deliberately left out: it is
+ * recorded beside the results instead, so an upgrade does not orphan finished work.
+ */
+#include "interp/plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "lib/error.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+
+/* The content hash of a file, memoised per path for the life of the process. */
+static const char *file_hash(const char *path)
+{
+	static struct {
+		char *path;
+		char hex[17];
+	} *memo;
+	static size_t nr, alloc;
+	XXH64_state_t *st;
+	unsigned char buf[1 << 16];
+	size_t i, got;
+	FILE *fp;
+
+	for (i = 0; i < nr; i++)
+		if (!strcmp(memo[i].path, path))
+			return memo[i].hex;
+	ALLOC_GROW(memo, nr + 1, alloc);
+	memo[nr].path = xstrdup(path);
+	fp = fopen(path, "rb");
+	if (!fp) {
+		snprintf(memo[nr].hex, sizeof(memo[nr].hex), "missing");
+		return memo[nr++].hex;
+	}
+	st = XXH64_createState();
+	XXH64_reset(st, 0);
+	while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
+		XXH64_update(st, buf, got);
+	fclose(fp);
+	snprintf(memo[nr].hex, sizeof(memo[nr].hex), "%016llx", (unsigned long long)XXH64_digest(st));
+	XXH64_freeState(st);
+	return memo[nr++].hex;
+}
+
+static const struct exp_def *find_def(const struct experiment *e, enum exp_def_kind kind, const char *name)
+{
+	size_t i;
+	for (i = 0; i < e->nr_defs; i++)
+		if (e->defs[i].kind == kind && !strcmp(e->defs[i].name, name))
+			return &e->defs[i];
+	return NULL;
+}
+
+static char *run_config(const struct experiment *e, const struct plan_run *r)
+{
+	const struct exp_model *m = &e->models[r->model];
+	const struct exp_layer *l = &m->layers[r->layer];
+	const char *method = e->methods[r->method].name, *utility = e->utilities[r->utility].name;
+	const struct exp_def *def;
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	strbuf_addf(&sb, "model.file_hash=%s\n", file_hash(m->file));
+	strbuf_addf(&sb, "model.input_size=%d\nmodel.resize=%d\n", m->input_size, m->resize);
+	if (m->have_mean)
+		strbuf_addf(&sb, "model.mean=%.9g,%.9g,%.9g\n", m->mean[0], m->mean[1], m->mean[2]);
+	if (m->have_std)
+		strbuf_addf(&sb, "model.std=%.9g,%.9g,%.9g\n", m->std[0], m->std[1], m->std[2]);
+	if (m->classes)
+		strbuf_addf(&sb, "model.classes_hash=%s\n", file_hash(m->classes));
+	strbuf_addf(&sb, "layer.path=%s\nlayer.layout=%s\n", l->path, l->layout ? l->layout : "auto");
+	strbuf_addf(&sb, "method=%s\nutility=%s\ntarget=%s", method, utility, e->targets[r->target].name);
+	if (r->rank)
+		strbuf_addf(&sb, "#rank%d", r->rank);
+	strbuf_addch(&sb, '\n');
+	if (!strcmp(method, "randomcam"))
+		strbuf_addf(&sb, "seed=%llu\n", (unsigned long long)e->seed);
+	if ((def = find_def(e, EXP_DEF_METHOD, method)))
+		strbuf_addf(&sb, "method.lua=%s\n", def->lua);
+	if ((def = find_def(e, EXP_DEF_UTILITY, utility)))
+		strbuf_addf(&sb, "utility.lua=%s\n", def->lua);
+	strbuf_addstr(&sb, "metrics=");
+	for (i = 0; i < e->nr_metrics; i++) {
+		strbuf_addf(&sb, "%s%s", i ? "," : "", e->metrics[i].name);
+		if ((def = find_def(e, EXP_DEF_METRIC, e->metrics[i].name)))
+			strbuf_addf(&sb, "{%s}", def->lua);
+	}
+	strbuf_addf(&sb, "\ndata.path=%s\n", e->data.path ? e->data.path : "");
+	if (e->data.labels)
+		strbuf_addf(&sb, "data.labels=%s\n", e->data.labels);
+	strbuf_addf(&sb, "data.limit=%zu\ndata.shuffle=%d\ndata.seed=%llu\n", e->data.limit, e->data.shuffle,
+		    (unsigned long long)e->data.seed);
+	return strbuf_detach(&sb, NULL);
+}
+
+static int matches(const char *rule, const char *value)
+{
+	return !rule || !strcmp(rule, value);
+}
+
+static int excluded(const struct experiment *e, const struct plan_run *r)
+{
+	const struct exp_model *m = &e->models[r->model];
+	size_t i;
+	for (i = 0; i < e->nr_excludes; i++) {
+		const struct exp_exclude *x = &e->excludes[i];
+		if (matches(x->model, m->name) && matches(x->layer, m->layers[r->layer].name) &&
+		    matches(x->method, e->methods[r->method].name) &&
+		    matches(x->utility, e->utilities[r->utility].name) &&
+		    matches(x->target, e->targets[r->target].name))
+			return 1;
+	}
+	return 0;
+}
+
+/* k of a "top<k>" target, else 0 */
+static int topk_of(const char *t)
+{
+	char *end;
+	long k;
+	if (strncmp(t, "top", 3) || !t[3])
+		return 0;
+	k = strtol(t + 3, &end, 10);
+	return *end || k < 1 || k > 1000 ? 0 : (int)k;
+}
+
+static void add_one(struct plan *p, struct plan_run *r)
+{
+	r->config = run_config(p->e, r);
+	snprintf(r->key, sizeof(r->key), "%016llx",
+		 (unsigned long long)XXH64(r->config, strlen(r->config), 0x63616d6c6162ULL));
+	ALLOC_GROW(p->runs, p->nr + 1, p->alloc);
+	p->runs[p->nr++] = *r;
+}
+
+/* A "top<k>" target is k runs, one per rank. */
+static void add_run(struct plan *p, struct plan_run *r)
+{
+	int k = topk_of(p->e->targets[r->target].name), i;
+	if (!k) {
+		add_one(p, r);
+		return;
+	}
+	for (i = 1; i <= k; i++) {
+		struct plan_run copy = *r;
+		copy.rank = i;
+		add_one(p, &copy);
+	}
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct plan_run *x = a, *y = b;
+#define CMP(f)                                                                                             \
+	if (x->f != y->f)                                                                                  \
+		return x->f < y->f ? -1 : 1;
+	CMP(model)
+	CMP(layer)
+	CMP(target)
+	CMP(rank)
+	CMP(utility)
+	CMP(order)
+#undef CMP
+	return 0;
+}
+
+int plan_build(struct plan *p, const struct experiment *e, struct diag *d)
+{
+	/* The three dimensions that may be zipped, as lengths; the zipped ones share one counter. */
+	size_t len[3] = { e->nr_targets, e->nr_utilities, e->nr_methods };
+	static const enum exp_dim dims[3] = { EXP_TARGET, EXP_UTILITY, EXP_METHOD };
+	size_t zlen = 0, mi, li, idx[3], k, zi;
+	int zipped[3];
+	struct src_pos nowhere = { e->file, 0, 0 };
+
+	p->e = e;
+	for (k = 0; k < 3; k++) {
+		zipped[k] = (e->zip & (1u << dims[k])) != 0;
+		if (zipped[k]) {
+			if (zlen && len[k] != zlen) {
+				diag_error(d, nowhere, "zipped dimensions differ in length (%zu and %zu)", zlen, len[k]);
+				return -1;
+			}
+			zlen = len[k];
+		}
+	}
+	if (e->zip & ((1u << EXP_MODEL) | (1u << EXP_LAYER))) {
+		diag_error(d, nowhere, "only method, utility and target can be zipped");
+		return -1;
+	}
+	for (mi = 0; mi < e->nr_models; mi++) {
+		for (li = 0; li < e->models[mi].nr_layers; li++) {
+			size_t nz = zlen ? zlen : 1;
+			for (zi = 0; zi < nz; zi++) {
+				size_t a, b, c;
+				size_t na = zipped[0] ? 1 : len[0], nb = zipped[1] ? 1 : len[1];
+				size_t nc = zipped[2] ? 1 : len[2];
+				for (a = 0; a < na; a++)
+					for (b = 0; b < nb; b++)
+						for (c = 0; c < nc; c++) {
+							struct plan_run r = { 0 };
+							idx[0] = zipped[0] ? zi : a;
+							idx[1] = zipped[1] ? zi : b;
+							idx[2] = zipped[2] ? zi : c;
+							r.model = mi;
+							r.layer = li;
+							r.target = idx[0];
+							r.utility = idx[1];
+							r.method = idx[2];
+							if (!excluded(e, &r))
+								add_run(p, &r);
+						}
+			}
+		}
+	}
+	if (!p->nr) {
+		diag_error(d, nowhere, "the grid is empty: every combination is excluded");
+		return -1;
+	}
+	/* Runs sharing a pass must be neighbours, also when ranks of a top-k target were expanded per method. */
+	for (k = 0; k < p->nr; k++)
+		p->runs[k].order = k;
+	qsort(p->runs, p->nr, sizeof(*p->runs), cmp_group);
+	return 0;
+}
+
+void plan_release(struct plan *p)
+{
+	size_t i;
+	for (i = 0; i < p->nr; i++)
+		free(p->runs[i].config);
+	free(p->runs);
+	memset(p, 0, sizeof(*p));
+}
+
+const char *plan_target_name(const struct plan *p, const struct plan_run *r)
+{
+	static char buf[32];
+	if (!r->rank)
+		return p->e->targets[r->target].name;
+	snprintf(buf, sizeof(buf), "rank%d", r->rank);
+	return buf;
+}
+
+const char *plan_run_label(const struct plan *p, const struct plan_run *r)
+{
+	static char buf[512];
+	const struct exp_model *m = &p->e->models[r->model];
+	snprintf(buf, sizeof(buf), "%s/%s %s %s %s", m->name, m->layers[r->layer].name,
+		 p->e->methods[r->method].name, p->e->utilities[r->utility].name, plan_target_name(p, r));
+	return buf;
+}

@@ -1,0 +1,516 @@
+/*
+ * run.c - the experiment runner (see run.h).
+ *
+ * Runs that share model, layer, utility and target form a group: one pass per batch (forward, backward
+ * and, when a Shapley method is in the group, one Hessian-vector product) serves every method of the
+ * group, and each method then adds only its metric forwards. A batch's rows for all runs of the group
+ * are committed in one transaction, so Ctrl-C or kill -9 loses at most the batch in flight.
+ */
+#include "interp/run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cam/batch.h"
+#include "cam/methods.h"
+#include "cam/metrics.h"
+#include "cam/model.h"
+#include "lib/error.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+#include "store/store.h"
+
+static int mkdir_p(const char *dir)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p = dir;
+	int ret = 0;
+	while (1) {
+		p = strchr(p + 1, '/');
+		strbuf_reset(&sb);
+		if (p)
+			strbuf_add(&sb, dir, (size_t)(p - dir));
+		else
+			strbuf_addstr(&sb, dir);
+		if (sb.len && mkdir(sb.buf, 0777) < 0 && errno != EEXIST) {
+			ret = error("cannot create '%s': %s", sb.buf, strerror(errno));
+			break;
+		}
+		if (!p)
+			break;
+	}
+	strbuf_release(&sb);
+	return ret;
+}
+
+static char *read_file(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[4096];
+	size_t got;
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return strbuf_detach(&sb, NULL);
+	while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
+		strbuf_add(&sb, buf, got);
+	fclose(fp);
+	return strbuf_detach(&sb, NULL);
+}
+
+static double seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The images an experiment covers: the first `limit`, or a seeded random subset of that size. */
+static size_t *select_images(const struct exp_data *d, size_t nr, size_t *n_out)
+{
+	size_t n = d->limit && d->limit < nr ? d->limit : nr, i;
+	size_t *all = xmalloc((nr ? nr : 1) * sizeof(size_t));
+	for (i = 0; i < nr; i++)
+		all[i] = i;
+	if (d->shuffle) {
+		/* splitmix64: a documented, portable generator, so a seed names the same subset everywhere */
+		unsigned long long x = d->seed;
+		for (i = nr; i > 1; i--) {
+			unsigned long long z = (x += 0x9e3779b97f4a7c15ULL);
+			size_t j, t;
+			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+			z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+			z ^= z >> 31;
+			j = (size_t)(z % i);
+			t = all[i - 1];
+			all[i - 1] = all[j];
+			all[j] = t;
+		}
+		/* keep the chosen images in dataset order: results read more naturally */
+		for (i = 1; i < n; i++) {
+			size_t v = all[i], k = i;
+			while (k > 0 && all[k - 1] > v) {
+				all[k] = all[k - 1];
+				k--;
+			}
+			all[k] = v;
+		}
+	}
+	*n_out = n;
+	return all;
+}
+
+struct runner {
+	const struct experiment *e;
+	const struct run_opts *o;
+	struct plan plan;
+	struct store *store;
+	struct dataset ds;
+	size_t *images, nr_images; /* the selection, as dataset indices */
+	unsigned metrics;
+	/* the loaded model */
+	long model_index;
+	struct model model;
+	struct preprocess pp;
+	ts_tensor *fc;
+	/* progress */
+	int bar;
+	size_t runs_done, images_done_now;
+	double t0;
+	int failed;
+};
+
+static long lookup_class(const char *name, void *ud)
+{
+	return model_class_index(ud, name);
+}
+
+static int load_model(struct runner *r, size_t mi)
+{
+	const struct exp_model *em = &r->e->models[mi];
+	static const float imagenet_mean[3] = { 0.485f, 0.456f, 0.406f };
+	static const float imagenet_std[3] = { 0.229f, 0.224f, 0.225f };
+	const char *fc;
+
+	if (r->model_index == (long)mi)
+		return 0;
+	if (r->model_index >= 0) {
+		model_release(&r->model);
+		ts_free(r->fc);
+		r->fc = NULL;
+	}
+	r->model_index = -1;
+	if (model_load(&r->model, em->file, r->e->device ? r->e->device : "cpu") < 0)
+		return -1;
+	if (em->classes && model_meta_read_classes(&r->model.meta, em->classes) < 0)
+		return -1;
+	memset(&r->pp, 0, sizeof(r->pp));
+	r->pp.crop = em->input_size >= 0 ? em->input_size : r->model.meta.input_size;
+	if (em->resize >= 0)
+		r->pp.resize = em->resize;
+	else if (em->input_size >= 0)
+		r->pp.resize = em->input_size ? (int)(em->input_size * 256.0 / 224.0 + 0.5) : 0;
+	else
+		r->pp.resize = r->model.meta.resize;
+	memcpy(r->pp.mean, r->model.meta.have_norm ? r->model.meta.mean : imagenet_mean, sizeof(r->pp.mean));
+	memcpy(r->pp.std, r->model.meta.have_norm ? r->model.meta.std : imagenet_std, sizeof(r->pp.std));
+	if (em->have_mean)
+		memcpy(r->pp.mean, em->mean, sizeof(r->pp.mean));
+	if (em->have_std)
+		memcpy(r->pp.std, em->std, sizeof(r->pp.std));
+	fc = model_last_linear(&r->model);
+	if (fc) {
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addf(&sb, "%s.weight", fc);
+		r->fc = ts_module_attr(r->model.mod, sb.buf);
+		strbuf_release(&sb);
+	}
+	r->model_index = (long)mi;
+	return 0;
+}
+
+static enum ts_layout layout_of(const char *s)
+{
+	if (!s || !strcmp(s, "auto"))
+		return TS_LAYOUT_AUTO;
+	if (!strcmp(s, "bhwc"))
+		return TS_LAYOUT_BHWC;
+	if (!strcmp(s, "bnc"))
+		return TS_LAYOUT_BNC;
+	return TS_LAYOUT_BCHW;
+}
+
+static void progress(struct runner *r, size_t run_i, size_t nruns, size_t done, size_t total, const char *label)
+{
+	double dt = seconds() - r->t0, rate = dt > 0 ? (double)r->images_done_now / dt : 0;
+	if (!r->bar)
+		return;
+	fprintf(stderr, "\r\033[K[run %zu/%zu] %s  %zu/%zu images  %.1f img/s", run_i, nruns, label, done, total,
+		rate);
+	if (rate > 0 && total > done) {
+		long eta = (long)((double)(total - done) / rate);
+		fprintf(stderr, "  ETA %ld:%02ld:%02ld", eta / 3600, eta / 60 % 60, eta % 60);
+	}
+	fflush(stderr);
+}
+
+struct group_run {
+	struct plan_run *pr;
+	enum cam_method method;
+	unsigned char *done; /* per dataset index */
+	int failed;
+	char *error;
+	size_t stored;
+};
+
+static void fail_run(struct runner *r, struct group_run *g, const char *why)
+{
+	if (g->failed)
+		return;
+	g->failed = 1;
+	g->error = xstrdup(why);
+	r->failed = 1;
+	store_set_state(r->store, g->pr->key, "failed", why);
+	if (r->bar)
+		fputc('\n', stderr);
+	error("run %s (%s) failed: %s", g->pr->key, plan_run_label(&r->plan, g->pr), why);
+}
+
+/*
+ * One batch for every run of a group: the shared pass, then each method's heatmaps and metrics, and the
+ * rows of images the run does not have yet, in one transaction.
+ */
+static void group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_split *split,
+			const struct batch *b, enum utility u, const struct target_policy *tp)
+{
+	struct cam_pass pass = CAM_PASS_INIT;
+	struct cam_extra extra = { r->model.mod, b->x, r->fc, r->e->seed, r->e->batch * 4 };
+	struct metric_row *rows = xcalloc(b->n, sizeof(*rows));
+	unsigned passes = 0;
+	size_t k, i;
+
+	for (k = 0; k < ng; k++)
+		if (!gr[k].failed)
+			passes |= cam_methods_passes(1u << gr[k].method);
+	if (cam_pass_run(&pass, split, b->x, u, tp, b->labels, passes) < 0) {
+		for (k = 0; k < ng; k++)
+			fail_run(r, &gr[k], "the shared pass failed (see above)");
+		free(rows);
+		return;
+	}
+	if (store_begin(r->store) < 0) {
+		free(rows);
+		cam_pass_release(&pass);
+		return;
+	}
+	for (k = 0; k < ng; k++) {
+		struct group_run *g = &gr[k];
+		ts_tensor *s, *heat;
+		if (g->failed)
+			continue;
+		s = cam_map(g->method, &pass, &extra);
+		heat = cam_postprocess(s, b->h, b->w);
+		if (!heat || metrics_eval(&pass, b->x, heat, g->method, &extra, r->metrics, rows) < 0) {
+			ts_free(s);
+			ts_free(heat);
+			fail_run(r, g, ts_error());
+			continue;
+		}
+		for (i = 0; i < b->n; i++) {
+			size_t idx = b->items[i];
+			struct store_image img = { (long)idx, r->ds.items[idx].path, b->labels[i], pass.classes[i],
+						   rows[i].ad, rows[i].coh, rows[i].com, rows[i].ic, rows[i].add,
+						   rows[i].y, rows[i].o, rows[i].d };
+			if (g->done[idx])
+				continue;
+			if (store_put_image(r->store, g->pr->key, &img) < 0) {
+				fail_run(r, g, "cannot store results");
+				break;
+			}
+			g->done[idx] = 1;
+			g->stored++;
+		}
+		ts_free(s);
+		ts_free(heat);
+	}
+	store_commit(r->store);
+	cam_pass_release(&pass);
+	free(rows);
+}
+
+/* Runs first..last-1 of the plan share model, layer, utility and target. */
+static void run_group(struct runner *r, size_t first, size_t last)
+{
+	const struct plan_run *pr0 = &r->plan.runs[first];
+	const struct exp_model *em = &r->e->models[pr0->model];
+	const struct exp_layer *el = &em->layers[pr0->layer];
+	struct group_run *gr = xcalloc(last - first, sizeof(*gr));
+	size_t ng = last - first, k, i, npend = 0, total_pending = 0;
+	size_t *pending = xmalloc((r->nr_images ? r->nr_images : 1) * sizeof(size_t));
+	struct target_policy tp;
+	ts_split *split = NULL;
+	int topk, u;
+	double t_start = seconds();
+	size_t images_before = r->images_done_now;
+	char why[512];
+
+	for (k = 0; k < ng; k++) {
+		unsigned mask = 0;
+		gr[k].pr = &r->plan.runs[first + k];
+		gr[k].done = xcalloc(r->ds.nr ? r->ds.nr : 1, 1);
+		store_done_images(r->store, gr[k].pr->key, gr[k].done, r->ds.nr);
+		error_set_quiet(1);
+		if (cam_methods_parse(r->e->methods[gr[k].pr->method].name, &mask) < 0 || !mask ||
+		    (mask & (mask - 1))) {
+			error_set_quiet(0);
+			snprintf(why, sizeof(why), "method '%s' is a user definition; Lua methods cannot run yet",
+				 r->e->methods[gr[k].pr->method].name);
+			fail_run(r, &gr[k], why);
+			continue;
+		}
+		error_set_quiet(0);
+		gr[k].method = (enum cam_method)__builtin_ctz(mask);
+	}
+	/* Images that some run of the group still lacks, in selection order, at most --limit per run. */
+	for (i = 0; i < r->nr_images; i++) {
+		size_t idx = r->images[i];
+		for (k = 0; k < ng; k++)
+			if (!gr[k].failed && !gr[k].done[idx])
+				break;
+		if (k < ng) {
+			total_pending++;
+			if (!r->o->limit || npend < r->o->limit)
+				pending[npend++] = idx;
+		}
+	}
+	if (npend == 0)
+		goto finish;
+
+	if (load_model(r, pr0->model) < 0) {
+		for (k = 0; k < ng; k++)
+			fail_run(r, &gr[k], "cannot load the model (see above)");
+		goto finish;
+	}
+	u = utility_parse(r->e->utilities[pr0->utility].name);
+	if (u < 0 || target_parse(r->e->targets[pr0->target].name, lookup_class, &r->model, &tp, &topk) < 0) {
+		for (k = 0; k < ng; k++)
+			fail_run(r, &gr[k], "bad utility or target (see above)");
+		goto finish;
+	}
+	if (pr0->rank) { /* one rank of a top-k target */
+		tp.kind = TARGET_TOPK;
+		tp.index = pr0->rank;
+	}
+	if (model_split(&r->model, el->path, layout_of(el->layout), &split) < 0) {
+		for (k = 0; k < ng; k++)
+			fail_run(r, &gr[k], "cannot cut the model at the layer (see above)");
+		goto finish;
+	}
+	{
+		struct batch_source src;
+		struct batch b = BATCH_INIT;
+		size_t done_here = 0;
+		int rc;
+		batch_source_init(&src, &r->ds, &r->pp, r->e->device ? r->e->device : "cpu", 0);
+		batch_source_set_order(&src, pending, npend);
+		while ((rc = batch_next(&src, &b, (size_t)r->e->batch)) > 0) {
+			group_batch(r, gr, ng, split, &b, (enum utility)u, &tp);
+			done_here += b.n;
+			r->images_done_now += b.n;
+			progress(r, r->runs_done + 1, r->plan.nr, done_here, npend, plan_run_label(&r->plan, pr0));
+			for (k = 0; k < ng && gr[k].failed; k++)
+				;
+			if (k == ng || (r->failed && r->o->fail_fast))
+				break;
+		}
+		batch_release(&b);
+		if (src.nr_skipped)
+			warning("%zu unreadable image(s) skipped (named above)", src.nr_skipped);
+		batch_source_release(&src);
+		if (rc < 0)
+			for (k = 0; k < ng; k++)
+				fail_run(r, &gr[k], "a batch could not be prepared (see above)");
+	}
+finish:
+	for (k = 0; k < ng; k++) {
+		long nd = 0;
+		struct group_run *g = &gr[k];
+		if (!g->failed) {
+			for (i = 0; i < r->nr_images; i++)
+				nd += g->done[r->images[i]];
+			store_aggregate(r->store, g->pr->key);
+			store_set_state(r->store, g->pr->key, (size_t)nd == r->nr_images ? "done" : "partial", NULL);
+		}
+		free(g->done);
+		free(g->error);
+	}
+	r->runs_done += ng;
+	if (r->bar)
+		fputs("\r\033[K", stderr);
+	{
+		double dt = seconds() - t_start;
+		size_t n = r->images_done_now - images_before;
+		fprintf(stderr, "runs %zu-%zu/%zu %s x %zu method(s): %zu image(s)%s", first + 1, last,
+			r->plan.nr, plan_run_label(&r->plan, pr0), ng, n, npend ? "" : " (already done)");
+		if (n && dt > 0)
+			fprintf(stderr, " in %.1f s, %.1f images/s", dt, (double)n / dt);
+		if (total_pending > npend)
+			fprintf(stderr, "; %zu left for a later run", total_pending - npend);
+		fputc('\n', stderr);
+	}
+	ts_split_free(split);
+	free(pending);
+	free(gr);
+}
+
+static int same_group(const struct plan_run *a, const struct plan_run *b)
+{
+	return a->model == b->model && a->layer == b->layer && a->utility == b->utility &&
+	       a->target == b->target && a->rank == b->rank;
+}
+
+int run_experiment(const struct experiment *e, const struct run_opts *o)
+{
+	struct runner r;
+	struct diag d = DIAG_INIT;
+	char *text, *canon;
+	long spec_id;
+	size_t i, j;
+	int ret = 1;
+
+	memset(&r, 0, sizeof(r));
+	r.e = e;
+	r.o = o;
+	r.model_index = -1;
+	r.bar = o->progress < 0 ? isatty(2) : o->progress;
+	dataset_init(&r.ds);
+	for (i = 0; i < e->nr_metrics; i++) {
+		unsigned m = 0;
+		if (metrics_parse(e->metrics[i].name, &m) == 0)
+			r.metrics |= m;
+	}
+	if (plan_build(&r.plan, e, &d) < 0) {
+		diag_print(&d, stderr);
+		diag_release(&d);
+		return 1;
+	}
+	if (ts_init(0) < 0 || ts_device_check(e->device ? e->device : "cpu") < 0) {
+		error("%s", ts_error());
+		goto out;
+	}
+	if (mkdir_p(e->output) < 0 || !(r.store = store_open(e->output)))
+		goto out;
+	text = read_file(e->file);
+	canon = experiment_canonical(e);
+	spec_id = store_add_spec(r.store, e->file, text, canon);
+	free(text);
+	free(canon);
+	if (spec_id < 0)
+		goto out;
+	if (dataset_open(&r.ds, e->data.path, e->data.labels) < 0)
+		goto out;
+	r.images = select_images(&e->data, r.ds.nr, &r.nr_images);
+	for (i = 0; i < r.plan.nr; i++) {
+		const struct plan_run *pr = &r.plan.runs[i];
+		const struct exp_model *m = &e->models[pr->model];
+		struct store_run sr = { pr->key, m->name, m->layers[pr->layer].name, m->layers[pr->layer].path,
+					e->methods[pr->method].name, e->utilities[pr->utility].name,
+					plan_target_name(&r.plan, pr), pr->config, (long)r.nr_images };
+		if (store_add_run(r.store, spec_id, &sr) < 0)
+			goto out;
+	}
+	fprintf(stderr, "%s: %zu run(s) over %zu image(s), results in %s\n", e->name ? e->name : e->file,
+		r.plan.nr, r.nr_images, e->output);
+	r.t0 = seconds();
+	for (i = 0; i < r.plan.nr; i = j) {
+		for (j = i + 1; j < r.plan.nr && same_group(&r.plan.runs[i], &r.plan.runs[j]); j++)
+			;
+		run_group(&r, i, j);
+		if (r.failed && o->fail_fast) {
+			error("stopping at the first failure (--fail-fast)");
+			break;
+		}
+	}
+	if (store_export_csv(r.store, e->output) < 0)
+		goto out;
+	ret = r.failed ? 1 : 0;
+out:
+	if (r.model_index >= 0)
+		model_release(&r.model);
+	ts_free(r.fc);
+	store_close(r.store);
+	dataset_release(&r.ds);
+	free(r.images);
+	plan_release(&r.plan);
+	diag_release(&d);
+	return ret;
+}
+
+int run_states(const struct experiment *e, const struct plan *p, struct run_state *out)
+{
+	char *path = store_path(e->output);
+	struct store *s = NULL;
+	size_t i;
+	FILE *probe = fopen(path, "rb");
+
+	free(path);
+	if (probe) {
+		fclose(probe);
+		s = store_open(e->output);
+	}
+	for (i = 0; i < p->nr; i++) {
+		char *st = s ? store_run_state(s, p->runs[i].key, &out[i].done) : NULL;
+		snprintf(out[i].state, sizeof(out[i].state), "%s", st ? st : "pending");
+		if (!st)
+			out[i].done = 0;
+		out[i].total = -1;
+		free(st);
+	}
+	store_close(s);
+	return 0;
+}

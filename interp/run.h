@@ -1,0 +1,30 @@
+/*
+ * run.h - executing an experiment's plan: batches through the shared passes, every method's heatmaps
+ * and metrics, written to the results database one batch per transaction, resuming where a previous
+ * run stopped.
+ */
+#ifndef INTERP_RUN_H
+#define INTERP_RUN_H
+
+#include <stddef.h>
+
+#include "dsl/experiment.h"
+#include "interp/plan.h"
+
+struct run_opts {
+	size_t limit;	/* process at most this many pending images per run now (0: all); runs stay partial */
+	int fail_fast;	/* stop at the first failing run */
+	int progress;	/* -1: a bar when stderr is a terminal; 0: log lines; 1: bar */
+};
+
+/* Run the experiment e (loaded from spec_file). Returns 0 if every run finished, 1 otherwise. */
+int run_experiment(const struct experiment *e, const struct run_opts *o);
+
+/* State of each planned run from the results database in e's output folder, or "pending". */
+struct run_state {
+	char state[16];
+	long done, total;
+};
+int run_states(const struct experiment *e, const struct plan *p, struct run_state *out);
+
+#endif

@@ -1,0 +1,404 @@
+/*
+ * store.c - the SQLite results database (see store.h for the schema and the guarantees).
+ */
+#include "store/store.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/error.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *put_image;
+};
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE IF NOT EXISTS specs(id INTEGER PRIMARY KEY, path TEXT, text TEXT, canonical TEXT,"
+	" camlab_version TEXT, created TEXT);"
+	"CREATE TABLE IF NOT EXISTS runs(key TEXT PRIMARY KEY, spec_id INTEGER, model TEXT, layer TEXT,"
+	" layer_path TEXT, method TEXT, utility TEXT, target TEXT, config TEXT, nr_images INTEGER,"
+	" state TEXT, error TEXT, created TEXT, finished TEXT);"
+	"CREATE TABLE IF NOT EXISTS images(run_key TEXT, idx INTEGER, path TEXT, label INTEGER,"
+	" class INTEGER, ad REAL, coh REAL, com REAL, ic REAL, add_ REAL, y REAL, o REAL, d REAL,"
+	" PRIMARY KEY (run_key, idx));"
+	"CREATE TABLE IF NOT EXISTS aggregates(run_key TEXT PRIMARY KEY, n INTEGER, ad REAL, coh REAL,"
+	" com REAL, adcc REAL, ic REAL, add_ REAL);"
+	"INSERT OR IGNORE INTO meta VALUES ('schema_version', '1');"
+	"INSERT OR IGNORE INTO meta VALUES ('created_by', 'camlab " CAMLAB_VERSION "');";
+
+static int sql_error(struct store *s, const char *what)
+{
+	return error("%s: %s failed: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static void now(char buf[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+char *store_path(const char *dir)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s/results.sqlite", dir);
+	return strbuf_detach(&sb, NULL);
+}
+
+struct store *store_open(const char *dir)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	char *err = NULL;
+
+	s->path = store_path(dir);
+	if (sqlite3_open(s->path, &s->db) != SQLITE_OK) {
+		error("cannot open results database '%s': %s", s->path, sqlite3_errmsg(s->db));
+		store_close(s);
+		return NULL;
+	}
+	/* Another camlab on the same folder (a resumed run, a report) waits rather than fails. */
+	sqlite3_busy_timeout(s->db, 10000);
+	if (sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK) {
+		error("cannot set up results database '%s': %s", s->path, err ? err : "?");
+		sqlite3_free(err);
+		store_close(s);
+		return NULL;
+	}
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO images VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+			       &s->put_image, NULL) != SQLITE_OK) {
+		sql_error(s, "prepare");
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	sqlite3_finalize(s->put_image);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+struct sqlite3 *store_db(struct store *s)
+{
+	return s->db;
+}
+
+static int exec(struct store *s, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		error("%s: %s: %s", s->path, sql, err ? err : "?");
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+int store_begin(struct store *s)
+{
+	return exec(s, "BEGIN IMMEDIATE");
+}
+
+int store_commit(struct store *s)
+{
+	return exec(s, "COMMIT");
+}
+
+int store_rollback(struct store *s)
+{
+	return exec(s, "ROLLBACK");
+}
+
+long store_add_spec(struct store *s, const char *path, const char *text, const char *canonical)
+{
+	sqlite3_stmt *st;
+	long id = -1;
+	char ts[32];
+
+	if (sqlite3_prepare_v2(s->db, "SELECT id FROM specs WHERE text = ? AND path = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sql_error(s, "select spec");
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (id >= 0)
+		return id;
+	now(ts);
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO specs(path, text, canonical, camlab_version, created) "
+				      "VALUES (?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_error(s, "insert spec");
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, canonical, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, CAMLAB_VERSION, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		id = (long)sqlite3_last_insert_rowid(s->db);
+	else
+		sql_error(s, "insert spec");
+	sqlite3_finalize(st);
+	return id;
+}
+
+int store_add_run(struct store *s, long spec_id, const struct store_run *r)
+{
+	sqlite3_stmt *st;
+	char ts[32];
+	int rc;
+
+	now(ts);
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR IGNORE INTO runs(key, spec_id, model, layer, layer_path, method, "
+			       "utility, target, config, nr_images, state, created) "
+			       "VALUES (?,?,?,?,?,?,?,?,?,?,'pending',?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_error(s, "insert run");
+	sqlite3_bind_text(st, 1, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, spec_id);
+	sqlite3_bind_text(st, 3, r->model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->layer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->layer_path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->method, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->utility, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, r->target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, r->config, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, r->nr_images);
+	sqlite3_bind_text(st, 11, ts, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert run");
+}
+
+char *store_run_state(struct store *s, const char *key, long *nr_done)
+{
+	sqlite3_stmt *st;
+	char *state = NULL;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT state, (SELECT count(*) FROM images WHERE run_key = runs.key) "
+			       "FROM runs WHERE key = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sql_error(s, "select run");
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		state = xstrdup((const char *)sqlite3_column_text(st, 0));
+		if (nr_done)
+			*nr_done = (long)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return state;
+}
+
+int store_set_state(struct store *s, const char *key, const char *state, const char *err)
+{
+	sqlite3_stmt *st;
+	char ts[32];
+	int rc;
+
+	now(ts);
+	if (sqlite3_prepare_v2(s->db, "UPDATE runs SET state = ?, error = ?, finished = ? WHERE key = ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return sql_error(s, "update run");
+	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, err, -1, SQLITE_STATIC);
+	if (!strcmp(state, "done") || !strcmp(state, "failed"))
+		sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "update run");
+}
+
+long store_done_images(struct store *s, const char *key, unsigned char *done, size_t n)
+{
+	sqlite3_stmt *st;
+	long found = 0;
+
+	memset(done, 0, n);
+	if (sqlite3_prepare_v2(s->db, "SELECT idx FROM images WHERE run_key = ?", -1, &st, NULL) != SQLITE_OK)
+		return sql_error(s, "select images");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		sqlite3_int64 i = sqlite3_column_int64(st, 0);
+		if (i >= 0 && (size_t)i < n && !done[i]) {
+			done[i] = 1;
+			found++;
+		}
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+static void bind_real(sqlite3_stmt *st, int i, double v)
+{
+	if (isnan(v))
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_double(st, i, v);
+}
+
+int store_put_image(struct store *s, const char *key, const struct store_image *img)
+{
+	sqlite3_stmt *st = s->put_image;
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, img->idx);
+	sqlite3_bind_text(st, 3, img->path, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, img->label);
+	sqlite3_bind_int64(st, 5, img->cls);
+	bind_real(st, 6, img->ad);
+	bind_real(st, 7, img->coh);
+	bind_real(st, 8, img->com);
+	bind_real(st, 9, img->ic);
+	bind_real(st, 10, img->add);
+	bind_real(st, 11, img->y);
+	bind_real(st, 12, img->o);
+	bind_real(st, 13, img->d);
+	rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert image");
+}
+
+int store_aggregate(struct store *s, const char *key)
+{
+	sqlite3_stmt *st;
+	double v[5];
+	long n = 0;
+	int i, rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT count(*), avg(ad), avg(coh), avg(com), avg(ic), avg(add_) FROM images "
+			       "WHERE run_key = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_error(s, "aggregate");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		n = (long)sqlite3_column_int64(st, 0);
+		for (i = 0; i < 5; i++)
+			v[i] = sqlite3_column_type(st, i + 1) == SQLITE_NULL ? NAN
+									     : sqlite3_column_double(st, i + 1);
+	}
+	sqlite3_finalize(st);
+	if (!n)
+		return 0;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO aggregates VALUES (?,?,?,?,?,?,?,?)", -1, &st,
+			       NULL) != SQLITE_OK)
+		return sql_error(s, "insert aggregate");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	bind_real(st, 3, v[0]);
+	bind_real(st, 4, v[1]);
+	bind_real(st, 5, v[2]);
+	/* ADCC of the averages (SCIENCE.md), not an average of per-image values */
+	bind_real(st, 6, 3.0 / (1.0 / v[1] + 1.0 / (1.0 - v[2]) + 1.0 / (1.0 - v[0])));
+	bind_real(st, 7, v[3]);
+	bind_real(st, 8, v[4]);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert aggregate");
+}
+
+static void csv_field(FILE *fp, sqlite3_stmt *st, int i)
+{
+	const unsigned char *t;
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL:
+		break;
+	case SQLITE_INTEGER:
+		fprintf(fp, "%lld", (long long)sqlite3_column_int64(st, i));
+		break;
+	case SQLITE_FLOAT:
+		fprintf(fp, "%.9g", sqlite3_column_double(st, i));
+		break;
+	default:
+		t = sqlite3_column_text(st, i);
+		if (strpbrk((const char *)t, ",\"\n")) {
+			fputc('"', fp);
+			for (; *t; t++) {
+				if (*t == '"')
+					fputc('"', fp);
+				fputc(*t, fp);
+			}
+			fputc('"', fp);
+		} else {
+			fputs((const char *)t, fp);
+		}
+	}
+}
+
+static int export_one(struct store *s, const char *dir, const char *name, const char *sql)
+{
+	struct strbuf path = STRBUF_INIT;
+	sqlite3_stmt *st;
+	FILE *fp;
+	int i, nc;
+
+	strbuf_addf(&path, "%s/%s", dir, name);
+	fp = fopen(path.buf, "w");
+	if (!fp) {
+		error("cannot write '%s'", path.buf);
+		strbuf_release(&path);
+		return -1;
+	}
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fclose(fp);
+		strbuf_release(&path);
+		return sql_error(s, "export");
+	}
+	nc = sqlite3_column_count(st);
+	for (i = 0; i < nc; i++)
+		fprintf(fp, "%s%s", i ? "," : "", sqlite3_column_name(st, i));
+	fputc('\n', fp);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (i = 0; i < nc; i++) {
+			if (i)
+				fputc(',', fp);
+			csv_field(fp, st, i);
+		}
+		fputc('\n', fp);
+	}
+	sqlite3_finalize(st);
+	fclose(fp);
+	strbuf_release(&path);
+	return 0;
+}
+
+int store_export_csv(struct store *s, const char *dir)
+{
+	int ret = 0;
+	ret |= export_one(s, dir, "runs.csv",
+			  "SELECT key, model, layer, layer_path, method, utility, target, nr_images, state, "
+			  "created, finished FROM runs ORDER BY created, key");
+	ret |= export_one(s, dir, "images.csv",
+			  "SELECT r.model, r.layer, r.method, r.utility, r.target, i.* FROM images i JOIN runs r "
+			  "ON r.key = i.run_key ORDER BY r.model, r.layer, r.method, r.utility, r.target, i.idx");
+	ret |= export_one(s, dir, "aggregates.csv",
+			  "SELECT r.model, r.layer, r.method, r.utility, r.target, a.* FROM aggregates a JOIN "
+			  "runs r ON r.key = a.run_key ORDER BY r.model, r.layer, r.method, r.utility, r.target");
+	return ret ? -1 : 0;
+}

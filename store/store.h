@@ -1,0 +1,84 @@
+/*
+ * store.h - the results database of an experiment's output folder: the contract between running
+ * (interp/) and reporting (reports/), which reads nothing else.
+ *
+ * One SQLite file, DIR/results.sqlite. Schema (version 1):
+ *
+ *   meta(key TEXT PRIMARY KEY, value TEXT)            schema_version, created_by (camlab version)
+ *   specs(id INTEGER PRIMARY KEY, path TEXT, text TEXT, canonical TEXT, camlab_version TEXT,
+ *         created TEXT)                               every spec version that ran here
+ *   runs(key TEXT PRIMARY KEY,                        16 hex digits: hash of the run's canonical config
+ *        spec_id INTEGER, model TEXT, layer TEXT, layer_path TEXT, method TEXT, utility TEXT,
+ *        target TEXT, config TEXT,                    the canonical configuration that was hashed
+ *        nr_images INTEGER,                           images the run covers
+ *        state TEXT,                                  pending | partial | done | failed
+ *        error TEXT, created TEXT, finished TEXT)
+ *   images(run_key TEXT, idx INTEGER,                 dataset index of the image
+ *          path TEXT, label INTEGER, class INTEGER,   label -1 when unknown; class = explained target
+ *          ad REAL, coh REAL, com REAL, ic REAL, add_ REAL, y REAL, o REAL, d REAL,   NULL: not computed
+ *          PRIMARY KEY (run_key, idx))
+ *   aggregates(run_key TEXT PRIMARY KEY, n INTEGER,
+ *              ad REAL, coh REAL, com REAL, adcc REAL, ic REAL, add_ REAL)   averages; ADCC of averages
+ *
+ * Batches are written in one transaction each (store_begin/store_commit), so an interrupted run keeps
+ * every finished batch and resumes after it. A run's key changes whenever anything that affects its
+ * numbers changes, so a changed spec makes new runs and never mixes results.
+ */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+struct store_run {
+	const char *key;
+	const char *model, *layer, *layer_path, *method, *utility, *target;
+	const char *config;
+	long nr_images;
+};
+
+struct store_image {
+	long idx;
+	const char *path;
+	long label, cls;
+	double ad, coh, com, ic, add, y, o, d; /* NAN: not computed (stored as NULL) */
+};
+
+/* Open (creating if needed) DIR/results.sqlite. Returns NULL after an error naming the file. */
+struct store *store_open(const char *dir);
+void store_close(struct store *s);
+/* The database file of an output folder (caller frees). */
+char *store_path(const char *dir);
+
+/* Record a spec; returns its id (an existing id when the same text was recorded before), or -1. */
+long store_add_spec(struct store *s, const char *path, const char *text, const char *canonical);
+
+/* Create the run if its key is new (state pending); an existing run is left as it is. 0 or -1. */
+int store_add_run(struct store *s, long spec_id, const struct store_run *r);
+/* "pending", "partial", "done", "failed", or NULL for an unknown key (caller frees). */
+char *store_run_state(struct store *s, const char *key, long *nr_done);
+int store_set_state(struct store *s, const char *key, const char *state, const char *error);
+
+/*
+ * Mark done[i] = 1 for each image index i < n already stored for the run (done is zeroed first).
+ * Returns the number found, or -1.
+ */
+long store_done_images(struct store *s, const char *key, unsigned char *done, size_t n);
+
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+int store_rollback(struct store *s);
+int store_put_image(struct store *s, const char *key, const struct store_image *img);
+
+/* Recompute the run's aggregate row from its image rows. */
+int store_aggregate(struct store *s, const char *key);
+
+/* Write runs.csv, images.csv and aggregates.csv into dir. */
+int store_export_csv(struct store *s, const char *dir);
+
+/* The underlying handle, for readers (reports) that run their own queries. */
+struct sqlite3 *store_db(struct store *s);
+
+#endif
