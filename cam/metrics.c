@@ -126,8 +126,23 @@ static int pearson(const ts_tensor *a, const ts_tensor *b, double *out, size_t n
 	return ret;
 }
 
-int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *heat, enum cam_method m,
-		 const struct cam_extra *extra, unsigned which, struct metric_row *rows)
+static ts_tensor *builtin_map(const struct cam_pass *p, const struct cam_extra *extra, void *ud)
+{
+	const struct cam_mapper *mp = ud;
+	return cam_map(mp->method, p, extra);
+}
+
+void cam_mapper_builtin(struct cam_mapper *mp, enum cam_method m)
+{
+	mp->passes = cam_methods_passes(1u << m);
+	mp->map = builtin_map;
+	mp->ud = mp;
+	mp->method = m;
+}
+
+int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *heat,
+		 const struct cam_mapper *mapper, const struct cam_extra *extra, unsigned which,
+		 struct metric_row *rows)
 {
 	size_t n = (size_t)p->batch, i;
 	ts_tensor *mask = ts_unsqueeze(heat, 1);
@@ -156,7 +171,7 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 		/* One pass on x * H serves O and, for Coherency, the second CAM with the same classes. */
 		struct cam_pass q = CAM_PASS_INIT;
 		struct target_policy same = { TARGET_TRUE, 0 };
-		unsigned passes = need_coh ? cam_methods_passes(1u << m) : 0;
+		unsigned passes = need_coh ? mapper->passes : 0;
 		if (cam_pass_run(&q, p->split, xh, p->utility, &same, p->classes, passes) < 0) {
 			ret = -1;
 			goto out;
@@ -166,7 +181,7 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 			struct cam_extra e2 = *extra;
 			ts_tensor *s2, *h2;
 			e2.x = xh;
-			s2 = cam_map(m, &q, &e2);
+			s2 = mapper->map(&q, &e2, mapper->ud);
 			h2 = cam_postprocess(s2, ts_size(heat, 1), ts_size(heat, 2));
 			ret = h2 ? pearson(heat, h2, r, n) : error("coherency CAM failed: %s", ts_error());
 			ts_free(s2);

@@ -27,12 +27,26 @@ struct metric_row {
 };
 
 /*
- * Evaluate the heatmaps heat (B, H, W) of method m, computed from pass p on input x (B, 3, H, W), filling
- * rows[B]. which is a mask of metrics; ADCC needs AD, Coh and Com and is computed by metrics_summarize.
- * extra is what m needs beyond the passes (as for cam_map). Returns 0 or -1 with an error.
+ * How to make a method's map again for Coherency's second CAM: the passes it needs and a function from a
+ * pass to S (B, h, w). cam_mapper_builtin() wraps cam_map; user methods bring their own.
  */
-int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *heat, enum cam_method m,
-		 const struct cam_extra *extra, unsigned which, struct metric_row *rows);
+struct cam_mapper {
+	unsigned passes;
+	ts_tensor *(*map)(const struct cam_pass *p, const struct cam_extra *extra, void *ud);
+	void *ud;
+	enum cam_method method; /* for the built-in mapper */
+};
+
+void cam_mapper_builtin(struct cam_mapper *mp, enum cam_method m);
+
+/*
+ * Evaluate the heatmaps heat (B, H, W) of a method, computed from pass p on input x (B, 3, H, W), filling
+ * rows[B]. which is a mask of metrics; ADCC needs AD, Coh and Com and is computed by metrics_summarize.
+ * extra is what the method needs beyond the passes (as for cam_map). Returns 0 or -1 with an error.
+ */
+int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *heat,
+		 const struct cam_mapper *mapper, const struct cam_extra *extra, unsigned which,
+		 struct metric_row *rows);
 
 struct metric_summary {
 	size_t n;

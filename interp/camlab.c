@@ -13,9 +13,13 @@ static const char usage[] =
 	"Explainers\": heatmaps, metrics, tables and figures.\n"
 	"\n"
 	"commands:\n"
+	"  run       run an experiment file (YAML or Lua), resuming where it stopped\n"
+	"  plan      show the runs of an experiment and their state, without running\n"
+	"  status    summarise the results database of an output folder\n"
 	"  explain   heatmaps and overlays for images (camlab explain --help)\n"
 	"  predict   a model's predictions and accuracy on images or a dataset\n"
 	"  layers    the module paths of a model, to name a target layer\n"
+	"  check     read and validate experiment specs without running them\n"
 	"  version   print camlab's version\n"
 	"\n"
 	"camlab <command> --help describes each command.\n";
@@ -27,6 +31,10 @@ static const struct {
 	{ "explain", cmd_explain },
 	{ "predict", cmd_predict },
 	{ "layers", cmd_layers },
+	{ "check", cmd_check },
+	{ "run", cmd_run },
+	{ "plan", cmd_plan },
+	{ "status", cmd_status },
 };
 
 int main(int argc, char **argv)

@@ -21,6 +21,7 @@
 #include "cam/methods.h"
 #include "cam/metrics.h"
 #include "cam/model.h"
+#include "interp/luacam.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
@@ -113,6 +114,8 @@ struct runner {
 	struct dataset ds;
 	size_t *images, nr_images; /* the selection, as dataset indices */
 	unsigned metrics;
+	unsigned char *figure; /* per dataset index: its heatmaps are kept for figures */
+	struct luacam *lua;    /* the experiment's Lua definitions, or NULL */
 	/* the loaded model */
 	long model_index;
 	struct model model;
@@ -199,14 +202,35 @@ static void progress(struct runner *r, size_t run_i, size_t nruns, size_t done, 
 	fflush(stderr);
 }
 
+struct group_run;
+static ts_tensor *user_map(const struct cam_pass *p, const struct cam_extra *extra, void *ud);
+
 struct group_run {
 	struct plan_run *pr;
-	enum cam_method method;
+	struct cam_mapper mapper;
+	const char *user;    /* a Lua method's name, or NULL for a built-in one */
+	struct luacam *lua;
 	unsigned char *done; /* per dataset index */
 	int failed;
 	char *error;
 	size_t stored;
 };
+
+static ts_tensor *user_map(const struct cam_pass *p, const struct cam_extra *extra, void *ud)
+{
+	struct group_run *g = ud;
+	(void)extra;
+	return luacam_method(g->lua, g->user, p->a, p->g, p->ha);
+}
+
+static int utility_parse_quiet(const char *name)
+{
+	int u;
+	error_set_quiet(1);
+	u = utility_parse(name);
+	error_set_quiet(0);
+	return u;
+}
 
 static void fail_run(struct runner *r, struct group_run *g, const char *why)
 {
@@ -219,6 +243,28 @@ static void fail_run(struct runner *r, struct group_run *g, const char *why)
 	if (r->bar)
 		fputc('\n', stderr);
 	error("run %s (%s) failed: %s", g->pr->key, plan_run_label(&r->plan, g->pr), why);
+}
+
+/* Heatmaps and prepared inputs of the images that figures show, for reports to draw from the database. */
+static void keep_figures(struct runner *r, struct group_run *g, const struct batch *b, const ts_tensor *heat)
+{
+	size_t i, plane = (size_t)b->h * (size_t)b->w;
+	float *host = NULL;
+
+	for (i = 0; i < b->n; i++) {
+		size_t idx = b->items[i];
+		if (!r->figure[idx])
+			continue;
+		if (!host) {
+			host = xmalloc(b->n * plane * sizeof(float));
+			if (ts_copy_f32(heat, host, b->n * plane) < 0)
+				break;
+		}
+		store_put_heatmap(r->store, g->pr->key, (long)idx, b->h, b->w, host + i * plane);
+		store_put_input(r->store, r->e->models[g->pr->model].name, (long)idx, r->ds.items[idx].path,
+				b->h, b->w, b->shown[i].rgb);
+	}
+	free(host);
 }
 
 /*
@@ -236,7 +282,7 @@ static void group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_sp
 
 	for (k = 0; k < ng; k++)
 		if (!gr[k].failed)
-			passes |= cam_methods_passes(1u << gr[k].method);
+			passes |= gr[k].mapper.passes;
 	if (cam_pass_run(&pass, split, b->x, u, tp, b->labels, passes) < 0) {
 		for (k = 0; k < ng; k++)
 			fail_run(r, &gr[k], "the shared pass failed (see above)");
@@ -253,14 +299,15 @@ static void group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_sp
 		ts_tensor *s, *heat;
 		if (g->failed)
 			continue;
-		s = cam_map(g->method, &pass, &extra);
+		s = g->mapper.map(&pass, &extra, g->mapper.ud);
 		heat = cam_postprocess(s, b->h, b->w);
-		if (!heat || metrics_eval(&pass, b->x, heat, g->method, &extra, r->metrics, rows) < 0) {
+		if (!heat || metrics_eval(&pass, b->x, heat, &g->mapper, &extra, r->metrics, rows) < 0) {
 			ts_free(s);
 			ts_free(heat);
 			fail_run(r, g, ts_error());
 			continue;
 		}
+		keep_figures(r, g, b, heat);
 		for (i = 0; i < b->n; i++) {
 			size_t idx = b->items[i];
 			struct store_image img = { (long)idx, r->ds.items[idx].path, b->labels[i], pass.classes[i],
@@ -304,17 +351,32 @@ static void run_group(struct runner *r, size_t first, size_t last)
 		gr[k].pr = &r->plan.runs[first + k];
 		gr[k].done = xcalloc(r->ds.nr ? r->ds.nr : 1, 1);
 		store_done_images(r->store, gr[k].pr->key, gr[k].done, r->ds.nr);
-		error_set_quiet(1);
-		if (cam_methods_parse(r->e->methods[gr[k].pr->method].name, &mask) < 0 || !mask ||
-		    (mask & (mask - 1))) {
+		{
+			const char *mname = r->e->methods[gr[k].pr->method].name;
+			if (luacam_has_method(r->lua, mname)) {
+				/* A user method may use G and HA: give it both. */
+				gr[k].user = mname;
+				gr[k].lua = r->lua;
+				gr[k].mapper.passes = CAM_PASS_GRAD | CAM_PASS_HVP;
+				gr[k].mapper.map = user_map;
+				gr[k].mapper.ud = &gr[k];
+				continue;
+			}
+			error_set_quiet(1);
+			if (cam_methods_parse(mname, &mask) < 0 || !mask || (mask & (mask - 1))) {
+				error_set_quiet(0);
+				snprintf(why, sizeof(why), "method '%s' is neither built in nor defined", mname);
+				fail_run(r, &gr[k], why);
+				continue;
+			}
 			error_set_quiet(0);
-			snprintf(why, sizeof(why), "method '%s' is a user definition; Lua methods cannot run yet",
-				 r->e->methods[gr[k].pr->method].name);
-			fail_run(r, &gr[k], why);
-			continue;
+			cam_mapper_builtin(&gr[k].mapper, (enum cam_method)__builtin_ctz(mask));
 		}
-		error_set_quiet(0);
-		gr[k].method = (enum cam_method)__builtin_ctz(mask);
+		if (utility_parse_quiet(r->e->utilities[gr[k].pr->utility].name) < 0) {
+			snprintf(why, sizeof(why), "utility '%s' is a Lua definition; user utilities cannot run yet",
+				 r->e->utilities[gr[k].pr->utility].name);
+			fail_run(r, &gr[k], why);
+		}
 	}
 	/* Images that some run of the group still lacks, in selection order, at most --limit per run. */
 	for (i = 0; i < r->nr_images; i++) {
@@ -408,6 +470,54 @@ finish:
 	free(gr);
 }
 
+/* Which images figures show, and what the report should produce, for reports to read from the database. */
+static int record_outputs(struct runner *r)
+{
+	const struct experiment *e = r->e;
+	struct strbuf sb = STRBUF_INIT;
+	long *idx = xcalloc(e->nr_figures + 1, sizeof(long));
+	const char **by = xcalloc(e->nr_figures + 1, sizeof(char *));
+	size_t i, j, n = 0;
+	int ret = 0;
+
+	r->figure = xcalloc(r->ds.nr ? r->ds.nr : 1, 1);
+	for (i = 0; i < e->nr_figures; i++) {
+		const char *img = e->figures[i].image;
+		char *end;
+		long v = strtol(img, &end, 10);
+		if (*end || end == img) {
+			size_t len = strlen(img);
+			for (v = -1, j = 0; j < r->ds.nr && v < 0; j++) {
+				size_t pl = strlen(r->ds.items[j].path);
+				if (pl >= len && !strcmp(r->ds.items[j].path + pl - len, img))
+					v = (long)j;
+			}
+		}
+		for (j = 0; j < r->nr_images && v >= 0 && r->images[j] != (size_t)v; j++)
+			;
+		if (v < 0 || j == r->nr_images) {
+			warning("%s:%d:%d: figure image '%s' is not among the experiment's images; no figure for it",
+				e->file, e->figures[i].pos.line, e->figures[i].pos.col, img);
+			continue;
+		}
+		r->figure[v] = 1;
+		idx[n] = v;
+		by[n++] = e->figures[i].by ? e->figures[i].by : "method";
+	}
+	ret |= store_set_figures(r->store, idx, by, n);
+	ret |= store_set_output(r->store, "name", e->name ? e->name : "experiment");
+	ret |= store_set_output(r->store, "tables", e->tables ? "1" : "0");
+	ret |= store_set_output(r->store, "plots", e->plots ? "1" : "0");
+	for (i = 0; i < e->nr_table_formats; i++)
+		strbuf_addf(&sb, "%s%s", i ? "," : "", e->table_formats[i]);
+	ret |= store_set_output(r->store, "formats", sb.buf);
+	ret |= store_set_output(r->store, "paper", e->paper_table ? e->paper_table : "");
+	strbuf_release(&sb);
+	free(idx);
+	free(by);
+	return ret ? -1 : 0;
+}
+
 static int same_group(const struct plan_run *a, const struct plan_run *b)
 {
 	return a->model == b->model && a->layer == b->layer && a->utility == b->utility &&
@@ -439,6 +549,13 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		diag_release(&d);
 		return 1;
 	}
+	if (e->nr_defs) {
+		r.lua = luacam_new(e, &d);
+		if (d.errors) {
+			diag_print(&d, stderr);
+			goto out;
+		}
+	}
 	if (ts_init(0) < 0 || ts_device_check(e->device ? e->device : "cpu") < 0) {
 		error("%s", ts_error());
 		goto out;
@@ -455,6 +572,8 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 	if (dataset_open(&r.ds, e->data.path, e->data.labels) < 0)
 		goto out;
 	r.images = select_images(&e->data, r.ds.nr, &r.nr_images);
+	if (record_outputs(&r) < 0)
+		goto out;
 	for (i = 0; i < r.plan.nr; i++) {
 		const struct plan_run *pr = &r.plan.runs[i];
 		const struct exp_model *m = &e->models[pr->model];
@@ -486,6 +605,8 @@ out:
 	store_close(r.store);
 	dataset_release(&r.ds);
 	free(r.images);
+	free(r.figure);
+	luacam_free(r.lua);
 	plan_release(&r.plan);
 	diag_release(&d);
 	return ret;

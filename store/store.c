@@ -33,6 +33,12 @@ static const char schema[] =
 	" PRIMARY KEY (run_key, idx));"
 	"CREATE TABLE IF NOT EXISTS aggregates(run_key TEXT PRIMARY KEY, n INTEGER, ad REAL, coh REAL,"
 	" com REAL, adcc REAL, ic REAL, add_ REAL);"
+	"CREATE TABLE IF NOT EXISTS heatmaps(run_key TEXT, idx INTEGER, h INTEGER, w INTEGER, data BLOB,"
+	" PRIMARY KEY (run_key, idx));"
+	"CREATE TABLE IF NOT EXISTS inputs(model TEXT, idx INTEGER, path TEXT, h INTEGER, w INTEGER, rgb BLOB,"
+	" PRIMARY KEY (model, idx));"
+	"CREATE TABLE IF NOT EXISTS outputs(key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE IF NOT EXISTS figures(idx INTEGER, by TEXT, PRIMARY KEY (idx, by));"
 	"INSERT OR IGNORE INTO meta VALUES ('schema_version', '1');"
 	"INSERT OR IGNORE INTO meta VALUES ('created_by', 'camlab " CAMLAB_VERSION "');";
 
@@ -401,4 +407,74 @@ int store_export_csv(struct store *s, const char *dir)
 			  "SELECT r.model, r.layer, r.method, r.utility, r.target, a.* FROM aggregates a JOIN "
 			  "runs r ON r.key = a.run_key ORDER BY r.model, r.layer, r.method, r.utility, r.target");
 	return ret ? -1 : 0;
+}
+
+int store_put_heatmap(struct store *s, const char *key, long idx, int h, int w, const float *data)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO heatmaps VALUES (?,?,?,?,?)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sql_error(s, "insert heatmap");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	sqlite3_bind_int(st, 3, h);
+	sqlite3_bind_int(st, 4, w);
+	sqlite3_bind_blob(st, 5, data, (int)((size_t)h * (size_t)w * sizeof(float)), SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert heatmap");
+}
+
+int store_put_input(struct store *s, const char *model, long idx, const char *path, int h, int w,
+		    const unsigned char *rgb)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO inputs VALUES (?,?,?,?,?,?)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sql_error(s, "insert input");
+	sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, h);
+	sqlite3_bind_int(st, 5, w);
+	sqlite3_bind_blob(st, 6, rgb, h * w * 3, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert input");
+}
+
+int store_set_output(struct store *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO outputs VALUES (?,?)", -1, &st, NULL) != SQLITE_OK)
+		return sql_error(s, "insert output");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert output");
+}
+
+int store_set_figures(struct store *s, const long *idx, const char *const *by, size_t n)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	if (exec(s, "DELETE FROM figures") < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO figures VALUES (?,?)", -1, &st, NULL) != SQLITE_OK)
+		return sql_error(s, "insert figure");
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, idx[i]);
+		sqlite3_bind_text(st, 2, by[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return sql_error(s, "insert figure");
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
 }

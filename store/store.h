@@ -19,6 +19,13 @@
  *          PRIMARY KEY (run_key, idx))
  *   aggregates(run_key TEXT PRIMARY KEY, n INTEGER,
  *              ad REAL, coh REAL, com REAL, adcc REAL, ic REAL, add_ REAL)   averages; ADCC of averages
+ *   heatmaps(run_key TEXT, idx INTEGER, h INTEGER, w INTEGER, data BLOB,    for the images a figure
+ *            PRIMARY KEY (run_key, idx))                   shows: float32 little-endian, row-major
+ *   inputs(model TEXT, idx INTEGER, path TEXT, h INTEGER, w INTEGER, rgb BLOB,   the prepared input
+ *          PRIMARY KEY (model, idx))                      image (after resize and crop), 8-bit RGB
+ *   outputs(key TEXT PRIMARY KEY, value TEXT)             what the latest spec asks the report for:
+ *          name, tables (0/1), plots (0/1), formats ("markdown,latex,csv"), paper ("table1/...")
+ *   figures(idx INTEGER, by TEXT, PRIMARY KEY (idx, by))  figure requests: image index, what varies
  *
  * Batches are written in one transaction each (store_begin/store_commit), so an interrupted run keeps
  * every finished batch and resumes after it. A run's key changes whenever anything that affects its
@@ -71,6 +78,15 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
 int store_put_image(struct store *s, const char *key, const struct store_image *img);
+
+/* Keep a heatmap (h x w floats) of one image for figures. */
+int store_put_heatmap(struct store *s, const char *key, long idx, int h, int w, const float *data);
+/* Keep the prepared input image of one image for figures. */
+int store_put_input(struct store *s, const char *model, long idx, const char *path, int h, int w,
+		    const unsigned char *rgb);
+/* Replace the report settings and figure requests with the current spec's. */
+int store_set_output(struct store *s, const char *key, const char *value);
+int store_set_figures(struct store *s, const long *idx, const char *const *by, size_t n);
 
 /* Recompute the run's aggregate row from its image rows. */
 int store_aggregate(struct store *s, const char *key);

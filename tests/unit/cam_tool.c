@@ -214,7 +214,9 @@ int main(int argc, char **argv)
 			float *flat = xcalloc(b.n * 8, sizeof(float));
 			long shape[2] = { (long)b.n, 8 };
 			size_t k;
-			if (metrics_eval(&pass, b.x, h, (enum cam_method)i, &extra, (1u << METRIC_NR) - 1, rows) == 0) {
+			struct cam_mapper mp;
+			cam_mapper_builtin(&mp, (enum cam_method)i);
+			if (metrics_eval(&pass, b.x, h, &mp, &extra, (1u << METRIC_NR) - 1, rows) == 0) {
 				for (k = 0; k < b.n; k++) {
 					double v[8] = { rows[k].ad, rows[k].coh, rows[k].com, rows[k].ic,
 							rows[k].add, rows[k].y, rows[k].o, rows[k].d };

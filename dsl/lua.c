@@ -1,0 +1,1887 @@
+/*
+ * lua.c - the Lua front end (see front.h): runs a spec in a fresh, sandboxed Lua 5.4 state and turns the
+ * table given to experiment{} into the IR, exactly as the YAML front end reads the same keys. Lua keeps
+ * no positions for table fields, so the position of a key is found by scanning the spec's text.
+ */
+#include "dsl/front.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "lib/strbuf.h"
+#include "lib/suggest.h"
+#include "lib/xalloc.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof(*(a)))
+
+/*
+ * The limits of a spec run. A spec only builds a table, so these are generous for any honest spec and
+ * stop a runaway one within a fraction of a second.
+ */
+#define LUA_MEM_CAP ((size_t)64 << 20)	/* bytes the Lua state may hold */
+#define LUA_BUDGET 10000000L		/* VM instructions */
+#define LUA_HOOK_EVERY 1000		/* instructions between two budget checks */
+#define SPEC_MAX_BYTES ((size_t)16 << 20) /* a larger spec is refused, as the YAML front end does */
+#define KEY_DEPTH 4			/* mappings iterated inside one another */
+
+struct keylist {
+	const char **v; /* borrowed from the Lua strings of the table being walked */
+	size_t nr, alloc;
+};
+
+/* Everything one run needs; the Lua state finds it as its allocator's userdata. */
+struct lua_ctx {
+	struct experiment *e;
+	struct diag *d;
+	const char *file;	/* e->file: positions point at it */
+	int allow_unsafe;
+	char *text;		/* the spec as read */
+	size_t len;
+	size_t *lines;		/* offset of each line's first byte */
+	size_t nr_lines;
+	const char *source;	/* "@file": the spec's chunk name, to tell its frames from load()ed ones */
+	char short_src[LUA_IDSIZE];
+
+	lua_State *L;		/* once created, for the allocator to say where a refusal happened */
+	size_t mem_used, mem_cap;
+	int mem_hit, mem_line;
+	long budget, spent;
+	int over_budget, budget_line, last_line;
+	int err_line;		/* set by the message handler */
+
+	int called;		/* experiment{} seen */
+	int call_line;
+	size_t call_off;	/* start of the line of the experiment{} call */
+	struct keylist keys[KEY_DEPTH];
+	int depth;
+};
+
+static struct lua_ctx *ctx_of(lua_State *L)
+{
+	void *ud;
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Limits: a memory cap on top of xalloc_lua, and an instruction budget counted by a hook.
+ */
+
+static int spec_line(lua_State *L, int level);
+
+static void *cap_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct lua_ctx *c = ud;
+	size_t old = ptr ? osize : 0; /* without a block, osize says what kind of object is wanted */
+	void *p;
+
+	if (!nsize) {
+		c->mem_used -= old;
+		return xalloc_lua(NULL, ptr, osize, 0);
+	}
+	if (nsize > old && nsize - old > c->mem_cap - c->mem_used) {
+		/* reading the stack allocates nothing; a growing allocation happens in a consistent state */
+		if (c->L && !c->mem_hit)
+			c->mem_line = spec_line(c->L, 0);
+		c->mem_hit = 1;
+		return NULL; /* Lua collects garbage, retries, then raises "not enough memory" */
+	}
+	p = xalloc_lua(NULL, ptr, osize, nsize);
+	if (p)
+		c->mem_used = c->mem_used - old + nsize;
+	return p;
+}
+
+static int in_spec(const struct lua_ctx *c, const lua_Debug *ar)
+{
+	return ar->source && !strcmp(ar->source, c->source) && ar->currentline > 0;
+}
+
+/*
+ * Once the budget is spent the hook fires on every instruction, so a spec that catches the error with
+ * pcall fails again at its next instruction, up to the unprotected top.
+ */
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+	struct lua_ctx *c = ctx_of(L);
+
+	if (lua_getinfo(L, "Sl", ar) && in_spec(c, ar))
+		c->last_line = ar->currentline;
+	if (c->over_budget) {
+		luaL_error(L, "instruction budget exceeded");
+		return;
+	}
+	c->spent += LUA_HOOK_EVERY;
+	if (c->spent < c->budget)
+		return;
+	c->over_budget = 1;
+	c->budget_line = c->last_line;
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+	luaL_error(L, "instruction budget exceeded");
+}
+
+/* The line of the innermost frame running the spec's own code (not a load()ed chunk, not C), or 0. */
+static int spec_line(lua_State *L, int level)
+{
+	struct lua_ctx *c = ctx_of(L);
+	lua_Debug ar;
+
+	for (; lua_getstack(L, level, &ar); level++)
+		if (lua_getinfo(L, "Sl", &ar) && in_spec(c, &ar))
+			return ar.currentline;
+	return 0;
+}
+
+static int msg_handler(lua_State *L)
+{
+	ctx_of(L)->err_line = spec_line(L, 1);
+	return 1;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Positions: offsets into the spec's text, turned into line:col.
+ */
+
+static struct src_pos pos_at(const struct lua_ctx *c, size_t off)
+{
+	struct src_pos pos = { c->file, 0, 0 };
+	size_t lo = 0, hi = c->nr_lines;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->lines[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	pos.line = (int)lo + 1;
+	pos.col = (int)(off - c->lines[lo]) + 1;
+	return pos;
+}
+
+static struct src_pos pos_line(const struct lua_ctx *c, int line)
+{
+	struct src_pos pos = { c->file, line, 0 };
+	return pos;
+}
+
+static size_t line_off(const struct lua_ctx *c, int line)
+{
+	if (line < 1 || (size_t)line > c->nr_lines)
+		return 0;
+	return c->lines[line - 1];
+}
+
+static int ident_char(int ch)
+{
+	return isalnum(ch) || ch == '_';
+}
+
+/* The first `key =` or `["key"] =` at or after from (not `key ==`); (size_t)-1 if none. */
+static size_t scan_key(const struct lua_ctx *c, const char *key, size_t from)
+{
+	size_t n = strlen(key), i, j;
+	const char *t = c->text;
+
+	for (i = from; n && i + n <= c->len; i++) {
+		int bracket;
+		if (memcmp(t + i, key, n))
+			continue;
+		j = i + n;
+		bracket = i >= 2 && (t[i - 1] == '"' || t[i - 1] == '\'') && t[i - 2] == '[' && j + 1 < c->len &&
+			  t[j] == t[i - 1] && t[j + 1] == ']';
+		if (!bracket && ((i > 0 && ident_char((unsigned char)t[i - 1])) ||
+				 (j < c->len && ident_char((unsigned char)t[j]))))
+			continue;
+		if (bracket)
+			j += 2;
+		while (j < c->len && (t[j] == ' ' || t[j] == '\t'))
+			j++;
+		if (j < c->len && t[j] == '=' && (j + 1 >= c->len || t[j + 1] != '='))
+			return bracket ? i - 2 : i;
+	}
+	return (size_t)-1;
+}
+
+/*
+ * Where a key was written: searched after its owner's key (from), then after the experiment{} call, then
+ * from the top (the table may have been built before the call); the call's line if never found.
+ */
+static struct src_pos key_pos(const struct lua_ctx *c, const char *key, size_t from, size_t *found)
+{
+	size_t off = scan_key(c, key, from);
+
+	if (off == (size_t)-1 && from > c->call_off)
+		off = scan_key(c, key, c->call_off);
+	if (off == (size_t)-1)
+		off = scan_key(c, key, 0);
+	if (off == (size_t)-1) {
+		if (found)
+			*found = from;
+		return pos_line(c, c->call_line);
+	}
+	if (found)
+		*found = off;
+	return pos_at(c, off);
+}
+
+/* Where a list item (a string literal or a number) was written, searched from *cursor, which advances. */
+static struct src_pos item_pos(const struct lua_ctx *c, const char *s, size_t *cursor, struct src_pos dflt)
+{
+	size_t n = strlen(s), i;
+	const char *t = c->text;
+
+	for (i = *cursor; n && i + n + 2 <= c->len; i++) {
+		if ((t[i] == '"' || t[i] == '\'') && !memcmp(t + i + 1, s, n) && t[i + n + 1] == t[i]) {
+			*cursor = i + n + 2;
+			return pos_at(c, i);
+		}
+		if (isdigit((unsigned char)*s) && !memcmp(t + i, s, n) && !ident_char((unsigned char)t[i + n]) &&
+		    (i == 0 || !ident_char((unsigned char)t[i - 1]))) {
+			*cursor = i + n;
+			return pos_at(c, i);
+		}
+	}
+	return dflt;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Reading Lua values, with the YAML front end's rules and messages (dsl/yaml.c), so that a spec and its
+ * twin read alike. Only raw access: a spec's metamethods never run while the IR is built.
+ */
+
+/* The keys valid in one table; aliases share an id, as in dsl/yaml.c. */
+struct key {
+	const char *name;
+	int id;
+};
+
+struct where {
+	const char *key;	/* the key as written, for messages */
+	struct src_pos pos;
+	size_t off;		/* where to search for keys nested under it */
+};
+
+static const char *type_name(lua_State *L, int v)
+{
+	switch (lua_type(L, v)) {
+	case LUA_TNIL:
+		return "nothing";
+	case LUA_TBOOLEAN:
+		return lua_toboolean(L, v) ? "true" : "false";
+	case LUA_TNUMBER:
+		return "a number";
+	case LUA_TSTRING:
+		return "a string";
+	case LUA_TTABLE:
+		return "a table";
+	case LUA_TFUNCTION:
+		return "a function";
+	default:
+		return luaL_typename(L, v);
+	}
+}
+
+static void type_error(struct lua_ctx *c, lua_State *L, int v, const struct where *w, const char *expected)
+{
+	diag_error(c->d, w->pos, "expected %s for '%s', not %s", expected, w->key, type_name(L, v));
+}
+
+/* A table with exactly the keys 1..n (an empty table is a list too). */
+static int is_list(lua_State *L, int t)
+{
+	lua_Unsigned n = lua_rawlen(L, t), count = 0;
+
+	t = lua_absindex(L, t);
+
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		lua_Integer k;
+		lua_pop(L, 1);
+		if (!lua_isinteger(L, -1) || (k = lua_tointeger(L, -1)) < 1 || (lua_Unsigned)k > n) {
+			lua_pop(L, 1);
+			return 0;
+		}
+		count++;
+	}
+	return count == n;
+}
+
+static int is_mapping(lua_State *L, int t)
+{
+	return lua_type(L, t) == LUA_TTABLE && (!is_list(L, t) || !lua_rawlen(L, t));
+}
+
+/*
+ * Report every key of table t not in keys[] (with the nearest valid one) and every key that is no name
+ * (a list item where key = value entries belong). where is NULL for the experiment table itself.
+ */
+static void check_keys(struct lua_ctx *c, lua_State *L, int t, const char *where, const struct key *keys,
+		       size_t nkeys, const struct where *w)
+{
+	const char *cands[32], *near[1];
+	size_t i;
+	int listed = 0;
+
+	t = lua_absindex(L, t);
+
+	for (i = 0; i < nkeys && i < ARRAY_SIZE(cands); i++)
+		cands[i] = keys[i].name;
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		const char *k;
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			if (!listed++)
+				diag_error(c->d, w->pos, "expected a key name%s%s%s, not a list item", where ? " in '" : "",
+					   where ? where : "", where ? "'" : "");
+			continue;
+		}
+		k = lua_tostring(L, -1);
+		for (i = 0; i < nkeys; i++)
+			if (!strcmp(keys[i].name, k))
+				break;
+		if (i == nkeys) {
+			struct strbuf in = STRBUF_INIT;
+			struct src_pos pos = key_pos(c, k, w->off, NULL);
+			if (where)
+				strbuf_addf(&in, " in '%s'", where);
+			if (suggest_nearest(k, cands, nkeys, near, 1))
+				diag_error(c->d, pos, "unknown key '%s'%s; did you mean '%s'?", k, in.buf, near[0]);
+			else
+				diag_error(c->d, pos, "unknown key '%s'%s", k, in.buf);
+			strbuf_release(&in);
+		}
+	}
+}
+
+/*
+ * Push the value of the key with this id, under whichever of its spellings (utility, utilities) it was
+ * written, and fill w with where; LUA_TNIL (nil pushed) if absent. Two spellings: the one written second
+ * is reported and ignored, as the YAML front end does.
+ */
+static int field(struct lua_ctx *c, lua_State *L, int t, const struct key *keys, size_t nkeys, int id,
+		 const struct where *owner, struct where *w)
+{
+	int type = LUA_TNIL;
+	size_t i;
+
+	t = lua_absindex(L, t);
+
+	lua_pushnil(L);
+	for (i = 0; i < nkeys; i++) {
+		struct where x;
+		int ty;
+		if (keys[i].id != id)
+			continue;
+		lua_pushstring(L, keys[i].name);
+		ty = lua_rawget(L, t);
+		if (ty == LUA_TNIL) {
+			lua_pop(L, 1);
+			continue;
+		}
+		x.key = keys[i].name;
+		x.pos = key_pos(c, keys[i].name, owner->off, &x.off);
+		if (type == LUA_TNIL) {
+			type = ty;
+			*w = x;
+			lua_replace(L, -2);
+			continue;
+		}
+		if (x.off < w->off) { /* this spelling came first */
+			diag_error(c->d, w->pos, "duplicate key '%s' (first given at line %d)", w->key, x.pos.line);
+			type = ty;
+			*w = x;
+			lua_replace(L, -2);
+		} else {
+			diag_error(c->d, x.pos, "duplicate key '%s' (first given at line %d)", x.key, w->pos.line);
+			lua_pop(L, 1);
+		}
+	}
+	return type;
+}
+
+/* The string keys of t, sorted, in the next free key list; NULL (and an error) if t has another key. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static struct keylist *sorted_keys(struct lua_ctx *c, lua_State *L, int t, const struct where *w, const char *what)
+{
+	struct keylist *kl;
+
+	t = lua_absindex(L, t);
+
+	if (c->depth >= KEY_DEPTH)
+		return NULL;
+	kl = &c->keys[c->depth++];
+	kl->nr = 0;
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			lua_pop(L, 1);
+			c->depth--;
+			diag_error(c->d, w->pos, "expected %s in '%s', not %s", what, w->key, type_name(L, -1));
+			return NULL;
+		}
+		ALLOC_GROW(kl->v, kl->nr + 1, kl->alloc);
+		kl->v[kl->nr++] = lua_tostring(L, -1);
+	}
+	qsort(kl->v, kl->nr, sizeof(*kl->v), cmp_str);
+	return kl;
+}
+
+/* A scalar as text, as YAML has it: strings as they are, numbers in decimal (targets = { 243 }). */
+static char *scalar_text(lua_State *L, int v)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (lua_type(L, v) == LUA_TSTRING)
+		return xstrdup(lua_tostring(L, v));
+	if (lua_isinteger(L, v))
+		strbuf_addf(&sb, "%lld", (long long)lua_tointeger(L, v));
+	else if (lua_type(L, v) == LUA_TNUMBER)
+		strbuf_addf(&sb, "%.14g", (double)lua_tonumber(L, v));
+	else
+		return NULL;
+	return strbuf_detach(&sb, NULL);
+}
+
+static int get_str(struct lua_ctx *c, lua_State *L, int v, const struct where *w, char **out)
+{
+	char *s = scalar_text(L, v);
+	if (!s) {
+		type_error(c, L, v, w, "a string");
+		return -1;
+	}
+	free(*out);
+	*out = s;
+	return 0;
+}
+
+/* An integer in [min, max]; a float with an integral value counts (1e3). */
+static int get_int(struct lua_ctx *c, lua_State *L, int v, const struct where *w, long long min, long long max,
+		   long long *out)
+{
+	int isint = 0;
+	lua_Integer i = 0;
+
+	if (lua_type(L, v) == LUA_TNUMBER)
+		i = lua_tointegerx(L, v, &isint);
+	if (!isint) {
+		if (lua_type(L, v) == LUA_TSTRING)
+			diag_error(c->d, w->pos, "expected an integer for '%s', not '%s'", w->key, lua_tostring(L, v));
+		else if (lua_type(L, v) == LUA_TNUMBER)
+			diag_error(c->d, w->pos, "expected an integer for '%s', not %.14g", w->key,
+				   (double)lua_tonumber(L, v));
+		else
+			type_error(c, L, v, w, "an integer");
+		return -1;
+	}
+	if (i < min || i > max) {
+		if (max == 0x7fffffff)
+			diag_error(c->d, w->pos, "expected an integer >= %lld for '%s', not %lld", min, w->key,
+				   (long long)i);
+		else
+			diag_error(c->d, w->pos, "expected an integer from %lld to %lld for '%s', not %lld", min, max,
+				   w->key, (long long)i);
+		return -1;
+	}
+	*out = i;
+	return 0;
+}
+
+static int get_u64(struct lua_ctx *c, lua_State *L, int v, const struct where *w, uint64_t *out)
+{
+	int isint = 0;
+	lua_Integer i = 0;
+
+	if (lua_type(L, v) == LUA_TNUMBER)
+		i = lua_tointegerx(L, v, &isint);
+	if (!isint || i < 0) {
+		char *s = scalar_text(L, v);
+		if (s)
+			diag_error(c->d, w->pos, "expected a non-negative integer for '%s', not '%s'", w->key, s);
+		else
+			type_error(c, L, v, w, "a non-negative integer");
+		free(s);
+		return -1;
+	}
+	*out = (uint64_t)i;
+	return 0;
+}
+
+static int get_bool(struct lua_ctx *c, lua_State *L, int v, const struct where *w, int *out)
+{
+	if (lua_type(L, v) != LUA_TBOOLEAN) {
+		char *s = scalar_text(L, v);
+		if (s)
+			diag_error(c->d, w->pos, "expected true or false for '%s', not '%s'", w->key, s);
+		else
+			type_error(c, L, v, w, "true or false");
+		free(s);
+		return -1;
+	}
+	*out = lua_toboolean(L, v);
+	return 0;
+}
+
+/* Three numbers (one per channel), or one number for all three. */
+static void get_floats3(struct lua_ctx *c, lua_State *L, int v, const struct where *w, float out[3], int *have)
+{
+	float x[3];
+	int i;
+
+	v = lua_absindex(L, v);
+
+	if (lua_type(L, v) == LUA_TNUMBER) {
+		out[0] = out[1] = out[2] = (float)lua_tonumber(L, v);
+		*have = 1;
+		return;
+	}
+	if (lua_type(L, v) == LUA_TTABLE && is_list(L, v) && lua_rawlen(L, v) == 3) {
+		for (i = 0; i < 3; i++) {
+			int t = lua_rawgeti(L, v, i + 1);
+			x[i] = (float)lua_tonumber(L, -1);
+			lua_pop(L, 1);
+			if (t != LUA_TNUMBER)
+				break;
+		}
+		if (i == 3) {
+			memcpy(out, x, sizeof(x));
+			*have = 1;
+			return;
+		}
+	}
+	diag_error(c->d, w->pos, "expected 3 numbers (or one) for '%s'", w->key);
+}
+
+/* Which of names[] the value is, or -1 after reporting it with the nearest one. */
+static int get_choice(struct lua_ctx *c, lua_State *L, int v, const struct where *w, const char *what,
+		      const char *const *names, size_t n)
+{
+	const char *near[1];
+	size_t i;
+	char *s = scalar_text(L, v);
+
+	if (!s) {
+		type_error(c, L, v, w, "a name");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (!strcmp(s, names[i])) {
+			free(s);
+			return (int)i;
+		}
+	if (suggest_nearest(s, names, n, near, 1))
+		diag_error(c->d, w->pos, "unknown %s '%s'; did you mean '%s'?", what, s, near[0]);
+	else
+		diag_error(c->d, w->pos, "unknown %s '%s'", what, s);
+	free(s);
+	return -1;
+}
+
+/* ---- lists of names ---- */
+
+static void push_name(struct exp_name **list, size_t *nr, size_t *alloc, const char *s, size_t len,
+		      struct src_pos pos)
+{
+	ALLOC_GROW(*list, *nr + 1, *alloc);
+	(*list)[*nr].name = xstrndup(s, len);
+	(*list)[*nr].pos = pos;
+	(*nr)++;
+}
+
+/* A string "a, b, c" is a list too, as in YAML; each name is placed where it starts in the literal. */
+static void split_names(struct lua_ctx *c, const char *s, size_t *cursor, struct src_pos dflt,
+			struct exp_name **list, size_t *nr, size_t *alloc)
+{
+	struct src_pos base = item_pos(c, s, cursor, dflt);
+	int found = base.line != dflt.line || base.col != dflt.col;
+	const char *p = s;
+
+	while (1) {
+		size_t len = strcspn(p, ","), l = len;
+		const char *q = p;
+		struct src_pos pos = base;
+		while (l && (*q == ' ' || *q == '\t'))
+			q++, l--;
+		while (l && (q[l - 1] == ' ' || q[l - 1] == '\t'))
+			l--;
+		if (found && !strchr(s, '\n'))
+			pos.col += (int)(q - s) + 1;
+		push_name(list, nr, alloc, q, l, pos);
+		p += len;
+		if (!*p)
+			break;
+		p++;
+	}
+}
+
+/*
+ * A list of names, or one string (comma-separated). On any error the list keeps its default, so that
+ * validation does not report the same key again.
+ */
+static void get_names(struct lua_ctx *c, lua_State *L, int v, const struct where *w, const char *key,
+		      struct exp_name **list, size_t *nr)
+{
+	struct exp_name *out = NULL;
+	size_t n = 0, alloc = 0, i, cursor = w->off;
+	int bad = 0;
+
+	v = lua_absindex(L, v);
+
+	if (lua_type(L, v) == LUA_TSTRING || lua_type(L, v) == LUA_TNUMBER) {
+		char *s = scalar_text(L, v);
+		split_names(c, s, &cursor, w->pos, &out, &n, &alloc);
+		free(s);
+	} else if (lua_type(L, v) == LUA_TTABLE && is_list(L, v)) {
+		size_t len = lua_rawlen(L, v);
+		for (i = 1; i <= len; i++) {
+			char *s;
+			lua_rawgeti(L, v, (lua_Integer)i);
+			s = scalar_text(L, -1);
+			if (!s) {
+				diag_error(c->d, w->pos, "expected a name in '%s', not %s", key, type_name(L, -1));
+				bad = 1;
+			} else {
+				push_name(&out, &n, &alloc, s, strlen(s), item_pos(c, s, &cursor, w->pos));
+				free(s);
+			}
+			lua_pop(L, 1);
+		}
+		if (!n && !bad) {
+			diag_error(c->d, w->pos, "empty list for '%s'", key);
+			bad = 1;
+		}
+	} else {
+		diag_error(c->d, w->pos, "expected a list of names for '%s', not %s", key, type_name(L, v));
+		bad = 1;
+	}
+	for (i = 0; !bad && i < n; i++)
+		if (!*out[i].name) {
+			diag_error(c->d, out[i].pos, "empty name in '%s'", key);
+			bad = 1;
+		}
+	if (bad) {
+		for (i = 0; i < n; i++)
+			free(out[i].name);
+		free(out);
+		return;
+	}
+	for (i = 0; i < *nr; i++)
+		free((*list)[i].name);
+	free(*list);
+	*list = out;
+	*nr = n;
+}
+
+/*
+ * Where the i-th table of a list starts: the next '{' after the previous one (the list's own brace
+ * skipped for the first). A guess, like every position here, good for specs written as tables.
+ */
+static struct where next_item(const struct lua_ctx *c, const struct where *list, size_t *cursor, size_t i)
+{
+	struct where item = *list;
+	size_t b = *cursor;
+
+	while (b < c->len && c->text[b] != '{')
+		b++;
+	if (i == 1 && b < c->len)
+		for (b++; b < c->len && c->text[b] != '{'; b++)
+			;
+	if (b < c->len) {
+		item.pos = pos_at(c, b);
+		item.off = b;
+		*cursor = b + 1;
+	}
+	return item;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * The sections of the experiment table, after docs/language-draft.md.
+ */
+
+static const char *const layouts[] = { "auto", "bchw", "bhwc", "bnc" };
+
+enum { L_PATH, L_LAYOUT, L_NAME };
+static const struct key layer_keys[] = { { "path", L_PATH }, { "layout", L_LAYOUT }, { "name", L_NAME } };
+
+/* {path, layout} (a mapping's value, nkeys 2) or {name, path, layout} (a list's item, nkeys 3). */
+static void layer_table(struct lua_ctx *c, lua_State *L, int v, struct exp_layer *l, size_t nkeys,
+			const struct where *w)
+{
+	struct where f;
+	int i;
+
+	v = lua_absindex(L, v);
+
+	check_keys(c, L, v, "layers", layer_keys, nkeys, w);
+	if (field(c, L, v, layer_keys, nkeys, L_PATH, w, &f) != LUA_TNIL)
+		get_str(c, L, lua_gettop(L), &f, &l->path);
+	lua_pop(L, 1);
+	if (field(c, L, v, layer_keys, nkeys, L_LAYOUT, w, &f) != LUA_TNIL &&
+	    (i = get_choice(c, L, lua_gettop(L), &f, "layout", layouts, ARRAY_SIZE(layouts))) >= 0) {
+		free(l->layout);
+		l->layout = xstrdup(layouts[i]);
+	}
+	lua_pop(L, 1);
+	if (nkeys > 2) {
+		if (field(c, L, v, layer_keys, nkeys, L_NAME, w, &f) != LUA_TNIL)
+			get_str(c, L, lua_gettop(L), &f, &l->name);
+		lua_pop(L, 1);
+	}
+}
+
+static struct exp_layer *new_layer(struct exp_model *m, struct src_pos pos)
+{
+	struct exp_layer *l;
+	m->layers = xrealloc(m->layers, (m->nr_layers + 1) * sizeof(*m->layers));
+	l = &m->layers[m->nr_layers++];
+	memset(l, 0, sizeof(*l));
+	l->pos = pos;
+	return l;
+}
+
+/* layers: name -> path | {path, layout} (sorted by name), or a list of paths | {name, path, layout}. */
+static void get_layers(struct lua_ctx *c, lua_State *L, int v, struct exp_model *m, const struct where *w)
+{
+	size_t i, n, cursor = w->off;
+
+	v = lua_absindex(L, v);
+
+	if (lua_type(L, v) == LUA_TSTRING || (lua_type(L, v) == LUA_TTABLE && is_list(L, v) && lua_rawlen(L, v))) {
+		int one = lua_type(L, v) == LUA_TSTRING;
+		n = one ? 1 : lua_rawlen(L, v);
+		for (i = 1; i <= n; i++) {
+			struct exp_layer *l;
+			struct where item = *w;
+			int lv;
+			if (one) {
+				lua_pushvalue(L, v);
+			} else {
+				lua_rawgeti(L, v, (lua_Integer)i);
+				if (lua_type(L, -1) == LUA_TTABLE)
+					item = next_item(c, w, &cursor, i);
+			}
+			lv = lua_gettop(L);
+			if (lua_type(L, lv) == LUA_TSTRING)
+				item.pos = item_pos(c, lua_tostring(L, lv), &cursor, w->pos);
+			l = new_layer(m, item.pos);
+			if (is_mapping(L, lv))
+				layer_table(c, L, lv, l, ARRAY_SIZE(layer_keys), &item);
+			else if (lua_type(L, lv) == LUA_TSTRING)
+				l->path = xstrdup(lua_tostring(L, lv));
+			else
+				diag_error(c->d, item.pos, "expected a module path or {name, path, layout} in 'layers', not %s",
+					   type_name(L, lv));
+			if (!l->name && l->path)
+				l->name = xstrdup(l->path);
+			lua_pop(L, 1);
+		}
+		return;
+	}
+	if (!is_mapping(L, v)) {
+		type_error(c, L, v, w, "a mapping of layer names to module paths");
+		return;
+	}
+	{
+		struct keylist *kl = sorted_keys(c, L, v, w, "a layer name");
+		if (!kl)
+			return;
+		for (i = 0; i < kl->nr; i++) {
+			struct where item;
+			struct exp_layer *l;
+			const char *name = kl->v[i];
+			lua_pushstring(L, name);
+			lua_rawget(L, v);
+			item.key = name;
+			item.pos = key_pos(c, name, w->off, &item.off);
+			l = new_layer(m, item.pos);
+			l->name = xstrdup(name);
+			if (is_mapping(L, -1))
+				layer_table(c, L, lua_gettop(L), l, 2, &item);
+			else if (lua_type(L, -1) == LUA_TSTRING)
+				l->path = xstrdup(lua_tostring(L, -1));
+			else
+				diag_error(c->d, item.pos, "expected a module path or {path, layout} for layer '%s', not %s",
+					   name, type_name(L, -1));
+			lua_pop(L, 1);
+		}
+		c->depth--;
+	}
+}
+
+enum { M_NAME, M_FILE, M_INPUT_SIZE, M_RESIZE, M_MEAN, M_STD, M_CLASSES, M_LAYERS };
+static const struct key model_keys[] = {
+	{ "name", M_NAME },	{ "file", M_FILE }, { "input_size", M_INPUT_SIZE }, { "resize", M_RESIZE },
+	{ "mean", M_MEAN },	{ "std", M_STD },   { "classes", M_CLASSES },	     { "layers", M_LAYERS },
+	{ "layer", M_LAYERS },
+};
+
+static void get_model(struct lua_ctx *c, lua_State *L, int v, const char *name, const struct where *w)
+{
+	struct experiment *e = c->e;
+	struct exp_model *m;
+	struct where f;
+	long long x;
+
+	v = lua_absindex(L, v);
+
+	e->models = xrealloc(e->models, (e->nr_models + 1) * sizeof(*e->models));
+	m = &e->models[e->nr_models++];
+	memset(m, 0, sizeof(*m));
+	m->input_size = m->resize = -1; /* from the model's sidecar, else the images as they are */
+	m->pos = w->pos;
+	if (name)
+		m->name = xstrdup(name);
+	if (!is_mapping(L, v)) {
+		type_error(c, L, v, w, "a mapping with 'file' and 'layers'");
+		return;
+	}
+	check_keys(c, L, v, "model", model_keys, ARRAY_SIZE(model_keys), w);
+#define MODEL_FIELD(id) (field(c, L, v, model_keys, ARRAY_SIZE(model_keys), (id), w, &f) != LUA_TNIL)
+	if (MODEL_FIELD(M_NAME))
+		get_str(c, L, lua_gettop(L), &f, &m->name);
+	lua_pop(L, 1);
+	if (MODEL_FIELD(M_FILE)) {
+		get_str(c, L, lua_gettop(L), &f, &m->file);
+		m->pos = f.pos;
+	}
+	lua_pop(L, 1);
+	if (MODEL_FIELD(M_INPUT_SIZE) && !get_int(c, L, lua_gettop(L), &f, 0, 1 << 16, &x))
+		m->input_size = (int)x;
+	lua_pop(L, 1);
+	if (MODEL_FIELD(M_RESIZE) && !get_int(c, L, lua_gettop(L), &f, 0, 1 << 16, &x))
+		m->resize = (int)x;
+	lua_pop(L, 1);
+	if (MODEL_FIELD(M_MEAN))
+		get_floats3(c, L, lua_gettop(L), &f, m->mean, &m->have_mean);
+	lua_pop(L, 1);
+	if (MODEL_FIELD(M_STD))
+		get_floats3(c, L, lua_gettop(L), &f, m->std, &m->have_std);
+	lua_pop(L, 1);
+	if (MODEL_FIELD(M_CLASSES))
+		get_str(c, L, lua_gettop(L), &f, &m->classes);
+	lua_pop(L, 1);
+	if (MODEL_FIELD(M_LAYERS))
+		get_layers(c, L, lua_gettop(L), m, &f);
+	lua_pop(L, 1);
+#undef MODEL_FIELD
+}
+
+/* models: a list of settings, or a mapping name -> settings (sorted by name). */
+static void get_models(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	size_t i, n;
+
+	v = lua_absindex(L, v);
+
+	if (lua_type(L, v) != LUA_TTABLE) {
+		type_error(c, L, v, w, "a list of models");
+		return;
+	}
+	if (is_list(L, v)) {
+		size_t cursor = w->off;
+		n = lua_rawlen(L, v);
+		for (i = 1; i <= n; i++) {
+			struct where item = next_item(c, w, &cursor, i);
+			item.key = "models";
+			lua_rawgeti(L, v, (lua_Integer)i);
+			get_model(c, L, lua_gettop(L), NULL, &item);
+			lua_pop(L, 1);
+		}
+		return;
+	}
+	{
+		struct keylist *kl = sorted_keys(c, L, v, w, "a model name");
+		if (!kl)
+			return;
+		for (i = 0; i < kl->nr; i++) {
+			struct where item;
+			const char *name = kl->v[i];
+			lua_pushstring(L, name);
+			lua_rawget(L, v);
+			item.key = name;
+			item.pos = key_pos(c, name, w->off, &item.off);
+			get_model(c, L, lua_gettop(L), name, &item);
+			lua_pop(L, 1);
+		}
+		c->depth--;
+	}
+}
+
+enum { D_PATH, D_LABELS, D_LIMIT, D_SHUFFLE, D_SEED };
+static const struct key data_keys[] = {
+	{ "path", D_PATH }, { "labels", D_LABELS }, { "limit", D_LIMIT }, { "shuffle", D_SHUFFLE }, { "seed", D_SEED },
+};
+
+/* data: {path, labels, limit, shuffle, seed}, or just the path. */
+static void get_data(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	struct exp_data *dt = &c->e->data;
+	struct where f;
+	long long x;
+
+	v = lua_absindex(L, v);
+
+	dt->pos = w->pos;
+	if (lua_type(L, v) == LUA_TSTRING) {
+		free(dt->path);
+		dt->path = xstrdup(lua_tostring(L, v));
+		return;
+	}
+	if (!is_mapping(L, v)) {
+		type_error(c, L, v, w, "a mapping with 'path'");
+		return;
+	}
+	check_keys(c, L, v, "data", data_keys, ARRAY_SIZE(data_keys), w);
+#define DATA_FIELD(id) (field(c, L, v, data_keys, ARRAY_SIZE(data_keys), (id), w, &f) != LUA_TNIL)
+	if (DATA_FIELD(D_PATH)) {
+		get_str(c, L, lua_gettop(L), &f, &dt->path);
+		dt->pos = f.pos;
+	}
+	lua_pop(L, 1);
+	if (DATA_FIELD(D_LABELS))
+		get_str(c, L, lua_gettop(L), &f, &dt->labels);
+	lua_pop(L, 1);
+	if (DATA_FIELD(D_LIMIT) && !get_int(c, L, lua_gettop(L), &f, 0, 0x7fffffff, &x))
+		dt->limit = (size_t)x;
+	lua_pop(L, 1);
+	if (DATA_FIELD(D_SHUFFLE))
+		get_bool(c, L, lua_gettop(L), &f, &dt->shuffle);
+	lua_pop(L, 1);
+	if (DATA_FIELD(D_SEED))
+		get_u64(c, L, lua_gettop(L), &f, &dt->seed);
+	lua_pop(L, 1);
+#undef DATA_FIELD
+}
+
+static const struct key exclude_keys[] = {
+	{ "model", EXP_MODEL },	    { "layer", EXP_LAYER },   { "method", EXP_METHOD },
+	{ "utility", EXP_UTILITY }, { "target", EXP_TARGET },
+};
+
+static void get_exclude(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	struct experiment *e = c->e;
+	struct exp_exclude *x;
+	char **fields[EXP_NR_DIMS];
+	struct where f;
+	int dim;
+
+	v = lua_absindex(L, v);
+
+	if (!is_mapping(L, v)) {
+		type_error(c, L, v, w, "a mapping such as {method = \"randomcam\", utility = \"logit\"}");
+		return;
+	}
+	e->excludes = xrealloc(e->excludes, (e->nr_excludes + 1) * sizeof(*e->excludes));
+	x = &e->excludes[e->nr_excludes++];
+	memset(x, 0, sizeof(*x));
+	x->pos = w->pos;
+	fields[EXP_MODEL] = &x->model;
+	fields[EXP_LAYER] = &x->layer;
+	fields[EXP_METHOD] = &x->method;
+	fields[EXP_UTILITY] = &x->utility;
+	fields[EXP_TARGET] = &x->target;
+	check_keys(c, L, v, "exclude", exclude_keys, ARRAY_SIZE(exclude_keys), w);
+	for (dim = 0; dim < EXP_NR_DIMS; dim++) {
+		if (field(c, L, v, exclude_keys, ARRAY_SIZE(exclude_keys), dim, w, &f) != LUA_TNIL)
+			get_str(c, L, lua_gettop(L), &f, fields[dim]);
+		lua_pop(L, 1);
+	}
+}
+
+/* exclude: a list of mappings, or one mapping. */
+static void get_excludes(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	size_t i, n, cursor = w->off;
+
+	v = lua_absindex(L, v);
+
+	if (is_mapping(L, v) && lua_rawlen(L, v) == 0 && !is_list(L, v)) {
+		get_exclude(c, L, v, w);
+		return;
+	}
+	if (lua_type(L, v) != LUA_TTABLE || !is_list(L, v)) {
+		type_error(c, L, v, w, "a list of {model, layer, method, utility, target}");
+		return;
+	}
+	n = lua_rawlen(L, v);
+	for (i = 1; i <= n; i++) {
+		struct where item = next_item(c, w, &cursor, i);
+		lua_rawgeti(L, v, (lua_Integer)i);
+		get_exclude(c, L, lua_gettop(L), &item);
+		lua_pop(L, 1);
+	}
+}
+
+static void get_zip(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	static const char *const dims[] = { "model", "layer", "method", "utility", "target",
+					    "models", "layers", "methods", "utilities", "targets" };
+	struct exp_name *names = NULL;
+	size_t n = 0, i, j, alloc = 0, cursor = w->off;
+	unsigned zip = 0;
+	int bad = 0;
+
+	v = lua_absindex(L, v);
+
+	if (lua_type(L, v) == LUA_TSTRING) {
+		split_names(c, lua_tostring(L, v), &cursor, w->pos, &names, &n, &alloc);
+	} else if (lua_type(L, v) == LUA_TTABLE && is_list(L, v)) {
+		size_t len = lua_rawlen(L, v);
+		for (i = 1; i <= len; i++) {
+			lua_rawgeti(L, v, (lua_Integer)i);
+			if (lua_type(L, -1) == LUA_TSTRING) {
+				const char *s = lua_tostring(L, -1);
+				push_name(&names, &n, &alloc, s, strlen(s), item_pos(c, s, &cursor, w->pos));
+			} else {
+				diag_error(c->d, w->pos, "expected a dimension name in 'zip', not %s", type_name(L, -1));
+				bad = 1;
+			}
+			lua_pop(L, 1);
+		}
+	} else {
+		type_error(c, L, v, w, "a list of dimensions (model, layer, method, utility, target)");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const char *near[1];
+		for (j = 0; j < ARRAY_SIZE(dims); j++)
+			if (!strcmp(names[i].name, dims[j]))
+				break;
+		if (j < ARRAY_SIZE(dims)) {
+			unsigned bit = 1u << (j % EXP_NR_DIMS);
+			if (zip & bit)
+				diag_warning(c->d, names[i].pos, "duplicate dimension '%s' in 'zip'", names[i].name);
+			zip |= bit;
+		} else if (suggest_nearest(names[i].name, dims, EXP_NR_DIMS, near, 1)) {
+			diag_error(c->d, names[i].pos, "unknown dimension '%s' in 'zip'; did you mean '%s'?",
+				   names[i].name, near[0]);
+			bad = 1;
+		} else {
+			diag_error(c->d, names[i].pos,
+				   "unknown dimension '%s' in 'zip': use model, layer, method, utility or target",
+				   names[i].name);
+			bad = 1;
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(names[i].name);
+	free(names);
+	if (!bad)
+		c->e->zip = zip;
+}
+
+enum { G_EXCLUDE, G_ZIP };
+static const struct key grid_keys[] = { { "exclude", G_EXCLUDE }, { "zip", G_ZIP } };
+
+static void get_grid(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	struct where f;
+
+	v = lua_absindex(L, v);
+
+	if (!is_mapping(L, v)) {
+		type_error(c, L, v, w, "a mapping with 'exclude' or 'zip'");
+		return;
+	}
+	check_keys(c, L, v, "grid", grid_keys, ARRAY_SIZE(grid_keys), w);
+	if (field(c, L, v, grid_keys, ARRAY_SIZE(grid_keys), G_EXCLUDE, w, &f) != LUA_TNIL)
+		get_excludes(c, L, lua_gettop(L), &f);
+	lua_pop(L, 1);
+	if (field(c, L, v, grid_keys, ARRAY_SIZE(grid_keys), G_ZIP, w, &f) != LUA_TNIL)
+		get_zip(c, L, lua_gettop(L), &f);
+	lua_pop(L, 1);
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * User definitions: method(name, fn) and friends, and define = { methods = { name = code } }.
+ */
+
+static const char *const def_kinds[] = { "method", "utility", "metric" };
+
+static void add_def(struct lua_ctx *c, enum exp_def_kind kind, const char *name, char *lua, struct src_pos pos)
+{
+	struct experiment *e = c->e;
+	struct exp_def *df;
+
+	e->defs = xrealloc(e->defs, (e->nr_defs + 1) * sizeof(*e->defs));
+	df = &e->defs[e->nr_defs++];
+	df->kind = kind;
+	df->name = xstrdup(name);
+	df->lua = lua;
+	df->pos = pos;
+}
+
+struct dump_state {
+	int init;
+	luaL_Buffer b;
+};
+
+/* As string.dump does: the buffer starts on the first write, since luaL_buffinit pushes onto the stack */
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+	struct dump_state *st = ud;
+	if (!st->init) {
+		st->init = 1;
+		luaL_buffinit(L, &st->b);
+	}
+	luaL_addlstring(&st->b, p, sz);
+	return 0;
+}
+
+/* Push the stripped bytecode of the function at index f ("" if it has none). */
+static void push_dump(lua_State *L, int f)
+{
+	struct dump_state st;
+	st.init = 0;
+	lua_pushvalue(L, f);
+	lua_dump(L, dump_writer, &st, 1);
+	if (st.init)
+		luaL_pushresult(&st.b);
+	else
+		lua_pushliteral(L, "");
+	lua_remove(L, -2);
+}
+
+static int keyword_at(const struct lua_ctx *c, size_t i, const char *kw)
+{
+	size_t n = strlen(kw);
+	return i + n <= c->len && !memcmp(c->text + i, kw, n) && (i == 0 || !ident_char((unsigned char)c->text[i - 1])) &&
+	       (i + n == c->len || !ident_char((unsigned char)c->text[i + n]));
+}
+
+/*
+ * The source of the Lua function at index f, as a chunk that returns it ("return function(A, G, HA)
+ * ... end", the form of YAML's inline code). Lua keeps only the lines a function spans, so every
+ * `function` keyword on its first line and every `end` on its last are tried (a named `function f(...)`
+ * loses its name), and the candidate whose stripped bytecode equals the function's own is the one.
+ * Returns NULL if none matches.
+ */
+static char *function_source(struct lua_ctx *c, lua_State *L, int f, int *line, int *col)
+{
+	lua_Debug ar;
+	size_t a, a_end, b, b_end, p, q;
+	char *out = NULL;
+	int top = lua_gettop(L);
+
+	lua_pushvalue(L, f);
+	if (!lua_getinfo(L, ">S", &ar) || strcmp(ar.source, c->source) || ar.linedefined < 1 ||
+	    ar.lastlinedefined < ar.linedefined || (size_t)ar.lastlinedefined > c->nr_lines)
+		return NULL;
+	*line = ar.linedefined;
+	a = line_off(c, ar.linedefined);
+	a_end = (size_t)ar.linedefined < c->nr_lines ? line_off(c, ar.linedefined + 1) : c->len;
+	b = line_off(c, ar.lastlinedefined);
+	b_end = (size_t)ar.lastlinedefined < c->nr_lines ? line_off(c, ar.lastlinedefined + 1) : c->len;
+	push_dump(L, f);
+	for (p = a; p < a_end && !out; p++) {
+		size_t body;
+		if (!keyword_at(c, p, "function"))
+			continue;
+		/* skip a name: function t.f(...) */
+		for (body = p + 8; body < a_end && (isspace((unsigned char)c->text[body]) ||
+						    ident_char((unsigned char)c->text[body]) || c->text[body] == '.');
+		     body++)
+			;
+		if (body >= c->len || c->text[body] != '(')
+			continue;
+		for (q = b_end; q-- > b && !out;) {
+			luaL_Buffer buf;
+			int i;
+			if (q + 3 <= body || !keyword_at(c, q, "end"))
+				continue;
+			luaL_buffinit(L, &buf);
+			for (i = 1; i < ar.linedefined; i++)
+				luaL_addchar(&buf, '\n'); /* the same line numbers, which the dump keeps */
+			luaL_addstring(&buf, "return function");
+			luaL_addlstring(&buf, c->text + body, q + 3 - body);
+			luaL_pushresult(&buf);
+			if (luaL_loadbufferx(L, lua_tostring(L, -1), lua_rawlen(L, -1), c->source, "t") == LUA_OK &&
+			    lua_pcall(L, 0, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TFUNCTION) {
+				push_dump(L, lua_gettop(L));
+				if (lua_rawequal(L, -1, top + 1)) {
+					struct strbuf sb = STRBUF_INIT;
+					strbuf_addstr(&sb, "return function");
+					strbuf_add(&sb, c->text + body, q + 3 - body);
+					out = strbuf_detach(&sb, NULL);
+					*col = (int)(p - a) + 1;
+				}
+			}
+			lua_settop(L, top + 1);
+		}
+	}
+	lua_settop(L, top);
+	return out;
+}
+
+/*
+ * A definition runs later, in the runner's Lua state, from its own source alone: it may use globals and
+ * camlab's bindings but not the spec's local variables.
+ */
+static void define_function(struct lua_ctx *c, lua_State *L, enum exp_def_kind kind, const char *name, int f,
+			    struct src_pos pos)
+{
+	const char *up;
+	char *src;
+	int i, line = pos.line, col = 0;
+
+	if (lua_type(L, f) != LUA_TFUNCTION || lua_iscfunction(L, f)) {
+		diag_error(c->d, pos, "%s '%s': expected a Lua function, not %s", def_kinds[kind], name,
+			   lua_iscfunction(L, f) ? "a built-in function" : luaL_typename(L, f));
+		return;
+	}
+	for (i = 1; (up = lua_getupvalue(L, f, i)); i++) {
+		lua_pop(L, 1);
+		if (*up && strcmp(up, "_ENV")) {
+			diag_error(c->d, pos,
+				   "%s '%s' uses '%s', a local variable of the spec; a definition must stand alone "
+				   "(make it global or move it inside the function)",
+				   def_kinds[kind], name, up);
+			return;
+		}
+	}
+	src = function_source(c, L, f, &line, &col);
+	if (!src) {
+		diag_error(c->d, pos, "cannot find the source of %s '%s': write it as %s(\"%s\", function(...) ... end)",
+			   def_kinds[kind], name, def_kinds[kind], name);
+		return;
+	}
+	pos.line = line;
+	pos.col = col;
+	add_def(c, kind, name, src, pos);
+}
+
+static int l_define(lua_State *L)
+{
+	struct lua_ctx *c = ctx_of(L);
+	enum exp_def_kind kind = (enum exp_def_kind)lua_tointeger(L, lua_upvalueindex(1));
+	struct src_pos pos = pos_line(c, spec_line(L, 1));
+
+	if (lua_type(L, 1) != LUA_TSTRING || lua_type(L, 2) != LUA_TFUNCTION) {
+		diag_error(c->d, pos, "%s expects a name and a function: %s(\"name\", function(...) ... end)",
+			   def_kinds[kind], def_kinds[kind]);
+		return 0;
+	}
+	define_function(c, L, kind, lua_tostring(L, 1), 2, pos);
+	return 0;
+}
+
+static const struct key define_keys[] = {
+	{ "methods", EXP_DEF_METHOD }, { "utilities", EXP_DEF_UTILITY }, { "metrics", EXP_DEF_METRIC },
+	{ "method", EXP_DEF_METHOD },  { "utility", EXP_DEF_UTILITY },	 { "metric", EXP_DEF_METRIC },
+};
+
+/* define = { methods = { name = "return function(A, G, HA) ... end" or function(A, G, HA) ... end } } */
+static void get_define(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	struct where f;
+	int kind;
+	size_t i;
+
+	v = lua_absindex(L, v);
+
+	if (!is_mapping(L, v)) {
+		type_error(c, L, v, w, "a mapping with 'methods', 'utilities' or 'metrics'");
+		return;
+	}
+	check_keys(c, L, v, "define", define_keys, ARRAY_SIZE(define_keys), w);
+	for (kind = 0; kind < 3; kind++) {
+		struct keylist *kl;
+		if (field(c, L, v, define_keys, ARRAY_SIZE(define_keys), kind, w, &f) == LUA_TNIL) {
+			lua_pop(L, 1);
+			continue;
+		}
+		if (!is_mapping(L, -1)) {
+			type_error(c, L, -1, &f, "a mapping of names to Lua code");
+			lua_pop(L, 1);
+			continue;
+		}
+		if (!(kl = sorted_keys(c, L, lua_gettop(L), &f, "a name"))) {
+			lua_pop(L, 1);
+			continue;
+		}
+		for (i = 0; i < kl->nr; i++) {
+			struct where item;
+			const char *name = kl->v[i];
+			lua_pushstring(L, name);
+			lua_rawget(L, -2);
+			item.key = name;
+			item.pos = key_pos(c, name, f.off, &item.off);
+			if (lua_type(L, -1) == LUA_TSTRING)
+				add_def(c, (enum exp_def_kind)kind, name, xstrdup(lua_tostring(L, -1)), item.pos);
+			else if (lua_type(L, -1) == LUA_TFUNCTION)
+				define_function(c, L, (enum exp_def_kind)kind, name, lua_gettop(L), item.pos);
+			else
+				type_error(c, L, -1, &item, "Lua code (a string) or a function");
+			lua_pop(L, 1);
+		}
+		c->depth--;
+		lua_pop(L, 1);
+	}
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * outputs and the top level.
+ */
+
+static const char *const table_formats[] = { "markdown", "latex", "csv" };
+static const char *const figure_by[] = { "method", "utility", "target" };
+
+enum { F_IMAGE, F_BY };
+static const struct key figure_keys[] = { { "image", F_IMAGE }, { "by", F_BY } };
+
+/* figures: a list of {image, by} or of images. */
+static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	struct experiment *e = c->e;
+	size_t i, n, cursor = w->off;
+
+	v = lua_absindex(L, v);
+
+	if (lua_type(L, v) != LUA_TTABLE || !is_list(L, v)) {
+		type_error(c, L, v, w, "a list of {image, by}");
+		return;
+	}
+	n = lua_rawlen(L, v);
+	for (i = 1; i <= n; i++) {
+		struct exp_figure *fig;
+		struct where item = *w, f;
+		int fv, b;
+		lua_rawgeti(L, v, (lua_Integer)i);
+		fv = lua_gettop(L);
+		if (lua_type(L, fv) == LUA_TTABLE)
+			item = next_item(c, w, &cursor, i);
+		e->figures = xrealloc(e->figures, (e->nr_figures + 1) * sizeof(*e->figures));
+		fig = &e->figures[e->nr_figures++];
+		memset(fig, 0, sizeof(*fig));
+		fig->pos = item.pos;
+		if (is_mapping(L, fv)) {
+			check_keys(c, L, fv, "figures", figure_keys, ARRAY_SIZE(figure_keys), &item);
+			if (field(c, L, fv, figure_keys, ARRAY_SIZE(figure_keys), F_IMAGE, &item, &f) != LUA_TNIL &&
+			    get_str(c, L, lua_gettop(L), &f, &fig->image) < 0)
+				diag_error(c->d, f.pos, "expected an image index or path for 'image'");
+			lua_pop(L, 1);
+			if (field(c, L, fv, figure_keys, ARRAY_SIZE(figure_keys), F_BY, &item, &f) != LUA_TNIL &&
+			    (b = get_choice(c, L, lua_gettop(L), &f, "'by' value", figure_by, ARRAY_SIZE(figure_by))) >=
+				    0) {
+				free(fig->by);
+				fig->by = xstrdup(figure_by[b]);
+			}
+			lua_pop(L, 1);
+		} else if (!(fig->image = scalar_text(L, fv))) {
+			type_error(c, L, fv, &item, "{image, by}");
+		}
+		lua_pop(L, 1);
+	}
+}
+
+static void get_formats(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	struct experiment *e = c->e;
+	struct exp_name *names = NULL;
+	size_t n = 0, i;
+	int bad = 0;
+
+	get_names(c, L, v, w, "formats", &names, &n);
+	if (!names)
+		return;
+	for (i = 0; i < n; i++) {
+		const char *near[1];
+		if (!strcmp(names[i].name, "all") && n == 1)
+			break;
+		if (!strcmp(names[i].name, "markdown") || !strcmp(names[i].name, "latex") ||
+		    !strcmp(names[i].name, "csv"))
+			continue;
+		bad = 1;
+		if (suggest_nearest(names[i].name, table_formats, ARRAY_SIZE(table_formats), near, 1))
+			diag_error(c->d, names[i].pos, "unknown table format '%s'; did you mean '%s'?", names[i].name,
+				   near[0]);
+		else
+			diag_error(c->d, names[i].pos, "unknown table format '%s': use markdown, latex or csv",
+				   names[i].name);
+	}
+	if (!bad) {
+		int all = n == 1 && !strcmp(names[0].name, "all");
+		for (i = 0; i < e->nr_table_formats; i++)
+			free(e->table_formats[i]);
+		free(e->table_formats);
+		e->nr_table_formats = all ? ARRAY_SIZE(table_formats) : n;
+		e->table_formats = xcalloc(e->nr_table_formats, sizeof(char *));
+		for (i = 0; i < e->nr_table_formats; i++)
+			e->table_formats[i] = xstrdup(all ? table_formats[i] : names[i].name);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i].name);
+	free(names);
+}
+
+enum { O_TABLES, O_PLOTS, O_FORMATS, O_PAPER, O_FIGURES };
+static const struct key output_keys[] = {
+	{ "tables", O_TABLES }, { "plots", O_PLOTS },	  { "formats", O_FORMATS },
+	{ "paper", O_PAPER },	{ "figures", O_FIGURES }, { "figure", O_FIGURES },
+};
+
+static void get_outputs(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	struct experiment *e = c->e;
+	struct where f;
+
+	v = lua_absindex(L, v);
+
+	if (!is_mapping(L, v)) {
+		type_error(c, L, v, w, "a mapping with 'tables', 'plots', 'formats', 'paper' or 'figures'");
+		return;
+	}
+	check_keys(c, L, v, "outputs", output_keys, ARRAY_SIZE(output_keys), w);
+#define OUT_FIELD(id) (field(c, L, v, output_keys, ARRAY_SIZE(output_keys), (id), w, &f) != LUA_TNIL)
+	if (OUT_FIELD(O_TABLES))
+		get_bool(c, L, lua_gettop(L), &f, &e->tables);
+	lua_pop(L, 1);
+	if (OUT_FIELD(O_PLOTS))
+		get_bool(c, L, lua_gettop(L), &f, &e->plots);
+	lua_pop(L, 1);
+	if (OUT_FIELD(O_FORMATS))
+		get_formats(c, L, lua_gettop(L), &f);
+	lua_pop(L, 1);
+	if (OUT_FIELD(O_PAPER))
+		get_str(c, L, lua_gettop(L), &f, &e->paper_table);
+	lua_pop(L, 1);
+	if (OUT_FIELD(O_FIGURES))
+		get_figures(c, L, lua_gettop(L), &f);
+	lua_pop(L, 1);
+#undef OUT_FIELD
+}
+
+static int valid_device(const char *s)
+{
+	const char *p;
+	if (!strcmp(s, "cpu") || !strcmp(s, "cuda"))
+		return 1;
+	if (strncmp(s, "cuda:", 5) || !s[5])
+		return 0;
+	for (p = s + 5; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	return 1;
+}
+
+enum { T_NAME, T_OUTPUT, T_DEVICE, T_BATCH, T_SEED, T_MODELS, T_DATA, T_METHODS, T_UTILITIES, T_TARGETS,
+       T_METRICS, T_GRID, T_DEFINE, T_OUTPUTS };
+static const struct key top_keys[] = {
+	{ "name", T_NAME },	      { "output", T_OUTPUT },	  { "device", T_DEVICE },   { "batch", T_BATCH },
+	{ "seed", T_SEED },	      { "models", T_MODELS },	  { "data", T_DATA },	    { "methods", T_METHODS },
+	{ "utilities", T_UTILITIES }, { "targets", T_TARGETS },	  { "metrics", T_METRICS }, { "grid", T_GRID },
+	{ "define", T_DEFINE },	      { "outputs", T_OUTPUTS },	  { "model", T_MODELS },    { "method", T_METHODS },
+	{ "utility", T_UTILITIES },   { "target", T_TARGETS },	  { "metric", T_METRICS },
+};
+
+static void get_device(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	static const char *const devices[] = { "cpu", "cuda" };
+	const char *near[1], *s;
+
+	if (lua_type(L, v) != LUA_TSTRING) {
+		type_error(c, L, v, w, "a device (cpu, cuda or cuda:N)");
+		return;
+	}
+	s = lua_tostring(L, v);
+	if (valid_device(s)) {
+		free(c->e->device);
+		c->e->device = xstrdup(s);
+	} else if (suggest_nearest(s, devices, 2, near, 1)) {
+		diag_error(c->d, w->pos, "unknown device '%s'; did you mean '%s'?", s, near[0]);
+	} else {
+		diag_error(c->d, w->pos, "unknown device '%s': use cpu, cuda or cuda:N", s);
+	}
+}
+
+static void convert_experiment(struct lua_ctx *c, lua_State *L, int t)
+{
+	struct experiment *e = c->e;
+	struct where top = { "experiment", { NULL, 0, 0 }, 0 }, f;
+	long long x;
+	int id;
+
+	top.pos = pos_line(c, c->call_line);
+	top.off = c->call_off;
+	luaL_checkstack(L, 32, "experiment");
+	check_keys(c, L, t, NULL, top_keys, ARRAY_SIZE(top_keys), &top);
+	for (id = T_NAME; id <= T_OUTPUTS; id++) {
+		int v;
+		if (field(c, L, t, top_keys, ARRAY_SIZE(top_keys), id, &top, &f) == LUA_TNIL) {
+			lua_pop(L, 1);
+			continue;
+		}
+		v = lua_gettop(L);
+		switch (id) {
+		case T_NAME:
+			get_str(c, L, v, &f, &e->name);
+			break;
+		case T_OUTPUT:
+			get_str(c, L, v, &f, &e->output);
+			break;
+		case T_DEVICE:
+			get_device(c, L, v, &f);
+			break;
+		case T_BATCH:
+			if (!get_int(c, L, v, &f, 1, 0x7fffffff, &x))
+				e->batch = (int)x;
+			break;
+		case T_SEED:
+			get_u64(c, L, v, &f, &e->seed);
+			break;
+		case T_MODELS:
+			get_models(c, L, v, &f);
+			break;
+		case T_DATA:
+			get_data(c, L, v, &f);
+			break;
+		case T_METHODS:
+			get_names(c, L, v, &f, "methods", &e->methods, &e->nr_methods);
+			break;
+		case T_UTILITIES:
+			get_names(c, L, v, &f, "utilities", &e->utilities, &e->nr_utilities);
+			break;
+		case T_TARGETS:
+			get_names(c, L, v, &f, "targets", &e->targets, &e->nr_targets);
+			break;
+		case T_METRICS:
+			get_names(c, L, v, &f, "metrics", &e->metrics, &e->nr_metrics);
+			break;
+		case T_GRID:
+			get_grid(c, L, v, &f);
+			break;
+		case T_DEFINE:
+			get_define(c, L, v, &f);
+			break;
+		case T_OUTPUTS:
+			get_outputs(c, L, v, &f);
+			break;
+		}
+		lua_settop(L, v - 1);
+	}
+}
+
+static int l_experiment(lua_State *L)
+{
+	struct lua_ctx *c = ctx_of(L);
+	int line = spec_line(L, 1);
+
+	if (c->called) {
+		diag_error(c->d, pos_line(c, line), "experiment{} is called a second time (first at line %d)",
+			   c->call_line);
+		return 0;
+	}
+	c->called = 1;
+	c->call_line = line;
+	c->call_off = line_off(c, line);
+	if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TTABLE) {
+		diag_error(c->d, pos_line(c, line), "experiment expects one table: experiment { name = ..., ... }");
+		return 0;
+	}
+	convert_experiment(c, L, 1);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * The sandbox.
+ */
+
+/* range(a, b [, step]): the list a, a + step, ..., up to b. */
+static int l_range(lua_State *L)
+{
+	lua_Integer a = luaL_checkinteger(L, 1), b = luaL_checkinteger(L, 2), step = luaL_optinteger(L, 3, 1);
+	lua_Integer n = 0, x;
+
+	luaL_argcheck(L, step != 0, 3, "step must not be 0");
+	lua_createtable(L, 0, 0);
+	for (x = a; step > 0 ? x <= b : x >= b; x += step) {
+		lua_pushinteger(L, x);
+		lua_rawseti(L, -2, ++n);
+		if ((step > 0 && x > LUA_MAXINTEGER - step) || (step < 0 && x < LUA_MININTEGER - step))
+			break;
+	}
+	return 1;
+}
+
+/* load() for text only: a binary chunk could break the VM's invariants. */
+static int l_load(lua_State *L)
+{
+	const char *mode = luaL_optstring(L, 3, "t");
+	int n = lua_gettop(L);
+
+	if (strcmp(mode, "t"))
+		return luaL_error(L, "load: only text chunks are allowed in a spec (mode \"t\")");
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_settop(L, n < 3 ? 4 : n + 1);
+	lua_pushliteral(L, "t");
+	lua_replace(L, 4);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* print() to stderr: a spec's stdout belongs to camlab's own output. */
+static int l_print(lua_State *L)
+{
+	int i, n = lua_gettop(L);
+	for (i = 1; i <= n; i++) {
+		size_t len;
+		const char *s = luaL_tolstring(L, i, &len);
+		if (i > 1)
+			fputc('\t', stderr);
+		fwrite(s, 1, len, stderr);
+		lua_pop(L, 1);
+	}
+	fputc('\n', stderr);
+	return 0;
+}
+
+static int l_env(lua_State *L)
+{
+	const char *v = getenv(luaL_checkstring(L, 1));
+	if (v)
+		lua_pushstring(L, v);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+static void open_sandbox(struct lua_ctx *c, lua_State *L)
+{
+	static const luaL_Reg safe[] = {
+		{ LUA_GNAME, luaopen_base },	   { LUA_STRLIBNAME, luaopen_string },
+		{ LUA_TABLIBNAME, luaopen_table }, { LUA_MATHLIBNAME, luaopen_math },
+		{ LUA_UTF8LIBNAME, luaopen_utf8 }, { NULL, NULL },
+	};
+	const luaL_Reg *lib;
+	int kind;
+
+	if (c->allow_unsafe) {
+		luaL_openlibs(L);
+		lua_pushcfunction(L, l_env);
+		lua_setglobal(L, "env");
+	} else {
+		for (lib = safe; lib->func; lib++) {
+			luaL_requiref(L, lib->name, lib->func, 1);
+			lua_pop(L, 1);
+		}
+		lua_pushnil(L);
+		lua_setglobal(L, "dofile");
+		lua_pushnil(L);
+		lua_setglobal(L, "loadfile");
+		lua_getglobal(L, "load");
+		lua_pushcclosure(L, l_load, 1);
+		lua_setglobal(L, "load");
+		lua_pushcfunction(L, l_print);
+		lua_setglobal(L, "print");
+	}
+	/* the same spec builds the same IR on every run */
+	lua_getglobal(L, "math");
+	lua_getfield(L, -1, "randomseed");
+	lua_pushinteger(L, 0);
+	lua_call(L, 1, 0);
+	lua_pop(L, 1);
+
+	lua_pushcfunction(L, l_experiment);
+	lua_setglobal(L, "experiment");
+	for (kind = 0; kind < 3; kind++) {
+		lua_pushinteger(L, kind);
+		lua_pushcclosure(L, l_define, 1);
+		lua_setglobal(L, def_kinds[kind]);
+	}
+	lua_pushcfunction(L, l_range);
+	lua_setglobal(L, "range");
+}
+
+/* "<short_src>:<line>: message" -> message, with the line. */
+static const char *strip_where(const struct lua_ctx *c, const char *msg, int *line)
+{
+	size_t n = strlen(c->short_src);
+	const char *p;
+	long l = 0;
+
+	if (strncmp(msg, c->short_src, n) || msg[n] != ':' || !isdigit((unsigned char)msg[n + 1]))
+		return msg;
+	for (p = msg + n + 1; isdigit((unsigned char)*p); p++)
+		l = l < 100000000 ? l * 10 + (*p - '0') : l;
+	if (*p != ':')
+		return msg;
+	if (line && !*line)
+		*line = (int)l;
+	p++;
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+static void report_error(struct lua_ctx *c, lua_State *L, int status)
+{
+	int line = c->err_line;
+	const char *msg;
+
+	if (c->over_budget) {
+		diag_error(c->d, pos_line(c, c->budget_line), "instruction budget of %ld exceeded (an endless loop?)",
+			   c->budget);
+		return;
+	}
+	if (status == LUA_ERRMEM || (c->mem_hit && status == LUA_ERRERR)) {
+		int at = c->mem_line ? c->mem_line : c->last_line;
+		if (!c->mem_hit)
+			diag_error(c->d, pos_line(c, at), "out of memory running the spec");
+		else if (c->mem_cap % ((size_t)1 << 20) == 0)
+			diag_error(c->d, pos_line(c, at), "memory cap of %zu MiB exceeded", c->mem_cap >> 20);
+		else
+			diag_error(c->d, pos_line(c, at), "memory cap of %zu bytes exceeded", c->mem_cap);
+		return;
+	}
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		msg = strip_where(c, lua_tostring(L, -1), &line);
+		diag_error(c->d, pos_line(c, line), "%s", msg);
+	} else {
+		diag_error(c->d, pos_line(c, line), "error object is %s, not a message", luaL_typename(L, -1));
+	}
+}
+
+/* Runs protected: the sandbox, the spec, then the experiment{} table's conversion (in the call). */
+static int run_spec(lua_State *L)
+{
+	struct lua_ctx *c = ctx_of(L);
+	lua_Debug ar;
+	int status;
+
+	open_sandbox(c, L);
+	lua_pushcfunction(L, msg_handler);
+	/* Lua abbreviates the chunk name in messages; an empty chunk of the same name says how */
+	if (luaL_loadbufferx(L, "", 0, c->source, "t") == LUA_OK && lua_getinfo(L, ">S", &ar))
+		memcpy(c->short_src, ar.short_src, sizeof(c->short_src));
+	status = luaL_loadbufferx(L, c->text, c->len, c->source, "t");
+	if (status != LUA_OK) {
+		int line = 0;
+		const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "cannot load the spec";
+		if (status == LUA_ERRSYNTAX) {
+			msg = strip_where(c, msg, &line);
+			diag_error(c->d, pos_line(c, line), "%s", msg);
+		} else {
+			report_error(c, L, status);
+		}
+		return 0;
+	}
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, LUA_HOOK_EVERY);
+	status = lua_pcall(L, 0, 0, -2);
+	lua_sethook(L, NULL, 0, 0);
+	if (status != LUA_OK || c->over_budget)
+		report_error(c, L, status);
+	else if (!c->called)
+		diag_error(c->d, pos_line(c, 0), "no experiment{} in the spec: write experiment { name = ..., ... }");
+	/* nothing useful was read unless the spec ran and called experiment{} */
+	lua_pushboolean(L, status == LUA_OK && !c->over_budget && c->called);
+	return 1;
+}
+
+static int read_spec(struct lua_ctx *c)
+{
+	struct src_pos nowhere = { c->file, 0, 0 };
+	struct strbuf sb = STRBUF_INIT;
+	char buf[8192];
+	size_t n, i, alloc = 0;
+	FILE *fp = fopen(c->file, "rb");
+	struct stat st;
+
+	if (!fp) {
+		diag_error(c->d, nowhere, "cannot open the spec: %s", strerror(errno));
+		return -1;
+	}
+	if (!fstat(fileno(fp), &st) && S_ISDIR(st.st_mode)) {
+		fclose(fp);
+		diag_error(c->d, nowhere, "cannot read the spec: it is a folder");
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		if (sb.len + n > SPEC_MAX_BYTES) {
+			fclose(fp);
+			strbuf_release(&sb);
+			diag_error(c->d, nowhere, "the spec is larger than %zu bytes", SPEC_MAX_BYTES);
+			return -1;
+		}
+		strbuf_add(&sb, buf, n);
+	}
+	if (ferror(fp)) {
+		fclose(fp);
+		strbuf_release(&sb);
+		diag_error(c->d, nowhere, "cannot read the spec: %s", strerror(errno));
+		return -1;
+	}
+	fclose(fp);
+	c->len = sb.len;
+	c->text = strbuf_detach(&sb, NULL);
+	/* a first line starting with '#' is skipped, as lua(1) and luaL_loadfile do */
+	if (c->len && c->text[0] == '#')
+		for (i = 0; i < c->len && c->text[i] != '\n'; i++)
+			c->text[i] = ' ';
+	ALLOC_GROW(c->lines, 1, alloc);
+	c->lines[c->nr_lines++] = 0;
+	for (i = 0; i < c->len; i++)
+		if (c->text[i] == '\n' && i + 1 < c->len) {
+			ALLOC_GROW(c->lines, c->nr_lines + 1, alloc);
+			c->lines[c->nr_lines++] = i + 1;
+		}
+	return 0;
+}
+
+int exp_lua_load(struct experiment *e, const char *file, struct diag *d, int allow_unsafe)
+{
+	struct lua_ctx c;
+	struct strbuf source = STRBUF_INIT;
+	lua_State *L;
+	int status, ran = 0, i;
+
+	memset(&c, 0, sizeof(c));
+	if (!e->file)
+		e->file = xstrdup(file);
+	c.e = e;
+	c.d = d;
+	c.file = e->file;
+	c.allow_unsafe = allow_unsafe;
+	c.mem_cap = LUA_MEM_CAP;
+	c.budget = LUA_BUDGET;
+	if (read_spec(&c) < 0)
+		return -1;
+	strbuf_addf(&source, "@%s", file);
+	c.source = source.buf;
+
+	L = lua_newstate(cap_alloc, &c);
+	c.L = L;
+	if (!L) {
+		diag_error(d, pos_line(&c, 0), "cannot create a Lua state: out of memory");
+	} else {
+		lua_pushcfunction(L, run_spec);
+		status = lua_pcall(L, 0, 1, 0);
+		if (status == LUA_OK)
+			ran = lua_toboolean(L, -1);
+		else
+			report_error(&c, L, status);
+		lua_close(L);
+	}
+	for (i = 0; i < KEY_DEPTH; i++)
+		free(c.keys[i].v);
+	free(c.lines);
+	free(c.text);
+	strbuf_release(&source);
+	return ran ? 0 : -1;
+}

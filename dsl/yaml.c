@@ -1,0 +1,1155 @@
+/*
+ * yaml.c - the YAML front end (see front.h): reads a spec with libyaml's document API into the
+ * experiment IR, recording where each value was written, and reports unknown keys (with the nearest
+ * valid key), wrong types and syntax errors. Names are checked later, by experiment_validate().
+ *
+ * Values the IR keeps without a position (device, batch, table formats) are checked here, where their
+ * position is known; a bad one is reported and the default kept, so validation does not repeat it.
+ */
+#include "dsl/front.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "lib/strbuf.h"
+#include "lib/suggest.h"
+#include "lib/xalloc.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof(*(a)))
+#define MAX_SPEC_BYTES (16u << 20)
+
+struct yctx {
+	struct experiment *e;
+	struct diag *d;
+	yaml_document_t doc;
+};
+
+/* The keys valid in one mapping; aliases share an id, and the first spelling of an id is its name. */
+struct key {
+	const char *name;
+	int id;
+};
+
+static struct src_pos pos_of(struct yctx *c, const yaml_node_t *n)
+{
+	struct src_pos p = { c->e->file, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1 };
+	return p;
+}
+
+static yaml_node_t *get_node(struct yctx *c, int id)
+{
+	return yaml_document_get_node(&c->doc, id);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int is_null(const yaml_node_t *n)
+{
+	const char *s = scalar(n);
+	if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
+static const char *type_name(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return is_null(n) ? "nothing" : "a scalar";
+	}
+}
+
+static void type_error(struct yctx *c, const yaml_node_t *v, const char *expected, const char *key)
+{
+	diag_error(c->d, pos_of(c, v), "expected %s for '%s', not %s", expected, key, type_name(v));
+}
+
+/*
+ * Visit the pairs of a mapping whose keys must come from keys[]: an unknown key is reported at the key
+ * with the nearest valid one, a key given twice (or with its alias) at its second place. visit returns
+ * nothing; it reports its own errors.
+ */
+typedef void (*visit_fn)(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud);
+
+static void walk_map(struct yctx *c, yaml_node_t *map, const char *where, const struct key *keys, size_t nkeys,
+		     visit_fn visit, void *ud)
+{
+	int seen[32];
+	const char *cands[32];
+	yaml_node_pair_t *p;
+	size_t i;
+
+	for (i = 0; i < nkeys; i++) {
+		seen[i] = 0;
+		cands[i] = keys[i].name;
+	}
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = get_node(c, p->key), *v = get_node(c, p->value);
+		const char *name = scalar(k), *near[1];
+		size_t j;
+
+		if (!k || !v)
+			continue;
+		if (!name) {
+			diag_error(c->d, pos_of(c, k), "expected a key name%s%s%s, not %s", where ? " in '" : "",
+				   where ? where : "", where ? "'" : "", type_name(k));
+			continue;
+		}
+		for (i = 0; i < nkeys; i++)
+			if (!strcmp(name, keys[i].name))
+				break;
+		if (i == nkeys) {
+			struct strbuf in = STRBUF_INIT;
+			if (where)
+				strbuf_addf(&in, " in '%s'", where);
+			if (suggest_nearest(name, cands, nkeys, near, 1))
+				diag_error(c->d, pos_of(c, k), "unknown key '%s'%s; did you mean '%s'?", name, in.buf,
+					   near[0]);
+			else
+				diag_error(c->d, pos_of(c, k), "unknown key '%s'%s", name, in.buf);
+			strbuf_release(&in);
+			continue;
+		}
+		for (j = 0; j < nkeys; j++)
+			if (keys[j].id == keys[i].id && seen[j])
+				break;
+		if (j < nkeys) {
+			diag_error(c->d, pos_of(c, k), "duplicate key '%s' (first given at line %d)", name, seen[j]);
+			continue;
+		}
+		seen[i] = (int)k->start_mark.line + 1;
+		visit(c, keys[i].id, keys[i].name, v, ud);
+	}
+}
+
+/* ---- scalars ---- */
+
+/* An optional string: null clears it. */
+static int get_str(struct yctx *c, yaml_node_t *v, const char *key, char **out)
+{
+	if (is_null(v)) {
+		free(*out);
+		*out = NULL;
+		return 0;
+	}
+	if (!scalar(v)) {
+		type_error(c, v, "a string", key);
+		return -1;
+	}
+	free(*out);
+	*out = xstrdup(scalar(v));
+	return 0;
+}
+
+static int get_int(struct yctx *c, yaml_node_t *v, const char *key, long long min, long long max, long long *out)
+{
+	const char *s = scalar(v);
+	char *end;
+	long long x;
+
+	if (!s || is_null(v)) {
+		type_error(c, v, "an integer", key);
+		return -1;
+	}
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (end == s || *end || errno) {
+		diag_error(c->d, pos_of(c, v), "expected an integer for '%s', not '%s'", key, s);
+		return -1;
+	}
+	if (x < min || x > max) {
+		if (max == (long long)0x7fffffff)
+			diag_error(c->d, pos_of(c, v), "expected an integer >= %lld for '%s', not %lld", min, key, x);
+		else
+			diag_error(c->d, pos_of(c, v), "expected an integer from %lld to %lld for '%s', not %lld",
+				   min, max, key, x);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static int get_u64(struct yctx *c, yaml_node_t *v, const char *key, uint64_t *out)
+{
+	const char *s = scalar(v);
+	char *end;
+	unsigned long long x;
+
+	if (!s || is_null(v)) {
+		type_error(c, v, "an integer", key);
+		return -1;
+	}
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (end == s || *end || errno || *s == '-') {
+		diag_error(c->d, pos_of(c, v), "expected a non-negative integer for '%s', not '%s'", key, s);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static int get_bool(struct yctx *c, yaml_node_t *v, const char *key, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "on" }, *const no[] = { "false", "no", "off" };
+	const char *s = scalar(v);
+	size_t i;
+
+	for (i = 0; s && i < ARRAY_SIZE(yes); i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*out = 1;
+			return 0;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*out = 0;
+			return 0;
+		}
+	}
+	if (!s)
+		type_error(c, v, "true or false", key);
+	else
+		diag_error(c->d, pos_of(c, v), "expected true or false for '%s', not '%s'", key, s);
+	return -1;
+}
+
+static int parse_float(const char *s, float *out)
+{
+	char *end;
+	double x;
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	x = strtod(s, &end);
+	if (*end || errno)
+		return -1;
+	*out = (float)x;
+	return 0;
+}
+
+/* Three numbers (one per channel), or one number for all three. */
+static int get_floats3(struct yctx *c, yaml_node_t *v, const char *key, float out[3], int *have)
+{
+	float x[3];
+	int i;
+
+	if (v->type == YAML_SCALAR_NODE && !is_null(v) && !parse_float(scalar(v), &x[0])) {
+		out[0] = out[1] = out[2] = x[0];
+		*have = 1;
+		return 0;
+	}
+	if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.top - v->data.sequence.items.start == 3) {
+		for (i = 0; i < 3; i++)
+			if (parse_float(scalar(get_node(c, v->data.sequence.items.start[i])), &x[i]) < 0)
+				break;
+		if (i == 3) {
+			memcpy(out, x, sizeof(x));
+			*have = 1;
+			return 0;
+		}
+	}
+	diag_error(c->d, pos_of(c, v), "expected 3 numbers (or one) for '%s'", key);
+	return -1;
+}
+
+/* Which of names[] s is, or -1 after reporting it with the nearest one. */
+static int get_choice(struct yctx *c, yaml_node_t *v, const char *key, const char *what, const char *const *names,
+		      size_t n)
+{
+	const char *s = scalar(v), *near[1];
+	size_t i;
+
+	if (!s || is_null(v)) {
+		type_error(c, v, "a name", key);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return (int)i;
+	if (suggest_nearest(s, names, n, near, 1))
+		diag_error(c->d, pos_of(c, v), "unknown %s '%s'; did you mean '%s'?", what, s, near[0]);
+	else
+		diag_error(c->d, pos_of(c, v), "unknown %s '%s'", what, s);
+	return -1;
+}
+
+/* ---- lists of names ---- */
+
+static void push_name(struct exp_name **list, size_t *nr, size_t *alloc, const char *s, size_t len,
+		      struct src_pos pos)
+{
+	ALLOC_GROW(*list, *nr + 1, *alloc);
+	(*list)[*nr].name = xstrndup(s, len);
+	(*list)[*nr].pos = pos;
+	(*nr)++;
+}
+
+/* A scalar "a, b, c" is a list too; each name's column is where it starts in the line. */
+static void split_scalar(struct yctx *c, yaml_node_t *v, struct exp_name **list, size_t *nr, size_t *alloc)
+{
+	const char *s = scalar(v), *p = s;
+	struct src_pos base = pos_of(c, v);
+	int quoted = v->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+		     v->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+
+	while (1) {
+		size_t len = strcspn(p, ",");
+		const char *q = p;
+		size_t l = len;
+		struct src_pos pos = base;
+		while (l && (*q == ' ' || *q == '\t'))
+			q++, l--;
+		while (l && (q[l - 1] == ' ' || q[l - 1] == '\t'))
+			l--;
+		if (!strchr(s, '\n'))
+			pos.col += (int)(q - s) + quoted;
+		push_name(list, nr, alloc, q, l, pos);
+		p += len;
+		if (!*p)
+			break;
+		p++;
+	}
+}
+
+/*
+ * A list of names: a sequence of scalars, or one scalar (comma-separated). On any error the list keeps
+ * its default, so validation does not report the same key again.
+ */
+static void get_names(struct yctx *c, yaml_node_t *v, const char *key, struct exp_name **list, size_t *nr)
+{
+	struct exp_name *out = NULL;
+	size_t n = 0, alloc = 0, i;
+	int bad = 0;
+
+	if (v->type == YAML_SCALAR_NODE && !is_null(v)) {
+		split_scalar(c, v, &out, &n, &alloc);
+	} else if (v->type == YAML_SEQUENCE_NODE) {
+		yaml_node_item_t *it;
+		for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+			yaml_node_t *item = get_node(c, *it);
+			if (!item)
+				continue;
+			if (!scalar(item) || is_null(item)) {
+				diag_error(c->d, pos_of(c, item), "expected a name in '%s', not %s", key,
+					   type_name(item));
+				bad = 1;
+				continue;
+			}
+			push_name(&out, &n, &alloc, scalar(item), strlen(scalar(item)), pos_of(c, item));
+		}
+		if (!n && !bad) {
+			diag_error(c->d, pos_of(c, v), "empty list for '%s'", key);
+			bad = 1;
+		}
+	} else {
+		diag_error(c->d, pos_of(c, v), "expected a list of names for '%s', not %s", key, type_name(v));
+		bad = 1;
+	}
+	for (i = 0; !bad && i < n; i++)
+		if (!*out[i].name) {
+			diag_error(c->d, out[i].pos, "empty name in '%s'", key);
+			bad = 1;
+		}
+	if (bad) {
+		for (i = 0; i < n; i++)
+			free(out[i].name);
+		free(out);
+		return;
+	}
+	for (i = 0; i < *nr; i++)
+		free((*list)[i].name);
+	free(*list);
+	*list = out;
+	*nr = n;
+}
+
+/* ---- models ---- */
+
+static const char *const layouts[] = { "auto", "bchw", "bhwc", "bnc" };
+
+enum { L_PATH, L_LAYOUT, L_NAME };
+static const struct key layer_keys[] = { { "path", L_PATH }, { "layout", L_LAYOUT }, { "name", L_NAME } };
+
+static void visit_layer(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
+{
+	struct exp_layer *l = ud;
+	int i;
+
+	switch (id) {
+	case L_PATH:
+		if (!get_str(c, v, key, &l->path) && !is_null(v))
+			l->pos = pos_of(c, v);
+		break;
+	case L_LAYOUT:
+		if ((i = get_choice(c, v, key, "layout", layouts, ARRAY_SIZE(layouts))) >= 0) {
+			free(l->layout);
+			l->layout = xstrdup(layouts[i]);
+		}
+		break;
+	case L_NAME:
+		get_str(c, v, key, &l->name);
+		break;
+	}
+}
+
+static int cmp_layer(const void *a, const void *b)
+{
+	const struct exp_layer *x = a, *y = b;
+	return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+/* layers: name -> path | {path, layout}, or a list of paths | {name, path, layout}. */
+static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
+{
+	size_t alloc = 0;
+
+	if (v->type == YAML_MAPPING_NODE) {
+		yaml_node_pair_t *p;
+		for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = get_node(c, p->key), *lv = get_node(c, p->value);
+			struct exp_layer *l;
+			size_t j;
+			if (!k || !lv)
+				continue;
+			if (!scalar(k) || is_null(k)) {
+				diag_error(c->d, pos_of(c, k), "expected a layer name, not %s", type_name(k));
+				continue;
+			}
+			for (j = 0; j < m->nr_layers; j++)
+				if (!strcmp(m->layers[j].name, scalar(k)))
+					break;
+			if (j < m->nr_layers) {
+				diag_error(c->d, pos_of(c, k), "duplicate layer name '%s'", scalar(k));
+				continue;
+			}
+			ALLOC_GROW(m->layers, m->nr_layers + 1, alloc);
+			l = &m->layers[m->nr_layers++];
+			memset(l, 0, sizeof(*l));
+			l->name = xstrdup(scalar(k));
+			l->pos = pos_of(c, k);
+			if (lv->type == YAML_MAPPING_NODE)
+				walk_map(c, lv, "layers", layer_keys, 2, visit_layer, l);
+			else if (scalar(lv) && !is_null(lv)) {
+				l->path = xstrdup(scalar(lv));
+				l->pos = pos_of(c, lv);
+			} else
+				diag_error(c->d, pos_of(c, lv),
+					   "expected a module path or {path, layout} for layer '%s', not %s", l->name,
+					   type_name(lv));
+		}
+		qsort(m->layers, m->nr_layers, sizeof(*m->layers), cmp_layer);
+	} else if (v->type == YAML_SEQUENCE_NODE || (scalar(v) && !is_null(v))) {
+		yaml_node_item_t one = 0, *it, *start, *top;
+		if (v->type == YAML_SEQUENCE_NODE) {
+			start = v->data.sequence.items.start;
+			top = v->data.sequence.items.top;
+		} else {
+			one = (yaml_node_item_t)(v - c->doc.nodes.start) + 1;
+			start = &one;
+			top = start + 1;
+		}
+		for (it = start; it < top; it++) {
+			yaml_node_t *lv = get_node(c, *it);
+			struct exp_layer *l;
+			if (!lv)
+				continue;
+			ALLOC_GROW(m->layers, m->nr_layers + 1, alloc);
+			l = &m->layers[m->nr_layers++];
+			memset(l, 0, sizeof(*l));
+			l->pos = pos_of(c, lv);
+			if (lv->type == YAML_MAPPING_NODE)
+				walk_map(c, lv, "layers", layer_keys, ARRAY_SIZE(layer_keys), visit_layer, l);
+			else if (scalar(lv) && !is_null(lv))
+				l->path = xstrdup(scalar(lv));
+			else
+				diag_error(c->d, pos_of(c, lv), "expected a module path or {name, path, layout} in "
+								"'layers', not %s",
+					   type_name(lv));
+			if (!l->name && l->path)
+				l->name = xstrdup(l->path);
+		}
+	} else {
+		type_error(c, v, "a mapping of layer names to module paths", "layers");
+	}
+}
+
+enum { M_NAME, M_FILE, M_INPUT_SIZE, M_RESIZE, M_MEAN, M_STD, M_CLASSES, M_LAYERS };
+static const struct key model_keys[] = {
+	{ "name", M_NAME },   { "file", M_FILE },   { "input_size", M_INPUT_SIZE }, { "resize", M_RESIZE },
+	{ "mean", M_MEAN },   { "std", M_STD },	    { "classes", M_CLASSES },	     { "layers", M_LAYERS },
+	{ "layer", M_LAYERS },
+};
+
+static void visit_model(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
+{
+	struct exp_model *m = ud;
+	long long x;
+
+	switch (id) {
+	case M_NAME:
+		if (is_null(v))
+			type_error(c, v, "a name", key);
+		else
+			get_str(c, v, key, &m->name);
+		break;
+	case M_FILE:
+		if (is_null(v))
+			type_error(c, v, "a file name", key);
+		else
+			get_str(c, v, key, &m->file);
+		m->pos = pos_of(c, v);
+		break;
+	case M_INPUT_SIZE:
+		if (!get_int(c, v, key, 0, 1 << 16, &x))
+			m->input_size = (int)x;
+		break;
+	case M_RESIZE:
+		if (!get_int(c, v, key, 0, 1 << 16, &x))
+			m->resize = (int)x;
+		break;
+	case M_MEAN:
+		get_floats3(c, v, key, m->mean, &m->have_mean);
+		break;
+	case M_STD:
+		get_floats3(c, v, key, m->std, &m->have_std);
+		break;
+	case M_CLASSES:
+		get_str(c, v, key, &m->classes);
+		break;
+	case M_LAYERS:
+		parse_layers(c, v, m);
+		break;
+	}
+}
+
+static void parse_model(struct yctx *c, yaml_node_t *v, yaml_node_t *name_key, struct exp_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->input_size = m->resize = -1;
+	m->pos = pos_of(c, name_key ? name_key : v);
+	if (name_key)
+		m->name = xstrdup(scalar(name_key));
+	if (v->type != YAML_MAPPING_NODE) {
+		type_error(c, v, "a mapping with 'file' and 'layers'", name_key ? scalar(name_key) : "models");
+		return;
+	}
+	walk_map(c, v, "model", model_keys, ARRAY_SIZE(model_keys), visit_model, m);
+}
+
+static int cmp_model(const void *a, const void *b)
+{
+	const struct exp_model *x = a, *y = b;
+	return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+/* models: a list of settings, or a mapping name -> settings (sorted by name, as Lua tables are). */
+static void parse_models(struct yctx *c, yaml_node_t *v)
+{
+	struct experiment *e = c->e;
+	size_t alloc = 0;
+
+	if (v->type == YAML_SEQUENCE_NODE) {
+		yaml_node_item_t *it;
+		for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+			yaml_node_t *mv = get_node(c, *it);
+			if (!mv)
+				continue;
+			ALLOC_GROW(e->models, e->nr_models + 1, alloc);
+			parse_model(c, mv, NULL, &e->models[e->nr_models++]);
+		}
+	} else if (v->type == YAML_MAPPING_NODE) {
+		yaml_node_pair_t *p;
+		for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = get_node(c, p->key), *mv = get_node(c, p->value);
+			if (!k || !mv)
+				continue;
+			if (!scalar(k) || is_null(k)) {
+				diag_error(c->d, pos_of(c, k), "expected a model name, not %s", type_name(k));
+				continue;
+			}
+			ALLOC_GROW(e->models, e->nr_models + 1, alloc);
+			parse_model(c, mv, k, &e->models[e->nr_models++]);
+		}
+		qsort(e->models, e->nr_models, sizeof(*e->models), cmp_model);
+	} else {
+		type_error(c, v, "a list of models", "models");
+	}
+}
+
+/* ---- data ---- */
+
+enum { D_PATH, D_LABELS, D_LIMIT, D_SHUFFLE, D_SEED };
+static const struct key data_keys[] = {
+	{ "path", D_PATH }, { "labels", D_LABELS }, { "limit", D_LIMIT }, { "shuffle", D_SHUFFLE }, { "seed", D_SEED },
+};
+
+static void visit_data(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
+{
+	struct exp_data *dt = &c->e->data;
+	long long x;
+
+	switch (id) {
+	case D_PATH:
+		if (is_null(v))
+			type_error(c, v, "a path", key);
+		else
+			get_str(c, v, key, &dt->path);
+		dt->pos = pos_of(c, v);
+		break;
+	case D_LABELS:
+		get_str(c, v, key, &dt->labels);
+		break;
+	case D_LIMIT:
+		if (!get_int(c, v, key, 0, 0x7fffffff, &x))
+			dt->limit = (size_t)x;
+		break;
+	case D_SHUFFLE:
+		get_bool(c, v, key, &dt->shuffle);
+		break;
+	case D_SEED:
+		get_u64(c, v, key, &dt->seed);
+		break;
+	}
+}
+
+static void parse_data(struct yctx *c, yaml_node_t *v)
+{
+	c->e->data.pos = pos_of(c, v);
+	if (scalar(v) && !is_null(v)) { /* data: PATH */
+		free(c->e->data.path);
+		c->e->data.path = xstrdup(scalar(v));
+		return;
+	}
+	if (v->type != YAML_MAPPING_NODE) {
+		type_error(c, v, "a mapping with 'path'", "data");
+		return;
+	}
+	walk_map(c, v, "data", data_keys, ARRAY_SIZE(data_keys), visit_data, NULL);
+}
+
+/* ---- grid ---- */
+
+static const struct key exclude_keys[] = {
+	{ "model", EXP_MODEL },	    { "layer", EXP_LAYER },	{ "method", EXP_METHOD },
+	{ "utility", EXP_UTILITY }, { "target", EXP_TARGET },
+};
+
+static void visit_exclude(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
+{
+	struct exp_exclude *x = ud;
+	char **fields[EXP_NR_DIMS] = { &x->model, &x->layer, &x->method, &x->utility, &x->target };
+	get_str(c, v, key, fields[id]);
+}
+
+static void parse_excludes(struct yctx *c, yaml_node_t *v)
+{
+	struct experiment *e = c->e;
+	yaml_node_item_t one, *it, *start, *top;
+	size_t alloc = 0;
+
+	if (v->type == YAML_MAPPING_NODE) {
+		one = (yaml_node_item_t)(v - c->doc.nodes.start) + 1;
+		start = &one;
+		top = start + 1;
+	} else if (v->type == YAML_SEQUENCE_NODE) {
+		start = v->data.sequence.items.start;
+		top = v->data.sequence.items.top;
+	} else {
+		type_error(c, v, "a list of {model, layer, method, utility, target}", "exclude");
+		return;
+	}
+	for (it = start; it < top; it++) {
+		yaml_node_t *xv = get_node(c, *it);
+		struct exp_exclude *x;
+		if (!xv)
+			continue;
+		if (xv->type != YAML_MAPPING_NODE) {
+			type_error(c, xv, "a mapping such as {method: randomcam, utility: logit}", "exclude");
+			continue;
+		}
+		ALLOC_GROW(e->excludes, e->nr_excludes + 1, alloc);
+		x = &e->excludes[e->nr_excludes++];
+		memset(x, 0, sizeof(*x));
+		x->pos = pos_of(c, xv);
+		walk_map(c, xv, "exclude", exclude_keys, ARRAY_SIZE(exclude_keys), visit_exclude, x);
+	}
+}
+
+static void parse_zip(struct yctx *c, yaml_node_t *v)
+{
+	static const char *const dims[] = { "model", "layer", "method", "utility", "target",
+					    "models", "layers", "methods", "utilities", "targets" };
+	struct exp_name *names = NULL;
+	size_t n = 0, i, alloc = 0;
+	unsigned zip = 0;
+	int bad = 0;
+
+	if (v->type == YAML_SCALAR_NODE && !is_null(v)) {
+		split_scalar(c, v, &names, &n, &alloc);
+	} else if (v->type == YAML_SEQUENCE_NODE) {
+		yaml_node_item_t *it;
+		for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+			yaml_node_t *item = get_node(c, *it);
+			if (item && scalar(item))
+				push_name(&names, &n, &alloc, scalar(item), strlen(scalar(item)), pos_of(c, item));
+			else if (item) {
+				diag_error(c->d, pos_of(c, item), "expected a dimension name in 'zip', not %s",
+					   type_name(item));
+				bad = 1;
+			}
+		}
+	} else if (!is_null(v)) {
+		type_error(c, v, "a list of dimensions (model, layer, method, utility, target)", "zip");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		size_t j;
+		const char *near[1];
+		for (j = 0; j < ARRAY_SIZE(dims); j++)
+			if (!strcmp(names[i].name, dims[j]))
+				break;
+		if (j < ARRAY_SIZE(dims)) {
+			unsigned bit = 1u << (j % EXP_NR_DIMS);
+			if (zip & bit)
+				diag_warning(c->d, names[i].pos, "duplicate dimension '%s' in 'zip'", names[i].name);
+			zip |= bit;
+		} else if (suggest_nearest(names[i].name, dims, EXP_NR_DIMS, near, 1)) {
+			diag_error(c->d, names[i].pos, "unknown dimension '%s' in 'zip'; did you mean '%s'?",
+				   names[i].name, near[0]);
+			bad = 1;
+		} else {
+			diag_error(c->d, names[i].pos,
+				   "unknown dimension '%s' in 'zip': use model, layer, method, utility or target",
+				   names[i].name);
+			bad = 1;
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(names[i].name);
+	free(names);
+	if (!bad)
+		c->e->zip = zip;
+}
+
+enum { G_EXCLUDE, G_ZIP };
+static const struct key grid_keys[] = { { "exclude", G_EXCLUDE }, { "zip", G_ZIP } };
+
+static void visit_grid(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
+{
+	if (id == G_EXCLUDE)
+		parse_excludes(c, v);
+	else
+		parse_zip(c, v);
+}
+
+/* ---- define ---- */
+
+static const struct key define_keys[] = {
+	{ "methods", EXP_DEF_METHOD }, { "utilities", EXP_DEF_UTILITY }, { "metrics", EXP_DEF_METRIC },
+	{ "method", EXP_DEF_METHOD },  { "utility", EXP_DEF_UTILITY },	 { "metric", EXP_DEF_METRIC },
+};
+
+static void visit_define(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
+{
+	struct experiment *e = c->e;
+	size_t *alloc = ud;
+	yaml_node_pair_t *p;
+
+	if (is_null(v))
+		return;
+	if (v->type != YAML_MAPPING_NODE) {
+		type_error(c, v, "a mapping of names to Lua code", key);
+		return;
+	}
+	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = get_node(c, p->key), *cv = get_node(c, p->value);
+		struct exp_def *df;
+		if (!k || !cv)
+			continue;
+		if (!scalar(k) || is_null(k)) {
+			diag_error(c->d, pos_of(c, k), "expected a name in '%s', not %s", key, type_name(k));
+			continue;
+		}
+		if (!scalar(cv) || is_null(cv)) {
+			type_error(c, cv, "Lua code (a string)", scalar(k));
+			continue;
+		}
+		ALLOC_GROW(e->defs, e->nr_defs + 1, *alloc);
+		df = &e->defs[e->nr_defs++];
+		df->kind = (enum exp_def_kind)id;
+		df->name = xstrdup(scalar(k));
+		df->lua = xstrdup(scalar(cv));
+		df->pos = pos_of(c, k);
+	}
+}
+
+/* ---- outputs ---- */
+
+static const char *const table_formats[] = { "markdown", "latex", "csv" };
+static const char *const figure_by[] = { "method", "utility", "target" };
+
+enum { F_IMAGE, F_BY };
+static const struct key figure_keys[] = { { "image", F_IMAGE }, { "by", F_BY } };
+
+static void visit_figure(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
+{
+	struct exp_figure *f = ud;
+	int i;
+
+	if (id == F_IMAGE) {
+		if (get_str(c, v, key, &f->image) < 0 || !f->image)
+			diag_error(c->d, pos_of(c, v), "expected an image index or path for 'image'");
+	} else if ((i = get_choice(c, v, key, "'by' value", figure_by, ARRAY_SIZE(figure_by))) >= 0) {
+		free(f->by);
+		f->by = xstrdup(figure_by[i]);
+	}
+}
+
+static void parse_figures(struct yctx *c, yaml_node_t *v)
+{
+	struct experiment *e = c->e;
+	yaml_node_item_t *it;
+	size_t alloc = 0;
+
+	if (v->type != YAML_SEQUENCE_NODE) {
+		type_error(c, v, "a list of {image, by}", "figures");
+		return;
+	}
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *fv = get_node(c, *it);
+		struct exp_figure *f;
+		if (!fv)
+			continue;
+		ALLOC_GROW(e->figures, e->nr_figures + 1, alloc);
+		f = &e->figures[e->nr_figures++];
+		memset(f, 0, sizeof(*f));
+		f->pos = pos_of(c, fv);
+		if (fv->type == YAML_MAPPING_NODE)
+			walk_map(c, fv, "figures", figure_keys, ARRAY_SIZE(figure_keys), visit_figure, f);
+		else if (scalar(fv) && !is_null(fv))
+			f->image = xstrdup(scalar(fv));
+		else
+			type_error(c, fv, "{image, by}", "figures");
+	}
+}
+
+static void parse_formats(struct yctx *c, yaml_node_t *v)
+{
+	struct exp_name *names = NULL;
+	size_t n = 0, i;
+	int bad = 0;
+
+	get_names(c, v, "formats", &names, &n);
+	if (!names)
+		return;
+	for (i = 0; i < n; i++) {
+		const char *near[1];
+		if (!strcmp(names[i].name, "all") && n == 1)
+			break;
+		if (!strcmp(names[i].name, "markdown") || !strcmp(names[i].name, "latex") ||
+		    !strcmp(names[i].name, "csv"))
+			continue;
+		bad = 1;
+		if (suggest_nearest(names[i].name, table_formats, ARRAY_SIZE(table_formats), near, 1))
+			diag_error(c->d, names[i].pos, "unknown table format '%s'; did you mean '%s'?", names[i].name,
+				   near[0]);
+		else
+			diag_error(c->d, names[i].pos, "unknown table format '%s': use markdown, latex or csv",
+				   names[i].name);
+	}
+	if (!bad) {
+		struct experiment *e = c->e;
+		for (i = 0; i < e->nr_table_formats; i++)
+			free(e->table_formats[i]);
+		free(e->table_formats);
+		if (n == 1 && !strcmp(names[0].name, "all")) {
+			e->nr_table_formats = ARRAY_SIZE(table_formats);
+			e->table_formats = xcalloc(e->nr_table_formats, sizeof(char *));
+			for (i = 0; i < e->nr_table_formats; i++)
+				e->table_formats[i] = xstrdup(table_formats[i]);
+		} else {
+			e->nr_table_formats = n;
+			e->table_formats = xcalloc(n, sizeof(char *));
+			for (i = 0; i < n; i++)
+				e->table_formats[i] = xstrdup(names[i].name);
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(names[i].name);
+	free(names);
+}
+
+enum { O_TABLES, O_PLOTS, O_FORMATS, O_PAPER, O_FIGURES };
+static const struct key output_keys[] = {
+	{ "tables", O_TABLES }, { "plots", O_PLOTS },	  { "formats", O_FORMATS },
+	{ "paper", O_PAPER },	{ "figures", O_FIGURES }, { "figure", O_FIGURES },
+};
+
+static void visit_outputs(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
+{
+	struct experiment *e = c->e;
+
+	switch (id) {
+	case O_TABLES:
+		get_bool(c, v, key, &e->tables);
+		break;
+	case O_PLOTS:
+		get_bool(c, v, key, &e->plots);
+		break;
+	case O_FORMATS:
+		parse_formats(c, v);
+		break;
+	case O_PAPER:
+		get_str(c, v, key, &e->paper_table);
+		break;
+	case O_FIGURES:
+		parse_figures(c, v);
+		break;
+	}
+}
+
+/* ---- the top level ---- */
+
+enum {
+	T_NAME,
+	T_OUTPUT,
+	T_DEVICE,
+	T_BATCH,
+	T_SEED,
+	T_MODELS,
+	T_DATA,
+	T_METHODS,
+	T_UTILITIES,
+	T_TARGETS,
+	T_METRICS,
+	T_GRID,
+	T_DEFINE,
+	T_OUTPUTS
+};
+static const struct key top_keys[] = {
+	{ "name", T_NAME },	  { "output", T_OUTPUT },	{ "device", T_DEVICE },	  { "batch", T_BATCH },
+	{ "seed", T_SEED },	  { "models", T_MODELS },	{ "data", T_DATA },	  { "methods", T_METHODS },
+	{ "utilities", T_UTILITIES }, { "targets", T_TARGETS }, { "metrics", T_METRICS }, { "grid", T_GRID },
+	{ "define", T_DEFINE },	  { "outputs", T_OUTPUTS },	{ "model", T_MODELS },	  { "method", T_METHODS },
+	{ "utility", T_UTILITIES }, { "target", T_TARGETS },	{ "metric", T_METRICS },
+};
+
+static int valid_device(const char *s)
+{
+	const char *p;
+	if (!strcmp(s, "cpu") || !strcmp(s, "cuda"))
+		return 1;
+	if (strncmp(s, "cuda:", 5) || !s[5])
+		return 0;
+	for (p = s + 5; *p; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return 1;
+}
+
+static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
+{
+	static const char *const devices[] = { "cpu", "cuda" };
+	struct experiment *e = c->e;
+	size_t *def_alloc = ud;
+	long long x;
+	const char *near[1];
+
+	switch (id) {
+	case T_NAME:
+		get_str(c, v, key, &e->name);
+		break;
+	case T_OUTPUT:
+		get_str(c, v, key, &e->output);
+		break;
+	case T_DEVICE:
+		if (!scalar(v) || is_null(v))
+			type_error(c, v, "a device (cpu, cuda or cuda:N)", key);
+		else if (!valid_device(scalar(v))) {
+			if (suggest_nearest(scalar(v), devices, 2, near, 1))
+				diag_error(c->d, pos_of(c, v), "unknown device '%s'; did you mean '%s'?", scalar(v),
+					   near[0]);
+			else
+				diag_error(c->d, pos_of(c, v), "unknown device '%s': use cpu, cuda or cuda:N",
+					   scalar(v));
+		} else {
+			free(e->device);
+			e->device = xstrdup(scalar(v));
+		}
+		break;
+	case T_BATCH:
+		if (!get_int(c, v, key, 1, 0x7fffffff, &x))
+			e->batch = (int)x;
+		break;
+	case T_SEED:
+		get_u64(c, v, key, &e->seed);
+		break;
+	case T_MODELS:
+		parse_models(c, v);
+		break;
+	case T_DATA:
+		parse_data(c, v);
+		break;
+	case T_METHODS:
+		get_names(c, v, "methods", &e->methods, &e->nr_methods);
+		break;
+	case T_UTILITIES:
+		get_names(c, v, "utilities", &e->utilities, &e->nr_utilities);
+		break;
+	case T_TARGETS:
+		get_names(c, v, "targets", &e->targets, &e->nr_targets);
+		break;
+	case T_METRICS:
+		get_names(c, v, "metrics", &e->metrics, &e->nr_metrics);
+		break;
+	case T_GRID:
+		if (v->type == YAML_MAPPING_NODE)
+			walk_map(c, v, "grid", grid_keys, ARRAY_SIZE(grid_keys), visit_grid, NULL);
+		else if (!is_null(v))
+			type_error(c, v, "a mapping with 'exclude' or 'zip'", key);
+		break;
+	case T_DEFINE:
+		if (v->type == YAML_MAPPING_NODE)
+			walk_map(c, v, "define", define_keys, ARRAY_SIZE(define_keys), visit_define, def_alloc);
+		else if (!is_null(v))
+			type_error(c, v, "a mapping with 'methods', 'utilities' or 'metrics'", key);
+		break;
+	case T_OUTPUTS:
+		if (v->type == YAML_MAPPING_NODE)
+			walk_map(c, v, "outputs", output_keys, ARRAY_SIZE(output_keys), visit_outputs, NULL);
+		else if (!is_null(v))
+			type_error(c, v, "a mapping with 'tables', 'plots', 'formats', 'paper' or 'figures'", key);
+		break;
+	}
+}
+
+/* ---- reading the file ---- */
+
+static int read_file(const char *file, struct strbuf *sb, struct diag *d, struct src_pos nowhere)
+{
+	FILE *fp = fopen(file, "rb");
+	char buf[8192];
+	size_t n;
+
+	if (!fp) {
+		diag_error(d, nowhere, "cannot open the spec: %s", strerror(errno));
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		strbuf_add(sb, buf, n);
+		if (sb->len > MAX_SPEC_BYTES) {
+			fclose(fp);
+			diag_error(d, nowhere, "the spec is larger than %u bytes", MAX_SPEC_BYTES);
+			return -1;
+		}
+	}
+	if (ferror(fp)) {
+		diag_error(d, nowhere, "cannot read the spec: %s", strerror(errno));
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	return 0;
+}
+
+/* libyaml's reader errors carry a byte offset, not a mark: count lines and columns ourselves. */
+static struct src_pos offset_pos(const char *file, const struct strbuf *sb, size_t offset)
+{
+	struct src_pos p = { file, 1, 1 };
+	size_t i;
+	for (i = 0; i < offset && i < sb->len; i++) {
+		if (sb->buf[i] == '\n') {
+			p.line++;
+			p.col = 1;
+		} else if (((unsigned char)sb->buf[i] & 0xc0) != 0x80) {
+			p.col++;
+		}
+	}
+	return p;
+}
+
+static void syntax_error(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb)
+{
+	struct src_pos p = { c->e->file, (int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1 };
+	const char *problem = parser->problem ? parser->problem : "invalid YAML";
+
+	switch (parser->error) {
+	case YAML_MEMORY_ERROR:
+		diag_error(c->d, p, "out of memory reading the spec");
+		break;
+	case YAML_READER_ERROR:
+		p = offset_pos(c->e->file, sb, parser->problem_offset);
+		if (parser->problem_value != -1)
+			diag_error(c->d, p, "%s (byte 0x%02x)", problem, (unsigned)parser->problem_value & 0xff);
+		else
+			diag_error(c->d, p, "%s", problem);
+		break;
+	default:
+		if (parser->context)
+			diag_error(c->d, p, "%s: %s", parser->context, problem);
+		else
+			diag_error(c->d, p, "%s", problem);
+		break;
+	}
+}
+
+int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct src_pos start = { e->file ? e->file : file, 1, 1 }, nowhere = { start.file, 0, 0 };
+	yaml_parser_t parser;
+	yaml_node_t *root;
+	struct yctx c;
+	size_t def_alloc = e->nr_defs;
+
+	if (!e->file)
+		e->file = xstrdup(file);
+	start.file = nowhere.file = e->file;
+	memset(&c, 0, sizeof(c));
+	c.e = e;
+	c.d = d;
+	if (read_file(file, &sb, d, nowhere) < 0)
+		return -1;
+	if (!yaml_parser_initialize(&parser)) {
+		strbuf_release(&sb);
+		diag_error(d, nowhere, "out of memory reading the spec");
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)sb.buf, sb.len);
+	if (!yaml_parser_load(&parser, &c.doc)) {
+		syntax_error(&c, &parser, &sb);
+		yaml_parser_delete(&parser);
+		strbuf_release(&sb);
+		return -1;
+	}
+	yaml_parser_delete(&parser);
+	root = yaml_document_get_root_node(&c.doc);
+	if (!root || is_null(root)) {
+		diag_error(d, start, "empty spec: expected a mapping with at least 'models' and 'data'");
+		yaml_document_delete(&c.doc);
+		strbuf_release(&sb);
+		return -1;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		diag_error(d, pos_of(&c, root), "expected a mapping of keys such as 'models' and 'data' at the top "
+						"level, not %s",
+			   type_name(root));
+		yaml_document_delete(&c.doc);
+		strbuf_release(&sb);
+		return -1;
+	}
+	walk_map(&c, root, NULL, top_keys, ARRAY_SIZE(top_keys), visit_top, &def_alloc);
+	yaml_document_delete(&c.doc);
+	strbuf_release(&sb);
+	return 0;
+}

@@ -1,0 +1,225 @@
+/*
+ * cmd_run.c - `camlab run` (execute an experiment, resuming), `camlab plan` (show the runs and their
+ * state without running) and `camlab status` (what a results folder holds).
+ */
+#include "interp/commands.h"
+
+#include <getopt.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsl/experiment.h"
+#include "interp/modelopts.h"
+#include "interp/plan.h"
+#include "interp/run.h"
+#include "lib/error.h"
+#include "lib/xalloc.h"
+#include "store/store.h"
+
+static const char run_usage[] =
+	"usage: camlab run [options] FILE\n"
+	"\n"
+	"Runs the experiment in FILE (YAML or Lua): every run of its grid, batched, with the shared passes,\n"
+	"heatmaps and metrics, into the results database of its output folder. A run that was interrupted\n"
+	"resumes where it stopped; finished runs are not recomputed.\n"
+	"\n"
+	"  --limit N           at most N more images per run now (a quick look; runs stay partial)\n"
+	"  --fail-fast         stop at the first failing run (default: report it and go on)\n"
+	"  --progress          a progress bar even when stderr is not a terminal\n"
+	"  --no-progress       plain log lines only\n"
+	"  --allow-unsafe      let a Lua spec use io, os and require\n";
+
+static const char plan_usage[] =
+	"usage: camlab plan [--allow-unsafe] FILE\n"
+	"\n"
+	"Prints the runs the experiment in FILE expands to, with their ids and state (done, partial,\n"
+	"pending, failed) in its results database, without running anything.\n";
+
+static const char status_usage[] =
+	"usage: camlab status DIR\n"
+	"\n"
+	"Summarises the results database in DIR (an experiment's output folder): runs by state, images\n"
+	"stored, and the specs that produced them.\n";
+
+static int load(const char *file, struct experiment *e, int unsafe)
+{
+	struct diag d = DIAG_INIT;
+	int ret;
+	experiment_init(e);
+	ret = experiment_load(e, file, &d, unsafe);
+	diag_print(&d, stderr);
+	diag_release(&d);
+	return ret;
+}
+
+enum { OPT_LIMIT_RUN = 2000, OPT_FAIL_FAST, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_UNSAFE };
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "limit", required_argument, NULL, OPT_LIMIT_RUN },
+		{ "fail-fast", no_argument, NULL, OPT_FAIL_FAST },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+		{ "allow-unsafe", no_argument, NULL, OPT_UNSAFE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts o = { 0, 0, -1 };
+	struct experiment e;
+	int opt, unsafe = 0, ret;
+	long v = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_LIMIT_RUN:
+			if (parse_count("limit", optarg, &v) < 0)
+				return 2;
+			o.limit = (size_t)v;
+			break;
+		case OPT_FAIL_FAST:
+			o.fail_fast = 1;
+			break;
+		case OPT_PROGRESS:
+			o.progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			o.progress = 0;
+			break;
+		case OPT_UNSAFE:
+			unsafe = 1;
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			return 0;
+		default:
+			fputs(run_usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		error("camlab run takes one experiment file");
+		fputs(run_usage, stderr);
+		return 2;
+	}
+	if (load(argv[optind], &e, unsafe) < 0) {
+		experiment_release(&e);
+		return 1;
+	}
+	ret = run_experiment(&e, &o);
+	experiment_release(&e);
+	return ret;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	struct experiment e;
+	struct plan p = PLAN_INIT;
+	struct diag d = DIAG_INIT;
+	struct run_state *st;
+	size_t i, counts[4] = { 0 };
+	int unsafe = 0, a;
+	const char *file = NULL;
+
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+			fputs(plan_usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[a], "--allow-unsafe")) {
+			unsafe = 1;
+		} else if (!file && argv[a][0] != '-') {
+			file = argv[a];
+		} else {
+			fputs(plan_usage, stderr);
+			return 2;
+		}
+	}
+	if (!file) {
+		fputs(plan_usage, stderr);
+		return 2;
+	}
+	if (load(file, &e, unsafe) < 0 || plan_build(&p, &e, &d) < 0) {
+		diag_print(&d, stderr);
+		diag_release(&d);
+		experiment_release(&e);
+		return 1;
+	}
+	st = xcalloc(p.nr, sizeof(*st));
+	run_states(&e, &p, st);
+	printf("%-16s  %-7s  %6s  %-14s %-12s %-13s %-10s %s\n", "run", "state", "images", "model", "layer",
+	       "method", "utility", "target");
+	for (i = 0; i < p.nr; i++) {
+		const struct plan_run *r = &p.runs[i];
+		const struct exp_model *m = &e.models[r->model];
+		printf("%-16s  %-7s  %6ld  %-14s %-12s %-13s %-10s %s\n", r->key, st[i].state, st[i].done, m->name,
+		       m->layers[r->layer].name, e.methods[r->method].name, e.utilities[r->utility].name,
+		       plan_target_name(&p, r));
+		counts[!strcmp(st[i].state, "done")     ? 0
+		       : !strcmp(st[i].state, "partial") ? 1
+		       : !strcmp(st[i].state, "failed")  ? 3
+							 : 2]++;
+	}
+	printf("%zu runs: %zu done, %zu partial, %zu pending, %zu failed; results in %s\n", p.nr, counts[0],
+	       counts[1], counts[2], counts[3], e.output);
+	free(st);
+	plan_release(&p);
+	experiment_release(&e);
+	return 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct store *s;
+	sqlite3_stmt *st;
+	char *path;
+	FILE *probe;
+
+	if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(status_usage, argc == 2 ? stdout : stderr);
+		return argc == 2 ? 0 : 2;
+	}
+	path = store_path(argv[1]);
+	probe = fopen(path, "rb");
+	if (!probe) {
+		error("no results in '%s' (no %s)", argv[1], path);
+		free(path);
+		return 1;
+	}
+	fclose(probe);
+	free(path);
+	if (!(s = store_open(argv[1])))
+		return 1;
+	if (sqlite3_prepare_v2(store_db(s),
+			       "SELECT state, count(*), sum(nr_images), "
+			       "sum((SELECT count(*) FROM images WHERE run_key = runs.key)) "
+			       "FROM runs GROUP BY state ORDER BY state",
+			       -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			printf("%-8s %5lld run(s), %lld of %lld image results stored\n", sqlite3_column_text(st, 0),
+			       (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 3),
+			       (long long)sqlite3_column_int64(st, 2));
+		sqlite3_finalize(st);
+	}
+	if (sqlite3_prepare_v2(store_db(s),
+			       "SELECT key, model, layer, method, utility, target, error FROM runs "
+			       "WHERE state = 'failed' ORDER BY key",
+			       -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			printf("failed: %s %s/%s %s %s %s: %s\n", sqlite3_column_text(st, 0),
+			       sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
+			       sqlite3_column_text(st, 4), sqlite3_column_text(st, 5), sqlite3_column_text(st, 6));
+		sqlite3_finalize(st);
+	}
+	if (sqlite3_prepare_v2(store_db(s), "SELECT id, path, camlab_version, created FROM specs ORDER BY id", -1,
+			       &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			printf("spec %lld: %s (camlab %s, %s)\n", (long long)sqlite3_column_int64(st, 0),
+			       sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
+		sqlite3_finalize(st);
+	}
+	store_close(s);
+	return 0;
+}

@@ -1,0 +1,39 @@
+/*
+ * luacam.h - running an experiment's Lua definitions (methods, utilities) on the device: a sandboxed Lua
+ * state whose tensors are libtorch tensors, so user code is a few tensor operations like the built-in
+ * methods, not a loop over pixels.
+ *
+ * In Lua a tensor supports + - * / ^ and unary minus (with tensors or numbers) and the methods
+ * t:sum(dims [, keepdim]), t:mean(...), t:amax(...), t:amin(...), t:size(d), t:dim(), t:pow(s), t:gt(s),
+ * t:eq(s), t:clamp(lo, hi); the functions relu, abs, exp, log, sqrt, softmax(t, d), log_softmax(t, d),
+ * gather(t, d, index), where(cond, a, b), zeros_like(t). Dimensions count from 1 (2 is the channel of
+ * A); dims may be a number or a list such as {3, 4}.
+ */
+#ifndef INTERP_LUACAM_H
+#define INTERP_LUACAM_H
+
+#include "cam/torch_shim.h"
+#include "dsl/diag.h"
+#include "dsl/experiment.h"
+
+struct luacam;
+
+/* Load every definition of e; problems (syntax, not a function) go to d. NULL if none could load. */
+struct luacam *luacam_new(const struct experiment *e, struct diag *d);
+void luacam_free(struct luacam *lc);
+
+/* Is name a method (or utility) defined by the experiment? */
+int luacam_has_method(const struct luacam *lc, const char *name);
+int luacam_has_utility(const struct luacam *lc, const char *name);
+
+/*
+ * The map S (B, h, w) of the user method name from A, G and HA (all (B, C, h, w)); NULL with an error
+ * naming the method and the Lua message on failure, or when the result has the wrong shape.
+ */
+ts_tensor *luacam_method(struct luacam *lc, const char *name, const ts_tensor *a, const ts_tensor *g,
+			 const ts_tensor *ha);
+
+/* U (B, 1) of the user utility name from the logits (B, K) and the target classes (B, 1) int64. */
+ts_tensor *luacam_utility(struct luacam *lc, const char *name, const ts_tensor *logits, const ts_tensor *target);
+
+#endif

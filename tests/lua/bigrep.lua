@@ -1,0 +1,2 @@
+-- one huge allocation is refused at once
+local s = ("x"):rep(1 << 30)

@@ -1,0 +1,2 @@
+-- os is not opened in the sandbox
+os.execute("touch /tmp/camlab-lua-sandbox-escaped")

@@ -1,0 +1,3 @@
+-- require (package) is not opened in the sandbox
+
+local lfs = require("lfs")

@@ -1,0 +1,5 @@
+-- a syntax error on line 4
+experiment {
+  name = "broken",
+  batch = = 3,
+}

@@ -1,0 +1,4 @@
+-- experiment{} may be called once
+experiment { name = "first" }
+
+experiment { name = "second" }

@@ -1,0 +1,63 @@
+#!/bin/sh
+# t40-check.t - camlab check on golden specs: tests/check/NAME.yaml beside NAME.expected, the exact
+# diagnostics (file:line:col, the key, the nearest valid name) or the one-line summary, and the exit
+# status; syntax errors, empty and binary files fail cleanly; a spec written two ways has one canonical
+# text; 200 random mutations of a valid spec load without a crash.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] ||
+	skip_all "no Fashion-MNIST (package dataset-fashion-mnist)"
+
+# Goldens hold paths relative to the repository root; absolute paths in canonical texts become @ROOT@.
+run_check() {
+	"$CAMLAB" check "$@" >"$TMP/out" 2>&1
+	echo "exit $?" >>"$TMP/out"
+	sed "s|$PWD|@ROOT@|g" "$TMP/out" >"$TMP/actual"
+}
+
+for spec in tests/check/*.yaml; do
+	name=${spec%.yaml}
+	[ -f "$name.expected" ] || continue
+	test_expect_success "golden $(basename "$name")" "
+		run_check $spec &&
+		diff -u $name.expected $TMP/actual
+	"
+done
+
+test_expect_success 'several files: every one reported, status 1 if any fails' "
+	run_check tests/check/valid.yaml tests/check/misspelt-method.yaml &&
+	grep -q '^tests/check/valid.yaml: ok:' $TMP/actual &&
+	grep -q '^tests/check/misspelt-method.yaml:5:20: error:' $TMP/actual &&
+	grep -q '^exit 1$' $TMP/actual
+"
+
+test_expect_success 'a missing file and an unknown extension are errors, not crashes' "
+	test_must_fail $CAMLAB check tests/check/no-such-spec.yaml 2>$TMP/err &&
+	test_grep \"no-such-spec.yaml: error: cannot open the spec\" $TMP/err &&
+	test_must_fail $CAMLAB check tests/check/valid.expected 2>$TMP/err &&
+	test_grep 'should end in .yaml, .yml or .lua' $TMP/err
+"
+
+test_expect_success 'check --help and usage errors' "
+	$CAMLAB check --help >$TMP/help && test_grep '^usage: camlab check' $TMP/help &&
+	test_must_fail $CAMLAB check 2>/dev/null &&
+	test_must_fail $CAMLAB check --bogus tests/check/valid.yaml 2>/dev/null
+"
+
+test_expect_success 'the canonical text of the valid spec' "
+	run_check --canonical tests/check/valid.yaml &&
+	diff -u tests/check/valid.canonical $TMP/actual
+"
+
+test_expect_success 'two spellings of one experiment have one canonical text' "
+	$CAMLAB check --canonical tests/check/twin-a.yaml >$TMP/a &&
+	$CAMLAB check --canonical tests/check/twin-b.yaml >$TMP/b &&
+	diff -u $TMP/a $TMP/b
+"
+
+test_expect_success '200 random mutations of a valid spec: no crash' "
+	$BUILD/tests/test_yaml_mutate 200 >$TMP/tap &&
+	! grep -q '^not ok' $TMP/tap
+"
+
+test_done

@@ -1,0 +1,85 @@
+#!/bin/sh
+# t43-resume.t - the results database keeps every finished batch: a run killed with kill -9 midway
+# resumes where it stopped, recomputes nothing it had, and ends with exactly the numbers of an
+# uninterrupted run; a changed spec makes new runs beside the old ones instead of mixing results.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+FM=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+[ -f $FM ] || skip_all "dataset-fashion-mnist is not installed"
+command -v sqlite3 >/dev/null || skip_all "no sqlite3 command"
+
+spec() { # spec NAME OUTPUT UTILITY
+	cat >"$TMP/$1.yaml" <<EOS
+name: $1
+output: $2
+batch: 25
+models:
+  - name: fashion
+    file: $PWD/experiments/models/fashion_mnist_cnn.pt
+    layers: {pre_gap: features.block5}
+data: {path: $FM, limit: 400}
+methods: [gradcam, shapleycam, gradcam++]
+utilities: [$3]
+metrics: all
+EOS
+}
+rows() { sqlite3 "$1/results.sqlite" 'SELECT count(*) FROM images' 2>/dev/null || echo 0; }
+
+spec clean "$TMP/clean" rest
+spec killed "$TMP/killed" rest
+
+test_expect_success 'an uninterrupted run' "
+	$CAMLAB run --no-progress $TMP/clean.yaml 2>$TMP/clean.log &&
+	test \$(rows $TMP/clean) -eq 1200
+"
+
+test_expect_success 'kill -9 midway keeps whole batches only' "
+	$CAMLAB run --no-progress $TMP/killed.yaml 2>$TMP/killed.log &
+	pid=\$!
+	i=0; while [ \$(rows $TMP/killed) -lt 150 ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done
+	kill -9 \$pid; wait \$pid 2>/dev/null
+	n=\$(rows $TMP/killed); echo \"rows after the kill: \$n\" &&
+	test \$n -ge 150 && test \$n -lt 1200 &&
+	test \$((n % 75)) -eq 0 &&
+	echo \$n >$TMP/after_kill
+"
+
+test_expect_success 'the resumed run does only what was missing' "
+	$CAMLAB plan $TMP/killed.yaml >$TMP/plan &&
+	test_grep 'partial' $TMP/plan &&
+	$CAMLAB run --no-progress $TMP/killed.yaml 2>$TMP/resume.log && cat $TMP/resume.log &&
+	n=\$(cat $TMP/after_kill) &&
+	test_grep \": \$((400 - n / 3)) image\\(s\\) in\" $TMP/resume.log &&
+	test \$(rows $TMP/killed) -eq 1200 &&
+	$CAMLAB plan $TMP/killed.yaml | test_grep '^3 runs: 3 done' /dev/stdin
+"
+
+test_expect_success 'and ends with the numbers of the uninterrupted run' "
+	q='SELECT r.method, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_ FROM aggregates a JOIN runs r ON r.key = a.run_key ORDER BY r.method' &&
+	sqlite3 $TMP/clean/results.sqlite \"\$q\" >$TMP/a && sqlite3 $TMP/killed/results.sqlite \"\$q\" >$TMP/b &&
+	cat $TMP/a && test \$(wc -l <$TMP/a) -eq 3 && cmp $TMP/a $TMP/b &&
+	q='SELECT r.method, i.idx, i.class, i.ad, i.coh, i.add_ FROM images i JOIN runs r ON r.key = i.run_key ORDER BY 1, 2' &&
+	sqlite3 $TMP/clean/results.sqlite \"\$q\" >$TMP/ia && sqlite3 $TMP/killed/results.sqlite \"\$q\" >$TMP/ib && cmp $TMP/ia $TMP/ib
+"
+
+test_expect_success 'running a finished experiment again recomputes nothing' "
+	$CAMLAB run --no-progress $TMP/clean.yaml 2>$TMP/again.log &&
+	test_grep 'already done' $TMP/again.log && test \$(rows $TMP/clean) -eq 1200
+"
+
+test_expect_success 'a changed spec makes new runs and leaves the old ones alone' "
+	spec clean \"$TMP/clean\" logit &&
+	$CAMLAB plan $TMP/clean.yaml | test_grep '^3 runs: 0 done, 0 partial, 3 pending' /dev/stdin &&
+	$CAMLAB run --no-progress --limit 25 $TMP/clean.yaml 2>/dev/null &&
+	sqlite3 $TMP/clean/results.sqlite 'SELECT utility, state, count(*) FROM runs GROUP BY 1, 2 ORDER BY 1' >$TMP/st && cat $TMP/st &&
+	test_grep '^logit\\|partial\\|3\$' $TMP/st && test_grep '^rest\\|done\\|3\$' $TMP/st &&
+	test \$(sqlite3 $TMP/clean/results.sqlite 'SELECT count(*) FROM specs') -eq 2 &&
+	$CAMLAB status $TMP/clean | test_grep '^done +3 run' /dev/stdin
+"
+
+test_expect_success 'results export to CSV' "
+	head -n 1 $TMP/clean/aggregates.csv | test_grep '^model,layer,method,utility,target,run_key,n,ad,coh,com,adcc,ic,add_\$' /dev/stdin &&
+	test \$(wc -l <$TMP/clean/images.csv) -ge 1201
+"
+
+test_done

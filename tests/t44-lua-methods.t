@@ -1,0 +1,85 @@
+#!/bin/sh
+# t44-lua-methods.t - methods defined in Lua run on the device through camlab's tensor bindings: the
+# reference definitions in stdlib/methods.lua give the same numbers as the C implementations, and a
+# method that is not in the paper (written in a Lua spec and in a YAML spec) runs end to end.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+FM=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+[ -f $FM ] || skip_all "dataset-fashion-mnist is not installed"
+command -v sqlite3 >/dev/null || skip_all "no sqlite3 command"
+
+# A Lua spec: the stdlib definitions renamed lua_<name>, beside the built-in methods of the same name.
+{
+	sed 's/^method("\([a-z+-]*\)"/method("lua_\1"/' stdlib/methods.lua
+	cat <<EOS
+method("posgrad_shapley", function(A, G, HA)   -- not in the paper: positive parts of the Shapley weights
+  local W = G - 0.5 * HA
+  return (relu(W) * A):sum(2)
+end)
+experiment {
+  name = "lua_methods",
+  output = "$TMP/out",
+  batch = 40,
+  models = { { name = "fashion", file = "$PWD/experiments/models/fashion_mnist_cnn.pt", layers = { pre_gap = "features.block5" } } },
+  data = { path = "$FM", limit = 80 },
+  methods = { "gradcam", "lua_gradcam", "hirescam", "lua_hirescam", "layercam", "lua_layercam",
+              "shapleycam", "lua_shapleycam", "posgrad_shapley" },
+  utilities = { "rest" },
+}
+EOS
+} >$TMP/spec.lua
+
+test_expect_success 'a Lua spec with method definitions checks and runs' "
+	$CAMLAB check $TMP/spec.lua &&
+	$CAMLAB run --no-progress $TMP/spec.lua 2>$TMP/log && cat $TMP/log &&
+	$CAMLAB plan $TMP/spec.lua | test_grep '^9 runs: 9 done' /dev/stdin
+"
+
+test_expect_success 'the stdlib definitions equal the C methods, image by image' "
+	for m in gradcam hirescam layercam shapleycam; do
+		q=\"SELECT i.idx, i.class, round(i.ad, 5), round(i.coh, 5), round(i.com, 5), round(i.add_, 5) FROM images i JOIN runs r ON r.key = i.run_key WHERE r.method = '%s' ORDER BY i.idx\"
+		sqlite3 $TMP/out/results.sqlite \"\$(printf \"\$q\" \$m)\" >$TMP/c &&
+		sqlite3 $TMP/out/results.sqlite \"\$(printf \"\$q\" lua_\$m)\" >$TMP/l &&
+		test \$(wc -l <$TMP/c) -eq 80 && cmp $TMP/c $TMP/l || { echo \"\$m differs\"; exit 1; }
+	done
+"
+
+test_expect_success 'the new method has its own numbers' "
+	sqlite3 $TMP/out/results.sqlite \"SELECT r.method, a.n, a.coh FROM aggregates a JOIN runs r ON r.key = a.run_key WHERE r.method IN ('posgrad_shapley', 'shapleycam')\" >$TMP/agg &&
+	cat $TMP/agg && test \$(wc -l <$TMP/agg) -eq 2 &&
+	test \$(cut -d'|' -f3 $TMP/agg | sort -u | wc -l) -eq 2
+"
+
+test_expect_success 'a user method returning the wrong shape fails its run with a reason, the others go on' "
+	cat >$TMP/bad.yaml <<EOS &&
+name: bad
+output: $TMP/bad
+models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
+data: {path: $FM, limit: 10}
+methods: [gradcam, wrong_shape]
+define:
+  methods:
+    wrong_shape: 'return function(A, G, HA) return A * G end'
+EOS
+	test_must_fail $CAMLAB run --no-progress $TMP/bad.yaml 2>$TMP/err &&
+	test_grep \"method 'wrong_shape' must return a B x h x w map\" $TMP/err &&
+	$CAMLAB status $TMP/bad | test_grep '^done +1 run' /dev/stdin &&
+	$CAMLAB status $TMP/bad | test_grep '^failed: .*wrong_shape' /dev/stdin
+"
+
+test_expect_success 'an endless loop in a user method is stopped by the instruction budget' "
+	cat >$TMP/loop.yaml <<EOS &&
+name: loop
+output: $TMP/loop
+models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
+data: {path: $FM, limit: 4}
+methods: [spin]
+define:
+  methods:
+    spin: 'return function(A, G, HA) while true do end end'
+EOS
+	test_must_fail $CAMLAB run --no-progress $TMP/loop.yaml 2>$TMP/err &&
+	test_grep 'instruction budget' $TMP/err
+"
+
+test_done
