@@ -22,6 +22,8 @@ static const char usage[] =
 	"  check     read and validate experiment specs without running them\n"
 	"  version   print camlab's version\n"
 	"\n"
+	"  help      documentation: camlab help language | tutorial | methods | utilities | metrics\n"
+	"\n"
 	"camlab <command> --help describes each command.\n";
 
 static const struct {
@@ -32,6 +34,7 @@ static const struct {
 	{ "predict", cmd_predict },
 	{ "layers", cmd_layers },
 	{ "check", cmd_check },
+	{ "help", cmd_help },
 	{ "run", cmd_run },
 	{ "plan", cmd_plan },
 	{ "status", cmd_status },
@@ -41,7 +44,8 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    (!strcmp(argv[1], "help") && argc == 2)) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}

@@ -9,6 +9,7 @@ int cmd_explain(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_layers(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_help(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_status(int argc, char **argv);
