@@ -93,7 +93,10 @@ static std::vector<int64_t> shape_of(const int64_t *shape, int ndim)
 
 static c10::Device parse_device(const char *name)
 {
-	c10::Device d(std::string(name ? name : "cpu"));
+	std::string n(name ? name : "cpu");
+	if (n != "cpu" && n != "cuda" && n.rfind("cuda:", 0) != 0)
+		throw std::runtime_error("unsupported device '" + n + "': use cpu, cuda or cuda:N");
+	c10::Device d(n);
 	if (d.is_cuda()) {
 		if (!torch::cuda::is_available())
 			throw std::runtime_error(std::string("device '") + name +

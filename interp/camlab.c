@@ -16,6 +16,7 @@ static const char usage[] =
 	"  run       run an experiment file (YAML or Lua), resuming where it stopped\n"
 	"  plan      show the runs of an experiment and their state, without running\n"
 	"  status    summarise the results database of an output folder\n"
+	"  report    rebuild an output folder's tables, plots and figures from its database\n"
 	"  explain   heatmaps and overlays for images (camlab explain --help)\n"
 	"  predict   a model's predictions and accuracy on images or a dataset\n"
 	"  layers    the module paths of a model, to name a target layer\n"
@@ -38,6 +39,7 @@ static const struct {
 	{ "run", cmd_run },
 	{ "plan", cmd_plan },
 	{ "status", cmd_status },
+	{ "report", cmd_report },
 };
 
 int main(int argc, char **argv)

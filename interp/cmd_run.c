@@ -27,6 +27,8 @@ static const char run_usage[] =
 	"\n"
 	"  --limit N           at most N more images per run now (a quick look; runs stay partial)\n"
 	"  --fail-fast         stop at the first failing run (default: report it and go on)\n"
+	"  --devices LIST      run on several devices at once, one process each, sharing the runs:\n"
+	"                      cuda:0,cuda:1 or all (every visible GPU); default: the experiment's\n"
 	"  --progress          a progress bar even when stderr is not a terminal\n"
 	"  --no-progress       plain log lines only\n"
 	"  --allow-unsafe      let a Lua spec use io, os and require\n";
@@ -54,27 +56,32 @@ static int load(const char *file, struct experiment *e, int unsafe)
 	return ret;
 }
 
-enum { OPT_LIMIT_RUN = 2000, OPT_FAIL_FAST, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_UNSAFE };
+enum { OPT_LIMIT_RUN = 2000, OPT_DEVICES, OPT_FAIL_FAST, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_UNSAFE };
 
 int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "limit", required_argument, NULL, OPT_LIMIT_RUN },
 		{ "fail-fast", no_argument, NULL, OPT_FAIL_FAST },
+		{ "devices", required_argument, NULL, OPT_DEVICES },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 		{ "allow-unsafe", no_argument, NULL, OPT_UNSAFE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { 0, 0, -1 };
+	struct run_opts o = { 0 };
 	struct experiment e;
 	int opt, unsafe = 0, ret;
 	long v = 0;
 
+	o.progress = -1;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
+		case OPT_DEVICES:
+			o.devices = optarg;
+			break;
 		case OPT_LIMIT_RUN:
 			if (parse_count("limit", optarg, &v) < 0)
 				return 2;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cam/batch.h"
@@ -22,6 +23,7 @@
 #include "cam/metrics.h"
 #include "cam/model.h"
 #include "interp/luacam.h"
+#include "reports/report.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
@@ -126,6 +128,9 @@ struct runner {
 	size_t runs_done, images_done_now;
 	double t0;
 	int failed;
+	int batch; /* images per batch: the experiment's, halved after an out-of-memory error */
+	const char *device;  /* this worker's device */
+	int worker, workers; /* this process runs the groups g with g % workers == worker */
 };
 
 static long lookup_class(const char *name, void *ud)
@@ -148,7 +153,7 @@ static int load_model(struct runner *r, size_t mi)
 		r->fc = NULL;
 	}
 	r->model_index = -1;
-	if (model_load(&r->model, em->file, r->e->device ? r->e->device : "cpu") < 0)
+	if (model_load(&r->model, em->file, r->device) < 0)
 		return -1;
 	if (em->classes && model_meta_read_classes(&r->model.meta, em->classes) < 0)
 		return -1;
@@ -267,52 +272,81 @@ static void keep_figures(struct runner *r, struct group_run *g, const struct bat
 	free(host);
 }
 
+static int is_oom(const char *msg)
+{
+	return msg && (strstr(msg, "out of memory") || strstr(msg, "CUDA error: out of memory"));
+}
+
 /*
- * One batch for every run of a group: the shared pass, then each method's heatmaps and metrics, and the
- * rows of images the run does not have yet, in one transaction.
+ * A test knob, like git's GIT_TEST_* variables: CAMLAB_TEST_OOM_ABOVE=N makes every batch of more than
+ * N images fail as a device out of memory would, so the halving below can be tested without a GPU.
  */
-static void group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_split *split,
-			const struct batch *b, enum utility u, const struct target_policy *tp)
+static int fake_oom(size_t n)
+{
+	const char *v = getenv("CAMLAB_TEST_OOM_ABOVE");
+	return v && *v && n > (size_t)strtoul(v, NULL, 10);
+}
+
+/*
+ * One batch for every run of a group: the shared pass, then each method's heatmaps and metrics; the
+ * rows of images a run does not have yet are then written in one short transaction, so that another
+ * camlab process writing to the same database (one per device) never waits for a computation.
+ * Returns 1 when the device ran out of memory (nothing was written), else 0.
+ */
+static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_split *split,
+		       const struct batch *b, enum utility u, const struct target_policy *tp)
 {
 	struct cam_pass pass = CAM_PASS_INIT;
-	struct cam_extra extra = { r->model.mod, b->x, r->fc, r->e->seed, r->e->batch * 4 };
-	struct metric_row *rows = xcalloc(b->n, sizeof(*rows));
+	struct cam_extra extra = { r->model.mod, b->x, r->fc, r->e->seed, r->batch * 4 };
+	struct metric_row *rows = xcalloc(b->n * ng, sizeof(*rows));
+	unsigned char *ok = xcalloc(ng, 1);
 	unsigned passes = 0;
 	size_t k, i;
+	int oom = 0;
 
 	for (k = 0; k < ng; k++)
 		if (!gr[k].failed)
 			passes |= gr[k].mapper.passes;
-	if (cam_pass_run(&pass, split, b->x, u, tp, b->labels, passes) < 0) {
-		for (k = 0; k < ng; k++)
-			fail_run(r, &gr[k], "the shared pass failed (see above)");
-		free(rows);
-		return;
+	if (fake_oom(b->n) || cam_pass_run(&pass, split, b->x, u, tp, b->labels, passes) < 0) {
+		if (fake_oom(b->n) || is_oom(ts_error())) {
+			oom = 1;
+		} else {
+			for (k = 0; k < ng; k++)
+				fail_run(r, &gr[k], "the shared pass failed (see above)");
+		}
+		goto out;
 	}
-	if (store_begin(r->store) < 0) {
-		free(rows);
-		cam_pass_release(&pass);
-		return;
-	}
-	for (k = 0; k < ng; k++) {
+	for (k = 0; k < ng && !oom; k++) {
 		struct group_run *g = &gr[k];
 		ts_tensor *s, *heat;
 		if (g->failed)
 			continue;
 		s = g->mapper.map(&pass, &extra, g->mapper.ud);
 		heat = cam_postprocess(s, b->h, b->w);
-		if (!heat || metrics_eval(&pass, b->x, heat, &g->mapper, &extra, r->metrics, rows) < 0) {
-			ts_free(s);
-			ts_free(heat);
-			fail_run(r, g, ts_error());
-			continue;
+		if (!heat || metrics_eval(&pass, b->x, heat, &g->mapper, &extra, r->metrics, rows + k * b->n) < 0) {
+			if (is_oom(ts_error()))
+				oom = 1;
+			else
+				fail_run(r, g, ts_error());
+		} else {
+			ok[k] = 1;
+			keep_figures(r, g, b, heat);
 		}
-		keep_figures(r, g, b, heat);
+		ts_free(s);
+		ts_free(heat);
+	}
+	if (oom || store_begin(r->store) < 0)
+		goto out;
+	for (k = 0; k < ng; k++) {
+		struct group_run *g = &gr[k];
+		const struct metric_row *rk = rows + k * b->n;
+		if (!ok[k] || g->failed)
+			continue;
 		for (i = 0; i < b->n; i++) {
 			size_t idx = b->items[i];
 			struct store_image img = { (long)idx, r->ds.items[idx].path, b->labels[i], pass.classes[i],
-						   rows[i].ad, rows[i].coh, rows[i].com, rows[i].ic, rows[i].add,
-						   rows[i].y, rows[i].o, rows[i].d };
+						   rk[i].ad, rk[i].coh, rk[i].com, rk[i].ic, rk[i].add,
+						   rk[i].y, rk[i].o, rk[i].d };
 			if (g->done[idx])
 				continue;
 			if (store_put_image(r->store, g->pr->key, &img) < 0) {
@@ -322,12 +356,46 @@ static void group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_sp
 			g->done[idx] = 1;
 			g->stored++;
 		}
-		ts_free(s);
-		ts_free(heat);
 	}
 	store_commit(r->store);
+out:
 	cam_pass_release(&pass);
 	free(rows);
+	free(ok);
+	return oom;
+}
+
+/*
+ * A batch, halved as often as the device needs: an out-of-memory error splits it in two and lowers the
+ * batch size for the rest of the run, which goes on.
+ */
+static void process_batch(struct runner *r, struct group_run *gr, size_t ng, ts_split *split,
+			  const struct batch *b, enum utility u, const struct target_policy *tp)
+{
+	size_t half, part;
+
+	if (!group_batch(r, gr, ng, split, b, u, tp))
+		return;
+	if (b->n == 1) {
+		size_t k;
+		for (k = 0; k < ng; k++)
+			fail_run(r, &gr[k], "out of memory with a single image");
+		return;
+	}
+	half = (b->n + 1) / 2;
+	if ((size_t)r->batch > half) {
+		r->batch = (int)half;
+		if (r->bar)
+			fputc('\n', stderr);
+		warning("out of memory with %zu images: continuing with batches of %zu", b->n, half);
+	}
+	for (part = 0; part < 2; part++) {
+		size_t off = part ? half : 0, len = part ? b->n - half : half;
+		struct batch view = { len, b->items + off, b->labels + off, b->shown + off,
+				      ts_narrow(b->x, 0, (int64_t)off, (int64_t)len), b->h, b->w };
+		process_batch(r, gr, ng, split, &view, u, tp);
+		ts_free(view.x); /* the view borrows everything else from b */
+	}
 }
 
 /* Runs first..last-1 of the plan share model, layer, utility and target. */
@@ -418,10 +486,10 @@ static void run_group(struct runner *r, size_t first, size_t last)
 		struct batch b = BATCH_INIT;
 		size_t done_here = 0;
 		int rc;
-		batch_source_init(&src, &r->ds, &r->pp, r->e->device ? r->e->device : "cpu", 0);
+		batch_source_init(&src, &r->ds, &r->pp, r->device, 0);
 		batch_source_set_order(&src, pending, npend);
-		while ((rc = batch_next(&src, &b, (size_t)r->e->batch)) > 0) {
-			group_batch(r, gr, ng, split, &b, (enum utility)u, &tp);
+		while ((rc = batch_next(&src, &b, (size_t)r->batch)) > 0) {
+			process_batch(r, gr, ng, split, &b, (enum utility)u, &tp);
 			done_here += b.n;
 			r->images_done_now += b.n;
 			progress(r, r->runs_done + 1, r->plan.nr, done_here, npend, plan_run_label(&r->plan, pr0));
@@ -524,13 +592,155 @@ static int same_group(const struct plan_run *a, const struct plan_run *b)
 	       a->target == b->target && a->rank == b->rank;
 }
 
+struct devices {
+	char **names;
+	size_t nr;
+};
+
+static void devices_release(struct devices *d)
+{
+	size_t i;
+	for (i = 0; i < d->nr; i++)
+		free(d->names[i]);
+	free(d->names);
+}
+
+/*
+ * The devices to run on: --devices LIST (or "all": every visible CUDA device), else the experiment's.
+ * Asking libtorch how many GPUs there are would start it before the fork, so "all" counts the
+ * CUDA_VISIBLE_DEVICES list or the /dev/nvidiaN files instead.
+ */
+static int devices_of(const struct experiment *e, const struct run_opts *o, struct devices *d)
+{
+	const char *list = o->devices && *o->devices ? o->devices : (e->device ? e->device : "cpu");
+	char *copy, *p, *comma;
+
+	if (!strcmp(list, "all")) {
+		const char *vis = getenv("CUDA_VISIBLE_DEVICES");
+		size_t n = 0, i;
+		if (vis && *vis) {
+			n = 1;
+			for (p = (char *)vis; *p; p++)
+				n += *p == ',';
+		} else {
+			char path[32];
+			for (n = 0; n < 64; n++) {
+				snprintf(path, sizeof(path), "/dev/nvidia%zu", n);
+				if (access(path, F_OK) < 0)
+					break;
+			}
+		}
+		if (!n)
+			return error("--devices all: no CUDA device is visible");
+		d->names = xcalloc(n, sizeof(char *));
+		for (i = 0; i < n; i++) {
+			char name[32];
+			snprintf(name, sizeof(name), "cuda:%zu", i);
+			d->names[d->nr++] = xstrdup(name);
+		}
+		return 0;
+	}
+	copy = xstrdup(list);
+	for (p = copy;; p = comma + 1) {
+		comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if (*p && strcmp(p, "cpu") && strcmp(p, "cuda") && strncmp(p, "cuda:", 5)) {
+			/* checked here because asking libtorch would start it before the fork */
+			error("unsupported device '%s': use cpu, cuda or cuda:N", p);
+			free(copy);
+			return -1;
+		}
+		if (*p) {
+			d->names = xrealloc(d->names, (d->nr + 1) * sizeof(char *));
+			d->names[d->nr++] = xstrdup(p);
+		}
+		if (!comma)
+			break;
+	}
+	free(copy);
+	return d->nr ? 0 : error("no device given");
+}
+
+/* Run this worker's share of the groups (all of them when workers == 1). Returns 0 or 1. */
+static int run_worker(struct runner *r)
+{
+	struct diag d = DIAG_INIT;
+	size_t i, j, g;
+
+	if (r->e->nr_defs) {
+		r->lua = luacam_new(r->e, &d);
+		if (d.errors) {
+			diag_print(&d, stderr);
+			diag_release(&d);
+			return 1;
+		}
+	}
+	diag_release(&d);
+	if (ts_init(r->workers > 1 ? 1 : 0) < 0 || ts_device_check(r->device) < 0)
+		return error("%s", ts_error()) ? 1 : 1;
+	if (!r->store && !(r->store = store_open(r->e->output)))
+		return 1;
+	r->t0 = seconds();
+	for (i = 0, g = 0; i < r->plan.nr; i = j, g++) {
+		for (j = i + 1; j < r->plan.nr && same_group(&r->plan.runs[i], &r->plan.runs[j]); j++)
+			;
+		if (g % (size_t)r->workers != (size_t)r->worker)
+			continue;
+		run_group(r, i, j);
+		if (r->failed && r->o->fail_fast) {
+			error("stopping at the first failure (--fail-fast)");
+			break;
+		}
+	}
+	return r->failed ? 1 : 0;
+}
+
+/* One child process per device, each with its share of the groups; waits for all. Returns 0 or 1. */
+static int fork_workers(struct runner *r, const struct devices *devs)
+{
+	pid_t *pids = xcalloc(devs->nr, sizeof(pid_t));
+	size_t i;
+	int ret = 0, status;
+
+	fflush(stdout);
+	fflush(stderr);
+	for (i = 0; i < devs->nr; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0) {
+			ret = error("cannot start a worker for '%s': %s", devs->names[i], strerror(errno));
+			break;
+		}
+		if (pids[i] == 0) {
+			r->device = devs->names[i];
+			r->worker = (int)i;
+			r->workers = (int)devs->nr;
+			r->bar = 0; /* several bars on one terminal would garble each other */
+			fprintf(stderr, "worker %zu on %s\n", i, r->device);
+			_exit(run_worker(r));
+		}
+	}
+	for (i = 0; i < devs->nr; i++) {
+		if (pids[i] <= 0)
+			continue;
+		if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+			if (!WIFEXITED(status))
+				error("the worker on '%s' died (signal %d)", devs->names[i], WTERMSIG(status));
+			ret = 1;
+		}
+	}
+	free(pids);
+	return ret;
+}
+
 int run_experiment(const struct experiment *e, const struct run_opts *o)
 {
 	struct runner r;
 	struct diag d = DIAG_INIT;
+	struct devices devs = { NULL, 0 };
 	char *text, *canon;
 	long spec_id;
-	size_t i, j;
+	size_t i;
 	int ret = 1;
 
 	memset(&r, 0, sizeof(r));
@@ -538,6 +748,7 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 	r.o = o;
 	r.model_index = -1;
 	r.bar = o->progress < 0 ? isatty(2) : o->progress;
+	r.batch = e->batch > 0 ? e->batch : 8;
 	dataset_init(&r.ds);
 	for (i = 0; i < e->nr_metrics; i++) {
 		unsigned m = 0;
@@ -548,17 +759,6 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		diag_print(&d, stderr);
 		diag_release(&d);
 		return 1;
-	}
-	if (e->nr_defs) {
-		r.lua = luacam_new(e, &d);
-		if (d.errors) {
-			diag_print(&d, stderr);
-			goto out;
-		}
-	}
-	if (ts_init(0) < 0 || ts_device_check(e->device ? e->device : "cpu") < 0) {
-		error("%s", ts_error());
-		goto out;
 	}
 	if (mkdir_p(e->output) < 0 || !(r.store = store_open(e->output)))
 		goto out;
@@ -585,19 +785,31 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 	}
 	fprintf(stderr, "%s: %zu run(s) over %zu image(s), results in %s\n", e->name ? e->name : e->file,
 		r.plan.nr, r.nr_images, e->output);
-	r.t0 = seconds();
-	for (i = 0; i < r.plan.nr; i = j) {
-		for (j = i + 1; j < r.plan.nr && same_group(&r.plan.runs[i], &r.plan.runs[j]); j++)
-			;
-		run_group(&r, i, j);
-		if (r.failed && o->fail_fast) {
-			error("stopping at the first failure (--fail-fast)");
-			break;
-		}
+	if (devices_of(e, o, &devs) < 0)
+		goto out;
+	if (devs.nr > 1) {
+		/* One process per device; libtorch is started in each child, never before the fork. */
+		store_close(r.store);
+		r.store = NULL;
+		ret = fork_workers(&r, &devs);
+		if (!(r.store = store_open(e->output)))
+			goto out;
+	} else {
+		r.device = devs.nr ? devs.names[0] : "cpu";
+		r.workers = 1;
+		ret = run_worker(&r);
 	}
 	if (store_export_csv(r.store, e->output) < 0)
-		goto out;
-	ret = r.failed ? 1 : 0;
+		ret = 1;
+	/* The report is rebuilt from the database alone; a failure there does not undo the results. */
+	if (report_build(e->output) < 0) {
+		warning("the report of %s is incomplete (see above); camlab report %s rebuilds it", e->output,
+			e->output);
+	} else {
+		char *index = report_index_path(e->output);
+		fprintf(stderr, "report: %s\n", index);
+		free(index);
+	}
 out:
 	if (r.model_index >= 0)
 		model_release(&r.model);
@@ -609,6 +821,7 @@ out:
 	luacam_free(r.lua);
 	plan_release(&r.plan);
 	diag_release(&d);
+	devices_release(&devs);
 	return ret;
 }
 

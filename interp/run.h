@@ -15,6 +15,7 @@ struct run_opts {
 	size_t limit;	/* process at most this many pending images per run now (0: all); runs stay partial */
 	int fail_fast;	/* stop at the first failing run */
 	int progress;	/* -1: a bar when stderr is a terminal; 0: log lines; 1: bar */
+	const char *devices; /* "cuda:0,cuda:1", "all", or NULL for the experiment's device */
 };
 
 /* Run the experiment e (loaded from spec_file). Returns 0 if every run finished, 1 otherwise. */

@@ -1,0 +1,344 @@
+/*
+ * gallery.c - heatmap figures from the heatmaps and inputs tables of the results database (see
+ * gallery.h), drawn with figure_grid.
+ */
+#include "reports/gallery.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cam/overlay.h"
+#include "lib/error.h"
+#include "lib/xalloc.h"
+#include "reports/figure.h"
+#include "reports/table.h"
+
+enum by { BY_METHOD, BY_UTILITY, BY_TARGET };
+
+/* A run with a heatmap of the figure's image. */
+struct cand {
+	const struct result *x;
+	struct image over;	/* the overlay */
+	long cls;		/* the class it explains, -1 if unknown */
+	size_t row, col;
+};
+
+static const char *dim(const struct result *x, enum by b)
+{
+	return b == BY_METHOD ? x->method : b == BY_UTILITY ? x->utility : x->target;
+}
+
+static int cmp_target(const char *a, const char *b)
+{
+	(void)a;
+	(void)b;
+	return 0; /* first appearance: the results' order */
+}
+
+static int (*const order[])(const char *, const char *) = {
+	results_cmp_method,
+	results_cmp_utility,
+	cmp_target,
+};
+
+static int load_input(sqlite3 *db, const char *model, long idx, struct image *img)
+{
+	sqlite3_stmt *st;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT h, w, rgb FROM inputs WHERE model = ? AND idx = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return error("cannot read the inputs of the results database: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int h = sqlite3_column_int(st, 0), w = sqlite3_column_int(st, 1);
+		const void *rgb = sqlite3_column_blob(st, 2);
+		if (h > 0 && w > 0 && rgb && sqlite3_column_bytes(st, 2) == h * w * 3 &&
+		    image_alloc(img, w, h) == 0) {
+			memcpy(img->rgb, rgb, (size_t)h * (size_t)w * 3);
+			ret = 0;
+		}
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* The overlay of run x's heatmap of image idx on in; 1 drawn, 0 no (usable) heatmap stored. */
+static int load_overlay(sqlite3 *db, const struct result *x, long idx, const struct image *in,
+			struct image *out, long *cls)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	*cls = -1;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT h.h, h.w, h.data, (SELECT class FROM images i WHERE i.run_key = h.run_key"
+			       " AND i.idx = h.idx) FROM heatmaps h WHERE h.run_key = ? AND h.idx = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return error("cannot read the heatmaps of the results database: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, x->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int h = sqlite3_column_int(st, 0), w = sqlite3_column_int(st, 1);
+		const unsigned char *p = sqlite3_column_blob(st, 2);
+		size_t n = (size_t)h * (size_t)w, i;
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			*cls = (long)sqlite3_column_int64(st, 3);
+		if (h != in->h || w != in->w || !p || (size_t)sqlite3_column_bytes(st, 2) != n * 4) {
+			warning("heatmap of run %s, image %ld is %dx%d, its input %dx%d; left out of the figure",
+				x->key, idx, w, h, in->w, in->h);
+		} else {
+			float *heat = xmalloc(n * sizeof(float));
+			for (i = 0; i < n; i++) { /* float32 little-endian, whatever this machine is */
+				uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+					     (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+				memcpy(&heat[i], &u, sizeof(float));
+			}
+			found = overlay_jet(in, heat, 0.5f, out) == 0;
+			free(heat);
+		}
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+static size_t add_name(const char ***v, size_t *nr, size_t *alloc, const char *s,
+		       int (*cmp)(const char *, const char *))
+{
+	size_t i, j;
+	for (i = 0; i < *nr; i++)
+		if (!strcmp((*v)[i], s))
+			return i;
+	ALLOC_GROW(*v, *nr + 1, *alloc);
+	for (i = *nr; i > 0 && cmp((*v)[i - 1], s) > 0; i--)
+		;
+	for (j = *nr; j > i; j--)
+		(*v)[j] = (*v)[j - 1];
+	(*v)[i] = s;
+	(*nr)++;
+	return i;
+}
+
+static size_t find_name(const char **v, size_t nr, const char *s)
+{
+	size_t i;
+	for (i = 0; i < nr && strcmp(v[i], s); i++)
+		;
+	return i;
+}
+
+/* Whether the runs of cands differ in dimension b. */
+static int varies(const struct cand *c, size_t n, enum by b)
+{
+	size_t i;
+	for (i = 1; i < n; i++)
+		if (strcmp(dim(c[i].x, b), dim(c[0].x, b)))
+			return 1;
+	return 0;
+}
+
+static void add_target(struct strbuf *sb, const char *target, long cls)
+{
+	strbuf_addstr(sb, target);
+	if (cls >= 0 && strcmp(target, "class") && strspn(target, "0123456789") != strlen(target))
+		strbuf_addf(sb, " (class %ld)", cls);
+}
+
+/* One figure: image idx, runs x[0..n) of one model and layer, varying b. 1 drawn, 0 nothing, -1 failed. */
+static int figure_one(const char *dir, sqlite3 *db, long idx, enum by b, const char *by_name,
+		      const struct result *x, size_t n, struct plot_list *l)
+{
+	struct image in = IMAGE_INIT;
+	struct cand *c = xcalloc(n + 1, sizeof(*c));
+	const char **cols = NULL, **rows = NULL;
+	char **rowkeys = NULL;
+	size_t nc = 0, ac = 0, nr = 0, ar = 0, nk = 0, ak = 0, i, k, nrows, ncols, *top = NULL;
+	struct figure_cell *cells = NULL;
+	struct strbuf *labels = NULL, stem = STRBUF_INIT, path = STRBUF_INIT, title = STRBUF_INIT,
+		      err = STRBUF_INIT;
+	const char **row_labels = NULL;
+	int ret = 0, other[2], ov[2];
+
+	if (load_input(db, x->model, idx, &in) < 0)
+		goto out; /* the image was not prepared for this model: nothing to show */
+	for (i = 0, k = 0; i < n; i++) {
+		c[k].x = &x[i];
+		image_init(&c[k].over);
+		if (load_overlay(db, &x[i], idx, &in, &c[k].over, &c[k].cls) > 0)
+			k++;
+		else
+			image_release(&c[k].over);
+	}
+	n = k;
+	if (!n)
+		goto out;
+
+	other[0] = b == BY_METHOD ? BY_UTILITY : BY_METHOD;
+	other[1] = b == BY_TARGET ? BY_UTILITY : BY_TARGET;
+	ov[0] = varies(c, n, other[0]);
+	ov[1] = varies(c, n, other[1]);
+	for (i = 0; i < n; i++)
+		add_name(&cols, &nc, &ac, dim(c[i].x, b), order[b]);
+	/* Rows in the results' order (target, utility, method), which is the order of appearance. */
+	for (i = 0; i < n; i++) {
+		struct strbuf key = STRBUF_INIT;
+		strbuf_addf(&key, "%s\n%s", dim(c[i].x, other[0]), dim(c[i].x, other[1]));
+		for (k = 0; k < nk && strcmp(rowkeys[k], key.buf); k++)
+			;
+		if (k == nk) {
+			ALLOC_GROW(rowkeys, nk + 1, ak);
+			ALLOC_GROW(rows, nr + 1, ar);
+			rowkeys[nk++] = strbuf_detach(&key, NULL);
+			rows[nr++] = NULL;
+		}
+		strbuf_release(&key);
+		c[i].row = k;
+	}
+	top = xcalloc(nc, sizeof(*top));
+	for (k = 0; k < nc; k++)
+		top[k] = nr;
+	for (i = 0; i < n; i++) {
+		c[i].col = find_name(cols, nc, dim(c[i].x, b));
+		if (c[i].row < top[c[i].col]) /* a column is labelled at its first picture */
+			top[c[i].col] = c[i].row;
+	}
+
+	nrows = nr;
+	ncols = nc + 1;
+	cells = xcalloc(nrows * ncols, sizeof(*cells));
+	labels = xcalloc(nrows * ncols, sizeof(*labels));
+	row_labels = xcalloc(nrows, sizeof(*row_labels));
+	for (i = 0; i < nrows * ncols; i++)
+		strbuf_init(&labels[i], 0);
+	for (k = 0; k < nrows; k++) {
+		cells[k * ncols].img = &in;
+		if (k == 0) {
+			strbuf_addstr(&labels[0], "input");
+			cells[0].label = labels[0].buf;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		size_t cell = c[i].row * ncols + 1 + c[i].col;
+		struct strbuf *lab = &labels[cell];
+		cells[cell].img = &c[i].over;
+		if (c[i].row == top[c[i].col] || b == BY_TARGET) {
+			if (b == BY_TARGET)
+				add_target(lab, c[i].x->target, c[i].cls);
+			else
+				strbuf_addstr(lab, figure_display_name(dim(c[i].x, b)));
+			cells[cell].label = lab->buf;
+		}
+		if (!row_labels[c[i].row] && nrows > 1) {
+			struct strbuf rl = STRBUF_INIT;
+			int d;
+			for (d = 0; d < 2; d++)
+				if (ov[d]) {
+					if (rl.len)
+						strbuf_addch(&rl, '\n');
+					strbuf_addstr(&rl, figure_display_name(dim(c[i].x, (enum by)other[d])));
+				}
+			row_labels[c[i].row] = strbuf_detach(&rl, NULL);
+		}
+	}
+
+	strbuf_addf(&title, "Image %ld: %s, layer %s", idx, x->model, x->layer);
+	for (k = 0; k < 2; k++) { /* what the whole figure shares */
+		if (ov[k])
+			continue;
+		if (other[k] == BY_METHOD)
+			strbuf_addf(&title, ", %s", figure_display_name(c[0].x->method));
+		else if (other[k] == BY_UTILITY)
+			strbuf_addf(&title, ", %s utility", figure_display_name(c[0].x->utility));
+		else {
+			strbuf_addstr(&title, ", target ");
+			add_target(&title, c[0].x->target, c[0].cls);
+		}
+	}
+	strbuf_addf(&stem, "image%ld.by-", idx);
+	table_slug(&stem, by_name);
+	strbuf_addch(&stem, '.');
+	table_slug(&stem, x->model);
+	strbuf_addch(&stem, '.');
+	table_slug(&stem, x->layer);
+	strbuf_addf(&path, "%s/%s.png", dir, stem.buf);
+	if (figure_grid(path.buf, cells, (int)nrows, (int)ncols, row_labels, title.buf, &err) < 0) {
+		error("%s; no figures are drawn", err.buf);
+		ret = -1;
+	} else {
+		ALLOC_GROW(l->items, l->nr + 1, l->alloc);
+		l->items[l->nr].stem = strbuf_detach(&stem, NULL);
+		l->items[l->nr].title = strbuf_detach(&title, NULL);
+		l->nr++;
+		ret = 1;
+	}
+
+	for (i = 0; i < nrows * ncols; i++)
+		strbuf_release(&labels[i]);
+	for (i = 0; i < nrows; i++)
+		free((char *)row_labels[i]);
+out:
+	for (i = 0; i < n; i++)
+		image_release(&c[i].over);
+	for (i = 0; i < nk; i++)
+		free(rowkeys[i]);
+	free(rowkeys);
+	free(top);
+	free(rows);
+	free(cols);
+	free(c);
+	free(cells);
+	free(labels);
+	free(row_labels);
+	image_release(&in);
+	strbuf_release(&stem);
+	strbuf_release(&path);
+	strbuf_release(&title);
+	strbuf_release(&err);
+	return ret;
+}
+
+int gallery_build(const char *dir, const struct results *r, sqlite3 *db, struct plot_list *l)
+{
+	sqlite3_stmt *st;
+	size_t i, j;
+	int ret = 0, rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT idx, by FROM figures ORDER BY idx, by", -1, &st, NULL) != SQLITE_OK)
+		return error("cannot read the figure requests of the results database: %s", sqlite3_errmsg(db));
+	while (sqlite3_step(st) == SQLITE_ROW && !ret) {
+		long idx = (long)sqlite3_column_int64(st, 0);
+		const char *by = (const char *)sqlite3_column_text(st, 1);
+		enum by b;
+		int drawn = 0;
+		if (!by)
+			by = "method";
+		if (!strcmp(by, "method")) {
+			b = BY_METHOD;
+		} else if (!strcmp(by, "utility")) {
+			b = BY_UTILITY;
+		} else if (!strcmp(by, "target")) {
+			b = BY_TARGET;
+		} else {
+			warning("figure of image %ld varies '%s', not method, utility or target; skipped", idx, by);
+			continue;
+		}
+		/* One figure per model and layer: the results are sorted by those first. */
+		for (i = 0; i < r->nr && !ret; i = j) {
+			for (j = i + 1; j < r->nr && r->rows[j].layer_ord == r->rows[i].layer_ord &&
+					r->rows[j].model_ord == r->rows[i].model_ord;
+			     j++)
+				;
+			rc = figure_one(dir, db, idx, b, by, &r->rows[i], j - i, l);
+			if (rc < 0)
+				ret = -1; /* gnuplot is missing or failing: the next figure would too */
+			drawn |= rc > 0;
+		}
+		if (!drawn && !ret)
+			warning("no heatmaps of image %ld are stored; no figure for it", idx);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}

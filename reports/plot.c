@@ -1,0 +1,619 @@
+/*
+ * plot.c - the report's gnuplot plots (see plot.h). Every script holds its data inline and draws the
+ * same body twice, once for pngcairo and once for SVG, so the two pictures cannot differ.
+ */
+#include "reports/plot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/error.h"
+#include "lib/xalloc.h"
+#include "reports/figure.h"
+#include "reports/table.h"
+
+#define FONT "sans,10"
+
+void plot_list_release(struct plot_list *l)
+{
+	size_t i;
+	for (i = 0; i < l->nr; i++) {
+		free(l->items[i].stem);
+		free(l->items[i].title);
+	}
+	free(l->items);
+	l->items = NULL;
+	l->nr = l->alloc = 0;
+}
+
+int plot_gnuplot(const char *dir, const char *script, struct strbuf *out)
+{
+	const char *prog = getenv("CAMLAB_GNUPLOT"), *tmp = getenv("TMPDIR");
+	struct strbuf log = STRBUF_INIT;
+	int fd, status = 0;
+	char buf[4096];
+	ssize_t n;
+	pid_t pid;
+
+	if (!prog || !*prog)
+		prog = "gnuplot";
+	/* gnuplot's output goes to an unlinked temporary file: it may be long, and a pipe could fill. */
+	strbuf_addf(&log, "%s/camlab-gnuplot-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(log.buf);
+	if (fd < 0) {
+		strbuf_addf(out, "cannot create '%s': %s", log.buf, strerror(errno));
+		strbuf_release(&log);
+		return -1;
+	}
+	unlink(log.buf);
+	strbuf_release(&log);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		strbuf_addf(out, "cannot run '%s': %s", prog, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		if (null >= 0)
+			dup2(null, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (chdir(dir) < 0)
+			_exit(126);
+		execlp(prog, prog, script, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	lseek(fd, 0, SEEK_SET);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		strbuf_add(out, buf, (size_t)n);
+	close(fd);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !out->len) {
+		strbuf_addf(out, "cannot run '%s'", prog);
+		return -2;
+	}
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
+}
+
+/* A double-quoted gnuplot string: backslash and quote escaped, newlines as \n. */
+static void gp_str(struct strbuf *sb, const char *s)
+{
+	strbuf_addch(sb, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			strbuf_addch(sb, '\\');
+		if (*s == '\n')
+			strbuf_addstr(sb, "\\n");
+		else if ((unsigned char)*s >= 0x20)
+			strbuf_addch(sb, *s);
+	}
+	strbuf_addch(sb, '"');
+}
+
+/* Paired colours: each ShapleyCAM variant a shade of the method it extends. */
+static const struct {
+	const char *name, *rgb;
+} colours[] = {
+	{ "randomcam", "#9a9a9a" },    { "gradcam++", "#17becf" },    { "xgradcam", "#bcbd22" },
+	{ "layercam", "#9467bd" },     { "gradcam-e", "#8c564b" },    { "shapleycam-e", "#e377c2" },
+	{ "hirescam", "#2ca02c" },     { "shapleycam-h", "#98df8a" }, { "gradcam", "#1f77b4" },
+	{ "shapleycam", "#d62728" },   { "logit", "#1f77b4" },	      { "softmax", "#ff7f0e" },
+	{ "rest", "#d62728" },	       { "logsoftmax", "#2ca02c" },
+};
+static const char *const spare[] = { "#ff7f0e", "#7f7f7f", "#aec7e8", "#ffbb78", "#c5b0d5", "#c49c94" };
+
+static const char *colour(const char *name, size_t i)
+{
+	size_t k;
+	for (k = 0; k < sizeof(colours) / sizeof(*colours); k++)
+		if (!strcmp(colours[k].name, name))
+			return colours[k].rgb;
+	return spare[i % (sizeof(spare) / sizeof(*spare))];
+}
+
+static unsigned long colour_int(const char *rgb)
+{
+	return strtoul(rgb + 1, NULL, 16);
+}
+
+/* Distinct strings, kept in the order given by cmp (NULL: first appearance). */
+struct names {
+	const char **v;
+	size_t nr, alloc;
+};
+
+static size_t names_add(struct names *n, const char *s, int (*cmp)(const char *, const char *))
+{
+	size_t i, j;
+	for (i = 0; i < n->nr; i++)
+		if (!strcmp(n->v[i], s))
+			return i;
+	ALLOC_GROW(n->v, n->nr + 1, n->alloc);
+	for (i = n->nr; cmp && i > 0 && cmp(n->v[i - 1], s) > 0; i--)
+		;
+	for (j = n->nr; j > i; j--)
+		n->v[j] = n->v[j - 1];
+	n->v[i] = s;
+	n->nr++;
+	return i;
+}
+
+static size_t names_find(const struct names *n, const char *s)
+{
+	size_t i;
+	for (i = 0; i < n->nr && strcmp(n->v[i], s); i++)
+		;
+	return i;
+}
+
+/* Write dir/stem.gp (data, then body for PNG and for SVG) and run it; the result lands in l. */
+static int draw(const char *dir, const char *stem, const char *title, const struct strbuf *data,
+		const struct strbuf *body, int w, int h, struct plot_list *l)
+{
+	struct strbuf gp = STRBUF_INIT, path = STRBUF_INIT, log = STRBUF_INIT;
+	FILE *f;
+	int ret;
+
+	strbuf_addf(&gp, "# %s.gp - written by camlab report: %s\n# Run in this folder: gnuplot %s.gp\n",
+		    stem, title, stem);
+	strbuf_addstr(&gp, "set encoding utf8\n");
+	strbuf_add(&gp, data->buf, data->len);
+	strbuf_addf(&gp, "set terminal pngcairo noenhanced size %d,%d font \"" FONT "\"\nset output '%s.png'\n",
+		    w, h, stem);
+	strbuf_add(&gp, body->buf, body->len);
+	strbuf_addf(&gp, "set terminal svg noenhanced size %d,%d font \"" FONT "\" background \"white\"\n"
+			 "set output '%s.svg'\n",
+		    w, h, stem);
+	strbuf_add(&gp, body->buf, body->len);
+	strbuf_addstr(&gp, "set output\n");
+
+	strbuf_addf(&path, "%s/%s.gp", dir, stem);
+	if (!(f = fopen(path.buf, "w"))) {
+		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
+		goto out;
+	}
+	if ((fwrite(gp.buf, 1, gp.len, f) != gp.len) | fclose(f)) {
+		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
+		goto out;
+	}
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s.gp", stem);
+	ret = plot_gnuplot(dir, path.buf, &log);
+	while (log.len && (log.buf[log.len - 1] == '\n' || log.buf[log.len - 1] == ' '))
+		log.buf[--log.len] = '\0';
+	if (ret == -2) {
+		error("%s; no plots are drawn", log.buf);
+	} else if (ret < 0) {
+		error("gnuplot failed on '%s/%s.gp': %s", dir, stem, log.buf);
+	} else {
+		struct plot_item *it;
+		if (log.len)
+			warning("gnuplot on '%s/%s.gp' said: %s", dir, stem, log.buf);
+		ALLOC_GROW(l->items, l->nr + 1, l->alloc);
+		it = &l->items[l->nr++];
+		it->stem = xstrdup(stem);
+		it->title = xstrdup(title);
+	}
+out:
+	strbuf_release(&gp);
+	strbuf_release(&path);
+	strbuf_release(&log);
+	return ret;
+}
+
+static const char common[] = "unset label\nset border 3\nset xtics nomirror\nset ytics nomirror\n"
+			     "set grid ytics lc rgb \"#d8d8d8\"\nset style fill solid 0.85 border rgb \"#505050\"\n";
+
+/* A table block's label: model and layer, with utility and target where those vary. */
+static void block_label(struct strbuf *sb, const struct result *x, int utilities, int targets)
+{
+	strbuf_addf(sb, "%s\n%s", x->model, x->layer);
+	if (utilities)
+		strbuf_addf(sb, "\n%s", figure_display_name(x->utility));
+	if (targets)
+		strbuf_addf(sb, "\n%s", x->target);
+}
+
+static int same_block(const struct result *a, const struct result *b, int with_utility)
+{
+	return !strcmp(a->model, b->model) && !strcmp(a->layer, b->layer) && !strcmp(a->target, b->target) &&
+	       (!with_utility || !strcmp(a->utility, b->utility));
+}
+
+/* Per metric: one cluster per methods table (model, layer, utility, target), one bar per method. */
+static int metric_bars(const char *dir, const struct results *r, struct plot_list *l)
+{
+	struct names methods = { 0 }, utilities = { 0 }, targets = { 0 };
+	size_t i, j, k, nb = 0, *start = xcalloc(r->nr + 1, sizeof(size_t));
+	int m, ret = 0;
+
+	for (i = 0; i < r->nr; i++) {
+		names_add(&methods, r->rows[i].method, results_cmp_method);
+		names_add(&utilities, r->rows[i].utility, NULL);
+		names_add(&targets, r->rows[i].target, NULL);
+		if (!i || !same_block(&r->rows[i], &r->rows[i - 1], 1))
+			start[nb++] = i;
+	}
+	start[nb] = r->nr;
+	for (m = 0; m < METRIC_NR; m++) {
+		struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT;
+		double *v = xcalloc(nb * methods.nr + 1, sizeof(double));
+		int *shown = xcalloc(methods.nr + 1, sizeof(int)), any = 0, w, col, rc;
+		for (j = 0; j < nb * methods.nr; j++)
+			v[j] = NAN;
+		for (k = 0; k < nb; k++)
+			for (i = start[k]; i < start[k + 1]; i++)
+				v[k * methods.nr + names_find(&methods, r->rows[i].method)] = r->rows[i].v[m];
+		/* A method without this metric anywhere gets neither a column nor a legend entry. */
+		for (j = 0; j < nb * methods.nr; j++)
+			if (!isnan(v[j]))
+				any = shown[j % methods.nr] = 1;
+		strbuf_addstr(&data, "$data << EOD\n");
+		for (k = 0; k < nb; k++) {
+			strbuf_addf(&data, "%zu", k);
+			for (j = 0; j < methods.nr; j++) {
+				if (!shown[j])
+					continue;
+				if (isnan(v[k * methods.nr + j]))
+					strbuf_addstr(&data, " NaN");
+				else
+					strbuf_addf(&data, " %.4f", 100 * v[k * methods.nr + j]);
+			}
+			strbuf_addch(&data, '\n');
+		}
+		strbuf_addstr(&data, "EOD\n");
+		if (any) {
+			if (strcmp(metric_info[m].longname, metric_info[m].name))
+				strbuf_addf(&title, "%s (%s)", metric_info[m].longname, metric_info[m].name);
+			else
+				strbuf_addstr(&title, metric_info[m].name);
+			strbuf_addf(&title, ", %s is better", metric_info[m].higher_better ? "higher" : "lower");
+			strbuf_addf(&stem, "metric-%s", metric_info[m].name);
+			strbuf_addstr(&body, common);
+			strbuf_addstr(&body, "set title ");
+			gp_str(&body, title.buf);
+			strbuf_addf(&body, " font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange [0:*]\n",
+				    metric_info[m].name);
+			strbuf_addstr(&body, "set style data histograms\nset style histogram clustered gap 1\n"
+					     "set key outside right top vertical Left reverse title \"Method\"\n");
+			/* The cluster labels have up to four lines; give them room. */
+			strbuf_addf(&body, "set bmargin %d\nset xrange [-0.6:%zu.6]\nset xtics (",
+				    2 + 2 + (utilities.nr > 1) + (targets.nr > 1), nb - 1);
+			for (k = 0; k < nb; k++) {
+				struct strbuf lab = STRBUF_INIT;
+				block_label(&lab, &r->rows[start[k]], utilities.nr > 1, targets.nr > 1);
+				strbuf_addstr(&body, k ? ", " : "");
+				gp_str(&body, lab.buf);
+				strbuf_addf(&body, " %zu", k);
+				strbuf_release(&lab);
+			}
+			strbuf_addstr(&body, ")\nplot ");
+			for (j = 0, col = 2; j < methods.nr; j++) {
+				if (!shown[j])
+					continue;
+				strbuf_addf(&body, "%s$data using %d title ", col > 2 ? ", \\\n     " : "", col);
+				col++;
+				gp_str(&body, figure_display_name(methods.v[j]));
+				strbuf_addf(&body, " lc rgb \"%s\"", colour(methods.v[j], j));
+			}
+			strbuf_addch(&body, '\n');
+			w = 260 + (int)nb * ((int)methods.nr * 14 + 40);
+			rc = draw(dir, stem.buf, title.buf, &data, &body, w < 720 ? 720 : w, 480, l);
+			ret = rc == -2 ? -2 : ret | rc;
+		}
+		free(v);
+		free(shown);
+		strbuf_release(&data);
+		strbuf_release(&body);
+		strbuf_release(&stem);
+		strbuf_release(&title);
+		if (ret == -2)
+			break;
+	}
+	free(start);
+	free(methods.v);
+	free(utilities.v);
+	free(targets.v);
+	return ret;
+}
+
+/* One ablation figure per model, layer and target: a panel per metric, methods x utilities. */
+static int ablation_one(const char *dir, const struct result *x, size_t n, int targets, struct plot_list *l)
+{
+	struct names methods = { 0 }, utilities = { 0 };
+	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT;
+	size_t i, j, u, *count;
+	int m, ret = 0;
+
+	for (i = 0; i < n; i++) {
+		names_add(&methods, x[i].method, results_cmp_method);
+		names_add(&utilities, x[i].utility, results_cmp_utility);
+	}
+	count = xcalloc(methods.nr, sizeof(size_t));
+	for (i = 0; i < n; i++)
+		count[names_find(&methods, x[i].method)]++;
+	for (j = 0; j < methods.nr; j++)
+		if (count[j] < 2) { /* only methods with several utilities */
+			memmove(&methods.v[j], &methods.v[j + 1], (methods.nr - j - 1) * sizeof(*methods.v));
+			memmove(&count[j], &count[j + 1], (methods.nr - j - 1) * sizeof(*count));
+			methods.nr--;
+			j--;
+		}
+	if (!methods.nr)
+		goto out;
+	for (m = 0; m < METRIC_NR; m++) {
+		strbuf_addf(&data, "$%s << EOD\n", metric_info[m].column);
+		for (j = 0; j < methods.nr; j++) {
+			strbuf_addf(&data, "%zu", j);
+			for (u = 0; u < utilities.nr; u++) {
+				double v = NAN;
+				for (i = 0; i < n; i++)
+					if (!strcmp(x[i].method, methods.v[j]) && !strcmp(x[i].utility, utilities.v[u]))
+						v = x[i].v[m];
+				if (isnan(v))
+					strbuf_addstr(&data, " NaN");
+				else
+					strbuf_addf(&data, " %.4f", 100 * v);
+			}
+			strbuf_addch(&data, '\n');
+		}
+		strbuf_addstr(&data, "EOD\n");
+	}
+	strbuf_addstr(&stem, "ablation.");
+	table_slug(&stem, x->model);
+	strbuf_addch(&stem, '.');
+	table_slug(&stem, x->layer);
+	strbuf_addch(&stem, '.');
+	table_slug(&stem, x->target);
+	strbuf_addf(&title, "Utility ablation: %s, layer %s", x->model, x->layer);
+	if (targets)
+		strbuf_addf(&title, ", target %s", x->target);
+	/* Room at the top for one legend, drawn by the first panel at a fixed place. */
+	strbuf_addstr(&body, "set multiplot layout 2,3 title ");
+	gp_str(&body, title.buf);
+	strbuf_addstr(&body, " font \"sans:Bold,12\" margins 0.06,0.99,0.11,0.86 spacing 0.07,0.17\n");
+	strbuf_addstr(&body, common);
+	strbuf_addf(&body, "set style data histograms\nset style histogram clustered gap 1\nset yrange [0:*]\n"
+			   "set xrange [-0.6:%zu.6]\n"
+			   "set key at screen 0.5, screen 0.935 center center horizontal maxrows 1 width 2\n"
+			   "set xtics rotate by 35 right (",
+		    methods.nr - 1);
+	for (j = 0; j < methods.nr; j++) {
+		strbuf_addstr(&body, j ? ", " : "");
+		gp_str(&body, figure_display_name(methods.v[j]));
+		strbuf_addf(&body, " %zu", j);
+	}
+	strbuf_addstr(&body, ")\n");
+	for (m = 0; m < METRIC_NR; m++) {
+		strbuf_addf(&body, "set title \"%s, %s is better\"\nset ylabel \"%s (%%)\"\nplot ",
+			    metric_info[m].name, metric_info[m].higher_better ? "higher" : "lower",
+			    metric_info[m].name);
+		for (u = 0; u < utilities.nr; u++) {
+			strbuf_addf(&body, "%s$%s using %zu title ", u ? ", " : "", metric_info[m].column, u + 2);
+			gp_str(&body, figure_display_name(utilities.v[u]));
+			strbuf_addf(&body, " lc rgb \"%s\"", colour(utilities.v[u], u));
+		}
+		strbuf_addstr(&body, m == 0 ? "\nunset key\n" : "\n");
+	}
+	strbuf_addstr(&body, "unset multiplot\n");
+	ret = draw(dir, stem.buf, title.buf, &data, &body, 1500, 900, l);
+out:
+	free(count);
+	free(methods.v);
+	free(utilities.v);
+	strbuf_release(&data);
+	strbuf_release(&body);
+	strbuf_release(&stem);
+	strbuf_release(&title);
+	return ret;
+}
+
+static int ablation_bars(const char *dir, const struct results *r, struct plot_list *l)
+{
+	struct names targets = { 0 };
+	size_t i, j, k;
+	int ret = 0, rc;
+
+	for (i = 0; i < r->nr; i++)
+		names_add(&targets, r->rows[i].target, NULL);
+	for (i = 0; i < r->nr && ret != -2; i = j) {
+		for (j = i + 1; j < r->nr && same_block(&r->rows[j], &r->rows[i], 0); j++)
+			;
+		for (k = i + 1; k < j && !strcmp(r->rows[k].utility, r->rows[i].utility); k++)
+			;
+		if (k < j) {
+			rc = ablation_one(dir, &r->rows[i], j - i, targets.nr > 1, l);
+			ret = rc == -2 ? -2 : ret | rc;
+		}
+	}
+	free(targets.v);
+	return ret;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* numpy's default (linear) quantile of sorted v. */
+static double quantile(const double *v, size_t n, double p)
+{
+	double pos = p * (double)(n - 1);
+	size_t lo = (size_t)pos;
+	if (lo + 1 >= n)
+		return v[n - 1];
+	return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
+}
+
+/* Box statistics, x100: q1, low whisker, high whisker, q3, median, mean (Tukey's 1.5 IQR whiskers). */
+static int box_stats(double *v, size_t n, double out[6])
+{
+	double q1, q3, iqr, sum = 0;
+	size_t i;
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	q1 = quantile(v, n, 0.25);
+	q3 = quantile(v, n, 0.75);
+	iqr = q3 - q1;
+	out[0] = q1;
+	out[3] = q3;
+	out[4] = quantile(v, n, 0.5);
+	out[1] = q1;
+	out[2] = q3;
+	for (i = 0; i < n; i++) {
+		sum += v[i];
+		if (v[i] >= q1 - 1.5 * iqr && v[i] < out[1])
+			out[1] = v[i];
+		if (v[i] <= q3 + 1.5 * iqr && v[i] > out[2])
+			out[2] = v[i];
+	}
+	out[5] = sum / (double)n;
+	for (i = 0; i < 6; i++)
+		out[i] *= 100;
+	return 1;
+}
+
+/* The per-image AD and ADD of one methods table as box plots, one box per method. */
+static int distribution_one(const char *dir, sqlite3 *db, const struct result *x, size_t n,
+			    struct plot_list *l)
+{
+	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT,
+		      counts = STRBUF_INIT;
+	sqlite3_stmt *st;
+	size_t i, count = 0;
+	long lo, hi;
+	int ret = 0, p;
+
+	if (sqlite3_prepare_v2(db, "SELECT ad, add_ FROM images WHERE run_key = ?", -1, &st, NULL) != SQLITE_OK)
+		return error("cannot read the images of the results database: %s", sqlite3_errmsg(db));
+	strbuf_addstr(&data, "# x, AD: q1 low high q3 median mean, ADD: the same, colour\n$box << EOD\n");
+	for (i = 0; i < n; i++) {
+		size_t nad = 0, nadd = 0, alloc = (size_t)x[i].n + 1;
+		double *ad = xcalloc(alloc, sizeof(double)), *add = xcalloc(alloc, sizeof(double));
+		double sa[6], sd[6];
+		int k;
+		sqlite3_bind_text(st, 1, x[i].key, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			if (nad >= alloc || nadd >= alloc) {
+				alloc *= 2;
+				ad = xrealloc(ad, alloc * sizeof(double));
+				add = xrealloc(add, alloc * sizeof(double));
+			}
+			if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+				ad[nad++] = sqlite3_column_double(st, 0);
+			if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+				add[nadd++] = sqlite3_column_double(st, 1);
+		}
+		sqlite3_reset(st);
+		if (box_stats(ad, nad, sa) && box_stats(add, nadd, sd)) {
+			strbuf_addf(&data, "%zu", i + 1);
+			for (k = 0; k < 6; k++)
+				strbuf_addf(&data, " %.4f", sa[k]);
+			for (k = 0; k < 6; k++)
+				strbuf_addf(&data, " %.4f", sd[k]);
+			strbuf_addf(&data, " %lu\n", colour_int(colour(x[i].method, i)));
+			count++;
+		}
+		free(ad);
+		free(add);
+	}
+	sqlite3_finalize(st);
+	strbuf_addstr(&data, "EOD\n");
+	if (!count)
+		goto out;
+
+	strbuf_addstr(&stem, "distribution.");
+	table_slug(&stem, x->model);
+	strbuf_addch(&stem, '.');
+	table_slug(&stem, x->layer);
+	strbuf_addch(&stem, '.');
+	table_slug(&stem, x->utility);
+	strbuf_addch(&stem, '.');
+	table_slug(&stem, x->target);
+	strbuf_addf(&title, "Per-image AD and ADD: %s, layer %s, %s utility, target %s", x->model, x->layer,
+		    figure_display_name(x->utility), x->target);
+	for (i = 0, lo = hi = x[0].n; i < n; i++) {
+		lo = x[i].n < lo ? x[i].n : lo;
+		hi = x[i].n > hi ? x[i].n : hi;
+	}
+	if (lo == hi)
+		strbuf_addf(&counts, "%ld", lo);
+	else
+		strbuf_addf(&counts, "%ld to %ld", lo, hi);
+	strbuf_addstr(&body, "set multiplot layout 1,2 title ");
+	gp_str(&body, title.buf);
+	strbuf_addstr(&body, " font \"sans:Bold,12\"\n");
+	strbuf_addstr(&body, common);
+	strbuf_addstr(&body, "set style fill solid 0.6 border rgb \"#303030\"\nset boxwidth 0.6 absolute\n"
+			     "set yrange [0:100]\nunset key\nset bmargin 7\n");
+	strbuf_addf(&body, "set xrange [0.4:%zu.6]\nset xtics rotate by 35 right (", n);
+	for (i = 0; i < n; i++) {
+		strbuf_addstr(&body, i ? ", " : "");
+		gp_str(&body, figure_display_name(x[i].method));
+		strbuf_addf(&body, " %zu", i + 1);
+	}
+	strbuf_addstr(&body, ")\n");
+	for (p = 0; p < 2; p++) {
+		int c = 2 + 6 * p;
+		if (p == 1) /* the legend, as words, once */
+			strbuf_addf(&body, "set label 1 \"Box: quartiles; whiskers: the furthest values within 1.5 IQR "
+					   "of the box; line: median; dot: mean. %s images per method.\" "
+					   "at screen 0.5, screen 0.03 center\n",
+				    counts.buf);
+		strbuf_addf(&body, "set title \"%s, %s is better\"\nset ylabel \"%s per image (%%)\"\n",
+			    p ? "ADD" : "AD", p ? "higher" : "lower", p ? "ADD" : "AD");
+		strbuf_addf(&body, "plot $box using 1:%d:%d:%d:%d:14 with candlesticks whiskerbars 0.5 "
+				   "lc rgb variable, \\\n"
+				   "     $box using 1:%d:%d:%d:%d with candlesticks lc rgb \"black\" lw 2, \\\n"
+				   "     $box using 1:%d with points pt 7 ps 0.7 lc rgb \"black\"\n",
+			    c, c + 1, c + 2, c + 3, c + 4, c + 4, c + 4, c + 4, c + 5);
+	}
+	strbuf_addstr(&body, "unset multiplot\n");
+	ret = draw(dir, stem.buf, title.buf, &data, &body, 1400, 600, l);
+out:
+	strbuf_release(&counts);
+	strbuf_release(&data);
+	strbuf_release(&body);
+	strbuf_release(&stem);
+	strbuf_release(&title);
+	return ret;
+}
+
+static int distributions(const char *dir, const struct results *r, sqlite3 *db, struct plot_list *l)
+{
+	size_t i, j;
+	int ret = 0, rc;
+
+	for (i = 0; i < r->nr && ret != -2; i = j) {
+		for (j = i + 1; j < r->nr && same_block(&r->rows[j], &r->rows[i], 1); j++)
+			;
+		rc = distribution_one(dir, db, &r->rows[i], j - i, l);
+		ret = rc == -2 ? -2 : ret | rc;
+	}
+	return ret;
+}
+
+int plots_build(const char *dir, const struct results *r, sqlite3 *db, struct plot_list *l)
+{
+	int ret, rc;
+	if (!r->nr)
+		return 0;
+	if ((ret = metric_bars(dir, r, l)) == -2 || (rc = ablation_bars(dir, r, l)) == -2)
+		return -2;
+	ret |= rc;
+	if ((rc = distributions(dir, r, db, l)) == -2)
+		return -2;
+	return ret | rc ? -1 : 0;
+}

@@ -1,0 +1,369 @@
+/*
+ * report.c - rebuilding an output folder's report from its results database (see report.h): reads
+ * the report settings, then hands the results to the tables, plots and figures, and ties them
+ * together in index.html.
+ */
+#include "reports/report.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/error.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+#include "reports/gallery.h"
+#include "reports/paper.h"
+#include "reports/plot.h"
+#include "reports/results.h"
+#include "reports/table.h"
+#include "store/store.h"
+
+char *report_index_path(const char *dir)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s/report/index.html", dir);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* The outputs table's value for key, or NULL when it is missing or empty (caller frees). */
+static char *output_value(sqlite3 *db, const char *key)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM outputs WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) && *sqlite3_column_text(st, 0))
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+static unsigned parse_formats(const char *s)
+{
+	unsigned f = 0;
+	while (s && *s) {
+		size_t len = strcspn(s, ", ");
+		if ((len == 8 && !strncmp(s, "markdown", 8)) || (len == 2 && !strncmp(s, "md", 2)))
+			f |= TABLE_MARKDOWN;
+		else if ((len == 5 && !strncmp(s, "latex", 5)) || (len == 3 && !strncmp(s, "tex", 3)))
+			f |= TABLE_LATEX;
+		else if (len == 3 && !strncmp(s, "csv", 3))
+			f |= TABLE_CSV;
+		else if (len)
+			warning("unknown table format '%.*s' (markdown, latex, csv); ignored", (int)len, s);
+		s += len;
+		s += strspn(s, ", ");
+	}
+	return f ? f : TABLE_MARKDOWN | TABLE_LATEX | TABLE_CSV;
+}
+
+/* Create path if needed and remove the files in it: a rebuilt report keeps nothing stale. */
+static int fresh_dir(const char *path)
+{
+	struct strbuf file = STRBUF_INIT;
+	struct dirent *de;
+	DIR *d;
+
+	if (mkdir(path, 0777) < 0 && errno != EEXIST)
+		return error("cannot create '%s': %s", path, strerror(errno));
+	if (!(d = opendir(path)))
+		return error("cannot read '%s': %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		struct stat sb;
+		if (de->d_name[0] == '.')
+			continue;
+		strbuf_reset(&file);
+		strbuf_addf(&file, "%s/%s", path, de->d_name);
+		if (!lstat(file.buf, &sb) && S_ISREG(sb.st_mode))
+			unlink(file.buf);
+	}
+	closedir(d);
+	strbuf_release(&file);
+	return 0;
+}
+
+static void html_text(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			strbuf_addstr(sb, "&lt;");
+		else if (*s == '>')
+			strbuf_addstr(sb, "&gt;");
+		else if (*s == '&')
+			strbuf_addstr(sb, "&amp;");
+		else if (*s == '"')
+			strbuf_addstr(sb, "&quot;");
+		else
+			strbuf_addch(sb, *s);
+	}
+}
+
+static const char style[] =
+	"body{font-family:sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}"
+	"h1{margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}"
+	"nav a{margin-right:1em}.meta{color:#555}"
+	"table{border-collapse:collapse;margin:.4em 0 .2em;font-variant-numeric:tabular-nums}"
+	"caption{text-align:left;padding:.3em 0;color:#333}"
+	"th,td{padding:.2em .6em;text-align:right}th.key,td.key{text-align:left}"
+	"thead tr:last-child th{border-bottom:1px solid #222}thead{border-top:2px solid #222}"
+	"tbody{border-bottom:2px solid #222}tr.rule td{border-top:1px solid #999}"
+	"th.grp{text-align:center;border-bottom:1px solid #999}.paper{color:#666}"
+	"section{margin-bottom:1.2em}.links{font-size:90%}.links a{margin-right:.6em}"
+	"figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}"
+	"figcaption{color:#444;font-size:95%}"
+	".warn{background:#fff4e0;border-left:4px solid #e69500;padding:.4em .8em}";
+
+static void add_runs_summary(struct strbuf *h, sqlite3 *db, const struct results *r)
+{
+	sqlite3_stmt *st;
+	int first = 1;
+
+	strbuf_addstr(h, "<p class=\"meta\">From results.sqlite alone, nothing recomputed. Runs:");
+	if (sqlite3_prepare_v2(db, "SELECT state, count(*) FROM runs GROUP BY state ORDER BY state", -1, &st,
+			       NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			strbuf_addf(h, "%s %lld ", first ? "" : ",", (long long)sqlite3_column_int64(st, 1));
+			html_text(h, (const char *)sqlite3_column_text(st, 0));
+			first = 0;
+		}
+		sqlite3_finalize(st);
+	}
+	strbuf_addf(h, "%s; %zu with results in the tables.", first ? " none" : "", r->nr);
+	if (r->nr_superseded)
+		strbuf_addf(h, " %zu older run%s of the same model, layer, method, utility and target left out"
+			       " (the newest is shown).",
+			    r->nr_superseded, r->nr_superseded == 1 ? "" : "s");
+	strbuf_addstr(h, "</p>\n");
+	if (sqlite3_prepare_v2(db,
+			       "SELECT model, layer, method, utility, target, error FROM runs WHERE state = 'failed'"
+			       " ORDER BY rowid",
+			       -1, &st, NULL) == SQLITE_OK) {
+		first = 1;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			int k;
+			strbuf_addstr(h, first ? "<div class=\"warn\"><p>Failed runs:</p><ul>\n" : "");
+			strbuf_addstr(h, "<li>");
+			for (k = 0; k < 5; k++) {
+				html_text(h, sqlite3_column_text(st, k) ? (const char *)sqlite3_column_text(st, k) : "");
+				strbuf_addstr(h, k < 4 ? " " : ": ");
+			}
+			html_text(h, sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "?");
+			strbuf_addstr(h, "</li>\n");
+			first = 0;
+		}
+		if (!first)
+			strbuf_addstr(h, "</ul></div>\n");
+		sqlite3_finalize(st);
+	}
+}
+
+static void add_pictures(struct strbuf *h, const char *folder, const struct plot_list *l, int svg)
+{
+	size_t i;
+	for (i = 0; i < l->nr; i++) {
+		const char *stem = l->items[i].stem;
+		strbuf_addf(h, "<figure id=\"%s-%s\"><a href=\"%s/%s.%s\"><img src=\"%s/%s.png\" alt=\"", folder,
+			    stem, folder, stem, svg ? "svg" : "png", folder, stem);
+		html_text(h, l->items[i].title);
+		strbuf_addstr(h, "\"></a><figcaption>");
+		html_text(h, l->items[i].title);
+		strbuf_addf(h, " <span class=\"links\"><a href=\"%s/%s.png\">PNG</a>", folder, stem);
+		if (svg)
+			strbuf_addf(h, "<a href=\"%s/%s.svg\">SVG</a><a href=\"%s/%s.gp\">gnuplot</a>", folder, stem,
+				    folder, stem);
+		strbuf_addstr(h, "</span></figcaption></figure>\n");
+	}
+}
+
+static int write_index(const char *path, const char *name, sqlite3 *db, const struct results *r,
+		       const struct table *t, size_t nt, unsigned formats, int tables_on,
+		       const struct plot_list *plots, const struct plot_list *figs, const char *note)
+{
+	struct strbuf h = STRBUF_INIT;
+	size_t i;
+	FILE *f;
+	int ret = 0;
+
+	strbuf_addstr(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
+	html_text(&h, name);
+	strbuf_addf(&h, ": camlab report</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", style);
+	html_text(&h, name);
+	strbuf_addstr(&h, "</h1>\n");
+	strbuf_addstr(&h, "<p class=\"meta\">Report written by camlab " CAMLAB_VERSION ".</p>\n");
+	add_runs_summary(&h, db, r);
+	if (note && *note) {
+		strbuf_addstr(&h, "<p class=\"warn\">");
+		html_text(&h, note);
+		strbuf_addstr(&h, "</p>\n");
+	}
+	strbuf_addstr(&h, "<nav><a href=\"#tables\">Tables</a><a href=\"#plots\">Plots</a>"
+			  "<a href=\"#figures\">Figures</a></nav>\n");
+
+	strbuf_addstr(&h, "<h2 id=\"tables\">Tables</h2>\n");
+	if (!tables_on) {
+		strbuf_addstr(&h, "<p>The experiment asks for no tables.</p>\n");
+	} else if (!nt) {
+		strbuf_addstr(&h, "<p>No run has results yet.</p>\n");
+	} else {
+		strbuf_addstr(&h, "<p>Dataset averages \u00d7100 with two decimals; AD\u2193 Coh\u2191 Com\u2193 "
+				  "ADCC\u2191 IC\u2191 ADD\u2191. In each column the best value is in bold and the "
+				  "second underlined; RandomCAM, the random baseline, is left out of the ranking.");
+		if (formats & TABLE_LATEX)
+			strbuf_addstr(&h, " <a href=\"tables/tables.tex\">tables.tex</a> inputs every LaTeX "
+					  "table (booktabs).");
+		strbuf_addstr(&h, "</p>\n");
+		for (i = 0; i < nt; i++) {
+			strbuf_addf(&h, "<section id=\"%s\">\n", t[i].name);
+			table_write_html(&h, &t[i]);
+			strbuf_addstr(&h, "<div class=\"links\">");
+			if (formats & TABLE_MARKDOWN)
+				strbuf_addf(&h, "<a href=\"tables/%s.md\">Markdown</a>", t[i].name);
+			if (formats & TABLE_LATEX)
+				strbuf_addf(&h, "<a href=\"tables/%s.tex\">LaTeX</a>", t[i].name);
+			if (formats & TABLE_CSV)
+				strbuf_addf(&h, "<a href=\"tables/%s.csv\">CSV</a>", t[i].name);
+			strbuf_addstr(&h, "</div>\n</section>\n");
+		}
+	}
+	strbuf_addstr(&h, "<h2 id=\"plots\">Plots</h2>\n");
+	if (!plots->nr)
+		strbuf_addstr(&h, "<p>No plots.</p>\n");
+	add_pictures(&h, "plots", plots, 1);
+	strbuf_addstr(&h, "<h2 id=\"figures\">Figures</h2>\n");
+	if (!figs->nr)
+		strbuf_addstr(&h, "<p>No figures: the experiment's outputs ask for them with "
+				  "<code>figures: [{image: 0, by: method}]</code>.</p>\n");
+	else
+		strbuf_addstr(&h, "<p>Heatmap overlays (JET colours over the input, image weight 0.5).</p>\n");
+	add_pictures(&h, "figures", figs, 0);
+	strbuf_addstr(&h, "</body>\n</html>\n");
+
+	f = fopen(path, "w");
+	if (!f || fwrite(h.buf, 1, h.len, f) != h.len) {
+		ret = error("cannot write '%s': %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+	} else if (fclose(f)) {
+		ret = error("cannot write '%s': %s", path, strerror(errno));
+	}
+	strbuf_release(&h);
+	return ret;
+}
+
+int report_build(const char *dir)
+{
+	struct results r = RESULTS_INIT;
+	struct plot_list plots = PLOT_LIST_INIT, figs = PLOT_LIST_INIT;
+	struct strbuf root = STRBUF_INIT, sub = STRBUF_INIT, note = STRBUF_INIT, out = STRBUF_INIT;
+	struct paper_table paper, *pp = NULL;
+	struct table *t = NULL;
+	size_t nt = 0;
+	char *path = store_path(dir), *name = NULL, *v, *index = NULL;
+	struct store *s = NULL;
+	struct stat st;
+	unsigned formats;
+	int ret = 0, tables_on, plots_on, gnuplot;
+	sqlite3 *db;
+
+	if (stat(path, &st) < 0) {
+		ret = error("no results database '%s'", path);
+		goto out;
+	}
+	if (!(s = store_open(dir))) {
+		ret = -1;
+		goto out;
+	}
+	db = store_db(s);
+	if (results_load(&r, db) < 0) {
+		ret = -1;
+		goto out;
+	}
+	name = output_value(db, "name");
+	v = output_value(db, "tables");
+	tables_on = !v || strcmp(v, "0");
+	free(v);
+	v = output_value(db, "plots");
+	plots_on = !v || strcmp(v, "0");
+	free(v);
+	v = output_value(db, "formats");
+	formats = parse_formats(v);
+	free(v);
+	if ((v = output_value(db, "paper"))) {
+		struct strbuf why = STRBUF_INIT;
+		if (paper_resolve(v, &paper, &why) == 0) {
+			pp = &paper;
+		} else {
+			warning("%s; the tables have no paper columns", why.buf);
+			strbuf_addf(&note, "%s; the tables have no paper columns.", why.buf);
+		}
+		strbuf_release(&why);
+		free(v);
+	}
+
+	strbuf_addf(&root, "%s/report", dir);
+	if (mkdir(root.buf, 0777) < 0 && errno != EEXIST) {
+		ret = error("cannot create '%s': %s", root.buf, strerror(errno));
+		goto out;
+	}
+	strbuf_addf(&sub, "%s/tables", root.buf);
+	ret |= fresh_dir(sub.buf);
+	strbuf_reset(&sub);
+	strbuf_addf(&sub, "%s/plots", root.buf);
+	ret |= fresh_dir(sub.buf);
+	strbuf_reset(&sub);
+	strbuf_addf(&sub, "%s/figures", root.buf);
+	ret |= fresh_dir(sub.buf);
+	if (ret)
+		goto out;
+
+	tables_build(&r, pp, &t, &nt);
+	strbuf_reset(&sub);
+	strbuf_addf(&sub, "%s/tables", root.buf);
+	if (tables_on && tables_write(sub.buf, t, nt, formats) < 0)
+		ret = -1;
+
+	/* One probe, so that a machine without gnuplot gets one warning, not one per picture. */
+	gnuplot = plot_gnuplot(root.buf, "/dev/null", &out) != -2;
+	if (!gnuplot) {
+		warning("%s; the report has no plots or figures", out.buf);
+		strbuf_addf(&note, "%sgnuplot could not be run, so there are no plots or figures.",
+			    note.len ? " " : "");
+	}
+	strbuf_reset(&sub);
+	strbuf_addf(&sub, "%s/plots", root.buf);
+	if (gnuplot && plots_on && plots_build(sub.buf, &r, db, &plots) < 0)
+		ret = -1;
+	strbuf_reset(&sub);
+	strbuf_addf(&sub, "%s/figures", root.buf);
+	if (gnuplot && gallery_build(sub.buf, &r, db, &figs) < 0)
+		ret = -1;
+
+	index = report_index_path(dir);
+	if (!name) {
+		const char *slash = strrchr(dir, '/');
+		name = xstrdup(slash && slash[1] ? slash + 1 : dir);
+	}
+	if (write_index(index, name, db, &r, t, nt, formats, tables_on, &plots, &figs, note.buf) < 0)
+		ret = -1;
+out:
+	tables_free(t, nt);
+	results_release(&r);
+	plot_list_release(&plots);
+	plot_list_release(&figs);
+	store_close(s);
+	strbuf_release(&root);
+	strbuf_release(&sub);
+	strbuf_release(&note);
+	strbuf_release(&out);
+	free(index);
+	free(name);
+	free(path);
+	return ret ? -1 : 0;
+}

@@ -1,0 +1,194 @@
+/*
+ * results.c - loading the runs' aggregate rows for the reports (see results.h) and the paper's
+ * orders of rows.
+ */
+#include "reports/results.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+
+const struct metric_info metric_info[METRIC_NR] = {
+	{ "AD", "ad", "Average drop", 0 },
+	{ "Coh", "coh", "Coherency", 1 },
+	{ "Com", "com", "Complexity", 0 },
+	{ "ADCC", "adcc", "ADCC", 1 },
+	{ "IC", "ic", "Increase in confidence", 1 },
+	{ "ADD", "add_", "Average drop in deletion", 1 },
+};
+
+static const char *const method_order[] = {
+	"randomcam", "gradcam++", "xgradcam", "layercam", "gradcam-e",
+	"shapleycam-e", "hirescam", "shapleycam-h", "gradcam", "shapleycam",
+};
+static const char *const utility_order[] = { "logit", "softmax", "rest" };
+
+static int rank_in(const char *name, const char *const *list, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (!strcmp(name, list[i]))
+			return (int)i;
+	return (int)n;
+}
+
+static int cmp_ordered(const char *a, const char *b, const char *const *list, size_t n)
+{
+	int ra = rank_in(a, list, n), rb = rank_in(b, list, n);
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+int results_cmp_method(const char *a, const char *b)
+{
+	return cmp_ordered(a, b, method_order, sizeof(method_order) / sizeof(*method_order));
+}
+
+int results_cmp_utility(const char *a, const char *b)
+{
+	return cmp_ordered(a, b, utility_order, sizeof(utility_order) / sizeof(*utility_order));
+}
+
+int results_is_baseline(const char *method)
+{
+	return !strcmp(method, "randomcam");
+}
+
+static char *col_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	return xstrdup(s ? (const char *)s : "");
+}
+
+static int cmp_result(const void *pa, const void *pb)
+{
+	const struct result *a = pa, *b = pb;
+	int c;
+	if (a->model_ord != b->model_ord)
+		return a->model_ord < b->model_ord ? -1 : 1;
+	if (a->layer_ord != b->layer_ord)
+		return a->layer_ord < b->layer_ord ? -1 : 1;
+	if (a->target_ord != b->target_ord)
+		return a->target_ord < b->target_ord ? -1 : 1;
+	if ((c = results_cmp_utility(a->utility, b->utility)))
+		return c;
+	return results_cmp_method(a->method, b->method);
+}
+
+static void free_result(struct result *x)
+{
+	free(x->key);
+	free(x->model);
+	free(x->layer);
+	free(x->layer_path);
+	free(x->method);
+	free(x->utility);
+	free(x->target);
+	free(x->state);
+}
+
+static int same_cell(const struct result *a, const struct result *b)
+{
+	return !strcmp(a->model, b->model) && !strcmp(a->layer, b->layer) && !strcmp(a->method, b->method) &&
+	       !strcmp(a->utility, b->utility) && !strcmp(a->target, b->target);
+}
+
+/* The first-appearance rank of name among the strings seen so far (seen grows). */
+static int ordinal(char ***seen, size_t *nr, size_t *alloc, const char *name)
+{
+	size_t i;
+	for (i = 0; i < *nr; i++)
+		if (!strcmp((*seen)[i], name))
+			return (int)i;
+	ALLOC_GROW(*seen, *nr + 1, *alloc);
+	(*seen)[*nr] = xstrdup(name);
+	return (int)(*nr)++;
+}
+
+static void free_seen(char **seen, size_t nr)
+{
+	while (nr)
+		free(seen[--nr]);
+	free(seen);
+}
+
+int results_load(struct results *r, sqlite3 *db)
+{
+	/* created, then rowid: a later duplicate replaces an earlier one below. */
+	static const char sql[] =
+		"SELECT r.key, r.model, r.layer, r.layer_path, r.method, r.utility, r.target, r.state,"
+		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_"
+		" FROM runs r JOIN aggregates a ON a.run_key = r.key WHERE a.n > 0"
+		" ORDER BY r.created, r.rowid";
+	char **models = NULL, **layers = NULL, **targets = NULL;
+	size_t nm = 0, am = 0, nl = 0, al = 0, nt = 0, at = 0, i;
+	sqlite3_stmt *st;
+	int rc, m;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return error("cannot read the runs of the results database: %s", sqlite3_errmsg(db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct result x;
+		memset(&x, 0, sizeof(x));
+		x.key = col_str(st, 0);
+		x.model = col_str(st, 1);
+		x.layer = col_str(st, 2);
+		x.layer_path = col_str(st, 3);
+		x.method = col_str(st, 4);
+		x.utility = col_str(st, 5);
+		x.target = col_str(st, 6);
+		x.state = col_str(st, 7);
+		x.nr_images = (long)sqlite3_column_int64(st, 8);
+		x.n = (long)sqlite3_column_int64(st, 9);
+		for (m = 0; m < METRIC_NR; m++)
+			x.v[m] = sqlite3_column_type(st, 10 + m) == SQLITE_NULL ? NAN
+										  : sqlite3_column_double(st, 10 + m);
+		for (i = 0; i < r->nr && !same_cell(&r->rows[i], &x); i++)
+			;
+		if (i < r->nr) {
+			free_result(&r->rows[i]);
+			r->rows[i] = x;
+			r->nr_superseded++;
+			continue;
+		}
+		ALLOC_GROW(r->rows, r->nr + 1, r->alloc);
+		r->rows[r->nr++] = x;
+	}
+	if (rc != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return error("cannot read the runs of the results database: %s", sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+
+	/* Order of appearance is the order the runs were created in, which follows the spec's lists. */
+	for (i = 0; i < r->nr; i++) {
+		struct result *x = &r->rows[i];
+		struct strbuf ml = STRBUF_INIT;
+		x->model_ord = ordinal(&models, &nm, &am, x->model);
+		strbuf_addf(&ml, "%s\n%s", x->model, x->layer);
+		x->layer_ord = ordinal(&layers, &nl, &al, ml.buf);
+		strbuf_release(&ml);
+		x->target_ord = ordinal(&targets, &nt, &at, x->target);
+	}
+	free_seen(models, nm);
+	free_seen(layers, nl);
+	free_seen(targets, nt);
+	qsort(r->rows, r->nr, sizeof(*r->rows), cmp_result);
+	return 0;
+}
+
+void results_release(struct results *r)
+{
+	size_t i;
+	for (i = 0; i < r->nr; i++)
+		free_result(&r->rows[i]);
+	free(r->rows);
+	r->rows = NULL;
+	r->nr = r->alloc = r->nr_superseded = 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * results.h - the aggregate results of an output folder's runs, read from the results database
+ * (store/store.h) into memory in the order the reports show them, and the paper's orders of methods
+ * and utilities.
+ */
+#ifndef REPORTS_RESULTS_H
+#define REPORTS_RESULTS_H
+
+#include <stddef.h>
+
+struct sqlite3;
+
+/* The paper's table columns, in its order. */
+enum metric { METRIC_AD, METRIC_COH, METRIC_COM, METRIC_ADCC, METRIC_IC, METRIC_ADD, METRIC_NR };
+
+struct metric_info {
+	const char *name;    /* as the paper's column heads: "AD", "Coh", ... */
+	const char *column;  /* the aggregates table's column: "ad", ..., "add_" */
+	const char *longname; /* for plot titles: "Average drop" */
+	int higher_better;
+};
+extern const struct metric_info metric_info[METRIC_NR];
+
+/* One run that has aggregate values. Every string is owned by the struct results it is in. */
+struct result {
+	char *key, *model, *layer, *layer_path, *method, *utility, *target, *state;
+	long n, nr_images; /* images averaged; images the run covers */
+	double v[METRIC_NR]; /* averages in [0, 1] (x100 in the tables); NAN: not computed */
+	/* First-appearance ranks of model, layer (within the model) and target, for sorting. */
+	int model_ord, layer_ord, target_ord;
+};
+
+/*
+ * The rows sorted by model, layer (in the order the runs were created), target (likewise), utility
+ * and method (the paper's orders, below). Where the database holds several runs of the same model,
+ * layer, method, utility and target (a spec changed something else, such as the images), the most
+ * recently created one is kept and the others are counted in nr_superseded.
+ */
+struct results {
+	struct result *rows;
+	size_t nr, alloc;
+	size_t nr_superseded;
+};
+#define RESULTS_INIT { NULL, 0, 0, 0 }
+
+/* Fill r (initialised, empty) from db; 0, or -1 after error() naming what failed. */
+int results_load(struct results *r, struct sqlite3 *db);
+void results_release(struct results *r);
+
+/*
+ * The paper's row orders: methods RandomCAM, GradCAM++, XGradCAM, LayerCAM, GradCAM-E, ShapleyCAM-E,
+ * HiResCAM, ShapleyCAM-H, GradCAM, ShapleyCAM; utilities pre-softmax, post-softmax, ReST. Others
+ * sort after those, by name (compare with results_cmp_method / results_cmp_utility).
+ */
+int results_cmp_method(const char *a, const char *b);
+int results_cmp_utility(const char *a, const char *b);
+
+/* Whether method is the random baseline that tables leave out when marking the best. */
+int results_is_baseline(const char *method);
+
+#endif

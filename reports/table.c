@@ -1,0 +1,623 @@
+/*
+ * table.c - building the paper's tables from the results, ranking their columns, and writing them as
+ * Markdown, LaTeX (booktabs), CSV and HTML (see table.h).
+ */
+#include "reports/table.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/xalloc.h"
+#include "reports/figure.h"
+
+void table_slug(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			   c == '+' || c == '-' || c == '_';
+		strbuf_addch(sb, keep ? (char)c : '_');
+	}
+}
+
+static long long to_q(double v)
+{
+	return llround(v * 10000.0);
+}
+
+static void add_q(struct strbuf *sb, long long q)
+{
+	long long a = q < 0 ? -q : q;
+	strbuf_addf(sb, "%s%lld.%02lld", q < 0 ? "-" : "", a / 100, a % 100);
+}
+
+/* Cell c of row: the value wrapped in the markup of its mark (open/close pairs: best, second). */
+static void add_cell(struct strbuf *sb, const struct table_row *row, int c, const char *const mark[4])
+{
+	int k = row->mark[c] == TABLE_BEST ? 0 : row->mark[c] == TABLE_SECOND ? 2 : -1;
+	if (k >= 0)
+		strbuf_addstr(sb, mark[k]);
+	add_q(sb, row->q[c]);
+	if (k >= 0)
+		strbuf_addstr(sb, mark[k + 1]);
+}
+
+static struct table *new_table(struct table **tables, size_t *nr, size_t *alloc)
+{
+	struct table *t;
+	ALLOC_GROW(*tables, *nr + 1, *alloc);
+	t = &(*tables)[(*nr)++];
+	memset(t, 0, sizeof(*t));
+	return t;
+}
+
+static struct table_row *new_row(struct table *t)
+{
+	struct table_row *row;
+	ALLOC_GROW(t->rows, t->nr + 1, t->alloc);
+	row = &t->rows[t->nr++];
+	memset(row, 0, sizeof(*row));
+	return row;
+}
+
+static void set_values(struct table_row *row, const struct result *x)
+{
+	int m;
+	row->ranked = !results_is_baseline(x->method);
+	for (m = 0; m < METRIC_NR; m++) {
+		row->has[m] = !isnan(x->v[m]) && isfinite(x->v[m]);
+		row->q[m] = row->has[m] ? to_q(x->v[m]) : 0;
+	}
+}
+
+/* "N images", or "N1-N2 images" when the runs differ, and a note on unfinished runs. */
+static void add_counts(struct strbuf *sb, const struct result *const *x, size_t n)
+{
+	long lo = x[0]->n, hi = x[0]->n;
+	size_t i, unfinished = 0;
+	for (i = 0; i < n; i++) {
+		lo = x[i]->n < lo ? x[i]->n : lo;
+		hi = x[i]->n > hi ? x[i]->n : hi;
+		unfinished += strcmp(x[i]->state, "done") != 0;
+	}
+	if (lo == hi)
+		strbuf_addf(sb, "%ld image%s", lo, lo == 1 ? "" : "s");
+	else
+		strbuf_addf(sb, "%ld\u2013%ld images", lo, hi);
+	if (unfinished)
+		strbuf_addf(sb, "; %zu run%s not finished", unfinished, unfinished == 1 ? "" : "s");
+}
+
+static void add_setting(struct strbuf *sb, const struct result *x)
+{
+	strbuf_addf(sb, "%s, layer %s", x->model, x->layer);
+	if (*x->layer_path && strcmp(x->layer_path, x->layer))
+		strbuf_addf(sb, " (%s)", x->layer_path);
+}
+
+static int same_block(const struct result *a, const struct result *b, int with_utility)
+{
+	return !strcmp(a->model, b->model) && !strcmp(a->layer, b->layer) && !strcmp(a->target, b->target) &&
+	       (!with_utility || !strcmp(a->utility, b->utility));
+}
+
+static void methods_table(struct table *t, const struct result *const *x, size_t n,
+			  const struct paper_table *paper)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	int m;
+
+	strbuf_addstr(&sb, "methods.");
+	table_slug(&sb, x[0]->model);
+	strbuf_addch(&sb, '.');
+	table_slug(&sb, x[0]->layer);
+	strbuf_addch(&sb, '.');
+	table_slug(&sb, x[0]->utility);
+	strbuf_addch(&sb, '.');
+	table_slug(&sb, x[0]->target);
+	t->name = strbuf_detach(&sb, NULL);
+
+	add_setting(&sb, x[0]);
+	strbuf_addf(&sb, ", %s utility, target %s; ", figure_display_name(x[0]->utility), x[0]->target);
+	add_counts(&sb, x, n);
+	strbuf_addstr(&sb, ". Best in bold, second underlined");
+	for (i = 0; i < n && !results_is_baseline(x[i]->method); i++)
+		;
+	strbuf_addstr(&sb, i < n ? "; RandomCAM left out." : ".");
+	t->caption = strbuf_detach(&sb, NULL);
+	t->nr_keys = 1;
+	t->nr_vals = METRIC_NR;
+	if (paper) {
+		t->nr_vals = TABLE_MAX_VALS;
+		strbuf_addf(&sb, "%s, %s (%s)", paper->network, paper_setting_name(paper->setting),
+			    paper->layer);
+		t->paper_head = strbuf_detach(&sb, NULL);
+	}
+	for (i = 0; i < n; i++) {
+		struct table_row *row = new_row(t);
+		double pv[METRIC_NR];
+		row->key[0] = xstrdup(figure_display_name(x[i]->method));
+		set_values(row, x[i]);
+		if (paper && paper_lookup(paper, x[i]->method, pv))
+			for (m = 0; m < METRIC_NR; m++) {
+				row->has[METRIC_NR + m] = 1;
+				row->q[METRIC_NR + m] = llround(pv[m] * 100.0);
+			}
+	}
+	table_rank(t);
+}
+
+static int cmp_result_method(const void *pa, const void *pb)
+{
+	const struct result *a = *(const struct result *const *)pa, *b = *(const struct result *const *)pb;
+	int c = results_cmp_method(a->method, b->method);
+	return c ? c : results_cmp_utility(a->utility, b->utility);
+}
+
+/* The ablation of one model, layer and target: each method with several utilities, one row each. */
+static int ablation_table(struct table *t, const struct result *const *x, size_t n)
+{
+	const struct result **s = xcalloc(n, sizeof(*s));
+	struct strbuf sb = STRBUF_INIT;
+	size_t i, j, group = 0;
+
+	memcpy(s, x, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_result_method);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && !strcmp(s[j]->method, s[i]->method); j++)
+			;
+		if (j - i < 2)
+			continue;
+		for (; i < j; i++) {
+			struct table_row *row = new_row(t);
+			row->key[0] = xstrdup(figure_display_name(s[i]->method));
+			row->key[1] = xstrdup(figure_display_name(s[i]->utility));
+			row->group = (int)group;
+			set_values(row, s[i]);
+		}
+		group++;
+	}
+	free(s);
+	if (!t->nr)
+		return 0;
+	strbuf_addstr(&sb, "ablation.");
+	table_slug(&sb, x[0]->model);
+	strbuf_addch(&sb, '.');
+	table_slug(&sb, x[0]->layer);
+	strbuf_addch(&sb, '.');
+	table_slug(&sb, x[0]->target);
+	t->name = strbuf_detach(&sb, NULL);
+	strbuf_addstr(&sb, "Utility ablation (the paper's Table 5): ");
+	add_setting(&sb, x[0]);
+	strbuf_addf(&sb, ", target %s; ", x[0]->target);
+	add_counts(&sb, x, n);
+	strbuf_addstr(&sb, ". Best of each method in bold, second underlined.");
+	t->caption = strbuf_detach(&sb, NULL);
+	t->nr_keys = 2;
+	t->nr_vals = METRIC_NR;
+	table_rank(t);
+	return 1;
+}
+
+void tables_build(const struct results *r, const struct paper_table *paper, struct table **out,
+		  size_t *nr)
+{
+	const struct result **x = xcalloc(r->nr + 1, sizeof(*x));
+	struct table *tables = NULL;
+	size_t alloc = 0, i, j, k;
+	int any_match = 0;
+
+	*nr = 0;
+	for (i = 0; i < r->nr; i++)
+		x[i] = &r->rows[i];
+	for (i = 0; paper && i < r->nr; i++)
+		any_match |= paper_matches_model(paper, r->rows[i].model);
+	/* Rows come sorted by model, layer, target, utility, method: blocks are contiguous. */
+	for (i = 0; i < r->nr; i = j) {
+		for (j = i + 1; j < r->nr && same_block(x[j], x[i], 1); j++)
+			;
+		methods_table(new_table(&tables, nr, &alloc), x + i, j - i,
+			      paper && (!any_match || paper_matches_model(paper, x[i]->model)) ? paper : NULL);
+	}
+	for (i = 0; i < r->nr; i = j) {
+		struct table *t;
+		for (j = i + 1; j < r->nr && same_block(x[j], x[i], 0); j++)
+			;
+		for (k = i + 1; k < j && !strcmp(x[k]->utility, x[i]->utility); k++)
+			;
+		if (k == j)
+			continue; /* one utility: no ablation */
+		t = new_table(&tables, nr, &alloc);
+		if (!ablation_table(t, x + i, j - i))
+			(*nr)--;
+	}
+	free(x);
+	*out = tables;
+}
+
+void tables_free(struct table *t, size_t nr)
+{
+	size_t i, j;
+	for (i = 0; i < nr; i++) {
+		for (j = 0; j < t[i].nr; j++) {
+			free(t[i].rows[j].key[0]);
+			free(t[i].rows[j].key[1]);
+		}
+		free(t[i].rows);
+		free(t[i].name);
+		free(t[i].caption);
+		free(t[i].paper_head);
+	}
+	free(t);
+}
+
+void table_rank(struct table *t)
+{
+	size_t i, j;
+	int c;
+
+	for (i = 0; i < t->nr; i = j) {
+		for (j = i + 1; j < t->nr && t->rows[j].group == t->rows[i].group; j++)
+			;
+		for (c = 0; c < METRIC_NR && c < t->nr_vals; c++) {
+			int up = metric_info[c].higher_better, have1 = 0, have2 = 0;
+			long long best = 0, second = 0;
+			size_t k;
+			/* Dense ranks on the printed values: ties share a mark, the next value is second. */
+			for (k = i; k < j; k++) {
+				const struct table_row *row = &t->rows[k];
+				long long q = row->q[c];
+				if (!row->ranked || !row->has[c])
+					continue;
+				if (!have1 || (up ? q > best : q < best)) {
+					if (have1) {
+						second = best;
+						have2 = 1;
+					}
+					best = q;
+					have1 = 1;
+				} else if (q != best && (!have2 || (up ? q > second : q < second))) {
+					second = q;
+					have2 = 1;
+				}
+			}
+			for (k = i; k < j; k++) {
+				struct table_row *row = &t->rows[k];
+				row->mark[c] = TABLE_PLAIN;
+				if (!row->ranked || !row->has[c])
+					continue;
+				if (have1 && row->q[c] == best)
+					row->mark[c] = TABLE_BEST;
+				else if (have2 && row->q[c] == second)
+					row->mark[c] = TABLE_SECOND;
+			}
+		}
+	}
+}
+
+/* The key cell of row i, column k: blank when it repeats the row above within its group. */
+static const char *key_cell(const struct table *t, size_t i, int k)
+{
+	const char *s = t->rows[i].key[k] ? t->rows[i].key[k] : "";
+	if (k == 0 && t->nr_keys > 1 && i > 0 && t->rows[i - 1].group == t->rows[i].group)
+		return "";
+	return s;
+}
+
+static const char *key_head(const struct table *t, int k)
+{
+	return k == 0 ? "Method" : "Utility";
+}
+
+static const char *arrow(int c, const char *up, const char *down)
+{
+	return metric_info[c % METRIC_NR].higher_better ? up : down;
+}
+
+static const char *const md_marks[4] = { "**", "**", "<u>", "</u>" };
+static const char *const tex_marks[4] = { "\\textbf{", "}", "\\underline{", "}" };
+static const char *const html_marks[4] = { "<b>", "</b>", "<u>", "</u>" };
+
+void table_write_markdown(FILE *f, const struct table *t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	int k, c;
+
+	strbuf_addf(&sb, "**%s**\n\n|", t->caption);
+	for (k = 0; k < t->nr_keys; k++)
+		strbuf_addf(&sb, " %s |", key_head(t, k));
+	for (c = 0; c < t->nr_vals; c++)
+		strbuf_addf(&sb, " %s%s%s |", c >= METRIC_NR ? "paper " : "", metric_info[c % METRIC_NR].name,
+			    arrow(c, "\u2191", "\u2193"));
+	strbuf_addstr(&sb, "\n|");
+	for (k = 0; k < t->nr_keys; k++)
+		strbuf_addstr(&sb, " :--- |");
+	for (c = 0; c < t->nr_vals; c++)
+		strbuf_addstr(&sb, " ---: |");
+	strbuf_addch(&sb, '\n');
+	for (i = 0; i < t->nr; i++) {
+		const struct table_row *row = &t->rows[i];
+		strbuf_addch(&sb, '|');
+		for (k = 0; k < t->nr_keys; k++)
+			strbuf_addf(&sb, " %s |", key_cell(t, i, k));
+		for (c = 0; c < t->nr_vals; c++) {
+			strbuf_addch(&sb, ' ');
+			if (!row->has[c]) {
+				strbuf_addstr(&sb, "\u2013 |");
+				continue;
+			}
+			add_cell(&sb, row, c, md_marks);
+			strbuf_addstr(&sb, " |");
+		}
+		strbuf_addch(&sb, '\n');
+	}
+	if (t->paper_head)
+		strbuf_addf(&sb, "\nColumns *paper*: the paper's published values for %s.\n", t->paper_head);
+	fwrite(sb.buf, 1, sb.len, f);
+	strbuf_release(&sb);
+}
+
+static void tex_escape(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '#': case '$': case '%': case '&': case '_': case '{': case '}':
+			strbuf_addch(sb, '\\');
+			strbuf_addch(sb, *s);
+			break;
+		case '~':
+			strbuf_addstr(sb, "\\textasciitilde{}");
+			break;
+		case '^':
+			strbuf_addstr(sb, "\\textasciicircum{}");
+			break;
+		case '\\':
+			strbuf_addstr(sb, "\\textbackslash{}");
+			break;
+		default:
+			if (!strncmp(s, "\u2013", 3)) { /* the en dash of "500-1000 images" */
+				strbuf_addstr(sb, "--");
+				s += 2;
+			} else {
+				strbuf_addch(sb, *s);
+			}
+		}
+	}
+}
+
+void table_write_latex(FILE *f, const struct table *t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int k, c, wide = t->nr_vals > METRIC_NR;
+	size_t i;
+
+	strbuf_addf(&sb, "%% %s: written by camlab report from results.sqlite; needs \\usepackage{booktabs}%s\n",
+		    t->name, wide ? " and graphicx" : "");
+	strbuf_addstr(&sb, "\\begin{table}[htbp]\n\\centering\n\\caption{");
+	tex_escape(&sb, t->caption);
+	strbuf_addstr(&sb, "}\n\\label{tab:");
+	strbuf_addstr(&sb, t->name);
+	strbuf_addstr(&sb, "}\n");
+	if (wide)
+		strbuf_addstr(&sb, "\\resizebox{\\linewidth}{!}{%\n");
+	strbuf_addstr(&sb, "\\begin{tabular}{");
+	for (k = 0; k < t->nr_keys; k++)
+		strbuf_addch(&sb, 'l');
+	for (c = 0; c < t->nr_vals; c++)
+		strbuf_addch(&sb, 'r');
+	strbuf_addstr(&sb, "}\n\\toprule\n");
+	if (wide) {
+		for (k = 0; k < t->nr_keys; k++)
+			strbuf_addstr(&sb, "& ");
+		strbuf_addf(&sb, "\\multicolumn{%d}{c}{camlab} & \\multicolumn{%d}{c}{paper: ", METRIC_NR, METRIC_NR);
+		tex_escape(&sb, t->paper_head);
+		strbuf_addf(&sb, "} \\\\\n\\cmidrule(lr){%d-%d}\\cmidrule(lr){%d-%d}\n", t->nr_keys + 1,
+			    t->nr_keys + METRIC_NR, t->nr_keys + METRIC_NR + 1, t->nr_keys + 2 * METRIC_NR);
+	}
+	for (k = 0; k < t->nr_keys; k++)
+		strbuf_addf(&sb, "%s%s", k ? " & " : "", key_head(t, k));
+	for (c = 0; c < t->nr_vals; c++)
+		strbuf_addf(&sb, " & %s$%s$", metric_info[c % METRIC_NR].name, arrow(c, "\\uparrow", "\\downarrow"));
+	strbuf_addstr(&sb, " \\\\\n\\midrule\n");
+	for (i = 0; i < t->nr; i++) {
+		const struct table_row *row = &t->rows[i];
+		if (i > 0 && row->group != t->rows[i - 1].group)
+			strbuf_addstr(&sb, "\\midrule\n");
+		for (k = 0; k < t->nr_keys; k++) {
+			if (k)
+				strbuf_addstr(&sb, " & ");
+			tex_escape(&sb, key_cell(t, i, k));
+		}
+		for (c = 0; c < t->nr_vals; c++) {
+			strbuf_addstr(&sb, " & ");
+			if (!row->has[c]) {
+				strbuf_addstr(&sb, "--");
+				continue;
+			}
+			add_cell(&sb, row, c, tex_marks);
+		}
+		strbuf_addstr(&sb, " \\\\\n");
+	}
+	strbuf_addstr(&sb, "\\bottomrule\n\\end{tabular}");
+	strbuf_addstr(&sb, wide ? "}\n" : "\n");
+	strbuf_addstr(&sb, "\\end{table}\n");
+	fwrite(sb.buf, 1, sb.len, f);
+	strbuf_release(&sb);
+}
+
+static void csv_field(struct strbuf *sb, const char *s)
+{
+	if (!strpbrk(s, ",\"\n")) {
+		strbuf_addstr(sb, s);
+		return;
+	}
+	strbuf_addch(sb, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			strbuf_addch(sb, '"');
+		strbuf_addch(sb, *s);
+	}
+	strbuf_addch(sb, '"');
+}
+
+void table_write_csv(FILE *f, const struct table *t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	int k, c;
+
+	for (k = 0; k < t->nr_keys; k++)
+		strbuf_addf(&sb, "%s%s", k ? "," : "", key_head(t, k));
+	for (c = 0; c < t->nr_vals; c++)
+		strbuf_addf(&sb, ",%s%s", c >= METRIC_NR ? "paper " : "", metric_info[c % METRIC_NR].name);
+	strbuf_addch(&sb, '\n');
+	for (i = 0; i < t->nr; i++) {
+		const struct table_row *row = &t->rows[i];
+		for (k = 0; k < t->nr_keys; k++) {
+			if (k)
+				strbuf_addch(&sb, ',');
+			csv_field(&sb, row->key[k] ? row->key[k] : "");
+		}
+		for (c = 0; c < t->nr_vals; c++) {
+			strbuf_addch(&sb, ',');
+			if (row->has[c])
+				add_q(&sb, row->q[c]);
+		}
+		strbuf_addch(&sb, '\n');
+	}
+	fwrite(sb.buf, 1, sb.len, f);
+	strbuf_release(&sb);
+}
+
+static void html_escape(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			strbuf_addstr(sb, "&lt;");
+		else if (*s == '>')
+			strbuf_addstr(sb, "&gt;");
+		else if (*s == '&')
+			strbuf_addstr(sb, "&amp;");
+		else if (*s == '"')
+			strbuf_addstr(sb, "&quot;");
+		else
+			strbuf_addch(sb, *s);
+	}
+}
+
+void table_write_html(struct strbuf *sb, const struct table *t)
+{
+	size_t i;
+	int k, c;
+
+	strbuf_addstr(sb, "<table>\n<caption>");
+	html_escape(sb, t->caption);
+	strbuf_addstr(sb, "</caption>\n<thead>\n");
+	if (t->paper_head) {
+		strbuf_addf(sb, "<tr><th colspan=\"%d\"></th><th colspan=\"%d\" class=\"grp\">camlab</th>"
+				"<th colspan=\"%d\" class=\"grp paper\">paper: ",
+			    t->nr_keys, METRIC_NR, METRIC_NR);
+		html_escape(sb, t->paper_head);
+		strbuf_addstr(sb, "</th></tr>\n");
+	}
+	strbuf_addstr(sb, "<tr>");
+	for (k = 0; k < t->nr_keys; k++)
+		strbuf_addf(sb, "<th class=\"key\">%s</th>", key_head(t, k));
+	for (c = 0; c < t->nr_vals; c++)
+		strbuf_addf(sb, "<th%s>%s%s</th>", c >= METRIC_NR ? " class=\"paper\"" : "",
+			    metric_info[c % METRIC_NR].name, arrow(c, "\u2191", "\u2193"));
+	strbuf_addstr(sb, "</tr>\n</thead>\n<tbody>\n");
+	for (i = 0; i < t->nr; i++) {
+		const struct table_row *row = &t->rows[i];
+		int rule = i > 0 && row->group != t->rows[i - 1].group;
+		strbuf_addstr(sb, rule ? "<tr class=\"rule\">" : "<tr>");
+		for (k = 0; k < t->nr_keys; k++) {
+			strbuf_addstr(sb, "<td class=\"key\">");
+			html_escape(sb, key_cell(t, i, k));
+			strbuf_addstr(sb, "</td>");
+		}
+		for (c = 0; c < t->nr_vals; c++) {
+			strbuf_addstr(sb, c >= METRIC_NR ? "<td class=\"paper\">" : "<td>");
+			if (!row->has[c]) {
+				strbuf_addstr(sb, "\u2013</td>");
+				continue;
+			}
+			add_cell(sb, row, c, html_marks);
+			strbuf_addstr(sb, "</td>");
+		}
+		strbuf_addstr(sb, "</tr>\n");
+	}
+	strbuf_addstr(sb, "</tbody>\n</table>\n");
+}
+
+typedef void (*table_writer)(FILE *, const struct table *);
+
+static int write_one(const char *dir, const struct table *t, const char *ext, table_writer fn)
+{
+	struct strbuf path = STRBUF_INIT;
+	FILE *f;
+	int ret = 0;
+
+	strbuf_addf(&path, "%s/%s.%s", dir, t->name, ext);
+	f = fopen(path.buf, "w");
+	if (!f) {
+		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
+		goto out;
+	}
+	fn(f, t);
+	if (ferror(f) | fclose(f))
+		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
+out:
+	strbuf_release(&path);
+	return ret;
+}
+
+static int write_latex_document(const char *dir, const struct table *t, size_t nr)
+{
+	struct strbuf path = STRBUF_INIT;
+	size_t i;
+	FILE *f;
+	int ret = 0;
+
+	strbuf_addf(&path, "%s/tables.tex", dir);
+	f = fopen(path.buf, "w");
+	if (!f) {
+		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
+		goto out;
+	}
+	fputs("% All of camlab's tables in one document: pdflatex tables.tex\n"
+	      "\\documentclass{article}\n\\usepackage[margin=2cm]{geometry}\n"
+	      "\\usepackage{booktabs}\n\\usepackage{graphicx}\n\\begin{document}\n",
+	      f);
+	for (i = 0; i < nr; i++)
+		fprintf(f, "\\input{%s.tex}\n", t[i].name);
+	fputs("\\end{document}\n", f);
+	if (ferror(f) | fclose(f))
+		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
+out:
+	strbuf_release(&path);
+	return ret;
+}
+
+int tables_write(const char *dir, const struct table *t, size_t nr, unsigned formats)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < nr; i++) {
+		if (formats & TABLE_MARKDOWN)
+			ret |= write_one(dir, &t[i], "md", table_write_markdown);
+		if (formats & TABLE_LATEX)
+			ret |= write_one(dir, &t[i], "tex", table_write_latex);
+		if (formats & TABLE_CSV)
+			ret |= write_one(dir, &t[i], "csv", table_write_csv);
+	}
+	if (formats & TABLE_LATEX)
+		ret |= write_latex_document(dir, t, nr);
+	return ret ? -1 : 0;
+}

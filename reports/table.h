@@ -1,0 +1,71 @@
+/*
+ * table.h - the paper's tables from the results: one methods table per model, layer, utility and
+ * target (methods as rows in the paper's order, AD Coh Com ADCC IC ADD as columns, x100 with two
+ * decimals, the best of each column in bold and the second underlined, RandomCAM left out of the
+ * ranking), the utility ablation of the paper's Table 5, and their Markdown, LaTeX, CSV and HTML forms.
+ */
+#ifndef REPORTS_TABLE_H
+#define REPORTS_TABLE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lib/strbuf.h"
+#include "reports/paper.h"
+#include "reports/results.h"
+
+enum table_mark { TABLE_PLAIN, TABLE_BEST, TABLE_SECOND };
+
+enum table_format { TABLE_MARKDOWN = 1 << 0, TABLE_LATEX = 1 << 1, TABLE_CSV = 1 << 2 };
+
+/* camlab's six columns, then (with a paper table) the paper's six. */
+#define TABLE_MAX_VALS (2 * METRIC_NR)
+
+struct table_row {
+	char *key[2];	/* the label columns as shown (display names); owned */
+	int group;	/* rows of one group are ranked together; a rule separates groups */
+	int ranked;	/* 0: left out when marking the best (the RandomCAM baseline) */
+	int has[TABLE_MAX_VALS];
+	long long q[TABLE_MAX_VALS]; /* the value x100 in hundredths: 1691 prints as 16.91 */
+	enum table_mark mark[TABLE_MAX_VALS];
+};
+
+struct table {
+	char *name;	     /* file stem, e.g. "methods.resnet50.last_conv.rest.predicted"; owned */
+	char *caption;	     /* plain UTF-8 text; owned */
+	int nr_keys;	     /* label columns: 1 (Method) or 2 (Method, Utility) */
+	int nr_vals;	     /* METRIC_NR, or TABLE_MAX_VALS with the paper's columns */
+	char *paper_head;    /* which paper table the paper's columns are ("resnet50, last conv.
+				(layer4.2.conv3)"), or NULL; owned */
+	struct table_row *rows;
+	size_t nr, alloc;
+};
+
+/*
+ * Build every table of r into *out (an array of *nr tables, the caller's: free with tables_free).
+ * paper (may be NULL) adds the paper's column set to the methods tables of its network, or to every
+ * methods table when no model is named like the network.
+ */
+void tables_build(const struct results *r, const struct paper_table *paper, struct table **out,
+		  size_t *nr);
+void tables_free(struct table *t, size_t nr);
+
+/* Mark the best and second values of each column within each group (dense ranks: ties share). */
+void table_rank(struct table *t);
+
+void table_write_markdown(FILE *f, const struct table *t);
+/* A table float with booktabs rules, for \input in a document loading booktabs (and graphicx). */
+void table_write_latex(FILE *f, const struct table *t);
+void table_write_csv(FILE *f, const struct table *t);
+void table_write_html(struct strbuf *sb, const struct table *t);
+
+/*
+ * Write DIR/NAME.md, .tex and .csv (as formats asks) for each table, and, with TABLE_LATEX,
+ * DIR/tables.tex: a document that inputs them all (pdflatex tables.tex). 0, or -1 after error().
+ */
+int tables_write(const char *dir, const struct table *t, size_t nr, unsigned formats);
+
+/* A file-name-safe form of s: letters, digits and "+-_" kept, anything else '_'. */
+void table_slug(struct strbuf *sb, const char *s);
+
+#endif
