@@ -342,11 +342,7 @@ static int bench_run(struct bench *b, char **files, int nfiles)
 	if (model_split(&b->model, b->layer, b->layout, &b->split) < 0)
 		return -1;
 	if (b->methods & (1u << CAM_CAM)) {
-		const char *fc = model_last_linear(&b->model);
-		if (fc) {
-			strbuf_addf(&name, "%s.weight", fc);
-			b->fc = ts_module_attr(b->model.mod, name.buf);
-		}
+		b->fc = model_head_weight(&b->model);
 		if (!b->fc) {
 			fprintf(stderr, "note: cam left out: the model has no Linear head\n");
 			b->methods &= ~(1u << CAM_CAM);

@@ -446,3 +446,17 @@ const char *model_last_linear(const struct model *m)
 			return m->paths[i];
 	return NULL;
 }
+
+ts_tensor *model_head_weight(const struct model *m)
+{
+	const char *fc = model_last_linear(m);
+	struct strbuf sb = STRBUF_INIT;
+	ts_tensor *w;
+
+	if (!fc)
+		return NULL;
+	strbuf_addf(&sb, "%s.weight", fc);
+	w = ts_module_attr(m->mod, sb.buf);
+	strbuf_release(&sb);
+	return w;
+}

@@ -72,5 +72,7 @@ long model_class_index(const struct model *m, const char *name);
 
 /* The path of the last Linear module (the head, for CAM), or NULL. */
 const char *model_last_linear(const struct model *m);
+/* The weight (K, C) of that head, which CAM weighs channels with; NULL if there is none (owned by caller). */
+ts_tensor *model_head_weight(const struct model *m);
 
 #endif

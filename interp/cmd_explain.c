@@ -16,6 +16,7 @@
 #include "cam/utility.h"
 #include "interp/modelopts.h"
 #include "lib/error.h"
+#include "lib/fs.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 #include "reports/figure.h"
@@ -68,29 +69,6 @@ struct explain {
 	size_t written, failed;
 	int grids; /* several maps per image: draw <image>_grid.png; -1 once gnuplot has failed */
 };
-
-static int mkdir_p(const char *dir)
-{
-	struct strbuf sb = STRBUF_INIT;
-	const char *p = dir;
-	int ret = 0;
-	while (1) {
-		p = strchr(p + 1, '/');
-		strbuf_reset(&sb);
-		if (p)
-			strbuf_add(&sb, dir, (size_t)(p - dir));
-		else
-			strbuf_addstr(&sb, dir);
-		if (sb.len && mkdir(sb.buf, 0777) < 0 && errno != EEXIST) {
-			ret = error("cannot create '%s': %s", sb.buf, strerror(errno));
-			break;
-		}
-		if (!p)
-			break;
-	}
-	strbuf_release(&sb);
-	return ret;
-}
 
 static long lookup_class(const char *name, void *ud)
 {
@@ -452,15 +430,8 @@ static int explain_run(struct explain *e, const char *target_list, char **files,
 	e->grids = e->nr_utilities > 1 || e->nr_targets > 1 || (e->methods & (e->methods - 1));
 	if (model_split(&e->model, e->layer, e->layout, &e->split) < 0)
 		return -1;
-	if (e->methods & (1u << CAM_CAM)) {
-		const char *fc = model_last_linear(&e->model);
-		if (fc) {
-			struct strbuf sb = STRBUF_INIT;
-			strbuf_addf(&sb, "%s.weight", fc);
-			e->fc = ts_module_attr(e->model.mod, sb.buf);
-			strbuf_release(&sb);
-		}
-	}
+	if (e->methods & (1u << CAM_CAM))
+		e->fc = model_head_weight(&e->model);
 	if (mkdir_p(e->outdir) < 0)
 		return -1;
 	extra.model = e->model.mod;

@@ -25,32 +25,10 @@
 #include "interp/luacam.h"
 #include "reports/report.h"
 #include "lib/error.h"
+#include "lib/fs.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 #include "store/store.h"
-
-static int mkdir_p(const char *dir)
-{
-	struct strbuf sb = STRBUF_INIT;
-	const char *p = dir;
-	int ret = 0;
-	while (1) {
-		p = strchr(p + 1, '/');
-		strbuf_reset(&sb);
-		if (p)
-			strbuf_add(&sb, dir, (size_t)(p - dir));
-		else
-			strbuf_addstr(&sb, dir);
-		if (sb.len && mkdir(sb.buf, 0777) < 0 && errno != EEXIST) {
-			ret = error("cannot create '%s': %s", sb.buf, strerror(errno));
-			break;
-		}
-		if (!p)
-			break;
-	}
-	strbuf_release(&sb);
-	return ret;
-}
 
 static char *read_file(const char *path)
 {
@@ -143,7 +121,6 @@ static int load_model(struct runner *r, size_t mi)
 	const struct exp_model *em = &r->e->models[mi];
 	static const float imagenet_mean[3] = { 0.485f, 0.456f, 0.406f };
 	static const float imagenet_std[3] = { 0.229f, 0.224f, 0.225f };
-	const char *fc;
 
 	if (r->model_index == (long)mi)
 		return 0;
@@ -171,13 +148,7 @@ static int load_model(struct runner *r, size_t mi)
 		memcpy(r->pp.mean, em->mean, sizeof(r->pp.mean));
 	if (em->have_std)
 		memcpy(r->pp.std, em->std, sizeof(r->pp.std));
-	fc = model_last_linear(&r->model);
-	if (fc) {
-		struct strbuf sb = STRBUF_INIT;
-		strbuf_addf(&sb, "%s.weight", fc);
-		r->fc = ts_module_attr(r->model.mod, sb.buf);
-		strbuf_release(&sb);
-	}
+	r->fc = model_head_weight(&r->model);
 	r->model_index = (long)mi;
 	return 0;
 }
@@ -488,6 +459,7 @@ static void run_group(struct runner *r, size_t first, size_t last)
 		int rc;
 		batch_source_init(&src, &r->ds, &r->pp, r->device, 0);
 		batch_source_set_order(&src, pending, npend);
+		batch_source_set_workers(&src, r->o->workers);
 		while ((rc = batch_next(&src, &b, (size_t)r->batch)) > 0) {
 			process_batch(r, gr, ng, split, &b, (enum utility)u, &tp);
 			done_here += b.n;

@@ -185,15 +185,7 @@ int main(int argc, char **argv)
 		save(dir, "target", t);
 		ts_free(t);
 	}
-	{
-		const char *fc = model_last_linear(&m);
-		struct strbuf sb = STRBUF_INIT;
-		if (fc) {
-			strbuf_addf(&sb, "%s.weight", fc);
-			extra.fc = ts_module_attr(m.mod, sb.buf);
-		}
-		strbuf_release(&sb);
-	}
+	extra.fc = model_head_weight(&m);
 	extra.model = m.mod;
 	extra.x = b.x;
 	extra.chunk = 64;

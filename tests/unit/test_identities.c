@@ -33,7 +33,6 @@ static int setup_load(struct setup *s, const char *model_file, const char *layer
 {
 	struct preprocess pp = { 0, 0, { 0 }, { 0 } };
 	struct batch_source src;
-	const char *fc;
 
 	memset(s, 0, sizeof(*s));
 	memcpy(pp.mean, mean, sizeof(pp.mean));
@@ -47,13 +46,7 @@ static int setup_load(struct setup *s, const char *model_file, const char *layer
 	if (batch_next(&src, &s->b, limit) <= 0)
 		return -1;
 	batch_source_release(&src);
-	fc = model_last_linear(&s->m);
-	if (fc) {
-		struct strbuf sb = STRBUF_INIT;
-		strbuf_addf(&sb, "%s.weight", fc);
-		s->fc = ts_module_attr(s->m.mod, sb.buf);
-		strbuf_release(&sb);
-	}
+	s->fc = model_head_weight(&s->m);
 	return 0;
 }
 

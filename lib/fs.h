@@ -1,0 +1,10 @@
+/*
+ * fs.h - small file-system helpers the commands share.
+ */
+#ifndef LIB_FS_H
+#define LIB_FS_H
+
+/* Create dir and every missing parent, like mkdir -p. 0, or -1 after an error naming the folder. */
+int mkdir_p(const char *dir);
+
+#endif
