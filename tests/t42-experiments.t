@@ -1,0 +1,57 @@
+#!/bin/sh
+# t42-experiments.t - the experiments that ship with camlab: golden `camlab plan` outputs (run ids are
+# hashes of the model file's content and the configuration, so they are the same on every machine), the
+# paper's experiment files are valid and expand to the paper's grids once models and data are in place,
+# and the twin on ../shared's CIFAR ResNet-20 runs with its report.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+FM=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+[ -f $FM ] || skip_all "dataset-fashion-mnist is not installed"
+
+golden() { # golden SPEC EXPECTED: plan of SPEC (copied to TMP so nothing has run) against EXPECTED
+	mkdir -p $TMP/g/experiments $TMP/g/tests/plan && cp -r experiments/models $TMP/g/experiments/ &&
+	cp "$1" $TMP/g/$1 && (cd $TMP/g && $CAMLAB plan $1) | sed "s#$TMP/g#@ROOT@#g" >$TMP/plan.out &&
+	diff -u "$2" $TMP/plan.out
+}
+
+test_expect_success 'plan of the quickstart (golden)' "
+	golden experiments/quickstart.yaml tests/plan/quickstart.expected
+"
+
+test_expect_success 'plan of a partial grid: exclude, zip and a top-2 target (golden)' "
+	golden tests/plan/grid.yaml tests/plan/grid.expected
+"
+
+# The paper's files, with stand-ins for the twelve exported networks and ImageNet validation.
+mkdir -p $TMP/p/models/imagenet $TMP/p/data/imagenet/val/n01440764 $TMP/p/data/fig1 &&
+cp -r experiments $TMP/p/ &&
+for n in resnet18 resnet50 resnet101 resnet152 resnext50 vgg16 efficientnetb0 mobilenetv2 swint_t swint_s swint_b swint_l; do
+	ln -s $PWD/experiments/models/fashion_mnist_cnn.pt $TMP/p/models/imagenet/$n.pt
+done
+printf 'P6\n4 4\n255\n%048d' 0 >$TMP/p/data/imagenet/val/n01440764/a.ppm
+cp $TMP/p/data/imagenet/val/n01440764/a.ppm $TMP/p/data/fig1/both.ppm
+
+test_expect_success "the paper's experiment files are valid" "
+	for f in $TMP/p/experiments/paper/*.yaml; do $CAMLAB check \$f || exit 1; done
+"
+
+test_expect_success "they expand to the paper's grids" "
+	for x in paper_pre_gap:120 paper_last_conv:120 table5_rest_ablation:6 fig1_targets:6 fig5_vgg16_methods:9 fig6_utilities:6; do
+		$CAMLAB plan $TMP/p/experiments/paper/\${x%%:*}.yaml | tail -n 1 >$TMP/last &&
+		test_grep \"^\${x##*:} runs: 0 done\" $TMP/last || exit 1
+	done &&
+	$CAMLAB plan $TMP/p/experiments/paper/paper_pre_gap.yaml | test_grep '^[0-9a-f]{16} +pending +0 +swint_l +pre_gap +shapleycam +rest +predicted' /dev/stdin
+"
+
+[ -f "$SHARED/models/resnet20_cifar10.pt" ] || { echo "# no ../shared: the shared twins are not run"; test_done; exit; }
+
+test_expect_success 'the CIFAR ResNet-20 twin runs (2 images) and writes its report' "
+	cp -r experiments $TMP/s && mkdir -p $TMP/s2 && mv $TMP/s $TMP/s2/experiments && ln -s $SHARED $TMP/shared2 &&
+	sed -i 's#\\.\\./\\.\\./\\.\\./shared/#$SHARED/#' $TMP/s2/experiments/shared/cifar10.txt $TMP/s2/experiments/shared/resnet20_cifar10.yaml &&
+	$CAMLAB run --no-progress --limit 2 $TMP/s2/experiments/shared/resnet20_cifar10.yaml 2>$TMP/log && tail -n 3 $TMP/log &&
+	$CAMLAB plan $TMP/s2/experiments/shared/resnet20_cifar10.yaml | test_grep '^60 runs: 0 done, 60 partial' /dev/stdin &&
+	test -f $TMP/s2/out/resnet20_cifar10/report/index.html &&
+	ls $TMP/s2/out/resnet20_cifar10/report/tables/ | test_grep '^methods.resnet20.pre_gap.rest.predicted.md\$' /dev/stdin
+"
+
+test_done
