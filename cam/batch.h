@@ -20,6 +20,13 @@ struct preprocess {
 	float mean[3], std[3];
 };
 
+struct batch_pipe;
+
+/*
+ * Invariant: batch_next hands out the items of the order (or 0, 1, 2, ...) from position next on, in
+ * that order, whether they were decoded in its own thread or by workers: the fields below, except
+ * pipe, are the consumer's and workers never write them.
+ */
 struct batch_source {
 	struct dataset *ds; /* borrowed */
 	struct preprocess pp;
@@ -31,6 +38,8 @@ struct batch_source {
 	struct image carry; /* a prepared image of another size, held for the next batch */
 	size_t carry_item;
 	int have_carry;
+	int workers;		 /* decoding threads; <= 1: in batch_next's thread */
+	struct batch_pipe *pipe; /* the running workers and their queue, or NULL (owned) */
 };
 
 struct batch {
@@ -44,10 +53,22 @@ struct batch {
 
 #define BATCH_INIT { 0, NULL, NULL, NULL, NULL, 0, 0 }
 
+/* Starts with the default number of workers (batch_set_default_workers). */
 void batch_source_init(struct batch_source *src, struct dataset *ds, const struct preprocess *pp,
 		       const char *device, size_t limit);
 /* Visit only the n dataset items listed in order (borrowed; must outlive the source). */
 void batch_source_set_order(struct batch_source *src, const size_t *order, size_t n);
+/*
+ * Decode and preprocess in n threads that work up to two batches ahead of batch_next, which then only
+ * groups and normalises: n < 0 is the number of cores, 0 or 1 decodes in the calling thread. Neither
+ * the batches nor the skips depend on n; an unreadable image's error is printed by the thread that
+ * read it, so it may come before messages about earlier items (its "skipping" line comes in order).
+ * The threads start at the first batch_next and read ds and the order until the source is released.
+ */
+void batch_source_set_workers(struct batch_source *src, int n);
+/* The n that sources start with, as for batch_source_set_workers (-1 until set: all cores). */
+void batch_set_default_workers(int n);
+/* Stops the workers (mid-stream too: each finishes the image in hand) and frees what they made. */
 void batch_source_release(struct batch_source *src);
 
 /*

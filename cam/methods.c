@@ -140,8 +140,22 @@ void cam_pass_release(struct cam_pass *p)
 	memset(p, 0, sizeof(*p));
 }
 
+ts_tensor *cam_pass_utility(const struct cam_pass *p, const ts_tensor *logits, const ts_tensor *target)
+{
+	if (p->hook)
+		return p->hook->fn(p->hook->ud, logits, target);
+	return utility_eval(p->utility, logits, target);
+}
+
 int cam_pass_run(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum utility u,
 		 const struct target_policy *target, const long *labels, unsigned flags)
+{
+	return cam_pass_run_hooked(p, split, x, u, NULL, target, labels, flags);
+}
+
+int cam_pass_run_hooked(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum utility u,
+			const struct utility_hook *hook, const struct target_policy *target, const long *labels,
+			unsigned flags)
 {
 	struct tmp T = { 0 };
 	ts_tensor *leaf, *logits, *uu, *total;
@@ -152,6 +166,7 @@ int cam_pass_run(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum u
 	memset(p, 0, sizeof(*p));
 	p->split = split;
 	p->utility = u;
+	p->hook = hook;
 	if (ts_split_prefix(split, x, &p->carry, &p->a) < 0)
 		return error("forward to the target layer failed: %s", ts_error());
 	nb = ts_size(p->a, 0);
@@ -182,7 +197,7 @@ int cam_pass_run(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum u
 	/* The targets live where the logits live. */
 	p->target = ts_to_like(K(ts_from_i64(idx, shape, 2, "cpu")), p->logits);
 	free(idx);
-	uu = K(utility_eval(u, logits, p->target));
+	uu = K(cam_pass_utility(p, logits, p->target));
 	p->u = ts_detach(uu);
 	if (flags & (CAM_PASS_GRAD | CAM_PASS_HVP)) {
 		/* Images are independent in eval mode, so the gradient of the batch sum is per image. */
@@ -321,7 +336,7 @@ static ts_tensor *scorecam(const struct cam_pass *p, const struct cam_extra *e)
 			ts_tensor *in = keep(&V, ts_mul(xb, keep(&V, ts_narrow(mb, 0, k0, n))));
 			ts_tensor *logits = keep(&V, ts_module_forward(e->model, in));
 			ts_tensor *tgt = keep(&V, ts_repeat_interleave(tb, n));
-			parts[np] = utility_eval(p->utility, logits, tgt); /* (n,1) */
+			parts[np] = cam_pass_utility(p, logits, tgt); /* (n,1) */
 			if (!parts[np])
 				U.failed = 1;
 			np++;
@@ -384,7 +399,7 @@ static ts_tensor *ablationcam(const struct cam_pass *p, const struct cam_extra *
 		carry = ts_carry_repeat_interleave(p->carry, n);
 		ts_tensor *logits = keep(&V, ts_split_suffix(p->split, carry, ab));
 		ts_carry_free(carry);
-		ts_tensor *yk = keep(&V, utility_eval(p->utility, logits, keep(&V, ts_repeat_interleave(p->target, n))));
+		ts_tensor *yk = keep(&V, cam_pass_utility(p, logits, keep(&V, ts_repeat_interleave(p->target, n))));
 		ts_tensor *y = keep(&V, ts_repeat_interleave(p->u, n));
 		ts_tensor *w = ts_div(keep(&V, ts_sub(y, yk)), y); /* (B*n, 1) */
 		cols[ncols] = ts_reshape(w, (int64_t[]){ nb, n }, 2);

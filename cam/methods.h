@@ -58,6 +58,7 @@ struct cam_pass {
 	ts_tensor *g;	   /* dU/dA or NULL */
 	ts_tensor *ha;	   /* HA or NULL */
 	enum utility utility;
+	const struct utility_hook *hook; /* a user utility that replaces utility, or NULL (borrowed) */
 	long *classes; /* host copy of the targets, B entries */
 	long batch;
 };
@@ -70,6 +71,12 @@ struct cam_pass {
  */
 int cam_pass_run(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum utility u,
 		 const struct target_policy *target, const long *labels, unsigned flags);
+/* The same with a user utility (hook, borrowed for the life of the pass) in place of u. */
+int cam_pass_run_hooked(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum utility u,
+			const struct utility_hook *hook, const struct target_policy *target, const long *labels,
+			unsigned flags);
+/* The pass's utility (built in or hooked) of other logits (B', K) for targets (B', 1). */
+ts_tensor *cam_pass_utility(const struct cam_pass *p, const ts_tensor *logits, const ts_tensor *target);
 void cam_pass_release(struct cam_pass *p);
 
 /* What the methods that need more than A, G and HA are given. */

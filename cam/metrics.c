@@ -172,7 +172,7 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 		struct cam_pass q = CAM_PASS_INIT;
 		struct target_policy same = { TARGET_TRUE, 0 };
 		unsigned passes = need_coh ? mapper->passes : 0;
-		if (cam_pass_run(&q, p->split, xh, p->utility, &same, p->classes, passes) < 0) {
+		if (cam_pass_run_hooked(&q, p->split, xh, p->utility, p->hook, &same, p->classes, passes) < 0) {
 			ret = -1;
 			goto out;
 		}

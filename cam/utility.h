@@ -17,6 +17,12 @@ enum utility {
 
 extern const char *const utility_names[UTILITY_NR];
 
+/* A utility defined outside camlab's list (in Lua): U (B, 1) from the logits and the target classes. */
+struct utility_hook {
+	ts_tensor *(*fn)(void *ud, const ts_tensor *logits, const ts_tensor *target);
+	void *ud;
+};
+
 /* Parse a utility name (case-insensitive, '_' for '-'); -1 with an error with a suggestion if unknown. */
 int utility_parse(const char *name);
 

@@ -31,6 +31,7 @@ static const char run_usage[] =
 	"                      cuda:0,cuda:1 or all (every visible GPU); default: the experiment's\n"
 	"  --progress          a progress bar even when stderr is not a terminal\n"
 	"  --no-progress       plain log lines only\n"
+	"  --workers N         threads decoding images ahead of the model (default: all cores; 0: none)\n"
 	"  --allow-unsafe      let a Lua spec use io, os and require\n";
 
 static const char plan_usage[] =
@@ -56,7 +57,8 @@ static int load(const char *file, struct experiment *e, int unsafe)
 	return ret;
 }
 
-enum { OPT_LIMIT_RUN = 2000, OPT_DEVICES, OPT_FAIL_FAST, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_UNSAFE };
+enum { OPT_LIMIT_RUN = 2000, OPT_DEVICES, OPT_FAIL_FAST, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_UNSAFE,
+       OPT_WORKERS_RUN };
 
 int cmd_run(int argc, char **argv)
 {
@@ -67,6 +69,7 @@ int cmd_run(int argc, char **argv)
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 		{ "allow-unsafe", no_argument, NULL, OPT_UNSAFE },
+		{ "workers", required_argument, NULL, OPT_WORKERS_RUN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,6 +79,7 @@ int cmd_run(int argc, char **argv)
 	long v = 0;
 
 	o.progress = -1;
+	o.workers = -1;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -98,6 +102,11 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_UNSAFE:
 			unsafe = 1;
+			break;
+		case OPT_WORKERS_RUN:
+			if (parse_count("workers", optarg, &v) < 0)
+				return 2;
+			o.workers = (int)v;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);

@@ -356,6 +356,11 @@ int luacam_has_utility(const struct luacam *lc, const char *name)
 	return has(lc, "camlab.utilities", name);
 }
 
+int luacam_has_metric(const struct luacam *lc, const char *name)
+{
+	return has(lc, "camlab.metrics", name);
+}
+
 /* Call table[name] with n tensors (borrowed: the Lua copies are clones) and return its tensor result. */
 static ts_tensor *call(struct luacam *lc, const char *table, const char *what, const char *name,
 		       const ts_tensor *const *args, int n, int keep_graph)
@@ -419,4 +424,18 @@ ts_tensor *luacam_utility(struct luacam *lc, const char *name, const ts_tensor *
 		return NULL;
 	}
 	return u;
+}
+
+ts_tensor *luacam_metric(struct luacam *lc, const char *name, const ts_tensor *heat, const ts_tensor *y,
+			 const ts_tensor *o, const ts_tensor *d)
+{
+	const ts_tensor *args[4] = { heat, y, o, d };
+	ts_tensor *v = call(lc, "camlab.metrics", "metric", name, args, 4, 0);
+	if (v && ts_numel(v) != ts_size(heat, 0)) {
+		error("metric '%s' must return one value per image (%ld), not %ld", name, (long)ts_size(heat, 0),
+		      (long)ts_numel(v));
+		ts_free(v);
+		return NULL;
+	}
+	return v;
 }

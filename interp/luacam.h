@@ -1,5 +1,5 @@
 /*
- * luacam.h - running an experiment's Lua definitions (methods, utilities) on the device: a sandboxed Lua
+ * luacam.h - running an experiment's Lua definitions (methods, utilities, metrics) on the device: a sandboxed Lua
  * state whose tensors are libtorch tensors, so user code is a few tensor operations like the built-in
  * methods, not a loop over pixels.
  *
@@ -32,6 +32,15 @@ int luacam_has_utility(const struct luacam *lc, const char *name);
  */
 ts_tensor *luacam_method(struct luacam *lc, const char *name, const ts_tensor *a, const ts_tensor *g,
 			 const ts_tensor *ha);
+
+int luacam_has_metric(const struct luacam *lc, const char *name);
+
+/*
+ * A user metric: one value per image (B) from the heatmaps H (B, H, W) and the probabilities of the
+ * target class y = p_c(x), o = p_c(x * H), d = p_c(x * (1 - H)), each (B). NULL with an error on failure.
+ */
+ts_tensor *luacam_metric(struct luacam *lc, const char *name, const ts_tensor *heat, const ts_tensor *y,
+			 const ts_tensor *o, const ts_tensor *d);
 
 /* U (B, 1) of the user utility name from the logits (B, K) and the target classes (B, 1) int64. */
 ts_tensor *luacam_utility(struct luacam *lc, const char *name, const ts_tensor *logits, const ts_tensor *target);

@@ -19,6 +19,7 @@ void modelopts_init(struct modelopts *o)
 	o->device = "cpu";
 	o->size = o->resize = -1;
 	o->batch = 8;
+	o->workers = -1;
 }
 
 int parse_count(const char *opt, const char *arg, long *out)
@@ -78,6 +79,11 @@ int modelopts_parse(struct modelopts *o, int opt, const char *arg)
 			return -1;
 		o->threads = (int)v;
 		return 1;
+	case OPT_WORKERS:
+		if (parse_count("workers", arg, &v) < 0)
+			return -1;
+		o->workers = (int)v;
+		return 1;
 	case OPT_MEAN:
 	case OPT_STD:
 		if (parse_float3(arg, opt == OPT_MEAN ? o->mean : o->std) < 0)
@@ -112,6 +118,7 @@ int modelopts_load(struct modelopts *o, struct model *m, struct dataset *ds, cha
 		return error("no images given (image files, or --dataset PATH)");
 	if (o->labels && !o->dataset)
 		return error("--labels needs --dataset");
+	batch_set_default_workers(o->workers);
 	if (ts_init(o->threads) < 0)
 		return error("cannot start libtorch: %s", ts_error());
 	if (ts_device_check(o->device) < 0)

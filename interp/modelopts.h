@@ -26,6 +26,7 @@ struct modelopts {
 	int batch;
 	size_t limit;
 	int threads;
+	int workers; /* image decoding threads (batch_source_set_workers); -1: not given */
 };
 
 #define MODELOPTS_HELP                                                                             \
@@ -40,6 +41,8 @@ struct modelopts {
 	"  --device D          cpu, cuda or cuda:N (default cpu)\n"                                   \
 	"  --batch N           images per batch (default 8)\n"                                         \
 	"  --threads N         CPU threads for libtorch (default: all cores)\n"                        \
+	"  --workers N         threads decoding images ahead of the model (default: all cores;\n"     \
+	"                      0 or 1: decode between batches)\n"                                      \
 	"  --dataset PATH      images from a dataset: a folder of class folders, a flat folder\n"      \
 	"                      (labels from --labels CSV), a list file or an IDX file\n"               \
 	"  --labels FILE       labels for --dataset (CSV filename,label or an IDX label file)\n"       \
@@ -59,6 +62,7 @@ enum {
 	OPT_BATCH,
 	OPT_LIMIT,
 	OPT_THREADS,
+	OPT_WORKERS,
 	OPT_FIRST_COMMAND /* commands number their own options from here */
 };
 
@@ -70,7 +74,8 @@ enum {
 	{ "resize", required_argument, NULL, OPT_RESIZE }, { "mean", required_argument, NULL, OPT_MEAN }, \
 	{ "std", required_argument, NULL, OPT_STD }, { "batch", required_argument, NULL, OPT_BATCH },  \
 	{ "limit", required_argument, NULL, OPT_LIMIT },                                               \
-	{ "threads", required_argument, NULL, OPT_THREADS }
+	{ "threads", required_argument, NULL, OPT_THREADS },                                           \
+	{ "workers", required_argument, NULL, OPT_WORKERS }
 
 void modelopts_init(struct modelopts *o);
 /* Handle one shared option; 1 if it was one, 0 if not, -1 if its value is bad (reported). */
@@ -78,7 +83,8 @@ int modelopts_parse(struct modelopts *o, int opt, const char *arg);
 
 /*
  * Start libtorch, load the model with its metadata (command line over sidecar over defaults), and collect
- * the images (--dataset and/or the file arguments) into ds. Returns 0 or -1 (reported).
+ * the images (--dataset and/or the file arguments) into ds. Returns 0 or -1 (reported). --workers
+ * becomes the batch sources' default (batch_set_default_workers).
  */
 int modelopts_load(struct modelopts *o, struct model *m, struct dataset *ds, char **files, int nfiles,
 		   struct preprocess *pp);

@@ -96,6 +96,8 @@ struct runner {
 	unsigned metrics;
 	unsigned char *figure; /* per dataset index: its heatmaps are kept for figures */
 	struct luacam *lua;    /* the experiment's Lua definitions, or NULL */
+	const char **user_metrics; /* names of the metrics defined in Lua */
+	size_t nr_user_metrics;
 	/* the loaded model */
 	long model_index;
 	struct model model;
@@ -109,6 +111,7 @@ struct runner {
 	int batch; /* images per batch: the experiment's, halved after an out-of-memory error */
 	const char *device;  /* this worker's device */
 	int worker, workers; /* this process runs the groups g with g % workers == worker */
+	int decode_workers;  /* image decoding threads (-1: one per core) */
 };
 
 static long lookup_class(const char *name, void *ud)
@@ -199,15 +202,6 @@ static ts_tensor *user_map(const struct cam_pass *p, const struct cam_extra *ext
 	return luacam_method(g->lua, g->user, p->a, p->g, p->ha);
 }
 
-static int utility_parse_quiet(const char *name)
-{
-	int u;
-	error_set_quiet(1);
-	u = utility_parse(name);
-	error_set_quiet(0);
-	return u;
-}
-
 static void fail_run(struct runner *r, struct group_run *g, const char *why)
 {
 	if (g->failed)
@@ -243,6 +237,57 @@ static void keep_figures(struct runner *r, struct group_run *g, const struct bat
 	free(host);
 }
 
+struct user_utility_ctx {
+	struct luacam *lua;
+	const char *name;
+};
+
+static ts_tensor *user_utility(void *ud, const ts_tensor *logits, const ts_tensor *target)
+{
+	struct user_utility_ctx *c = ud;
+	return luacam_utility(c->lua, c->name, logits, target);
+}
+
+/* The metrics defined in Lua for one run's batch, from its heatmaps and probabilities, into out[B][nu]. */
+static int user_metrics(struct runner *r, struct group_run *g, const ts_tensor *heat,
+			const struct metric_row *rows, size_t n, double *out)
+{
+	size_t m, i;
+	float *buf;
+	int64_t shape[1] = { (int64_t)n };
+	ts_tensor *t[3];
+	int ret = 0;
+
+	(void)g;
+	if (!r->nr_user_metrics)
+		return 0;
+	buf = xmalloc(3 * n * sizeof(float));
+	for (i = 0; i < n; i++) {
+		buf[i] = (float)rows[i].y;
+		buf[n + i] = (float)rows[i].o;
+		buf[2 * n + i] = (float)rows[i].d;
+	}
+	for (i = 0; i < 3; i++) {
+		ts_tensor *h = ts_from_f32(buf + i * n, shape, 1, "cpu");
+		t[i] = ts_to_like(h, heat);
+		ts_free(h);
+	}
+	for (m = 0; m < r->nr_user_metrics && !ret; m++) {
+		ts_tensor *v = luacam_metric(r->lua, r->user_metrics[m], heat, t[0], t[1], t[2]);
+		double *host = xmalloc(n * sizeof(double));
+		if (!v || ts_copy_f64(v, host, n) != (long)n)
+			ret = -1;
+		for (i = 0; !ret && i < n; i++)
+			out[i * r->nr_user_metrics + m] = host[i];
+		free(host);
+		ts_free(v);
+	}
+	for (i = 0; i < 3; i++)
+		ts_free(t[i]);
+	free(buf);
+	return ret;
+}
+
 static int is_oom(const char *msg)
 {
 	return msg && (strstr(msg, "out of memory") || strstr(msg, "CUDA error: out of memory"));
@@ -265,8 +310,11 @@ static int fake_oom(size_t n)
  * Returns 1 when the device ran out of memory (nothing was written), else 0.
  */
 static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_split *split,
-		       const struct batch *b, enum utility u, const struct target_policy *tp)
+		       const struct batch *b, enum utility u, const struct utility_hook *hook,
+		       const struct target_policy *tp)
 {
+	size_t nu = r->nr_user_metrics, m;
+	double *uvals = xcalloc(b->n * ng * (nu ? nu : 1), sizeof(double));
 	struct cam_pass pass = CAM_PASS_INIT;
 	struct cam_extra extra = { r->model.mod, b->x, r->fc, r->e->seed, r->batch * 4 };
 	struct metric_row *rows = xcalloc(b->n * ng, sizeof(*rows));
@@ -278,7 +326,7 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 	for (k = 0; k < ng; k++)
 		if (!gr[k].failed)
 			passes |= gr[k].mapper.passes;
-	if (fake_oom(b->n) || cam_pass_run(&pass, split, b->x, u, tp, b->labels, passes) < 0) {
+	if (fake_oom(b->n) || cam_pass_run_hooked(&pass, split, b->x, u, hook, tp, b->labels, passes) < 0) {
 		if (fake_oom(b->n) || is_oom(ts_error())) {
 			oom = 1;
 		} else {
@@ -299,6 +347,8 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 				oom = 1;
 			else
 				fail_run(r, g, ts_error());
+		} else if (user_metrics(r, g, heat, rows + k * b->n, b->n, uvals + k * b->n * nu) < 0) {
+			fail_run(r, g, "a metric defined in Lua failed (see above)");
 		} else {
 			ok[k] = 1;
 			keep_figures(r, g, b, heat);
@@ -324,6 +374,9 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 				fail_run(r, g, "cannot store results");
 				break;
 			}
+			for (m = 0; m < nu; m++)
+				store_put_user_metric(r->store, g->pr->key, (long)idx, r->user_metrics[m],
+						      uvals[(k * b->n + i) * nu + m]);
 			g->done[idx] = 1;
 			g->stored++;
 		}
@@ -333,6 +386,7 @@ out:
 	cam_pass_release(&pass);
 	free(rows);
 	free(ok);
+	free(uvals);
 	return oom;
 }
 
@@ -341,11 +395,12 @@ out:
  * batch size for the rest of the run, which goes on.
  */
 static void process_batch(struct runner *r, struct group_run *gr, size_t ng, ts_split *split,
-			  const struct batch *b, enum utility u, const struct target_policy *tp)
+			  const struct batch *b, enum utility u, const struct utility_hook *hook,
+			  const struct target_policy *tp)
 {
 	size_t half, part;
 
-	if (!group_batch(r, gr, ng, split, b, u, tp))
+	if (!group_batch(r, gr, ng, split, b, u, hook, tp))
 		return;
 	if (b->n == 1) {
 		size_t k;
@@ -364,7 +419,7 @@ static void process_batch(struct runner *r, struct group_run *gr, size_t ng, ts_
 		size_t off = part ? half : 0, len = part ? b->n - half : half;
 		struct batch view = { len, b->items + off, b->labels + off, b->shown + off,
 				      ts_narrow(b->x, 0, (int64_t)off, (int64_t)len), b->h, b->w };
-		process_batch(r, gr, ng, split, &view, u, tp);
+		process_batch(r, gr, ng, split, &view, u, hook, tp);
 		ts_free(view.x); /* the view borrows everything else from b */
 	}
 }
@@ -379,6 +434,9 @@ static void run_group(struct runner *r, size_t first, size_t last)
 	size_t ng = last - first, k, i, npend = 0, total_pending = 0;
 	size_t *pending = xmalloc((r->nr_images ? r->nr_images : 1) * sizeof(size_t));
 	struct target_policy tp;
+	struct user_utility_ctx uctx;
+	struct utility_hook uhook;
+	const struct utility_hook *hook = NULL;
 	ts_split *split = NULL;
 	int topk, u;
 	double t_start = seconds();
@@ -411,11 +469,6 @@ static void run_group(struct runner *r, size_t first, size_t last)
 			error_set_quiet(0);
 			cam_mapper_builtin(&gr[k].mapper, (enum cam_method)__builtin_ctz(mask));
 		}
-		if (utility_parse_quiet(r->e->utilities[gr[k].pr->utility].name) < 0) {
-			snprintf(why, sizeof(why), "utility '%s' is a Lua definition; user utilities cannot run yet",
-				 r->e->utilities[gr[k].pr->utility].name);
-			fail_run(r, &gr[k], why);
-		}
 	}
 	/* Images that some run of the group still lacks, in selection order, at most --limit per run. */
 	for (i = 0; i < r->nr_images; i++) {
@@ -437,7 +490,16 @@ static void run_group(struct runner *r, size_t first, size_t last)
 			fail_run(r, &gr[k], "cannot load the model (see above)");
 		goto finish;
 	}
-	u = utility_parse(r->e->utilities[pr0->utility].name);
+	if (luacam_has_utility(r->lua, r->e->utilities[pr0->utility].name)) {
+		uctx.lua = r->lua;
+		uctx.name = r->e->utilities[pr0->utility].name;
+		uhook.fn = user_utility;
+		uhook.ud = &uctx;
+		hook = &uhook;
+		u = UTILITY_LOGIT; /* unused: the hook computes U */
+	} else {
+		u = utility_parse(r->e->utilities[pr0->utility].name);
+	}
 	if (u < 0 || target_parse(r->e->targets[pr0->target].name, lookup_class, &r->model, &tp, &topk) < 0) {
 		for (k = 0; k < ng; k++)
 			fail_run(r, &gr[k], "bad utility or target (see above)");
@@ -459,9 +521,9 @@ static void run_group(struct runner *r, size_t first, size_t last)
 		int rc;
 		batch_source_init(&src, &r->ds, &r->pp, r->device, 0);
 		batch_source_set_order(&src, pending, npend);
-		batch_source_set_workers(&src, r->o->workers);
+		batch_source_set_workers(&src, r->decode_workers);
 		while ((rc = batch_next(&src, &b, (size_t)r->batch)) > 0) {
-			process_batch(r, gr, ng, split, &b, (enum utility)u, &tp);
+			process_batch(r, gr, ng, split, &b, (enum utility)u, hook, &tp);
 			done_here += b.n;
 			r->images_done_now += b.n;
 			progress(r, r->runs_done + 1, r->plan.nr, done_here, npend, plan_run_label(&r->plan, pr0));
@@ -649,6 +711,14 @@ static int run_worker(struct runner *r)
 		}
 	}
 	diag_release(&d);
+	for (i = 0; i < r->e->nr_metrics; i++) {
+		if (!luacam_has_metric(r->lua, r->e->metrics[i].name))
+			continue;
+		r->user_metrics = xrealloc(r->user_metrics, (r->nr_user_metrics + 1) * sizeof(char *));
+		r->user_metrics[r->nr_user_metrics++] = r->e->metrics[i].name;
+		/* a Lua metric is given y, o and d: compute them even if no built-in metric needs them */
+		r->metrics |= (1u << METRIC_AD) | (1u << METRIC_ADD);
+	}
 	if (ts_init(r->workers > 1 ? 1 : 0) < 0 || ts_device_check(r->device) < 0)
 		return error("%s", ts_error()) ? 1 : 1;
 	if (!r->store && !(r->store = store_open(r->e->output)))
@@ -687,6 +757,11 @@ static int fork_workers(struct runner *r, const struct devices *devs)
 			r->device = devs->names[i];
 			r->worker = (int)i;
 			r->workers = (int)devs->nr;
+			if (r->o->workers < 0) {
+				/* the cores are shared by the device processes */
+				long cores = sysconf(_SC_NPROCESSORS_ONLN);
+				r->decode_workers = cores > (long)devs->nr ? (int)(cores / (long)devs->nr) : 1;
+			}
 			r->bar = 0; /* several bars on one terminal would garble each other */
 			fprintf(stderr, "worker %zu on %s\n", i, r->device);
 			_exit(run_worker(r));
@@ -721,11 +796,14 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 	r.model_index = -1;
 	r.bar = o->progress < 0 ? isatty(2) : o->progress;
 	r.batch = e->batch > 0 ? e->batch : 8;
+	r.decode_workers = o->workers;
 	dataset_init(&r.ds);
 	for (i = 0; i < e->nr_metrics; i++) {
 		unsigned m = 0;
+		error_set_quiet(1); /* metrics defined in Lua are not in camlab's list */
 		if (metrics_parse(e->metrics[i].name, &m) == 0)
 			r.metrics |= m;
+		error_set_quiet(0);
 	}
 	if (plan_build(&r.plan, e, &d) < 0) {
 		diag_print(&d, stderr);
@@ -790,6 +868,7 @@ out:
 	dataset_release(&r.ds);
 	free(r.images);
 	free(r.figure);
+	free(r.user_metrics);
 	luacam_free(r.lua);
 	plan_release(&r.plan);
 	diag_release(&d);

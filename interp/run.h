@@ -16,6 +16,7 @@ struct run_opts {
 	int fail_fast;	/* stop at the first failing run */
 	int progress;	/* -1: a bar when stderr is a terminal; 0: log lines; 1: bar */
 	const char *devices; /* "cuda:0,cuda:1", "all", or NULL for the experiment's device */
+	int workers;	/* image decoding threads (batch_source_set_workers): -1 all cores, 0 or 1 none */
 };
 
 /* Run the experiment e (loaded from spec_file). Returns 0 if every run finished, 1 otherwise. */

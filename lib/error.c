@@ -7,20 +7,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "strbuf.h"
+
 static int quiet;
+static _Thread_local struct strbuf *capture;
 
 void error_set_quiet(int q)
 {
 	quiet = q;
 }
 
+void error_capture(struct strbuf *sb)
+{
+	capture = sb;
+}
+
 static void report(const char *prefix, const char *fmt, va_list ap)
 {
 	if (quiet)
 		return;
+	if (capture) {
+		strbuf_addstr(capture, prefix);
+		strbuf_vaddf(capture, fmt, ap);
+		strbuf_addch(capture, '\n');
+		return;
+	}
+	flockfile(stderr); /* one line, even when threads report at once */
 	fputs(prefix, stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 int error(const char *fmt, ...)

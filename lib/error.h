@@ -18,4 +18,11 @@ _Noreturn void bug_fl(const char *file, int line, const char *fmt, ...)
 /* Silence error()/warning() output (tests of error paths that check return values only). */
 void error_set_quiet(int quiet);
 
+/*
+ * Append this thread's error()/warning() lines to sb instead of printing them (NULL: print again), so
+ * that a worker thread's messages can be printed in the order of the work, not of its completion.
+ */
+struct strbuf;
+void error_capture(struct strbuf *sb);
+
 #endif

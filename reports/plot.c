@@ -333,7 +333,7 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 	struct names methods = { 0 }, utilities = { 0 };
 	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT;
 	size_t i, j, u, *count;
-	int m, ret = 0;
+	int m, ret = 0, drawn = 0, have[METRIC_NR] = { 0 };
 
 	for (i = 0; i < n; i++) {
 		names_add(&methods, x[i].method, results_cmp_method);
@@ -360,10 +360,12 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 				for (i = 0; i < n; i++)
 					if (!strcmp(x[i].method, methods.v[j]) && !strcmp(x[i].utility, utilities.v[u]))
 						v = x[i].v[m];
-				if (isnan(v))
+				if (isnan(v)) {
 					strbuf_addstr(&data, " NaN");
-				else
+				} else {
 					strbuf_addf(&data, " %.4f", 100 * v);
+					have[m] = 1;
+				}
 			}
 			strbuf_addch(&data, '\n');
 		}
@@ -395,6 +397,11 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 	}
 	strbuf_addstr(&body, ")\n");
 	for (m = 0; m < METRIC_NR; m++) {
+		if (!have[m]) {
+			/* a metric the experiment did not compute: an empty panel, not a gnuplot error */
+			strbuf_addstr(&body, "set multiplot next\n");
+			continue;
+		}
 		strbuf_addf(&body, "set title \"%s, %s is better\"\nset ylabel \"%s (%%)\"\nplot ",
 			    metric_info[m].name, metric_info[m].higher_better ? "higher" : "lower",
 			    metric_info[m].name);
@@ -403,7 +410,7 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 			gp_str(&body, figure_display_name(utilities.v[u]));
 			strbuf_addf(&body, " lc rgb \"%s\"", colour(utilities.v[u], u));
 		}
-		strbuf_addstr(&body, m == 0 ? "\nunset key\n" : "\n");
+		strbuf_addstr(&body, !drawn++ ? "\nunset key\n" : "\n");
 	}
 	strbuf_addstr(&body, "unset multiplot\n");
 	ret = draw(dir, stem.buf, title.buf, &data, &body, 1500, 900, l);

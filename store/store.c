@@ -37,6 +37,8 @@ static const char schema[] =
 	" PRIMARY KEY (run_key, idx));"
 	"CREATE TABLE IF NOT EXISTS inputs(model TEXT, idx INTEGER, path TEXT, h INTEGER, w INTEGER, rgb BLOB,"
 	" PRIMARY KEY (model, idx));"
+	"CREATE TABLE IF NOT EXISTS user_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
+	" PRIMARY KEY (run_key, idx, name));"
 	"CREATE TABLE IF NOT EXISTS outputs(key TEXT PRIMARY KEY, value TEXT);"
 	"CREATE TABLE IF NOT EXISTS figures(idx INTEGER, by TEXT, PRIMARY KEY (idx, by));"
 	"INSERT OR IGNORE INTO meta VALUES ('schema_version', '1');"
@@ -403,6 +405,10 @@ int store_export_csv(struct store *s, const char *dir)
 	ret |= export_one(s, dir, "images.csv",
 			  "SELECT r.model, r.layer, r.method, r.utility, r.target, i.* FROM images i JOIN runs r "
 			  "ON r.key = i.run_key ORDER BY r.model, r.layer, r.method, r.utility, r.target, i.idx");
+	ret |= export_one(s, dir, "user_metrics.csv",
+			  "SELECT r.model, r.layer, r.method, r.utility, r.target, u.name, count(*) AS n, "
+			  "avg(u.value) AS mean FROM user_metrics u JOIN runs r ON r.key = u.run_key "
+			  "GROUP BY u.run_key, u.name ORDER BY 1, 2, 3, 4, 5, 6");
 	ret |= export_one(s, dir, "aggregates.csv",
 			  "SELECT r.model, r.layer, r.method, r.utility, r.target, a.* FROM aggregates a JOIN "
 			  "runs r ON r.key = a.run_key ORDER BY r.model, r.layer, r.method, r.utility, r.target");
@@ -477,4 +483,20 @@ int store_set_figures(struct store *s, const long *idx, const char *const *by, s
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+int store_put_user_metric(struct store *s, const char *key, long idx, const char *name, double value)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO user_metrics VALUES (?,?,?,?)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sql_error(s, "insert user metric");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	bind_real(st, 4, value);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert user metric");
 }

@@ -23,6 +23,8 @@
  *            PRIMARY KEY (run_key, idx))                   shows: float32 little-endian, row-major
  *   inputs(model TEXT, idx INTEGER, path TEXT, h INTEGER, w INTEGER, rgb BLOB,   the prepared input
  *          PRIMARY KEY (model, idx))                      image (after resize and crop), 8-bit RGB
+ *   user_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,   metrics defined in the spec's Lua,
+ *                PRIMARY KEY (run_key, idx, name))            one row per image and metric
  *   outputs(key TEXT PRIMARY KEY, value TEXT)             what the latest spec asks the report for:
  *          name, tables (0/1), plots (0/1), formats ("markdown,latex,csv"), paper ("table1/...")
  *   figures(idx INTEGER, by TEXT, PRIMARY KEY (idx, by))  figure requests: image index, what varies
@@ -78,6 +80,9 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
 int store_put_image(struct store *s, const char *key, const struct store_image *img);
+
+/* One image's value of a user-defined metric. */
+int store_put_user_metric(struct store *s, const char *key, long idx, const char *name, double value);
 
 /* Keep a heatmap (h x w floats) of one image for figures. */
 int store_put_heatmap(struct store *s, const char *key, long idx, int h, int w, const float *data);

@@ -1,7 +1,8 @@
 #!/bin/sh
-# t44-lua-methods.t - methods defined in Lua run on the device through camlab's tensor bindings: the
-# reference definitions in stdlib/methods.lua give the same numbers as the C implementations, and a
-# method that is not in the paper (written in a Lua spec and in a YAML spec) runs end to end.
+# t44-lua-methods.t - methods, utilities and metrics defined in Lua run on the device through camlab's
+# tensor bindings: the reference definitions in stdlib/methods.lua give the same numbers as the C
+# implementations, a method that is not in the paper runs end to end, a Lua ReST utility equals the
+# built-in one, and Lua metrics are stored per image beside the paper's.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 FM=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
@@ -80,6 +81,32 @@ define:
 EOS
 	test_must_fail $CAMLAB run --no-progress $TMP/loop.yaml 2>$TMP/err &&
 	test_grep 'instruction budget' $TMP/err
+"
+
+test_expect_success 'a utility and metrics written in Lua' "
+	cat >$TMP/um.yaml <<EOS &&
+name: um
+output: $TMP/um
+batch: 30
+models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
+data: {path: $FM, limit: 60}
+methods: [gradcam, shapleycam]
+utilities: [rest, my_rest]
+metrics: [ad, coh, my_ad, top_mass]
+define:
+  utilities:
+    my_rest: 'return function(logits, target) return gather(logits, 2, target) + gather(log_softmax(logits, 2), 2, target) end'
+  metrics:
+    my_ad: 'return function(H, y, o, d) return (y - o):clamp(0, 1e9) / y end'
+    top_mass: 'return function(H, y, o, d) return (H * H:gt(0.5)):sum({2, 3}) / (H:sum({2, 3}) + 1e-7) end'
+EOS
+	$CAMLAB run --no-progress $TMP/um.yaml 2>$TMP/log && cat $TMP/log &&
+	q=\"SELECT r.method, i.idx, i.class, round(i.ad, 6), round(i.coh, 6) FROM images i JOIN runs r ON r.key = i.run_key WHERE r.utility = '%s' ORDER BY 1, 2\" &&
+	sqlite3 $TMP/um/results.sqlite \"\$(printf \"\$q\" rest)\" >$TMP/a && sqlite3 $TMP/um/results.sqlite \"\$(printf \"\$q\" my_rest)\" >$TMP/b &&
+	test \$(wc -l <$TMP/a) -eq 120 && cmp $TMP/a $TMP/b &&
+	sqlite3 $TMP/um/results.sqlite \"SELECT count(*) FROM user_metrics u JOIN images i ON i.run_key = u.run_key AND i.idx = u.idx WHERE u.name = 'my_ad' AND abs(u.value - i.ad) < 1e-6\" | test_grep '^240\$' /dev/stdin &&
+	sqlite3 $TMP/um/results.sqlite \"SELECT count(*) FROM user_metrics WHERE name = 'top_mass' AND value > 0 AND value <= 1\" | test_grep '^240\$' /dev/stdin &&
+	test_grep '^model,layer,method,utility,target,name,n,mean\$' $TMP/um/user_metrics.csv
 "
 
 test_done
