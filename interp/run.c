@@ -830,7 +830,14 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		struct store_run sr = { pr->key, m->name, m->layers[pr->layer].name, m->layers[pr->layer].path,
 					e->methods[pr->method].name, e->utilities[pr->utility].name,
 					plan_target_name(&r.plan, pr), pr->config, (long)r.nr_images };
-		if (store_add_run(r.store, spec_id, &sr) < 0)
+		if (store_add_run(r.store, spec_id, (long)i, &sr) < 0)
+			goto out;
+	}
+	{
+		/* the report shows the runs of this spec, not older runs that share their labels */
+		char id[32];
+		snprintf(id, sizeof(id), "%ld", spec_id);
+		if (store_set_output(r.store, "spec_id", id) < 0)
 			goto out;
 	}
 	fprintf(stderr, "%s: %zu run(s) over %zu image(s), results in %s\n", e->name ? e->name : e->file,

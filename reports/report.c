@@ -137,8 +137,9 @@ static void add_runs_summary(struct strbuf *h, sqlite3 *db, const struct results
 	}
 	strbuf_addf(h, "%s; %zu with results in the tables.", first ? " none" : "", r->nr);
 	if (r->nr_superseded)
-		strbuf_addf(h, " %zu older run%s of the same model, layer, method, utility and target left out"
-			       " (the newest is shown).",
+		strbuf_addf(h, " %zu other run%s with results left out: the tables show the latest spec's runs"
+			       " (in a database that does not record them, the newest run of each model, layer,"
+			       " method, utility and target).",
 			    r->nr_superseded, r->nr_superseded == 1 ? "" : "s");
 	strbuf_addstr(h, "</p>\n");
 	if (sqlite3_prepare_v2(db,

@@ -118,21 +118,58 @@ static void free_seen(char **seen, size_t nr)
 	free(seen);
 }
 
+/* The latest spec's id when the database records which runs each spec has (outputs.spec_id), else -1. */
+static long latest_spec(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	long id = -1;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT CAST(o.value AS INTEGER) FROM outputs o WHERE o.key = 'spec_id' AND EXISTS "
+			       "(SELECT 1 FROM spec_runs s WHERE s.spec_id = CAST(o.value AS INTEGER))",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1; /* an older database without these tables */
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
 int results_load(struct results *r, sqlite3 *db)
 {
 	/* created, then rowid: a later duplicate replaces an earlier one below. */
-	static const char sql[] =
+	static const char sql_all[] =
 		"SELECT r.key, r.model, r.layer, r.layer_path, r.method, r.utility, r.target, r.state,"
 		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_"
 		" FROM runs r JOIN aggregates a ON a.run_key = r.key WHERE a.n > 0"
 		" ORDER BY r.created, r.rowid";
+	/* Only the latest spec's runs, in its grid order: a reverted spec shows its own old runs again. */
+	static const char sql_spec[] =
+		"SELECT r.key, r.model, r.layer, r.layer_path, r.method, r.utility, r.target, r.state,"
+		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_"
+		" FROM runs r JOIN aggregates a ON a.run_key = r.key"
+		" JOIN spec_runs s ON s.run_key = r.key AND s.spec_id = ?1 WHERE a.n > 0 ORDER BY s.pos";
 	char **models = NULL, **layers = NULL, **targets = NULL;
 	size_t nm = 0, am = 0, nl = 0, al = 0, nt = 0, at = 0, i;
+	long spec = latest_spec(db);
 	sqlite3_stmt *st;
 	int rc, m;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, spec >= 0 ? sql_spec : sql_all, -1, &st, NULL) != SQLITE_OK)
 		return error("cannot read the runs of the results database: %s", sqlite3_errmsg(db));
+	if (spec >= 0) {
+		sqlite3_stmt *c;
+		sqlite3_bind_int64(st, 1, spec);
+		/* runs of other specs with results are left out of the tables; the index says how many */
+		if (sqlite3_prepare_v2(db,
+				       "SELECT count(*) FROM aggregates a WHERE a.n > 0 AND a.run_key NOT IN "
+				       "(SELECT run_key FROM spec_runs WHERE spec_id = ?1)",
+				       -1, &c, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(c, 1, spec);
+			if (sqlite3_step(c) == SQLITE_ROW)
+				r->nr_superseded += (size_t)sqlite3_column_int64(c, 0);
+			sqlite3_finalize(c);
+		}
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct result x;
 		memset(&x, 0, sizeof(x));

@@ -37,6 +37,8 @@ static const char schema[] =
 	" PRIMARY KEY (run_key, idx));"
 	"CREATE TABLE IF NOT EXISTS inputs(model TEXT, idx INTEGER, path TEXT, h INTEGER, w INTEGER, rgb BLOB,"
 	" PRIMARY KEY (model, idx));"
+	"CREATE TABLE IF NOT EXISTS spec_runs(spec_id INTEGER, run_key TEXT, pos INTEGER,"
+	" PRIMARY KEY (spec_id, run_key));"
 	"CREATE TABLE IF NOT EXISTS user_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
 	" PRIMARY KEY (run_key, idx, name));"
 	"CREATE TABLE IF NOT EXISTS outputs(key TEXT PRIMARY KEY, value TEXT);"
@@ -168,7 +170,7 @@ long store_add_spec(struct store *s, const char *path, const char *text, const c
 	return id;
 }
 
-int store_add_run(struct store *s, long spec_id, const struct store_run *r)
+int store_add_run(struct store *s, long spec_id, long pos, const struct store_run *r)
 {
 	sqlite3_stmt *st;
 	char ts[32];
@@ -194,7 +196,16 @@ int store_add_run(struct store *s, long spec_id, const struct store_run *r)
 	sqlite3_bind_text(st, 11, ts, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert run");
+	if (rc != SQLITE_DONE)
+		return sql_error(s, "insert run");
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO spec_runs VALUES (?,?,?)", -1, &st, NULL) != SQLITE_OK)
+		return sql_error(s, "insert spec run");
+	sqlite3_bind_int64(st, 1, spec_id);
+	sqlite3_bind_text(st, 2, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, pos);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert spec run");
 }
 
 char *store_run_state(struct store *s, const char *key, long *nr_done)

@@ -23,6 +23,8 @@
  *            PRIMARY KEY (run_key, idx))                   shows: float32 little-endian, row-major
  *   inputs(model TEXT, idx INTEGER, path TEXT, h INTEGER, w INTEGER, rgb BLOB,   the prepared input
  *          PRIMARY KEY (model, idx))                      image (after resize and crop), 8-bit RGB
+ *   spec_runs(spec_id INTEGER, run_key TEXT, pos INTEGER,  the runs of each spec, in grid order;
+ *             PRIMARY KEY (spec_id, run_key))              outputs' spec_id names the latest spec run
  *   user_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,   metrics defined in the spec's Lua,
  *                PRIMARY KEY (run_key, idx, name))            one row per image and metric
  *   outputs(key TEXT PRIMARY KEY, value TEXT)             what the latest spec asks the report for:
@@ -64,8 +66,11 @@ char *store_path(const char *dir);
 /* Record a spec; returns its id (an existing id when the same text was recorded before), or -1. */
 long store_add_spec(struct store *s, const char *path, const char *text, const char *canonical);
 
-/* Create the run if its key is new (state pending); an existing run is left as it is. 0 or -1. */
-int store_add_run(struct store *s, long spec_id, const struct store_run *r);
+/*
+ * Create the run if its key is new (state pending); an existing run is left as it is. Either way the
+ * run is recorded as the pos-th run of spec spec_id. 0 or -1.
+ */
+int store_add_run(struct store *s, long spec_id, long pos, const struct store_run *r);
 /* "pending", "partial", "done", "failed", or NULL for an unknown key (caller frees). */
 char *store_run_state(struct store *s, const char *key, long *nr_done);
 int store_set_state(struct store *s, const char *key, const char *state, const char *error);

@@ -77,6 +77,16 @@ test_expect_success 'a changed spec makes new runs and leaves the old ones alone
 	$CAMLAB status $TMP/clean | test_grep '^done +3 run' /dev/stdin
 "
 
+test_expect_success "the report shows the latest spec's runs, also after reverting to an older spec" "
+	ls $TMP/clean/report/tables >$TMP/t1 && cat $TMP/t1 &&
+	test_grep '^methods\\.fashion\\.pre_gap\\.logit\\.predicted\\.md\$' $TMP/t1 &&
+	! grep -q 'rest' $TMP/t1 &&
+	spec clean \"$TMP/clean\" rest &&
+	$CAMLAB run --no-progress $TMP/clean.yaml 2>$TMP/revert.log && test_grep 'already done' $TMP/revert.log &&
+	ls $TMP/clean/report/tables >$TMP/t2 && cat $TMP/t2 &&
+	test_grep '^methods\\.fashion\\.pre_gap\\.rest\\.predicted\\.md\$' $TMP/t2 && ! grep -q 'logit' $TMP/t2
+"
+
 test_expect_success 'results export to CSV' "
 	head -n 1 $TMP/clean/aggregates.csv | test_grep '^model,layer,method,utility,target,run_key,n,ad,coh,com,adcc,ic,add_\$' /dev/stdin &&
 	test \$(wc -l <$TMP/clean/images.csv) -ge 1201

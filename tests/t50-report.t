@@ -60,7 +60,7 @@ test_expect_success 'a superseded run and a failed run stay out of the tables; t
 	! grep -q '99\.99' $TMP/fx/report/tables/*.md &&
 	test_grep 'Failed runs' $TMP/fx/report/index.html &&
 	test_grep 'hirescam rest predicted: out of memory' $TMP/fx/report/index.html &&
-	test_grep '1 older run of the same model' $TMP/fx/report/index.html
+	test_grep '1 other run with results left out' $TMP/fx/report/index.html
 "
 
 test_expect_success 'tables with one utility have no ablation; one table per model, layer, utility, target' "
