@@ -152,6 +152,7 @@ static int load_model(struct runner *r, size_t mi)
 	if (em->have_std)
 		memcpy(r->pp.std, em->std, sizeof(r->pp.std));
 	r->fc = model_head_weight(&r->model);
+	store_set_classes(r->store, em->name, r->model.meta.classes, r->model.meta.nr_classes);
 	r->model_index = (long)mi;
 	return 0;
 }

@@ -140,10 +140,26 @@ static int varies(const struct cand *c, size_t n, enum by b)
 	return 0;
 }
 
-static void add_target(struct strbuf *sb, const char *target, long cls)
+static void add_target(struct strbuf *sb, sqlite3 *db, const char *model, const char *target, long cls)
 {
+	sqlite3_stmt *st;
+	const unsigned char *name = NULL;
+
 	strbuf_addstr(sb, target);
-	if (cls >= 0 && strcmp(target, "class") && strspn(target, "0123456789") != strlen(target))
+	if (cls < 0)
+		return;
+	/* the class's name where the run recorded the model's class names */
+	if (sqlite3_prepare_v2(db, "SELECT name FROM classes WHERE model = ? AND idx = ?", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, cls);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			name = sqlite3_column_text(st, 0);
+		if (name)
+			strbuf_addf(sb, ": %s (%ld)", name, cls);
+		sqlite3_finalize(st);
+	}
+	if (!name && strcmp(target, "class") && strspn(target, "0123456789") != strlen(target))
 		strbuf_addf(sb, " (class %ld)", cls);
 }
 
@@ -226,7 +242,7 @@ static int figure_one(const char *dir, sqlite3 *db, long idx, enum by b, const c
 		cells[cell].img = &c[i].over;
 		if (c[i].row == top[c[i].col] || b == BY_TARGET) {
 			if (b == BY_TARGET)
-				add_target(lab, c[i].x->target, c[i].cls);
+				add_target(lab, db, c[i].x->model, c[i].x->target, c[i].cls);
 			else
 				strbuf_addstr(lab, figure_display_name(dim(c[i].x, b)));
 			cells[cell].label = lab->buf;
@@ -254,7 +270,7 @@ static int figure_one(const char *dir, sqlite3 *db, long idx, enum by b, const c
 			strbuf_addf(&title, ", %s utility", figure_display_name(c[0].x->utility));
 		else {
 			strbuf_addstr(&title, ", target ");
-			add_target(&title, c[0].x->target, c[0].cls);
+			add_target(&title, db, c[0].x->model, c[0].x->target, c[0].cls);
 		}
 	}
 	strbuf_addf(&stem, "image%ld.by-", idx);

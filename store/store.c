@@ -37,6 +37,7 @@ static const char schema[] =
 	" PRIMARY KEY (run_key, idx));"
 	"CREATE TABLE IF NOT EXISTS inputs(model TEXT, idx INTEGER, path TEXT, h INTEGER, w INTEGER, rgb BLOB,"
 	" PRIMARY KEY (model, idx));"
+	"CREATE TABLE IF NOT EXISTS classes(model TEXT, idx INTEGER, name TEXT, PRIMARY KEY (model, idx));"
 	"CREATE TABLE IF NOT EXISTS spec_runs(spec_id INTEGER, run_key TEXT, pos INTEGER,"
 	" PRIMARY KEY (spec_id, run_key));"
 	"CREATE TABLE IF NOT EXISTS user_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
@@ -510,4 +511,34 @@ int store_put_user_metric(struct store *s, const char *key, long idx, const char
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert user metric");
+}
+
+int store_set_classes(struct store *s, const char *model, char *const *names, size_t n)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int ret = 0;
+
+	if (!n)
+		return 0;
+	if (store_begin(s) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO classes VALUES (?,?,?)", -1, &st, NULL) != SQLITE_OK) {
+		store_rollback(s);
+		return sql_error(s, "insert class");
+	}
+	for (i = 0; i < n && !ret; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(st, 3, names[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			ret = sql_error(s, "insert class");
+	}
+	sqlite3_finalize(st);
+	if (ret) {
+		store_rollback(s);
+		return -1;
+	}
+	return store_commit(s);
 }

@@ -23,6 +23,8 @@
  *            PRIMARY KEY (run_key, idx))                   shows: float32 little-endian, row-major
  *   inputs(model TEXT, idx INTEGER, path TEXT, h INTEGER, w INTEGER, rgb BLOB,   the prepared input
  *          PRIMARY KEY (model, idx))                      image (after resize and crop), 8-bit RGB
+ *   classes(model TEXT, idx INTEGER, name TEXT,          class names of the models that have them,
+ *           PRIMARY KEY (model, idx))                    for figure titles
  *   spec_runs(spec_id INTEGER, run_key TEXT, pos INTEGER,  the runs of each spec, in grid order;
  *             PRIMARY KEY (spec_id, run_key))              outputs' spec_id names the latest spec run
  *   user_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,   metrics defined in the spec's Lua,
@@ -85,6 +87,9 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
 int store_put_image(struct store *s, const char *key, const struct store_image *img);
+
+/* Record a model's class names (n of them). */
+int store_set_classes(struct store *s, const char *model, char *const *names, size_t n);
 
 /* One image's value of a user-defined metric. */
 int store_put_user_metric(struct store *s, const char *key, long idx, const char *name, double value);
