@@ -467,14 +467,8 @@ int main(int argc, char **argv)
 			b.layer = optarg;
 			break;
 		case OPT_LAYOUT:
-			if (!strcmp(optarg, "bchw"))
-				b.layout = TS_LAYOUT_BCHW;
-			else if (!strcmp(optarg, "bhwc"))
-				b.layout = TS_LAYOUT_BHWC;
-			else if (!strcmp(optarg, "bnc"))
-				b.layout = TS_LAYOUT_BNC;
-			else
-				bad = error("unknown layout '%s': use bchw, bhwc or bnc", optarg);
+			if (model_layout_parse(optarg, &b.layout) < 0)
+				bad = 1;
 			break;
 		case OPT_METHODS:
 			methods = optarg;

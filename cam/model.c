@@ -460,3 +460,24 @@ ts_tensor *model_head_weight(const struct model *m)
 	strbuf_release(&sb);
 	return w;
 }
+
+int model_layout_parse(const char *name, enum ts_layout *out)
+{
+	static const struct {
+		const char *name;
+		enum ts_layout layout;
+	} layouts[] = {
+		{ "auto", TS_LAYOUT_AUTO },
+		{ "bchw", TS_LAYOUT_BCHW },
+		{ "bhwc", TS_LAYOUT_BHWC },
+		{ "bnc", TS_LAYOUT_BNC },
+	};
+	size_t i;
+	for (i = 0; i < sizeof(layouts) / sizeof(*layouts); i++) {
+		if (!strcmp(name, layouts[i].name)) {
+			*out = layouts[i].layout;
+			return 0;
+		}
+	}
+	return error("unknown layout '%s': use auto, bchw, bhwc or bnc", name);
+}

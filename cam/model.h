@@ -70,6 +70,9 @@ const char *model_class_name(const struct model *m, long index);
 /* Class index for a name (exact, then ignoring case and "_" vs " "), or -1. */
 long model_class_index(const struct model *m, const char *name);
 
+/* A layout named "auto", "bchw", "bhwc" or "bnc"; -1 with an error for anything else. */
+int model_layout_parse(const char *name, enum ts_layout *out);
+
 /* The path of the last Linear module (the head, for CAM), or NULL. */
 const char *model_last_linear(const struct model *m);
 /* The weight (K, C) of that head, which CAM weighs channels with; NULL if there is none (owned by caller). */

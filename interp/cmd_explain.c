@@ -489,16 +489,8 @@ int cmd_explain(int argc, char **argv)
 			e.layer = optarg;
 			break;
 		case OPT_LAYOUT:
-			if (!strcmp(optarg, "auto"))
-				e.layout = TS_LAYOUT_AUTO;
-			else if (!strcmp(optarg, "bchw"))
-				e.layout = TS_LAYOUT_BCHW;
-			else if (!strcmp(optarg, "bhwc"))
-				e.layout = TS_LAYOUT_BHWC;
-			else if (!strcmp(optarg, "bnc"))
-				e.layout = TS_LAYOUT_BNC;
-			else
-				bad = error("unknown layout '%s': use auto, bchw, bhwc or bnc", optarg);
+			if (model_layout_parse(optarg, &e.layout) < 0)
+				bad = 1;
 			break;
 		case OPT_METHOD:
 			method_list = optarg;

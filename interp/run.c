@@ -157,17 +157,6 @@ static int load_model(struct runner *r, size_t mi)
 	return 0;
 }
 
-static enum ts_layout layout_of(const char *s)
-{
-	if (!s || !strcmp(s, "auto"))
-		return TS_LAYOUT_AUTO;
-	if (!strcmp(s, "bhwc"))
-		return TS_LAYOUT_BHWC;
-	if (!strcmp(s, "bnc"))
-		return TS_LAYOUT_BNC;
-	return TS_LAYOUT_BCHW;
-}
-
 static void progress(struct runner *r, size_t run_i, size_t nruns, size_t done, size_t total, const char *label)
 {
 	double dt = seconds() - r->t0, rate = dt > 0 ? (double)r->images_done_now / dt : 0;
@@ -438,6 +427,7 @@ static void run_group(struct runner *r, size_t first, size_t last)
 	struct user_utility_ctx uctx;
 	struct utility_hook uhook;
 	const struct utility_hook *hook = NULL;
+	enum ts_layout layout;
 	ts_split *split = NULL;
 	int topk, u;
 	double t_start = seconds();
@@ -510,7 +500,9 @@ static void run_group(struct runner *r, size_t first, size_t last)
 		tp.kind = TARGET_TOPK;
 		tp.index = pr0->rank;
 	}
-	if (model_split(&r->model, el->path, layout_of(el->layout), &split) < 0) {
+	/* the spec's layout was validated by experiment_validate; NULL is the default, auto */
+	if (model_layout_parse(el->layout ? el->layout : "auto", &layout) < 0 ||
+	    model_split(&r->model, el->path, layout, &split) < 0) {
 		for (k = 0; k < ng; k++)
 			fail_run(r, &gr[k], "cannot cut the model at the layer (see above)");
 		goto finish;

@@ -89,22 +89,6 @@ static int fresh_dir(const char *path)
 	return 0;
 }
 
-static void html_text(struct strbuf *sb, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			strbuf_addstr(sb, "&lt;");
-		else if (*s == '>')
-			strbuf_addstr(sb, "&gt;");
-		else if (*s == '&')
-			strbuf_addstr(sb, "&amp;");
-		else if (*s == '"')
-			strbuf_addstr(sb, "&quot;");
-		else
-			strbuf_addch(sb, *s);
-	}
-}
-
 static const char style[] =
 	"body{font-family:sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}"
 	"h1{margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}"
@@ -130,7 +114,7 @@ static void add_runs_summary(struct strbuf *h, sqlite3 *db, const struct results
 			       NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			strbuf_addf(h, "%s %lld ", first ? "" : ",", (long long)sqlite3_column_int64(st, 1));
-			html_text(h, (const char *)sqlite3_column_text(st, 0));
+			html_escape(h, (const char *)sqlite3_column_text(st, 0));
 			first = 0;
 		}
 		sqlite3_finalize(st);
@@ -152,10 +136,10 @@ static void add_runs_summary(struct strbuf *h, sqlite3 *db, const struct results
 			strbuf_addstr(h, first ? "<div class=\"warn\"><p>Failed runs:</p><ul>\n" : "");
 			strbuf_addstr(h, "<li>");
 			for (k = 0; k < 5; k++) {
-				html_text(h, sqlite3_column_text(st, k) ? (const char *)sqlite3_column_text(st, k) : "");
+				html_escape(h, sqlite3_column_text(st, k) ? (const char *)sqlite3_column_text(st, k) : "");
 				strbuf_addstr(h, k < 4 ? " " : ": ");
 			}
-			html_text(h, sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "?");
+			html_escape(h, sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "?");
 			strbuf_addstr(h, "</li>\n");
 			first = 0;
 		}
@@ -172,9 +156,9 @@ static void add_pictures(struct strbuf *h, const char *folder, const struct plot
 		const char *stem = l->items[i].stem;
 		strbuf_addf(h, "<figure id=\"%s-%s\"><a href=\"%s/%s.%s\"><img src=\"%s/%s.png\" alt=\"", folder,
 			    stem, folder, stem, svg ? "svg" : "png", folder, stem);
-		html_text(h, l->items[i].title);
+		html_escape(h, l->items[i].title);
 		strbuf_addstr(h, "\"></a><figcaption>");
-		html_text(h, l->items[i].title);
+		html_escape(h, l->items[i].title);
 		strbuf_addf(h, " <span class=\"links\"><a href=\"%s/%s.png\">PNG</a>", folder, stem);
 		if (svg)
 			strbuf_addf(h, "<a href=\"%s/%s.svg\">SVG</a><a href=\"%s/%s.gp\">gnuplot</a>", folder, stem,
@@ -193,15 +177,15 @@ static int write_index(const char *path, const char *name, sqlite3 *db, const st
 	int ret = 0;
 
 	strbuf_addstr(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
-	html_text(&h, name);
+	html_escape(&h, name);
 	strbuf_addf(&h, ": camlab report</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", style);
-	html_text(&h, name);
+	html_escape(&h, name);
 	strbuf_addstr(&h, "</h1>\n");
 	strbuf_addstr(&h, "<p class=\"meta\">Report written by camlab " CAMLAB_VERSION ".</p>\n");
 	add_runs_summary(&h, db, r);
 	if (note && *note) {
 		strbuf_addstr(&h, "<p class=\"warn\">");
-		html_text(&h, note);
+		html_escape(&h, note);
 		strbuf_addstr(&h, "</p>\n");
 	}
 	strbuf_addstr(&h, "<nav><a href=\"#tables\">Tables</a><a href=\"#plots\">Plots</a>"

@@ -494,7 +494,7 @@ void table_write_csv(FILE *f, const struct table *t)
 	strbuf_release(&sb);
 }
 
-static void html_escape(struct strbuf *sb, const char *s)
+void html_escape(struct strbuf *sb, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '<')

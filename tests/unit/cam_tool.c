@@ -133,9 +133,8 @@ int main(int argc, char **argv)
 				return 2;
 			break;
 		case OPT_LAYOUT:
-			layout = !strcmp(optarg, "bhwc") ? TS_LAYOUT_BHWC
-				 : !strcmp(optarg, "bnc")  ? TS_LAYOUT_BNC
-				 : !strcmp(optarg, "bchw") ? TS_LAYOUT_BCHW : TS_LAYOUT_AUTO;
+			if (model_layout_parse(optarg, &layout) < 0)
+				return 2;
 			break;
 		case OPT_METHODS:
 			methods = optarg;
