@@ -517,7 +517,7 @@ static void check_targets(struct experiment *e, struct diag *d)
  * front end where it reads them; these checks catch what another front end let through.
  */
 
-static int valid_device(const char *s)
+int experiment_valid_device(const char *s)
 {
 	const char *p;
 	if (!strcmp(s, "cpu") || !strcmp(s, "cuda"))
@@ -868,7 +868,7 @@ static void check_outputs(struct experiment *e, struct diag *d)
 	struct src_pos nowhere = { e->file, 0, 0 };
 	size_t i;
 
-	if (!e->device || !valid_device(e->device))
+	if (!e->device || !experiment_valid_device(e->device))
 		diag_error(d, nowhere, "bad device '%s': use cpu, cuda or cuda:N", e->device ? e->device : "");
 	if (e->batch <= 0)
 		diag_error(d, nowhere, "bad batch %d: images per batch must be > 0", e->batch);
@@ -1092,4 +1092,36 @@ char *experiment_canonical(const struct experiment *e)
 		strbuf_addch(&sb, '\n');
 	}
 	return strbuf_detach(&sb, NULL);
+}
+
+int experiment_zip_dims(const struct exp_name *names, size_t n, struct diag *d, unsigned *zip)
+{
+	/* singular and plural, in exp_dim order: index % EXP_NR_DIMS is the dimension */
+	static const char *const dims[] = { "model", "layer", "method", "utility", "target",
+					    "models", "layers", "methods", "utilities", "targets" };
+	size_t i, j;
+	int ret = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *near[1];
+		for (j = 0; j < ARRAY_SIZE(dims); j++)
+			if (!strcmp(names[i].name, dims[j]))
+				break;
+		if (j < ARRAY_SIZE(dims)) {
+			unsigned bit = 1u << (j % EXP_NR_DIMS);
+			if (*zip & bit)
+				diag_warning(d, names[i].pos, "duplicate dimension '%s' in 'zip'", names[i].name);
+			*zip |= bit;
+		} else if (suggest_nearest(names[i].name, dims, EXP_NR_DIMS, near, 1)) {
+			diag_error(d, names[i].pos, "unknown dimension '%s' in 'zip'; did you mean '%s'?",
+				   names[i].name, near[0]);
+			ret = -1;
+		} else {
+			diag_error(d, names[i].pos,
+				   "unknown dimension '%s' in 'zip': use model, layer, method, utility or target",
+				   names[i].name);
+			ret = -1;
+		}
+	}
+	return ret;
 }

@@ -123,6 +123,14 @@ int experiment_load(struct experiment *e, const char *file, struct diag *d, int 
 /* Check names and values, adding every problem found to d; 0 if none. */
 int experiment_validate(struct experiment *e, struct diag *d);
 
+/* Helpers the front ends share. Is s a device name camlab accepts (cpu, cuda, cuda:N)? */
+int experiment_valid_device(const char *s);
+/*
+ * Add to *zip the bits (1 << exp_dim) of the dimension names (singular or plural), reporting unknown
+ * names (with the nearest one) and duplicates to d. 0, or -1 if a name is unknown.
+ */
+int experiment_zip_dims(const struct exp_name *names, size_t n, struct diag *d, unsigned *zip);
+
 /*
  * The canonical text of an experiment (every field, defaults filled, in a fixed order): two specs that
  * mean the same thing print the same text, whichever front end read them.

@@ -1030,10 +1030,8 @@ static void get_excludes(struct lua_ctx *c, lua_State *L, int v, const struct wh
 
 static void get_zip(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
-	static const char *const dims[] = { "model", "layer", "method", "utility", "target",
-					    "models", "layers", "methods", "utilities", "targets" };
 	struct exp_name *names = NULL;
-	size_t n = 0, i, j, alloc = 0, cursor = w->off;
+	size_t n = 0, i, alloc = 0, cursor = w->off;
 	unsigned zip = 0;
 	int bad = 0;
 
@@ -1058,27 +1056,8 @@ static void get_zip(struct lua_ctx *c, lua_State *L, int v, const struct where *
 		type_error(c, L, v, w, "a list of dimensions (model, layer, method, utility, target)");
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		const char *near[1];
-		for (j = 0; j < ARRAY_SIZE(dims); j++)
-			if (!strcmp(names[i].name, dims[j]))
-				break;
-		if (j < ARRAY_SIZE(dims)) {
-			unsigned bit = 1u << (j % EXP_NR_DIMS);
-			if (zip & bit)
-				diag_warning(c->d, names[i].pos, "duplicate dimension '%s' in 'zip'", names[i].name);
-			zip |= bit;
-		} else if (suggest_nearest(names[i].name, dims, EXP_NR_DIMS, near, 1)) {
-			diag_error(c->d, names[i].pos, "unknown dimension '%s' in 'zip'; did you mean '%s'?",
-				   names[i].name, near[0]);
-			bad = 1;
-		} else {
-			diag_error(c->d, names[i].pos,
-				   "unknown dimension '%s' in 'zip': use model, layer, method, utility or target",
-				   names[i].name);
-			bad = 1;
-		}
-	}
+	if (experiment_zip_dims(names, n, c->d, &zip) < 0)
+		bad = 1;
 	for (i = 0; i < n; i++)
 		free(names[i].name);
 	free(names);
@@ -1467,19 +1446,6 @@ static void get_outputs(struct lua_ctx *c, lua_State *L, int v, const struct whe
 #undef OUT_FIELD
 }
 
-static int valid_device(const char *s)
-{
-	const char *p;
-	if (!strcmp(s, "cpu") || !strcmp(s, "cuda"))
-		return 1;
-	if (strncmp(s, "cuda:", 5) || !s[5])
-		return 0;
-	for (p = s + 5; *p; p++)
-		if (!isdigit((unsigned char)*p))
-			return 0;
-	return 1;
-}
-
 enum { T_NAME, T_OUTPUT, T_DEVICE, T_BATCH, T_SEED, T_MODELS, T_DATA, T_METHODS, T_UTILITIES, T_TARGETS,
        T_METRICS, T_GRID, T_DEFINE, T_OUTPUTS };
 static const struct key top_keys[] = {
@@ -1500,7 +1466,7 @@ static void get_device(struct lua_ctx *c, lua_State *L, int v, const struct wher
 		return;
 	}
 	s = lua_tostring(L, v);
-	if (valid_device(s)) {
+	if (experiment_valid_device(s)) {
 		free(c->e->device);
 		c->e->device = xstrdup(s);
 	} else if (suggest_nearest(s, devices, 2, near, 1)) {

@@ -687,8 +687,6 @@ static void parse_excludes(struct yctx *c, yaml_node_t *v)
 
 static void parse_zip(struct yctx *c, yaml_node_t *v)
 {
-	static const char *const dims[] = { "model", "layer", "method", "utility", "target",
-					    "models", "layers", "methods", "utilities", "targets" };
 	struct exp_name *names = NULL;
 	size_t n = 0, i, alloc = 0;
 	unsigned zip = 0;
@@ -712,28 +710,8 @@ static void parse_zip(struct yctx *c, yaml_node_t *v)
 		type_error(c, v, "a list of dimensions (model, layer, method, utility, target)", "zip");
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		size_t j;
-		const char *near[1];
-		for (j = 0; j < ARRAY_SIZE(dims); j++)
-			if (!strcmp(names[i].name, dims[j]))
-				break;
-		if (j < ARRAY_SIZE(dims)) {
-			unsigned bit = 1u << (j % EXP_NR_DIMS);
-			if (zip & bit)
-				diag_warning(c->d, names[i].pos, "duplicate dimension '%s' in 'zip'", names[i].name);
-			zip |= bit;
-		} else if (suggest_nearest(names[i].name, dims, EXP_NR_DIMS, near, 1)) {
-			diag_error(c->d, names[i].pos, "unknown dimension '%s' in 'zip'; did you mean '%s'?",
-				   names[i].name, near[0]);
-			bad = 1;
-		} else {
-			diag_error(c->d, names[i].pos,
-				   "unknown dimension '%s' in 'zip': use model, layer, method, utility or target",
-				   names[i].name);
-			bad = 1;
-		}
-	}
+	if (experiment_zip_dims(names, n, c->d, &zip) < 0)
+		bad = 1;
 	for (i = 0; i < n; i++)
 		free(names[i].name);
 	free(names);
@@ -944,19 +922,6 @@ static const struct key top_keys[] = {
 	{ "utility", T_UTILITIES }, { "target", T_TARGETS },	{ "metric", T_METRICS },
 };
 
-static int valid_device(const char *s)
-{
-	const char *p;
-	if (!strcmp(s, "cpu") || !strcmp(s, "cuda"))
-		return 1;
-	if (strncmp(s, "cuda:", 5) || !s[5])
-		return 0;
-	for (p = s + 5; *p; p++)
-		if (*p < '0' || *p > '9')
-			return 0;
-	return 1;
-}
-
 static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
 	static const char *const devices[] = { "cpu", "cuda" };
@@ -975,7 +940,7 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 	case T_DEVICE:
 		if (!scalar(v) || is_null(v))
 			type_error(c, v, "a device (cpu, cuda or cuda:N)", key);
-		else if (!valid_device(scalar(v))) {
+		else if (!experiment_valid_device(scalar(v))) {
 			if (suggest_nearest(scalar(v), devices, 2, near, 1))
 				diag_error(c->d, pos_of(c, v), "unknown device '%s'; did you mean '%s'?", scalar(v),
 					   near[0]);
