@@ -481,3 +481,22 @@ int model_layout_parse(const char *name, enum ts_layout *out)
 	}
 	return error("unknown layout '%s': use auto, bchw, bhwc or bnc", name);
 }
+
+int model_preprocess(const struct model *m, int size, int resize, const float *mean, const float *std,
+		     struct preprocess *pp)
+{
+	static const float imagenet_mean[3] = { 0.485f, 0.456f, 0.406f };
+	static const float imagenet_std[3] = { 0.229f, 0.224f, 0.225f };
+
+	memset(pp, 0, sizeof(*pp));
+	pp->crop = size >= 0 ? size : m->meta.input_size;
+	if (resize >= 0)
+		pp->resize = resize;
+	else if (size >= 0)
+		pp->resize = size ? (int)(size * 256.0 / 224.0 + 0.5) : 0;
+	else
+		pp->resize = m->meta.resize;
+	memcpy(pp->mean, mean ? mean : m->meta.have_norm ? m->meta.mean : imagenet_mean, sizeof(pp->mean));
+	memcpy(pp->std, std ? std : m->meta.have_norm ? m->meta.std : imagenet_std, sizeof(pp->std));
+	return !m->meta.have_norm && (!mean || !std);
+}

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "cam/batch.h"
 #include "cam/torch_shim.h"
 
 struct model_layer_alias {
@@ -69,6 +70,16 @@ int model_split(struct model *m, const char *layer, enum ts_layout layout, ts_sp
 const char *model_class_name(const struct model *m, long index);
 /* Class index for a name (exact, then ignoring case and "_" vs " "), or -1. */
 long model_class_index(const struct model *m, const char *name);
+
+/*
+ * The preprocessing of m's inputs, what the caller gives overriding the metadata: size is the crop (-1:
+ * the metadata's input_size), resize the shorter side (-1: size * 256 / 224 when size is given, as
+ * torchvision's Resize(256) + CenterCrop(224), else the metadata's), mean and std three values each (NULL:
+ * the metadata's, else ImageNet's). Returns 1 when ImageNet's normalisation had to be assumed for a mean
+ * or std that neither the caller nor the metadata gave, else 0.
+ */
+int model_preprocess(const struct model *m, int size, int resize, const float *mean, const float *std,
+		     struct preprocess *pp);
 
 /* A layout named "auto", "bchw", "bhwc" or "bnc"; -1 with an error for anything else. */
 int model_layout_parse(const char *name, enum ts_layout *out);

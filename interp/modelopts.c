@@ -10,9 +10,6 @@
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
-static const float imagenet_mean[3] = { 0.485f, 0.456f, 0.406f };
-static const float imagenet_std[3] = { 0.229f, 0.224f, 0.225f };
-
 void modelopts_init(struct modelopts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -138,28 +135,10 @@ int modelopts_load(struct modelopts *o, struct model *m, struct dataset *ds, cha
 	if (ds->nr == 0)
 		return error("no images found in '%s'", o->dataset ? o->dataset : "the arguments");
 
-	memset(pp, 0, sizeof(*pp));
-	pp->crop = o->size >= 0 ? o->size : m->meta.input_size;
-	if (o->resize >= 0)
-		pp->resize = o->resize;
-	else if (o->size >= 0)
-		pp->resize = o->size ? (int)(o->size * 256.0 / 224.0 + 0.5) : 0;
-	else
-		pp->resize = m->meta.resize;
-	if (m->meta.have_norm) {
-		memcpy(pp->mean, m->meta.mean, sizeof(pp->mean));
-		memcpy(pp->std, m->meta.std, sizeof(pp->std));
-	} else {
-		memcpy(pp->mean, imagenet_mean, sizeof(pp->mean));
-		memcpy(pp->std, imagenet_std, sizeof(pp->std));
-		if (!o->have_mean || !o->have_std)
-			fprintf(stderr, "note: no normalisation in the model's metadata; using ImageNet's "
-					"mean and std where --mean/--std are not given\n");
-	}
-	if (o->have_mean)
-		memcpy(pp->mean, o->mean, sizeof(pp->mean));
-	if (o->have_std)
-		memcpy(pp->std, o->std, sizeof(pp->std));
+	if (model_preprocess(m, o->size, o->resize, o->have_mean ? o->mean : NULL, o->have_std ? o->std : NULL,
+			     pp))
+		fprintf(stderr, "note: no normalisation in the model's metadata; using ImageNet's "
+				"mean and std where --mean/--std are not given\n");
 	for (i = 0; i < 3; i++)
 		if (pp->std[i] <= 0)
 			return error("--std values must be positive");

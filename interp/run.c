@@ -122,8 +122,6 @@ static long lookup_class(const char *name, void *ud)
 static int load_model(struct runner *r, size_t mi)
 {
 	const struct exp_model *em = &r->e->models[mi];
-	static const float imagenet_mean[3] = { 0.485f, 0.456f, 0.406f };
-	static const float imagenet_std[3] = { 0.229f, 0.224f, 0.225f };
 
 	if (r->model_index == (long)mi)
 		return 0;
@@ -137,20 +135,8 @@ static int load_model(struct runner *r, size_t mi)
 		return -1;
 	if (em->classes && model_meta_read_classes(&r->model.meta, em->classes) < 0)
 		return -1;
-	memset(&r->pp, 0, sizeof(r->pp));
-	r->pp.crop = em->input_size >= 0 ? em->input_size : r->model.meta.input_size;
-	if (em->resize >= 0)
-		r->pp.resize = em->resize;
-	else if (em->input_size >= 0)
-		r->pp.resize = em->input_size ? (int)(em->input_size * 256.0 / 224.0 + 0.5) : 0;
-	else
-		r->pp.resize = r->model.meta.resize;
-	memcpy(r->pp.mean, r->model.meta.have_norm ? r->model.meta.mean : imagenet_mean, sizeof(r->pp.mean));
-	memcpy(r->pp.std, r->model.meta.have_norm ? r->model.meta.std : imagenet_std, sizeof(r->pp.std));
-	if (em->have_mean)
-		memcpy(r->pp.mean, em->mean, sizeof(r->pp.mean));
-	if (em->have_std)
-		memcpy(r->pp.std, em->std, sizeof(r->pp.std));
+	model_preprocess(&r->model, em->input_size, em->resize, em->have_mean ? em->mean : NULL,
+			 em->have_std ? em->std : NULL, &r->pp);
 	r->fc = model_head_weight(&r->model);
 	store_set_classes(r->store, em->name, r->model.meta.classes, r->model.meta.nr_classes);
 	r->model_index = (long)mi;
@@ -672,7 +658,7 @@ static int devices_of(const struct experiment *e, const struct run_opts *o, stru
 		comma = strchr(p, ',');
 		if (comma)
 			*comma = '\0';
-		if (*p && strcmp(p, "cpu") && strcmp(p, "cuda") && strncmp(p, "cuda:", 5)) {
+		if (*p && !experiment_valid_device(p)) {
 			/* checked here because asking libtorch would start it before the fork */
 			error("unsupported device '%s': use cpu, cuda or cuda:N", p);
 			free(copy);
