@@ -132,8 +132,8 @@ static void pipe_stop(struct batch_source *src)
 }
 
 /*
- * Start the workers at position src->next, holding up to two batches of max and one image per thread
- * besides. If no thread starts (or memory runs out), the source decodes in the caller's thread.
+ * Start the workers at position src->next, holding up to two batches of max (or src->ahead images) and
+ * one image per thread besides. If no thread starts (or memory runs out), the source decodes in the caller's thread.
  */
 static void pipe_start(struct batch_source *src, size_t max)
 {
@@ -143,7 +143,7 @@ static void pipe_start(struct batch_source *src, size_t max)
 
 	if (!p)
 		return;
-	p->depth = 2 * max + (size_t)n;
+	p->depth = (src->ahead ? src->ahead : 2 * max) + (size_t)n;
 	if (p->depth > left)
 		p->depth = left;
 	if ((size_t)n > p->depth)

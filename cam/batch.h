@@ -39,6 +39,7 @@ struct batch_source {
 	size_t carry_item;
 	int have_carry;
 	int workers;		 /* decoding threads; <= 1: in batch_next's thread */
+	size_t ahead;		 /* images the workers may decode ahead; 0: two batches */
 	struct batch_pipe *pipe; /* the running workers and their queue, or NULL (owned) */
 };
 

@@ -8,6 +8,7 @@
 #include "torch_shim.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
@@ -15,6 +16,14 @@
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
+#include <torch/version.h>
+
+/* CMake defines CAMLAB_TORCH_CUDA when libtorch was built with CUDA: then the runtime's memory query. */
+#if defined(CAMLAB_TORCH_CUDA) && __has_include(<cuda_runtime_api.h>) && __has_include(<c10/cuda/CUDAGuard.h>)
+#include <c10/cuda/CUDAGuard.h>
+#include <cuda_runtime_api.h>
+#define TS_HAVE_CUDA_RUNTIME 1
+#endif
 
 #include <cmath>
 #include <map>
@@ -32,6 +41,8 @@ struct ts_tensor {
 struct ts_module {
 	torch::jit::Module mod;
 	c10::Device device;
+	at::ScalarType amp = at::kFloat; /* autocast dtype; kFloat: off */
+	bool channels_last = false;
 };
 
 struct ts_carry {
@@ -89,6 +100,94 @@ static ts_tensor *wrap(at::Tensor t)
 static std::vector<int64_t> shape_of(const int64_t *shape, int ndim)
 {
 	return std::vector<int64_t>(shape, shape + ndim);
+}
+
+/*
+ * Autocast for one forward, like `with torch.autocast(device, dtype)`: the dispatcher casts each
+ * eligible op, also inside a TorchScript graph run by the interpreter (measured: a traced ResNet under
+ * CPU autocast returns bf16 logits). The API moved between libtorch 1.13 and 2.4.
+ */
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+static bool autocast_enabled(c10::DeviceType d)
+{
+	return at::autocast::is_autocast_enabled(d);
+}
+static at::ScalarType autocast_dtype(c10::DeviceType d)
+{
+	return at::autocast::get_autocast_dtype(d);
+}
+static void autocast_set(c10::DeviceType d, bool on, at::ScalarType dt)
+{
+	at::autocast::set_autocast_enabled(d, on);
+	at::autocast::set_autocast_dtype(d, dt);
+}
+#else
+static bool autocast_enabled(c10::DeviceType d)
+{
+	return d == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+static at::ScalarType autocast_dtype(c10::DeviceType d)
+{
+	return d == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
+					  : at::autocast::get_autocast_cpu_dtype();
+}
+static void autocast_set(c10::DeviceType d, bool on, at::ScalarType dt)
+{
+	if (d == c10::DeviceType::CUDA) {
+		at::autocast::set_enabled(on);
+		at::autocast::set_autocast_gpu_dtype(dt);
+	} else {
+		at::autocast::set_cpu_enabled(on);
+		at::autocast::set_autocast_cpu_dtype(dt);
+	}
+}
+#endif
+
+class autocast_scope {
+      public:
+	explicit autocast_scope(const ts_module *m) : on_(m->amp != at::kFloat), dev_(m->device.type())
+	{
+		if (!on_)
+			return;
+		prev_on_ = autocast_enabled(dev_);
+		prev_dt_ = autocast_dtype(dev_);
+		autocast_set(dev_, true, m->amp);
+		at::autocast::increment_nesting();
+	}
+	~autocast_scope()
+	{
+		if (!on_)
+			return;
+		/* as torch.autocast's exit: the weights' cached low-precision copies go with the last scope */
+		if (at::autocast::decrement_nesting() == 0)
+			at::autocast::clear_cache();
+		autocast_set(dev_, prev_on_, prev_dt_);
+	}
+	autocast_scope(const autocast_scope &) = delete;
+	autocast_scope &operator=(const autocast_scope &) = delete;
+
+      private:
+	bool on_;
+	c10::DeviceType dev_;
+	bool prev_on_ = false;
+	at::ScalarType prev_dt_ = at::kFloat;
+};
+
+/* The image as the module wants it: channels-last when its weights are. */
+static at::Tensor module_input(const ts_module *m, const at::Tensor &x)
+{
+	if (m->channels_last && x.dim() == 4)
+		return x.contiguous(at::MemoryFormat::ChannelsLast);
+	return x;
+}
+
+/* Results leave the shim in float32 whatever the autocast precision. */
+static at::Tensor module_output(const ts_module *m, const at::Tensor &t)
+{
+	if (m->amp != at::kFloat && t.is_floating_point() && t.scalar_type() != at::kFloat &&
+	    t.scalar_type() != at::kDouble)
+		return t.to(at::kFloat);
+	return t;
 }
 
 static c10::Device parse_device(const char *name)
@@ -565,6 +664,65 @@ ts_module *ts_module_load(const char *path, const char *device)
 	TS_CATCH(nullptr)
 }
 
+int ts_module_set_precision(ts_module *m, enum ts_precision p, int channels_last)
+{
+	TS_TRY
+	switch (p) {
+	case TS_PRECISION_FP32:
+		m->amp = at::kFloat;
+		break;
+	case TS_PRECISION_BF16:
+		m->amp = at::kBFloat16;
+		break;
+	case TS_PRECISION_FP16:
+		if (!m->device.is_cuda())
+			throw std::runtime_error("precision fp16 needs a CUDA device; on a CPU use bf16");
+		m->amp = at::kHalf;
+		break;
+	default:
+		throw std::runtime_error("unknown precision");
+	}
+	if (channels_last && !m->channels_last) {
+		torch::NoGradGuard no_grad;
+		for (at::Tensor t : m->mod.parameters())
+			if (t.dim() == 4)
+				t.set_data(t.contiguous(at::MemoryFormat::ChannelsLast));
+		m->channels_last = true;
+	} else if (!channels_last && m->channels_last) {
+		torch::NoGradGuard no_grad;
+		for (at::Tensor t : m->mod.parameters())
+			if (t.dim() == 4)
+				t.set_data(t.contiguous());
+		m->channels_last = false;
+	}
+	return 0;
+	TS_CATCH(-1)
+}
+
+int ts_device_memory(const char *device, int64_t *free_bytes, int64_t *total_bytes)
+{
+	TS_TRY
+	c10::Device d = parse_device(device);
+	if (!d.is_cuda())
+		throw std::runtime_error(std::string("no memory figure for device '") + device +
+					 "': only for CUDA devices");
+#ifdef TS_HAVE_CUDA_RUNTIME
+	c10::cuda::CUDAGuard guard(d.has_index() ? d.index() : (c10::DeviceIndex)0);
+	size_t f = 0, t = 0;
+	cudaError_t rc = cudaMemGetInfo(&f, &t);
+	if (rc != cudaSuccess)
+		throw std::runtime_error(std::string("cudaMemGetInfo: ") + cudaGetErrorString(rc));
+	*free_bytes = (int64_t)f;
+	*total_bytes = (int64_t)t;
+	return 0;
+#else
+	(void)free_bytes;
+	(void)total_bytes;
+	throw std::runtime_error("device memory unknown: camlab was built without the CUDA runtime headers");
+#endif
+	TS_CATCH(-1)
+}
+
 int ts_module_set_double(ts_module *m, int on)
 {
 	TS_TRY
@@ -603,13 +761,17 @@ ts_tensor *ts_module_forward(ts_module *m, const ts_tensor *x)
 	if (!x)
 		return nullptr;
 	TS_TRY
-	auto out = m->mod.forward({x->t});
+	c10::IValue out;
+	{
+		autocast_scope ac(m);
+		out = m->mod.forward({module_input(m, x->t)});
+	}
 	if (out.isTuple())
 		out = out.toTupleRef().elements()[0];
 	if (!out.isTensor())
 		throw std::runtime_error("the model's forward returned " + out.tagKind() +
 					 ", expected a tensor of logits");
-	return wrap(out.toTensor());
+	return wrap(module_output(m, out.toTensor()));
 	TS_CATCH(nullptr)
 }
 
@@ -952,8 +1114,11 @@ int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor
 		return -1;
 	TS_TRY
 	torch::NoGradGuard no_grad;
-	torch::jit::Stack stack{s->m->mod._ivalue(), x->t};
-	s->prefix->run(stack);
+	torch::jit::Stack stack{s->m->mod._ivalue(), module_input(s->m, x->t)};
+	{
+		autocast_scope ac(s->m);
+		s->prefix->run(stack);
+	}
 	auto elems = stack.back().toTupleRef().elements();
 	if (!elems[0].isTensor())
 		throw std::runtime_error("the layer's output is not a tensor");
@@ -963,7 +1128,10 @@ int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor
 	for (size_t i = 1; i < elems.size(); i++)
 		c->values.push_back(elems[i]);
 	/* A clone: a later in-place op in the model must not change the captured activation. */
-	*a = wrap(to_bchw(raw, s->layout).clone());
+	at::Tensor a_bchw = to_bchw(raw, s->layout);
+	bool low = a_bchw.is_floating_point() && a_bchw.scalar_type() != at::kFloat &&
+		   a_bchw.scalar_type() != at::kDouble;
+	*a = wrap(low ? a_bchw.to(at::kFloat) : a_bchw.clone());
 	*carry = c.release();
 	return 0;
 	TS_CATCH(-1)
@@ -984,14 +1152,17 @@ ts_tensor *ts_split_suffix(ts_split *s, const ts_carry *carry, const ts_tensor *
 	if (s->a_mutated || in.is_leaf())
 		in = in.clone();
 	stack.push_back(in);
-	s->suffix->run(stack);
+	{
+		autocast_scope ac(s->m);
+		s->suffix->run(stack);
+	}
 	c10::IValue out = stack.back();
 	if (out.isTuple())
 		out = out.toTupleRef().elements()[0];
 	if (!out.isTensor())
 		throw std::runtime_error("the model's forward returned " + out.tagKind() +
 					 ", expected a tensor of logits");
-	return wrap(out.toTensor());
+	return wrap(module_output(s->m, out.toTensor()));
 	TS_CATCH(nullptr)
 }
 

@@ -139,6 +139,27 @@ ts_tensor *ts_grad(const ts_tensor *output, const ts_tensor *input, const ts_ten
 
 /* Load a TorchScript file onto a device, in eval mode. */
 ts_module *ts_module_load(const char *path, const char *device);
+
+/* Arithmetic of a module's forwards. */
+enum ts_precision {
+	TS_PRECISION_FP32 = 0, /* the default: everything in float32 */
+	TS_PRECISION_BF16,     /* autocast to bfloat16 (CUDA and CPU) */
+	TS_PRECISION_FP16,     /* autocast to float16 (CUDA only) */
+};
+/*
+ * Run the module's forwards (whole, prefix and suffix) under autocast to bf16/fp16, as torch.autocast
+ * does: matrix products and convolutions in the low precision, reductions and softmax in float32. What
+ * the shim hands back (A from ts_split_prefix, logits) is float32 either way, so camlab's own arithmetic
+ * and the gradients with respect to A stay float32. channels_last keeps 4-D weights and images in
+ * channels-last memory order (faster convolutions on tensor cores). Fails for fp16 on a CPU.
+ */
+int ts_module_set_precision(ts_module *m, enum ts_precision p, int channels_last);
+
+/*
+ * Free and total memory of a CUDA device in bytes, as the driver reports them (memory cached by
+ * libtorch's allocator counts as used). -1 with ts_error() set for a CPU, or a build without CUDA.
+ */
+int ts_device_memory(const char *device, int64_t *free_bytes, int64_t *total_bytes);
 /* Convert parameters and buffers to float64 (1) or back to float32 (0), for exact checks in tests. */
 int ts_module_set_double(ts_module *m, int on);
 void ts_module_free(ts_module *m);

@@ -54,7 +54,8 @@ void experiment_init(struct experiment *e)
 	set_names(&e->targets, &e->nr_targets, (const char *const[]){ "predicted" }, 1);
 	set_names(&e->metrics, &e->nr_metrics, metric_names, METRIC_NR);
 	e->device = xstrdup("cpu");
-	e->batch = 8;
+	e->batch = EXP_BATCH_UNSET;
+	e->precision = xstrdup("fp32");
 	e->tables = e->plots = 1;
 	e->table_formats = xcalloc(ARRAY_SIZE(default_formats), sizeof(char *));
 	for (i = 0; i < ARRAY_SIZE(default_formats); i++)
@@ -111,6 +112,7 @@ void experiment_release(struct experiment *e)
 	}
 	free(e->defs);
 	free(e->device);
+	free(e->precision);
 	for (i = 0; i < e->nr_table_formats; i++)
 		free(e->table_formats[i]);
 	free(e->table_formats);
@@ -517,6 +519,17 @@ static void check_targets(struct experiment *e, struct diag *d)
  * front end where it reads them; these checks catch what another front end let through.
  */
 
+const char *const experiment_precisions[3] = { "fp32", "bf16", "fp16" };
+
+int experiment_valid_precision(const char *s)
+{
+	size_t i;
+	for (i = 0; s && i < ARRAY_SIZE(experiment_precisions); i++)
+		if (!strcmp(s, experiment_precisions[i]))
+			return 1;
+	return 0;
+}
+
 int experiment_valid_device(const char *s)
 {
 	const char *p;
@@ -870,8 +883,15 @@ static void check_outputs(struct experiment *e, struct diag *d)
 
 	if (!e->device || !experiment_valid_device(e->device))
 		diag_error(d, nowhere, "bad device '%s': use cpu, cuda or cuda:N", e->device ? e->device : "");
-	if (e->batch <= 0)
+	if (e->batch == EXP_BATCH_UNSET)
+		e->batch = e->device && !strncmp(e->device, "cuda", 4) ? EXP_BATCH_AUTO : 8;
+	if (e->batch < 0)
 		diag_error(d, nowhere, "bad batch %d: images per batch must be > 0", e->batch);
+	if (!experiment_valid_precision(e->precision))
+		unknown_value(d, nowhere, "precision", e->precision ? e->precision : "", experiment_precisions,
+			      ARRAY_SIZE(experiment_precisions));
+	else if (!strcmp(e->precision, "fp16") && e->device && strncmp(e->device, "cuda", 4))
+		diag_error(d, nowhere, "precision fp16 needs a CUDA device; on '%s' use bf16", e->device);
 	for (i = 0; i < e->nr_table_formats; i++)
 		if (!one_of(e->table_formats[i], default_formats, ARRAY_SIZE(default_formats)))
 			unknown_value(d, nowhere, "table format", e->table_formats[i], default_formats,
@@ -1023,7 +1043,14 @@ char *experiment_canonical(const struct experiment *e)
 	put_kv(&sb, "", "name", e->name);
 	put_kv(&sb, "", "output", e->output);
 	put_kv(&sb, "", "device", e->device);
-	strbuf_addf(&sb, "batch %d\n", e->batch);
+	if (e->batch == EXP_BATCH_AUTO)
+		strbuf_addstr(&sb, "batch auto\n");
+	else
+		strbuf_addf(&sb, "batch %d\n", e->batch);
+	if (e->precision && strcmp(e->precision, "fp32"))
+		put_kv(&sb, "", "precision", e->precision);
+	if (e->channels_last)
+		strbuf_addstr(&sb, "channels_last 1\n");
 	strbuf_addf(&sb, "seed %llu\n", (unsigned long long)e->seed);
 	for (i = 0; i < e->nr_models; i++) {
 		const struct exp_model *m = &e->models[i];

@@ -98,7 +98,9 @@ struct experiment {
 	struct exp_def *defs;
 	size_t nr_defs;
 	char *device;			/* "cpu" (default), "cuda", "cuda:N" */
-	int batch;			/* images per batch (default 8) */
+	int batch;			/* images per batch; EXP_BATCH_AUTO: sized to the device's memory */
+	char *precision;		/* "fp32" (default), "bf16", "fp16": autocast of the model's forwards */
+	int channels_last;		/* weights and images channels-last (default 0) */
 	uint64_t seed;			/* RandomCAM's seed (default 0) */
 	/* outputs */
 	int tables, plots;		/* write them (default 1) */
@@ -109,7 +111,18 @@ struct experiment {
 	size_t nr_figures;
 };
 
-/* Fill with the paper's defaults: predicted class, ReST, the six metrics, batch 8, cpu. */
+/*
+ * batch: auto. Unset, the batch is 8 on a CPU and auto on a CUDA device: the runner measures the first
+ * batch's memory and sizes the rest to the device's free memory (an out-of-memory error still halves it).
+ */
+#define EXP_BATCH_AUTO 0
+#define EXP_BATCH_UNSET (-1)
+
+/* The precisions camlab accepts (fp32, bf16, fp16), for messages and suggestions. */
+extern const char *const experiment_precisions[3];
+int experiment_valid_precision(const char *s);
+
+/* Fill with the paper's defaults: predicted class, ReST, the six metrics, cpu, fp32, batch unset. */
 void experiment_init(struct experiment *e);
 void experiment_release(struct experiment *e);
 

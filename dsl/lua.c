@@ -1446,15 +1446,35 @@ static void get_outputs(struct lua_ctx *c, lua_State *L, int v, const struct whe
 #undef OUT_FIELD
 }
 
-enum { T_NAME, T_OUTPUT, T_DEVICE, T_BATCH, T_SEED, T_MODELS, T_DATA, T_METHODS, T_UTILITIES, T_TARGETS,
-       T_METRICS, T_GRID, T_DEFINE, T_OUTPUTS };
+enum { T_NAME, T_OUTPUT, T_DEVICE, T_BATCH, T_PRECISION, T_CHANNELS_LAST, T_SEED, T_MODELS, T_DATA,
+       T_METHODS, T_UTILITIES, T_TARGETS, T_METRICS, T_GRID, T_DEFINE, T_OUTPUTS };
 static const struct key top_keys[] = {
 	{ "name", T_NAME },	      { "output", T_OUTPUT },	  { "device", T_DEVICE },   { "batch", T_BATCH },
 	{ "seed", T_SEED },	      { "models", T_MODELS },	  { "data", T_DATA },	    { "methods", T_METHODS },
 	{ "utilities", T_UTILITIES }, { "targets", T_TARGETS },	  { "metrics", T_METRICS }, { "grid", T_GRID },
 	{ "define", T_DEFINE },	      { "outputs", T_OUTPUTS },	  { "model", T_MODELS },    { "method", T_METHODS },
 	{ "utility", T_UTILITIES },   { "target", T_TARGETS },	  { "metric", T_METRICS },
+	{ "precision", T_PRECISION }, { "channels_last", T_CHANNELS_LAST },
 };
+
+static void get_precision(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	const char *near[1], *s;
+
+	if (lua_type(L, v) != LUA_TSTRING) {
+		type_error(c, L, v, w, "a precision (fp32, bf16 or fp16)");
+		return;
+	}
+	s = lua_tostring(L, v);
+	if (experiment_valid_precision(s)) {
+		free(c->e->precision);
+		c->e->precision = xstrdup(s);
+	} else if (suggest_nearest(s, experiment_precisions, 3, near, 1)) {
+		diag_error(c->d, w->pos, "unknown precision '%s'; did you mean '%s'?", s, near[0]);
+	} else {
+		diag_error(c->d, w->pos, "unknown precision '%s': use fp32, bf16 or fp16", s);
+	}
+}
 
 static void get_device(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
@@ -1505,8 +1525,16 @@ static void convert_experiment(struct lua_ctx *c, lua_State *L, int t)
 			get_device(c, L, v, &f);
 			break;
 		case T_BATCH:
-			if (!get_int(c, L, v, &f, 1, 0x7fffffff, &x))
+			if (lua_type(L, v) == LUA_TSTRING && !strcmp(lua_tostring(L, v), "auto"))
+				e->batch = EXP_BATCH_AUTO;
+			else if (!get_int(c, L, v, &f, 1, 0x7fffffff, &x))
 				e->batch = (int)x;
+			break;
+		case T_PRECISION:
+			get_precision(c, L, v, &f);
+			break;
+		case T_CHANNELS_LAST:
+			get_bool(c, L, v, &f, &e->channels_last);
 			break;
 		case T_SEED:
 			get_u64(c, L, v, &f, &e->seed);

@@ -903,6 +903,8 @@ enum {
 	T_OUTPUT,
 	T_DEVICE,
 	T_BATCH,
+	T_PRECISION,
+	T_CHANNELS_LAST,
 	T_SEED,
 	T_MODELS,
 	T_DATA,
@@ -920,6 +922,7 @@ static const struct key top_keys[] = {
 	{ "utilities", T_UTILITIES }, { "targets", T_TARGETS }, { "metrics", T_METRICS }, { "grid", T_GRID },
 	{ "define", T_DEFINE },	  { "outputs", T_OUTPUTS },	{ "model", T_MODELS },	  { "method", T_METHODS },
 	{ "utility", T_UTILITIES }, { "target", T_TARGETS },	{ "metric", T_METRICS },
+	{ "precision", T_PRECISION }, { "channels_last", T_CHANNELS_LAST },
 };
 
 static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
@@ -953,8 +956,28 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 		}
 		break;
 	case T_BATCH:
-		if (!get_int(c, v, key, 1, 0x7fffffff, &x))
+		if (scalar(v) && !strcmp(scalar(v), "auto"))
+			e->batch = EXP_BATCH_AUTO;
+		else if (!get_int(c, v, key, 1, 0x7fffffff, &x))
 			e->batch = (int)x;
+		break;
+	case T_PRECISION:
+		if (!scalar(v) || is_null(v)) {
+			type_error(c, v, "a precision (fp32, bf16 or fp16)", key);
+		} else if (!experiment_valid_precision(scalar(v))) {
+			if (suggest_nearest(scalar(v), experiment_precisions, 3, near, 1))
+				diag_error(c->d, pos_of(c, v), "unknown precision '%s'; did you mean '%s'?",
+					   scalar(v), near[0]);
+			else
+				diag_error(c->d, pos_of(c, v), "unknown precision '%s': use fp32, bf16 or fp16",
+					   scalar(v));
+		} else {
+			free(e->precision);
+			e->precision = xstrdup(scalar(v));
+		}
+		break;
+	case T_CHANNELS_LAST:
+		get_bool(c, v, key, &e->channels_last);
 		break;
 	case T_SEED:
 		get_u64(c, v, key, &e->seed);

@@ -2,9 +2,10 @@
  * plan.c - grid expansion and run keys (see plan.h).
  *
  * A run's key hashes its canonical configuration: the model file's content (not its path, so moving a
- * file keeps results), preprocessing, layer, method, utility, target, metrics, data selection and, for
- * user definitions and RandomCAM, their code and seed. camlab's version is deliberately left out: it is
- * recorded beside the results instead, so an upgrade does not orphan finished work.
+ * file keeps results), preprocessing, layer, a precision other than fp32, method, utility, target,
+ * metrics, data selection and, for user definitions and RandomCAM, their code and seed. camlab's version
+ * is deliberately left out: it is recorded beside the results instead, so an upgrade does not orphan
+ * finished work.
  */
 #include "interp/plan.h"
 
@@ -77,6 +78,9 @@ static char *run_config(const struct experiment *e, const struct plan_run *r)
 	if (m->classes)
 		strbuf_addf(&sb, "model.classes_hash=%s\n", file_hash(m->classes));
 	strbuf_addf(&sb, "layer.path=%s\nlayer.layout=%s\n", l->path, l->layout ? l->layout : "auto");
+	/* low-precision results are other results; fp32 adds nothing, so older keys stay valid */
+	if (e->precision && strcmp(e->precision, "fp32"))
+		strbuf_addf(&sb, "precision=%s\n", e->precision);
 	strbuf_addf(&sb, "method=%s\nutility=%s\ntarget=%s", method, utility, e->targets[r->target].name);
 	if (r->rank)
 		strbuf_addf(&sb, "#rank%d", r->rank);

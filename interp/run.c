@@ -109,6 +109,7 @@ struct runner {
 	double t0;
 	int failed;
 	int batch; /* images per batch: the experiment's, halved after an out-of-memory error */
+	int batch_auto; /* batch: auto on a CUDA device: 1 until the first batch has been measured */
 	const char *device;  /* this worker's device */
 	int worker, workers; /* this process runs the groups g with g % workers == worker */
 	int decode_workers;  /* image decoding threads (-1: one per core) */
@@ -117,6 +118,15 @@ struct runner {
 static long lookup_class(const char *name, void *ud)
 {
 	return model_class_index(ud, name);
+}
+
+static enum ts_precision precision_of(const char *name)
+{
+	if (name && !strcmp(name, "bf16"))
+		return TS_PRECISION_BF16;
+	if (name && !strcmp(name, "fp16"))
+		return TS_PRECISION_FP16;
+	return TS_PRECISION_FP32;
 }
 
 static int load_model(struct runner *r, size_t mi)
@@ -133,6 +143,8 @@ static int load_model(struct runner *r, size_t mi)
 	r->model_index = -1;
 	if (model_load(&r->model, em->file, r->device) < 0)
 		return -1;
+	if (ts_module_set_precision(r->model.mod, precision_of(r->e->precision), r->e->channels_last) < 0)
+		return error("%s: %s", em->file, ts_error());
 	if (em->classes && model_meta_read_classes(&r->model.meta, em->classes) < 0)
 		return -1;
 	model_preprocess(&r->model, em->input_size, em->resize, em->have_mean ? em->mean : NULL,
@@ -400,6 +412,40 @@ static void process_batch(struct runner *r, struct group_run *gr, size_t ng, ts_
 	}
 }
 
+/*
+ * batch: auto on a CUDA device. The first batch (BATCH_PROBE images) is measured: the device memory it
+ * took, over its images, sizes the rest to BATCH_MEM_SHARE of what was free before it, a power of two
+ * from BATCH_PROBE to BATCH_MAX. Measured once per process, on a fresh allocator cache; an
+ * out-of-memory error later still halves the batch.
+ */
+enum { BATCH_PROBE = 32, BATCH_MAX = 512 };
+#define BATCH_MEM_SHARE 0.6
+
+static void size_batch(struct runner *r, int64_t free_before, size_t probed)
+{
+	int64_t free_after, total, per_image;
+	int b = BATCH_PROBE;
+
+	r->batch_auto = 0;
+	if (r->batch != BATCH_PROBE || probed == 0) /* halved already: memory decided */
+		return;
+	if (ts_device_memory(r->device, &free_after, &total) < 0) {
+		warning("batch auto: %s; keeping batches of %d", ts_error(), r->batch);
+		return;
+	}
+	per_image = (free_before - free_after) / (int64_t)probed;
+	if (per_image < (1 << 20))
+		per_image = 1 << 20;
+	while (b < BATCH_MAX && (double)per_image * 2 * b <= BATCH_MEM_SHARE * (double)free_before)
+		b *= 2;
+	r->batch = b;
+	if (r->bar)
+		fputc('\n', stderr);
+	fprintf(stderr, "batch auto on %s: %d images (the first batch took %.0f MiB per image; %.1f of %.1f GiB "
+		"were free)\n", r->device, b, (double)per_image / (1 << 20), (double)free_before / (1 << 30),
+	     (double)total / (1 << 30));
+}
+
 /* Runs first..last-1 of the plan share model, layer, utility and target. */
 static void run_group(struct runner *r, size_t first, size_t last)
 {
@@ -498,11 +544,25 @@ static void run_group(struct runner *r, size_t first, size_t last)
 		struct batch b = BATCH_INIT;
 		size_t done_here = 0;
 		int rc;
+		int64_t free_before = 0, total;
 		batch_source_init(&src, &r->ds, &r->pp, r->device, 0);
 		batch_source_set_order(&src, pending, npend);
 		batch_source_set_workers(&src, r->decode_workers);
+		if (r->batch_auto && strncmp(r->device, "cuda", 4))
+			r->batch_auto = 0;
+		if (r->batch_auto) {
+			if (ts_device_memory(r->device, &free_before, &total) < 0) {
+				warning("batch auto: %s; using batches of %d", ts_error(), r->batch);
+				r->batch_auto = 0;
+			} else {
+				r->batch = BATCH_PROBE;
+				src.ahead = 2 * BATCH_MAX;
+			}
+		}
 		while ((rc = batch_next(&src, &b, (size_t)r->batch)) > 0) {
 			process_batch(r, gr, ng, split, &b, (enum utility)u, hook, &tp);
+			if (r->batch_auto)
+				size_batch(r, free_before, b.n);
 			done_here += b.n;
 			r->images_done_now += b.n;
 			progress(r, r->runs_done + 1, r->plan.nr, done_here, npend, plan_run_label(&r->plan, pr0));
@@ -775,6 +835,8 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 	r.model_index = -1;
 	r.bar = o->progress < 0 ? isatty(2) : o->progress;
 	r.batch = e->batch > 0 ? e->batch : 8;
+	/* batch: auto means 8 on a CPU (libtorch gains nothing from more there) and a measured size on CUDA */
+	r.batch_auto = e->batch == EXP_BATCH_AUTO; /* per worker: only where its device is CUDA */
 	r.decode_workers = o->workers;
 	dataset_init(&r.ds);
 	for (i = 0; i < e->nr_metrics; i++) {
