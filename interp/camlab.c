@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cam/torch_shim.h"
 #include "interp/commands.h"
 
 static const char usage[] =
@@ -53,6 +54,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("camlab %s\n", CAMLAB_VERSION);
+		/* The tests read this line to know whether to run their GPU checks (tests/lib.sh, have_cuda). */
+		printf("cuda devices: %d\n", ts_cuda_device_count());
 		return 0;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(*commands); i++)

@@ -1,16 +1,20 @@
 # lib.sh - a small TAP library for camlab's shell tests, after git's t/test-lib.sh.
 #
-# Source it from a test script run in the repository root. It sets CAMLAB (the binary), SHARED, TMP
-# (removed at exit), and provides:
+# Source it from a test script run in the repository root. It sets CAMLAB (the binary), SHARED, PY (the
+# python the tests compare with: $CAMLAB_PYTHON, default /usr/bin/python3), TMP (removed at exit), and
+# provides:
 #   test_expect_success NAME 'commands'   ok if the commands succeed
+#   test_skip NAME REASON                 a test that cannot run here, reported as skipped
 #   test_must_fail CMD...                 succeeds if CMD exits non-zero without crashing (status < 128)
 #   test_grep PATTERN FILE                grep -E with the file shown on failure
 #   skip_all REASON                       the whole file cannot run here
+#   need_python MODULE...                 skip_all unless $PY imports every MODULE (none: just runs)
+#   have_cuda                             true when camlab sees a CUDA device (`camlab version`)
 #   test_done                             prints the plan; the exit status says whether all passed
 BUILD=${CAMLAB_BUILD:-build}
 CAMLAB=$PWD/$BUILD/camlab
 SHARED=$PWD/../shared
-PY=/usr/bin/python3
+PY=${CAMLAB_PYTHON:-/usr/bin/python3}
 TMP=$(mktemp -d) || exit 1
 trap 'rm -rf "$TMP"' EXIT
 test_count=0
@@ -23,6 +27,23 @@ skip_all() {
 
 [ -x "$CAMLAB" ] || skip_all "$CAMLAB not built"
 
+need_python() {
+	command -v "$PY" >/dev/null 2>&1 || skip_all "no python at $PY (set CAMLAB_PYTHON)"
+	[ $# -eq 0 ] && return 0
+	mods=$(echo "$*" | tr ' ' ',')
+	"$PY" -c "import $mods" 2>/dev/null || skip_all "$PY lacks one of: $* (set CAMLAB_PYTHON)"
+}
+
+# The number of CUDA devices camlab's libtorch sees, asked once ("cuda devices: N" in `camlab version`).
+cuda_count=
+have_cuda() {
+	if [ -z "$cuda_count" ]; then
+		cuda_count=$("$CAMLAB" version 2>/dev/null | sed -n 's/^cuda devices: *\([0-9][0-9]*\)$/\1/p')
+		cuda_count=${cuda_count:-0}
+	fi
+	[ "$cuda_count" -gt 0 ]
+}
+
 test_expect_success() {
 	test_count=$((test_count + 1))
 	if (eval "$2") >"$TMP/.out" 2>&1; then
@@ -32,6 +53,11 @@ test_expect_success() {
 		sed 's/^/#   /' "$TMP/.out" | tail -n 25
 		test_failed=$((test_failed + 1))
 	fi
+}
+
+test_skip() {
+	test_count=$((test_count + 1))
+	echo "ok $test_count # SKIP $1: $2"
 }
 
 test_must_fail() {

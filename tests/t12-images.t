@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.." || exit 1
 BUILD=${CAMLAB_BUILD:-build}
 TOOL=$BUILD/tests/image_tool
 DATA=../shared/data
-PY=/usr/bin/python3
+PY=${CAMLAB_PYTHON:-/usr/bin/python3}
 [ -x "$TOOL" ] || { echo "1..0 # SKIP $TOOL not built"; exit 0; }
 [ -d "$DATA/imagenet_sample" ] || { echo "1..0 # SKIP no shared data at $DATA"; exit 0; }
 $PY -c 'import torchvision, PIL, numpy' 2>/dev/null ||

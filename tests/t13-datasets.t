@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.." || exit 1
 BUILD=${CAMLAB_BUILD:-build}
 TOOL=$BUILD/tests/image_tool
 DATA=$(cd ../shared/data 2>/dev/null && pwd)
-PY=/usr/bin/python3
+PY=${CAMLAB_PYTHON:-/usr/bin/python3}
 IDX=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 [ -x "$TOOL" ] || { echo "1..0 # SKIP $TOOL not built"; exit 0; }
 [ -f "$DATA/photos_gradcam/both.png" ] || { echo "1..0 # SKIP no shared data at ../shared/data"; exit 0; }

@@ -7,7 +7,7 @@
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${CAMLAB_BUILD:-build}
 TOOL=$BUILD/tests/cam_tool
-PY=/usr/bin/python3
+PY=${CAMLAB_PYTHON:-/usr/bin/python3}
 [ -x "$TOOL" ] || { echo "1..0 # SKIP $TOOL not built"; exit 0; }
 $PY -c 'import torch, torchvision, numpy' 2>/dev/null || { echo "1..0 # SKIP $PY lacks torch/torchvision/numpy"; exit 0; }
 TMP=$(mktemp -d) || exit 1
