@@ -232,6 +232,9 @@ int ts_init(int threads)
 	 */
 	torch::jit::setGraphExecutorOptimize(false);
 	c10::GradMode::set_enabled(false);
+	/* fp32 means fp32: PyTorch lets cuDNN use TensorFloat-32 (~1e-3 relative error); precision tf32 opts in */
+	at::globalContext().setAllowTF32CuDNN(false);
+	at::globalContext().setAllowTF32CuBLAS(false);
 	return 0;
 	TS_CATCH(-1)
 }
@@ -679,8 +682,17 @@ int ts_module_set_precision(ts_module *m, enum ts_precision p, int channels_last
 			throw std::runtime_error("precision fp16 needs a CUDA device; on a CPU use bf16");
 		m->amp = at::kHalf;
 		break;
+	case TS_PRECISION_TF32:
+		if (!m->device.is_cuda())
+			throw std::runtime_error("precision tf32 needs a CUDA device");
+		m->amp = at::kFloat;
+		break;
 	default:
 		throw std::runtime_error("unknown precision");
+	}
+	if (m->device.is_cuda()) {
+		at::globalContext().setAllowTF32CuDNN(p == TS_PRECISION_TF32);
+		at::globalContext().setAllowTF32CuBLAS(p == TS_PRECISION_TF32);
 	}
 	if (channels_last && !m->channels_last) {
 		torch::NoGradGuard no_grad;

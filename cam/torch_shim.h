@@ -145,13 +145,17 @@ enum ts_precision {
 	TS_PRECISION_FP32 = 0, /* the default: everything in float32 */
 	TS_PRECISION_BF16,     /* autocast to bfloat16 (CUDA and CPU) */
 	TS_PRECISION_FP16,     /* autocast to float16 (CUDA only) */
+	TS_PRECISION_TF32,     /* float32 with TensorFloat-32 convolutions and matrix products (CUDA only) */
 };
 /*
  * Run the module's forwards (whole, prefix and suffix) under autocast to bf16/fp16, as torch.autocast
  * does: matrix products and convolutions in the low precision, reductions and softmax in float32. What
  * the shim hands back (A from ts_split_prefix, logits) is float32 either way, so camlab's own arithmetic
  * and the gradients with respect to A stay float32. channels_last keeps 4-D weights and images in
- * channels-last memory order (faster convolutions on tensor cores). Fails for fp16 on a CPU.
+ * channels-last memory order (faster convolutions on tensor cores). Fails for fp16 and tf32 on a CPU.
+ * fp32 is strict float32 (ts_init turns PyTorch's default TensorFloat-32 convolutions off, so a GPU gives
+ * the CPU's numbers to rounding); tf32 allows TensorFloat-32 again, for the whole process (a global
+ * libtorch setting, the same for every module).
  */
 int ts_module_set_precision(ts_module *m, enum ts_precision p, int channels_last);
 

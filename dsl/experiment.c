@@ -519,7 +519,7 @@ static void check_targets(struct experiment *e, struct diag *d)
  * front end where it reads them; these checks catch what another front end let through.
  */
 
-const char *const experiment_precisions[3] = { "fp32", "bf16", "fp16" };
+const char *const experiment_precisions[4] = { "fp32", "tf32", "bf16", "fp16" };
 
 int experiment_valid_precision(const char *s)
 {
@@ -892,6 +892,8 @@ static void check_outputs(struct experiment *e, struct diag *d)
 			      ARRAY_SIZE(experiment_precisions));
 	else if (!strcmp(e->precision, "fp16") && e->device && strncmp(e->device, "cuda", 4))
 		diag_error(d, nowhere, "precision fp16 needs a CUDA device; on '%s' use bf16", e->device);
+	else if (!strcmp(e->precision, "tf32") && e->device && strncmp(e->device, "cuda", 4))
+		diag_error(d, nowhere, "precision tf32 needs a CUDA device; on '%s' use fp32 or bf16", e->device);
 	for (i = 0; i < e->nr_table_formats; i++)
 		if (!one_of(e->table_formats[i], default_formats, ARRAY_SIZE(default_formats)))
 			unknown_value(d, nowhere, "table format", e->table_formats[i], default_formats,

@@ -99,7 +99,7 @@ struct experiment {
 	size_t nr_defs;
 	char *device;			/* "cpu" (default), "cuda", "cuda:N" */
 	int batch;			/* images per batch; EXP_BATCH_AUTO: sized to the device's memory */
-	char *precision;		/* "fp32" (default), "bf16", "fp16": autocast of the model's forwards */
+	char *precision;		/* "fp32" (default, strict), "tf32", "bf16", "fp16" (autocast) */
 	int channels_last;		/* weights and images channels-last (default 0) */
 	uint64_t seed;			/* RandomCAM's seed (default 0) */
 	/* outputs */
@@ -118,8 +118,8 @@ struct experiment {
 #define EXP_BATCH_AUTO 0
 #define EXP_BATCH_UNSET (-1)
 
-/* The precisions camlab accepts (fp32, bf16, fp16), for messages and suggestions. */
-extern const char *const experiment_precisions[3];
+/* The precisions camlab accepts (fp32, tf32, bf16, fp16), for messages and suggestions. */
+extern const char *const experiment_precisions[4];
 int experiment_valid_precision(const char *s);
 
 /* Fill with the paper's defaults: predicted class, ReST, the six metrics, cpu, fp32, batch unset. */

@@ -1462,17 +1462,17 @@ static void get_precision(struct lua_ctx *c, lua_State *L, int v, const struct w
 	const char *near[1], *s;
 
 	if (lua_type(L, v) != LUA_TSTRING) {
-		type_error(c, L, v, w, "a precision (fp32, bf16 or fp16)");
+		type_error(c, L, v, w, "a precision (fp32, tf32, bf16 or fp16)");
 		return;
 	}
 	s = lua_tostring(L, v);
 	if (experiment_valid_precision(s)) {
 		free(c->e->precision);
 		c->e->precision = xstrdup(s);
-	} else if (suggest_nearest(s, experiment_precisions, 3, near, 1)) {
+	} else if (suggest_nearest(s, experiment_precisions, 4, near, 1)) {
 		diag_error(c->d, w->pos, "unknown precision '%s'; did you mean '%s'?", s, near[0]);
 	} else {
-		diag_error(c->d, w->pos, "unknown precision '%s': use fp32, bf16 or fp16", s);
+		diag_error(c->d, w->pos, "unknown precision '%s': use fp32, tf32, bf16 or fp16", s);
 	}
 }
 

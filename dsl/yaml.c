@@ -963,13 +963,13 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 		break;
 	case T_PRECISION:
 		if (!scalar(v) || is_null(v)) {
-			type_error(c, v, "a precision (fp32, bf16 or fp16)", key);
+			type_error(c, v, "a precision (fp32, tf32, bf16 or fp16)", key);
 		} else if (!experiment_valid_precision(scalar(v))) {
-			if (suggest_nearest(scalar(v), experiment_precisions, 3, near, 1))
+			if (suggest_nearest(scalar(v), experiment_precisions, 4, near, 1))
 				diag_error(c->d, pos_of(c, v), "unknown precision '%s'; did you mean '%s'?",
 					   scalar(v), near[0]);
 			else
-				diag_error(c->d, pos_of(c, v), "unknown precision '%s': use fp32, bf16 or fp16",
+				diag_error(c->d, pos_of(c, v), "unknown precision '%s': use fp32, tf32, bf16 or fp16",
 					   scalar(v));
 		} else {
 			free(e->precision);

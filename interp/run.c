@@ -126,6 +126,8 @@ static enum ts_precision precision_of(const char *name)
 		return TS_PRECISION_BF16;
 	if (name && !strcmp(name, "fp16"))
 		return TS_PRECISION_FP16;
+	if (name && !strcmp(name, "tf32"))
+		return TS_PRECISION_TF32;
 	return TS_PRECISION_FP32;
 }
 

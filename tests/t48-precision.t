@@ -76,9 +76,12 @@ test_expect_success 'a misspelt precision, a bad batch and a bad flag are errors
 "
 
 spec fp16 "precision: fp16"
-test_expect_success 'fp16 on a CPU is an error that says what to use' "
+spec tf32 "precision: tf32"
+test_expect_success 'fp16 and tf32 on a CPU are errors that say what to use' "
 	test_must_fail $CAMLAB check $TMP/fp16.yaml >$TMP/err 2>&1; cat $TMP/err &&
-	test_grep \"precision fp16 needs a CUDA device; on 'cpu' use bf16\" $TMP/err
+	test_grep \"precision fp16 needs a CUDA device; on 'cpu' use bf16\" $TMP/err &&
+	test_must_fail $CAMLAB check $TMP/tf32.yaml >$TMP/err 2>&1; cat $TMP/err &&
+	test_grep \"precision tf32 needs a CUDA device; on 'cpu' use fp32 or bf16\" $TMP/err
 "
 
 cat >"$TMP/twin.lua" <<EOS

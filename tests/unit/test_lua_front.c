@@ -306,7 +306,7 @@ static void test_errors(void)
 	has(&r, "5:3: expected an integer for 'batch', not 'eight'", "a string for an integer");
 	has(&r, "6:24: expected true or false for 'shuffle', not 'yes'", "a string for a boolean");
 	has(&r, "6:41: expected an integer >= 0 for 'limit', not -1", "a negative limit");
-	ok(r.e.batch == 8, "a bad value leaves the default");
+	ok(r.e.batch == EXP_BATCH_UNSET, "a bad value leaves the default (unset: 8 on a CPU after validation)");
 	done(&r);
 	load_text(&r, "experiment { device = 'gpu', outputs = { formats = { 'markdwn' } } }\n", 0);
 	has(&r, "1:14: unknown device 'gpu'; did you mean 'cpu'?", "bad device at its key");
