@@ -1,4 +1,4 @@
-"""reference.py - the paper's reference evaluation procedure, re-implemented for PERF.md's CPU comparison.
+"""reference.py - the paper's reference evaluation procedure, re-implemented for PERF.md's comparisons.
 
 The paper's evaluation code is a fork of pytorch-grad-cam; it cannot be downloaded here, so this file
 re-creates its per-batch procedure from PERF.md ("Where the time goes in the reference") and SCIENCE.md,
@@ -21,11 +21,21 @@ in the shape pytorch-grad-cam gives it (BaseCAM + ActivationsAndGradients + scal
 
 Images: JPEGs decoded with PIL, torchvision Resize(256) + CenterCrop(224) + ToTensor + Normalize (ImageNet),
 decoded inside the timed loop of every method (each of the paper's processes decodes its own images,
-DataLoader num_workers=0). The network: torchvision's ResNet-18 (eager), with the weights of the
-TorchScript file camlab runs (bench/make_resnet18.py), target layer layer4.1.
+DataLoader num_workers=0) and copied to the device there; --preload decodes them once before any timing
+and keeps them on the device (PERF.md's GPU figures "inputs already on the GPU", e.g. ResNet-50 ShapleyCAM +
+six metrics 119 images/s), and then also reports that decode's rate. The network: torchvision's ResNet
+(eager; ResNet-18, -50 or any depth, read from the file's weights) with the weights of the TorchScript file
+camlab runs (bench/make_resnet18.py), target layer the last block of layer4 (ResNet-18 layer4.1,
+ResNet-50 layer4.2).
 
     /usr/bin/python3 bench/reference.py --model bench/models/resnet18_random.pt --data bench/data/synth \
         -n 32 [--batch 8] [--threads 2] [--methods ...] [--dump ref.csv] [--compare out/.../results.sqlite]
+    python3 bench/reference.py --device cuda --preload --model bench/models/resnet50_random.pt \
+        --data bench/data/synth50 -n 512 --batch 128 --threads 16 --methods shapleycam
+
+--device cuda runs the models on the GPU (the maps still go through NumPy on the CPU, as in the fork); every
+timing waits for the device first and last (torch.cuda.synchronize), and the per-batch results are read
+back to the host anyway, so a batch has finished when the next one starts.
 
 Prints the rate of each method with the six metrics, GradCAM and ShapleyCAM alone, and the ten-method table
 (images / the sum of the per-method times). --compare prints the per-image agreement with a camlab results
@@ -51,6 +61,13 @@ TABLE1 = ["randomcam", "gradcam++", "xgradcam", "layercam", "gradcam-e", "shaple
 SHAPLEY = {"shapleycam", "shapleycam-h", "shapleycam-e"}
 
 RESIZE = "pil"
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    """Wait for the device's queued work, so that a clock read after it counts that work."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 # ---------------------------------------------------------------- pytorch-grad-cam, as the fork has it
@@ -119,7 +136,8 @@ def scale_cam_image(cam, target_size=None):
         img = img / (1e-7 + np.max(img))
         if target_size is not None:
             if RESIZE == "pil":
-                img = np.asarray(Image.fromarray(img.astype(np.float32), mode="F").resize(
+                # a 2-D float32 array is a mode 'F' image (fromarray's mode= is deprecated in Pillow 11.3)
+                img = np.asarray(Image.fromarray(img.astype(np.float32)).resize(
                     target_size, Image.BILINEAR), dtype=np.float32)
             else:
                 t = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))[None, None]
@@ -287,11 +305,16 @@ CLASSES = {
 # ---------------------------------------------------------------- the evaluation script
 
 def make_model(model_path):
-    """torchvision's eager ResNet-18 with the weights of camlab's TorchScript file."""
-    m = torchvision.models.resnet18()
+    """torchvision's eager ResNet with the weights of camlab's TorchScript file, on DEVICE: the depth and
+    the block (basic as ResNet-18/34, bottleneck as ResNet-50/101) come from the weights' names."""
+    from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
+
     sd = torch.jit.load(model_path, map_location="cpu").state_dict()
+    blocks = [1 + max(int(k.split(".")[1]) for k in sd if k.startswith("layer%d." % i)) for i in range(1, 5)]
+    block = Bottleneck if "layer1.0.conv3.weight" in sd else BasicBlock
+    m = ResNet(block, blocks, num_classes=sd["fc.weight"].shape[0])
     m.load_state_dict(sd, strict=True)
-    return m.eval()
+    return m.eval().to(DEVICE)
 
 
 TRANSFORM = transforms.Compose([
@@ -301,7 +324,17 @@ TRANSFORM = transforms.Compose([
 
 
 def load_batch(paths):
-    return torch.stack([TRANSFORM(Image.open(p).convert("RGB")) for p in paths])
+    """Decode, preprocess and copy to the device: what the paper's loop does with each DataLoader batch."""
+    return torch.stack([TRANSFORM(Image.open(p).convert("RGB")) for p in paths]).to(DEVICE)
+
+
+def preload(paths, batch):
+    """Every batch decoded and on the device before any timing; returns the batches and the seconds."""
+    sync()
+    t0 = time.perf_counter()
+    xs = [load_batch(paths[s:s + batch]) for s in range(0, len(paths), batch)]
+    sync()
+    return xs, time.perf_counter() - t0
 
 
 def pearson(a, b):
@@ -321,15 +354,15 @@ def evaluate_batch(model, cam, x):
     """One batch of the evaluation: class, CAM, O, D, Coherency's second CAM, the per-image metrics."""
     with torch.no_grad():
         logits = model(x)  # the prediction forward
-    probs = torch.softmax(logits, dim=1)
+    probs = torch.softmax(logits, dim=1).cpu()
     classes = logits.argmax(dim=1).tolist()
     targets = [ClassifierOutputReST(c) for c in classes]
     grayscale = cam(input_tensor=x, targets=targets)  # (B, H, W) NumPy on the CPU
     h = torch.from_numpy(grayscale).unsqueeze(1).to(x.device)  # back to the device
     xh = x * h
     with torch.no_grad():
-        p_o = torch.softmax(model(xh), dim=1)
-        p_d = torch.softmax(model(x * (1 - h)), dim=1)
+        p_o = torch.softmax(model(xh), dim=1).cpu()
+        p_d = torch.softmax(model(x * (1 - h)), dim=1).cpu()
     grayscale2 = cam(input_tensor=xh, targets=targets)  # Coherency: the same CAM on x * H
     rows = []
     for i, c in enumerate(classes):
@@ -345,36 +378,57 @@ def evaluate_batch(model, cam, x):
     return rows
 
 
-def run_method(name, model_path, paths, batch, warmup):
+def run_method(name, model_path, paths, batch, warmup, xs=None):
+    """One method with a fresh model over the images: decoded inside the timed loop, or the preloaded
+    device batches xs. Returns wall and CPU seconds, the decoding's seconds and the per-image rows."""
     model = make_model(model_path)
-    cam = CLASSES[name](model, [model.layer4[1]])
+    cam = CLASSES[name](model, [model.layer4[-1]])
     if warmup:  # one untimed batch: the steady state is what 50 000 images see
-        evaluate_batch(model, cam, load_batch(paths[:batch]))
+        evaluate_batch(model, cam, xs[0] if xs else load_batch(paths[:batch]))
     rows, t_decode = [], 0.0
+    sync()
     c0 = time.process_time()
     t0 = time.perf_counter()
-    for s in range(0, len(paths), batch):
-        td = time.perf_counter()
-        x = load_batch(paths[s:s + batch])
-        t_decode += time.perf_counter() - td
+    for b, s in enumerate(range(0, len(paths), batch)):
+        if xs:
+            x = xs[b]
+        else:
+            td = time.perf_counter()
+            x = load_batch(paths[s:s + batch])
+            t_decode += time.perf_counter() - td
         for p, row in zip(paths[s:s + batch], evaluate_batch(model, cam, x)):
             row["path"] = os.path.basename(p)
             rows.append(row)
+    sync()
     dt = time.perf_counter() - t0
     cpu = time.process_time() - c0
     cam.activations_and_grads.release()
     return dt, cpu, t_decode, rows
 
 
-def forward_rate(model_path, paths, batch):
+def forward_rate(model_path, paths, batch, xs=None):
     model = make_model(model_path)
-    xs = [load_batch(paths[s:s + batch]) for s in range(0, len(paths), batch)]
+    if not xs:
+        xs, _ = preload(paths, batch)
     with torch.no_grad():
         model(xs[0])
+        sync()
         t0 = time.perf_counter()
-        for x in xs:
-            model(x)
-        return len(paths) / (time.perf_counter() - t0)
+        done, passes = 0, 0
+        while True:
+            for x in xs:
+                model(x)
+            done += len(paths)
+            passes += 1
+            # one pass on a CPU; on a GPU a pass over a few batches takes a tenth of a second, so passes
+            # until a second has gone (at most 20)
+            if DEVICE.type != "cuda" or passes >= 20:
+                break
+            sync()
+            if time.perf_counter() - t0 >= 1.0:
+                break
+        sync()
+        return done / (time.perf_counter() - t0)
 
 
 def compare(db, rows_by_method, methods):
@@ -412,6 +466,10 @@ def main():
     ap.add_argument("-n", type=int, default=32, help="the first N images")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the models run")
+    ap.add_argument("--preload", action="store_true",
+                    help="decode every image once, onto the device, before timing (the timed loops then "
+                    "exclude decoding, as PERF.md's GPU figures)")
     ap.add_argument("--methods", default=",".join(TABLE1))
     ap.add_argument("--resize", choices=("pil", "torch"), default="pil",
                     help="the stand-in for cv2.resize (per image, bilinear, half-pixel)")
@@ -423,6 +481,7 @@ def main():
     ap.add_argument("--json", help="write the timings to this JSON file")
     ap.add_argument("--compare", help="a camlab results.sqlite to compare per-image metrics with")
     args = ap.parse_args()
+    global DEVICE
     RESIZE = args.resize
     if args.rows:
         rows_by_method = {}
@@ -439,6 +498,9 @@ def main():
         return
     torch.set_num_threads(args.threads)
     np.random.seed(0)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("reference.py: --device cuda, but torch %s sees no CUDA device" % torch.__version__)
+    DEVICE = torch.device(args.device)
 
     exts = (".jpg", ".jpeg", ".png")
     paths = sorted(os.path.join(args.data, f) for f in os.listdir(args.data) if f.lower().endswith(exts))
@@ -447,42 +509,76 @@ def main():
         sys.exit("reference.py: only %d images in %s" % (len(paths), args.data))
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     n = len(paths)
+    device_name = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu"
     print("# reference: torch %s, torchvision %s, %d thread(s), batch %d, %d images, resize %s, %s"
           % (torch.__version__, torchvision.__version__, torch.get_num_threads(), args.batch, n, args.resize,
              "no warm-up" if args.no_warmup else "one untimed warm-up batch per method"))
+    print("# device %s (%s), %s" % (args.device, device_name,
+                                     "images preloaded on the device" if args.preload
+                                     else "images decoded inside the timed loop"))
+    if DEVICE.type == "cuda":
+        try:  # the flags as torch's defaults leave them (newer torch also has fp32_precision)
+            tf32 = "TF32 matmul %s / cudnn %s" % (torch.backends.cuda.matmul.allow_tf32,
+                                                  torch.backends.cudnn.allow_tf32)
+        except Exception as e:  # noqa: BLE001 - only printed
+            tf32 = "TF32 flags unreadable (%s)" % e
+        print("# cudnn %s, cudnn.benchmark %s, %s" % (torch.backends.cudnn.version(),
+                                                      torch.backends.cudnn.benchmark, tf32))
+    xs, decode_rate = None, None
+    if args.preload:
+        xs, t = preload(paths, args.batch)
+        decode_rate = n / t
+        print("%-34s %8.2f images/s  (%.2f s, PIL + torchvision, one process, to the device)"
+              % ("decode+preprocess (preload)", decode_rate, t), flush=True)
     fwd = None
     if not args.no_forward:
-        fwd = forward_rate(args.model, paths, args.batch)
-        print("%-34s %8.2f images/s" % ("forward only (decoded before)", fwd))
+        fwd = forward_rate(args.model, paths, args.batch, xs)
+        print("%-34s %8.2f images/s" % ("forward only (decoded before)", fwd), flush=True)
 
     times, cpus, rows_by_method, decode = {}, {}, {}, 0.0
+
+    def result():
+        total = sum(times.values())
+        return {"n": n, "batch": args.batch, "threads": args.threads, "forward": fwd,
+                "device": args.device, "device_name": device_name, "preload": args.preload,
+                "decode_rate": decode_rate, "torch": torch.__version__, "torchvision": torchvision.__version__,
+                "methods": methods, "seconds": times, "cpu_seconds": cpus, "table_seconds": total,
+                "table_rate": n / total if total else None, "table_cpu_seconds": sum(cpus.values()),
+                "rate": {m: n / t for m, t in times.items()}}
+
+    def save(res):
+        """The files as they stand: rewritten after every method, so that a run stopped by a time limit
+        keeps what it finished."""
+        if args.dump:
+            with open(args.dump, "w", newline="") as f:
+                w = csv.writer(f)
+                keys = ["path", "class", "y", "o", "d", "ad", "ic", "add", "com", "coh"]
+                w.writerow(["method"] + keys)
+                for m in methods:
+                    for r in rows_by_method.get(m, []):
+                        w.writerow([m] + [r[k] for k in keys])
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(res, f, indent=1)
+
+    save(result())
     for m in methods:
-        dt, cpu, td, rows = run_method(m, args.model, paths, args.batch, not args.no_warmup)
+        dt, cpu, td, rows = run_method(m, args.model, paths, args.batch, not args.no_warmup, xs)
         times[m] = dt
         cpus[m] = cpu
         decode += td
         rows_by_method[m] = rows
         print("%-34s %8.2f images/s  (%.1f s, CPU %.1f s, decode %.2f s)"
               % (m + " + six metrics", n / dt, dt, cpu, td), flush=True)
-    total = sum(times.values())
-    print("%-34s %8.3f images/s  (%.1f s, CPU %.1f s, %d methods, decode %.1f s of it)"
-          % ("table: sum of the methods", n / total, total, sum(cpus.values()), len(methods), decode))
-    result = {"n": n, "batch": args.batch, "threads": args.threads, "forward": fwd,
-              "seconds": times, "cpu_seconds": cpus, "table_seconds": total, "table_rate": n / total,
-              "table_cpu_seconds": sum(cpus.values()), "rate": {m: n / t for m, t in times.items()}}
-    if args.dump:
-        with open(args.dump, "w", newline="") as f:
-            w = csv.writer(f)
-            keys = ["path", "class", "y", "o", "d", "ad", "ic", "add", "com", "coh"]
-            w.writerow(["method"] + keys)
-            for m in methods:
-                for r in rows_by_method[m]:
-                    w.writerow([m] + [r[k] for k in keys])
+        save(result())
+    res = result()
+    if times:
+        print("%-34s %8.3f images/s  (%.1f s, CPU %.1f s, %d methods, decode %.1f s of it)"
+              % ("table: sum of the methods", res["table_rate"], res["table_seconds"],
+                 res["table_cpu_seconds"], len(methods), decode))
     if args.compare:
-        result["agreement"] = compare(args.compare, rows_by_method, methods)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+        res["agreement"] = compare(args.compare, rows_by_method, methods)
+        save(res)
 
 
 if __name__ == "__main__":
