@@ -241,6 +241,15 @@ sys.exit(0 if cuda or sys.argv[1] == "cpu" else 3)' "$DEVICE" | tee "$OUTD/pytho
 		if begin cl_fp32 "camlab: ShapleyCAM + six metrics, fp32, $N images" 6 40 48; then
 			camlab_run cl_fp32 "$(render bench/experiments/resnet50_gpu_shapleycam.yaml cl_fp32)"
 		fi
+		# PyTorch's default arithmetic (TensorFloat-32 convolutions), which the reference runs with
+		case $DEVICE in
+		cuda*)
+			if begin cl_tf32 "camlab: ShapleyCAM + six metrics, tf32, $N images" 6 30 40; then
+				camlab_run cl_tf32 "$(render bench/experiments/resnet50_gpu_shapleycam.yaml cl_tf32 \
+					"precision: tf32")"
+			fi
+			;;
+		esac
 		if begin cl_bf16 "camlab: ShapleyCAM + six metrics, bf16, $N images" 6 35 36; then
 			spec=$(render bench/experiments/resnet50_gpu_shapleycam.yaml cl_bf16 "precision: bf16" \
 				"channels_last: true")
@@ -257,6 +266,17 @@ sys.exit(0 if cuda or sys.argv[1] == "cpu" else 3)' "$DEVICE" | tee "$OUTD/pytho
 				echo "cl_bf16 unsupported" >>"$STATE"
 			fi
 		fi
+		case $DEVICE in
+		cuda*)
+			# what a user gets by default on a GPU: batch: auto (the first batch sizes the rest)
+			if begin cl_auto "camlab: ShapleyCAM + six metrics, fp32, batch auto, $N images" 6 30 30; then
+				spec=$(render bench/experiments/resnet50_gpu_shapleycam.yaml cl_auto)
+				sed -i 's/^batch: .*/batch: auto/' "$spec"
+				camlab_run cl_auto "$spec"
+				grep 'batch auto' "$OUTD/cl_auto.log"
+			fi
+			;;
+		esac
 		if begin cl_table "camlab: the ten-method table, fp32, $N images" 8 60 14; then
 			camlab_run cl_table "$(render bench/experiments/resnet50_gpu_table.yaml cl_table)"
 		fi
@@ -438,7 +458,10 @@ row("reference", "ten-method table, images on the device, n / sum of the methods
 if table and table["rate"]:
     w("| reference | (its methods: %s) | | | 103-168 | |" % ", ".join(
         "%s %.1f" % (m, r) for m, r in table["rate"].items()))
-for key, name in (("cl_fp32", "ShapleyCAM + six metrics, fp32"), ("cl_bf16", "ShapleyCAM + six metrics, bf16 "
+for key, name in (("cl_fp32", "ShapleyCAM + six metrics, fp32 (strict)"),
+                  ("cl_tf32", "ShapleyCAM + six metrics, tf32 (PyTorch's default arithmetic, as the reference)"),
+                  ("cl_auto", "ShapleyCAM + six metrics, fp32, batch: auto"),
+                  ("cl_bf16", "ShapleyCAM + six metrics, bf16 "
                   + ("+ channels_last" if "channels_last" in read("cl_bf16.yaml") else "(no channels_last)")),
                   ("cl_table", "ten-method table, fp32")):
     c = camlab(key)
