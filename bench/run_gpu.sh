@@ -38,7 +38,7 @@
 # runs the reference on the CPU, for testing), N (default 1536), BATCH (default 128 on cuda, 8 on cpu),
 # N_REF (default 512), N_TABLE_REF (default 256), BUDGET (seconds, default 240; every stage's limits scale
 # with it), THREADS (the reference's torch threads) and WORKERS (camlab's decoding threads): default all
-# cores.
+# cores; REFERENCE=0 runs camlab's stages only (a change of camlab measured on a short lease).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 T0=$(date +%s)
@@ -165,6 +165,7 @@ camlab_run() {
 # agreement: reference.py's per-image comparison (its compare()) of the reference's rows with camlab's
 # databases, in one process: KEY CSV DB for each pair; the output of each to agree_KEY.txt
 agreement() {
+	[ "${REFERENCE:-1}" != 0 ] || return 0
 	begin agreement "agreement with the reference, per image" 4 30 1 || return
 	STAGE_T0=$(now)
 	timeout -k 3 "$LIMIT" "$PYTHON" - "$OUTD" "$@" <<'EOF'
@@ -223,16 +224,16 @@ sys.exit(0 if cuda or sys.argv[1] == "cpu" else 3)' "$DEVICE" | tee "$OUTD/pytho
 		return 1
 	fi
 
-	# 2. the reference
-	if begin ref_pre "reference, preloaded: decode, forward, ShapleyCAM and GradCAM + six metrics, $N_REF images" \
+	# 2. the reference (REFERENCE=0: camlab's stages only, to measure a change of camlab on a short lease)
+	if [ "${REFERENCE:-1}" != 0 ] && begin ref_pre "reference, preloaded: decode, forward, ShapleyCAM and GradCAM + six metrics, $N_REF images" \
 		12 45 110; then
 		reference ref_pre -n "$N_REF" --preload --methods shapleycam,gradcam
 	fi
-	if begin ref_e2e "reference, end to end (decoding in the loop): ShapleyCAM + six metrics, $N_REF images" \
+	if [ "${REFERENCE:-1}" != 0 ] && begin ref_e2e "reference, end to end (decoding in the loop): ShapleyCAM + six metrics, $N_REF images" \
 		10 35 95; then
 		reference ref_e2e -n "$N_REF" --no-forward --methods shapleycam
 	fi
-	if begin ref_table "reference, preloaded: the ten-method table, $N_TABLE_REF images" 15 60 80; then
+	if [ "${REFERENCE:-1}" != 0 ] && begin ref_table "reference, preloaded: the ten-method table, $N_TABLE_REF images" 15 60 80; then
 		reference ref_table -n "$N_TABLE_REF" --preload --no-forward
 	fi
 

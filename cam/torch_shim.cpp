@@ -26,6 +26,8 @@
 #endif
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -60,6 +62,8 @@ struct ts_split {
 };
 
 static thread_local std::string last_error = "no error";
+/* ts_init set NVIDIA_TF32_OVERRIDE=0 (the user had not set it), so precision tf32 may take it back. */
+static bool tf32_env_ours = false;
 
 static void set_error(const std::string &msg)
 {
@@ -232,7 +236,15 @@ int ts_init(int threads)
 	 */
 	torch::jit::setGraphExecutorOptimize(false);
 	c10::GradMode::set_enabled(false);
-	/* fp32 means fp32: PyTorch lets cuDNN use TensorFloat-32 (~1e-3 relative error); precision tf32 opts in */
+	/*
+	 * fp32 means fp32: PyTorch lets cuDNN use TensorFloat-32 (~1e-3 relative error); precision tf32
+	 * opts in. Measured on an H200 with libtorch 2.11: the context flags alone left TF32 on, and
+	 * NVIDIA_TF32_OVERRIDE=0 in the environment turned it off; both, then, before any CUDA work.
+	 */
+	if (!std::getenv("NVIDIA_TF32_OVERRIDE")) {
+		setenv("NVIDIA_TF32_OVERRIDE", "0", 1);
+		tf32_env_ours = true;
+	}
 	at::globalContext().setAllowTF32CuDNN(false);
 	at::globalContext().setAllowTF32CuBLAS(false);
 	return 0;
@@ -279,6 +291,32 @@ ts_tensor *ts_from_f32(const float *data, const int64_t *shape, int ndim, const 
 	c10::Device d = parse_device(device);
 	auto host = torch::from_blob(const_cast<float *>(data), shape_of(shape, ndim), torch::kFloat32);
 	return wrap(host.to(d, /*non_blocking*/ false, /*copy*/ true));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_images_normalized(const unsigned char *const *rgb, int64_t n, int64_t h, int64_t w,
+				const float mean[3], const float std[3], const char *device)
+{
+	TS_TRY
+	c10::Device d = parse_device(device);
+	bool cuda = d.is_cuda();
+	at::Tensor host = torch::empty({n, h, w, 3}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(cuda));
+	uint8_t *p = host.data_ptr<uint8_t>();
+	size_t bytes = (size_t)(h * w * 3);
+	for (int64_t i = 0; i < n; i++)
+		std::memcpy(p + (size_t)i * bytes, rgb[i], bytes);
+	/* The pinned block is reused only after the copy is done: libtorch's host allocator records it. */
+	at::Tensor bytes_dev = cuda ? host.to(d, /*non_blocking*/ true) : host;
+	auto fopts = torch::TensorOptions().dtype(torch::kFloat32).device(d);
+	/*
+	 * Dividing by tensors, not by scalars: CUDA divides by a host scalar as a product with its
+	 * reciprocal, which is not always the correctly rounded quotient that the CPU computes.
+	 */
+	at::Tensor k255 = torch::full({1, 1, 1, 1}, 255.0f, fopts);
+	at::Tensor m = torch::tensor({mean[0], mean[1], mean[2]}, torch::kFloat32).to(d).view({1, 3, 1, 1});
+	at::Tensor s = torch::tensor({std[0], std[1], std[2]}, torch::kFloat32).to(d).view({1, 3, 1, 1});
+	at::Tensor x = bytes_dev.permute({0, 3, 1, 2}).to(torch::kFloat32).div_(k255).sub_(m).div_(s);
+	return wrap(x.contiguous());
 	TS_CATCH(nullptr)
 }
 
@@ -693,6 +731,10 @@ int ts_module_set_precision(ts_module *m, enum ts_precision p, int channels_last
 	if (m->device.is_cuda()) {
 		at::globalContext().setAllowTF32CuDNN(p == TS_PRECISION_TF32);
 		at::globalContext().setAllowTF32CuBLAS(p == TS_PRECISION_TF32);
+		if (p == TS_PRECISION_TF32 && tf32_env_ours) {
+			unsetenv("NVIDIA_TF32_OVERRIDE"); /* read by cuDNN and cuBLAS when they start */
+			tf32_env_ours = false;
+		}
 	}
 	if (channels_last && !m->channels_last) {
 		torch::NoGradGuard no_grad;

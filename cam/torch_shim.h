@@ -52,6 +52,14 @@ void ts_free(ts_tensor *t);
 ts_tensor *ts_from_f32(const float *data, const int64_t *shape, int ndim, const char *device);
 ts_tensor *ts_from_i64(const int64_t *data, const int64_t *shape, int ndim, const char *device);
 ts_tensor *ts_full(const int64_t *shape, int ndim, double value, const char *device);
+/*
+ * n images of h x w RGB bytes (rows of pixels, 3 bytes each) as a float (n, 3, h, w) batch on the device,
+ * normalised per channel as (x / 255 - mean) / std: torchvision's ToTensor + Normalize, the same float
+ * operations in the same order. The bytes travel (a quarter of the floats; from pinned memory and
+ * asynchronously on CUDA) and the arithmetic runs on the device.
+ */
+ts_tensor *ts_images_normalized(const unsigned char *const *rgb, int64_t n, int64_t h, int64_t w,
+				const float mean[3], const float std[3], const char *device);
 /* Uniform in [lo, hi) from a generator seeded with seed; the same seed gives the same values on a device. */
 ts_tensor *ts_rand_uniform(const int64_t *shape, int ndim, double lo, double hi, uint64_t seed,
 			   const char *device);
@@ -155,7 +163,7 @@ enum ts_precision {
  * channels-last memory order (faster convolutions on tensor cores). Fails for fp16 and tf32 on a CPU.
  * fp32 is strict float32 (ts_init turns PyTorch's default TensorFloat-32 convolutions off, so a GPU gives
  * the CPU's numbers to rounding); tf32 allows TensorFloat-32 again, for the whole process (a global
- * libtorch setting, the same for every module).
+ * setting, the same for every module), and must be asked for before the process's first convolution.
  */
 int ts_module_set_precision(ts_module *m, enum ts_precision p, int channels_last);
 

@@ -110,6 +110,9 @@ struct runner {
 	int failed;
 	int batch; /* images per batch: the experiment's, halved after an out-of-memory error */
 	int batch_auto; /* batch: auto on a CUDA device: 1 until the first batch has been measured */
+	/* where a group's time went, in seconds: waiting for decoded images, the shared pass, the methods'
+	 * maps and metrics (device work is counted where its results reach the host), the database */
+	double t_wait, t_pass, t_maps, t_store;
 	const char *device;  /* this worker's device */
 	int worker, workers; /* this process runs the groups g with g % workers == worker */
 	int decode_workers;  /* image decoding threads (-1: one per core) */
@@ -316,6 +319,8 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 	for (k = 0; k < ng; k++)
 		if (!gr[k].failed)
 			passes |= gr[k].mapper.passes;
+	double t = seconds();
+
 	if (fake_oom(b->n) || cam_pass_run_hooked(&pass, split, b->x, u, hook, tp, b->labels, passes) < 0) {
 		if (fake_oom(b->n) || is_oom(ts_error())) {
 			oom = 1;
@@ -325,6 +330,8 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 		}
 		goto out;
 	}
+	r->t_pass += seconds() - t;
+	t = seconds();
 	for (k = 0; k < ng && !oom; k++) {
 		struct group_run *g = &gr[k];
 		ts_tensor *s, *heat;
@@ -346,6 +353,8 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 		ts_free(s);
 		ts_free(heat);
 	}
+	r->t_maps += seconds() - t;
+	t = seconds();
 	if (oom || store_begin(r->store) < 0)
 		goto out;
 	for (k = 0; k < ng; k++) {
@@ -372,6 +381,7 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 		}
 	}
 	store_commit(r->store);
+	r->t_store += seconds() - t;
 out:
 	cam_pass_release(&pass);
 	free(rows);
@@ -561,7 +571,10 @@ static void run_group(struct runner *r, size_t first, size_t last)
 				src.ahead = 2 * BATCH_MAX;
 			}
 		}
+		double tw = seconds();
+		r->t_wait = r->t_pass = r->t_maps = r->t_store = 0;
 		while ((rc = batch_next(&src, &b, (size_t)r->batch)) > 0) {
+			r->t_wait += seconds() - tw;
 			process_batch(r, gr, ng, split, &b, (enum utility)u, hook, &tp);
 			if (r->batch_auto)
 				size_batch(r, free_before, b.n);
@@ -572,6 +585,7 @@ static void run_group(struct runner *r, size_t first, size_t last)
 				;
 			if (k == ng || (r->failed && r->o->fail_fast))
 				break;
+			tw = seconds();
 		}
 		batch_release(&b);
 		if (src.nr_skipped)
@@ -603,7 +617,9 @@ finish:
 		fprintf(stderr, "runs %zu-%zu/%zu %s x %zu method(s): %zu image(s)%s", first + 1, last,
 			r->plan.nr, plan_run_label(&r->plan, pr0), ng, n, npend ? "" : " (already done)");
 		if (n && dt > 0)
-			fprintf(stderr, " in %.1f s, %.1f images/s", dt, (double)n / dt);
+			fprintf(stderr, " in %.1f s, %.1f images/s (waiting for images %.2f s, pass %.2f s, maps and "
+				"metrics %.2f s, database %.2f s)", dt, (double)n / dt, r->t_wait, r->t_pass,
+				r->t_maps, r->t_store);
 		if (total_pending > npend)
 			fprintf(stderr, "; %zu left for a later run", total_pending - npend);
 		fputc('\n', stderr);

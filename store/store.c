@@ -22,6 +22,9 @@ struct store {
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
+	/* WAL + NORMAL cannot corrupt the database; a power cut may lose the last batches, which a resumed
+	 * run recomputes. FULL would sync the log at every batch's commit. */
+	"PRAGMA synchronous=NORMAL;"
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
 	"CREATE TABLE IF NOT EXISTS specs(id INTEGER PRIMARY KEY, path TEXT, text TEXT, canonical TEXT,"
 	" camlab_version TEXT, created TEXT);"

@@ -94,13 +94,17 @@ head -c 20000 "$DATA/imagenet_sample/n01440764_tench.JPEG" >"$TMP/trunc.jpg"
 : >"$TMP/empty.png"
 echo "this is not a PNG" >"$TMP/text.png"
 head -c 3000 "$img" >"$TMP/trunc.png"
-head -c 1000 "$DATA/photos_coral/bird.bmp" >"$TMP/trunc.bmp"
+[ -f "$DATA/photos_coral/bird.bmp" ] && head -c 1000 "$DATA/photos_coral/bird.bmp" >"$TMP/trunc.bmp"
 printf '\377\330\377\340garbage garbage garbage' >"$TMP/junk.jpg"
 expect_fail "truncated JPEG" "trunc.jpg': file is truncated" "$TOOL" decode "$TMP/trunc.jpg" "$TMP/o"
 expect_fail "empty file" "empty.png': file is empty" "$TOOL" decode "$TMP/empty.png" "$TMP/o"
 expect_fail "text file named .png" "text.png': unknown image format" "$TOOL" decode "$TMP/text.png" "$TMP/o"
 expect_fail "truncated PNG" "trunc.png'" "$TOOL" decode "$TMP/trunc.png" "$TMP/o"
-expect_fail "truncated BMP" "trunc.bmp': file is truncated" "$TOOL" decode "$TMP/trunc.bmp" "$TMP/o"
+if [ -f "$DATA/photos_coral/bird.bmp" ]; then
+	expect_fail "truncated BMP" "trunc.bmp': file is truncated" "$TOOL" decode "$TMP/trunc.bmp" "$TMP/o"
+else
+	n=$((n + 1)) && echo "ok $n # SKIP truncated BMP: no $DATA/photos_coral/bird.bmp"
+fi
 expect_fail "JPEG header then garbage" "junk.jpg'" "$TOOL" decode "$TMP/junk.jpg" "$TMP/o"
 expect_fail "missing file" "cannot open '$TMP/nope.jpg'" "$TOOL" decode "$TMP/nope.jpg" "$TMP/o"
 
