@@ -113,6 +113,9 @@ struct runner {
 	/* where a group's time went, in seconds: waiting for decoded images, the shared pass, the methods'
 	 * maps and metrics (device work is counted where its results reach the host), the database */
 	double t_wait, t_pass, t_maps, t_store;
+	/* the end of the group's first batch and its images: the rate after it leaves out the cold start */
+	double t_first;
+	size_t n_first;
 	const char *device;  /* this worker's device */
 	int worker, workers; /* this process runs the groups g with g % workers == worker */
 	int decode_workers;  /* image decoding threads (-1: one per core) */
@@ -573,11 +576,16 @@ static void run_group(struct runner *r, size_t first, size_t last)
 		}
 		double tw = seconds();
 		r->t_wait = r->t_pass = r->t_maps = r->t_store = 0;
+		r->n_first = 0;
 		while ((rc = batch_next(&src, &b, (size_t)r->batch)) > 0) {
 			r->t_wait += seconds() - tw;
 			process_batch(r, gr, ng, split, &b, (enum utility)u, hook, &tp);
 			if (r->batch_auto)
 				size_batch(r, free_before, b.n);
+			if (!done_here) {
+				r->t_first = seconds();
+				r->n_first = b.n;
+			}
 			done_here += b.n;
 			r->images_done_now += b.n;
 			progress(r, r->runs_done + 1, r->plan.nr, done_here, npend, plan_run_label(&r->plan, pr0));
@@ -616,10 +624,15 @@ finish:
 		size_t n = r->images_done_now - images_before;
 		fprintf(stderr, "runs %zu-%zu/%zu %s x %zu method(s): %zu image(s)%s", first + 1, last,
 			r->plan.nr, plan_run_label(&r->plan, pr0), ng, n, npend ? "" : " (already done)");
-		if (n && dt > 0)
-			fprintf(stderr, " in %.1f s, %.1f images/s (waiting for images %.2f s, pass %.2f s, maps and "
-				"metrics %.2f s, database %.2f s)", dt, (double)n / dt, r->t_wait, r->t_pass,
-				r->t_maps, r->t_store);
+		if (n && dt > 0) {
+			double t_after = seconds() - r->t_first;
+			fprintf(stderr, " in %.1f s, %.1f images/s", dt, (double)n / dt);
+			/* after the first batch: without model loading and the device's cold start */
+			if (r->n_first && n > r->n_first && t_after > 0)
+				fprintf(stderr, ", %.1f after the first batch", (double)(n - r->n_first) / t_after);
+			fprintf(stderr, " (waiting for images %.2f s, pass %.2f s, maps and metrics %.2f s, database "
+				"%.2f s)", r->t_wait, r->t_pass, r->t_maps, r->t_store);
+		}
 		if (total_pending > npend)
 			fprintf(stderr, "; %zu left for a later run", total_pending - npend);
 		fputc('\n', stderr);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# t48-precision.t - the speed options of an experiment: `precision: bf16` runs the model's forwards under
+# t48-precision.t - the speed options of an experiment (and the run's account of where its time went): `precision: bf16` runs the model's forwards under
 # autocast (results close to fp32 but not equal, under their own run keys), `channels_last: true` changes
 # memory order only (fp32 results equal), `batch: auto` is valid (8 on a CPU); bad values are spec errors.
 # On a CPU; tests/t47-gpu.t repeats the comparison on a CUDA device.
@@ -33,7 +33,8 @@ batch: auto"
 test_expect_success 'fp32 and bf16 runs' "
 	$CAMLAB run --no-progress $TMP/fp32.yaml 2>$TMP/fp32.log && agg $TMP/fp32 >$TMP/fp32.agg &&
 	$CAMLAB run --no-progress $TMP/bf16.yaml 2>$TMP/bf16.log && agg $TMP/bf16 >$TMP/bf16.agg &&
-	test \$(wc -l <$TMP/bf16.agg) -eq 3 && cat $TMP/fp32.agg $TMP/bf16.agg
+	test \$(wc -l <$TMP/bf16.agg) -eq 3 && cat $TMP/fp32.agg $TMP/bf16.agg &&
+	test_grep 'images/s, [0-9.]+ after the first batch \(waiting for images [0-9.]+ s, pass [0-9.]+ s, maps and metrics [0-9.]+ s, database [0-9.]+ s\)' $TMP/fp32.log
 "
 
 test_expect_success 'bf16 results have their own run keys' "
