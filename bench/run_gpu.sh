@@ -159,7 +159,9 @@ camlab_run() {
 	# "runs 1-1/1 ... x 1 method(s): 1536 image(s) in 1.0 s, 1536.4 images/s"
 	loop=$(sed -n 's/.*: \([0-9]*\) image(s) in \([0-9.]*\) s, \([0-9.]*\) images\/s.*/\1 \2 \3/p' \
 		"$OUTD/$key.log" | tail -1)
-	done_stage "$key" "$rc" "${loop:-0 0 0}"
+	# "..., 1650.2 after the first batch (...": without model loading and the cold start (0: not given)
+	steady=$(sed -n 's/.* images\/s, \([0-9.]*\) after the first batch.*/\1/p' "$OUTD/$key.log" | tail -1)
+	done_stage "$key" "$rc" "${loop:-0 0 0}" "${steady:-0}"
 }
 
 # agreement: reference.py's per-image comparison (its compare()) of the reference's rows with camlab's
@@ -379,7 +381,7 @@ def db(key):
 
 
 def camlab(key):
-    """(e2e rate, loop rate, images, wall) of a camlab stage, or None."""
+    """(e2e rate, loop rate, images, wall, rate after the first batch) of a camlab stage, or None."""
     s = stages.get(key)
     d = db(key)
     if s is None or s[0] in ("skipped", "unsupported") or not d:
@@ -390,7 +392,8 @@ def camlab(key):
     if len(s) > 4 and s[0] == "0":
         # the log's rate has one decimal, its seconds too: the rate where it is large, else images / seconds
         loop = float(s[4]) if float(s[4]) >= 10 or float(s[3]) <= 0 else float(s[2]) / float(s[3])
-    return (n / wall if wall > 0 else 0.0, loop, n, wall)
+    steady = float(s[5]) if len(s) > 5 and s[0] == "0" else 0.0
+    return (n / wall if wall > 0 else 0.0, loop, n, wall, steady)
 
 
 def fmt(v, digits=1):
@@ -468,6 +471,8 @@ for key, name in (("cl_fp32", "ShapleyCAM + six metrics, fp32 (strict)"),
     c = camlab(key)
     row("camlab", name + ", end to end (process wall time)", c and c[2], c and c[0], "", status(key))
     row("camlab", name + ", loop (its log line)", c and c[2], c and (c[1] or None), "", status(key))
+    row("camlab", name + ", after the first batch (its log line: no model loading, no cold start)",
+        c and c[2], c and (c[4] or None), "", status(key))
 row("camlab", "decode+preprocess (bench_methods, %s workers, to the device)" % env["WORKERS"], env["N"],
     cl_decode, "", status("decode"))
 row("camlab", "forward only (bench_methods, images on the device)", env["N"], cl_fwd, "", status("decode"))
@@ -493,6 +498,12 @@ ratio_row("the same vs the reference with images on the device", c32, ref_shap_p
 l32 = cl32[1] if cl32 else None
 ratio_row("ShapleyCAM + six metrics, fp32, camlab's loop vs the reference end to end", l32, ref_shap_e2e,
           ">= 1500 images/s", "yes" if l32 and l32 >= 1500 else "no", ("cl_fp32",))
+# tf32 is the reference's arithmetic (PyTorch's default); the rate after the first batch is the steady one
+cltf = camlab("cl_tf32")
+for name, v in (("tf32, end to end", cltf and cltf[0]), ("tf32, loop", cltf and cltf[1]),
+                ("tf32, after the first batch", cltf and (cltf[4] or None))):
+    ratio_row("ShapleyCAM + six metrics, %s, vs the reference end to end" % name, v, ref_shap_e2e,
+              ">= 1500 images/s", "yes" if v and v >= 1500 else "no", ("cl_tf32",))
 if ref_fwd:
     ratio_row("ShapleyCAM fp32 e2e vs the three-forward bound (reference forward / 3)", c32, ref_fwd / 3,
               "0.6 of the bound (PERF.md: ~2400)", "yes" if c32 and c32 >= 0.6 * ref_fwd / 3 else "no",
