@@ -81,6 +81,11 @@ int modelopts_parse(struct modelopts *o, int opt, const char *arg)
 			return -1;
 		o->workers = (int)v;
 		return 1;
+	case OPT_PRECISION:
+		return model_precision_parse(arg, &o->precision) < 0 ? -1 : 1;
+	case OPT_CHANNELS_LAST:
+		o->channels_last = 1;
+		return 1;
 	case OPT_MEAN:
 	case OPT_STD:
 		if (parse_float3(arg, opt == OPT_MEAN ? o->mean : o->std) < 0)
@@ -122,6 +127,8 @@ int modelopts_load(struct modelopts *o, struct model *m, struct dataset *ds, cha
 		return error("%s", ts_error());
 	if (model_load(m, o->model, o->device) < 0)
 		return -1;
+	if (ts_module_set_precision(m->mod, o->precision, o->channels_last) < 0)
+		return error("%s: %s", o->model, ts_error());
 	if (o->meta && model_meta_read(&m->meta, o->meta) < 0)
 		return -1;
 	if (o->classes && model_meta_read_classes(&m->meta, o->classes) < 0)

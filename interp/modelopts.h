@@ -27,6 +27,8 @@ struct modelopts {
 	size_t limit;
 	int threads;
 	int workers; /* image decoding threads (batch_source_set_workers); -1: not given */
+	enum ts_precision precision;
+	int channels_last;
 };
 
 #define MODELOPTS_HELP                                                                             \
@@ -39,6 +41,9 @@ struct modelopts {
 	"  --mean a,b,c        normalisation mean (default: metadata, else ImageNet's)\n"              \
 	"  --std a,b,c         normalisation std (default: metadata, else ImageNet's)\n"               \
 	"  --device D          cpu, cuda or cuda:N (default cpu)\n"                                   \
+	"  --precision P       fp32 (default, strict), tf32, bf16 or fp16: the model's arithmetic\n"  \
+	"                      (bf16 and fp16 under autocast; tf32 and fp16 on CUDA only)\n"         \
+	"  --channels-last     weights and images channels-last (faster convolutions on GPUs)\n"     \
 	"  --batch N           images per batch (default 8)\n"                                         \
 	"  --threads N         CPU threads for libtorch (default: all cores)\n"                        \
 	"  --workers N         threads decoding images ahead of the model (default: all cores;\n"     \
@@ -63,6 +68,8 @@ enum {
 	OPT_LIMIT,
 	OPT_THREADS,
 	OPT_WORKERS,
+	OPT_PRECISION,
+	OPT_CHANNELS_LAST,
 	OPT_FIRST_COMMAND /* commands number their own options from here */
 };
 
@@ -75,7 +82,9 @@ enum {
 	{ "std", required_argument, NULL, OPT_STD }, { "batch", required_argument, NULL, OPT_BATCH },  \
 	{ "limit", required_argument, NULL, OPT_LIMIT },                                               \
 	{ "threads", required_argument, NULL, OPT_THREADS },                                           \
-	{ "workers", required_argument, NULL, OPT_WORKERS }
+	{ "workers", required_argument, NULL, OPT_WORKERS },                                           \
+	{ "precision", required_argument, NULL, OPT_PRECISION },                                       \
+	{ "channels-last", no_argument, NULL, OPT_CHANNELS_LAST }
 
 void modelopts_init(struct modelopts *o);
 /* Handle one shared option; 1 if it was one, 0 if not, -1 if its value is bad (reported). */

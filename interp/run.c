@@ -126,17 +126,6 @@ static long lookup_class(const char *name, void *ud)
 	return model_class_index(ud, name);
 }
 
-static enum ts_precision precision_of(const char *name)
-{
-	if (name && !strcmp(name, "bf16"))
-		return TS_PRECISION_BF16;
-	if (name && !strcmp(name, "fp16"))
-		return TS_PRECISION_FP16;
-	if (name && !strcmp(name, "tf32"))
-		return TS_PRECISION_TF32;
-	return TS_PRECISION_FP32;
-}
-
 static int load_model(struct runner *r, size_t mi)
 {
 	const struct exp_model *em = &r->e->models[mi];
@@ -151,8 +140,14 @@ static int load_model(struct runner *r, size_t mi)
 	r->model_index = -1;
 	if (model_load(&r->model, em->file, r->device) < 0)
 		return -1;
-	if (ts_module_set_precision(r->model.mod, precision_of(r->e->precision), r->e->channels_last) < 0)
-		return error("%s: %s", em->file, ts_error());
+	{
+		/* validated with the spec; NULL is the default */
+		enum ts_precision p = TS_PRECISION_FP32;
+		if (r->e->precision && model_precision_parse(r->e->precision, &p) < 0)
+			return -1;
+		if (ts_module_set_precision(r->model.mod, p, r->e->channels_last) < 0)
+			return error("%s: %s", em->file, ts_error());
+	}
 	if (em->classes && model_meta_read_classes(&r->model.meta, em->classes) < 0)
 		return -1;
 	model_preprocess(&r->model, em->input_size, em->resize, em->have_mean ? em->mean : NULL,

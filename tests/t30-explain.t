@@ -61,6 +61,27 @@ assert r.min() < 0 < r.max(), (r.min(), r.max())
 '
 "
 
+py_test '--precision bf16 and --channels-last: the same picture, not the same numbers' "
+	$CAMLAB explain $M --layer Conv_1 --target 243,tabby --precision bf16 --channels-last -o $TMP/bf16 $BOTH >$TMP/log &&
+	$PY -c '
+import numpy as np
+a = np.load(\"$TMP/both/both_gradcam_c243.npy\")
+b = np.load(\"$TMP/bf16/both_gradcam_c243.npy\")
+d = np.abs(a - b).max()
+print(\"max |bf16 - fp32| %.4f, correlation %.4f\" % (d, np.corrcoef(a.ravel(), b.ravel())[0, 1]))
+assert 0 < d < 0.25 and np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.98
+'
+"
+
+test_expect_success 'a bad precision suggests one; fp16 and tf32 on a CPU are errors' "
+	test_must_fail $CAMLAB explain $M --layer Conv_1 --precision bf61 -o $TMP/x $BOTH 2>$TMP/err &&
+	test_grep \"unknown precision 'bf61'; did you mean 'bf16'\" $TMP/err &&
+	test_must_fail $CAMLAB explain $M --layer Conv_1 --precision fp16 -o $TMP/x $BOTH 2>$TMP/err &&
+	test_grep 'precision fp16 needs a CUDA device' $TMP/err &&
+	test_must_fail $CAMLAB explain $M --layer Conv_1 --precision tf32 -o $TMP/x $BOTH 2>$TMP/err &&
+	test_grep 'precision tf32 needs a CUDA device' $TMP/err
+"
+
 test_expect_success 'an unknown layer lists the nearest names' "
 	test_must_fail $CAMLAB explain $M --layer Conv_2 -o $TMP/x $BOTH 2>$TMP/err &&
 	test_grep \"unknown layer 'Conv_2'.*did you mean 'Conv_1'\" $TMP/err
