@@ -461,20 +461,24 @@ ts_tensor *model_head_weight(const struct model *m)
 	return w;
 }
 
+const char *const model_precision_names[TS_PRECISION_NR] = {
+	[TS_PRECISION_FP32] = "fp32",
+	[TS_PRECISION_BF16] = "bf16",
+	[TS_PRECISION_FP16] = "fp16",
+	[TS_PRECISION_TF32] = "tf32",
+};
+
 int model_precision_parse(const char *name, enum ts_precision *out)
 {
-	static const char *const names[] = { "fp32", "tf32", "bf16", "fp16" };
-	static const enum ts_precision precisions[] = { TS_PRECISION_FP32, TS_PRECISION_TF32, TS_PRECISION_BF16,
-							 TS_PRECISION_FP16 };
 	const char *near[1];
-	size_t i;
-	for (i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		if (!strcmp(name, names[i])) {
-			*out = precisions[i];
+	int i;
+	for (i = 0; i < TS_PRECISION_NR; i++) {
+		if (!strcmp(name, model_precision_names[i])) {
+			*out = (enum ts_precision)i;
 			return 0;
 		}
 	}
-	if (suggest_nearest(name, names, sizeof(names) / sizeof(*names), near, 1))
+	if (suggest_nearest(name, model_precision_names, TS_PRECISION_NR, near, 1))
 		return error("unknown precision '%s'; did you mean '%s'?", name, near[0]);
 	return error("unknown precision '%s': use fp32, tf32, bf16 or fp16", name);
 }

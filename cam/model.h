@@ -81,7 +81,9 @@ long model_class_index(const struct model *m, const char *name);
 int model_preprocess(const struct model *m, int size, int resize, const float *mean, const float *std,
 		     struct preprocess *pp);
 
-/* A precision named "fp32", "tf32", "bf16" or "fp16"; -1 with an error (and the nearest name) else. */
+/* The names of the precisions, indexed by enum ts_precision: "fp32", "bf16", "fp16", "tf32". */
+extern const char *const model_precision_names[TS_PRECISION_NR];
+/* A precision by name; -1 with an error (and the nearest name) for anything else. */
 int model_precision_parse(const char *name, enum ts_precision *out);
 
 /* A layout named "auto", "bchw", "bhwc" or "bnc"; -1 with an error for anything else. */

@@ -154,6 +154,7 @@ enum ts_precision {
 	TS_PRECISION_BF16,     /* autocast to bfloat16 (CUDA and CPU) */
 	TS_PRECISION_FP16,     /* autocast to float16 (CUDA only) */
 	TS_PRECISION_TF32,     /* float32 with TensorFloat-32 convolutions and matrix products (CUDA only) */
+	TS_PRECISION_NR
 };
 /*
  * Run the module's forwards (whole, prefix and suffix) under autocast to bf16/fp16, as torch.autocast

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cam/methods.h"
+#include "cam/model.h"
 #include "cam/metrics.h"
 #include "cam/utility.h"
 #include "dsl/front.h"
@@ -519,13 +520,11 @@ static void check_targets(struct experiment *e, struct diag *d)
  * front end where it reads them; these checks catch what another front end let through.
  */
 
-const char *const experiment_precisions[4] = { "fp32", "tf32", "bf16", "fp16" };
-
 int experiment_valid_precision(const char *s)
 {
 	size_t i;
-	for (i = 0; s && i < ARRAY_SIZE(experiment_precisions); i++)
-		if (!strcmp(s, experiment_precisions[i]))
+	for (i = 0; s && i < TS_PRECISION_NR; i++)
+		if (!strcmp(s, model_precision_names[i]))
 			return 1;
 	return 0;
 }
@@ -888,8 +887,8 @@ static void check_outputs(struct experiment *e, struct diag *d)
 	if (e->batch < 0)
 		diag_error(d, nowhere, "bad batch %d: images per batch must be > 0", e->batch);
 	if (!experiment_valid_precision(e->precision))
-		unknown_value(d, nowhere, "precision", e->precision ? e->precision : "", experiment_precisions,
-			      ARRAY_SIZE(experiment_precisions));
+		unknown_value(d, nowhere, "precision", e->precision ? e->precision : "", model_precision_names,
+			      TS_PRECISION_NR);
 	else if (!strcmp(e->precision, "fp16") && e->device && strncmp(e->device, "cuda", 4))
 		diag_error(d, nowhere, "precision fp16 needs a CUDA device; on '%s' use bf16", e->device);
 	else if (!strcmp(e->precision, "tf32") && e->device && strncmp(e->device, "cuda", 4))

@@ -118,8 +118,7 @@ struct experiment {
 #define EXP_BATCH_AUTO 0
 #define EXP_BATCH_UNSET (-1)
 
-/* The precisions camlab accepts (fp32, tf32, bf16, fp16), for messages and suggestions. */
-extern const char *const experiment_precisions[4];
+/* Is s a precision camlab accepts (model_precision_names: fp32, tf32, bf16, fp16)? */
 int experiment_valid_precision(const char *s);
 
 /* Fill with the paper's defaults: predicted class, ReST, the six metrics, cpu, fp32, batch unset. */

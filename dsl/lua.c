@@ -17,6 +17,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "cam/model.h"
 #include "lib/strbuf.h"
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
@@ -1469,7 +1470,7 @@ static void get_precision(struct lua_ctx *c, lua_State *L, int v, const struct w
 	if (experiment_valid_precision(s)) {
 		free(c->e->precision);
 		c->e->precision = xstrdup(s);
-	} else if (suggest_nearest(s, experiment_precisions, 4, near, 1)) {
+	} else if (suggest_nearest(s, model_precision_names, TS_PRECISION_NR, near, 1)) {
 		diag_error(c->d, w->pos, "unknown precision '%s'; did you mean '%s'?", s, near[0]);
 	} else {
 		diag_error(c->d, w->pos, "unknown precision '%s': use fp32, tf32, bf16 or fp16", s);

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "cam/model.h"
 #include "lib/strbuf.h"
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
@@ -965,7 +966,7 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 		if (!scalar(v) || is_null(v)) {
 			type_error(c, v, "a precision (fp32, tf32, bf16 or fp16)", key);
 		} else if (!experiment_valid_precision(scalar(v))) {
-			if (suggest_nearest(scalar(v), experiment_precisions, 4, near, 1))
+			if (suggest_nearest(scalar(v), model_precision_names, TS_PRECISION_NR, near, 1))
 				diag_error(c->d, pos_of(c, v), "unknown precision '%s'; did you mean '%s'?",
 					   scalar(v), near[0]);
 			else
