@@ -91,6 +91,19 @@ static void free_result(struct result *x)
 	free(x->utility);
 	free(x->target);
 	free(x->state);
+	free(x->precision);
+}
+
+/* The precision a run's configuration names (plan.c writes "precision=P" only when it is not fp32). */
+static char *config_precision(const char *config)
+{
+	const char *p = config ? strstr(config, "\nprecision=") : NULL;
+	size_t len;
+	if (!p)
+		return xstrdup("fp32");
+	p += strlen("\nprecision=");
+	len = strcspn(p, "\n");
+	return xstrndup(p, len);
 }
 
 static int same_cell(const struct result *a, const struct result *b)
@@ -139,13 +152,13 @@ int results_load(struct results *r, sqlite3 *db)
 	/* created, then rowid: a later duplicate replaces an earlier one below. */
 	static const char sql_all[] =
 		"SELECT r.key, r.model, r.layer, r.layer_path, r.method, r.utility, r.target, r.state,"
-		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_"
+		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_, r.config"
 		" FROM runs r JOIN aggregates a ON a.run_key = r.key WHERE a.n > 0"
 		" ORDER BY r.created, r.rowid";
 	/* Only the latest spec's runs, in its grid order: a reverted spec shows its own old runs again. */
 	static const char sql_spec[] =
 		"SELECT r.key, r.model, r.layer, r.layer_path, r.method, r.utility, r.target, r.state,"
-		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_"
+		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_, r.config"
 		" FROM runs r JOIN aggregates a ON a.run_key = r.key"
 		" JOIN spec_runs s ON s.run_key = r.key AND s.spec_id = ?1 WHERE a.n > 0 ORDER BY s.pos";
 	char **models = NULL, **layers = NULL, **targets = NULL;
@@ -186,6 +199,7 @@ int results_load(struct results *r, sqlite3 *db)
 		for (m = 0; m < METRIC_NR; m++)
 			x.v[m] = sqlite3_column_type(st, 10 + m) == SQLITE_NULL ? NAN
 										  : sqlite3_column_double(st, 10 + m);
+		x.precision = config_precision((const char *)sqlite3_column_text(st, 10 + METRIC_NR));
 		for (i = 0; i < r->nr && !same_cell(&r->rows[i], &x); i++)
 			;
 		if (i < r->nr) {

@@ -24,6 +24,7 @@ extern const struct metric_info metric_info[METRIC_NR];
 /* One run that has aggregate values. Every string is owned by the struct results it is in. */
 struct result {
 	char *key, *model, *layer, *layer_path, *method, *utility, *target, *state;
+	char *precision; /* "fp32", or the run's other arithmetic ("bf16", "fp16", "tf32") */
 	long n, nr_images; /* images averaged; images the run covers */
 	double v[METRIC_NR]; /* averages in [0, 1] (x100 in the tables); NAN: not computed */
 	/* First-appearance ranks of model, layer (within the model) and target, for sorting. */

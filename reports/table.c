@@ -89,6 +89,12 @@ static void add_counts(struct strbuf *sb, const struct result *const *x, size_t 
 		strbuf_addf(sb, "%ld\u2013%ld images", lo, hi);
 	if (unfinished)
 		strbuf_addf(sb, "; %zu run%s not finished", unfinished, unfinished == 1 ? "" : "s");
+	/* numbers computed in another arithmetic than fp32 say so where they are shown */
+	for (i = 0; i < n && !strcmp(x[i]->precision, "fp32"); i++)
+		;
+	if (i < n)
+		strbuf_addf(sb, "; computed in %s%s", x[i]->precision,
+			    strcmp(x[i]->precision, "tf32") ? " (autocast)" : "");
 }
 
 static void add_setting(struct strbuf *sb, const struct result *x)

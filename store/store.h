@@ -9,7 +9,9 @@
  *         created TEXT)                               every spec version that ran here
  *   runs(key TEXT PRIMARY KEY,                        16 hex digits: hash of the run's canonical config
  *        spec_id INTEGER, model TEXT, layer TEXT, layer_path TEXT, method TEXT, utility TEXT,
- *        target TEXT, config TEXT,                    the canonical configuration that was hashed
+ *        target TEXT, config TEXT,                    the canonical configuration that was hashed, a
+ *                                                     "key=value" line each (reports read its
+ *                                                     "precision=P" line, written when P is not fp32)
  *        nr_images INTEGER,                           images the run covers
  *        state TEXT,                                  pending | partial | done | failed
  *        error TEXT, created TEXT, finished TEXT)

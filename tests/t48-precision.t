@@ -37,6 +37,11 @@ test_expect_success 'fp32 and bf16 runs' "
 	test_grep 'images/s, [0-9.]+ after the first batch \(waiting for images [0-9.]+ s, pass [0-9.]+ s, maps and metrics [0-9.]+ s, database [0-9.]+ s\)' $TMP/fp32.log
 "
 
+test_expect_success 'the tables say which numbers were computed in bf16, and only those' "
+	test_grep 'computed in bf16 \(autocast\)' $TMP/bf16/report/tables/methods.fashion.pre_gap.rest.predicted.md &&
+	! grep -q 'computed in' $TMP/fp32/report/tables/methods.fashion.pre_gap.rest.predicted.md
+"
+
 test_expect_success 'bf16 results have their own run keys' "
 	keys $TMP/fp32 >$TMP/k1 && keys $TMP/bf16 >$TMP/k2 && ! cmp -s $TMP/k1 $TMP/k2 &&
 	sqlite3 $TMP/bf16/results.sqlite 'SELECT config FROM runs' | test_grep '^precision=bf16' /dev/stdin
