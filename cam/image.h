@@ -54,7 +54,8 @@ int image_center_crop(const struct image *in, int cw, int ch, struct image *out)
 
 /*
  * ToTensor + Normalize: out[c][y][x] = (rgb / 255 - mean[c]) / std[c] in float32, as CHW planes;
- * out holds 3 * h * w floats and belongs to the caller.
+ * out holds 3 * h * w floats and belongs to the caller. Batches are normalised on the device instead
+ * (ts_images_normalized, the same float operations); this is the host reference they are tested against.
  */
 void image_normalize(const struct image *img, const float mean[3], const float std[3], float *out);
 

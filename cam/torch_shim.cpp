@@ -185,13 +185,16 @@ static at::Tensor module_input(const ts_module *m, const at::Tensor &x)
 	return x;
 }
 
+/* A bf16 or fp16 tensor, as autocast leaves them. */
+static bool low_precision(const at::Tensor &t)
+{
+	return t.is_floating_point() && t.scalar_type() != at::kFloat && t.scalar_type() != at::kDouble;
+}
+
 /* Results leave the shim in float32 whatever the autocast precision. */
 static at::Tensor module_output(const ts_module *m, const at::Tensor &t)
 {
-	if (m->amp != at::kFloat && t.is_floating_point() && t.scalar_type() != at::kFloat &&
-	    t.scalar_type() != at::kDouble)
-		return t.to(at::kFloat);
-	return t;
+	return m->amp != at::kFloat && low_precision(t) ? t.to(at::kFloat) : t;
 }
 
 static c10::Device parse_device(const char *name)
@@ -1183,9 +1186,8 @@ int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor
 		c->values.push_back(elems[i]);
 	/* A clone: a later in-place op in the model must not change the captured activation. */
 	at::Tensor a_bchw = to_bchw(raw, s->layout);
-	bool low = a_bchw.is_floating_point() && a_bchw.scalar_type() != at::kFloat &&
-		   a_bchw.scalar_type() != at::kDouble;
-	*a = wrap(low ? a_bchw.to(at::kFloat) : a_bchw.clone());
+	/* a copy either way: the float32 conversion of a bf16/fp16 A, or a clone */
+	*a = wrap(low_precision(a_bchw) ? a_bchw.to(at::kFloat) : a_bchw.clone());
 	*carry = c.release();
 	return 0;
 	TS_CATCH(-1)

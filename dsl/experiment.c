@@ -520,15 +520,6 @@ static void check_targets(struct experiment *e, struct diag *d)
  * front end where it reads them; these checks catch what another front end let through.
  */
 
-int experiment_valid_precision(const char *s)
-{
-	size_t i;
-	for (i = 0; s && i < TS_PRECISION_NR; i++)
-		if (!strcmp(s, model_precision_names[i]))
-			return 1;
-	return 0;
-}
-
 int experiment_valid_device(const char *s)
 {
 	const char *p;
@@ -549,6 +540,33 @@ static int one_of(const char *s, const char *const *names, size_t n)
 		if (!strcmp(s, names[i]))
 			return 1;
 	return 0;
+}
+
+int experiment_valid_precision(const char *s)
+{
+	return s && one_of(s, model_precision_names, TS_PRECISION_NR);
+}
+
+static const char *const device_names[] = { "cpu", "cuda" };
+const struct exp_choice experiment_device_choice = { "device", "cpu, cuda or cuda:N", device_names,
+						      ARRAY_SIZE(device_names), experiment_valid_device };
+const struct exp_choice experiment_precision_choice = { "precision", "fp32, tf32, bf16 or fp16",
+							 model_precision_names, TS_PRECISION_NR,
+							 experiment_valid_precision };
+
+void experiment_set_choice(const struct exp_choice *ch, const char *s, char **field, struct diag *d,
+			   struct src_pos pos)
+{
+	const char *near[1];
+
+	if (ch->valid(s)) {
+		free(*field);
+		*field = xstrdup(s);
+	} else if (suggest_nearest(s, ch->names, ch->nr_names, near, 1)) {
+		diag_error(d, pos, "unknown %s '%s'; did you mean '%s'?", ch->what, s, near[0]);
+	} else {
+		diag_error(d, pos, "unknown %s '%s': use %s", ch->what, s, ch->use);
+	}
 }
 
 static void unknown_value(struct diag *d, struct src_pos pos, const char *what, const char *s,

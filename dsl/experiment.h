@@ -137,6 +137,22 @@ int experiment_validate(struct experiment *e, struct diag *d);
 
 /* Helpers the front ends share. Is s a device name camlab accepts (cpu, cuda, cuda:N)? */
 int experiment_valid_device(const char *s);
+
+/* A key whose value is one of a few names (device, precision), as both front ends check it. */
+struct exp_choice {
+	const char *what;	  /* "device": for messages */
+	const char *use;	  /* "cpu, cuda or cuda:N": what to write instead */
+	const char *const *names; /* the names a misspelling is compared with */
+	size_t nr_names;
+	int (*valid)(const char *s);
+};
+extern const struct exp_choice experiment_device_choice, experiment_precision_choice;
+/*
+ * *field (owned by the experiment) becomes a copy of s when it is valid; otherwise an error at pos
+ * with the nearest name, or else with what to use.
+ */
+void experiment_set_choice(const struct exp_choice *ch, const char *s, char **field, struct diag *d,
+			   struct src_pos pos);
 /*
  * Add to *zip the bits (1 << exp_dim) of the dimension names (singular or plural), reporting unknown
  * names (with the nearest one) and duplicates to d. 0, or -1 if a name is unknown.

@@ -1458,43 +1458,18 @@ static const struct key top_keys[] = {
 	{ "precision", T_PRECISION }, { "channels_last", T_CHANNELS_LAST },
 };
 
-static void get_precision(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+/* A string key checked by experiment_set_choice (device, precision), copied into *field. */
+static void get_choice_str(struct lua_ctx *c, lua_State *L, int v, const struct where *w,
+			   const struct exp_choice *ch, char **field)
 {
-	const char *near[1], *s;
+	char expected[96];
 
 	if (lua_type(L, v) != LUA_TSTRING) {
-		type_error(c, L, v, w, "a precision (fp32, tf32, bf16 or fp16)");
+		snprintf(expected, sizeof(expected), "a %s (%s)", ch->what, ch->use);
+		type_error(c, L, v, w, expected);
 		return;
 	}
-	s = lua_tostring(L, v);
-	if (experiment_valid_precision(s)) {
-		free(c->e->precision);
-		c->e->precision = xstrdup(s);
-	} else if (suggest_nearest(s, model_precision_names, TS_PRECISION_NR, near, 1)) {
-		diag_error(c->d, w->pos, "unknown precision '%s'; did you mean '%s'?", s, near[0]);
-	} else {
-		diag_error(c->d, w->pos, "unknown precision '%s': use fp32, tf32, bf16 or fp16", s);
-	}
-}
-
-static void get_device(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
-{
-	static const char *const devices[] = { "cpu", "cuda" };
-	const char *near[1], *s;
-
-	if (lua_type(L, v) != LUA_TSTRING) {
-		type_error(c, L, v, w, "a device (cpu, cuda or cuda:N)");
-		return;
-	}
-	s = lua_tostring(L, v);
-	if (experiment_valid_device(s)) {
-		free(c->e->device);
-		c->e->device = xstrdup(s);
-	} else if (suggest_nearest(s, devices, 2, near, 1)) {
-		diag_error(c->d, w->pos, "unknown device '%s'; did you mean '%s'?", s, near[0]);
-	} else {
-		diag_error(c->d, w->pos, "unknown device '%s': use cpu, cuda or cuda:N", s);
-	}
+	experiment_set_choice(ch, lua_tostring(L, v), field, c->d, w->pos);
 }
 
 static void convert_experiment(struct lua_ctx *c, lua_State *L, int t)
@@ -1523,7 +1498,7 @@ static void convert_experiment(struct lua_ctx *c, lua_State *L, int t)
 			get_str(c, L, v, &f, &e->output);
 			break;
 		case T_DEVICE:
-			get_device(c, L, v, &f);
+			get_choice_str(c, L, v, &f, &experiment_device_choice, &e->device);
 			break;
 		case T_BATCH:
 			if (lua_type(L, v) == LUA_TSTRING && !strcmp(lua_tostring(L, v), "auto"))
@@ -1532,7 +1507,7 @@ static void convert_experiment(struct lua_ctx *c, lua_State *L, int t)
 				e->batch = (int)x;
 			break;
 		case T_PRECISION:
-			get_precision(c, L, v, &f);
+			get_choice_str(c, L, v, &f, &experiment_precision_choice, &e->precision);
 			break;
 		case T_CHANNELS_LAST:
 			get_bool(c, L, v, &f, &e->channels_last);

@@ -926,13 +926,25 @@ static const struct key top_keys[] = {
 	{ "precision", T_PRECISION }, { "channels_last", T_CHANNELS_LAST },
 };
 
+/* A string key checked by experiment_set_choice (device, precision), copied into *field. */
+static void get_choice_str(struct yctx *c, yaml_node_t *v, const char *key, const struct exp_choice *ch,
+			   char **field)
+{
+	char expected[96];
+
+	if (!scalar(v) || is_null(v)) {
+		snprintf(expected, sizeof(expected), "a %s (%s)", ch->what, ch->use);
+		type_error(c, v, expected, key);
+	} else {
+		experiment_set_choice(ch, scalar(v), field, c->d, pos_of(c, v));
+	}
+}
+
 static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
-	static const char *const devices[] = { "cpu", "cuda" };
 	struct experiment *e = c->e;
 	size_t *def_alloc = ud;
 	long long x;
-	const char *near[1];
 
 	switch (id) {
 	case T_NAME:
@@ -942,19 +954,7 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 		get_str(c, v, key, &e->output);
 		break;
 	case T_DEVICE:
-		if (!scalar(v) || is_null(v))
-			type_error(c, v, "a device (cpu, cuda or cuda:N)", key);
-		else if (!experiment_valid_device(scalar(v))) {
-			if (suggest_nearest(scalar(v), devices, 2, near, 1))
-				diag_error(c->d, pos_of(c, v), "unknown device '%s'; did you mean '%s'?", scalar(v),
-					   near[0]);
-			else
-				diag_error(c->d, pos_of(c, v), "unknown device '%s': use cpu, cuda or cuda:N",
-					   scalar(v));
-		} else {
-			free(e->device);
-			e->device = xstrdup(scalar(v));
-		}
+		get_choice_str(c, v, key, &experiment_device_choice, &e->device);
 		break;
 	case T_BATCH:
 		if (scalar(v) && !strcmp(scalar(v), "auto"))
@@ -963,19 +963,7 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 			e->batch = (int)x;
 		break;
 	case T_PRECISION:
-		if (!scalar(v) || is_null(v)) {
-			type_error(c, v, "a precision (fp32, tf32, bf16 or fp16)", key);
-		} else if (!experiment_valid_precision(scalar(v))) {
-			if (suggest_nearest(scalar(v), model_precision_names, TS_PRECISION_NR, near, 1))
-				diag_error(c->d, pos_of(c, v), "unknown precision '%s'; did you mean '%s'?",
-					   scalar(v), near[0]);
-			else
-				diag_error(c->d, pos_of(c, v), "unknown precision '%s': use fp32, tf32, bf16 or fp16",
-					   scalar(v));
-		} else {
-			free(e->precision);
-			e->precision = xstrdup(scalar(v));
-		}
+		get_choice_str(c, v, key, &experiment_precision_choice, &e->precision);
 		break;
 	case T_CHANNELS_LAST:
 		get_bool(c, v, key, &e->channels_last);
