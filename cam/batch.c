@@ -1,14 +1,16 @@
 /*
  * batch.c - decoding, preprocessing and batching images for the model (see batch.h). Worker threads
- * fill a ring of prepared images in the order's positions; batch_next takes them in order, so the
- * grouping is the serial code's.
+ * claim the walk's items in turn and fill a ring of prepared images; batch_next takes them in the order
+ * they were claimed, so the grouping is the serial code's.
  */
 #include "cam/batch.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "lib/error.h"
@@ -20,9 +22,10 @@
 
 enum slot_state { SLOT_FREE, SLOT_BUSY, SLOT_READY };
 
-/* One position of the order, being or done decoding, with what decoding it said on stderr. */
+/* One item of the walk, being or done decoding, with what decoding it said on stderr. */
 struct slot {
-	size_t pos;
+	size_t seq; /* its place among the items this pipe claimed: 0, 1, 2, ... */
+	size_t item;
 	enum slot_state state;
 	int ok;
 	struct image img;
@@ -30,9 +33,10 @@ struct slot {
 };
 
 /*
- * Workers claim positions in order (claim), at most depth ahead of the consumer (taken), so position
- * p always lives in slots[p % depth]: its previous tenant p - depth has been taken. Everything below
- * the lock is shared; ds, the order and pp are only read.
+ * Workers claim the walk's items in turn (claim counts them), at most depth ahead of the consumer
+ * (taken), so item number q always lives in slots[q % depth]: its previous tenant q - depth has been
+ * taken. When the walk has no more, ended is set and end is the number of items claimed. Everything
+ * below the lock is shared, and so is src->walk; ds, the order and pp are only read.
  */
 struct batch_pipe {
 	struct batch_source *src;
@@ -42,10 +46,33 @@ struct batch_pipe {
 	struct slot *slots;
 	pthread_mutex_t lock;
 	pthread_cond_t more; /* a slot was freed, or stop */
-	pthread_cond_t done; /* a slot became ready */
-	size_t claim, taken, limit;
-	int stop;
+	pthread_cond_t done; /* a slot became ready, or the walk ended */
+	size_t claim, taken, end;
+	int ended, stop;
 };
+
+struct batch_share *batch_shares_new(size_t n)
+{
+	struct batch_share *s;
+	size_t i;
+
+	s = mmap(NULL, (n ? n : 1) * sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s == MAP_FAILED) {
+		error("cannot map memory for %zu work queues: %s", n, strerror(errno));
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		atomic_init(&s[i].next_chunk, 0);
+		atomic_init(&s[i].handed, 0);
+	}
+	return s;
+}
+
+void batch_shares_free(struct batch_share *s, size_t n)
+{
+	if (s)
+		munmap(s, (n ? n : 1) * sizeof(*s));
+}
 
 /* Load and prepare item i; 0 or -1 (already reported). Called from workers: touches no src field. */
 static int prepare(const struct batch_source *src, size_t i, struct image *out)
@@ -62,9 +89,59 @@ static int prepare(const struct batch_source *src, size_t i, struct image *out)
 	return 0;
 }
 
-static size_t item_at(const struct batch_source *src, size_t pos)
+/*
+ * The walk's next item into *item: 1, or 0 at its end. One caller at a time: the consumer, or a worker
+ * holding the pipe's lock.
+ */
+static int walk_next(struct batch_source *src, size_t *item)
 {
-	return src->order ? src->order[pos] : pos;
+	struct batch_walk *w = &src->walk;
+
+	if (w->requeue_next < w->nr_requeue) {
+		*item = w->requeue[w->requeue_next++];
+		return 1;
+	}
+	for (;;) {
+		size_t k;
+		while (w->pos < w->end) {
+			size_t pos = w->pos++;
+			if (w->want && !w->want[pos])
+				continue;
+			if (w->max_items && w->share &&
+			    atomic_fetch_add(&w->share->handed, 1) >= w->max_items) {
+				w->pos = w->end;
+				w->ended = 1;
+				return 0;
+			}
+			*item = src->order ? src->order[pos] : pos;
+			return 1;
+		}
+		if (!w->share || w->ended)
+			return 0;
+		k = atomic_fetch_add(&w->share->next_chunk, 1);
+		if (k >= (src->limit + w->chunk - 1) / w->chunk) {
+			w->ended = 1;
+			return 0;
+		}
+		w->pos = k * w->chunk;
+		w->end = w->pos + w->chunk < src->limit ? w->pos + w->chunk : src->limit;
+	}
+}
+
+/* At most this many items are left in the walk (an upper bound where chunks come from a share). */
+static size_t walk_left(const struct batch_source *src)
+{
+	const struct batch_walk *w = &src->walk;
+	size_t n = w->nr_requeue - w->requeue_next + (w->end - w->pos);
+	return w->share && !w->ended ? n + src->limit : n;
+}
+
+static void walk_reset(struct batch_source *src)
+{
+	struct batch_walk *w = &src->walk;
+	free(w->requeue);
+	memset(w, 0, sizeof(*w));
+	w->end = src->limit;
 }
 
 static void *worker(void *arg)
@@ -76,21 +153,28 @@ static void *worker(void *arg)
 		struct slot *s;
 		struct image img = IMAGE_INIT;
 		struct strbuf msg = STRBUF_INIT;
-		size_t pos;
+		size_t item;
 		int ok;
 
-		while (!p->stop && p->claim < p->limit && p->claim >= p->taken + p->depth)
+		while (!p->stop && !p->ended && p->claim >= p->taken + p->depth)
 			pthread_cond_wait(&p->more, &p->lock);
-		if (p->stop || p->claim >= p->limit)
+		if (p->stop || p->ended)
 			break;
-		pos = p->claim++;
-		s = &p->slots[pos % p->depth];
-		s->pos = pos;
+		if (!walk_next(p->src, &item)) {
+			p->ended = 1;
+			p->end = p->claim;
+			pthread_cond_broadcast(&p->done);
+			pthread_cond_broadcast(&p->more);
+			break;
+		}
+		s = &p->slots[p->claim % p->depth];
+		s->seq = p->claim++;
+		s->item = item;
 		s->state = SLOT_BUSY;
 		pthread_mutex_unlock(&p->lock);
 
 		error_capture(&msg);
-		ok = prepare(p->src, item_at(p->src, pos), &img) == 0;
+		ok = prepare(p->src, item, &img) == 0;
 		error_capture(NULL);
 
 		pthread_mutex_lock(&p->lock);
@@ -98,16 +182,21 @@ static void *worker(void *arg)
 		s->img = img;
 		s->msg = msg;
 		s->state = SLOT_READY;
-		pthread_cond_signal(&p->done);
+		pthread_cond_broadcast(&p->done);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
 
+/*
+ * Stop the workers. The items they claimed and the consumer has not taken go back to the front of the
+ * walk (they are decoded again), so a source stopped mid-stream goes on with the same items.
+ */
 static void pipe_stop(struct batch_source *src)
 {
 	struct batch_pipe *p = src->pipe;
-	size_t i;
+	struct batch_walk *w = &src->walk;
+	size_t i, q, n, *req;
 	int t;
 
 	if (!p)
@@ -118,6 +207,16 @@ static void pipe_stop(struct batch_source *src)
 	pthread_mutex_unlock(&p->lock);
 	for (t = 0; t < p->nr_threads; t++)
 		pthread_join(p->threads[t], NULL);
+	n = p->claim - p->taken + (w->nr_requeue - w->requeue_next);
+	req = xmalloc((n ? n : 1) * sizeof(*req));
+	for (i = 0, q = p->taken; q < p->claim; q++)
+		req[i++] = p->slots[q % p->depth].item;
+	while (w->requeue_next < w->nr_requeue)
+		req[i++] = w->requeue[w->requeue_next++];
+	free(w->requeue);
+	w->requeue = req;
+	w->nr_requeue = n;
+	w->requeue_next = 0;
 	for (i = 0; i < p->depth; i++) {
 		image_release(&p->slots[i].img);
 		strbuf_release(&p->slots[i].msg);
@@ -132,13 +231,14 @@ static void pipe_stop(struct batch_source *src)
 }
 
 /*
- * Start the workers at position src->next, holding up to two batches of max (or src->ahead images) and
- * one image per thread besides. If no thread starts (or memory runs out), the source decodes in the caller's thread.
+ * Start the workers where the walk is, holding up to two batches of max (or src->ahead images) and one
+ * image per thread besides. If no thread starts (or memory runs out), the source decodes in the caller's
+ * thread.
  */
 static void pipe_start(struct batch_source *src, size_t max)
 {
 	struct batch_pipe *p = xcalloc(1, sizeof(*p));
-	size_t left = src->limit - src->next, i;
+	size_t left = walk_left(src), i;
 	int n = src->workers, t;
 
 	if (!p)
@@ -159,8 +259,6 @@ static void pipe_start(struct batch_source *src, size_t max)
 	for (i = 0; i < p->depth; i++)
 		strbuf_init(&p->slots[i].msg, 0);
 	p->src = src;
-	p->claim = p->taken = src->next;
-	p->limit = src->limit;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->more, NULL);
 	pthread_cond_init(&p->done, NULL);
@@ -177,26 +275,32 @@ static void pipe_start(struct batch_source *src, size_t max)
 }
 
 /*
- * The prepared image at position src->next (waiting for it); 0, or -1 if it could not be read. Its
- * messages are printed now, where the serial code would have printed them.
+ * The next prepared item of the walk (waiting for it) into *out and *item: 0, -1 if it could not be
+ * read, 1 at the walk's end. Its messages are printed now, where the serial code would have printed them.
  */
-static int pipe_take(struct batch_source *src, struct image *out)
+static int pipe_take(struct batch_source *src, struct image *out, size_t *item)
 {
 	struct batch_pipe *p = src->pipe;
-	struct slot *s = &p->slots[src->next % p->depth];
+	struct slot *s = &p->slots[p->taken % p->depth];
 	struct strbuf msg;
 	int ok;
 
 	pthread_mutex_lock(&p->lock);
-	while (s->state != SLOT_READY || s->pos != src->next)
+	while (s->state != SLOT_READY || s->seq != p->taken) {
+		if (p->ended && p->taken >= p->end) {
+			pthread_mutex_unlock(&p->lock);
+			return 1;
+		}
 		pthread_cond_wait(&p->done, &p->lock);
+	}
 	*out = s->img;
+	*item = s->item;
 	image_init(&s->img);
 	msg = s->msg;
 	strbuf_init(&s->msg, 0);
 	ok = s->ok;
 	s->state = SLOT_FREE;
-	p->taken = src->next + 1;
+	p->taken++;
 	pthread_cond_signal(&p->more);
 	pthread_mutex_unlock(&p->lock);
 	if (msg.len)
@@ -228,6 +332,7 @@ void batch_source_init(struct batch_source *src, struct dataset *ds, const struc
 	src->pp = *pp;
 	src->device = device;
 	src->limit = limit && limit < ds->nr ? limit : ds->nr;
+	walk_reset(src);
 	image_init(&src->carry);
 	src->workers = nr_workers(default_nr_workers);
 }
@@ -237,7 +342,21 @@ void batch_source_set_order(struct batch_source *src, const size_t *order, size_
 	pipe_stop(src);
 	src->order = order;
 	src->limit = n;
-	src->next = 0;
+	walk_reset(src);
+}
+
+void batch_source_share(struct batch_source *src, struct batch_share *share, size_t chunk,
+			const unsigned char *want, size_t max_items)
+{
+	struct batch_walk *w = &src->walk;
+
+	pipe_stop(src);
+	walk_reset(src);
+	w->want = want;
+	w->share = share;
+	w->chunk = chunk ? chunk : 1;
+	w->max_items = max_items;
+	w->end = 0; /* the first chunk is taken at the first item */
 }
 
 void batch_source_set_workers(struct batch_source *src, int n)
@@ -249,6 +368,8 @@ void batch_source_set_workers(struct batch_source *src, int n)
 void batch_source_release(struct batch_source *src)
 {
 	pipe_stop(src);
+	free(src->walk.requeue);
+	memset(&src->walk, 0, sizeof(src->walk));
 	image_release(&src->carry);
 	src->have_carry = 0;
 }
@@ -291,13 +412,20 @@ int batch_next(struct batch_source *src, struct batch *b, size_t max)
 		add(b, max, src->carry_item, src->ds->items[src->carry_item].label, &src->carry);
 		src->have_carry = 0;
 	}
-	if (!src->pipe && src->workers > 1 && src->next < src->limit)
+	if (!src->pipe && src->workers > 1 && walk_left(src))
 		pipe_start(src, max);
-	while (b->n < max && src->next < src->limit) {
+	while (b->n < max) {
 		struct image img = IMAGE_INIT;
-		size_t item = item_at(src, src->next);
-		int r = src->pipe ? pipe_take(src, &img) : prepare(src, item, &img);
-		src->next++;
+		size_t item;
+		int r;
+		if (src->pipe) {
+			if ((r = pipe_take(src, &img, &item)) > 0)
+				break;
+		} else {
+			if (!walk_next(src, &item))
+				break;
+			r = prepare(src, item, &img);
+		}
 		if (r < 0) {
 			src->nr_skipped++;
 			fprintf(stderr, "skipping '%s'\n", src->ds->items[item].path);

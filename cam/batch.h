@@ -8,6 +8,7 @@
 #ifndef CAM_BATCH_H
 #define CAM_BATCH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "cam/dataset.h"
@@ -23,17 +24,44 @@ struct preprocess {
 struct batch_pipe;
 
 /*
- * Invariant: batch_next hands out the items of the order (or 0, 1, 2, ...) from position next on, in
- * that order, whether they were decoded in its own thread or by workers: the fields below, except
- * pipe, are the consumer's and workers never write them.
+ * Work that several batch sources share, in one process or in several (the memory is shared across
+ * fork): the order's positions are cut into chunks, and each source takes the next chunk nobody has
+ * taken when it needs more, so every device works through the one order at its own speed and no
+ * position is visited twice.
+ */
+struct batch_share {
+	atomic_size_t next_chunk; /* the first chunk nobody has taken */
+	atomic_size_t handed;	  /* items handed out by all sharers, against max_items */
+};
+
+/* n zeroed shares in memory that children forked later share with this process; NULL if none. */
+struct batch_share *batch_shares_new(size_t n);
+void batch_shares_free(struct batch_share *s, size_t n);
+
+/*
+ * Where a source is in its order. The consumer owns it, except while workers run: then it is changed
+ * only under the pipe's lock, by the worker claiming the next item.
+ */
+struct batch_walk {
+	size_t pos, end;	   /* positions pos..end-1 of the current chunk are still to visit */
+	const unsigned char *want; /* visit position p only if want[p] (NULL: every position) */
+	struct batch_share *share; /* chunks come from here (NULL: the whole order is one chunk) */
+	size_t chunk, max_items;   /* positions per chunk; stop after this many items handed (0: all) */
+	int ended;		   /* no chunk is left */
+	size_t *requeue, nr_requeue, requeue_next; /* claimed by stopped workers, to visit first */
+};
+
+/*
+ * Invariant: batch_next hands out the items of the walk (the order, or 0, 1, 2, ..., with its chunks,
+ * wants and max_items) in the walk's order, whether they were decoded in its own thread or by workers.
  */
 struct batch_source {
 	struct dataset *ds; /* borrowed */
 	struct preprocess pp;
 	const char *device;
 	const size_t *order; /* dataset indices to visit, or NULL for 0, 1, 2, ... (borrowed) */
-	size_t next;	    /* next position in the order */
-	size_t limit;	    /* stop after this many items; 0: all */
+	size_t limit;	     /* positions in the order (at most the limit given to batch_source_init) */
+	struct batch_walk walk;
 	size_t nr_skipped;  /* unreadable images so far */
 	struct image carry; /* a prepared image of another size, held for the next batch */
 	size_t carry_item;
@@ -59,6 +87,14 @@ void batch_source_init(struct batch_source *src, struct dataset *ds, const struc
 		       const char *device, size_t limit);
 /* Visit only the n dataset items listed in order (borrowed; must outlive the source). */
 void batch_source_set_order(struct batch_source *src, const size_t *order, size_t n);
+/*
+ * Take the order's positions in chunks of `chunk` from share, which other sources (in this process or
+ * others) may be taking from too; visit only the positions p with want[p] (want may be NULL; borrowed),
+ * and stop once max_items items (0: no limit) have been handed out by all the sharers together. Call it
+ * after set_order and before the first batch_next.
+ */
+void batch_source_share(struct batch_source *src, struct batch_share *share, size_t chunk,
+			const unsigned char *want, size_t max_items);
 /*
  * Decode and preprocess in n threads that work up to two batches ahead of batch_next, which then only
  * groups and normalises: n < 0 is the number of cores, 0 or 1 decodes in the calling thread. Neither

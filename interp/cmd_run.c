@@ -27,7 +27,7 @@ static const char run_usage[] =
 	"\n"
 	"  --limit N           at most N more images per run now (a quick look; runs stay partial)\n"
 	"  --fail-fast         stop at the first failing run (default: report it and go on)\n"
-	"  --devices LIST      run on several devices at once, one process each, sharing the runs:\n"
+	"  --devices LIST      run on several devices at once, one process each, sharing each run:\n"
 	"                      cuda:0,cuda:1 or all (every visible GPU); default: the experiment's\n"
 	"  --progress          a progress bar even when stderr is not a terminal\n"
 	"  --no-progress       plain log lines only\n"

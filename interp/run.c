@@ -117,8 +117,11 @@ struct runner {
 	double t_first;
 	size_t n_first;
 	const char *device;  /* this worker's device */
-	int worker, workers; /* this process runs the groups g with g % workers == worker */
+	int worker, workers; /* this process is worker `worker` of `workers`, one per device */
 	int decode_workers;  /* image decoding threads (-1: one per core) */
+	/* per group, the chunks of its images that the workers take in turn (shared across fork) */
+	struct batch_share *shares;
+	size_t nr_groups;
 };
 
 static long lookup_class(const char *name, void *ud)
@@ -456,15 +459,49 @@ static void size_batch(struct runner *r, int64_t free_before, size_t probed)
 	     (double)total / (1 << 30));
 }
 
-/* Runs first..last-1 of the plan share model, layer, utility and target. */
-static void run_group(struct runner *r, size_t first, size_t last)
+/*
+ * The selection's images go to the workers in chunks of this many, each worker taking the next chunk
+ * when it needs more: a few chunks per worker and group at least, so that devices of different speeds
+ * finish together, and at most CHUNK_MAX.
+ */
+enum { CHUNK_MAX = 64, CHUNKS_PER_WORKER = 8 };
+
+static size_t chunk_size(const struct runner *r)
+{
+	size_t c = r->nr_images / ((size_t)r->workers * CHUNKS_PER_WORKER);
+	return c < 1 ? 1 : c > CHUNK_MAX ? CHUNK_MAX : c;
+}
+
+/* Whether every chunk of group g has been taken, by this worker or another. */
+static int group_taken(const struct runner *r, size_t g)
+{
+	size_t c = chunk_size(r);
+	return atomic_load(&r->shares[g].next_chunk) >= (r->nr_images + c - 1) / c;
+}
+
+/* A run's state from the images stored for it (done: per dataset index), with its aggregates. */
+static void settle_run(struct runner *r, const char *key, const unsigned char *done)
+{
+	size_t i, nd = 0;
+	for (i = 0; i < r->nr_images; i++)
+		nd += done[r->images[i]];
+	store_aggregate(r->store, key);
+	store_set_state(r->store, key, nd == r->nr_images ? "done" : "partial", NULL);
+}
+
+/*
+ * Runs first..last-1 of the plan (group g) share model, layer, utility and target. With several
+ * workers, each takes chunks of the group's images until none is left, and the runs' states are
+ * settled by the parent once all have finished.
+ */
+static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 {
 	const struct plan_run *pr0 = &r->plan.runs[first];
 	const struct exp_model *em = &r->e->models[pr0->model];
 	const struct exp_layer *el = &em->layers[pr0->layer];
 	struct group_run *gr = xcalloc(last - first, sizeof(*gr));
 	size_t ng = last - first, k, i, npend = 0, total_pending = 0;
-	size_t *pending = xmalloc((r->nr_images ? r->nr_images : 1) * sizeof(size_t));
+	unsigned char *want = xcalloc(r->nr_images ? r->nr_images : 1, 1);
 	struct target_policy tp;
 	struct user_utility_ctx uctx;
 	struct utility_hook uhook;
@@ -503,20 +540,26 @@ static void run_group(struct runner *r, size_t first, size_t last)
 			cam_mapper_builtin(&gr[k].mapper, (enum cam_method)__builtin_ctz(mask));
 		}
 	}
-	/* Images that some run of the group still lacks, in selection order, at most --limit per run. */
+	/*
+	 * Images that some run of the group still lacks, in selection order, at most --limit per run (for
+	 * all workers together). Other workers store only images of chunks they took, so what this worker
+	 * read from the database stays true for the chunks it takes.
+	 */
 	for (i = 0; i < r->nr_images; i++) {
 		size_t idx = r->images[i];
 		for (k = 0; k < ng; k++)
 			if (!gr[k].failed && !gr[k].done[idx])
 				break;
 		if (k < ng) {
+			want[i] = 1;
 			total_pending++;
-			if (!r->o->limit || npend < r->o->limit)
-				pending[npend++] = idx;
 		}
 	}
+	npend = r->o->limit && r->o->limit < total_pending ? r->o->limit : total_pending;
 	if (npend == 0)
 		goto finish;
+	if (group_taken(r, g)) /* the other workers have it all: nothing to load the model for */
+		goto settled;
 
 	if (load_model(r, pr0->model) < 0) {
 		for (k = 0; k < ng; k++)
@@ -556,7 +599,8 @@ static void run_group(struct runner *r, size_t first, size_t last)
 		int rc;
 		int64_t free_before = 0, total;
 		batch_source_init(&src, &r->ds, &r->pp, r->device, 0);
-		batch_source_set_order(&src, pending, npend);
+		batch_source_set_order(&src, r->images, r->nr_images);
+		batch_source_share(&src, &r->shares[g], chunk_size(r), want, r->o->limit);
 		batch_source_set_workers(&src, r->decode_workers);
 		if (r->batch_auto && strncmp(r->device, "cuda", 4))
 			r->batch_auto = 0;
@@ -599,17 +643,13 @@ static void run_group(struct runner *r, size_t first, size_t last)
 				fail_run(r, &gr[k], "a batch could not be prepared (see above)");
 	}
 finish:
+	for (k = 0; k < ng; k++)
+		if (!gr[k].failed && r->workers == 1)
+			settle_run(r, gr[k].pr->key, gr[k].done);
+settled:
 	for (k = 0; k < ng; k++) {
-		long nd = 0;
-		struct group_run *g = &gr[k];
-		if (!g->failed) {
-			for (i = 0; i < r->nr_images; i++)
-				nd += g->done[r->images[i]];
-			store_aggregate(r->store, g->pr->key);
-			store_set_state(r->store, g->pr->key, (size_t)nd == r->nr_images ? "done" : "partial", NULL);
-		}
-		free(g->done);
-		free(g->error);
+		free(gr[k].done);
+		free(gr[k].error);
 	}
 	r->runs_done += ng;
 	if (r->bar)
@@ -617,8 +657,15 @@ finish:
 	{
 		double dt = seconds() - t_start;
 		size_t n = r->images_done_now - images_before;
-		fprintf(stderr, "runs %zu-%zu/%zu %s x %zu method(s): %zu image(s)%s", first + 1, last,
-			r->plan.nr, plan_run_label(&r->plan, pr0), ng, n, npend ? "" : " (already done)");
+		fprintf(stderr, "runs %zu-%zu/%zu %s x %zu method(s)", first + 1, last, r->plan.nr,
+			plan_run_label(&r->plan, pr0), ng);
+		if (r->workers > 1)
+			fprintf(stderr, ", worker %d on %s", r->worker, r->device);
+		fprintf(stderr, ": %zu image(s)", n);
+		if (!npend)
+			fputs(" (already done)", stderr);
+		else if (!n && r->workers > 1)
+			fputs(" (the other workers took them)", stderr);
 		if (n && dt > 0) {
 			double t_after = seconds() - r->t_first;
 			fprintf(stderr, " in %.1f s, %.1f images/s", dt, (double)n / dt);
@@ -633,7 +680,7 @@ finish:
 		fputc('\n', stderr);
 	}
 	ts_split_free(split);
-	free(pending);
+	free(want);
 	free(gr);
 }
 
@@ -761,7 +808,7 @@ static int devices_of(const struct experiment *e, const struct run_opts *o, stru
 	return d->nr ? 0 : error("no device given");
 }
 
-/* Run this worker's share of the groups (all of them when workers == 1). Returns 0 or 1. */
+/* Run the groups, taking chunks of their images with the other workers (if any). Returns 0 or 1. */
 static int run_worker(struct runner *r)
 {
 	struct diag d = DIAG_INIT;
@@ -792,9 +839,7 @@ static int run_worker(struct runner *r)
 	for (i = 0, g = 0; i < r->plan.nr; i = j, g++) {
 		for (j = i + 1; j < r->plan.nr && same_group(&r->plan.runs[i], &r->plan.runs[j]); j++)
 			;
-		if (g % (size_t)r->workers != (size_t)r->worker)
-			continue;
-		run_group(r, i, j);
+		run_group(r, i, j, g);
 		if (r->failed && r->o->fail_fast) {
 			error("stopping at the first failure (--fail-fast)");
 			break;
@@ -803,7 +848,10 @@ static int run_worker(struct runner *r)
 	return r->failed ? 1 : 0;
 }
 
-/* One child process per device, each with its share of the groups; waits for all. Returns 0 or 1. */
+/*
+ * One child process per device, all working through the groups in order, each taking chunks of a
+ * group's images while any are left; waits for all. Returns 0 or 1.
+ */
 static int fork_workers(struct runner *r, const struct devices *devs)
 {
 	pid_t *pids = xcalloc(devs->nr, sizeof(pid_t));
@@ -843,6 +891,26 @@ static int fork_workers(struct runner *r, const struct devices *devs)
 	}
 	free(pids);
 	return ret;
+}
+
+/* After the workers: every run's state and aggregates from what they stored (failed runs stay failed). */
+static void settle_runs(struct runner *r)
+{
+	unsigned char *done = xmalloc(r->ds.nr ? r->ds.nr : 1);
+	size_t i;
+
+	for (i = 0; i < r->plan.nr; i++) {
+		const char *key = r->plan.runs[i].key;
+		long nd = 0;
+		char *st = store_run_state(r->store, key, &nd);
+		if (!st || strcmp(st, "failed")) {
+			memset(done, 0, r->ds.nr ? r->ds.nr : 1);
+			store_done_images(r->store, key, done, r->ds.nr);
+			settle_run(r, key, done);
+		}
+		free(st);
+	}
+	free(done);
 }
 
 int run_experiment(const struct experiment *e, const struct run_opts *o)
@@ -911,6 +979,10 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		r.plan.nr, r.nr_images, e->output);
 	if (devices_of(e, o, &devs) < 0)
 		goto out;
+	for (i = 0; i < r.plan.nr; i++)
+		r.nr_groups += !i || !same_group(&r.plan.runs[i - 1], &r.plan.runs[i]);
+	if (!(r.shares = batch_shares_new(r.nr_groups)))
+		goto out;
 	if (devs.nr > 1) {
 		/* One process per device; libtorch is started in each child, never before the fork. */
 		store_close(r.store);
@@ -918,6 +990,7 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		ret = fork_workers(&r, &devs);
 		if (!(r.store = store_open(e->output)))
 			goto out;
+		settle_runs(&r);
 	} else {
 		r.device = devs.nr ? devs.names[0] : "cpu";
 		r.workers = 1;
@@ -947,6 +1020,7 @@ out:
 	plan_release(&r.plan);
 	diag_release(&d);
 	devices_release(&devs);
+	batch_shares_free(r.shares, r.nr_groups);
 	return ret;
 }
 

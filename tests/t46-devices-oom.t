@@ -1,6 +1,7 @@
 #!/bin/sh
 # t46-devices-oom.t - scheduling and memory: `camlab run --devices A,B` runs one worker process per
-# device, sharing the runs, into the one database, with the numbers of a single-process run; a device out
+# device, each taking chunks of every group's images while any are left, into the one database, with the
+# numbers of a single-process run (--limit counts for all workers together); a device out
 # of memory (simulated with CAMLAB_TEST_OOM_ABOVE, as a GPU's would be) halves the batch and goes on.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
@@ -20,18 +21,38 @@ utilities: [logit, softmax, rest]
 EOS
 }
 agg() { sqlite3 "$1/results.sqlite" 'SELECT r.method, r.utility, a.n, round(a.ad, 6), round(a.coh, 6), round(a.add_, 6) FROM aggregates a JOIN runs r ON r.key = a.run_key ORDER BY 1, 2'; }
-for n in one two oom; do spec $n; done
+for n in one two lim oom; do spec $n; done
 
 test_expect_success 'a single process' "
 	$CAMLAB run --no-progress $TMP/one.yaml 2>$TMP/one.log && agg $TMP/one >$TMP/one.agg && test \$(wc -l <$TMP/one.agg) -eq 9
 "
 
+# images IMAGES-PER-GROUP LOG: every group's images, summed over the workers' log lines, and that
+# each worker did some
+images() {
+	sed -n 's/^runs \([0-9-]*\)\/.*, worker \([0-9]\) on cpu: \([0-9]*\) image.*/\1 \2 \3/p' "$2" >$TMP/lines &&
+	cat $TMP/lines &&
+	test "$(awk '{ n[$1] += $3 } END { for (g in n) print g, n[g] }' $TMP/lines | sort)" = \
+		"$(printf '1-3 %s\n4-6 %s\n7-9 %s' $1 $1 $1)" &&
+	test "$(awk '$3 > 0 { print $2 }' $TMP/lines | sort -u | tr -d '\n')" = 01
+}
+
 test_expect_success 'two workers share the runs and write one database' "
 	$CAMLAB run --no-progress --devices cpu,cpu $TMP/two.yaml 2>$TMP/two.log && cat $TMP/two.log &&
 	test_grep '^worker 0 on cpu' $TMP/two.log && test_grep '^worker 1 on cpu' $TMP/two.log &&
-	test \$(grep -c '^runs ' $TMP/two.log) -eq 3 &&
+	images 96 $TMP/two.log &&
 	agg $TMP/two >$TMP/two.agg && cmp $TMP/one.agg $TMP/two.agg &&
 	$CAMLAB plan $TMP/two.yaml | test_grep '^9 runs: 9 done' /dev/stdin
+"
+
+test_expect_success 'two workers with --limit store that many images per run together, then resume' "
+	$CAMLAB run --no-progress --devices cpu,cpu --limit 30 $TMP/lim.yaml 2>$TMP/lim.log &&
+	sqlite3 $TMP/lim/results.sqlite 'SELECT count(*) FROM images GROUP BY run_key' | sort -u >$TMP/lim.n &&
+	test_grep '^30\$' $TMP/lim.n && test \$(wc -l <$TMP/lim.n) -eq 1 &&
+	$CAMLAB plan $TMP/lim.yaml | test_grep '^9 runs: 0 done, 9 partial' /dev/stdin &&
+	$CAMLAB run --no-progress --devices cpu,cpu $TMP/lim.yaml 2>>$TMP/lim.log &&
+	agg $TMP/lim >$TMP/lim.agg && cmp $TMP/one.agg $TMP/lim.agg &&
+	$CAMLAB plan $TMP/lim.yaml | test_grep '^9 runs: 9 done' /dev/stdin
 "
 
 test_expect_success 'out of memory halves the batch and the run goes on to the same numbers' "

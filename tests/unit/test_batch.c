@@ -1,7 +1,8 @@
 /*
  * test_batch.c - the batch source gives the same batches, skips and messages whatever its number of
  * decoding workers: mixed sizes, unreadable files, orders, limits and batch sizes, on fixtures this
- * test writes itself; and releasing it mid-stream neither hangs nor leaks.
+ * test writes itself; releasing it mid-stream neither hangs nor leaks; sources that share an order, in
+ * one process or several, visit each of its items once between them.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <png.h>
@@ -387,6 +389,218 @@ static void test_midstream(struct dataset *ds)
 	strbuf_release(&e);
 }
 
+/* Silence stderr (the fixtures' unreadable files are reported) around a test; returns the saved fd. */
+static int quiet(void)
+{
+	int fd = open("/dev/null", O_WRONLY), saved = dup(2);
+	fflush(stderr);
+	dup2(fd, 2);
+	close(fd);
+	return saved;
+}
+
+static void loud(int saved)
+{
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+}
+
+/* One batch of src into seen[] (per dataset item); 1 if it gave one, 0 at the end. */
+static int take(struct batch_source *src, struct batch *b, size_t max, unsigned *seen)
+{
+	size_t i;
+	if (batch_next(src, b, max) <= 0)
+		return 0;
+	for (i = 0; i < b->n; i++)
+		seen[b->items[i]]++;
+	return 1;
+}
+
+/*
+ * Sources sharing one order (batch_source_share) visit every wanted position of it once between them,
+ * whichever takes which chunk: two sources in one process, interleaved, with and without decoding
+ * threads, and two processes forked after the share was made; max_items bounds what they hand out
+ * together. The reference is one unshared source over the wanted positions.
+ */
+static void test_shared(struct dataset *ds)
+{
+	static const size_t chunks[] = { 1, 4, 64 };
+	struct preprocess pp = { 0, 0, { 0, 0, 0 }, { 1, 1, 1 } };
+	size_t n = ds->nr, *order = xmalloc(n * sizeof(*order)), i, c, nwant = 0, *wanted;
+	unsigned char *want = xcalloc(n, 1);
+	unsigned *ref = xcalloc(n, sizeof(*ref));
+	size_t ref_skipped;
+	struct batch b = BATCH_INIT;
+	int saved;
+
+	for (i = 0; i < n; i++)
+		order[i] = n - 1 - i;
+	for (i = 0; i < n; i++)
+		if (i % 3 != 1)
+			want[i] = 1;
+	wanted = xmalloc(n * sizeof(*wanted));
+	for (i = 0; i < n; i++)
+		if (want[i])
+			wanted[nwant++] = order[i];
+	saved = quiet();
+	{
+		struct batch_source src;
+		batch_source_init(&src, ds, &pp, "cpu", 0);
+		batch_source_set_order(&src, wanted, nwant);
+		batch_source_set_workers(&src, 1);
+		while (take(&src, &b, 4, ref))
+			;
+		ref_skipped = src.nr_skipped;
+		batch_source_release(&src);
+	}
+	loud(saved);
+
+	for (c = 0; c < sizeof(chunks) / sizeof(*chunks); c++) {
+		struct batch_share *share = batch_shares_new(2);
+		unsigned *seen = xcalloc(n, sizeof(*seen));
+		struct batch_source a, z;
+		size_t bad = 0, total = 0, skipped;
+		int more_a = 1, more_z = 1;
+
+		saved = quiet();
+		batch_source_init(&a, ds, &pp, "cpu", 0);
+		batch_source_init(&z, ds, &pp, "cpu", 0);
+		batch_source_set_order(&a, order, n);
+		batch_source_set_order(&z, order, n);
+		batch_source_share(&a, &share[0], chunks[c], want, 0);
+		batch_source_share(&z, &share[0], chunks[c], want, 0);
+		batch_source_set_workers(&a, 1);
+		batch_source_set_workers(&z, 4);
+		while (more_a || more_z) {
+			if (more_a)
+				more_a = take(&a, &b, 3, seen);
+			if (more_z)
+				more_z = take(&z, &b, 5, seen);
+		}
+		skipped = a.nr_skipped + z.nr_skipped;
+		batch_source_release(&a);
+		batch_source_release(&z);
+
+		/* max_items: two sources, 7 items handed out between them, whatever is readable */
+		{
+			unsigned *lim = xcalloc(n, sizeof(*lim));
+			size_t got = 0;
+			batch_source_init(&a, ds, &pp, "cpu", 0);
+			batch_source_init(&z, ds, &pp, "cpu", 0);
+			batch_source_set_order(&a, order, n);
+			batch_source_set_order(&z, order, n);
+			batch_source_share(&a, &share[1], chunks[c], want, 7);
+			batch_source_share(&z, &share[1], chunks[c], want, 7);
+			batch_source_set_workers(&z, 2);
+			while (take(&z, &b, 2, lim) | take(&a, &b, 2, lim))
+				;
+			for (i = 0; i < n; i++)
+				got += lim[i];
+			loud(saved);
+			ok(got + a.nr_skipped + z.nr_skipped == 7,
+			   "chunks of %zu, max_items 7: %zu images and %zu skips between the two sources",
+			   chunks[c], got, a.nr_skipped + z.nr_skipped);
+			saved = quiet();
+			batch_source_release(&a);
+			batch_source_release(&z);
+			free(lim);
+		}
+		loud(saved);
+		for (i = 0; i < n; i++) {
+			total += seen[i];
+			bad += seen[i] != ref[i];
+		}
+		ok(bad == 0 && skipped == ref_skipped && total + skipped == nwant,
+		   "chunks of %zu: two sources (serial, 4 threads) visit the %zu wanted items once between "
+		   "them "
+		   "(%zu images, %zu skips; %zu differ from one source)",
+		   chunks[c], nwant, total, skipped, bad);
+		batch_shares_free(share, 2);
+		free(seen);
+	}
+
+	/* Two processes forked after the share was made, each writing what it got to a file. */
+	{
+		struct batch_share *share = batch_shares_new(1);
+		unsigned *seen = xcalloc(n, sizeof(*seen));
+		size_t bad = 0, total = 0, skipped = 0;
+		pid_t pid[2];
+		int k, status, failed = 0;
+
+		fflush(stdout);
+		for (k = 0; k < 2; k++) {
+			pid[k] = fork();
+			if (pid[k] == 0) {
+				struct batch_source src;
+				unsigned *mine = xcalloc(n, sizeof(*mine));
+				char name[32];
+				FILE *f;
+				char *path;
+				quiet();
+				if (ts_init(1) < 0)
+					_exit(3);
+				batch_source_init(&src, ds, &pp, "cpu", 0);
+				batch_source_set_order(&src, order, n);
+				batch_source_share(&src, share, 2, want, 0);
+				batch_source_set_workers(&src, k ? 3 : 1);
+				while (take(&src, &b, 3, mine))
+					;
+				snprintf(name, sizeof(name), "share%d.txt", k);
+				path = fixture(name);
+				f = fopen(path, "w");
+				for (i = 0; f && i < n; i++)
+					fprintf(f, "%u\n", mine[i]);
+				fprintf(f, "%zu\n", src.nr_skipped);
+				_exit(f && !fclose(f) ? 0 : 4);
+			}
+		}
+		for (k = 0; k < 2; k++) {
+			char name[32], *path;
+			FILE *f;
+			if (pid[k] < 0 || waitpid(pid[k], &status, 0) < 0 || !WIFEXITED(status) ||
+			    WEXITSTATUS(status)) {
+				failed = 1;
+				continue;
+			}
+			snprintf(name, sizeof(name), "share%d.txt", k);
+			path = fixture(name);
+			f = fopen(path, "r");
+			for (i = 0; f && i < n; i++) {
+				unsigned v = 0;
+				if (fscanf(f, "%u", &v) != 1)
+					failed = 1;
+				seen[i] += v;
+			}
+			{
+				size_t sk = 0;
+				if (!f || fscanf(f, "%zu", &sk) != 1)
+					failed = 1;
+				skipped += sk;
+			}
+			if (f)
+				fclose(f);
+			free(path);
+		}
+		for (i = 0; i < n; i++) {
+			total += seen[i];
+			bad += seen[i] != ref[i];
+		}
+		ok(!failed && bad == 0 && skipped == ref_skipped && total + skipped == nwant,
+		   "two processes sharing chunks of 2 visit the %zu wanted items once between them (%zu "
+		   "images, "
+		   "%zu skips; %zu differ)",
+		   nwant, total, skipped, bad);
+		batch_shares_free(share, 1);
+		free(seen);
+	}
+	batch_release(&b);
+	free(order);
+	free(want);
+	free(wanted);
+	free(ref);
+}
+
 int main(void)
 {
 	struct dataset ds = DATASET_INIT;
@@ -409,6 +623,7 @@ int main(void)
 	}
 	ok(ds.nr == 41 + 2 * (size_t)have_jpeg, "%zu fixtures", ds.nr);
 
+	test_shared(&ds);
 	test_same_batches(&ds);
 	test_midstream(&ds);
 	test_normalized(&ds);
