@@ -569,6 +569,104 @@ void experiment_set_choice(const struct exp_choice *ch, const char *s, char **fi
 	}
 }
 
+void exp_names_push(struct exp_names *l, const char *s, size_t len, struct src_pos pos)
+{
+	ALLOC_GROW(l->v, l->n + 1, l->alloc);
+	l->v[l->n].name = xstrndup(s, len);
+	l->v[l->n].pos = pos;
+	l->n++;
+}
+
+void exp_names_split(struct exp_names *l, const char *s, struct src_pos base, int shift)
+{
+	const char *p = s;
+
+	while (1) {
+		size_t len = strcspn(p, ","), n = len;
+		const char *q = p;
+		struct src_pos pos = base;
+		while (n && (*q == ' ' || *q == '\t'))
+			q++, n--;
+		while (n && (q[n - 1] == ' ' || q[n - 1] == '\t'))
+			n--;
+		if (shift >= 0 && !strchr(s, '\n'))
+			pos.col += (int)(q - s) + shift;
+		exp_names_push(l, q, n, pos);
+		p += len;
+		if (!*p)
+			break;
+		p++;
+	}
+}
+
+void exp_names_end(struct exp_names *l, const char *key, struct diag *d, struct exp_name **list, size_t *nr)
+{
+	size_t i;
+
+	for (i = 0; !l->bad && i < l->n; i++)
+		if (!*l->v[i].name) {
+			diag_error(d, l->v[i].pos, "empty name in '%s'", key);
+			l->bad = 1;
+		}
+	if (l->bad) {
+		for (i = 0; i < l->n; i++)
+			free(l->v[i].name);
+		free(l->v);
+	} else {
+		for (i = 0; i < *nr; i++)
+			free((*list)[i].name);
+		free(*list);
+		*list = l->v;
+		*nr = l->n;
+	}
+	memset(l, 0, sizeof(*l));
+}
+
+void exp_names_zip(struct exp_names *l, struct experiment *e, struct diag *d)
+{
+	unsigned zip = 0;
+	size_t i;
+
+	if (experiment_zip_dims(l->v, l->n, d, &zip) == 0 && !l->bad)
+		e->zip = zip;
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+void experiment_set_formats(struct experiment *e, struct exp_name *names, size_t n, struct diag *d)
+{
+	size_t i;
+	int bad = 0, all = n == 1 && !strcmp(names[0].name, "all");
+
+	for (i = 0; i < n && !all; i++) {
+		const char *near[1];
+		if (!strcmp(names[i].name, "markdown") || !strcmp(names[i].name, "latex") ||
+		    !strcmp(names[i].name, "csv"))
+			continue;
+		bad = 1;
+		if (suggest_nearest(names[i].name, default_formats, ARRAY_SIZE(default_formats), near, 1))
+			diag_error(d, names[i].pos, "unknown table format '%s'; did you mean '%s'?",
+				   names[i].name, near[0]);
+		else
+			diag_error(d, names[i].pos, "unknown table format '%s': use markdown, latex or csv",
+				   names[i].name);
+	}
+	if (!bad) {
+		for (i = 0; i < e->nr_table_formats; i++)
+			free(e->table_formats[i]);
+		free(e->table_formats);
+		e->nr_table_formats = all ? ARRAY_SIZE(default_formats) : n;
+		e->table_formats = xcalloc(e->nr_table_formats, sizeof(char *));
+		for (i = 0; i < e->nr_table_formats; i++)
+			e->table_formats[i] = xstrdup(all ? default_formats[i] : names[i].name);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i].name);
+	free(names);
+}
+
 static void unknown_value(struct diag *d, struct src_pos pos, const char *what, const char *s,
 			  const char *const *names, size_t n)
 {

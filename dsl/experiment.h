@@ -154,6 +154,12 @@ extern const struct exp_choice experiment_device_choice, experiment_precision_ch
 void experiment_set_choice(const struct exp_choice *ch, const char *s, char **field, struct diag *d,
 			   struct src_pos pos);
 /*
+ * The table formats (outputs.tables.formats) from the names given, all of them for "all"; an unknown
+ * name is an error at its position with the nearest one, and then the formats stay as they were.
+ * Frees names.
+ */
+void experiment_set_formats(struct experiment *e, struct exp_name *names, size_t n, struct diag *d);
+/*
  * Add to *zip the bits (1 << exp_dim) of the dimension names (singular or plural), reporting unknown
  * names (with the nearest one) and duplicates to d. 0, or -1 if a name is unknown.
  */

@@ -595,39 +595,14 @@ static int get_choice(struct lua_ctx *c, lua_State *L, int v, const struct where
 
 /* ---- lists of names ---- */
 
-static void push_name(struct exp_name **list, size_t *nr, size_t *alloc, const char *s, size_t len,
-		      struct src_pos pos)
-{
-	ALLOC_GROW(*list, *nr + 1, *alloc);
-	(*list)[*nr].name = xstrndup(s, len);
-	(*list)[*nr].pos = pos;
-	(*nr)++;
-}
-
 /* A string "a, b, c" is a list too, as in YAML; each name is placed where it starts in the literal. */
 static void split_names(struct lua_ctx *c, const char *s, size_t *cursor, struct src_pos dflt,
-			struct exp_name **list, size_t *nr, size_t *alloc)
+			struct exp_names *l)
 {
 	struct src_pos base = item_pos(c, s, cursor, dflt);
 	int found = base.line != dflt.line || base.col != dflt.col;
-	const char *p = s;
 
-	while (1) {
-		size_t len = strcspn(p, ","), l = len;
-		const char *q = p;
-		struct src_pos pos = base;
-		while (l && (*q == ' ' || *q == '\t'))
-			q++, l--;
-		while (l && (q[l - 1] == ' ' || q[l - 1] == '\t'))
-			l--;
-		if (found && !strchr(s, '\n'))
-			pos.col += (int)(q - s) + 1;
-		push_name(list, nr, alloc, q, l, pos);
-		p += len;
-		if (!*p)
-			break;
-		p++;
-	}
+	exp_names_split(l, s, base, found ? 1 : -1);
 }
 
 /*
@@ -637,15 +612,14 @@ static void split_names(struct lua_ctx *c, const char *s, size_t *cursor, struct
 static void get_names(struct lua_ctx *c, lua_State *L, int v, const struct where *w, const char *key,
 		      struct exp_name **list, size_t *nr)
 {
-	struct exp_name *out = NULL;
-	size_t n = 0, alloc = 0, i, cursor = w->off;
-	int bad = 0;
+	struct exp_names l = EXP_NAMES_INIT;
+	size_t i, cursor = w->off;
 
 	v = lua_absindex(L, v);
 
 	if (lua_type(L, v) == LUA_TSTRING || lua_type(L, v) == LUA_TNUMBER) {
 		char *s = scalar_text(L, v);
-		split_names(c, s, &cursor, w->pos, &out, &n, &alloc);
+		split_names(c, s, &cursor, w->pos, &l);
 		free(s);
 	} else if (lua_type(L, v) == LUA_TTABLE && is_list(L, v)) {
 		size_t len = lua_rawlen(L, v);
@@ -655,37 +629,22 @@ static void get_names(struct lua_ctx *c, lua_State *L, int v, const struct where
 			s = scalar_text(L, -1);
 			if (!s) {
 				diag_error(c->d, w->pos, "expected a name in '%s', not %s", key, type_name(L, -1));
-				bad = 1;
+				l.bad = 1;
 			} else {
-				push_name(&out, &n, &alloc, s, strlen(s), item_pos(c, s, &cursor, w->pos));
+				exp_names_push(&l, s, strlen(s), item_pos(c, s, &cursor, w->pos));
 				free(s);
 			}
 			lua_pop(L, 1);
 		}
-		if (!n && !bad) {
+		if (!l.n && !l.bad) {
 			diag_error(c->d, w->pos, "empty list for '%s'", key);
-			bad = 1;
+			l.bad = 1;
 		}
 	} else {
 		diag_error(c->d, w->pos, "expected a list of names for '%s', not %s", key, type_name(L, v));
-		bad = 1;
+		l.bad = 1;
 	}
-	for (i = 0; !bad && i < n; i++)
-		if (!*out[i].name) {
-			diag_error(c->d, out[i].pos, "empty name in '%s'", key);
-			bad = 1;
-		}
-	if (bad) {
-		for (i = 0; i < n; i++)
-			free(out[i].name);
-		free(out);
-		return;
-	}
-	for (i = 0; i < *nr; i++)
-		free((*list)[i].name);
-	free(*list);
-	*list = out;
-	*nr = n;
+	exp_names_end(&l, key, c->d, list, nr);
 }
 
 /*
@@ -1031,25 +990,23 @@ static void get_excludes(struct lua_ctx *c, lua_State *L, int v, const struct wh
 
 static void get_zip(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
-	struct exp_name *names = NULL;
-	size_t n = 0, i, alloc = 0, cursor = w->off;
-	unsigned zip = 0;
-	int bad = 0;
+	struct exp_names l = EXP_NAMES_INIT;
+	size_t i, cursor = w->off;
 
 	v = lua_absindex(L, v);
 
 	if (lua_type(L, v) == LUA_TSTRING) {
-		split_names(c, lua_tostring(L, v), &cursor, w->pos, &names, &n, &alloc);
+		split_names(c, lua_tostring(L, v), &cursor, w->pos, &l);
 	} else if (lua_type(L, v) == LUA_TTABLE && is_list(L, v)) {
 		size_t len = lua_rawlen(L, v);
 		for (i = 1; i <= len; i++) {
 			lua_rawgeti(L, v, (lua_Integer)i);
 			if (lua_type(L, -1) == LUA_TSTRING) {
 				const char *s = lua_tostring(L, -1);
-				push_name(&names, &n, &alloc, s, strlen(s), item_pos(c, s, &cursor, w->pos));
+				exp_names_push(&l, s, strlen(s), item_pos(c, s, &cursor, w->pos));
 			} else {
 				diag_error(c->d, w->pos, "expected a dimension name in 'zip', not %s", type_name(L, -1));
-				bad = 1;
+				l.bad = 1;
 			}
 			lua_pop(L, 1);
 		}
@@ -1057,13 +1014,7 @@ static void get_zip(struct lua_ctx *c, lua_State *L, int v, const struct where *
 		type_error(c, L, v, w, "a list of dimensions (model, layer, method, utility, target)");
 		return;
 	}
-	if (experiment_zip_dims(names, n, c->d, &zip) < 0)
-		bad = 1;
-	for (i = 0; i < n; i++)
-		free(names[i].name);
-	free(names);
-	if (!bad)
-		c->e->zip = zip;
+	exp_names_zip(&l, c->e, c->d);
 }
 
 enum { G_EXCLUDE, G_ZIP };
@@ -1319,7 +1270,6 @@ static void get_define(struct lua_ctx *c, lua_State *L, int v, const struct wher
  * outputs and the top level.
  */
 
-static const char *const table_formats[] = { "markdown", "latex", "csv" };
 static const char *const figure_by[] = { "method", "utility", "target" };
 
 enum { F_IMAGE, F_BY };
@@ -1372,42 +1322,12 @@ static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct whe
 
 static void get_formats(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
-	struct experiment *e = c->e;
 	struct exp_name *names = NULL;
-	size_t n = 0, i;
-	int bad = 0;
+	size_t n = 0;
 
 	get_names(c, L, v, w, "formats", &names, &n);
-	if (!names)
-		return;
-	for (i = 0; i < n; i++) {
-		const char *near[1];
-		if (!strcmp(names[i].name, "all") && n == 1)
-			break;
-		if (!strcmp(names[i].name, "markdown") || !strcmp(names[i].name, "latex") ||
-		    !strcmp(names[i].name, "csv"))
-			continue;
-		bad = 1;
-		if (suggest_nearest(names[i].name, table_formats, ARRAY_SIZE(table_formats), near, 1))
-			diag_error(c->d, names[i].pos, "unknown table format '%s'; did you mean '%s'?", names[i].name,
-				   near[0]);
-		else
-			diag_error(c->d, names[i].pos, "unknown table format '%s': use markdown, latex or csv",
-				   names[i].name);
-	}
-	if (!bad) {
-		int all = n == 1 && !strcmp(names[0].name, "all");
-		for (i = 0; i < e->nr_table_formats; i++)
-			free(e->table_formats[i]);
-		free(e->table_formats);
-		e->nr_table_formats = all ? ARRAY_SIZE(table_formats) : n;
-		e->table_formats = xcalloc(e->nr_table_formats, sizeof(char *));
-		for (i = 0; i < e->nr_table_formats; i++)
-			e->table_formats[i] = xstrdup(all ? table_formats[i] : names[i].name);
-	}
-	for (i = 0; i < n; i++)
-		free(names[i].name);
-	free(names);
+	if (names)
+		experiment_set_formats(c->e, names, n, c->d);
 }
 
 enum { O_TABLES, O_PLOTS, O_FORMATS, O_PAPER, O_FIGURES };

@@ -286,40 +286,13 @@ static int get_choice(struct yctx *c, yaml_node_t *v, const char *key, const cha
 
 /* ---- lists of names ---- */
 
-static void push_name(struct exp_name **list, size_t *nr, size_t *alloc, const char *s, size_t len,
-		      struct src_pos pos)
-{
-	ALLOC_GROW(*list, *nr + 1, *alloc);
-	(*list)[*nr].name = xstrndup(s, len);
-	(*list)[*nr].pos = pos;
-	(*nr)++;
-}
-
 /* A scalar "a, b, c" is a list too; each name's column is where it starts in the line. */
-static void split_scalar(struct yctx *c, yaml_node_t *v, struct exp_name **list, size_t *nr, size_t *alloc)
+static void split_scalar(struct yctx *c, yaml_node_t *v, struct exp_names *l)
 {
-	const char *s = scalar(v), *p = s;
-	struct src_pos base = pos_of(c, v);
 	int quoted = v->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
 		     v->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 
-	while (1) {
-		size_t len = strcspn(p, ",");
-		const char *q = p;
-		size_t l = len;
-		struct src_pos pos = base;
-		while (l && (*q == ' ' || *q == '\t'))
-			q++, l--;
-		while (l && (q[l - 1] == ' ' || q[l - 1] == '\t'))
-			l--;
-		if (!strchr(s, '\n'))
-			pos.col += (int)(q - s) + quoted;
-		push_name(list, nr, alloc, q, l, pos);
-		p += len;
-		if (!*p)
-			break;
-		p++;
-	}
+	exp_names_split(l, scalar(v), pos_of(c, v), quoted);
 }
 
 /*
@@ -328,12 +301,10 @@ static void split_scalar(struct yctx *c, yaml_node_t *v, struct exp_name **list,
  */
 static void get_names(struct yctx *c, yaml_node_t *v, const char *key, struct exp_name **list, size_t *nr)
 {
-	struct exp_name *out = NULL;
-	size_t n = 0, alloc = 0, i;
-	int bad = 0;
+	struct exp_names l = EXP_NAMES_INIT;
 
 	if (v->type == YAML_SCALAR_NODE && !is_null(v)) {
-		split_scalar(c, v, &out, &n, &alloc);
+		split_scalar(c, v, &l);
 	} else if (v->type == YAML_SEQUENCE_NODE) {
 		yaml_node_item_t *it;
 		for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
@@ -343,35 +314,20 @@ static void get_names(struct yctx *c, yaml_node_t *v, const char *key, struct ex
 			if (!scalar(item) || is_null(item)) {
 				diag_error(c->d, pos_of(c, item), "expected a name in '%s', not %s", key,
 					   type_name(item));
-				bad = 1;
+				l.bad = 1;
 				continue;
 			}
-			push_name(&out, &n, &alloc, scalar(item), strlen(scalar(item)), pos_of(c, item));
+			exp_names_push(&l, scalar(item), strlen(scalar(item)), pos_of(c, item));
 		}
-		if (!n && !bad) {
+		if (!l.n && !l.bad) {
 			diag_error(c->d, pos_of(c, v), "empty list for '%s'", key);
-			bad = 1;
+			l.bad = 1;
 		}
 	} else {
 		diag_error(c->d, pos_of(c, v), "expected a list of names for '%s', not %s", key, type_name(v));
-		bad = 1;
+		l.bad = 1;
 	}
-	for (i = 0; !bad && i < n; i++)
-		if (!*out[i].name) {
-			diag_error(c->d, out[i].pos, "empty name in '%s'", key);
-			bad = 1;
-		}
-	if (bad) {
-		for (i = 0; i < n; i++)
-			free(out[i].name);
-		free(out);
-		return;
-	}
-	for (i = 0; i < *nr; i++)
-		free((*list)[i].name);
-	free(*list);
-	*list = out;
-	*nr = n;
+	exp_names_end(&l, key, c->d, list, nr);
 }
 
 /* ---- models ---- */
@@ -688,36 +644,27 @@ static void parse_excludes(struct yctx *c, yaml_node_t *v)
 
 static void parse_zip(struct yctx *c, yaml_node_t *v)
 {
-	struct exp_name *names = NULL;
-	size_t n = 0, i, alloc = 0;
-	unsigned zip = 0;
-	int bad = 0;
+	struct exp_names l = EXP_NAMES_INIT;
 
 	if (v->type == YAML_SCALAR_NODE && !is_null(v)) {
-		split_scalar(c, v, &names, &n, &alloc);
+		split_scalar(c, v, &l);
 	} else if (v->type == YAML_SEQUENCE_NODE) {
 		yaml_node_item_t *it;
 		for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
 			yaml_node_t *item = get_node(c, *it);
 			if (item && scalar(item))
-				push_name(&names, &n, &alloc, scalar(item), strlen(scalar(item)), pos_of(c, item));
+				exp_names_push(&l, scalar(item), strlen(scalar(item)), pos_of(c, item));
 			else if (item) {
 				diag_error(c->d, pos_of(c, item), "expected a dimension name in 'zip', not %s",
 					   type_name(item));
-				bad = 1;
+				l.bad = 1;
 			}
 		}
 	} else if (!is_null(v)) {
 		type_error(c, v, "a list of dimensions (model, layer, method, utility, target)", "zip");
 		return;
 	}
-	if (experiment_zip_dims(names, n, c->d, &zip) < 0)
-		bad = 1;
-	for (i = 0; i < n; i++)
-		free(names[i].name);
-	free(names);
-	if (!bad)
-		c->e->zip = zip;
+	exp_names_zip(&l, c->e, c->d);
 }
 
 enum { G_EXCLUDE, G_ZIP };
@@ -774,7 +721,6 @@ static void visit_define(struct yctx *c, int id, const char *key, yaml_node_t *v
 
 /* ---- outputs ---- */
 
-static const char *const table_formats[] = { "markdown", "latex", "csv" };
 static const char *const figure_by[] = { "method", "utility", "target" };
 
 enum { F_IMAGE, F_BY };
@@ -825,47 +771,11 @@ static void parse_figures(struct yctx *c, yaml_node_t *v)
 static void parse_formats(struct yctx *c, yaml_node_t *v)
 {
 	struct exp_name *names = NULL;
-	size_t n = 0, i;
-	int bad = 0;
+	size_t n = 0;
 
 	get_names(c, v, "formats", &names, &n);
-	if (!names)
-		return;
-	for (i = 0; i < n; i++) {
-		const char *near[1];
-		if (!strcmp(names[i].name, "all") && n == 1)
-			break;
-		if (!strcmp(names[i].name, "markdown") || !strcmp(names[i].name, "latex") ||
-		    !strcmp(names[i].name, "csv"))
-			continue;
-		bad = 1;
-		if (suggest_nearest(names[i].name, table_formats, ARRAY_SIZE(table_formats), near, 1))
-			diag_error(c->d, names[i].pos, "unknown table format '%s'; did you mean '%s'?", names[i].name,
-				   near[0]);
-		else
-			diag_error(c->d, names[i].pos, "unknown table format '%s': use markdown, latex or csv",
-				   names[i].name);
-	}
-	if (!bad) {
-		struct experiment *e = c->e;
-		for (i = 0; i < e->nr_table_formats; i++)
-			free(e->table_formats[i]);
-		free(e->table_formats);
-		if (n == 1 && !strcmp(names[0].name, "all")) {
-			e->nr_table_formats = ARRAY_SIZE(table_formats);
-			e->table_formats = xcalloc(e->nr_table_formats, sizeof(char *));
-			for (i = 0; i < e->nr_table_formats; i++)
-				e->table_formats[i] = xstrdup(table_formats[i]);
-		} else {
-			e->nr_table_formats = n;
-			e->table_formats = xcalloc(n, sizeof(char *));
-			for (i = 0; i < n; i++)
-				e->table_formats[i] = xstrdup(names[i].name);
-		}
-	}
-	for (i = 0; i < n; i++)
-		free(names[i].name);
-	free(names);
+	if (names)
+		experiment_set_formats(c->e, names, n, c->d);
 }
 
 enum { O_TABLES, O_PLOTS, O_FORMATS, O_PAPER, O_FIGURES };
