@@ -26,10 +26,12 @@
 #      channels_last (where this camlab's experiment language has those keys), the ten-method table in
 #      fp32; "e2e" = images / wall time of the whole process (start-up, model loading, decoding, results
 #      database), "loop" = the rate of camlab's own log line; then bench_methods' decode+preprocess stage
-#      (camlab's JPEG decoding with WORKERS threads, to the device) and its forward-only rate;
+#      (camlab's JPEG decoding with WORKERS threads, to the device) and its forward-only rate; then, where
+#      time is left, ShapleyCAM in tf32 with two worker processes on the one device (--devices D,D; fp32
+#      on a CPU), the ten-method table in tf32 and ShapleyCAM in fp16 with channels_last (CUDA only);
 #   4. the tables: every stage's images/s, the ratios against PERF.md's targets (>= 1500 images/s end to
-#      end for ShapleyCAM + six metrics in fp32; a table >= 12x the reference's), the bf16 - fp32
-#      difference of each metric's mean (target: within 0.5 points), and the per-image agreement of
+#      end for ShapleyCAM + six metrics in fp32; a table >= 12x the reference's), the bf16 - fp32 and
+#      fp16 - fp32 differences of each metric's mean (target: within 0.5 points), and the per-image agreement of
 #      camlab's runs with the reference's (reference.py --compare).
 #
 # Environment: BUILD (camlab's build folder, default build; not built here), PYTHON (default python3:
@@ -147,13 +149,14 @@ reference() {
 	done_stage "$key" $?
 }
 
-# camlab_run KEY SPEC: camlab run within LIMIT; records the wall time and its log line's rate
+# camlab_run KEY SPEC [OPTION...]: camlab run within LIMIT; records the wall time and its log line's rate
 camlab_run() {
 	key=$1 spec=$2
-	echo "$CAMLAB run --no-progress --workers $WORKERS $spec"
+	shift 2
+	echo "$CAMLAB run --no-progress --workers $WORKERS $* $spec"
 	STAGE_T0=$(now)
-	timeout -k 3 "$LIMIT" env LD_LIBRARY_PATH="$CL_LD" "$CAMLAB" run --no-progress --workers "$WORKERS" "$spec" \
-		>"$OUTD/$key.out" 2>"$OUTD/$key.log"
+	timeout -k 3 "$LIMIT" env LD_LIBRARY_PATH="$CL_LD" "$CAMLAB" run --no-progress --workers "$WORKERS" "$@" \
+		"$spec" >"$OUTD/$key.out" 2>"$OUTD/$key.log"
 	rc=$?
 	cat "$OUTD/$key.log"
 	# "runs 1-1/1 ... x 1 method(s): 1536 image(s) in 1.0 s, 1536.4 images/s"
@@ -299,6 +302,32 @@ sys.exit(0 if cuda or sys.argv[1] == "cpu" else 3)' "$DEVICE" | tee "$OUTD/pytho
 		cat "$OUTD/decode.log" "$OUTD/decode.out"
 		done_stage decode "$rc" "$(awk '/^decode\+preprocess / { d = $2 } /^forward only / { f = $3 }
 			END { print (d ? d : 0), (f ? f : 0) }' "$OUTD/decode.out")"
+	fi
+
+	# 3b. what the last lease left unmeasured, each stage skipped where time is short
+	if [ -x "$CAMLAB" ]; then
+		# two worker processes on the one device sharing the run's images (--devices D,D): one's host
+		# work (waiting for images, maps to the host, the database) overlaps the other's kernels
+		# (tf32 on CUDA, as cl_tf32; a CPU has fp32 only)
+		prec=fp32
+		case $DEVICE in cuda*) prec=tf32 ;; esac
+		if begin cl_2proc "camlab: ShapleyCAM + six metrics, $prec, two processes on one device, $N images" \
+			6 30 6; then
+			camlab_run cl_2proc "$(render bench/experiments/resnet50_gpu_shapleycam.yaml cl_2proc \
+				"precision: $prec")" --devices "$DEVICE,$DEVICE"
+		fi
+		case $DEVICE in
+		cuda*)
+			if begin cl_table_tf32 "camlab: the ten-method table, tf32, $N images" 8 45 4; then
+				camlab_run cl_table_tf32 "$(render bench/experiments/resnet50_gpu_table.yaml cl_table_tf32 \
+					"precision: tf32")"
+			fi
+			if begin cl_fp16 "camlab: ShapleyCAM + six metrics, fp16, channels_last, $N images" 6 25 2; then
+				camlab_run cl_fp16 "$(render bench/experiments/resnet50_gpu_shapleycam.yaml cl_fp16 \
+					"precision: fp16" "channels_last: true")"
+			fi
+			;;
+		esac
 	fi
 
 	# 4. agreement and the tables
@@ -467,9 +496,14 @@ for key, name in (("cl_fp32", "ShapleyCAM + six metrics, fp32 (strict)"),
                   ("cl_auto", "ShapleyCAM + six metrics, fp32, batch: auto"),
                   ("cl_bf16", "ShapleyCAM + six metrics, bf16 "
                   + ("+ channels_last" if "channels_last" in read("cl_bf16.yaml") else "(no channels_last)")),
-                  ("cl_table", "ten-method table, fp32")):
+                  ("cl_fp16", "ShapleyCAM + six metrics, fp16 + channels_last"),
+                  ("cl_2proc", "ShapleyCAM + six metrics, tf32 (fp32 on a CPU), two processes on the one device (--devices D,D)"),
+                  ("cl_table", "ten-method table, fp32"),
+                  ("cl_table_tf32", "ten-method table, tf32")):
     c = camlab(key)
     row("camlab", name + ", end to end (process wall time)", c and c[2], c and c[0], "", status(key))
+    if key == "cl_2proc":
+        continue  # each worker's log line has only its part of the images
     row("camlab", name + ", loop (its log line)", c and c[2], c and (c[1] or None), "", status(key))
     row("camlab", name + ", after the first batch (its log line: no model loading, no cold start)",
         c and c[2], c and (c[4] or None), "", status(key))
@@ -508,6 +542,10 @@ if ref_fwd:
     ratio_row("ShapleyCAM fp32 e2e vs the three-forward bound (reference forward / 3)", c32, ref_fwd / 3,
               "0.6 of the bound (PERF.md: ~2400)", "yes" if c32 and c32 >= 0.6 * ref_fwd / 3 else "no",
               ("cl_fp32",))
+cl2 = camlab("cl_2proc")
+ratio_row("ShapleyCAM + six metrics, tf32 (fp32 on a CPU), two processes on one device, end to end, vs the reference end to end",
+          cl2 and cl2[0], ref_shap_e2e, ">= 1500 images/s", "yes" if cl2 and cl2[0] >= 1500 else "no",
+          ("cl_2proc",))
 c16 = cl16[0] if cl16 else None
 ratio_row("ShapleyCAM + six metrics, bf16 vs camlab's own fp32 (both e2e)", c16, c32, "faster than fp32",
           "yes" if c16 and c32 and c16 > c32 else "no", ("cl_fp32", "cl_bf16"))
@@ -515,6 +553,11 @@ ct = cltab[0] if cltab else None
 ratio_row("ten-method table, fp32, end to end vs the reference's table" + table_note, ct, ref_table,
           ">= 12x (>= 160 images/s against 13.0)", "yes" if ct and ref_table and ct / ref_table >= 12 else "no",
           ("cl_table", "ref_table"))
+cltt = camlab("cl_table_tf32")
+for name, v in (("end to end", cltt and cltt[0]), ("loop", cltt and cltt[1])):
+    ratio_row("ten-method table, tf32, %s vs the reference's table" % name + table_note, v, ref_table,
+              ">= 12x (>= 160 images/s against 13.0)", "yes" if v and ref_table and v / ref_table >= 12 else "no",
+              ("cl_table_tf32", "ref_table"))
 if cl_decode:
     ratio_row("decode+preprocess, camlab vs the reference's one process", cl_decode,
               pre and pre.get("decode_rate"), "several times a Python loader per core; >= 1500 to feed fp32",
@@ -524,43 +567,44 @@ w("camlab's e2e includes its process start-up, model loading, the cold first bat
   "database, and the reference's table has its images preloaded and one warm-up batch per method: both "
   "favour the reference.")
 w("")
-w("## bf16 against fp32 (camlab, ShapleyCAM, the mean of each metric over the same images)")
-w("")
-d32, d16 = db("cl_fp32").get("shapleycam"), db("cl_bf16").get("shapleycam")
-if d32 and d16 and d32["n"] and d16["n"] and d32["n"] != d16["n"]:
-    # a run stopped early: the means over the images both have, not the runs' aggregates
-    con = sqlite3.connect(os.path.join(outd, "cl_fp32", "results.sqlite"))
-    con.execute("ATTACH ? AS b", (os.path.join(outd, "cl_bf16", "results.sqlite"),))
-    for side, d in (("a", d32), ("b", d16)):
-        v = con.execute("SELECT avg({0}.ad), avg({0}.coh), avg({0}.com), avg({0}.ic), avg({0}.add_) FROM images a "
-                        "JOIN b.images b ON a.idx = b.idx WHERE a.run_key = ? AND b.run_key = ?".format(side),
+for low, lname in (("cl_bf16", "bf16"), ("cl_fp16", "fp16")):
+    w("## %s against fp32 (camlab, ShapleyCAM, the mean of each metric over the same images)" % lname)
+    w("")
+    d32, d16 = db("cl_fp32").get("shapleycam"), db(low).get("shapleycam")
+    if d32 and d16 and d32["n"] and d16["n"] and d32["n"] != d16["n"]:
+        # a run stopped early: the means over the images both have, not the runs' aggregates
+        con = sqlite3.connect(os.path.join(outd, "cl_fp32", "results.sqlite"))
+        con.execute("ATTACH ? AS b", (os.path.join(outd, low, "results.sqlite"),))
+        for side, d in (("a", d32), ("b", d16)):
+            v = con.execute("SELECT avg({0}.ad), avg({0}.coh), avg({0}.com), avg({0}.ic), avg({0}.add_) FROM images a "
+                            "JOIN b.images b ON a.idx = b.idx WHERE a.run_key = ? AND b.run_key = ?".format(side),
+                            (d32["key"], d16["key"])).fetchone()
+            d.update(zip(METRICS, v))
+            d["adcc"] = adcc(d["ad"], d["coh"], d["com"])
+        con.close()
+        w("(a run stopped early: the means below are over the images both runs finished)")
+        w("")
+    if d32 and d16 and d32["n"] and d16["n"]:
+        w("| metric | fp32 | %s | %s - fp32 (points) | within 0.5 points |" % (lname, lname))
+        w("|---|---|---|---|---|")
+        for m, name in (("ad", "AD"), ("coh", "Coh"), ("com", "Com"), ("ic", "IC"), ("add_", "ADD"),
+                        ("adcc", "ADCC")):
+            dv = 100 * (d16[m] - d32[m])
+            w("| %s | %.4f | %.4f | %+.3f | %s |" % (name, d32[m], d16[m], dv, "yes" if abs(dv) <= 0.5 else "no"))
+        con = sqlite3.connect(os.path.join(outd, "cl_fp32", "results.sqlite"))
+        con.execute("ATTACH ? AS b", (os.path.join(outd, low, "results.sqlite"),))
+        r = con.execute("SELECT count(*), sum(a.class = b.class), max(abs(a.ad - b.ad)), max(abs(a.add_ - b.add_)), "
+                        "max(abs(a.coh - b.coh)), max(abs(a.com - b.com)), max(abs(a.y - b.y) / a.y) FROM images a "
+                        "JOIN b.images b ON a.idx = b.idx WHERE a.run_key = ? AND b.run_key = ?",
                         (d32["key"], d16["key"])).fetchone()
-        d.update(zip(METRICS, v))
-        d["adcc"] = adcc(d["ad"], d["coh"], d["com"])
-    con.close()
-    w("(a run stopped early: the means below are over the images both runs finished)")
+        con.close()
+        w("")
+        w("%d images (fp32 %d, %s %d); per image: predicted class equal on %s, max |%s - fp32| AD %s, ADD %s, "
+          "Coh %s, Com %s, relative Y %s." % ((r[0], d32["n"], lname, d16["n"], "-" if r[1] is None else "%d" % r[1],
+                                               lname) + tuple("-" if v is None else "%.2e" % v for v in r[2:])))
+    else:
+        w("not available: %s / %s" % (status("cl_fp32"), status(low)))
     w("")
-if d32 and d16 and d32["n"] and d16["n"]:
-    w("| metric | fp32 | bf16 | bf16 - fp32 (points) | within 0.5 points |")
-    w("|---|---|---|---|---|")
-    for m, name in (("ad", "AD"), ("coh", "Coh"), ("com", "Com"), ("ic", "IC"), ("add_", "ADD"),
-                    ("adcc", "ADCC")):
-        dv = 100 * (d16[m] - d32[m])
-        w("| %s | %.4f | %.4f | %+.3f | %s |" % (name, d32[m], d16[m], dv, "yes" if abs(dv) <= 0.5 else "no"))
-    con = sqlite3.connect(os.path.join(outd, "cl_fp32", "results.sqlite"))
-    con.execute("ATTACH ? AS b", (os.path.join(outd, "cl_bf16", "results.sqlite"),))
-    r = con.execute("SELECT count(*), sum(a.class = b.class), max(abs(a.ad - b.ad)), max(abs(a.add_ - b.add_)), "
-                    "max(abs(a.coh - b.coh)), max(abs(a.com - b.com)), max(abs(a.y - b.y) / a.y) FROM images a "
-                    "JOIN b.images b ON a.idx = b.idx WHERE a.run_key = ? AND b.run_key = ?",
-                    (d32["key"], d16["key"])).fetchone()
-    con.close()
-    w("")
-    w("%d images (fp32 %d, bf16 %d); per image: predicted class equal on %s, max |bf16 - fp32| AD %s, ADD %s, "
-      "Coh %s, Com %s, relative Y %s." % ((r[0], d32["n"], d16["n"]) + tuple(
-          "-" if v is None else ("%d" % v if i == 0 else "%.2e" % v) for i, v in enumerate(r[1:]))))
-else:
-    w("not available: %s / %s" % (status("cl_fp32"), status("cl_bf16")))
-w("")
 w("## Per-image agreement of camlab with the reference (bench/reference.py --compare)")
 for key, what in (("table", "the table runs (the reference's %s images)" % env["N_TABLE_REF"]),
                   ("fp32", "ShapleyCAM fp32 (the reference's preloaded run)"),
