@@ -31,6 +31,7 @@ static const char run_usage[] =
 	"                      cuda:0,cuda:1 or all (every visible GPU); default: the experiment's\n"
 	"  --progress          a progress bar even when stderr is not a terminal\n"
 	"  --no-progress       plain log lines only\n"
+	"  --log-every S       with no progress bar, a progress line every S seconds (30; 0: none)\n"
 	"  --workers N         threads decoding images ahead of the model (default: all cores; 0: none)\n"
 	"  --allow-unsafe      let a Lua spec use io, os and require\n";
 
@@ -58,7 +59,7 @@ static int load(const char *file, struct experiment *e, int unsafe)
 }
 
 enum { OPT_LIMIT_RUN = 2000, OPT_DEVICES, OPT_FAIL_FAST, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_UNSAFE,
-       OPT_WORKERS_RUN };
+       OPT_WORKERS_RUN, OPT_LOG_EVERY };
 
 int cmd_run(int argc, char **argv)
 {
@@ -68,6 +69,7 @@ int cmd_run(int argc, char **argv)
 		{ "devices", required_argument, NULL, OPT_DEVICES },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+		{ "log-every", required_argument, NULL, OPT_LOG_EVERY },
 		{ "allow-unsafe", no_argument, NULL, OPT_UNSAFE },
 		{ "workers", required_argument, NULL, OPT_WORKERS_RUN },
 		{ "help", no_argument, NULL, 'h' },
@@ -80,6 +82,7 @@ int cmd_run(int argc, char **argv)
 
 	o.progress = -1;
 	o.workers = -1;
+	o.log_every = 30;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -103,6 +106,15 @@ int cmd_run(int argc, char **argv)
 		case OPT_UNSAFE:
 			unsafe = 1;
 			break;
+		case OPT_LOG_EVERY: {
+			char *end;
+			o.log_every = strtod(optarg, &end);
+			if (end == optarg || *end || !(o.log_every >= 0)) {
+				error("--log-every needs a number of seconds, not '%s'", optarg);
+				return 2;
+			}
+			break;
+		}
 		case OPT_WORKERS_RUN:
 			if (parse_count("workers", optarg, &v) < 0)
 				return 2;

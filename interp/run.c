@@ -106,7 +106,7 @@ struct runner {
 	/* progress */
 	int bar;
 	size_t runs_done, images_done_now;
-	double t0;
+	double t0, t_line; /* the start; the last progress line without a bar */
 	int failed;
 	int batch; /* images per batch: the experiment's, halved after an out-of-memory error */
 	int batch_auto; /* batch: auto on a CUDA device: 1 until the first batch has been measured */
@@ -161,17 +161,26 @@ static int load_model(struct runner *r, size_t mi)
 	return 0;
 }
 
-static void progress(struct runner *r, size_t run_i, size_t nruns, size_t done, size_t total, const char *label)
+static void print_eta(double left, double rate)
 {
-	double dt = seconds() - r->t0, rate = dt > 0 ? (double)r->images_done_now / dt : 0;
-	if (!r->bar)
-		return;
-	fprintf(stderr, "\r\033[K[run %zu/%zu] %s  %zu/%zu images  %.1f img/s", run_i, nruns, label, done, total,
-		rate);
-	if (rate > 0 && total > done) {
-		long eta = (long)((double)(total - done) / rate);
+	if (rate > 0 && left > 0) {
+		long eta = (long)(left / rate);
 		fprintf(stderr, "  ETA %ld:%02ld:%02ld", eta / 3600, eta / 60 % 60, eta % 60);
 	}
+}
+
+/* Where the run is: a bar redrawn after every batch on a terminal, else a line every --log-every seconds. */
+static void progress(struct runner *r, size_t run_i, size_t nruns, size_t done, size_t total,
+		     const char *label)
+{
+	double t = seconds(), dt = t - r->t0, rate = dt > 0 ? (double)r->images_done_now / dt : 0;
+	if (r->workers > 1 || (!r->bar && (r->o->log_every <= 0 || t - r->t_line < r->o->log_every)))
+		return;
+	r->t_line = t;
+	fprintf(stderr, "%s[run %zu/%zu] %s  %zu/%zu images  %.1f img/s", r->bar ? "\r\033[K" : "", run_i,
+		nruns, label, done, total, rate);
+	print_eta((double)total - (double)done, rate);
+	fputs(r->bar ? "" : "\n", stderr);
 	fflush(stderr);
 }
 
@@ -835,7 +844,7 @@ static int run_worker(struct runner *r)
 		return error("%s", ts_error()) ? 1 : 1;
 	if (!r->store && !(r->store = store_open(r->e->output)))
 		return 1;
-	r->t0 = seconds();
+	r->t0 = r->t_line = seconds();
 	for (i = 0, g = 0; i < r->plan.nr; i = j, g++) {
 		for (j = i + 1; j < r->plan.nr && same_group(&r->plan.runs[i], &r->plan.runs[j]); j++)
 			;
@@ -848,15 +857,49 @@ static int run_worker(struct runner *r)
 	return r->failed ? 1 : 0;
 }
 
+/* Image results the database holds for the plan's runs (at most the selection's size per run). */
+static long stored_results(struct runner *r)
+{
+	long n = 0;
+	size_t i;
+	for (i = 0; i < r->plan.nr; i++) {
+		long nd = 0;
+		free(store_run_state(r->store, r->plan.runs[i].key, &nd));
+		n += nd < (long)r->nr_images ? nd : (long)r->nr_images;
+	}
+	return n;
+}
+
+/* The workers' progress, from the database, as progress() shows a single process's. */
+static void watch(struct runner *r, int bar, size_t nworkers, long base, double t0)
+{
+	double t = seconds(), rate;
+	long done, total = (long)(r->plan.nr * r->nr_images);
+
+	if (!bar && (r->o->log_every <= 0 || t - r->t_line < r->o->log_every))
+		return;
+	r->t_line = t;
+	done = stored_results(r);
+	rate = t > t0 ? (double)(done - base) / (t - t0) : 0;
+	fprintf(stderr, "%s[%zu workers] %ld/%ld image results stored  %.1f/s", bar ? "\r\033[K" : "",
+		nworkers, done, total, rate);
+	print_eta((double)(total - done), rate);
+	fputs(bar ? "" : "\n", stderr);
+	fflush(stderr);
+}
+
 /*
  * One child process per device, all working through the groups in order, each taking chunks of a
- * group's images while any are left; waits for all. Returns 0 or 1.
+ * group's images while any are left; waits for all, showing their progress from the database.
+ * Returns 0 or 1.
  */
 static int fork_workers(struct runner *r, const struct devices *devs)
 {
 	pid_t *pids = xcalloc(devs->nr, sizeof(pid_t));
-	size_t i;
-	int ret = 0, status;
+	size_t i, alive = 0;
+	int ret = 0, status, bar = r->bar;
+	long base;
+	double t0;
 
 	fflush(stdout);
 	fflush(stderr);
@@ -875,20 +918,40 @@ static int fork_workers(struct runner *r, const struct devices *devs)
 				long cores = sysconf(_SC_NPROCESSORS_ONLN);
 				r->decode_workers = cores > (long)devs->nr ? (int)(cores / (long)devs->nr) : 1;
 			}
-			r->bar = 0; /* several bars on one terminal would garble each other */
+			r->bar =
+				0; /* the parent shows the progress of all (progress() is quiet in workers) */
 			fprintf(stderr, "worker %zu on %s\n", i, r->device);
 			_exit(run_worker(r));
 		}
+		alive++;
 	}
-	for (i = 0; i < devs->nr; i++) {
-		if (pids[i] <= 0)
-			continue;
-		if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
-			if (!WIFEXITED(status))
-				error("the worker on '%s' died (signal %d)", devs->names[i], WTERMSIG(status));
-			ret = 1;
+	r->store = store_open(r->e->output);
+	base = r->store ? stored_results(r) : 0;
+	r->t_line = t0 = seconds();
+	while (alive) {
+		int any = 0;
+		for (i = 0; i < devs->nr; i++) {
+			pid_t p;
+			if (pids[i] <= 0 || !(p = waitpid(pids[i], &status, WNOHANG)))
+				continue;
+			any = 1;
+			alive--;
+			pids[i] = 0;
+			if (p < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+				if (p > 0 && !WIFEXITED(status))
+					error("the worker on '%s' died (signal %d)", devs->names[i],
+					      WTERMSIG(status));
+				ret = 1;
+			}
+		}
+		if (alive && !any) {
+			usleep(200 * 1000);
+			if (r->store)
+				watch(r, bar, devs->nr, base, t0);
 		}
 	}
+	if (bar)
+		fputs("\r\033[K", stderr);
 	free(pids);
 	return ret;
 }
@@ -988,7 +1051,7 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		store_close(r.store);
 		r.store = NULL;
 		ret = fork_workers(&r, &devs);
-		if (!(r.store = store_open(e->output)))
+		if (!r.store && !(r.store = store_open(e->output)))
 			goto out;
 		settle_runs(&r);
 	} else {

@@ -17,6 +17,7 @@ struct run_opts {
 	int progress;	/* -1: a bar when stderr is a terminal; 0: log lines; 1: bar */
 	const char *devices; /* "cuda:0,cuda:1", "all", or NULL for the experiment's device */
 	int workers;	/* image decoding threads (batch_source_set_workers): -1 all cores, 0 or 1 none */
+	double log_every; /* without a progress bar, a progress line every this many seconds (0: none) */
 };
 
 /* Run the experiment e (loaded from spec_file). Returns 0 if every run finished, 1 otherwise. */

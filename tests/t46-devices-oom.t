@@ -21,7 +21,7 @@ utilities: [logit, softmax, rest]
 EOS
 }
 agg() { sqlite3 "$1/results.sqlite" 'SELECT r.method, r.utility, a.n, round(a.ad, 6), round(a.coh, 6), round(a.add_, 6) FROM aggregates a JOIN runs r ON r.key = a.run_key ORDER BY 1, 2'; }
-for n in one two lim oom; do spec $n; done
+for n in one two lim oom log0 log1 log2; do spec $n; done
 
 test_expect_success 'a single process' "
 	$CAMLAB run --no-progress $TMP/one.yaml 2>$TMP/one.log && agg $TMP/one >$TMP/one.agg && test \$(wc -l <$TMP/one.agg) -eq 9
@@ -53,6 +53,17 @@ test_expect_success 'two workers with --limit store that many images per run tog
 	$CAMLAB run --no-progress --devices cpu,cpu $TMP/lim.yaml 2>>$TMP/lim.log &&
 	agg $TMP/lim >$TMP/lim.agg && cmp $TMP/one.agg $TMP/lim.agg &&
 	$CAMLAB plan $TMP/lim.yaml | test_grep '^9 runs: 9 done' /dev/stdin
+"
+
+test_expect_success 'without a bar, --log-every S prints the progress every S seconds; 0 prints none' "
+	$CAMLAB run --no-progress --log-every 0.05 $TMP/log1.yaml 2>$TMP/log1.log &&
+	test_grep '^\[run [1-9]/9\] fashion/pre_gap .* [0-9]*/96 images .* img/s' $TMP/log1.log &&
+	$CAMLAB run --no-progress --log-every 0.05 --devices cpu,cpu $TMP/log2.yaml 2>$TMP/log2.log &&
+	test_grep '^\[2 workers\] [0-9]*/864 image results stored' $TMP/log2.log &&
+	$CAMLAB run --no-progress --log-every 0 --devices cpu,cpu $TMP/log0.yaml 2>$TMP/log0.log &&
+	! grep -q '^\[' $TMP/log0.log &&
+	test_must_fail $CAMLAB run --log-every soon $TMP/log0.yaml 2>$TMP/err &&
+	test_grep \"log-every needs a number of seconds, not 'soon'\" $TMP/err
 "
 
 test_expect_success 'out of memory halves the batch and the run goes on to the same numbers' "
