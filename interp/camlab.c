@@ -18,6 +18,8 @@ static const char usage[] =
 	"  plan      show the runs of an experiment and their state, without running\n"
 	"  status    summarise the results database of an output folder\n"
 	"  report    rebuild an output folder's tables, plots and figures from its database\n"
+	"  submit    run an experiment on a Slurm cluster: an array of shards, then their merge\n"
+	"  merge     gather an experiment's shards into its output folder and build the report\n"
 	"  explain   heatmaps and overlays for images (camlab explain --help)\n"
 	"  predict   a model's predictions and accuracy on images or a dataset\n"
 	"  layers    the module paths of a model, to name a target layer\n"
@@ -41,6 +43,8 @@ static const struct {
 	{ "plan", cmd_plan },
 	{ "status", cmd_status },
 	{ "report", cmd_report },
+	{ "submit", cmd_submit },
+	{ "merge", cmd_merge },
 };
 
 int main(int argc, char **argv)

@@ -4,6 +4,7 @@
  */
 #include "interp/commands.h"
 
+#include <dirent.h>
 #include <getopt.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "interp/plan.h"
 #include "interp/run.h"
 #include "lib/error.h"
+#include "lib/strbuf.h"
 #include "lib/xalloc.h"
 #include "store/store.h"
 
@@ -33,6 +35,9 @@ static const char run_usage[] =
 	"  --no-progress       plain log lines only\n"
 	"  --log-every S       with no progress bar, a progress line every S seconds (30; 0: none)\n"
 	"  --workers N         threads decoding images ahead of the model (default: all cores; 0: none)\n"
+	"  --shard I/N         run shard I (0..N-1) of N: every N-th chunk of 64 images, into\n"
+	"                      OUTPUT/shards/ (camlab submit runs shards as a Slurm array; camlab merge\n"
+	"                      gathers them)\n"
 	"  --allow-unsafe      let a Lua spec use io, os and require\n";
 
 static const char plan_usage[] =
@@ -59,7 +64,7 @@ static int load(const char *file, struct experiment *e, int unsafe)
 }
 
 enum { OPT_LIMIT_RUN = 2000, OPT_DEVICES, OPT_FAIL_FAST, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_UNSAFE,
-       OPT_WORKERS_RUN, OPT_LOG_EVERY };
+       OPT_WORKERS_RUN, OPT_LOG_EVERY, OPT_SHARD };
 
 int cmd_run(int argc, char **argv)
 {
@@ -70,6 +75,7 @@ int cmd_run(int argc, char **argv)
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 		{ "log-every", required_argument, NULL, OPT_LOG_EVERY },
+		{ "shard", required_argument, NULL, OPT_SHARD },
 		{ "allow-unsafe", no_argument, NULL, OPT_UNSAFE },
 		{ "workers", required_argument, NULL, OPT_WORKERS_RUN },
 		{ "help", no_argument, NULL, 'h' },
@@ -106,6 +112,15 @@ int cmd_run(int argc, char **argv)
 		case OPT_UNSAFE:
 			unsafe = 1;
 			break;
+		case OPT_SHARD: {
+			int end = 0;
+			if (sscanf(optarg, "%d/%d%n", &o.shard, &o.nr_shards, &end) != 2 || optarg[end] ||
+			    o.nr_shards < 1 || o.shard < 0 || o.shard >= o.nr_shards) {
+				error("--shard needs I/N with 0 <= I < N, not '%s'", optarg);
+				return 2;
+			}
+			break;
+		}
 		case OPT_LOG_EVERY: {
 			char *end;
 			o.log_every = strtod(optarg, &end);
@@ -198,6 +213,46 @@ int cmd_plan(int argc, char **argv)
 	return 0;
 }
 
+/* The shards under DIR/shards (camlab submit, run --shard) and the image results each holds. */
+static void print_shards(const char *dir)
+{
+	struct strbuf path = STRBUF_INIT;
+	struct dirent **names;
+	int n, i;
+
+	strbuf_addf(&path, "%s/shards", dir);
+	n = scandir(path.buf, &names, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		sqlite3 *db;
+		sqlite3_stmt *st;
+		struct strbuf f = STRBUF_INIT;
+		if (!strncmp(names[i]->d_name, "shard-", 6)) {
+			strbuf_addf(&f, "%s/%s/results.sqlite", path.buf, names[i]->d_name);
+			if (sqlite3_open_v2(f.buf, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+			    sqlite3_prepare_v2(db,
+					       "SELECT (SELECT count(*) FROM images), "
+					       "(SELECT group_concat(state || ' ' || n, ', ') FROM "
+					       "(SELECT state, count(*) AS n FROM runs GROUP BY state))",
+					       -1, &st, NULL) == SQLITE_OK) {
+				if (sqlite3_step(st) == SQLITE_ROW)
+					printf("%s: %lld image results stored; runs: %s\n", names[i]->d_name,
+					       (long long)sqlite3_column_int64(st, 0),
+					       sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1)
+									  : "none");
+				sqlite3_finalize(st);
+			} else {
+				printf("%s: no results yet\n", names[i]->d_name);
+			}
+			sqlite3_close(db);
+		}
+		strbuf_release(&f);
+		free(names[i]);
+	}
+	if (n > 0)
+		free(names);
+	strbuf_release(&path);
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct store *s;
@@ -249,5 +304,6 @@ int cmd_status(int argc, char **argv)
 		sqlite3_finalize(st);
 	}
 	store_close(s);
+	print_shards(argv[1]);
 	return 0;
 }

@@ -8,6 +8,7 @@
  */
 #include "interp/run.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "cam/batch.h"
 #include "cam/methods.h"
@@ -89,6 +92,7 @@ static size_t *select_images(const struct exp_data *d, size_t nr, size_t *n_out)
 struct runner {
 	const struct experiment *e;
 	const struct run_opts *o;
+	char *out; /* the results folder: the experiment's output, or its shard's */
 	struct plan plan;
 	struct store *store;
 	struct dataset ds;
@@ -478,6 +482,8 @@ enum { CHUNK_MAX = 64, CHUNKS_PER_WORKER = 8 };
 static size_t chunk_size(const struct runner *r)
 {
 	size_t c = r->nr_images / ((size_t)r->workers * CHUNKS_PER_WORKER);
+	if (r->o->nr_shards) /* the shard's own chunks, shared by its workers */
+		return SHARD_CHUNK;
 	return c < 1 ? 1 : c > CHUNK_MAX ? CHUNK_MAX : c;
 }
 
@@ -488,14 +494,26 @@ static int group_taken(const struct runner *r, size_t g)
 	return atomic_load(&r->shares[g].next_chunk) >= (r->nr_images + c - 1) / c;
 }
 
-/* A run's state from the images stored for it (done: per dataset index), with its aggregates. */
+/* Whether the i-th image of the selection is this process's: always, unless it runs a shard. */
+static int in_shard(const struct runner *r, size_t i)
+{
+	return !r->o->nr_shards || (i / SHARD_CHUNK) % (size_t)r->o->nr_shards == (size_t)r->o->shard;
+}
+
+/*
+ * A run's state from the images stored for it (done: per dataset index), with its aggregates: done when
+ * it has every image of the selection (of the shard's part of it, in a shard).
+ */
 static void settle_run(struct runner *r, const char *key, const unsigned char *done)
 {
-	size_t i, nd = 0;
+	size_t i, nd = 0, want = 0;
 	for (i = 0; i < r->nr_images; i++)
-		nd += done[r->images[i]];
+		if (in_shard(r, i)) {
+			want++;
+			nd += done[r->images[i]];
+		}
 	store_aggregate(r->store, key);
-	store_set_state(r->store, key, nd == r->nr_images ? "done" : "partial", NULL);
+	store_set_state(r->store, key, nd == want ? "done" : "partial", NULL);
 }
 
 /*
@@ -559,7 +577,7 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 		for (k = 0; k < ng; k++)
 			if (!gr[k].failed && !gr[k].done[idx])
 				break;
-		if (k < ng) {
+		if (k < ng && in_shard(r, i)) {
 			want[i] = 1;
 			total_pending++;
 		}
@@ -842,7 +860,7 @@ static int run_worker(struct runner *r)
 	}
 	if (ts_init(r->workers > 1 ? 1 : 0) < 0 || ts_device_check(r->device) < 0)
 		return error("%s", ts_error()) ? 1 : 1;
-	if (!r->store && !(r->store = store_open(r->e->output)))
+	if (!r->store && !(r->store = store_open(r->out)))
 		return 1;
 	r->t0 = r->t_line = seconds();
 	for (i = 0, g = 0; i < r->plan.nr; i = j, g++) {
@@ -925,7 +943,7 @@ static int fork_workers(struct runner *r, const struct devices *devs)
 		}
 		alive++;
 	}
-	r->store = store_open(r->e->output);
+	r->store = store_open(r->out);
 	base = r->store ? stored_results(r) : 0;
 	r->t_line = t0 = seconds();
 	while (alive) {
@@ -976,6 +994,166 @@ static void settle_runs(struct runner *r)
 	free(done);
 }
 
+char *run_shard_dir(const char *output, int i, int n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s/shards/shard-%03d-of-%03d", output, i, n);
+	return strbuf_detach(&sb, NULL);
+}
+
+struct shard {
+	int i, n;
+	char *name;
+};
+
+static int cmp_shard(const void *a, const void *b)
+{
+	const struct shard *x = a, *y = b;
+	return x->n != y->n ? (x->n > y->n) - (x->n < y->n) : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Copy one shard's results for this spec's runs into the store. Returns the image results copied, or -1. */
+static long merge_one(struct runner *r, const char *db)
+{
+	static const char *const copy[] = {
+		"INSERT OR REPLACE INTO main.images SELECT * FROM s.images WHERE run_key IN (SELECT key FROM "
+		"main.runs)",
+		"INSERT OR REPLACE INTO main.heatmaps SELECT * FROM s.heatmaps "
+		"WHERE run_key IN (SELECT key FROM main.runs)",
+		"INSERT OR REPLACE INTO main.user_metrics SELECT * FROM s.user_metrics "
+		"WHERE run_key IN (SELECT key FROM main.runs)",
+		"INSERT OR IGNORE INTO main.inputs SELECT * FROM s.inputs",
+		"INSERT OR IGNORE INTO main.classes SELECT * FROM s.classes",
+	};
+	sqlite3 *h = store_db(r->store);
+	sqlite3_stmt *st;
+	long n = -1;
+	size_t k;
+	int ok = 0;
+
+	if (sqlite3_prepare_v2(h, "ATTACH ? AS s", -1, &st, NULL) != SQLITE_OK)
+		return error("%s: %s", db, sqlite3_errmsg(h));
+	sqlite3_bind_text(st, 1, db, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	if (!ok)
+		return error("cannot open %s: %s", db, sqlite3_errmsg(h));
+	if (store_begin(r->store) < 0)
+		goto detach;
+	for (k = 0; k < sizeof(copy) / sizeof(*copy); k++)
+		if (sqlite3_exec(h, copy[k], NULL, NULL, NULL) != SQLITE_OK) {
+			error("%s: cannot copy its results: %s", db, sqlite3_errmsg(h));
+			store_rollback(r->store);
+			goto detach;
+		}
+	if (store_commit(r->store) < 0)
+		goto detach;
+	if (sqlite3_prepare_v2(h,
+			       "SELECT count(*) FROM s.images WHERE run_key IN (SELECT key FROM main.runs)",
+			       -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = (long)sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	/* a run that failed in a shard: its images there are merged; the failure is said here */
+	if (sqlite3_prepare_v2(h,
+			       "SELECT key, error FROM s.runs WHERE state = 'failed' AND key IN "
+			       "(SELECT key FROM main.runs)",
+			       -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			warning("%s: run %s failed there: %s", db, sqlite3_column_text(st, 0),
+				sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "?");
+		sqlite3_finalize(st);
+	}
+detach:
+	sqlite3_exec(h, "DETACH s", NULL, NULL, NULL);
+	return n;
+}
+
+/*
+ * camlab merge: every shard's results (OUTPUT/shards/shard-I-of-N) into OUTPUT's database, then the runs'
+ * states from all of them; says which shards are missing. Returns 0 if every run is done, else 1.
+ */
+static int merge_shards(struct runner *r)
+{
+	struct strbuf dir = STRBUF_INIT;
+	struct shard *sh = NULL;
+	size_t nr = 0, i;
+	struct dirent *de;
+	DIR *dp;
+	int ret = 0, n_missing = 0;
+
+	strbuf_addf(&dir, "%s/shards", r->out);
+	if (!(dp = opendir(dir.buf))) {
+		error("no shards in %s: run `camlab submit` (Slurm) or `camlab run --shard I/N` first",
+		      dir.buf);
+		strbuf_release(&dir);
+		return 1;
+	}
+	while ((de = readdir(dp))) {
+		int a, b, end = 0;
+		if (sscanf(de->d_name, "shard-%d-of-%d%n", &a, &b, &end) == 2 && !de->d_name[end] && b > 0 &&
+		    a >= 0 && a < b) {
+			sh = xrealloc(sh, (nr + 1) * sizeof(*sh));
+			sh[nr].i = a;
+			sh[nr].n = b;
+			sh[nr++].name = xstrdup(de->d_name);
+		}
+	}
+	closedir(dp);
+	qsort(sh, nr, sizeof(*sh), cmp_shard);
+	for (i = 0; i < nr; i++) {
+		struct strbuf db = STRBUF_INIT;
+		long n;
+		strbuf_addf(&db, "%s/%s/results.sqlite", dir.buf, sh[i].name);
+		if (access(db.buf, R_OK) < 0) {
+			fprintf(stderr, "shard %d of %d: no results yet\n", sh[i].i, sh[i].n);
+		} else if ((n = merge_one(r, db.buf)) < 0) {
+			ret = 1;
+		} else {
+			fprintf(stderr, "shard %d of %d: %ld image result(s)\n", sh[i].i, sh[i].n, n);
+		}
+		strbuf_release(&db);
+	}
+	/* every shard of each count seen (a spec may have been submitted with another count before) */
+	for (i = 0; i < nr; i++) {
+		int k, j;
+		if (i && sh[i].n == sh[i - 1].n)
+			continue;
+		for (k = 0; k < sh[i].n; k++) {
+			for (j = (int)i; j < (int)nr && sh[j].n == sh[i].n && sh[j].i != k; j++)
+				;
+			if (j == (int)nr || sh[j].n != sh[i].n) {
+				fprintf(stderr, "shard %d of %d: missing (never started)\n", k, sh[i].n);
+				n_missing++;
+			}
+		}
+	}
+	settle_runs(r);
+	{
+		size_t done = 0;
+		for (i = 0; i < r->plan.nr; i++) {
+			long nd = 0;
+			char *st = store_run_state(r->store, r->plan.runs[i].key, &nd);
+			done += st && !strcmp(st, "done");
+			free(st);
+		}
+		fprintf(stderr, "merged %zu shard folder(s) into %s: %zu of %zu run(s) done", nr, r->out,
+			done, r->plan.nr);
+		if (done < r->plan.nr)
+			fprintf(stderr, "; run the missing or incomplete shards again (they resume), then "
+					"merge again");
+		fputc('\n', stderr);
+		if (done < r->plan.nr || n_missing)
+			ret = 1;
+	}
+	for (i = 0; i < nr; i++)
+		free(sh[i].name);
+	free(sh);
+	strbuf_release(&dir);
+	return ret;
+}
+
 int run_experiment(const struct experiment *e, const struct run_opts *o)
 {
 	struct runner r;
@@ -1008,7 +1186,8 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		diag_release(&d);
 		return 1;
 	}
-	if (mkdir_p(e->output) < 0 || !(r.store = store_open(e->output)))
+	r.out = o->nr_shards ? run_shard_dir(e->output, o->shard, o->nr_shards) : xstrdup(e->output);
+	if (mkdir_p(r.out) < 0 || !(r.store = store_open(r.out)))
 		goto out;
 	text = read_file(e->file);
 	canon = experiment_canonical(e);
@@ -1038,8 +1217,16 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		if (store_set_output(r.store, "spec_id", id) < 0)
 			goto out;
 	}
-	fprintf(stderr, "%s: %zu run(s) over %zu image(s), results in %s\n", e->name ? e->name : e->file,
-		r.plan.nr, r.nr_images, e->output);
+	if (o->merge) {
+		ret = merge_shards(&r);
+		goto report;
+	}
+	fprintf(stderr, "%s: %zu run(s) over %zu image(s)", e->name ? e->name : e->file, r.plan.nr,
+		r.nr_images);
+	if (o->nr_shards)
+		fprintf(stderr, ", shard %d of %d (chunks of %d images)", o->shard, o->nr_shards,
+			SHARD_CHUNK);
+	fprintf(stderr, ", results in %s\n", r.out);
 	if (devices_of(e, o, &devs) < 0)
 		goto out;
 	for (i = 0; i < r.plan.nr; i++)
@@ -1051,7 +1238,7 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		store_close(r.store);
 		r.store = NULL;
 		ret = fork_workers(&r, &devs);
-		if (!r.store && !(r.store = store_open(e->output)))
+		if (!r.store && !(r.store = store_open(r.out)))
 			goto out;
 		settle_runs(&r);
 	} else {
@@ -1059,6 +1246,13 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		r.workers = 1;
 		ret = run_worker(&r);
 	}
+	if (o->nr_shards) {
+		/* the report is the merge's, over all shards */
+		fprintf(stderr, "shard %d of %d %s; `camlab merge %s` gathers the shards' results\n",
+			o->shard, o->nr_shards, ret ? "is incomplete (see above)" : "done", e->file);
+		goto out;
+	}
+report:
 	if (store_export_csv(r.store, e->output) < 0)
 		ret = 1;
 	/* The report is rebuilt from the database alone; a failure there does not undo the results. */
@@ -1084,6 +1278,7 @@ out:
 	diag_release(&d);
 	devices_release(&devs);
 	batch_shares_free(r.shares, r.nr_groups);
+	free(r.out);
 	return ret;
 }
 

@@ -18,9 +18,24 @@ struct run_opts {
 	const char *devices; /* "cuda:0,cuda:1", "all", or NULL for the experiment's device */
 	int workers;	/* image decoding threads (batch_source_set_workers): -1 all cores, 0 or 1 none */
 	double log_every; /* without a progress bar, a progress line every this many seconds (0: none) */
+	/*
+	 * A shard of the work (nr_shards > 0, a Slurm array task): only the chunks k of SHARD_CHUNK images
+	 * of the selection with k % nr_shards == shard, into OUTPUT/shards/shard-I-of-N, without a report.
+	 */
+	int shard, nr_shards;
+	int merge; /* gather the shards' results into OUTPUT and build its report instead of running */
 };
 
-/* Run the experiment e (loaded from spec_file). Returns 0 if every run finished, 1 otherwise. */
+/* Images per chunk of a shard: which shard an image belongs to does not depend on anything else. */
+enum { SHARD_CHUNK = 64 };
+
+/* Where shard i of n writes its results: OUTPUT/shards/shard-III-of-NNN (free it). */
+char *run_shard_dir(const char *output, int i, int n);
+
+/*
+ * Run the experiment e (loaded from spec_file), or its shard, or gather its shards (o->merge). Returns
+ * 0 if every run finished, 1 otherwise.
+ */
 int run_experiment(const struct experiment *e, const struct run_opts *o);
 
 /* State of each planned run from the results database in e's output folder, or "pending". */

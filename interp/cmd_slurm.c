@@ -1,0 +1,432 @@
+/*
+ * cmd_slurm.c - big studies on a Slurm cluster: `camlab submit` runs an experiment as an array job of
+ * shards (`camlab run --shard I/N`, each into its own database under OUTPUT/shards) followed by a job that
+ * `camlab merge`s them into OUTPUT and builds the report, whatever became of the shards (afterany): it
+ * says which shards are missing, and resubmitting them (they resume) and merging again completes the run.
+ */
+#include "interp/commands.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dsl/experiment.h"
+#include "interp/modelopts.h"
+#include "interp/run.h"
+#include "lib/error.h"
+#include "lib/fs.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+
+static const char merge_usage[] =
+	"usage: camlab merge [--allow-unsafe] FILE\n"
+	"\n"
+	"Gathers the results of the experiment's shards (OUTPUT/shards/shard-I-of-N, written by\n"
+	"`camlab run --shard I/N`, as `camlab submit` runs them) into OUTPUT's database, sets the runs'\n"
+	"states and builds the report. Says which shards are missing or incomplete; run those again (they\n"
+	"resume) and merge again. Exit status 0 when every run is done.\n";
+
+static const char submit_usage[] =
+	"usage: camlab submit [options] FILE\n"
+	"\n"
+	"Runs the experiment in FILE on a Slurm cluster: an array job of N shards (each `camlab run --shard\n"
+	"I/N`, every N-th chunk of 64 images of every run, into OUTPUT/shards/), then a job that merges "
+	"them\n"
+	"into OUTPUT and builds the report once the array has ended, whatever became of its tasks. The job\n"
+	"scripts are written to OUTPUT/slurm/ (logs: shard-I.log, merge.log). Submitting again submits all "
+	"the\n"
+	"shards again: finished work is not redone.\n"
+	"\n"
+	"  --tasks N           shards, one array task each (default 4)\n"
+	"  --only LIST         submit only these shards (e.g. 2,5), then the merge\n"
+	"  --throttle K        at most K shards at a time\n"
+	"  --gpus-per-task G   GPUs per task (--gres=gpu:G; default 1 if the experiment's device is cuda,\n"
+	"                      else 0); with more than one, the task runs a worker on each\n"
+	"  --cpus-per-task C   cores per task (image decoding threads)\n"
+	"  --partition P       --time T       --mem M       --account A\n"
+	"                      passed to sbatch as they are\n"
+	"  --sbatch ARG        any other sbatch option (repeatable), e.g. --sbatch=--qos=long\n"
+	"  --dry-run           write the scripts and print the sbatch commands, submit nothing\n"
+	"  --allow-unsafe      let a Lua spec use io, os and require\n";
+
+static int load(const char *file, struct experiment *e, int unsafe)
+{
+	struct diag d = DIAG_INIT;
+	int ret;
+	experiment_init(e);
+	ret = experiment_load(e, file, &d, unsafe);
+	diag_print(&d, stderr);
+	diag_release(&d);
+	return ret;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+	struct run_opts o = { 0 };
+	struct experiment e;
+	const char *file = NULL;
+	int a, unsafe = 0, ret;
+
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+			fputs(merge_usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[a], "--allow-unsafe")) {
+			unsafe = 1;
+		} else if (!file && argv[a][0] != '-') {
+			file = argv[a];
+		} else {
+			fputs(merge_usage, stderr);
+			return 2;
+		}
+	}
+	if (!file) {
+		fputs(merge_usage, stderr);
+		return 2;
+	}
+	if (load(file, &e, unsafe) < 0) {
+		experiment_release(&e);
+		return 1;
+	}
+	o.merge = 1;
+	o.progress = 0;
+	ret = run_experiment(&e, &o);
+	experiment_release(&e);
+	return ret;
+}
+
+/* s quoted for a POSIX shell. */
+static void add_quoted(struct strbuf *sb, const char *s)
+{
+	strbuf_addch(sb, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			strbuf_addstr(sb, "'\\''");
+		else
+			strbuf_addch(sb, *s);
+	}
+	strbuf_addch(sb, '\'');
+}
+
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f))
+		return error("cannot write %s", path);
+	return 0;
+}
+
+/* Run the command line cmd, its first line of output into *out (the job id with --parsable). */
+static int sbatch(const char *cmd, char **out)
+{
+	char line[256];
+	FILE *p = popen(cmd, "r");
+	int status;
+
+	*out = NULL;
+	if (!p)
+		return error("cannot run sbatch");
+	if (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, ";\r\n")] = '\0'; /* --parsable: "id" or "id;cluster" */
+		*out = xstrdup(line);
+	}
+	while (fgets(line, sizeof(line), p))
+		;
+	status = pclose(p);
+	if (status != 0 || !*out || !**out) {
+		free(*out);
+		*out = NULL;
+		return error("sbatch failed (exit status %d): %s", status, cmd);
+	}
+	return 0;
+}
+
+struct submit_opts {
+	int tasks, throttle, gpus, cpus, dry_run, unsafe;
+	const char *only, *partition, *time, *mem, *account;
+	const char **extra;
+	size_t nr_extra;
+};
+
+/* The #SBATCH lines both scripts share, then their own. */
+static void header(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *log)
+{
+	size_t i;
+	strbuf_addf(sb, "#!/bin/sh\n#SBATCH --job-name=%s\n#SBATCH --output=%s\n", name, log);
+	if (so->partition)
+		strbuf_addf(sb, "#SBATCH --partition=%s\n", so->partition);
+	if (so->account)
+		strbuf_addf(sb, "#SBATCH --account=%s\n", so->account);
+	if (so->time)
+		strbuf_addf(sb, "#SBATCH --time=%s\n", so->time);
+	for (i = 0; i < so->nr_extra; i++)
+		strbuf_addf(sb, "#SBATCH %s\n", so->extra[i]);
+}
+
+/* The shards to submit: "0-N" (with %K), or the --only list checked against N. */
+static int array_spec(const struct submit_opts *so, struct strbuf *sb)
+{
+	if (so->only) {
+		const char *p = so->only;
+		while (*p) {
+			char *end;
+			long v = strtol(p, &end, 10);
+			if (end == p || v < 0 || v >= so->tasks || (*end && *end != ','))
+				return error("--only needs shard numbers from 0 to %d, separated by commas, "
+					     "not '%s'",
+					     so->tasks - 1, so->only);
+			p = *end ? end + 1 : end;
+		}
+		strbuf_addstr(sb, so->only);
+	} else {
+		strbuf_addf(sb, "0-%d", so->tasks - 1);
+	}
+	if (so->throttle > 0)
+		strbuf_addf(sb, "%%%d", so->throttle);
+	return 0;
+}
+
+static int submit(const struct experiment *e, const struct submit_opts *so)
+{
+	struct strbuf dir = STRBUF_INIT, shard = STRBUF_INIT, merge = STRBUF_INIT, cmd = STRBUF_INIT;
+	struct strbuf run = STRBUF_INIT, arr = STRBUF_INIT, path = STRBUF_INIT;
+	char exe[PATH_MAX], *spec = realpath(e->file, NULL), *out = NULL, *cwd = getcwd(NULL, 0);
+	char *job = NULL, *merge_job = NULL;
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int gpus = so->gpus, ret = 1;
+	const char *name = e->name ? e->name : "experiment";
+
+	if (len <= 0 || !spec || !cwd) {
+		error("cannot find camlab's own path or the spec's");
+		goto out;
+	}
+	exe[len] = '\0';
+	if (gpus < 0)
+		gpus = e->device && !strncmp(e->device, "cuda", 4) ? 1 : 0;
+	if (array_spec(so, &arr) < 0)
+		goto out;
+	out = realpath(e->output, NULL);
+	if (!out) {
+		if (mkdir_p(e->output) < 0 || !(out = realpath(e->output, NULL))) {
+			error("cannot create the output folder %s", e->output);
+			goto out;
+		}
+	}
+	strbuf_addf(&dir, "%s/slurm", out);
+	if (mkdir_p(dir.buf) < 0)
+		goto out;
+
+	/* the array task: one shard */
+	{
+		struct strbuf jn = STRBUF_INIT, log = STRBUF_INIT;
+		strbuf_addf(&jn, "camlab-%s", name);
+		strbuf_addf(&log, "%s/shard-%%a.log", dir.buf);
+		header(&shard, so, jn.buf, log.buf);
+		strbuf_release(&jn);
+		strbuf_release(&log);
+	}
+	if (gpus > 0)
+		strbuf_addf(&shard, "#SBATCH --gres=gpu:%d\n", gpus);
+	if (so->cpus > 0)
+		strbuf_addf(&shard, "#SBATCH --cpus-per-task=%d\n", so->cpus);
+	if (so->mem)
+		strbuf_addf(&shard, "#SBATCH --mem=%s\n", so->mem);
+	strbuf_addstr(&shard, "#SBATCH --chdir=");
+	strbuf_addstr(&shard, cwd);
+	strbuf_addf(&shard, "\n# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d of %s\nexec ", so->tasks,
+		    spec);
+	add_quoted(&run, exe);
+	strbuf_addf(&run, " run --no-progress --shard \"$SLURM_ARRAY_TASK_ID/%d\"%s%s ", so->tasks,
+		    gpus > 1 ? " --devices all" : "", so->unsafe ? " --allow-unsafe" : "");
+	add_quoted(&run, spec);
+	strbuf_addf(&shard, "%s\n", run.buf);
+
+	/* the merge, after the array whatever became of it */
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/merge.log", dir.buf);
+	{
+		struct strbuf jn = STRBUF_INIT;
+		strbuf_addf(&jn, "camlab-%s-merge", name);
+		header(&merge, so, jn.buf, path.buf);
+		strbuf_release(&jn);
+	}
+	strbuf_addstr(&merge, "#SBATCH --chdir=");
+	strbuf_addstr(&merge, cwd);
+	strbuf_addstr(&merge, "\nexec ");
+	add_quoted(&merge, exe);
+	strbuf_addf(&merge, " merge%s ", so->unsafe ? " --allow-unsafe" : "");
+	add_quoted(&merge, spec);
+	strbuf_addch(&merge, '\n');
+
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/shard.sbatch", dir.buf);
+	if (write_text(path.buf, shard.buf) < 0)
+		goto out;
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/merge.sbatch", dir.buf);
+	if (write_text(path.buf, merge.buf) < 0)
+		goto out;
+
+	strbuf_addf(&cmd, "sbatch --parsable --array=%s ", arr.buf);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/shard.sbatch", dir.buf);
+	add_quoted(&cmd, path.buf);
+	if (so->dry_run) {
+		printf("%s\nsbatch --parsable --dependency=afterany:JOBID '%s/merge.sbatch'\n", cmd.buf,
+		       dir.buf);
+		printf("# scripts written to %s (nothing submitted: --dry-run)\n", dir.buf);
+		ret = 0;
+		goto out;
+	}
+	if (sbatch(cmd.buf, &job) < 0)
+		goto out;
+	strbuf_reset(&cmd);
+	strbuf_addf(&cmd, "sbatch --parsable --dependency=afterany:%s ", job);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/merge.sbatch", dir.buf);
+	add_quoted(&cmd, path.buf);
+	if (sbatch(cmd.buf, &merge_job) < 0) {
+		error("the shards are submitted as job %s, but not the merge: run `camlab merge %s` when "
+		      "they end",
+		      job, spec);
+		goto out;
+	}
+	printf("submitted %s: shards %s of %d as job %s, the merge as job %s\n", name, arr.buf, so->tasks,
+	       job, merge_job);
+	printf("logs in %s; results and report in %s once job %s ends (squeue -j %s,%s)\n", dir.buf, out,
+	       merge_job, job, merge_job);
+	ret = 0;
+out:
+	free(job);
+	free(merge_job);
+	free(spec);
+	free(out);
+	free(cwd);
+	strbuf_release(&dir);
+	strbuf_release(&shard);
+	strbuf_release(&merge);
+	strbuf_release(&cmd);
+	strbuf_release(&run);
+	strbuf_release(&arr);
+	strbuf_release(&path);
+	return ret;
+}
+
+enum {
+	OPT_TASKS = 3000,
+	OPT_ONLY,
+	OPT_THROTTLE,
+	OPT_GPUS,
+	OPT_CPUS,
+	OPT_PARTITION,
+	OPT_TIME,
+	OPT_MEM,
+	OPT_ACCOUNT,
+	OPT_SBATCH,
+	OPT_DRY_RUN,
+	OPT_UNSAFE_SUBMIT
+};
+
+int cmd_submit(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "tasks", required_argument, NULL, OPT_TASKS },
+		{ "only", required_argument, NULL, OPT_ONLY },
+		{ "throttle", required_argument, NULL, OPT_THROTTLE },
+		{ "gpus-per-task", required_argument, NULL, OPT_GPUS },
+		{ "cpus-per-task", required_argument, NULL, OPT_CPUS },
+		{ "partition", required_argument, NULL, OPT_PARTITION },
+		{ "time", required_argument, NULL, OPT_TIME },
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "account", required_argument, NULL, OPT_ACCOUNT },
+		{ "sbatch", required_argument, NULL, OPT_SBATCH },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "allow-unsafe", no_argument, NULL, OPT_UNSAFE_SUBMIT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct submit_opts so;
+	struct experiment e;
+	int opt, ret;
+	long v;
+
+	memset(&so, 0, sizeof(so));
+	so.tasks = 4;
+	so.gpus = -1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_TASKS:
+		case OPT_THROTTLE:
+		case OPT_GPUS:
+		case OPT_CPUS: {
+			const struct option *lo = longopts;
+			int *field = opt == OPT_TASKS	   ? &so.tasks
+				     : opt == OPT_THROTTLE ? &so.throttle
+				     : opt == OPT_GPUS	   ? &so.gpus
+							   : &so.cpus;
+			while (lo->val != opt)
+				lo++;
+			if (parse_count(lo->name, optarg, &v) < 0)
+				return 2;
+			if (v > 100000 || (opt == OPT_TASKS && v < 1)) {
+				error("--%s: %ld is out of range", lo->name, v);
+				return 2;
+			}
+			*field = (int)v;
+			break;
+		}
+		case OPT_ONLY:
+			so.only = optarg;
+			break;
+		case OPT_PARTITION:
+			so.partition = optarg;
+			break;
+		case OPT_TIME:
+			so.time = optarg;
+			break;
+		case OPT_MEM:
+			so.mem = optarg;
+			break;
+		case OPT_ACCOUNT:
+			so.account = optarg;
+			break;
+		case OPT_SBATCH:
+			so.extra = xrealloc(so.extra, (so.nr_extra + 1) * sizeof(*so.extra));
+			so.extra[so.nr_extra++] = optarg;
+			break;
+		case OPT_DRY_RUN:
+			so.dry_run = 1;
+			break;
+		case OPT_UNSAFE_SUBMIT:
+			so.unsafe = 1;
+			break;
+		case 'h':
+			fputs(submit_usage, stdout);
+			free(so.extra);
+			return 0;
+		default:
+			fputs(submit_usage, stderr);
+			free(so.extra);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		error("camlab submit takes one experiment file");
+		fputs(submit_usage, stderr);
+		free(so.extra);
+		return 2;
+	}
+	if (load(argv[optind], &e, so.unsafe) < 0) {
+		experiment_release(&e);
+		free(so.extra);
+		return 1;
+	}
+	ret = submit(&e, &so);
+	experiment_release(&e);
+	free(so.extra);
+	return ret;
+}
