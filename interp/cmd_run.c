@@ -52,7 +52,7 @@ static const char status_usage[] =
 	"Summarises the results database in DIR (an experiment's output folder): runs by state, images\n"
 	"stored, and the specs that produced them.\n";
 
-static int load(const char *file, struct experiment *e, int unsafe)
+int cmd_load_spec(const char *file, struct experiment *e, int unsafe)
 {
 	struct diag d = DIAG_INIT;
 	int ret;
@@ -61,6 +61,32 @@ static int load(const char *file, struct experiment *e, int unsafe)
 	diag_print(&d, stderr);
 	diag_release(&d);
 	return ret;
+}
+
+int cmd_spec_args(int argc, char **argv, const char *usage, const char **file, int *unsafe)
+{
+	int a;
+
+	*file = NULL;
+	*unsafe = 0;
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[a], "--allow-unsafe")) {
+			*unsafe = 1;
+		} else if (!*file && argv[a][0] != '-') {
+			*file = argv[a];
+		} else {
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (!*file) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	return -1;
 }
 
 enum { OPT_LIMIT_RUN = 2000, OPT_DEVICES, OPT_FAIL_FAST, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_UNSAFE,
@@ -148,7 +174,7 @@ int cmd_run(int argc, char **argv)
 		fputs(run_usage, stderr);
 		return 2;
 	}
-	if (load(argv[optind], &e, unsafe) < 0) {
+	if (cmd_load_spec(argv[optind], &e, unsafe) < 0) {
 		experiment_release(&e);
 		return 1;
 	}
@@ -164,27 +190,12 @@ int cmd_plan(int argc, char **argv)
 	struct diag d = DIAG_INIT;
 	struct run_state *st;
 	size_t i, counts[4] = { 0 };
-	int unsafe = 0, a;
-	const char *file = NULL;
+	int unsafe, ret;
+	const char *file;
 
-	for (a = 1; a < argc; a++) {
-		if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
-			fputs(plan_usage, stdout);
-			return 0;
-		} else if (!strcmp(argv[a], "--allow-unsafe")) {
-			unsafe = 1;
-		} else if (!file && argv[a][0] != '-') {
-			file = argv[a];
-		} else {
-			fputs(plan_usage, stderr);
-			return 2;
-		}
-	}
-	if (!file) {
-		fputs(plan_usage, stderr);
-		return 2;
-	}
-	if (load(file, &e, unsafe) < 0 || plan_build(&p, &e, &d) < 0) {
+	if ((ret = cmd_spec_args(argc, argv, plan_usage, &file, &unsafe)) >= 0)
+		return ret;
+	if (cmd_load_spec(file, &e, unsafe) < 0 || plan_build(&p, &e, &d) < 0) {
 		diag_print(&d, stderr);
 		diag_release(&d);
 		experiment_release(&e);

@@ -52,42 +52,16 @@ static const char submit_usage[] =
 	"  --dry-run           write the scripts and print the sbatch commands, submit nothing\n"
 	"  --allow-unsafe      let a Lua spec use io, os and require\n";
 
-static int load(const char *file, struct experiment *e, int unsafe)
-{
-	struct diag d = DIAG_INIT;
-	int ret;
-	experiment_init(e);
-	ret = experiment_load(e, file, &d, unsafe);
-	diag_print(&d, stderr);
-	diag_release(&d);
-	return ret;
-}
-
 int cmd_merge(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
 	struct experiment e;
-	const char *file = NULL;
-	int a, unsafe = 0, ret;
+	const char *file;
+	int unsafe, ret;
 
-	for (a = 1; a < argc; a++) {
-		if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
-			fputs(merge_usage, stdout);
-			return 0;
-		} else if (!strcmp(argv[a], "--allow-unsafe")) {
-			unsafe = 1;
-		} else if (!file && argv[a][0] != '-') {
-			file = argv[a];
-		} else {
-			fputs(merge_usage, stderr);
-			return 2;
-		}
-	}
-	if (!file) {
-		fputs(merge_usage, stderr);
-		return 2;
-	}
-	if (load(file, &e, unsafe) < 0) {
+	if ((ret = cmd_spec_args(argc, argv, merge_usage, &file, &unsafe)) >= 0)
+		return ret;
+	if (cmd_load_spec(file, &e, unsafe) < 0) {
 		experiment_release(&e);
 		return 1;
 	}
@@ -420,7 +394,7 @@ int cmd_submit(int argc, char **argv)
 		free(so.extra);
 		return 2;
 	}
-	if (load(argv[optind], &e, so.unsafe) < 0) {
+	if (cmd_load_spec(argv[optind], &e, so.unsafe) < 0) {
 		experiment_release(&e);
 		free(so.extra);
 		return 1;

@@ -17,4 +17,13 @@ int cmd_report(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 
+struct experiment;
+/* Load the spec in file into e (initialised here; release it either way), printing its problems: 0 or -1. */
+int cmd_load_spec(const char *file, struct experiment *e, int unsafe);
+/*
+ * The arguments of a command that takes [--allow-unsafe] FILE, into *file and *unsafe: -1 to go on, or
+ * the exit status to return (0 after --help, 2 after a usage error, usage printed).
+ */
+int cmd_spec_args(int argc, char **argv, const char *usage, const char **file, int *unsafe);
+
 #endif
