@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dsl/experiment.h"
@@ -113,7 +114,12 @@ static int sbatch(const char *cmd, char **out)
 	if (status != 0 || !*out || !**out) {
 		free(*out);
 		*out = NULL;
-		return error("sbatch failed (exit status %d): %s", status, cmd);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+			return error(
+				"no sbatch here: submit from a Slurm login node (--dry-run writes the job "
+				"scripts without submitting)");
+		return error("sbatch failed (exit status %d): %s",
+			     WIFEXITED(status) ? WEXITSTATUS(status) : -1, cmd);
 	}
 	return 0;
 }

@@ -125,7 +125,9 @@ test_expect_success 'submit with a stand-in sbatch: the array, then the merge af
 test_expect_success 'a failing sbatch is a clear error' "
 	printf '#!/bin/sh\necho sbatch: error: invalid partition >&2\nexit 1\n' >$TMP/bin/sbatch &&
 	test_must_fail env PATH=$TMP/bin:\$PATH $CAMLAB submit --tasks 2 $TMP/fake.yaml 2>$TMP/err &&
-	cat $TMP/err && test_grep 'sbatch failed \(exit status' $TMP/err
+	cat $TMP/err && test_grep 'sbatch failed \(exit status 1\): sbatch --parsable --array=0-1 ' $TMP/err &&
+	mkdir -p $TMP/empty && test_must_fail env PATH=$TMP/empty $CAMLAB submit --tasks 2 $TMP/fake.yaml 2>$TMP/err &&
+	test_grep 'no sbatch here: submit from a Slurm login node' $TMP/err
 "
 
 # ---- a real Slurm on this machine (../shared/docs/SLURM.md)
