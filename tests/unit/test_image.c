@@ -101,6 +101,50 @@ static void test_prepare_sizes(void)
 	image_release(&out);
 }
 
+/*
+ * image_prepare resizes only the pixels its crop keeps: byte for byte what resizing the whole image and
+ * then cropping gives (image_resize, checked against PIL above, and image_center_crop), on random
+ * pixels, for sizes where the crop fits, is the whole resized image, or does not fit (padding).
+ */
+static void test_prepare_window(void)
+{
+	static const int cases[][4] = {
+		/* in w, h, resize, crop */
+		{ 500, 375, 256, 224 }, { 333, 500, 256, 224 }, { 375, 500, 256, 256 },
+		{ 640, 427, 232, 224 }, { 97, 61, 40, 33 },	{ 61, 97, 40, 39 },
+		{ 50, 50, 50, 49 },	{ 50, 50, 80, 80 },	{ 20, 300, 9, 9 },
+		{ 300, 20, 9, 8 },	{ 30, 20, 16, 17 },	{ 7, 5, 3, 3 },
+	};
+	unsigned seed = 7;
+	size_t i, p, bad = 0;
+
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct image in = IMAGE_INIT, got = IMAGE_INIT, full = IMAGE_INIT, want = IMAGE_INIT;
+		int w = cases[i][0], h = cases[i][1], resize = cases[i][2], crop = cases[i][3];
+		int nlong = (int)((double)((long)resize * (w > h ? w : h)) / (w < h ? w : h));
+		image_alloc(&in, w, h);
+		for (p = 0; p < (size_t)w * h * 3; p++) {
+			seed = seed * 1103515245u + 12345u;
+			in.rgb[p] = (unsigned char)(seed >> 16);
+		}
+		if (image_prepare(&in, resize, crop, &got) ||
+		    image_resize(&in, w <= h ? resize : nlong, w <= h ? nlong : resize, &full) ||
+		    image_center_crop(&full, crop, crop, &want) || got.w != want.w || got.h != want.h ||
+		    memcmp(got.rgb, want.rgb, (size_t)got.w * got.h * 3)) {
+			diag("prepare %dx%d resize %d crop %d differs from resize, then crop", w, h, resize,
+			     crop);
+			bad++;
+		}
+		image_release(&in);
+		image_release(&got);
+		image_release(&full);
+		image_release(&want);
+	}
+	ok(!bad,
+	   "prepare (resize only the crop) equals resize then crop, byte for byte, in %zu cases (%zu differ)",
+	   sizeof(cases) / sizeof(*cases), bad);
+}
+
 /* Each pixel's value is its x + 10 * y, so a crop shows where it was taken from. */
 static int crop_origin(int w, int h, int cw, int ch, int *ox, int *oy, int *zeros)
 {
@@ -343,6 +387,7 @@ int main(void)
 		skip_all("cannot make a temporary folder");
 	test_resize();
 	test_prepare_sizes();
+	test_prepare_window();
 	test_crop();
 	test_jet();
 	test_overlay();
