@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,7 @@ struct runner {
 	ts_tensor *fc;
 	/* progress */
 	int bar;
-	size_t runs_done, images_done_now;
+	size_t runs_done, images_done_now, batches_done;
 	double t0, t_line; /* the start; the last progress line without a bar */
 	int failed;
 	int batch; /* images per batch: the experiment's, halved after an out-of-memory error */
@@ -308,6 +309,19 @@ static int fake_oom(size_t n)
 {
 	const char *v = getenv("CAMLAB_TEST_OOM_ABOVE");
 	return v && *v && n > (size_t)strtoul(v, NULL, 10);
+}
+
+/*
+ * Another test knob: CAMLAB_TEST_KILL_WORKER=W:N kills worker W (of several devices) with SIGKILL after
+ * its N-th batch, as a crash or a node failure would, to test that the others go on and a rerun
+ * completes the runs.
+ */
+static void fake_crash(const struct runner *r, size_t batches)
+{
+	const char *v = getenv("CAMLAB_TEST_KILL_WORKER");
+	int w, n;
+	if (r->workers > 1 && v && sscanf(v, "%d:%d", &w, &n) == 2 && w == r->worker && (size_t)n == batches)
+		raise(SIGKILL);
 }
 
 /*
@@ -654,6 +668,7 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 			}
 			done_here += b.n;
 			r->images_done_now += b.n;
+			fake_crash(r, ++r->batches_done);
 			progress(r, r->runs_done + 1, r->plan.nr, done_here, npend, plan_run_label(&r->plan, pr0));
 			for (k = 0; k < ng && gr[k].failed; k++)
 				;

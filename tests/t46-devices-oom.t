@@ -21,7 +21,7 @@ utilities: [logit, softmax, rest]
 EOS
 }
 agg() { sqlite3 "$1/results.sqlite" 'SELECT r.method, r.utility, a.n, round(a.ad, 6), round(a.coh, 6), round(a.add_, 6) FROM aggregates a JOIN runs r ON r.key = a.run_key ORDER BY 1, 2'; }
-for n in one two lim oom log0 log1 log2; do spec $n; done
+for n in one two lim oom log0 log1 log2 kill; do spec $n; done
 
 test_expect_success 'a single process' "
 	$CAMLAB run --no-progress $TMP/one.yaml 2>$TMP/one.log && agg $TMP/one >$TMP/one.agg && test \$(wc -l <$TMP/one.agg) -eq 9
@@ -64,6 +64,20 @@ test_expect_success 'without a bar, --log-every S prints the progress every S se
 	! grep -q '^\[' $TMP/log0.log &&
 	test_must_fail $CAMLAB run --log-every soon $TMP/log0.yaml 2>$TMP/err &&
 	test_grep \"log-every needs a number of seconds, not 'soon'\" $TMP/err
+"
+
+# 480 images: the killed worker has taken chunks beyond its first batch (it decodes two batches ahead)
+sed -i 's/limit: 96/limit: 480/' $TMP/kill.yaml
+sed -e 's/limit: 96/limit: 480/' -e "s|$TMP/one|$TMP/one480|" $TMP/one.yaml >$TMP/one480.yaml
+test_expect_success 'a worker killed mid-run: the other finishes, the run says so, a rerun completes it' "
+	$CAMLAB run --no-progress $TMP/one480.yaml 2>$TMP/one480.log && agg $TMP/one480 >$TMP/one480.agg &&
+	CAMLAB_TEST_KILL_WORKER=1:1 $CAMLAB run --no-progress --devices cpu,cpu $TMP/kill.yaml 2>$TMP/kill.log;
+	test \$? -eq 1 && cat $TMP/kill.log &&
+	test_grep \"the worker on 'cpu' died \\(signal 9\\)\" $TMP/kill.log &&
+	$CAMLAB plan $TMP/kill.yaml | test_grep '^9 runs: [0-9] done, [1-9] partial' /dev/stdin &&
+	$CAMLAB run --no-progress --devices cpu,cpu $TMP/kill.yaml 2>>$TMP/kill.log &&
+	agg $TMP/kill >$TMP/kill.agg && cmp $TMP/one480.agg $TMP/kill.agg &&
+	$CAMLAB plan $TMP/kill.yaml | test_grep '^9 runs: 9 done' /dev/stdin
 "
 
 test_expect_success 'out of memory halves the batch and the run goes on to the same numbers' "
