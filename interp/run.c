@@ -1027,64 +1027,6 @@ static int cmp_shard(const void *a, const void *b)
 	return x->n != y->n ? (x->n > y->n) - (x->n < y->n) : (x->i > y->i) - (x->i < y->i);
 }
 
-/* Copy one shard's results for this spec's runs into the store. Returns the image results copied, or -1. */
-static long merge_one(struct runner *r, const char *db)
-{
-	static const char *const copy[] = {
-		"INSERT OR REPLACE INTO main.images SELECT * FROM s.images WHERE run_key IN (SELECT key FROM "
-		"main.runs)",
-		"INSERT OR REPLACE INTO main.heatmaps SELECT * FROM s.heatmaps "
-		"WHERE run_key IN (SELECT key FROM main.runs)",
-		"INSERT OR REPLACE INTO main.user_metrics SELECT * FROM s.user_metrics "
-		"WHERE run_key IN (SELECT key FROM main.runs)",
-		"INSERT OR IGNORE INTO main.inputs SELECT * FROM s.inputs",
-		"INSERT OR IGNORE INTO main.classes SELECT * FROM s.classes",
-	};
-	sqlite3 *h = store_db(r->store);
-	sqlite3_stmt *st;
-	long n = -1;
-	size_t k;
-	int ok = 0;
-
-	if (sqlite3_prepare_v2(h, "ATTACH ? AS s", -1, &st, NULL) != SQLITE_OK)
-		return error("%s: %s", db, sqlite3_errmsg(h));
-	sqlite3_bind_text(st, 1, db, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	if (!ok)
-		return error("cannot open %s: %s", db, sqlite3_errmsg(h));
-	if (store_begin(r->store) < 0)
-		goto detach;
-	for (k = 0; k < sizeof(copy) / sizeof(*copy); k++)
-		if (sqlite3_exec(h, copy[k], NULL, NULL, NULL) != SQLITE_OK) {
-			error("%s: cannot copy its results: %s", db, sqlite3_errmsg(h));
-			store_rollback(r->store);
-			goto detach;
-		}
-	if (store_commit(r->store) < 0)
-		goto detach;
-	if (sqlite3_prepare_v2(h,
-			       "SELECT count(*) FROM s.images WHERE run_key IN (SELECT key FROM main.runs)",
-			       -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = (long)sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	/* a run that failed in a shard: its images there are merged; the failure is said here */
-	if (sqlite3_prepare_v2(h,
-			       "SELECT key, error FROM s.runs WHERE state = 'failed' AND key IN "
-			       "(SELECT key FROM main.runs)",
-			       -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW)
-			warning("%s: run %s failed there: %s", db, sqlite3_column_text(st, 0),
-				sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "?");
-		sqlite3_finalize(st);
-	}
-detach:
-	sqlite3_exec(h, "DETACH s", NULL, NULL, NULL);
-	return n;
-}
-
 /*
  * camlab merge: every shard's results (OUTPUT/shards/shard-I-of-N) into OUTPUT's database, then the runs'
  * states from all of them; says which shards are missing. Returns 0 if every run is done, else 1.
@@ -1123,7 +1065,7 @@ static int merge_shards(struct runner *r)
 		strbuf_addf(&db, "%s/%s/results.sqlite", dir.buf, sh[i].name);
 		if (access(db.buf, R_OK) < 0) {
 			fprintf(stderr, "shard %d of %d: no results yet\n", sh[i].i, sh[i].n);
-		} else if ((n = merge_one(r, db.buf)) < 0) {
+		} else if ((n = store_merge(r->store, db.buf)) < 0) {
 			ret = 1;
 		} else {
 			fprintf(stderr, "shard %d of %d: %ld image result(s)\n", sh[i].i, sh[i].n, n);

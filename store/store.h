@@ -108,6 +108,14 @@ int store_set_figures(struct store *s, const long *idx, const char *const *by, s
 /* Recompute the run's aggregate row from its image rows. */
 int store_aggregate(struct store *s, const char *key);
 
+/*
+ * Copy into s what the results database at path (a shard's) holds for the runs s knows: images,
+ * heatmaps, user metrics (replacing rows of the same run and image), and inputs and class names (keeping
+ * s's). Runs that failed there are reported as warnings; their images are copied too. Returns the image
+ * rows copied, or -1 (nothing is copied).
+ */
+long store_merge(struct store *s, const char *path);
+
 /* Write runs.csv, images.csv and aggregates.csv into dir. */
 int store_export_csv(struct store *s, const char *dir);
 
