@@ -4,6 +4,7 @@
  * no positions for table fields, so the position of a key is found by scanning the spec's text.
  */
 #include "dsl/front.h"
+#include "dsl/keys.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -261,10 +262,6 @@ static struct src_pos item_pos(const struct lua_ctx *c, const char *s, size_t *c
  */
 
 /* The keys valid in one table; aliases share an id, as in dsl/yaml.c. */
-struct key {
-	const char *name;
-	int id;
-};
 
 struct where {
 	const char *key;	/* the key as written, for messages */
@@ -326,7 +323,7 @@ static int is_mapping(lua_State *L, int t)
  * Report every key of table t not in keys[] (with the nearest valid one) and every key that is no name
  * (a list item where key = value entries belong). where is NULL for the experiment table itself.
  */
-static void check_keys(struct lua_ctx *c, lua_State *L, int t, const char *where, const struct key *keys,
+static void check_keys(struct lua_ctx *c, lua_State *L, int t, const char *where, const struct exp_key *keys,
 		       size_t nkeys, const struct where *w)
 {
 	const char *cands[32], *near[1];
@@ -370,7 +367,7 @@ static void check_keys(struct lua_ctx *c, lua_State *L, int t, const char *where
  * written, and fill w with where; LUA_TNIL (nil pushed) if absent. Two spellings: the one written second
  * is reported and ignored, as the YAML front end does.
  */
-static int field(struct lua_ctx *c, lua_State *L, int t, const struct key *keys, size_t nkeys, int id,
+static int field(struct lua_ctx *c, lua_State *L, int t, const struct exp_key *keys, size_t nkeys, int id,
 		 const struct where *owner, struct where *w)
 {
 	int type = LUA_TNIL;
@@ -675,8 +672,6 @@ static struct where next_item(const struct lua_ctx *c, const struct where *list,
 
 static const char *const layouts[] = { "auto", "bchw", "bhwc", "bnc" };
 
-enum { L_PATH, L_LAYOUT, L_NAME };
-static const struct key layer_keys[] = { { "path", L_PATH }, { "layout", L_LAYOUT }, { "name", L_NAME } };
 
 /* {path, layout} (a mapping's value, nkeys 2) or {name, path, layout} (a list's item, nkeys 3). */
 static void layer_table(struct lua_ctx *c, lua_State *L, int v, struct exp_layer *l, size_t nkeys,
@@ -687,18 +682,18 @@ static void layer_table(struct lua_ctx *c, lua_State *L, int v, struct exp_layer
 
 	v = lua_absindex(L, v);
 
-	check_keys(c, L, v, "layers", layer_keys, nkeys, w);
-	if (field(c, L, v, layer_keys, nkeys, L_PATH, w, &f) != LUA_TNIL)
+	check_keys(c, L, v, "layers", exp_layer_keys, nkeys, w);
+	if (field(c, L, v, exp_layer_keys, nkeys, L_PATH, w, &f) != LUA_TNIL)
 		get_str(c, L, lua_gettop(L), &f, &l->path);
 	lua_pop(L, 1);
-	if (field(c, L, v, layer_keys, nkeys, L_LAYOUT, w, &f) != LUA_TNIL &&
+	if (field(c, L, v, exp_layer_keys, nkeys, L_LAYOUT, w, &f) != LUA_TNIL &&
 	    (i = get_choice(c, L, lua_gettop(L), &f, "layout", layouts, ARRAY_SIZE(layouts))) >= 0) {
 		free(l->layout);
 		l->layout = xstrdup(layouts[i]);
 	}
 	lua_pop(L, 1);
 	if (nkeys > 2) {
-		if (field(c, L, v, layer_keys, nkeys, L_NAME, w, &f) != LUA_TNIL)
+		if (field(c, L, v, exp_layer_keys, nkeys, L_NAME, w, &f) != LUA_TNIL)
 			get_str(c, L, lua_gettop(L), &f, &l->name);
 		lua_pop(L, 1);
 	}
@@ -740,7 +735,7 @@ static void get_layers(struct lua_ctx *c, lua_State *L, int v, struct exp_model 
 				item.pos = item_pos(c, lua_tostring(L, lv), &cursor, w->pos);
 			l = new_layer(m, item.pos);
 			if (is_mapping(L, lv))
-				layer_table(c, L, lv, l, ARRAY_SIZE(layer_keys), &item);
+				layer_table(c, L, lv, l, ARRAY_SIZE(exp_layer_keys), &item);
 			else if (lua_type(L, lv) == LUA_TSTRING)
 				l->path = xstrdup(lua_tostring(L, lv));
 			else
@@ -783,12 +778,6 @@ static void get_layers(struct lua_ctx *c, lua_State *L, int v, struct exp_model 
 	}
 }
 
-enum { M_NAME, M_FILE, M_INPUT_SIZE, M_RESIZE, M_MEAN, M_STD, M_CLASSES, M_LAYERS };
-static const struct key model_keys[] = {
-	{ "name", M_NAME },	{ "file", M_FILE }, { "input_size", M_INPUT_SIZE }, { "resize", M_RESIZE },
-	{ "mean", M_MEAN },	{ "std", M_STD },   { "classes", M_CLASSES },	     { "layers", M_LAYERS },
-	{ "layer", M_LAYERS },
-};
 
 static void get_model(struct lua_ctx *c, lua_State *L, int v, const char *name, const struct where *w)
 {
@@ -810,8 +799,8 @@ static void get_model(struct lua_ctx *c, lua_State *L, int v, const char *name, 
 		type_error(c, L, v, w, "a mapping with 'file' and 'layers'");
 		return;
 	}
-	check_keys(c, L, v, "model", model_keys, ARRAY_SIZE(model_keys), w);
-#define MODEL_FIELD(id) (field(c, L, v, model_keys, ARRAY_SIZE(model_keys), (id), w, &f) != LUA_TNIL)
+	check_keys(c, L, v, "model", exp_model_keys, ARRAY_SIZE(exp_model_keys), w);
+#define MODEL_FIELD(id) (field(c, L, v, exp_model_keys, ARRAY_SIZE(exp_model_keys), (id), w, &f) != LUA_TNIL)
 	if (MODEL_FIELD(M_NAME))
 		get_str(c, L, lua_gettop(L), &f, &m->name);
 	lua_pop(L, 1);
@@ -882,10 +871,6 @@ static void get_models(struct lua_ctx *c, lua_State *L, int v, const struct wher
 	}
 }
 
-enum { D_PATH, D_LABELS, D_LIMIT, D_SHUFFLE, D_SEED };
-static const struct key data_keys[] = {
-	{ "path", D_PATH }, { "labels", D_LABELS }, { "limit", D_LIMIT }, { "shuffle", D_SHUFFLE }, { "seed", D_SEED },
-};
 
 /* data: {path, labels, limit, shuffle, seed}, or just the path. */
 static void get_data(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
@@ -906,8 +891,8 @@ static void get_data(struct lua_ctx *c, lua_State *L, int v, const struct where 
 		type_error(c, L, v, w, "a mapping with 'path'");
 		return;
 	}
-	check_keys(c, L, v, "data", data_keys, ARRAY_SIZE(data_keys), w);
-#define DATA_FIELD(id) (field(c, L, v, data_keys, ARRAY_SIZE(data_keys), (id), w, &f) != LUA_TNIL)
+	check_keys(c, L, v, "data", exp_data_keys, ARRAY_SIZE(exp_data_keys), w);
+#define DATA_FIELD(id) (field(c, L, v, exp_data_keys, ARRAY_SIZE(exp_data_keys), (id), w, &f) != LUA_TNIL)
 	if (DATA_FIELD(D_PATH)) {
 		get_str(c, L, lua_gettop(L), &f, &dt->path);
 		dt->pos = f.pos;
@@ -928,10 +913,6 @@ static void get_data(struct lua_ctx *c, lua_State *L, int v, const struct where 
 #undef DATA_FIELD
 }
 
-static const struct key exclude_keys[] = {
-	{ "model", EXP_MODEL },	    { "layer", EXP_LAYER },   { "method", EXP_METHOD },
-	{ "utility", EXP_UTILITY }, { "target", EXP_TARGET },
-};
 
 static void get_exclude(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
@@ -956,9 +937,9 @@ static void get_exclude(struct lua_ctx *c, lua_State *L, int v, const struct whe
 	fields[EXP_METHOD] = &x->method;
 	fields[EXP_UTILITY] = &x->utility;
 	fields[EXP_TARGET] = &x->target;
-	check_keys(c, L, v, "exclude", exclude_keys, ARRAY_SIZE(exclude_keys), w);
+	check_keys(c, L, v, "exclude", exp_exclude_keys, ARRAY_SIZE(exp_exclude_keys), w);
 	for (dim = 0; dim < EXP_NR_DIMS; dim++) {
-		if (field(c, L, v, exclude_keys, ARRAY_SIZE(exclude_keys), dim, w, &f) != LUA_TNIL)
+		if (field(c, L, v, exp_exclude_keys, ARRAY_SIZE(exp_exclude_keys), dim, w, &f) != LUA_TNIL)
 			get_str(c, L, lua_gettop(L), &f, fields[dim]);
 		lua_pop(L, 1);
 	}
@@ -1017,8 +998,6 @@ static void get_zip(struct lua_ctx *c, lua_State *L, int v, const struct where *
 	exp_names_zip(&l, c->e, c->d);
 }
 
-enum { G_EXCLUDE, G_ZIP };
-static const struct key grid_keys[] = { { "exclude", G_EXCLUDE }, { "zip", G_ZIP } };
 
 static void get_grid(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
@@ -1030,11 +1009,11 @@ static void get_grid(struct lua_ctx *c, lua_State *L, int v, const struct where 
 		type_error(c, L, v, w, "a mapping with 'exclude' or 'zip'");
 		return;
 	}
-	check_keys(c, L, v, "grid", grid_keys, ARRAY_SIZE(grid_keys), w);
-	if (field(c, L, v, grid_keys, ARRAY_SIZE(grid_keys), G_EXCLUDE, w, &f) != LUA_TNIL)
+	check_keys(c, L, v, "grid", exp_grid_keys, ARRAY_SIZE(exp_grid_keys), w);
+	if (field(c, L, v, exp_grid_keys, ARRAY_SIZE(exp_grid_keys), G_EXCLUDE, w, &f) != LUA_TNIL)
 		get_excludes(c, L, lua_gettop(L), &f);
 	lua_pop(L, 1);
-	if (field(c, L, v, grid_keys, ARRAY_SIZE(grid_keys), G_ZIP, w, &f) != LUA_TNIL)
+	if (field(c, L, v, exp_grid_keys, ARRAY_SIZE(exp_grid_keys), G_ZIP, w, &f) != LUA_TNIL)
 		get_zip(c, L, lua_gettop(L), &f);
 	lua_pop(L, 1);
 }
@@ -1212,10 +1191,6 @@ static int l_define(lua_State *L)
 	return 0;
 }
 
-static const struct key define_keys[] = {
-	{ "methods", EXP_DEF_METHOD }, { "utilities", EXP_DEF_UTILITY }, { "metrics", EXP_DEF_METRIC },
-	{ "method", EXP_DEF_METHOD },  { "utility", EXP_DEF_UTILITY },	 { "metric", EXP_DEF_METRIC },
-};
 
 /* define = { methods = { name = "return function(A, G, HA) ... end" or function(A, G, HA) ... end } } */
 static void get_define(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
@@ -1230,10 +1205,10 @@ static void get_define(struct lua_ctx *c, lua_State *L, int v, const struct wher
 		type_error(c, L, v, w, "a mapping with 'methods', 'utilities' or 'metrics'");
 		return;
 	}
-	check_keys(c, L, v, "define", define_keys, ARRAY_SIZE(define_keys), w);
+	check_keys(c, L, v, "define", exp_define_keys, ARRAY_SIZE(exp_define_keys), w);
 	for (kind = 0; kind < 3; kind++) {
 		struct keylist *kl;
-		if (field(c, L, v, define_keys, ARRAY_SIZE(define_keys), kind, w, &f) == LUA_TNIL) {
+		if (field(c, L, v, exp_define_keys, ARRAY_SIZE(exp_define_keys), kind, w, &f) == LUA_TNIL) {
 			lua_pop(L, 1);
 			continue;
 		}
@@ -1272,8 +1247,6 @@ static void get_define(struct lua_ctx *c, lua_State *L, int v, const struct wher
 
 static const char *const figure_by[] = { "method", "utility", "target" };
 
-enum { F_IMAGE, F_BY };
-static const struct key figure_keys[] = { { "image", F_IMAGE }, { "by", F_BY } };
 
 /* figures: a list of {image, by} or of images. */
 static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
@@ -1301,12 +1274,12 @@ static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct whe
 		memset(fig, 0, sizeof(*fig));
 		fig->pos = item.pos;
 		if (is_mapping(L, fv)) {
-			check_keys(c, L, fv, "figures", figure_keys, ARRAY_SIZE(figure_keys), &item);
-			if (field(c, L, fv, figure_keys, ARRAY_SIZE(figure_keys), F_IMAGE, &item, &f) != LUA_TNIL &&
+			check_keys(c, L, fv, "figures", exp_figure_keys, ARRAY_SIZE(exp_figure_keys), &item);
+			if (field(c, L, fv, exp_figure_keys, ARRAY_SIZE(exp_figure_keys), F_IMAGE, &item, &f) != LUA_TNIL &&
 			    get_str(c, L, lua_gettop(L), &f, &fig->image) < 0)
 				diag_error(c->d, f.pos, "expected an image index or path for 'image'");
 			lua_pop(L, 1);
-			if (field(c, L, fv, figure_keys, ARRAY_SIZE(figure_keys), F_BY, &item, &f) != LUA_TNIL &&
+			if (field(c, L, fv, exp_figure_keys, ARRAY_SIZE(exp_figure_keys), F_BY, &item, &f) != LUA_TNIL &&
 			    (b = get_choice(c, L, lua_gettop(L), &f, "'by' value", figure_by, ARRAY_SIZE(figure_by))) >=
 				    0) {
 				free(fig->by);
@@ -1330,11 +1303,6 @@ static void get_formats(struct lua_ctx *c, lua_State *L, int v, const struct whe
 		experiment_set_formats(c->e, names, n, c->d);
 }
 
-enum { O_TABLES, O_PLOTS, O_FORMATS, O_PAPER, O_FIGURES };
-static const struct key output_keys[] = {
-	{ "tables", O_TABLES }, { "plots", O_PLOTS },	  { "formats", O_FORMATS },
-	{ "paper", O_PAPER },	{ "figures", O_FIGURES }, { "figure", O_FIGURES },
-};
 
 static void get_outputs(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
@@ -1347,8 +1315,8 @@ static void get_outputs(struct lua_ctx *c, lua_State *L, int v, const struct whe
 		type_error(c, L, v, w, "a mapping with 'tables', 'plots', 'formats', 'paper' or 'figures'");
 		return;
 	}
-	check_keys(c, L, v, "outputs", output_keys, ARRAY_SIZE(output_keys), w);
-#define OUT_FIELD(id) (field(c, L, v, output_keys, ARRAY_SIZE(output_keys), (id), w, &f) != LUA_TNIL)
+	check_keys(c, L, v, "outputs", exp_output_keys, ARRAY_SIZE(exp_output_keys), w);
+#define OUT_FIELD(id) (field(c, L, v, exp_output_keys, ARRAY_SIZE(exp_output_keys), (id), w, &f) != LUA_TNIL)
 	if (OUT_FIELD(O_TABLES))
 		get_bool(c, L, lua_gettop(L), &f, &e->tables);
 	lua_pop(L, 1);
@@ -1367,16 +1335,6 @@ static void get_outputs(struct lua_ctx *c, lua_State *L, int v, const struct whe
 #undef OUT_FIELD
 }
 
-enum { T_NAME, T_OUTPUT, T_DEVICE, T_BATCH, T_PRECISION, T_CHANNELS_LAST, T_SEED, T_MODELS, T_DATA,
-       T_METHODS, T_UTILITIES, T_TARGETS, T_METRICS, T_GRID, T_DEFINE, T_OUTPUTS };
-static const struct key top_keys[] = {
-	{ "name", T_NAME },	      { "output", T_OUTPUT },	  { "device", T_DEVICE },   { "batch", T_BATCH },
-	{ "seed", T_SEED },	      { "models", T_MODELS },	  { "data", T_DATA },	    { "methods", T_METHODS },
-	{ "utilities", T_UTILITIES }, { "targets", T_TARGETS },	  { "metrics", T_METRICS }, { "grid", T_GRID },
-	{ "define", T_DEFINE },	      { "outputs", T_OUTPUTS },	  { "model", T_MODELS },    { "method", T_METHODS },
-	{ "utility", T_UTILITIES },   { "target", T_TARGETS },	  { "metric", T_METRICS },
-	{ "precision", T_PRECISION }, { "channels_last", T_CHANNELS_LAST },
-};
 
 /* A string key checked by experiment_set_choice (device, precision), copied into *field. */
 static void get_choice_str(struct lua_ctx *c, lua_State *L, int v, const struct where *w,
@@ -1402,10 +1360,10 @@ static void convert_experiment(struct lua_ctx *c, lua_State *L, int t)
 	top.pos = pos_line(c, c->call_line);
 	top.off = c->call_off;
 	luaL_checkstack(L, 32, "experiment");
-	check_keys(c, L, t, NULL, top_keys, ARRAY_SIZE(top_keys), &top);
+	check_keys(c, L, t, NULL, exp_top_keys, ARRAY_SIZE(exp_top_keys), &top);
 	for (id = T_NAME; id <= T_OUTPUTS; id++) {
 		int v;
-		if (field(c, L, t, top_keys, ARRAY_SIZE(top_keys), id, &top, &f) == LUA_TNIL) {
+		if (field(c, L, t, exp_top_keys, ARRAY_SIZE(exp_top_keys), id, &top, &f) == LUA_TNIL) {
 			lua_pop(L, 1);
 			continue;
 		}

@@ -7,6 +7,7 @@
  * position is known; a bad one is reported and the default kept, so validation does not repeat it.
  */
 #include "dsl/front.h"
+#include "dsl/keys.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,10 +31,6 @@ struct yctx {
 };
 
 /* The keys valid in one mapping; aliases share an id, and the first spelling of an id is its name. */
-struct key {
-	const char *name;
-	int id;
-};
 
 static struct src_pos pos_of(struct yctx *c, const yaml_node_t *n)
 {
@@ -83,7 +80,7 @@ static void type_error(struct yctx *c, const yaml_node_t *v, const char *expecte
  */
 typedef void (*visit_fn)(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud);
 
-static void walk_map(struct yctx *c, yaml_node_t *map, const char *where, const struct key *keys, size_t nkeys,
+static void walk_map(struct yctx *c, yaml_node_t *map, const char *where, const struct exp_key *keys, size_t nkeys,
 		     visit_fn visit, void *ud)
 {
 	int seen[32];
@@ -334,8 +331,6 @@ static void get_names(struct yctx *c, yaml_node_t *v, const char *key, struct ex
 
 static const char *const layouts[] = { "auto", "bchw", "bhwc", "bnc" };
 
-enum { L_PATH, L_LAYOUT, L_NAME };
-static const struct key layer_keys[] = { { "path", L_PATH }, { "layout", L_LAYOUT }, { "name", L_NAME } };
 
 static void visit_layer(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -395,7 +390,7 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 			l->name = xstrdup(scalar(k));
 			l->pos = pos_of(c, k);
 			if (lv->type == YAML_MAPPING_NODE)
-				walk_map(c, lv, "layers", layer_keys, 2, visit_layer, l);
+				walk_map(c, lv, "layers", exp_layer_keys, 2, visit_layer, l);
 			else if (scalar(lv) && !is_null(lv)) {
 				l->path = xstrdup(scalar(lv));
 				l->pos = pos_of(c, lv);
@@ -425,7 +420,7 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 			memset(l, 0, sizeof(*l));
 			l->pos = pos_of(c, lv);
 			if (lv->type == YAML_MAPPING_NODE)
-				walk_map(c, lv, "layers", layer_keys, ARRAY_SIZE(layer_keys), visit_layer, l);
+				walk_map(c, lv, "layers", exp_layer_keys, ARRAY_SIZE(exp_layer_keys), visit_layer, l);
 			else if (scalar(lv) && !is_null(lv))
 				l->path = xstrdup(scalar(lv));
 			else
@@ -440,12 +435,6 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 	}
 }
 
-enum { M_NAME, M_FILE, M_INPUT_SIZE, M_RESIZE, M_MEAN, M_STD, M_CLASSES, M_LAYERS };
-static const struct key model_keys[] = {
-	{ "name", M_NAME },   { "file", M_FILE },   { "input_size", M_INPUT_SIZE }, { "resize", M_RESIZE },
-	{ "mean", M_MEAN },   { "std", M_STD },	    { "classes", M_CLASSES },	     { "layers", M_LAYERS },
-	{ "layer", M_LAYERS },
-};
 
 static void visit_model(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -500,7 +489,7 @@ static void parse_model(struct yctx *c, yaml_node_t *v, yaml_node_t *name_key, s
 		type_error(c, v, "a mapping with 'file' and 'layers'", name_key ? scalar(name_key) : "models");
 		return;
 	}
-	walk_map(c, v, "model", model_keys, ARRAY_SIZE(model_keys), visit_model, m);
+	walk_map(c, v, "model", exp_model_keys, ARRAY_SIZE(exp_model_keys), visit_model, m);
 }
 
 static int cmp_model(const void *a, const void *b)
@@ -545,10 +534,6 @@ static void parse_models(struct yctx *c, yaml_node_t *v)
 
 /* ---- data ---- */
 
-enum { D_PATH, D_LABELS, D_LIMIT, D_SHUFFLE, D_SEED };
-static const struct key data_keys[] = {
-	{ "path", D_PATH }, { "labels", D_LABELS }, { "limit", D_LIMIT }, { "shuffle", D_SHUFFLE }, { "seed", D_SEED },
-};
 
 static void visit_data(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -591,15 +576,11 @@ static void parse_data(struct yctx *c, yaml_node_t *v)
 		type_error(c, v, "a mapping with 'path'", "data");
 		return;
 	}
-	walk_map(c, v, "data", data_keys, ARRAY_SIZE(data_keys), visit_data, NULL);
+	walk_map(c, v, "data", exp_data_keys, ARRAY_SIZE(exp_data_keys), visit_data, NULL);
 }
 
 /* ---- grid ---- */
 
-static const struct key exclude_keys[] = {
-	{ "model", EXP_MODEL },	    { "layer", EXP_LAYER },	{ "method", EXP_METHOD },
-	{ "utility", EXP_UTILITY }, { "target", EXP_TARGET },
-};
 
 static void visit_exclude(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -638,7 +619,7 @@ static void parse_excludes(struct yctx *c, yaml_node_t *v)
 		x = &e->excludes[e->nr_excludes++];
 		memset(x, 0, sizeof(*x));
 		x->pos = pos_of(c, xv);
-		walk_map(c, xv, "exclude", exclude_keys, ARRAY_SIZE(exclude_keys), visit_exclude, x);
+		walk_map(c, xv, "exclude", exp_exclude_keys, ARRAY_SIZE(exp_exclude_keys), visit_exclude, x);
 	}
 }
 
@@ -667,8 +648,6 @@ static void parse_zip(struct yctx *c, yaml_node_t *v)
 	exp_names_zip(&l, c->e, c->d);
 }
 
-enum { G_EXCLUDE, G_ZIP };
-static const struct key grid_keys[] = { { "exclude", G_EXCLUDE }, { "zip", G_ZIP } };
 
 static void visit_grid(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -680,10 +659,6 @@ static void visit_grid(struct yctx *c, int id, const char *key, yaml_node_t *v, 
 
 /* ---- define ---- */
 
-static const struct key define_keys[] = {
-	{ "methods", EXP_DEF_METHOD }, { "utilities", EXP_DEF_UTILITY }, { "metrics", EXP_DEF_METRIC },
-	{ "method", EXP_DEF_METHOD },  { "utility", EXP_DEF_UTILITY },	 { "metric", EXP_DEF_METRIC },
-};
 
 static void visit_define(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -723,8 +698,6 @@ static void visit_define(struct yctx *c, int id, const char *key, yaml_node_t *v
 
 static const char *const figure_by[] = { "method", "utility", "target" };
 
-enum { F_IMAGE, F_BY };
-static const struct key figure_keys[] = { { "image", F_IMAGE }, { "by", F_BY } };
 
 static void visit_figure(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -760,7 +733,7 @@ static void parse_figures(struct yctx *c, yaml_node_t *v)
 		memset(f, 0, sizeof(*f));
 		f->pos = pos_of(c, fv);
 		if (fv->type == YAML_MAPPING_NODE)
-			walk_map(c, fv, "figures", figure_keys, ARRAY_SIZE(figure_keys), visit_figure, f);
+			walk_map(c, fv, "figures", exp_figure_keys, ARRAY_SIZE(exp_figure_keys), visit_figure, f);
 		else if (scalar(fv) && !is_null(fv))
 			f->image = xstrdup(scalar(fv));
 		else
@@ -778,11 +751,6 @@ static void parse_formats(struct yctx *c, yaml_node_t *v)
 		experiment_set_formats(c->e, names, n, c->d);
 }
 
-enum { O_TABLES, O_PLOTS, O_FORMATS, O_PAPER, O_FIGURES };
-static const struct key output_keys[] = {
-	{ "tables", O_TABLES }, { "plots", O_PLOTS },	  { "formats", O_FORMATS },
-	{ "paper", O_PAPER },	{ "figures", O_FIGURES }, { "figure", O_FIGURES },
-};
 
 static void visit_outputs(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -809,32 +777,6 @@ static void visit_outputs(struct yctx *c, int id, const char *key, yaml_node_t *
 
 /* ---- the top level ---- */
 
-enum {
-	T_NAME,
-	T_OUTPUT,
-	T_DEVICE,
-	T_BATCH,
-	T_PRECISION,
-	T_CHANNELS_LAST,
-	T_SEED,
-	T_MODELS,
-	T_DATA,
-	T_METHODS,
-	T_UTILITIES,
-	T_TARGETS,
-	T_METRICS,
-	T_GRID,
-	T_DEFINE,
-	T_OUTPUTS
-};
-static const struct key top_keys[] = {
-	{ "name", T_NAME },	  { "output", T_OUTPUT },	{ "device", T_DEVICE },	  { "batch", T_BATCH },
-	{ "seed", T_SEED },	  { "models", T_MODELS },	{ "data", T_DATA },	  { "methods", T_METHODS },
-	{ "utilities", T_UTILITIES }, { "targets", T_TARGETS }, { "metrics", T_METRICS }, { "grid", T_GRID },
-	{ "define", T_DEFINE },	  { "outputs", T_OUTPUTS },	{ "model", T_MODELS },	  { "method", T_METHODS },
-	{ "utility", T_UTILITIES }, { "target", T_TARGETS },	{ "metric", T_METRICS },
-	{ "precision", T_PRECISION }, { "channels_last", T_CHANNELS_LAST },
-};
 
 /* A string key checked by experiment_set_choice (device, precision), copied into *field. */
 static void get_choice_str(struct yctx *c, yaml_node_t *v, const char *key, const struct exp_choice *ch,
@@ -901,19 +843,19 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 		break;
 	case T_GRID:
 		if (v->type == YAML_MAPPING_NODE)
-			walk_map(c, v, "grid", grid_keys, ARRAY_SIZE(grid_keys), visit_grid, NULL);
+			walk_map(c, v, "grid", exp_grid_keys, ARRAY_SIZE(exp_grid_keys), visit_grid, NULL);
 		else if (!is_null(v))
 			type_error(c, v, "a mapping with 'exclude' or 'zip'", key);
 		break;
 	case T_DEFINE:
 		if (v->type == YAML_MAPPING_NODE)
-			walk_map(c, v, "define", define_keys, ARRAY_SIZE(define_keys), visit_define, def_alloc);
+			walk_map(c, v, "define", exp_define_keys, ARRAY_SIZE(exp_define_keys), visit_define, def_alloc);
 		else if (!is_null(v))
 			type_error(c, v, "a mapping with 'methods', 'utilities' or 'metrics'", key);
 		break;
 	case T_OUTPUTS:
 		if (v->type == YAML_MAPPING_NODE)
-			walk_map(c, v, "outputs", output_keys, ARRAY_SIZE(output_keys), visit_outputs, NULL);
+			walk_map(c, v, "outputs", exp_output_keys, ARRAY_SIZE(exp_output_keys), visit_outputs, NULL);
 		else if (!is_null(v))
 			type_error(c, v, "a mapping with 'tables', 'plots', 'formats', 'paper' or 'figures'", key);
 		break;
@@ -1035,7 +977,7 @@ int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 		strbuf_release(&sb);
 		return -1;
 	}
-	walk_map(&c, root, NULL, top_keys, ARRAY_SIZE(top_keys), visit_top, &def_alloc);
+	walk_map(&c, root, NULL, exp_top_keys, ARRAY_SIZE(exp_top_keys), visit_top, &def_alloc);
 	yaml_document_delete(&c.doc);
 	strbuf_release(&sb);
 	return 0;
