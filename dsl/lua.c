@@ -672,7 +672,6 @@ static struct where next_item(const struct lua_ctx *c, const struct where *list,
 
 static const char *const layouts[] = { "auto", "bchw", "bhwc", "bnc" };
 
-
 /* {path, layout} (a mapping's value, nkeys 2) or {name, path, layout} (a list's item, nkeys 3). */
 static void layer_table(struct lua_ctx *c, lua_State *L, int v, struct exp_layer *l, size_t nkeys,
 			const struct where *w)
@@ -778,7 +777,6 @@ static void get_layers(struct lua_ctx *c, lua_State *L, int v, struct exp_model 
 	}
 }
 
-
 static void get_model(struct lua_ctx *c, lua_State *L, int v, const char *name, const struct where *w)
 {
 	struct experiment *e = c->e;
@@ -871,7 +869,6 @@ static void get_models(struct lua_ctx *c, lua_State *L, int v, const struct wher
 	}
 }
 
-
 /* data: {path, labels, limit, shuffle, seed}, or just the path. */
 static void get_data(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
@@ -912,7 +909,6 @@ static void get_data(struct lua_ctx *c, lua_State *L, int v, const struct where 
 	lua_pop(L, 1);
 #undef DATA_FIELD
 }
-
 
 static void get_exclude(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
@@ -997,7 +993,6 @@ static void get_zip(struct lua_ctx *c, lua_State *L, int v, const struct where *
 	}
 	exp_names_zip(&l, c->e, c->d);
 }
-
 
 static void get_grid(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
@@ -1191,7 +1186,6 @@ static int l_define(lua_State *L)
 	return 0;
 }
 
-
 /* define = { methods = { name = "return function(A, G, HA) ... end" or function(A, G, HA) ... end } } */
 static void get_define(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
@@ -1247,7 +1241,6 @@ static void get_define(struct lua_ctx *c, lua_State *L, int v, const struct wher
 
 static const char *const figure_by[] = { "method", "utility", "target" };
 
-
 /* figures: a list of {image, by} or of images. */
 static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
@@ -1275,13 +1268,15 @@ static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct whe
 		fig->pos = item.pos;
 		if (is_mapping(L, fv)) {
 			check_keys(c, L, fv, "figures", exp_figure_keys, ARRAY_SIZE(exp_figure_keys), &item);
-			if (field(c, L, fv, exp_figure_keys, ARRAY_SIZE(exp_figure_keys), F_IMAGE, &item, &f) != LUA_TNIL &&
+			if (field(c, L, fv, exp_figure_keys, ARRAY_SIZE(exp_figure_keys), F_IMAGE, &item,
+				  &f) != LUA_TNIL &&
 			    get_str(c, L, lua_gettop(L), &f, &fig->image) < 0)
 				diag_error(c->d, f.pos, "expected an image index or path for 'image'");
 			lua_pop(L, 1);
-			if (field(c, L, fv, exp_figure_keys, ARRAY_SIZE(exp_figure_keys), F_BY, &item, &f) != LUA_TNIL &&
-			    (b = get_choice(c, L, lua_gettop(L), &f, "'by' value", figure_by, ARRAY_SIZE(figure_by))) >=
-				    0) {
+			if (field(c, L, fv, exp_figure_keys, ARRAY_SIZE(exp_figure_keys), F_BY, &item, &f) !=
+				    LUA_TNIL &&
+			    (b = get_choice(c, L, lua_gettop(L), &f, "'by' value", figure_by,
+					    ARRAY_SIZE(figure_by))) >= 0) {
 				free(fig->by);
 				fig->by = xstrdup(figure_by[b]);
 			}
@@ -1302,7 +1297,6 @@ static void get_formats(struct lua_ctx *c, lua_State *L, int v, const struct whe
 	if (names)
 		experiment_set_formats(c->e, names, n, c->d);
 }
-
 
 static void get_outputs(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
@@ -1334,7 +1328,6 @@ static void get_outputs(struct lua_ctx *c, lua_State *L, int v, const struct whe
 	lua_pop(L, 1);
 #undef OUT_FIELD
 }
-
 
 /* A string key checked by experiment_set_choice (device, precision), copied into *field. */
 static void get_choice_str(struct lua_ctx *c, lua_State *L, int v, const struct where *w,

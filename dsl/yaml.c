@@ -80,8 +80,8 @@ static void type_error(struct yctx *c, const yaml_node_t *v, const char *expecte
  */
 typedef void (*visit_fn)(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud);
 
-static void walk_map(struct yctx *c, yaml_node_t *map, const char *where, const struct exp_key *keys, size_t nkeys,
-		     visit_fn visit, void *ud)
+static void walk_map(struct yctx *c, yaml_node_t *map, const char *where, const struct exp_key *keys,
+		     size_t nkeys, visit_fn visit, void *ud)
 {
 	int seen[32];
 	const char *cands[32];
@@ -331,7 +331,6 @@ static void get_names(struct yctx *c, yaml_node_t *v, const char *key, struct ex
 
 static const char *const layouts[] = { "auto", "bchw", "bhwc", "bnc" };
 
-
 static void visit_layer(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
 	struct exp_layer *l = ud;
@@ -420,7 +419,8 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 			memset(l, 0, sizeof(*l));
 			l->pos = pos_of(c, lv);
 			if (lv->type == YAML_MAPPING_NODE)
-				walk_map(c, lv, "layers", exp_layer_keys, ARRAY_SIZE(exp_layer_keys), visit_layer, l);
+				walk_map(c, lv, "layers", exp_layer_keys, ARRAY_SIZE(exp_layer_keys),
+					 visit_layer, l);
 			else if (scalar(lv) && !is_null(lv))
 				l->path = xstrdup(scalar(lv));
 			else
@@ -434,7 +434,6 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 		type_error(c, v, "a mapping of layer names to module paths", "layers");
 	}
 }
-
 
 static void visit_model(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -534,7 +533,6 @@ static void parse_models(struct yctx *c, yaml_node_t *v)
 
 /* ---- data ---- */
 
-
 static void visit_data(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
 	struct exp_data *dt = &c->e->data;
@@ -580,7 +578,6 @@ static void parse_data(struct yctx *c, yaml_node_t *v)
 }
 
 /* ---- grid ---- */
-
 
 static void visit_exclude(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -648,7 +645,6 @@ static void parse_zip(struct yctx *c, yaml_node_t *v)
 	exp_names_zip(&l, c->e, c->d);
 }
 
-
 static void visit_grid(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
 	if (id == G_EXCLUDE)
@@ -658,7 +654,6 @@ static void visit_grid(struct yctx *c, int id, const char *key, yaml_node_t *v, 
 }
 
 /* ---- define ---- */
-
 
 static void visit_define(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -698,7 +693,6 @@ static void visit_define(struct yctx *c, int id, const char *key, yaml_node_t *v
 
 static const char *const figure_by[] = { "method", "utility", "target" };
 
-
 static void visit_figure(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
 	struct exp_figure *f = ud;
@@ -733,7 +727,8 @@ static void parse_figures(struct yctx *c, yaml_node_t *v)
 		memset(f, 0, sizeof(*f));
 		f->pos = pos_of(c, fv);
 		if (fv->type == YAML_MAPPING_NODE)
-			walk_map(c, fv, "figures", exp_figure_keys, ARRAY_SIZE(exp_figure_keys), visit_figure, f);
+			walk_map(c, fv, "figures", exp_figure_keys, ARRAY_SIZE(exp_figure_keys), visit_figure,
+				 f);
 		else if (scalar(fv) && !is_null(fv))
 			f->image = xstrdup(scalar(fv));
 		else
@@ -750,7 +745,6 @@ static void parse_formats(struct yctx *c, yaml_node_t *v)
 	if (names)
 		experiment_set_formats(c->e, names, n, c->d);
 }
-
 
 static void visit_outputs(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
@@ -776,7 +770,6 @@ static void visit_outputs(struct yctx *c, int id, const char *key, yaml_node_t *
 }
 
 /* ---- the top level ---- */
-
 
 /* A string key checked by experiment_set_choice (device, precision), copied into *field. */
 static void get_choice_str(struct yctx *c, yaml_node_t *v, const char *key, const struct exp_choice *ch,
@@ -849,13 +842,15 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 		break;
 	case T_DEFINE:
 		if (v->type == YAML_MAPPING_NODE)
-			walk_map(c, v, "define", exp_define_keys, ARRAY_SIZE(exp_define_keys), visit_define, def_alloc);
+			walk_map(c, v, "define", exp_define_keys, ARRAY_SIZE(exp_define_keys), visit_define,
+				 def_alloc);
 		else if (!is_null(v))
 			type_error(c, v, "a mapping with 'methods', 'utilities' or 'metrics'", key);
 		break;
 	case T_OUTPUTS:
 		if (v->type == YAML_MAPPING_NODE)
-			walk_map(c, v, "outputs", exp_output_keys, ARRAY_SIZE(exp_output_keys), visit_outputs, NULL);
+			walk_map(c, v, "outputs", exp_output_keys, ARRAY_SIZE(exp_output_keys), visit_outputs,
+				 NULL);
 		else if (!is_null(v))
 			type_error(c, v, "a mapping with 'tables', 'plots', 'formats', 'paper' or 'figures'", key);
 		break;
