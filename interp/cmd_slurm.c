@@ -216,8 +216,10 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 		strbuf_addf(&shard, "#SBATCH --mem=%s\n", so->mem);
 	strbuf_addstr(&shard, "#SBATCH --chdir=");
 	strbuf_addstr(&shard, cwd);
-	strbuf_addf(&shard, "\n# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d of %s\nexec ", so->tasks,
-		    spec);
+	strbuf_addf(&shard, "\n# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d of %s\n", so->tasks, spec);
+	/* where the shard ran, for its log */
+	strbuf_addstr(&shard, "echo \"shard $SLURM_ARRAY_TASK_ID (job $SLURM_JOB_ID) on $(hostname)"
+			      "${CUDA_VISIBLE_DEVICES:+, GPUs $CUDA_VISIBLE_DEVICES}\"\nexec ");
 	add_quoted(&run, exe);
 	strbuf_addf(&run, " run --no-progress --shard \"$SLURM_ARRAY_TASK_ID/%d\"%s%s ", so->tasks,
 		    gpus > 1 ? " --devices all" : "", so->unsafe ? " --allow-unsafe" : "");

@@ -139,7 +139,10 @@ real_slurm() {
 	host=$(hostname -s)
 	getent hosts "$host" >/dev/null || { echo "$host does not resolve"; return 1; }
 	S=$TMP/slurm
-	mkdir -p $S/state $S/spool
+	mkdir -p $S/state $S/spool $S/fakedev
+	# two stand-in GPUs (character devices, as gres wants), so that --gres=gpu:N is scheduled
+	mknod $S/fakedev/nvidia0 c 1 3 && mknod $S/fakedev/nvidia1 c 1 3 || { echo "cannot mknod"; return 1; }
+	printf 'AutoDetect=off\nNodeName=%s Name=gpu File=%s/fakedev/nvidia[0-1]\n' "$host" "$S" >$S/gres.conf
 	cat >$S/slurm.conf <<EOS
 ClusterName=camlabtest
 SlurmctldHost=$host(127.0.0.1)
@@ -163,7 +166,8 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 JobAcctGatherType=jobacct_gather/none
 MpiDefault=none
-NodeName=$host NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 State=UNKNOWN
+GresTypes=gpu
+NodeName=$host NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOS
 	export SLURM_CONF=$S/slurm.conf
@@ -225,6 +229,15 @@ if real_slurm >$TMP/why 2>&1; then
 		wait_file $TMP/real/slurm/merge.log 'merged 3 shard folder' 120 &&
 		test_grep '4 of 4 run\(s\) done' $TMP/real/slurm/merge.log &&
 		agg $TMP/real >$TMP/real.agg && cmp $TMP/one.agg $TMP/real.agg
+	"
+	spec gres
+	test_expect_success 'submit --gpus-per-task 1: the tasks get a GPU each from Slurm (two stand-in GPUs)' "
+		$CAMLAB submit --tasks 3 --gpus-per-task 1 $TMP/gres.yaml >$TMP/gres.out && cat $TMP/gres.out &&
+		test_grep '^#SBATCH --gres=gpu:1' $TMP/gres/slurm/shard.sbatch &&
+		wait_file $TMP/gres/slurm/merge.log 'merged 3 shard folder' 180 &&
+		cat $TMP/gres/slurm/shard-*.log | grep '^shard' &&
+		test \$(cat $TMP/gres/slurm/shard-*.log | grep -c '^shard [0-2] (job [0-9]*) on .*, GPUs [01]\$') -eq 3 &&
+		agg $TMP/gres >$TMP/gres.agg && cmp $TMP/one.agg $TMP/gres.agg
 	"
 	stop_slurm
 else
