@@ -266,12 +266,37 @@ static ts_tensor *gradcampp(const struct cam_pass *p)
 	return tmp_done(&T, weighted_sum(w, p->a));
 }
 
-static ts_tensor *randomcam(const struct cam_pass *p, uint64_t seed)
+uint64_t cam_image_seed(uint64_t seed, size_t item)
+{
+	/* splitmix64's finaliser over seed and the index: neighbouring images get unrelated streams */
+	uint64_t z = seed + ((uint64_t)item + 1) * 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/*
+ * Each image's weights are drawn from its own seed (cam_image_seed of the run's seed and its dataset
+ * index), so they do not depend on the batch it is in: batch sizes, an out-of-memory split, several
+ * devices or shards give the same maps. Without items, its place in the batch stands for the index.
+ */
+static ts_tensor *randomcam(const struct cam_pass *p, uint64_t seed, const size_t *items)
 {
 	struct tmp T = { 0 };
-	int64_t shape[2] = { ts_size(p->a, 0), ts_size(p->a, 1) };
-	ts_tensor *w = K(ts_to_like(K(ts_rand_uniform(shape, 2, -1.0, 1.0, seed, "cpu")), p->a));
-	return tmp_done(&T, weighted_sum(w, p->a));
+	int64_t nb = ts_size(p->a, 0), shape[2] = { 1, ts_size(p->a, 1) }, b;
+	ts_tensor **rows = xcalloc((size_t)(nb ? nb : 1), sizeof(*rows)), *w = NULL, *out;
+
+	for (b = 0; rows && b < nb; b++)
+		if (!(rows[b] = ts_rand_uniform(shape, 2, -1.0, 1.0,
+						cam_image_seed(seed, items ? items[b] : (size_t)b), "cpu")))
+			break;
+	if (rows && b == nb)
+		w = K(ts_to_like(K(ts_cat(rows, (int)nb, 0)), p->a));
+	for (b = 0; rows && b < nb; b++)
+		ts_free(rows[b]);
+	free(rows);
+	out = w ? weighted_sum(w, p->a) : NULL;
+	return tmp_done(&T, out);
 }
 
 static ts_tensor *classic_cam(const struct cam_pass *p, const ts_tensor *fc)
@@ -448,7 +473,7 @@ ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam
 		r = gradcampp(p);
 		break;
 	case CAM_RANDOMCAM:
-		r = randomcam(p, e->seed);
+		r = randomcam(p, e->seed, e->items);
 		break;
 	case CAM_SHAPLEYCAM:
 		r = pooled(shapley_w(p, &T), p->a);

@@ -85,8 +85,12 @@ struct cam_extra {
 	const ts_tensor *x;	 /* the input batch, for ScoreCAM */
 	const ts_tensor *fc;	 /* (K, C) head weight, for CAM; NULL: CAM is unavailable */
 	uint64_t seed;		 /* RandomCAM */
+	const size_t *items;	 /* the batch's dataset indices, for RandomCAM's per-image seeds (or NULL) */
 	int chunk;		 /* forwards per batch for ScoreCAM and AblationCAM */
 };
+
+/* The seed of image `item`'s RandomCAM weights under the run's seed (splitmix64's finaliser). */
+uint64_t cam_image_seed(uint64_t seed, size_t item);
 
 /*
  * The map S (B, h, w) before the final ReLU for one method. NULL with an error on failure.

@@ -367,6 +367,7 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 		classes[k] = -1;
 
 	extra->x = b->x;
+	extra->items = b->items;
 	for (ui = 0; ui < e->nr_utilities; ui++) {
 		for (ti = 0; ti < e->nr_targets; ti++) {
 			struct cam_pass pass = CAM_PASS_INIT;

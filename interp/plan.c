@@ -86,7 +86,8 @@ static char *run_config(const struct experiment *e, const struct plan_run *r)
 		strbuf_addf(&sb, "#rank%d", r->rank);
 	strbuf_addch(&sb, '\n');
 	if (!strcmp(method, "randomcam"))
-		strbuf_addf(&sb, "seed=%llu\n", (unsigned long long)e->seed);
+		/* per-image weights (cam_image_seed): results of the earlier per-batch draw are other results */
+		strbuf_addf(&sb, "seed=%llu\nrandomcam.weights=per-image\n", (unsigned long long)e->seed);
 	if ((def = find_def(e, EXP_DEF_METHOD, method)))
 		strbuf_addf(&sb, "method.lua=%s\n", def->lua);
 	if ((def = find_def(e, EXP_DEF_UTILITY, utility)))

@@ -337,7 +337,12 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 	size_t nu = r->nr_user_metrics, m;
 	double *uvals = xcalloc(b->n * ng * (nu ? nu : 1), sizeof(double));
 	struct cam_pass pass = CAM_PASS_INIT;
-	struct cam_extra extra = { r->model.mod, b->x, r->fc, r->e->seed, r->batch * 4 };
+	struct cam_extra extra = { .model = r->model.mod,
+				   .x = b->x,
+				   .fc = r->fc,
+				   .seed = r->e->seed,
+				   .items = b->items,
+				   .chunk = r->batch * 4 };
 	struct metric_row *rows = xcalloc(b->n * ng, sizeof(*rows));
 	unsigned char *ok = xcalloc(ng, 1);
 	unsigned passes = 0;

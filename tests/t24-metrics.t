@@ -43,6 +43,13 @@ x = torch.from_numpy(L("x")).double()
 model = model.double()
 c = torch.from_numpy(L("target")).long()
 
+def image_seed(seed, item):
+    M = (1 << 64) - 1
+    z = (seed + (item + 1) * 0x9e3779b97f4a7c15) & M
+    z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & M
+    z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & M
+    return z ^ (z >> 31)
+
 def minmax(v):
     mn = v.flatten(1).min(1)[0][:, None, None]; mx = v.flatten(1).max(1)[0][:, None, None]
     return (v - mn) / (mx - mn + 1e-7)
@@ -73,9 +80,10 @@ for m in methods:
     AD = (Y - O).clamp(min=0) / Y; IC = (O > Y).double(); ADD = (Y - D).clamp(min=0) / Y
     Com = H.abs().mean((1, 2))
     wrand = None
-    if m == "randomcam":  # same seeded weights as camlab's (seed 0): recover them from S = sum_k w_k A_k is not needed;
-        gen = torch.Generator().manual_seed(0)  # camlab draws Uniform(-1, 1) of shape (B, C) from a CPU generator seeded 0
-        wrand = (torch.rand(x.shape[0], 64, generator=gen, dtype=torch.float32) * 2 - 1).double()
+    if m == "randomcam":  # camlab's seeded weights (seed 0): each image's Uniform(-1, 1) row of C = 64 from a
+        # CPU generator seeded with splitmix64's finaliser of the seed and the image's index (cam_image_seed)
+        wrand = torch.stack([torch.empty(64).uniform_(-1, 1, generator=torch.Generator().manual_seed(image_seed(0, b)))
+                             for b in range(x.shape[0])]).double()
     H2 = cam(m, x * H[:, None], wrand)
     coh = []
     for b in range(x.shape[0]):

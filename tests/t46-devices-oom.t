@@ -88,6 +88,17 @@ test_expect_success 'out of memory halves the batch and the run goes on to the s
 	sqlite3 $TMP/oom/results.sqlite 'SELECT count(*) FROM images' | test_grep '^864\$' /dev/stdin
 "
 
+# rc B: RandomCAM alone in batches of B, its per-image rows to $TMP/rcB.rows
+rc() {
+	sed -e "s/^batch: 24/batch: $1/" -e 's/^methods: .*/methods: [randomcam]/' -e "s|$TMP/one|$TMP/rc$1|" \
+		-e "s/^name: one/name: rc$1/" $TMP/one.yaml >$TMP/rc$1.yaml &&
+	$CAMLAB run --no-progress $TMP/rc$1.yaml 2>$TMP/rc$1.log &&
+	sqlite3 $TMP/rc$1/results.sqlite 'SELECT idx, round(ad, 6), round(coh, 6), round(com, 6) FROM images ORDER BY run_key, idx' >$TMP/rc$1.rows
+}
+test_expect_success 'RandomCAM draws every image its own weights: batches of 24 and 5 give the same maps' "
+	rc 24 && rc 5 && test \$(wc -l <$TMP/rc24.rows) -eq 288 && cmp $TMP/rc24.rows $TMP/rc5.rows
+"
+
 test_expect_success 'a bad device list is an error' "
 	test_must_fail $CAMLAB run --no-progress --devices cpu,tpu $TMP/one.yaml 2>$TMP/err &&
 	test_grep \"unsupported device 'tpu'\" $TMP/err

@@ -8,7 +8,8 @@
 #       methods, utilities rest and logit, all metrics) on the CPU and on the GPU: the same explained
 #       classes, per-image AD, Coh, Com, IC, ADD, Y, O, D and every aggregate to 1e-4 absolute (IC, a
 #       comparison O > Y, may differ where |O - Y| is under 1e-4: a tie; its average then by 1/n each);
-#   (c) the same experiment with --devices GPU,cpu (one worker per device) gives the GPU run's numbers;
+#   (c) the same experiment with --devices GPU,cpu (one worker per device, sharing each group's images)
+#       gives the GPU run's numbers, and so does --devices GPU,GPU (two processes on the one GPU);
 #   (d) out of memory on the GPU (CAMLAB_TEST_OOM_ABOVE, see t46) halves the batch twice and still gives
 #       the GPU run's numbers;
 #   (e) with libtorch's own TF32 setting (no NVIDIA_TF32_OVERRIDE): the explain maps of (a) still agree.
@@ -227,6 +228,7 @@ EOS
 spec cpu cpu $B
 spec gpu $GPU $B
 spec two $GPU $B
+spec twogpu $GPU $B
 spec oom $GPU $N
 
 # sql2 DB_A DB_B QUERY: QUERY with DB_B attached as b; rows '|'-separated (sqlite3, else $PY's sqlite3).
@@ -304,6 +306,13 @@ test_expect_success "--devices $GPU,cpu: one worker per device, the numbers of t
 	same_results $TMP/gpu $TMP/two two
 "
 note two
+
+test_expect_success "--devices $GPU,$GPU: two processes on one device, the numbers of the single-process run" "
+	$CAMLAB run --no-progress --devices $GPU,$GPU $TMP/twogpu.yaml 2>$TMP/twogpu.log && cat $TMP/twogpu.log &&
+	test_grep '^worker 1 on $GPU' $TMP/twogpu.log &&
+	same_results $TMP/gpu $TMP/twogpu twogpu
+"
+note twogpu
 
 test_expect_success "out of memory on $GPU halves the batch and the run goes on to the same numbers" "
 	CAMLAB_TEST_OOM_ABOVE=$B $CAMLAB run --no-progress $TMP/oom.yaml 2>$TMP/oom.log && cat $TMP/oom.log &&

@@ -187,6 +187,7 @@ int main(int argc, char **argv)
 	extra.fc = model_head_weight(&m);
 	extra.model = m.mod;
 	extra.x = b.x;
+	extra.items = b.items;
 	extra.chunk = 64;
 	for (i = 0; i < CAM_NR_METHODS; i++) {
 		struct strbuf name = STRBUF_INIT;

@@ -62,7 +62,9 @@ static void setup_release(struct setup *s)
 /* The post-processed heatmap of a method, (B, H, W), or raw S when raw is set. */
 static ts_tensor *heat(struct setup *s, const struct cam_pass *p, enum cam_method m, int raw)
 {
-	struct cam_extra e = { s->m.mod, s->b.x, s->fc, 0, 32 };
+	struct cam_extra e = {
+		.model = s->m.mod, .x = s->b.x, .fc = s->fc, .items = s->b.items, .chunk = 32
+	};
 	ts_tensor *map = cam_map(m, p, &e), *h;
 	if (raw)
 		return map;
