@@ -218,6 +218,26 @@ int cmd_plan(int argc, char **argv)
 	}
 	printf("%zu runs: %zu done, %zu partial, %zu pending, %zu failed; results in %s\n", p.nr, counts[0],
 	       counts[1], counts[2], counts[3], e.output);
+	{
+		/* the states above are the output folder's; shards' results count once merged */
+		struct strbuf sh = STRBUF_INIT;
+		struct dirent **names;
+		int n, k, nshards = 0;
+		strbuf_addf(&sh, "%s/shards", e.output);
+		n = scandir(sh.buf, &names, NULL, NULL);
+		for (k = 0; k < n; k++) {
+			nshards += !strncmp(names[k]->d_name, "shard-", 6);
+			free(names[k]);
+		}
+		if (n > 0)
+			free(names);
+		if (nshards)
+			printf("%d shard folder(s) in %s: `camlab merge %s` gathers them (`camlab status %s` "
+			       "shows "
+			       "each)\n",
+			       nshards, sh.buf, file, e.output);
+		strbuf_release(&sh);
+	}
 	free(st);
 	plan_release(&p);
 	experiment_release(&e);

@@ -42,7 +42,8 @@ test_expect_success 'shards 0 and 2 of 3 run their chunks; merge says shard 1 is
 	test_grep '^shard 2 of 3: 256 image result\(s\)' $TMP/m1.log &&
 	test_grep '^shard 1 of 3: missing \(never started\)' $TMP/m1.log &&
 	test_grep '0 of 4 run\(s\) done; run the missing or incomplete shards again' $TMP/m1.log &&
-	$CAMLAB plan $TMP/sh.yaml | test_grep '^4 runs: 0 done, 4 partial' /dev/stdin
+	$CAMLAB plan $TMP/sh.yaml >$TMP/plan.out && test_grep '^4 runs: 0 done, 4 partial' $TMP/plan.out &&
+	test_grep '^2 shard folder\(s\) in .*/sh/shards: .camlab merge .*sh.yaml. gathers them' $TMP/plan.out
 "
 
 test_expect_success 'the missing shard, merged: the numbers of the single process, and its report' "
