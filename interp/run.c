@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1021,6 +1022,42 @@ char *run_shard_dir(const char *output, int i, int n)
 	return strbuf_detach(&sb, NULL);
 }
 
+/*
+ * One process at a time runs a shard: a second one (a resubmission while the first still runs, on
+ * another node) would write the same SQLite file, which over NFS can corrupt it. A POSIX lock on
+ * DIR/lock (which NFS's lock manager shares between hosts) is held while the shard runs, and released
+ * by the kernel if the process dies. Returns the lock's descriptor, or -1 after an error.
+ */
+static int lock_shard(const char *dir)
+{
+	struct strbuf path = STRBUF_INIT;
+	struct flock fl;
+	int fd;
+
+	strbuf_addf(&path, "%s/lock", dir);
+	fd = open(path.buf, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		error("cannot open %s: %s", path.buf, strerror(errno));
+		strbuf_release(&path);
+		return -1;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		if (errno == EACCES || errno == EAGAIN)
+			error("another process is running this shard (%s is locked): not starting a second "
+			      "one",
+			      path.buf);
+		else
+			error("cannot lock %s: %s", path.buf, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	strbuf_release(&path);
+	return fd;
+}
+
 struct shard {
 	int i, n;
 	char *name;
@@ -1118,6 +1155,7 @@ static int merge_shards(struct runner *r)
 
 int run_experiment(const struct experiment *e, const struct run_opts *o)
 {
+	int lock_fd = -1;
 	struct runner r;
 	struct diag d = DIAG_INIT;
 	struct devices devs = { NULL, 0 };
@@ -1149,7 +1187,8 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		return 1;
 	}
 	r.out = o->nr_shards ? run_shard_dir(e->output, o->shard, o->nr_shards) : xstrdup(e->output);
-	if (mkdir_p(r.out) < 0 || !(r.store = store_open(r.out)))
+	if (mkdir_p(r.out) < 0 || (o->nr_shards && (lock_fd = lock_shard(r.out)) < 0) ||
+	    !(r.store = store_open(r.out)))
 		goto out;
 	text = read_file(e->file);
 	canon = experiment_canonical(e);
@@ -1241,6 +1280,8 @@ out:
 	devices_release(&devs);
 	batch_shares_free(r.shares, r.nr_groups);
 	free(r.out);
+	if (lock_fd >= 0)
+		close(lock_fd); /* releases the shard's lock */
 	return ret;
 }
 

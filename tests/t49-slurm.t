@@ -64,6 +64,19 @@ test_expect_success 'a shard run again resumes: nothing is recomputed' "
 	test \$(grep -c '(already done)' $TMP/s1b.log) -eq 2
 "
 
+if ! command -v "$PY" >/dev/null 2>&1; then
+	test_skip "a shard another process is running is not started twice" "no python at $PY to hold the lock"
+else
+test_expect_success 'a shard another process is running is not started twice' "
+	$PY -c 'import fcntl, sys, time
+f = open(sys.argv[1], \"w\"); fcntl.lockf(f, fcntl.LOCK_EX); open(sys.argv[2], \"w\").close(); time.sleep(20)' \
+		$TMP/sh/shards/shard-001-of-003/lock $TMP/locked &
+	holder=\$! && i=0 && while [ ! -f $TMP/locked ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done &&
+	test_must_fail $CAMLAB run --no-progress --shard 1/3 $TMP/sh.yaml 2>$TMP/lock.err; kill \$holder;
+	test_grep 'another process is running this shard \(.*shard-001-of-003/lock is locked\): not starting a second one' $TMP/lock.err
+"
+fi
+
 test_expect_success 'bad --shard values and a merge without shards are clear errors' "
 	test_must_fail $CAMLAB run --shard 3/3 $TMP/sh.yaml 2>$TMP/err &&
 	test_grep \"shard needs I/N with 0 <= I < N, not '3/3'\" $TMP/err &&
