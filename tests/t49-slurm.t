@@ -150,6 +150,11 @@ real_slurm() {
 		command -v $c >/dev/null || [ -x /usr/sbin/$c ] || { echo "no $c (slurm-wlm, munge)"; return 1; }
 	done
 	[ "$(id -u)" -eq 0 ] || { echo "not root: cannot start slurmctld, slurmd and munged"; return 1; }
+	# another Slurm here (a real one, or an earlier run's still exiting) would own the ports
+	if ps -C slurmctld,slurmd -o stat= 2>/dev/null | grep -qv Z; then
+		echo "a slurmctld or slurmd is already running here"
+		return 1
+	fi
 	host=$(hostname -s)
 	getent hosts "$host" >/dev/null || { echo "$host does not resolve"; return 1; }
 	S=$TMP/slurm
@@ -207,11 +212,19 @@ stop_slurm() {
 		sleep 1
 		i=$((i + 1))
 	done
+	pids=
 	for f in slurmd slurmctld; do
-		[ -f "$S/$f.pid" ] && kill "$(cat $S/$f.pid)" 2>/dev/null
+		[ -f "$S/$f.pid" ] && pids="$pids $(cat $S/$f.pid)"
 	done
+	[ -n "$pids" ] && kill $pids 2>/dev/null
 	[ -n "${STARTED_MUNGE:-}" ] && pkill -x munged
-	sleep 1
+	# until they are gone (a zombie no longer owns its ports)
+	i=0
+	while [ $i -lt 100 ] && [ -n "$pids" ] &&
+		ps -o stat= -p $(echo $pids | tr ' ' ,) 2>/dev/null | grep -qv Z; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 }
 # wait_file FILE PATTERN SECONDS
 wait_file() {
