@@ -368,8 +368,7 @@ void batch_source_set_workers(struct batch_source *src, int n)
 void batch_source_release(struct batch_source *src)
 {
 	pipe_stop(src);
-	free(src->walk.requeue);
-	memset(&src->walk, 0, sizeof(src->walk));
+	walk_reset(src);
 	image_release(&src->carry);
 	src->have_carry = 0;
 }

@@ -4,7 +4,6 @@
  */
 #include "interp/commands.h"
 
-#include <dirent.h>
 #include <getopt.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -220,23 +219,14 @@ int cmd_plan(int argc, char **argv)
 	       counts[1], counts[2], counts[3], e.output);
 	{
 		/* the states above are the output folder's; shards' results count once merged */
-		struct strbuf sh = STRBUF_INIT;
-		struct dirent **names;
-		int n, k, nshards = 0;
-		strbuf_addf(&sh, "%s/shards", e.output);
-		n = scandir(sh.buf, &names, NULL, NULL);
-		for (k = 0; k < n; k++) {
-			nshards += !strncmp(names[k]->d_name, "shard-", 6);
-			free(names[k]);
-		}
+		struct run_shard *sh;
+		long n = run_shards(e.output, &sh);
 		if (n > 0)
-			free(names);
-		if (nshards)
-			printf("%d shard folder(s) in %s: `camlab merge %s` gathers them (`camlab status %s` "
-			       "shows "
-			       "each)\n",
-			       nshards, sh.buf, file, e.output);
-		strbuf_release(&sh);
+			printf("%ld shard folder(s) in %s/shards: `camlab merge %s` gathers them "
+			       "(`camlab status %s` shows each)\n",
+			       n, e.output, file, e.output);
+		if (n >= 0)
+			run_shards_free(sh, (size_t)n);
 	}
 	free(st);
 	plan_release(&p);
@@ -247,41 +237,35 @@ int cmd_plan(int argc, char **argv)
 /* The shards under DIR/shards (camlab submit, run --shard) and the image results each holds. */
 static void print_shards(const char *dir)
 {
-	struct strbuf path = STRBUF_INIT;
-	struct dirent **names;
-	int n, i;
+	struct run_shard *sh;
+	long n = run_shards(dir, &sh), i;
 
-	strbuf_addf(&path, "%s/shards", dir);
-	n = scandir(path.buf, &names, NULL, alphasort);
 	for (i = 0; i < n; i++) {
+		const char *name = strrchr(sh[i].dir, '/') + 1;
+		struct strbuf f = STRBUF_INIT;
 		sqlite3 *db;
 		sqlite3_stmt *st;
-		struct strbuf f = STRBUF_INIT;
-		if (!strncmp(names[i]->d_name, "shard-", 6)) {
-			strbuf_addf(&f, "%s/%s/results.sqlite", path.buf, names[i]->d_name);
-			if (sqlite3_open_v2(f.buf, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-			    sqlite3_prepare_v2(db,
-					       "SELECT (SELECT count(*) FROM images), "
-					       "(SELECT group_concat(state || ' ' || n, ', ') FROM "
-					       "(SELECT state, count(*) AS n FROM runs GROUP BY state))",
-					       -1, &st, NULL) == SQLITE_OK) {
-				if (sqlite3_step(st) == SQLITE_ROW)
-					printf("%s: %lld image results stored; runs: %s\n", names[i]->d_name,
-					       (long long)sqlite3_column_int64(st, 0),
-					       sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1)
-									  : "none");
-				sqlite3_finalize(st);
-			} else {
-				printf("%s: no results yet\n", names[i]->d_name);
-			}
-			sqlite3_close(db);
+		strbuf_addf(&f, "%s/results.sqlite", sh[i].dir);
+		if (sqlite3_open_v2(f.buf, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+		    sqlite3_prepare_v2(db,
+				       "SELECT (SELECT count(*) FROM images), "
+				       "(SELECT group_concat(state || ' ' || n, ', ') FROM "
+				       "(SELECT state, count(*) AS n FROM runs GROUP BY state))",
+				       -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				printf("%s: %lld image results stored; runs: %s\n", name,
+				       (long long)sqlite3_column_int64(st, 0),
+				       sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1)
+								  : "none");
+			sqlite3_finalize(st);
+		} else {
+			printf("%s: no results yet\n", name);
 		}
+		sqlite3_close(db);
 		strbuf_release(&f);
-		free(names[i]);
 	}
-	if (n > 0)
-		free(names);
-	strbuf_release(&path);
+	if (n >= 0)
+		run_shards_free(sh, (size_t)n);
 }
 
 int cmd_status(int argc, char **argv)

@@ -501,9 +501,10 @@ enum { CHUNK_MAX = 64, CHUNKS_PER_WORKER = 8 };
 
 static size_t chunk_size(const struct runner *r)
 {
-	size_t c = r->nr_images / ((size_t)r->workers * CHUNKS_PER_WORKER);
+	size_t c;
 	if (r->o->nr_shards) /* the shard's own chunks, shared by its workers */
 		return SHARD_CHUNK;
+	c = r->nr_images / ((size_t)r->workers * CHUNKS_PER_WORKER);
 	return c < 1 ? 1 : c > CHUNK_MAX ? CHUNK_MAX : c;
 }
 
@@ -522,9 +523,9 @@ static int in_shard(const struct runner *r, size_t i)
 
 /*
  * A run's state from the images stored for it (done: per dataset index), with its aggregates: done when
- * it has every image of the selection (of the shard's part of it, in a shard).
+ * it has every image of the selection (of the shard's part of it, in a shard). Returns 1 if it is done.
  */
-static void settle_run(struct runner *r, const char *key, const unsigned char *done)
+static int settle_run(struct runner *r, const char *key, const unsigned char *done)
 {
 	size_t i, nd = 0, want = 0;
 	for (i = 0; i < r->nr_images; i++)
@@ -534,6 +535,7 @@ static void settle_run(struct runner *r, const char *key, const unsigned char *d
 		}
 	store_aggregate(r->store, key);
 	store_set_state(r->store, key, nd == want ? "done" : "partial", NULL);
+	return nd == want;
 }
 
 /*
@@ -957,8 +959,8 @@ static int fork_workers(struct runner *r, const struct devices *devs)
 				long cores = sysconf(_SC_NPROCESSORS_ONLN);
 				r->decode_workers = cores > (long)devs->nr ? (int)(cores / (long)devs->nr) : 1;
 			}
-			r->bar =
-				0; /* the parent shows the progress of all (progress() is quiet in workers) */
+			/* the parent shows the progress of all (progress() is quiet in workers) */
+			r->bar = 0;
 			fprintf(stderr, "worker %zu on %s\n", i, r->device);
 			_exit(run_worker(r));
 		}
@@ -995,11 +997,14 @@ static int fork_workers(struct runner *r, const struct devices *devs)
 	return ret;
 }
 
-/* After the workers: every run's state and aggregates from what they stored (failed runs stay failed). */
-static void settle_runs(struct runner *r)
+/*
+ * After the workers: every run's state and aggregates from what they stored (failed runs stay failed).
+ * Returns how many runs are done.
+ */
+static size_t settle_runs(struct runner *r)
 {
 	unsigned char *done = xmalloc(r->ds.nr ? r->ds.nr : 1);
-	size_t i;
+	size_t i, nr_done = 0;
 
 	for (i = 0; i < r->plan.nr; i++) {
 		const char *key = r->plan.runs[i].key;
@@ -1008,18 +1013,64 @@ static void settle_runs(struct runner *r)
 		if (!st || strcmp(st, "failed")) {
 			memset(done, 0, r->ds.nr ? r->ds.nr : 1);
 			store_done_images(r->store, key, done, r->ds.nr);
-			settle_run(r, key, done);
+			nr_done += settle_run(r, key, done);
 		}
 		free(st);
 	}
 	free(done);
+	return nr_done;
 }
 
-char *run_shard_dir(const char *output, int i, int n)
+/* Where shard i of n writes its results: OUTPUT/shards/shard-III-of-NNN (free it). */
+static char *run_shard_dir(const char *output, int i, int n)
 {
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "%s/shards/shard-%03d-of-%03d", output, i, n);
 	return strbuf_detach(&sb, NULL);
+}
+
+static int cmp_shard(const void *a, const void *b)
+{
+	const struct run_shard *x = a, *y = b;
+	return x->n != y->n ? (x->n > y->n) - (x->n < y->n) : (x->i > y->i) - (x->i < y->i);
+}
+
+long run_shards(const char *output, struct run_shard **out)
+{
+	struct strbuf dir = STRBUF_INIT;
+	struct run_shard *sh = NULL;
+	struct dirent *de;
+	size_t nr = 0;
+	DIR *dp;
+
+	*out = NULL;
+	strbuf_addf(&dir, "%s/shards", output);
+	dp = opendir(dir.buf);
+	strbuf_release(&dir);
+	if (!dp)
+		return -1;
+	while ((de = readdir(dp))) {
+		int a, b, end = 0;
+		if (sscanf(de->d_name, "shard-%d-of-%d%n", &a, &b, &end) == 2 && !de->d_name[end] && b > 0 &&
+		    a >= 0 && a < b) {
+			sh = xrealloc(sh, (nr + 1) * sizeof(*sh));
+			sh[nr].i = a;
+			sh[nr].n = b;
+			sh[nr++].dir = run_shard_dir(output, a, b);
+		}
+	}
+	closedir(dp);
+	qsort(sh, nr, sizeof(*sh), cmp_shard);
+	*out = sh;
+	return (long)nr;
+}
+
+void run_shards_free(struct run_shard *s, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		free(s[i].dir);
+	free(s);
 }
 
 /*
@@ -1058,53 +1109,26 @@ static int lock_shard(const char *dir)
 	return fd;
 }
 
-struct shard {
-	int i, n;
-	char *name;
-};
-
-static int cmp_shard(const void *a, const void *b)
-{
-	const struct shard *x = a, *y = b;
-	return x->n != y->n ? (x->n > y->n) - (x->n < y->n) : (x->i > y->i) - (x->i < y->i);
-}
-
 /*
  * camlab merge: every shard's results (OUTPUT/shards/shard-I-of-N) into OUTPUT's database, then the runs'
  * states from all of them; says which shards are missing. Returns 0 if every run is done, else 1.
  */
 static int merge_shards(struct runner *r)
 {
-	struct strbuf dir = STRBUF_INIT;
-	struct shard *sh = NULL;
-	size_t nr = 0, i;
-	struct dirent *de;
-	DIR *dp;
+	struct run_shard *sh;
+	long nr = run_shards(r->out, &sh), i;
+	size_t done;
 	int ret = 0, n_missing = 0;
 
-	strbuf_addf(&dir, "%s/shards", r->out);
-	if (!(dp = opendir(dir.buf))) {
-		error("no shards in %s: run `camlab submit` (Slurm) or `camlab run --shard I/N` first",
-		      dir.buf);
-		strbuf_release(&dir);
+	if (nr < 0) {
+		error("no shards in %s/shards: run `camlab submit` (Slurm) or `camlab run --shard I/N` first",
+		      r->out);
 		return 1;
 	}
-	while ((de = readdir(dp))) {
-		int a, b, end = 0;
-		if (sscanf(de->d_name, "shard-%d-of-%d%n", &a, &b, &end) == 2 && !de->d_name[end] && b > 0 &&
-		    a >= 0 && a < b) {
-			sh = xrealloc(sh, (nr + 1) * sizeof(*sh));
-			sh[nr].i = a;
-			sh[nr].n = b;
-			sh[nr++].name = xstrdup(de->d_name);
-		}
-	}
-	closedir(dp);
-	qsort(sh, nr, sizeof(*sh), cmp_shard);
 	for (i = 0; i < nr; i++) {
 		struct strbuf db = STRBUF_INIT;
 		long n;
-		strbuf_addf(&db, "%s/%s/results.sqlite", dir.buf, sh[i].name);
+		strbuf_addf(&db, "%s/results.sqlite", sh[i].dir);
 		if (access(db.buf, R_OK) < 0) {
 			fprintf(stderr, "shard %d of %d: no results yet\n", sh[i].i, sh[i].n);
 		} else if ((n = store_merge(r->store, db.buf)) < 0) {
@@ -1116,40 +1140,29 @@ static int merge_shards(struct runner *r)
 	}
 	/* every shard of each count seen (a spec may have been submitted with another count before) */
 	for (i = 0; i < nr; i++) {
-		int k, j;
+		long j;
+		int k;
 		if (i && sh[i].n == sh[i - 1].n)
 			continue;
 		for (k = 0; k < sh[i].n; k++) {
-			for (j = (int)i; j < (int)nr && sh[j].n == sh[i].n && sh[j].i != k; j++)
+			for (j = i; j < nr && sh[j].n == sh[i].n && sh[j].i != k; j++)
 				;
-			if (j == (int)nr || sh[j].n != sh[i].n) {
+			if (j == nr || sh[j].n != sh[i].n) {
 				fprintf(stderr, "shard %d of %d: missing (never started)\n", k, sh[i].n);
 				n_missing++;
 			}
 		}
 	}
-	settle_runs(r);
-	{
-		size_t done = 0;
-		for (i = 0; i < r->plan.nr; i++) {
-			long nd = 0;
-			char *st = store_run_state(r->store, r->plan.runs[i].key, &nd);
-			done += st && !strcmp(st, "done");
-			free(st);
-		}
-		fprintf(stderr, "merged %zu shard folder(s) into %s: %zu of %zu run(s) done", nr, r->out,
-			done, r->plan.nr);
-		if (done < r->plan.nr)
-			fprintf(stderr, "; run the missing or incomplete shards again (they resume), then "
-					"merge again");
-		fputc('\n', stderr);
-		if (done < r->plan.nr || n_missing)
-			ret = 1;
-	}
-	for (i = 0; i < nr; i++)
-		free(sh[i].name);
-	free(sh);
-	strbuf_release(&dir);
+	done = settle_runs(r);
+	fprintf(stderr, "merged %ld shard folder(s) into %s: %zu of %zu run(s) done", nr, r->out, done,
+		r->plan.nr);
+	if (done < r->plan.nr)
+		fprintf(stderr,
+			"; run the missing or incomplete shards again (they resume), then merge again");
+	fputc('\n', stderr);
+	if (done < r->plan.nr || n_missing)
+		ret = 1;
+	run_shards_free(sh, (size_t)nr);
 	return ret;
 }
 

@@ -29,8 +29,17 @@ struct run_opts {
 /* Images per chunk of a shard: which shard an image belongs to does not depend on anything else. */
 enum { SHARD_CHUNK = 64 };
 
-/* Where shard i of n writes its results: OUTPUT/shards/shard-III-of-NNN (free it). */
-char *run_shard_dir(const char *output, int i, int n);
+/* A shard's results folder: shard i of n, OUTPUT/shards/shard-III-of-NNN. */
+struct run_shard {
+	int i, n;
+	char *dir;
+};
+/*
+ * The shard folders under output/shards, ordered by n, then i, into *out (free it with run_shards_free).
+ * Returns how many, or -1 if there is no such folder.
+ */
+long run_shards(const char *output, struct run_shard **out);
+void run_shards_free(struct run_shard *s, size_t n);
 
 /*
  * Run the experiment e (loaded from spec_file), or its shard, or gather its shards (o->merge). Returns
