@@ -129,11 +129,16 @@ struct submit_opts {
 	size_t nr_extra;
 };
 
-/* The #SBATCH lines both scripts share, then their own. */
-static void header(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *log)
+/*
+ * The lines both job scripts start with: the job's name (camlab-NAME and a suffix), its log, the user's
+ * sbatch options and the working folder the spec's relative paths are read from.
+ */
+static void header(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *suffix,
+		   const char *log, const char *cwd)
 {
 	size_t i;
-	strbuf_addf(sb, "#!/bin/sh\n#SBATCH --job-name=%s\n#SBATCH --output=%s\n", name, log);
+	strbuf_addf(sb, "#!/bin/sh\n#SBATCH --job-name=camlab-%s%s\n#SBATCH --output=%s\n", name, suffix,
+		    log);
 	if (so->partition)
 		strbuf_addf(sb, "#SBATCH --partition=%s\n", so->partition);
 	if (so->account)
@@ -142,6 +147,15 @@ static void header(struct strbuf *sb, const struct submit_opts *so, const char *
 		strbuf_addf(sb, "#SBATCH --time=%s\n", so->time);
 	for (i = 0; i < so->nr_extra; i++)
 		strbuf_addf(sb, "#SBATCH %s\n", so->extra[i]);
+	strbuf_addf(sb, "#SBATCH --chdir=%s\n", cwd);
+}
+
+/* The command line that submits script with the option given (--array=..., --dependency=...). */
+static void sbatch_cmd(struct strbuf *cmd, const char *opt, const char *script)
+{
+	strbuf_reset(cmd);
+	strbuf_addf(cmd, "sbatch --parsable %s ", opt);
+	add_quoted(cmd, script);
 }
 
 /* The shards to submit: "0-N" (with %K), or the --only list checked against N. */
@@ -170,7 +184,8 @@ static int array_spec(const struct submit_opts *so, struct strbuf *sb)
 static int submit(const struct experiment *e, const struct submit_opts *so)
 {
 	struct strbuf dir = STRBUF_INIT, shard = STRBUF_INIT, merge = STRBUF_INIT, cmd = STRBUF_INIT;
-	struct strbuf run = STRBUF_INIT, arr = STRBUF_INIT, path = STRBUF_INIT;
+	struct strbuf arr = STRBUF_INIT, opt = STRBUF_INIT, log = STRBUF_INIT;
+	struct strbuf shard_path = STRBUF_INIT, merge_path = STRBUF_INIT;
 	char exe[PATH_MAX], *spec = realpath(e->file, NULL), *out = NULL, *cwd = getcwd(NULL, 0);
 	char *job = NULL, *merge_job = NULL;
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -197,77 +212,54 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 	if (mkdir_p(dir.buf) < 0)
 		goto out;
 
+	strbuf_addf(&shard_path, "%s/shard.sbatch", dir.buf);
+	strbuf_addf(&merge_path, "%s/merge.sbatch", dir.buf);
+
 	/* the array task: one shard */
-	{
-		struct strbuf jn = STRBUF_INIT, log = STRBUF_INIT;
-		strbuf_addf(&jn, "camlab-%s", name);
-		strbuf_addf(&log, "%s/shard-%%a.log", dir.buf);
-		header(&shard, so, jn.buf, log.buf);
-		strbuf_release(&jn);
-		strbuf_release(&log);
-	}
+	strbuf_addf(&log, "%s/shard-%%a.log", dir.buf);
+	header(&shard, so, name, "", log.buf, cwd);
 	if (gpus > 0)
 		strbuf_addf(&shard, "#SBATCH --gres=gpu:%d\n", gpus);
 	if (so->cpus > 0)
 		strbuf_addf(&shard, "#SBATCH --cpus-per-task=%d\n", so->cpus);
 	if (so->mem)
 		strbuf_addf(&shard, "#SBATCH --mem=%s\n", so->mem);
-	strbuf_addstr(&shard, "#SBATCH --chdir=");
-	strbuf_addstr(&shard, cwd);
-	strbuf_addf(&shard, "\n# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d of %s\n", so->tasks, spec);
+	strbuf_addf(&shard, "# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d of %s\n", so->tasks, spec);
 	/* where the shard ran, for its log */
 	strbuf_addstr(&shard, "echo \"shard $SLURM_ARRAY_TASK_ID (job $SLURM_JOB_ID) on $(hostname)"
 			      "${CUDA_VISIBLE_DEVICES:+, GPUs $CUDA_VISIBLE_DEVICES}\"\nexec ");
-	add_quoted(&run, exe);
-	strbuf_addf(&run, " run --no-progress --shard \"$SLURM_ARRAY_TASK_ID/%d\"%s%s ", so->tasks,
+	add_quoted(&shard, exe);
+	strbuf_addf(&shard, " run --no-progress --shard \"$SLURM_ARRAY_TASK_ID/%d\"%s%s ", so->tasks,
 		    gpus > 1 ? " --devices all" : "", so->unsafe ? " --allow-unsafe" : "");
-	add_quoted(&run, spec);
-	strbuf_addf(&shard, "%s\n", run.buf);
+	add_quoted(&shard, spec);
+	strbuf_addch(&shard, '\n');
 
 	/* the merge, after the array whatever became of it */
-	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/merge.log", dir.buf);
-	{
-		struct strbuf jn = STRBUF_INIT;
-		strbuf_addf(&jn, "camlab-%s-merge", name);
-		header(&merge, so, jn.buf, path.buf);
-		strbuf_release(&jn);
-	}
-	strbuf_addstr(&merge, "#SBATCH --chdir=");
-	strbuf_addstr(&merge, cwd);
-	strbuf_addstr(&merge, "\nexec ");
+	strbuf_reset(&log);
+	strbuf_addf(&log, "%s/merge.log", dir.buf);
+	header(&merge, so, name, "-merge", log.buf, cwd);
+	strbuf_addstr(&merge, "exec ");
 	add_quoted(&merge, exe);
 	strbuf_addf(&merge, " merge%s ", so->unsafe ? " --allow-unsafe" : "");
 	add_quoted(&merge, spec);
 	strbuf_addch(&merge, '\n');
 
-	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/shard.sbatch", dir.buf);
-	if (write_text(path.buf, shard.buf) < 0)
+	if (write_text(shard_path.buf, shard.buf) < 0 || write_text(merge_path.buf, merge.buf) < 0)
 		goto out;
-	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/merge.sbatch", dir.buf);
-	if (write_text(path.buf, merge.buf) < 0)
-		goto out;
-
-	strbuf_addf(&cmd, "sbatch --parsable --array=%s ", arr.buf);
-	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/shard.sbatch", dir.buf);
-	add_quoted(&cmd, path.buf);
+	strbuf_addf(&opt, "--array=%s", arr.buf);
+	sbatch_cmd(&cmd, opt.buf, shard_path.buf);
 	if (so->dry_run) {
-		printf("%s\nsbatch --parsable --dependency=afterany:JOBID '%s/merge.sbatch'\n", cmd.buf,
-		       dir.buf);
-		printf("# scripts written to %s (nothing submitted: --dry-run)\n", dir.buf);
+		printf("%s\n", cmd.buf);
+		sbatch_cmd(&cmd, "--dependency=afterany:JOBID", merge_path.buf);
+		printf("%s\n# scripts written to %s (nothing submitted: --dry-run)\n", cmd.buf, dir.buf);
 		ret = 0;
 		goto out;
 	}
 	if (sbatch(cmd.buf, &job) < 0)
 		goto out;
-	strbuf_reset(&cmd);
-	strbuf_addf(&cmd, "sbatch --parsable --dependency=afterany:%s ", job);
-	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/merge.sbatch", dir.buf);
-	add_quoted(&cmd, path.buf);
+	strbuf_reset(&opt);
+	strbuf_addf(&opt, "--dependency=afterany:%s", job);
+	sbatch_cmd(&cmd, opt.buf, merge_path.buf);
 	if (sbatch(cmd.buf, &merge_job) < 0) {
 		error("the shards are submitted as job %s, but not the merge: run `camlab merge %s` when "
 		      "they end",
@@ -289,9 +281,11 @@ out:
 	strbuf_release(&shard);
 	strbuf_release(&merge);
 	strbuf_release(&cmd);
-	strbuf_release(&run);
 	strbuf_release(&arr);
-	strbuf_release(&path);
+	strbuf_release(&opt);
+	strbuf_release(&log);
+	strbuf_release(&shard_path);
+	strbuf_release(&merge_path);
 	return ret;
 }
 
