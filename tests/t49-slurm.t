@@ -205,13 +205,17 @@ EOS
 	echo "the node did not come up idle in 30 s"
 	return 1
 }
-stop_slurm() {
-	# the jobs first (a finished job's step lingers a moment), then the daemons started here
+# wait_idle: until Slurm has no job left (a merge job goes on building its report after its log line)
+wait_idle() {
 	i=0
-	while [ $i -lt 30 ] && [ -n "$(squeue -h 2>/dev/null)" ]; do
+	while [ $i -lt 60 ] && [ -n "$(squeue -h 2>/dev/null)" ]; do
 		sleep 1
 		i=$((i + 1))
 	done
+}
+stop_slurm() {
+	# the jobs first (a finished job's step lingers a moment), then the daemons started here
+	wait_idle
 	pids=
 	for f in slurmd slurmctld; do
 		[ -f "$S/$f.pid" ] && pids="$pids $(cat $S/$f.pid)"
@@ -247,7 +251,7 @@ if real_slurm >$TMP/why 2>&1; then
 		test -f $TMP/real/slurm/shard-2.log
 	"
 	test_expect_success 'a lost shard: the merge says so; resubmitted with --only, the merge completes' "
-		rm -rf $TMP/real/shards/shard-001-of-003 $TMP/real/slurm/merge.log &&
+		wait_idle && rm -rf $TMP/real/shards/shard-001-of-003 $TMP/real/slurm/merge.log &&
 		rm $TMP/real/results.sqlite* &&
 		$CAMLAB merge $TMP/real.yaml 2>$TMP/rm.log; test \$? -eq 1 &&
 		test_grep '^shard 1 of 3: missing' $TMP/rm.log &&
@@ -259,7 +263,7 @@ if real_slurm >$TMP/why 2>&1; then
 	"
 	spec gres
 	test_expect_success 'submit --gpus-per-task 1: the tasks get a GPU each from Slurm (two stand-in GPUs)' "
-		$CAMLAB submit --tasks 3 --gpus-per-task 1 $TMP/gres.yaml >$TMP/gres.out && cat $TMP/gres.out &&
+		wait_idle && $CAMLAB submit --tasks 3 --gpus-per-task 1 $TMP/gres.yaml >$TMP/gres.out && cat $TMP/gres.out &&
 		test_grep '^#SBATCH --gres=gpu:1' $TMP/gres/slurm/shard.sbatch &&
 		wait_file $TMP/gres/slurm/merge.log 'merged 3 shard folder' 180 &&
 		cat $TMP/gres/slurm/shard-*.log | grep '^shard' &&
