@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cam/torch_load.h"
 #include "dsl/experiment.h"
 #include "interp/modelopts.h"
 #include "interp/plan.h"
@@ -177,6 +178,8 @@ int cmd_run(int argc, char **argv)
 		experiment_release(&e);
 		return 1;
 	}
+	/* libtorch loads while the plan, the database and the image list are prepared */
+	ts_load_start();
 	ret = run_experiment(&e, &o);
 	experiment_release(&e);
 	return ret;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cam/torch_load.h"
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
@@ -121,6 +122,16 @@ int modelopts_load(struct modelopts *o, struct model *m, struct dataset *ds, cha
 	if (o->labels && !o->dataset)
 		return error("--labels needs --dataset");
 	batch_set_default_workers(o->workers);
+	/* libtorch loads while the images are listed */
+	ts_load_start();
+	dataset_init(ds);
+	if (o->dataset && dataset_open(ds, o->dataset, o->labels) < 0)
+		return -1;
+	for (i = 0; i < nfiles; i++)
+		add_file(ds, files[i]);
+	if (ds->nr == 0)
+		return error("no images found in '%s'", o->dataset ? o->dataset : "the arguments");
+
 	if (ts_init(o->threads) < 0)
 		return error("cannot start libtorch: %s", ts_error());
 	if (ts_device_check(o->device) < 0)
@@ -133,14 +144,6 @@ int modelopts_load(struct modelopts *o, struct model *m, struct dataset *ds, cha
 		return -1;
 	if (o->classes && model_meta_read_classes(&m->meta, o->classes) < 0)
 		return -1;
-
-	dataset_init(ds);
-	if (o->dataset && dataset_open(ds, o->dataset, o->labels) < 0)
-		return -1;
-	for (i = 0; i < nfiles; i++)
-		add_file(ds, files[i]);
-	if (ds->nr == 0)
-		return error("no images found in '%s'", o->dataset ? o->dataset : "the arguments");
 
 	if (model_preprocess(m, o->size, o->resize, o->have_mean ? o->mean : NULL, o->have_std ? o->std : NULL,
 			     pp))

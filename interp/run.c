@@ -27,6 +27,7 @@
 #include "cam/methods.h"
 #include "cam/metrics.h"
 #include "cam/model.h"
+#include "cam/torch_load.h"
 #include "interp/luacam.h"
 #include "reports/report.h"
 #include "lib/error.h"
@@ -942,6 +943,7 @@ static int fork_workers(struct runner *r, const struct devices *devs)
 	long base;
 	double t0;
 
+	ts_load_wait(); /* never fork while the loader thread may hold the dynamic loader's lock */
 	fflush(stdout);
 	fflush(stderr);
 	for (i = 0; i < devs->nr; i++) {
@@ -1248,7 +1250,7 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 	if (!(r.shares = batch_shares_new(r.nr_groups)))
 		goto out;
 	if (devs.nr > 1) {
-		/* One process per device; libtorch is started in each child, never before the fork. */
+		/* One process per device; libtorch's threads are started in each child, never before the fork. */
 		store_close(r.store);
 		r.store = NULL;
 		ret = fork_workers(&r, &devs);
