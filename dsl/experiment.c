@@ -553,13 +553,17 @@ const struct exp_choice experiment_device_choice = { "device", "cpu, cuda or cud
 const struct exp_choice experiment_precision_choice = { "precision", "fp32, tf32, bf16 or fp16",
 							 model_precision_names, TS_PRECISION_NR,
 							 experiment_valid_precision };
+const struct exp_choice experiment_layout_choice = { "layout", "auto, bchw, bhwc or bnc", layouts,
+						     ARRAY_SIZE(layouts), NULL };
+const struct exp_choice experiment_figure_by_choice = { "'by' value", "method, utility or target", figure_by,
+							ARRAY_SIZE(figure_by), NULL };
 
 void experiment_set_choice(const struct exp_choice *ch, const char *s, char **field, struct diag *d,
 			   struct src_pos pos)
 {
 	const char *near[1];
 
-	if (ch->valid(s)) {
+	if (ch->valid ? ch->valid(s) : one_of(s, ch->names, ch->nr_names)) {
 		free(*field);
 		*field = xstrdup(s);
 	} else if (suggest_nearest(s, ch->names, ch->nr_names, near, 1)) {
@@ -567,6 +571,19 @@ void experiment_set_choice(const struct exp_choice *ch, const char *s, char **fi
 	} else {
 		diag_error(d, pos, "unknown %s '%s': use %s", ch->what, s, ch->use);
 	}
+}
+
+int exp_check_range(struct diag *d, struct src_pos pos, const char *key, long long x, long long min,
+		    long long max)
+{
+	if (x >= min && x <= max)
+		return 0;
+	if (max == 0x7fffffff)
+		diag_error(d, pos, "expected an integer >= %lld for '%s', not %lld", min, key, x);
+	else
+		diag_error(d, pos, "expected an integer from %lld to %lld for '%s', not %lld", min, max, key,
+			   x);
+	return -1;
 }
 
 void exp_names_push(struct exp_names *l, const char *s, size_t len, struct src_pos pos)

@@ -138,21 +138,28 @@ int experiment_validate(struct experiment *e, struct diag *d);
 /* Helpers the front ends share. Is s a device name camlab accepts (cpu, cuda, cuda:N)? */
 int experiment_valid_device(const char *s);
 
-/* A key whose value is one of a few names (device, precision), as both front ends check it. */
+/* A key whose value is one of a few names (device, precision, layout), as both front ends check it. */
 struct exp_choice {
 	const char *what;	  /* "device": for messages */
 	const char *use;	  /* "cpu, cuda or cuda:N": what to write instead */
 	const char *const *names; /* the names a misspelling is compared with */
 	size_t nr_names;
-	int (*valid)(const char *s);
+	int (*valid)(const char *s); /* NULL: the names are the valid values */
 };
-extern const struct exp_choice experiment_device_choice, experiment_precision_choice;
+extern const struct exp_choice experiment_device_choice, experiment_precision_choice,
+	experiment_layout_choice, experiment_figure_by_choice;
 /*
  * *field (owned by the experiment) becomes a copy of s when it is valid; otherwise an error at pos
  * with the nearest name, or else with what to use.
  */
 void experiment_set_choice(const struct exp_choice *ch, const char *s, char **field, struct diag *d,
 			   struct src_pos pos);
+/*
+ * 0 if min <= x <= max; otherwise -1 after an error at pos giving the range (as "an integer >= min" when
+ * max is 0x7fffffff, the front ends' "no maximum").
+ */
+int exp_check_range(struct diag *d, struct src_pos pos, const char *key, long long x, long long min,
+		    long long max);
 /*
  * The table formats (outputs.tables.formats) from the names given, all of them for "all"; an unknown
  * name is an error at its position with the nearest one, and then the formats stay as they were.

@@ -3,6 +3,8 @@
  */
 #include "dsl/keys.h"
 
+#include <stddef.h>
+
 const struct exp_key exp_layer_keys[3] = { { "path", L_PATH }, { "layout", L_LAYOUT }, { "name", L_NAME } };
 
 const struct exp_key exp_model_keys[9] = {
@@ -43,4 +45,78 @@ const struct exp_key exp_top_keys[21] = {
 	{ "define", T_DEFINE },	  { "outputs", T_OUTPUTS },	{ "model", T_MODELS },
 	{ "method", T_METHODS },  { "utility", T_UTILITIES },	{ "target", T_TARGETS },
 	{ "metric", T_METRICS },  { "precision", T_PRECISION }, { "channels_last", T_CHANNELS_LAST },
+};
+
+const struct exp_field *exp_field_of(const struct exp_field *fields, size_t n, int id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fields[i].id == id)
+			return &fields[i];
+	return NULL;
+}
+
+/* a field: its key's id, its type, where it is in its section's struct */
+#define F(id_, type_, off_) .id = (id_), .type = EXP_FIELD_##type_, .off = (off_)
+
+#define LAYER(f) offsetof(struct exp_layer, f)
+#define MODEL(f) offsetof(struct exp_model, f)
+#define DATA(f) offsetof(struct exp_data, f)
+#define EXCLUDE(f) offsetof(struct exp_exclude, f)
+#define FIGURE(f) offsetof(struct exp_figure, f)
+#define EXP(f) offsetof(struct experiment, f)
+
+const struct exp_field exp_layer_fields[3] = {
+	{ F(L_PATH, STR, LAYER(path)), .sets_pos = 1, .pos = LAYER(pos) },
+	{ F(L_LAYOUT, CHOICE, LAYER(layout)), .choice = &experiment_layout_choice },
+	{ F(L_NAME, STR, LAYER(name)) },
+};
+
+const struct exp_field exp_model_fields[7] = {
+	{ F(M_NAME, STR, MODEL(name)), .required = "a name" },
+	{ F(M_FILE, STR, MODEL(file)), .required = "a file name", .sets_pos = 1, .pos = MODEL(pos) },
+	{ F(M_INPUT_SIZE, INT, MODEL(input_size)), .min = 0, .max = 1 << 16 },
+	{ F(M_RESIZE, INT, MODEL(resize)), .min = 0, .max = 1 << 16 },
+	{ F(M_MEAN, FLOATS3, MODEL(mean)), .aux = MODEL(have_mean) },
+	{ F(M_STD, FLOATS3, MODEL(std)), .aux = MODEL(have_std) },
+	{ F(M_CLASSES, STR, MODEL(classes)) },
+};
+
+const struct exp_field exp_data_fields[5] = {
+	{ F(D_PATH, STR, DATA(path)), .required = "a path", .sets_pos = 1, .pos = DATA(pos) },
+	{ F(D_LABELS, STR, DATA(labels)) },
+	{ F(D_LIMIT, SIZE, DATA(limit)), .min = 0, .max = 0x7fffffff },
+	{ F(D_SHUFFLE, BOOL, DATA(shuffle)) },
+	{ F(D_SEED, U64, DATA(seed)) },
+};
+
+const struct exp_field exp_exclude_fields[5] = {
+	{ F(EXP_MODEL, STR, EXCLUDE(model)) },	 { F(EXP_LAYER, STR, EXCLUDE(layer)) },
+	{ F(EXP_METHOD, STR, EXCLUDE(method)) }, { F(EXP_UTILITY, STR, EXCLUDE(utility)) },
+	{ F(EXP_TARGET, STR, EXCLUDE(target)) },
+};
+
+const struct exp_field exp_figure_fields[2] = {
+	{ F(F_IMAGE, STR, FIGURE(image)), .required = "an image index or path" },
+	{ F(F_BY, CHOICE, FIGURE(by)), .choice = &experiment_figure_by_choice },
+};
+
+const struct exp_field exp_output_fields[3] = {
+	{ F(O_TABLES, BOOL, EXP(tables)) },
+	{ F(O_PLOTS, BOOL, EXP(plots)) },
+	{ F(O_PAPER, STR, EXP(paper_table)) },
+};
+
+const struct exp_field exp_top_fields[10] = {
+	{ F(T_NAME, STR, EXP(name)) },
+	{ F(T_OUTPUT, STR, EXP(output)) },
+	{ F(T_DEVICE, CHOICE, EXP(device)), .choice = &experiment_device_choice },
+	{ F(T_PRECISION, CHOICE, EXP(precision)), .choice = &experiment_precision_choice },
+	{ F(T_CHANNELS_LAST, BOOL, EXP(channels_last)) },
+	{ F(T_SEED, U64, EXP(seed)) },
+	{ F(T_METHODS, NAMES, EXP(methods)), .aux = EXP(nr_methods) },
+	{ F(T_UTILITIES, NAMES, EXP(utilities)), .aux = EXP(nr_utilities) },
+	{ F(T_TARGETS, NAMES, EXP(targets)), .aux = EXP(nr_targets) },
+	{ F(T_METRICS, NAMES, EXP(metrics)), .aux = EXP(nr_metrics) },
 };

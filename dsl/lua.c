@@ -456,18 +456,6 @@ static char *scalar_text(lua_State *L, int v)
 	return strbuf_detach(&sb, NULL);
 }
 
-static int get_str(struct lua_ctx *c, lua_State *L, int v, const struct where *w, char **out)
-{
-	char *s = scalar_text(L, v);
-	if (!s) {
-		type_error(c, L, v, w, "a string");
-		return -1;
-	}
-	free(*out);
-	*out = s;
-	return 0;
-}
-
 /* An integer in [min, max]; a float with an integral value counts (1e3). */
 static int get_int(struct lua_ctx *c, lua_State *L, int v, const struct where *w, long long min, long long max,
 		   long long *out)
@@ -487,15 +475,8 @@ static int get_int(struct lua_ctx *c, lua_State *L, int v, const struct where *w
 			type_error(c, L, v, w, "an integer");
 		return -1;
 	}
-	if (i < min || i > max) {
-		if (max == 0x7fffffff)
-			diag_error(c->d, w->pos, "expected an integer >= %lld for '%s', not %lld", min, w->key,
-				   (long long)i);
-		else
-			diag_error(c->d, w->pos, "expected an integer from %lld to %lld for '%s', not %lld", min, max,
-				   w->key, (long long)i);
+	if (exp_check_range(c->d, w->pos, w->key, i, min, max) < 0)
 		return -1;
-	}
 	*out = i;
 	return 0;
 }
@@ -565,31 +546,6 @@ static void get_floats3(struct lua_ctx *c, lua_State *L, int v, const struct whe
 	diag_error(c->d, w->pos, "expected 3 numbers (or one) for '%s'", w->key);
 }
 
-/* Which of names[] the value is, or -1 after reporting it with the nearest one. */
-static int get_choice(struct lua_ctx *c, lua_State *L, int v, const struct where *w, const char *what,
-		      const char *const *names, size_t n)
-{
-	const char *near[1];
-	size_t i;
-	char *s = scalar_text(L, v);
-
-	if (!s) {
-		type_error(c, L, v, w, "a name");
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		if (!strcmp(s, names[i])) {
-			free(s);
-			return (int)i;
-		}
-	if (suggest_nearest(s, names, n, near, 1))
-		diag_error(c->d, w->pos, "unknown %s '%s'; did you mean '%s'?", what, s, near[0]);
-	else
-		diag_error(c->d, w->pos, "unknown %s '%s'", what, s);
-	free(s);
-	return -1;
-}
-
 /* ---- lists of names ---- */
 
 /* A string "a, b, c" is a list too, as in YAML; each name is placed where it starts in the literal. */
@@ -645,57 +601,179 @@ static void get_names(struct lua_ctx *c, lua_State *L, int v, const struct where
 }
 
 /*
- * Where the i-th table of a list starts: the next '{' after the previous one (the list's own brace
- * skipped for the first). A guess, like every position here, good for specs written as tables.
+ * Past the string or comment that starts at b (Lua's long brackets only in their plain [[ ]] form), or b
+ * itself where none starts: braces inside them are no tables.
+ */
+static size_t skip_literal(const struct lua_ctx *c, size_t b)
+{
+	const char *t = c->text;
+	size_t n = c->len;
+	int comment = t[b] == '-' && b + 1 < n && t[b + 1] == '-';
+
+	if (comment)
+		b += 2;
+	if (b + 1 < n && t[b] == '[' && t[b + 1] == '[') {
+		for (b += 2; b + 1 < n && !(t[b] == ']' && t[b + 1] == ']'); b++)
+			;
+		return b + 2 < n ? b + 2 : n;
+	}
+	if (comment) {
+		while (b < n && t[b] != '\n')
+			b++;
+		return b;
+	}
+	if (t[b] == '"' || t[b] == '\'') {
+		char q = t[b];
+		for (b++; b < n && t[b] != q && t[b] != '\n'; b++)
+			if (t[b] == '\\')
+				b++;
+		return b < n ? b + 1 : n;
+	}
+	return b;
+}
+
+/* The next '{' from b that opens a table (not one in a string or comment); the text's end if none. */
+static size_t next_brace(const struct lua_ctx *c, size_t b)
+{
+	while (b < c->len) {
+		size_t after = skip_literal(c, b);
+		if (after != b)
+			b = after;
+		else if (c->text[b] == '{')
+			return b;
+		else
+			b++;
+	}
+	return c->len;
+}
+
+/* Just past the '}' that closes the table whose '{' is at b; the text's end if it is not closed. */
+static size_t table_end(const struct lua_ctx *c, size_t b)
+{
+	size_t depth = 0;
+
+	while (b < c->len) {
+		size_t after = skip_literal(c, b);
+		if (after != b) {
+			b = after;
+			continue;
+		}
+		if (c->text[b] == '{')
+			depth++;
+		else if (c->text[b] == '}' && --depth == 0)
+			return b + 1;
+		b++;
+	}
+	return c->len;
+}
+
+/*
+ * Where the i-th table of a list starts: the next '{' after the previous item (the list's own brace
+ * skipped for the first). A guess, like every position here, good for specs written as tables; the
+ * cursor moves past the item's closing brace, so that tables nested in it are not taken for the next.
  */
 static struct where next_item(const struct lua_ctx *c, const struct where *list, size_t *cursor, size_t i)
 {
 	struct where item = *list;
-	size_t b = *cursor;
+	size_t b = next_brace(c, *cursor);
 
-	while (b < c->len && c->text[b] != '{')
-		b++;
 	if (i == 1 && b < c->len)
-		for (b++; b < c->len && c->text[b] != '{'; b++)
-			;
+		b = next_brace(c, b + 1);
 	if (b < c->len) {
 		item.pos = pos_at(c, b);
 		item.off = b;
-		*cursor = b + 1;
+		*cursor = table_end(c, b);
 	}
 	return item;
+}
+
+/* A string key checked by experiment_set_choice (device, precision, layout...), copied into *field. */
+static void get_choice_str(struct lua_ctx *c, lua_State *L, int v, const struct where *w,
+			   const struct exp_choice *ch, char **field)
+{
+	char expected[96], *s = scalar_text(L, v); /* a number too, as YAML's scalars */
+
+	if (!s) {
+		snprintf(expected, sizeof(expected), "a %s (%s)", ch->what, ch->use);
+		type_error(c, L, v, w, expected);
+		return;
+	}
+	experiment_set_choice(ch, s, field, c->d, w->pos);
+	free(s);
+}
+
+/* Read the value at v (written at w) into the field f of ud (its section's struct), as keys.h describes it. */
+static void read_field(struct lua_ctx *c, lua_State *L, int v, const struct where *w,
+		       const struct exp_field *f, void *ud)
+{
+	char *at = (char *)ud + f->off, *aux = (char *)ud + f->aux, *str;
+	long long x;
+
+	switch (f->type) {
+	case EXP_FIELD_STR:
+		if ((str = scalar_text(L, v))) {
+			free(*(char **)at);
+			*(char **)at = str;
+		} else {
+			type_error(c, L, v, w, f->required ? f->required : "a string");
+		}
+		break;
+	case EXP_FIELD_INT:
+		if (!get_int(c, L, v, w, f->min, f->max, &x))
+			*(int *)at = (int)x;
+		break;
+	case EXP_FIELD_SIZE:
+		if (!get_int(c, L, v, w, f->min, f->max, &x))
+			*(size_t *)at = (size_t)x;
+		break;
+	case EXP_FIELD_U64:
+		get_u64(c, L, v, w, (uint64_t *)at);
+		break;
+	case EXP_FIELD_BOOL:
+		get_bool(c, L, v, w, (int *)at);
+		break;
+	case EXP_FIELD_FLOATS3:
+		get_floats3(c, L, v, w, (float *)at, (int *)aux);
+		break;
+	case EXP_FIELD_CHOICE:
+		get_choice_str(c, L, v, w, f->choice, (char **)at);
+		break;
+	case EXP_FIELD_NAMES:
+		get_names(c, L, v, w, w->key, (struct exp_name **)at, (size_t *)aux);
+		break;
+	}
+	if (f->sets_pos) /* where the value was written, valid or not: the later errors point there */
+		*(struct src_pos *)((char *)ud + f->pos) = w->pos;
+}
+
+#define FIELDS(a) a, ARRAY_SIZE(a)
+
+/* Every key of table t (written at owner) that has a field, read into ud. */
+static void read_fields(struct lua_ctx *c, lua_State *L, int t, const struct exp_key *keys, size_t nkeys,
+			const struct exp_field *fields, size_t nfields, const struct where *owner, void *ud)
+{
+	struct where w;
+	size_t i;
+
+	for (i = 0; i < nfields; i++) {
+		if (field(c, L, t, keys, nkeys, fields[i].id, owner, &w) != LUA_TNIL)
+			read_field(c, L, lua_gettop(L), &w, &fields[i], ud);
+		lua_pop(L, 1);
+	}
 }
 
 /* ---------------------------------------------------------------------------------------------------
  * The sections of the experiment table, after docs/language-draft.md.
  */
 
-static const char *const layouts[] = { "auto", "bchw", "bhwc", "bnc" };
-
 /* {path, layout} (a mapping's value, nkeys 2) or {name, path, layout} (a list's item, nkeys 3). */
 static void layer_table(struct lua_ctx *c, lua_State *L, int v, struct exp_layer *l, size_t nkeys,
 			const struct where *w)
 {
-	struct where f;
-	int i;
-
 	v = lua_absindex(L, v);
 
 	check_keys(c, L, v, "layers", exp_layer_keys, nkeys, w);
-	if (field(c, L, v, exp_layer_keys, nkeys, L_PATH, w, &f) != LUA_TNIL)
-		get_str(c, L, lua_gettop(L), &f, &l->path);
-	lua_pop(L, 1);
-	if (field(c, L, v, exp_layer_keys, nkeys, L_LAYOUT, w, &f) != LUA_TNIL &&
-	    (i = get_choice(c, L, lua_gettop(L), &f, "layout", layouts, ARRAY_SIZE(layouts))) >= 0) {
-		free(l->layout);
-		l->layout = xstrdup(layouts[i]);
-	}
-	lua_pop(L, 1);
-	if (nkeys > 2) {
-		if (field(c, L, v, exp_layer_keys, nkeys, L_NAME, w, &f) != LUA_TNIL)
-			get_str(c, L, lua_gettop(L), &f, &l->name);
-		lua_pop(L, 1);
-	}
+	read_fields(c, L, v, exp_layer_keys, nkeys, FIELDS(exp_layer_fields), w, l);
 }
 
 static struct exp_layer *new_layer(struct exp_model *m, struct src_pos pos)
@@ -782,7 +860,6 @@ static void get_model(struct lua_ctx *c, lua_State *L, int v, const char *name, 
 	struct experiment *e = c->e;
 	struct exp_model *m;
 	struct where f;
-	long long x;
 
 	v = lua_absindex(L, v);
 
@@ -798,34 +875,10 @@ static void get_model(struct lua_ctx *c, lua_State *L, int v, const char *name, 
 		return;
 	}
 	check_keys(c, L, v, "model", exp_model_keys, ARRAY_SIZE(exp_model_keys), w);
-#define MODEL_FIELD(id) (field(c, L, v, exp_model_keys, ARRAY_SIZE(exp_model_keys), (id), w, &f) != LUA_TNIL)
-	if (MODEL_FIELD(M_NAME))
-		get_str(c, L, lua_gettop(L), &f, &m->name);
-	lua_pop(L, 1);
-	if (MODEL_FIELD(M_FILE)) {
-		get_str(c, L, lua_gettop(L), &f, &m->file);
-		m->pos = f.pos;
-	}
-	lua_pop(L, 1);
-	if (MODEL_FIELD(M_INPUT_SIZE) && !get_int(c, L, lua_gettop(L), &f, 0, 1 << 16, &x))
-		m->input_size = (int)x;
-	lua_pop(L, 1);
-	if (MODEL_FIELD(M_RESIZE) && !get_int(c, L, lua_gettop(L), &f, 0, 1 << 16, &x))
-		m->resize = (int)x;
-	lua_pop(L, 1);
-	if (MODEL_FIELD(M_MEAN))
-		get_floats3(c, L, lua_gettop(L), &f, m->mean, &m->have_mean);
-	lua_pop(L, 1);
-	if (MODEL_FIELD(M_STD))
-		get_floats3(c, L, lua_gettop(L), &f, m->std, &m->have_std);
-	lua_pop(L, 1);
-	if (MODEL_FIELD(M_CLASSES))
-		get_str(c, L, lua_gettop(L), &f, &m->classes);
-	lua_pop(L, 1);
-	if (MODEL_FIELD(M_LAYERS))
+	read_fields(c, L, v, FIELDS(exp_model_keys), FIELDS(exp_model_fields), w, m);
+	if (field(c, L, v, exp_model_keys, ARRAY_SIZE(exp_model_keys), M_LAYERS, w, &f) != LUA_TNIL)
 		get_layers(c, L, lua_gettop(L), m, &f);
 	lua_pop(L, 1);
-#undef MODEL_FIELD
 }
 
 /* models: a list of settings, or a mapping name -> settings (sorted by name). */
@@ -873,8 +926,6 @@ static void get_models(struct lua_ctx *c, lua_State *L, int v, const struct wher
 static void get_data(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
 	struct exp_data *dt = &c->e->data;
-	struct where f;
-	long long x;
 
 	v = lua_absindex(L, v);
 
@@ -889,34 +940,13 @@ static void get_data(struct lua_ctx *c, lua_State *L, int v, const struct where 
 		return;
 	}
 	check_keys(c, L, v, "data", exp_data_keys, ARRAY_SIZE(exp_data_keys), w);
-#define DATA_FIELD(id) (field(c, L, v, exp_data_keys, ARRAY_SIZE(exp_data_keys), (id), w, &f) != LUA_TNIL)
-	if (DATA_FIELD(D_PATH)) {
-		get_str(c, L, lua_gettop(L), &f, &dt->path);
-		dt->pos = f.pos;
-	}
-	lua_pop(L, 1);
-	if (DATA_FIELD(D_LABELS))
-		get_str(c, L, lua_gettop(L), &f, &dt->labels);
-	lua_pop(L, 1);
-	if (DATA_FIELD(D_LIMIT) && !get_int(c, L, lua_gettop(L), &f, 0, 0x7fffffff, &x))
-		dt->limit = (size_t)x;
-	lua_pop(L, 1);
-	if (DATA_FIELD(D_SHUFFLE))
-		get_bool(c, L, lua_gettop(L), &f, &dt->shuffle);
-	lua_pop(L, 1);
-	if (DATA_FIELD(D_SEED))
-		get_u64(c, L, lua_gettop(L), &f, &dt->seed);
-	lua_pop(L, 1);
-#undef DATA_FIELD
+	read_fields(c, L, v, FIELDS(exp_data_keys), FIELDS(exp_data_fields), w, dt);
 }
 
 static void get_exclude(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
 	struct experiment *e = c->e;
 	struct exp_exclude *x;
-	char **fields[EXP_NR_DIMS];
-	struct where f;
-	int dim;
 
 	v = lua_absindex(L, v);
 
@@ -928,17 +958,8 @@ static void get_exclude(struct lua_ctx *c, lua_State *L, int v, const struct whe
 	x = &e->excludes[e->nr_excludes++];
 	memset(x, 0, sizeof(*x));
 	x->pos = w->pos;
-	fields[EXP_MODEL] = &x->model;
-	fields[EXP_LAYER] = &x->layer;
-	fields[EXP_METHOD] = &x->method;
-	fields[EXP_UTILITY] = &x->utility;
-	fields[EXP_TARGET] = &x->target;
 	check_keys(c, L, v, "exclude", exp_exclude_keys, ARRAY_SIZE(exp_exclude_keys), w);
-	for (dim = 0; dim < EXP_NR_DIMS; dim++) {
-		if (field(c, L, v, exp_exclude_keys, ARRAY_SIZE(exp_exclude_keys), dim, w, &f) != LUA_TNIL)
-			get_str(c, L, lua_gettop(L), &f, fields[dim]);
-		lua_pop(L, 1);
-	}
+	read_fields(c, L, v, FIELDS(exp_exclude_keys), FIELDS(exp_exclude_fields), w, x);
 }
 
 /* exclude: a list of mappings, or one mapping. */
@@ -1239,8 +1260,6 @@ static void get_define(struct lua_ctx *c, lua_State *L, int v, const struct wher
  * outputs and the top level.
  */
 
-static const char *const figure_by[] = { "method", "utility", "target" };
-
 /* figures: a list of {image, by} or of images. */
 static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
@@ -1256,8 +1275,8 @@ static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct whe
 	n = lua_rawlen(L, v);
 	for (i = 1; i <= n; i++) {
 		struct exp_figure *fig;
-		struct where item = *w, f;
-		int fv, b;
+		struct where item = *w;
+		int fv;
 		lua_rawgeti(L, v, (lua_Integer)i);
 		fv = lua_gettop(L);
 		if (lua_type(L, fv) == LUA_TTABLE)
@@ -1268,19 +1287,7 @@ static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct whe
 		fig->pos = item.pos;
 		if (is_mapping(L, fv)) {
 			check_keys(c, L, fv, "figures", exp_figure_keys, ARRAY_SIZE(exp_figure_keys), &item);
-			if (field(c, L, fv, exp_figure_keys, ARRAY_SIZE(exp_figure_keys), F_IMAGE, &item,
-				  &f) != LUA_TNIL &&
-			    get_str(c, L, lua_gettop(L), &f, &fig->image) < 0)
-				diag_error(c->d, f.pos, "expected an image index or path for 'image'");
-			lua_pop(L, 1);
-			if (field(c, L, fv, exp_figure_keys, ARRAY_SIZE(exp_figure_keys), F_BY, &item, &f) !=
-				    LUA_TNIL &&
-			    (b = get_choice(c, L, lua_gettop(L), &f, "'by' value", figure_by,
-					    ARRAY_SIZE(figure_by))) >= 0) {
-				free(fig->by);
-				fig->by = xstrdup(figure_by[b]);
-			}
-			lua_pop(L, 1);
+			read_fields(c, L, fv, FIELDS(exp_figure_keys), FIELDS(exp_figure_fields), &item, fig);
 		} else if (!(fig->image = scalar_text(L, fv))) {
 			type_error(c, L, fv, &item, "{image, by}");
 		}
@@ -1310,37 +1317,13 @@ static void get_outputs(struct lua_ctx *c, lua_State *L, int v, const struct whe
 		return;
 	}
 	check_keys(c, L, v, "outputs", exp_output_keys, ARRAY_SIZE(exp_output_keys), w);
-#define OUT_FIELD(id) (field(c, L, v, exp_output_keys, ARRAY_SIZE(exp_output_keys), (id), w, &f) != LUA_TNIL)
-	if (OUT_FIELD(O_TABLES))
-		get_bool(c, L, lua_gettop(L), &f, &e->tables);
-	lua_pop(L, 1);
-	if (OUT_FIELD(O_PLOTS))
-		get_bool(c, L, lua_gettop(L), &f, &e->plots);
-	lua_pop(L, 1);
-	if (OUT_FIELD(O_FORMATS))
+	read_fields(c, L, v, FIELDS(exp_output_keys), FIELDS(exp_output_fields), w, e);
+	if (field(c, L, v, exp_output_keys, ARRAY_SIZE(exp_output_keys), O_FORMATS, w, &f) != LUA_TNIL)
 		get_formats(c, L, lua_gettop(L), &f);
 	lua_pop(L, 1);
-	if (OUT_FIELD(O_PAPER))
-		get_str(c, L, lua_gettop(L), &f, &e->paper_table);
-	lua_pop(L, 1);
-	if (OUT_FIELD(O_FIGURES))
+	if (field(c, L, v, exp_output_keys, ARRAY_SIZE(exp_output_keys), O_FIGURES, w, &f) != LUA_TNIL)
 		get_figures(c, L, lua_gettop(L), &f);
 	lua_pop(L, 1);
-#undef OUT_FIELD
-}
-
-/* A string key checked by experiment_set_choice (device, precision), copied into *field. */
-static void get_choice_str(struct lua_ctx *c, lua_State *L, int v, const struct where *w,
-			   const struct exp_choice *ch, char **field)
-{
-	char expected[96];
-
-	if (lua_type(L, v) != LUA_TSTRING) {
-		snprintf(expected, sizeof(expected), "a %s (%s)", ch->what, ch->use);
-		type_error(c, L, v, w, expected);
-		return;
-	}
-	experiment_set_choice(ch, lua_tostring(L, v), field, c->d, w->pos);
 }
 
 static void convert_experiment(struct lua_ctx *c, lua_State *L, int t)
@@ -1354,55 +1337,29 @@ static void convert_experiment(struct lua_ctx *c, lua_State *L, int t)
 	top.off = c->call_off;
 	luaL_checkstack(L, 32, "experiment");
 	check_keys(c, L, t, NULL, exp_top_keys, ARRAY_SIZE(exp_top_keys), &top);
+	read_fields(c, L, t, FIELDS(exp_top_keys), FIELDS(exp_top_fields), &top, e);
+	/* the keys that are sections of their own, and batch (a number or "auto") */
 	for (id = T_NAME; id <= T_OUTPUTS; id++) {
 		int v;
+		if (exp_field_of(FIELDS(exp_top_fields), id))
+			continue;
 		if (field(c, L, t, exp_top_keys, ARRAY_SIZE(exp_top_keys), id, &top, &f) == LUA_TNIL) {
 			lua_pop(L, 1);
 			continue;
 		}
 		v = lua_gettop(L);
 		switch (id) {
-		case T_NAME:
-			get_str(c, L, v, &f, &e->name);
-			break;
-		case T_OUTPUT:
-			get_str(c, L, v, &f, &e->output);
-			break;
-		case T_DEVICE:
-			get_choice_str(c, L, v, &f, &experiment_device_choice, &e->device);
-			break;
 		case T_BATCH:
 			if (lua_type(L, v) == LUA_TSTRING && !strcmp(lua_tostring(L, v), "auto"))
 				e->batch = EXP_BATCH_AUTO;
 			else if (!get_int(c, L, v, &f, 1, 0x7fffffff, &x))
 				e->batch = (int)x;
 			break;
-		case T_PRECISION:
-			get_choice_str(c, L, v, &f, &experiment_precision_choice, &e->precision);
-			break;
-		case T_CHANNELS_LAST:
-			get_bool(c, L, v, &f, &e->channels_last);
-			break;
-		case T_SEED:
-			get_u64(c, L, v, &f, &e->seed);
-			break;
 		case T_MODELS:
 			get_models(c, L, v, &f);
 			break;
 		case T_DATA:
 			get_data(c, L, v, &f);
-			break;
-		case T_METHODS:
-			get_names(c, L, v, &f, "methods", &e->methods, &e->nr_methods);
-			break;
-		case T_UTILITIES:
-			get_names(c, L, v, &f, "utilities", &e->utilities, &e->nr_utilities);
-			break;
-		case T_TARGETS:
-			get_names(c, L, v, &f, "targets", &e->targets, &e->nr_targets);
-			break;
-		case T_METRICS:
-			get_names(c, L, v, &f, "metrics", &e->metrics, &e->nr_metrics);
 			break;
 		case T_GRID:
 			get_grid(c, L, v, &f);

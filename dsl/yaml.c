@@ -28,9 +28,8 @@ struct yctx {
 	struct experiment *e;
 	struct diag *d;
 	yaml_document_t doc;
+	size_t def_alloc; /* e->defs' allocation */
 };
-
-/* The keys valid in one mapping; aliases share an id, and the first spelling of an id is its name. */
 
 static struct src_pos pos_of(struct yctx *c, const yaml_node_t *n)
 {
@@ -74,27 +73,43 @@ static void type_error(struct yctx *c, const yaml_node_t *v, const char *expecte
 }
 
 /*
- * Visit the pairs of a mapping whose keys must come from keys[]: an unknown key is reported at the key
- * with the nearest valid one, a key given twice (or with its alias) at its second place. visit returns
- * nothing; it reports its own errors.
+ * A mapping's valid keys (aliases share an id; the first spelling of an id is its name), the fields of
+ * its plain keys (keys.h), and what reads the other keys' values (NULL: every key has a field). visit
+ * returns nothing; it reports its own errors. ud is the section's struct, where the fields go.
  */
 typedef void (*visit_fn)(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud);
 
-static void walk_map(struct yctx *c, yaml_node_t *map, const char *where, const struct exp_key *keys,
-		     size_t nkeys, visit_fn visit, void *ud)
+struct section {
+	const char *where; /* for messages; NULL at the top level */
+	const struct exp_key *keys;
+	size_t nkeys;
+	const struct exp_field *fields;
+	size_t nfields;
+	visit_fn visit;
+};
+
+static void read_field(struct yctx *c, const struct exp_field *f, const char *key, yaml_node_t *v, void *ud);
+
+/*
+ * Visit the pairs of a mapping whose keys must come from s->keys: an unknown key is reported at the key
+ * with the nearest valid one, a key given twice (or with its alias) at its second place.
+ */
+static void walk_map(struct yctx *c, yaml_node_t *map, const struct section *s, void *ud)
 {
+	const char *where = s->where;
 	int seen[32];
 	const char *cands[32];
 	yaml_node_pair_t *p;
 	size_t i;
 
-	for (i = 0; i < nkeys; i++) {
+	for (i = 0; i < s->nkeys; i++) {
 		seen[i] = 0;
-		cands[i] = keys[i].name;
+		cands[i] = s->keys[i].name;
 	}
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = get_node(c, p->key), *v = get_node(c, p->value);
 		const char *name = scalar(k), *near[1];
+		const struct exp_field *f;
 		size_t j;
 
 		if (!k || !v)
@@ -104,14 +119,14 @@ static void walk_map(struct yctx *c, yaml_node_t *map, const char *where, const 
 				   where ? where : "", where ? "'" : "", type_name(k));
 			continue;
 		}
-		for (i = 0; i < nkeys; i++)
-			if (!strcmp(name, keys[i].name))
+		for (i = 0; i < s->nkeys; i++)
+			if (!strcmp(name, s->keys[i].name))
 				break;
-		if (i == nkeys) {
+		if (i == s->nkeys) {
 			struct strbuf in = STRBUF_INIT;
 			if (where)
 				strbuf_addf(&in, " in '%s'", where);
-			if (suggest_nearest(name, cands, nkeys, near, 1))
+			if (suggest_nearest(name, cands, s->nkeys, near, 1))
 				diag_error(c->d, pos_of(c, k), "unknown key '%s'%s; did you mean '%s'?", name, in.buf,
 					   near[0]);
 			else
@@ -119,15 +134,18 @@ static void walk_map(struct yctx *c, yaml_node_t *map, const char *where, const 
 			strbuf_release(&in);
 			continue;
 		}
-		for (j = 0; j < nkeys; j++)
-			if (keys[j].id == keys[i].id && seen[j])
+		for (j = 0; j < s->nkeys; j++)
+			if (s->keys[j].id == s->keys[i].id && seen[j])
 				break;
-		if (j < nkeys) {
+		if (j < s->nkeys) {
 			diag_error(c->d, pos_of(c, k), "duplicate key '%s' (first given at line %d)", name, seen[j]);
 			continue;
 		}
 		seen[i] = (int)k->start_mark.line + 1;
-		visit(c, keys[i].id, keys[i].name, v, ud);
+		if ((f = exp_field_of(s->fields, s->nfields, s->keys[i].id)))
+			read_field(c, f, s->keys[i].name, v, ud);
+		else
+			s->visit(c, s->keys[i].id, s->keys[i].name, v, ud);
 	}
 }
 
@@ -166,14 +184,8 @@ static int get_int(struct yctx *c, yaml_node_t *v, const char *key, long long mi
 		diag_error(c->d, pos_of(c, v), "expected an integer for '%s', not '%s'", key, s);
 		return -1;
 	}
-	if (x < min || x > max) {
-		if (max == (long long)0x7fffffff)
-			diag_error(c->d, pos_of(c, v), "expected an integer >= %lld for '%s', not %lld", min, key, x);
-		else
-			diag_error(c->d, pos_of(c, v), "expected an integer from %lld to %lld for '%s', not %lld",
-				   min, max, key, x);
+	if (exp_check_range(c->d, pos_of(c, v), key, x, min, max) < 0)
 		return -1;
-	}
 	*out = x;
 	return 0;
 }
@@ -260,27 +272,6 @@ static int get_floats3(struct yctx *c, yaml_node_t *v, const char *key, float ou
 	return -1;
 }
 
-/* Which of names[] s is, or -1 after reporting it with the nearest one. */
-static int get_choice(struct yctx *c, yaml_node_t *v, const char *key, const char *what, const char *const *names,
-		      size_t n)
-{
-	const char *s = scalar(v), *near[1];
-	size_t i;
-
-	if (!s || is_null(v)) {
-		type_error(c, v, "a name", key);
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		if (!strcmp(s, names[i]))
-			return (int)i;
-	if (suggest_nearest(s, names, n, near, 1))
-		diag_error(c->d, pos_of(c, v), "unknown %s '%s'; did you mean '%s'?", what, s, near[0]);
-	else
-		diag_error(c->d, pos_of(c, v), "unknown %s '%s'", what, s);
-	return -1;
-}
-
 /* ---- lists of names ---- */
 
 /* A scalar "a, b, c" is a list too; each name's column is where it starts in the line. */
@@ -327,31 +318,68 @@ static void get_names(struct yctx *c, yaml_node_t *v, const char *key, struct ex
 	exp_names_end(&l, key, c->d, list, nr);
 }
 
-/* ---- models ---- */
-
-static const char *const layouts[] = { "auto", "bchw", "bhwc", "bnc" };
-
-static void visit_layer(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
+/* A string key checked by experiment_set_choice (device, precision, layout...), copied into *field. */
+static void get_choice_str(struct yctx *c, yaml_node_t *v, const char *key, const struct exp_choice *ch,
+			   char **field)
 {
-	struct exp_layer *l = ud;
-	int i;
+	char expected[96];
 
-	switch (id) {
-	case L_PATH:
-		if (!get_str(c, v, key, &l->path) && !is_null(v))
-			l->pos = pos_of(c, v);
-		break;
-	case L_LAYOUT:
-		if ((i = get_choice(c, v, key, "layout", layouts, ARRAY_SIZE(layouts))) >= 0) {
-			free(l->layout);
-			l->layout = xstrdup(layouts[i]);
-		}
-		break;
-	case L_NAME:
-		get_str(c, v, key, &l->name);
-		break;
+	if (!scalar(v) || is_null(v)) {
+		snprintf(expected, sizeof(expected), "a %s (%s)", ch->what, ch->use);
+		type_error(c, v, expected, key);
+	} else {
+		experiment_set_choice(ch, scalar(v), field, c->d, pos_of(c, v));
 	}
 }
+
+/* Read v into the field f of ud (its section's struct), as keys.h describes it. */
+static void read_field(struct yctx *c, const struct exp_field *f, const char *key, yaml_node_t *v, void *ud)
+{
+	char *at = (char *)ud + f->off, *aux = (char *)ud + f->aux;
+	long long x;
+
+	switch (f->type) {
+	case EXP_FIELD_STR:
+		if (f->required && is_null(v))
+			type_error(c, v, f->required, key);
+		else
+			get_str(c, v, key, (char **)at);
+		break;
+	case EXP_FIELD_INT:
+		if (!get_int(c, v, key, f->min, f->max, &x))
+			*(int *)at = (int)x;
+		break;
+	case EXP_FIELD_SIZE:
+		if (!get_int(c, v, key, f->min, f->max, &x))
+			*(size_t *)at = (size_t)x;
+		break;
+	case EXP_FIELD_U64:
+		get_u64(c, v, key, (uint64_t *)at);
+		break;
+	case EXP_FIELD_BOOL:
+		get_bool(c, v, key, (int *)at);
+		break;
+	case EXP_FIELD_FLOATS3:
+		get_floats3(c, v, key, (float *)at, (int *)aux);
+		break;
+	case EXP_FIELD_CHOICE:
+		get_choice_str(c, v, key, f->choice, (char **)at);
+		break;
+	case EXP_FIELD_NAMES:
+		get_names(c, v, key, (struct exp_name **)at, (size_t *)aux);
+		break;
+	}
+	if (f->sets_pos) /* where the value was written, valid or not: the later errors point there */
+		*(struct src_pos *)((char *)ud + f->pos) = pos_of(c, v);
+}
+
+/* ---- models ---- */
+
+#define FIELDS(a) a, ARRAY_SIZE(a)
+
+/* a layer as a mapping's value {path, layout}, and as a list's item {name, path, layout} */
+static const struct section layer_value = { "layers", exp_layer_keys, 2, FIELDS(exp_layer_fields), NULL };
+static const struct section layer_item = { "layers", FIELDS(exp_layer_keys), FIELDS(exp_layer_fields), NULL };
 
 static int cmp_layer(const void *a, const void *b)
 {
@@ -389,7 +417,7 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 			l->name = xstrdup(scalar(k));
 			l->pos = pos_of(c, k);
 			if (lv->type == YAML_MAPPING_NODE)
-				walk_map(c, lv, "layers", exp_layer_keys, 2, visit_layer, l);
+				walk_map(c, lv, &layer_value, l);
 			else if (scalar(lv) && !is_null(lv)) {
 				l->path = xstrdup(scalar(lv));
 				l->pos = pos_of(c, lv);
@@ -419,8 +447,7 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 			memset(l, 0, sizeof(*l));
 			l->pos = pos_of(c, lv);
 			if (lv->type == YAML_MAPPING_NODE)
-				walk_map(c, lv, "layers", exp_layer_keys, ARRAY_SIZE(exp_layer_keys),
-					 visit_layer, l);
+				walk_map(c, lv, &layer_item, l);
 			else if (scalar(lv) && !is_null(lv))
 				l->path = xstrdup(scalar(lv));
 			else
@@ -435,47 +462,14 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 	}
 }
 
+/* layers, the one key of a model without a field */
 static void visit_model(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
-	struct exp_model *m = ud;
-	long long x;
-
-	switch (id) {
-	case M_NAME:
-		if (is_null(v))
-			type_error(c, v, "a name", key);
-		else
-			get_str(c, v, key, &m->name);
-		break;
-	case M_FILE:
-		if (is_null(v))
-			type_error(c, v, "a file name", key);
-		else
-			get_str(c, v, key, &m->file);
-		m->pos = pos_of(c, v);
-		break;
-	case M_INPUT_SIZE:
-		if (!get_int(c, v, key, 0, 1 << 16, &x))
-			m->input_size = (int)x;
-		break;
-	case M_RESIZE:
-		if (!get_int(c, v, key, 0, 1 << 16, &x))
-			m->resize = (int)x;
-		break;
-	case M_MEAN:
-		get_floats3(c, v, key, m->mean, &m->have_mean);
-		break;
-	case M_STD:
-		get_floats3(c, v, key, m->std, &m->have_std);
-		break;
-	case M_CLASSES:
-		get_str(c, v, key, &m->classes);
-		break;
-	case M_LAYERS:
-		parse_layers(c, v, m);
-		break;
-	}
+	parse_layers(c, v, ud);
 }
+
+static const struct section model_section = { "model", FIELDS(exp_model_keys), FIELDS(exp_model_fields),
+					      visit_model };
 
 static void parse_model(struct yctx *c, yaml_node_t *v, yaml_node_t *name_key, struct exp_model *m)
 {
@@ -488,7 +482,7 @@ static void parse_model(struct yctx *c, yaml_node_t *v, yaml_node_t *name_key, s
 		type_error(c, v, "a mapping with 'file' and 'layers'", name_key ? scalar(name_key) : "models");
 		return;
 	}
-	walk_map(c, v, "model", exp_model_keys, ARRAY_SIZE(exp_model_keys), visit_model, m);
+	walk_map(c, v, &model_section, m);
 }
 
 static int cmp_model(const void *a, const void *b)
@@ -533,34 +527,7 @@ static void parse_models(struct yctx *c, yaml_node_t *v)
 
 /* ---- data ---- */
 
-static void visit_data(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
-{
-	struct exp_data *dt = &c->e->data;
-	long long x;
-
-	switch (id) {
-	case D_PATH:
-		if (is_null(v))
-			type_error(c, v, "a path", key);
-		else
-			get_str(c, v, key, &dt->path);
-		dt->pos = pos_of(c, v);
-		break;
-	case D_LABELS:
-		get_str(c, v, key, &dt->labels);
-		break;
-	case D_LIMIT:
-		if (!get_int(c, v, key, 0, 0x7fffffff, &x))
-			dt->limit = (size_t)x;
-		break;
-	case D_SHUFFLE:
-		get_bool(c, v, key, &dt->shuffle);
-		break;
-	case D_SEED:
-		get_u64(c, v, key, &dt->seed);
-		break;
-	}
-}
+static const struct section data_section = { "data", FIELDS(exp_data_keys), FIELDS(exp_data_fields), NULL };
 
 static void parse_data(struct yctx *c, yaml_node_t *v)
 {
@@ -574,17 +541,13 @@ static void parse_data(struct yctx *c, yaml_node_t *v)
 		type_error(c, v, "a mapping with 'path'", "data");
 		return;
 	}
-	walk_map(c, v, "data", exp_data_keys, ARRAY_SIZE(exp_data_keys), visit_data, NULL);
+	walk_map(c, v, &data_section, &c->e->data);
 }
 
 /* ---- grid ---- */
 
-static void visit_exclude(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
-{
-	struct exp_exclude *x = ud;
-	char **fields[EXP_NR_DIMS] = { &x->model, &x->layer, &x->method, &x->utility, &x->target };
-	get_str(c, v, key, fields[id]);
-}
+static const struct section exclude_section = { "exclude", FIELDS(exp_exclude_keys),
+						FIELDS(exp_exclude_fields), NULL };
 
 static void parse_excludes(struct yctx *c, yaml_node_t *v)
 {
@@ -616,7 +579,7 @@ static void parse_excludes(struct yctx *c, yaml_node_t *v)
 		x = &e->excludes[e->nr_excludes++];
 		memset(x, 0, sizeof(*x));
 		x->pos = pos_of(c, xv);
-		walk_map(c, xv, "exclude", exp_exclude_keys, ARRAY_SIZE(exp_exclude_keys), visit_exclude, x);
+		walk_map(c, xv, &exclude_section, x);
 	}
 }
 
@@ -658,7 +621,6 @@ static void visit_grid(struct yctx *c, int id, const char *key, yaml_node_t *v, 
 static void visit_define(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
 	struct experiment *e = c->e;
-	size_t *alloc = ud;
 	yaml_node_pair_t *p;
 
 	if (is_null(v))
@@ -680,7 +642,7 @@ static void visit_define(struct yctx *c, int id, const char *key, yaml_node_t *v
 			type_error(c, cv, "Lua code (a string)", scalar(k));
 			continue;
 		}
-		ALLOC_GROW(e->defs, e->nr_defs + 1, *alloc);
+		ALLOC_GROW(e->defs, e->nr_defs + 1, c->def_alloc);
 		df = &e->defs[e->nr_defs++];
 		df->kind = (enum exp_def_kind)id;
 		df->name = xstrdup(scalar(k));
@@ -691,21 +653,8 @@ static void visit_define(struct yctx *c, int id, const char *key, yaml_node_t *v
 
 /* ---- outputs ---- */
 
-static const char *const figure_by[] = { "method", "utility", "target" };
-
-static void visit_figure(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
-{
-	struct exp_figure *f = ud;
-	int i;
-
-	if (id == F_IMAGE) {
-		if (get_str(c, v, key, &f->image) < 0 || !f->image)
-			diag_error(c->d, pos_of(c, v), "expected an image index or path for 'image'");
-	} else if ((i = get_choice(c, v, key, "'by' value", figure_by, ARRAY_SIZE(figure_by))) >= 0) {
-		free(f->by);
-		f->by = xstrdup(figure_by[i]);
-	}
-}
+static const struct section figure_section = { "figures", FIELDS(exp_figure_keys), FIELDS(exp_figure_fields),
+					       NULL };
 
 static void parse_figures(struct yctx *c, yaml_node_t *v)
 {
@@ -727,8 +676,7 @@ static void parse_figures(struct yctx *c, yaml_node_t *v)
 		memset(f, 0, sizeof(*f));
 		f->pos = pos_of(c, fv);
 		if (fv->type == YAML_MAPPING_NODE)
-			walk_map(c, fv, "figures", exp_figure_keys, ARRAY_SIZE(exp_figure_keys), visit_figure,
-				 f);
+			walk_map(c, fv, &figure_section, f);
 		else if (scalar(fv) && !is_null(fv))
 			f->image = xstrdup(scalar(fv));
 		else
@@ -746,75 +694,34 @@ static void parse_formats(struct yctx *c, yaml_node_t *v)
 		experiment_set_formats(c->e, names, n, c->d);
 }
 
+/* formats and figures; the other keys of outputs have fields */
 static void visit_outputs(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
-	struct experiment *e = c->e;
-
-	switch (id) {
-	case O_TABLES:
-		get_bool(c, v, key, &e->tables);
-		break;
-	case O_PLOTS:
-		get_bool(c, v, key, &e->plots);
-		break;
-	case O_FORMATS:
+	if (id == O_FORMATS)
 		parse_formats(c, v);
-		break;
-	case O_PAPER:
-		get_str(c, v, key, &e->paper_table);
-		break;
-	case O_FIGURES:
+	else
 		parse_figures(c, v);
-		break;
-	}
 }
 
 /* ---- the top level ---- */
 
-/* A string key checked by experiment_set_choice (device, precision), copied into *field. */
-static void get_choice_str(struct yctx *c, yaml_node_t *v, const char *key, const struct exp_choice *ch,
-			   char **field)
-{
-	char expected[96];
+static const struct section grid_section = { "grid", FIELDS(exp_grid_keys), NULL, 0, visit_grid };
+static const struct section define_section = { "define", FIELDS(exp_define_keys), NULL, 0, visit_define };
+static const struct section outputs_section = { "outputs", FIELDS(exp_output_keys), FIELDS(exp_output_fields),
+						visit_outputs };
 
-	if (!scalar(v) || is_null(v)) {
-		snprintf(expected, sizeof(expected), "a %s (%s)", ch->what, ch->use);
-		type_error(c, v, expected, key);
-	} else {
-		experiment_set_choice(ch, scalar(v), field, c->d, pos_of(c, v));
-	}
-}
-
+/* The top-level keys that are sections of their own, and batch (a number or auto). */
 static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, void *ud)
 {
 	struct experiment *e = c->e;
-	size_t *def_alloc = ud;
 	long long x;
 
 	switch (id) {
-	case T_NAME:
-		get_str(c, v, key, &e->name);
-		break;
-	case T_OUTPUT:
-		get_str(c, v, key, &e->output);
-		break;
-	case T_DEVICE:
-		get_choice_str(c, v, key, &experiment_device_choice, &e->device);
-		break;
 	case T_BATCH:
 		if (scalar(v) && !strcmp(scalar(v), "auto"))
 			e->batch = EXP_BATCH_AUTO;
 		else if (!get_int(c, v, key, 1, 0x7fffffff, &x))
 			e->batch = (int)x;
-		break;
-	case T_PRECISION:
-		get_choice_str(c, v, key, &experiment_precision_choice, &e->precision);
-		break;
-	case T_CHANNELS_LAST:
-		get_bool(c, v, key, &e->channels_last);
-		break;
-	case T_SEED:
-		get_u64(c, v, key, &e->seed);
 		break;
 	case T_MODELS:
 		parse_models(c, v);
@@ -822,40 +729,28 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 	case T_DATA:
 		parse_data(c, v);
 		break;
-	case T_METHODS:
-		get_names(c, v, "methods", &e->methods, &e->nr_methods);
-		break;
-	case T_UTILITIES:
-		get_names(c, v, "utilities", &e->utilities, &e->nr_utilities);
-		break;
-	case T_TARGETS:
-		get_names(c, v, "targets", &e->targets, &e->nr_targets);
-		break;
-	case T_METRICS:
-		get_names(c, v, "metrics", &e->metrics, &e->nr_metrics);
-		break;
 	case T_GRID:
 		if (v->type == YAML_MAPPING_NODE)
-			walk_map(c, v, "grid", exp_grid_keys, ARRAY_SIZE(exp_grid_keys), visit_grid, NULL);
+			walk_map(c, v, &grid_section, NULL);
 		else if (!is_null(v))
 			type_error(c, v, "a mapping with 'exclude' or 'zip'", key);
 		break;
 	case T_DEFINE:
 		if (v->type == YAML_MAPPING_NODE)
-			walk_map(c, v, "define", exp_define_keys, ARRAY_SIZE(exp_define_keys), visit_define,
-				 def_alloc);
+			walk_map(c, v, &define_section, NULL);
 		else if (!is_null(v))
 			type_error(c, v, "a mapping with 'methods', 'utilities' or 'metrics'", key);
 		break;
 	case T_OUTPUTS:
 		if (v->type == YAML_MAPPING_NODE)
-			walk_map(c, v, "outputs", exp_output_keys, ARRAY_SIZE(exp_output_keys), visit_outputs,
-				 NULL);
+			walk_map(c, v, &outputs_section, e);
 		else if (!is_null(v))
 			type_error(c, v, "a mapping with 'tables', 'plots', 'formats', 'paper' or 'figures'", key);
 		break;
 	}
 }
+
+static const struct section top_section = { NULL, FIELDS(exp_top_keys), FIELDS(exp_top_fields), visit_top };
 
 /* ---- reading the file ---- */
 
@@ -934,7 +829,6 @@ int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 	yaml_parser_t parser;
 	yaml_node_t *root;
 	struct yctx c;
-	size_t def_alloc = e->nr_defs;
 
 	if (!e->file)
 		e->file = xstrdup(file);
@@ -942,6 +836,7 @@ int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 	memset(&c, 0, sizeof(c));
 	c.e = e;
 	c.d = d;
+	c.def_alloc = e->nr_defs;
 	if (read_file(file, &sb, d, nowhere) < 0)
 		return -1;
 	if (!yaml_parser_initialize(&parser)) {
@@ -972,7 +867,7 @@ int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 		strbuf_release(&sb);
 		return -1;
 	}
-	walk_map(&c, root, NULL, exp_top_keys, ARRAY_SIZE(exp_top_keys), visit_top, &def_alloc);
+	walk_map(&c, root, &top_section, e);
 	yaml_document_delete(&c.doc);
 	strbuf_release(&sb);
 	return 0;

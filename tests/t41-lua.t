@@ -1,7 +1,8 @@
 #!/bin/sh
 # t41-lua.t - the Lua front end (dsl/lua.c): its C unit test (tests/unit/test_lua_front.c: the IR, error
 # positions, the sandbox, the instruction budget and memory cap, 200 mutated specs), then `camlab check`
-# on the fixtures in tests/lua/, whose messages are part of the contract.
+# on the fixtures in tests/lua/, whose messages are part of the contract: positions inside the later
+# tables of a list, and the same messages as the YAML front end for the same bad values.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 UNIT=$BUILD/tests/test_lua_front
@@ -61,6 +62,30 @@ test_expect_success 'unknown keys: line:col and did you mean' "
 	test_must_fail $CAMLAB check $F/unknown-key.lua 2>$TMP/err &&
 	test_grep \"^$F/unknown-key.lua:4:3: error: unknown key 'metircs'; did you mean 'metrics'\\?\" $TMP/err &&
 	test_grep \"^$F/unknown-key.lua:5:31: error: unknown key 'layrs' in 'model'; did you mean 'layers'\\?\" $TMP/err
+"
+
+# the items of models = { {...}, {...} } found past the tables, strings and comments of the ones before
+test_expect_success 'errors in a later table of a list point into that table' "
+	cat >$TMP/expected <<-EOS &&
+	$F/nested-items.lua:5:19: error: model file 'a.pt' not found
+	$F/nested-items.lua:6:21: error: model file 'b.pt' not found
+	$F/nested-items.lua:6:65: error: unknown layout 'bhcw'; did you mean 'bchw'?
+	$F/nested-items.lua:7:19: error: model file 'c.pt' not found
+	$F/nested-items.lua:7:19: error: model 'c' has no layers: name at least one under 'layers'
+	$F/nested-items.lua:7:34: error: unknown key 'layrs' in 'model'; did you mean 'layers'?
+	$F/nested-items.lua:9:3: error: data path 'data' not found
+	EOS
+	test_must_fail $CAMLAB check $F/nested-items.lua 2>$TMP/err &&
+	diff -u $TMP/expected $TMP/err
+"
+
+test_expect_success 'the same bad values give the same messages in YAML and in Lua' "
+	test_must_fail $CAMLAB check $F/bad-values.yaml 2>$TMP/yaml.err &&
+	test_must_fail $CAMLAB check $F/bad-values.lua 2>$TMP/lua.err &&
+	sed 's/^[^ ]* //' $TMP/yaml.err | sort >$TMP/yaml.msg &&
+	sed 's/^[^ ]* //' $TMP/lua.err | sort >$TMP/lua.msg &&
+	cat $TMP/lua.msg && test \$(wc -l <$TMP/lua.msg) -eq 21 &&
+	diff -u $TMP/yaml.msg $TMP/lua.msg
 "
 
 test_expect_success 'experiment{} twice is an error at the second call' "
