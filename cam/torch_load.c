@@ -20,6 +20,9 @@
 #ifndef CAMLAB_TORCH_LIB
 #define CAMLAB_TORCH_LIB SHIM_NAME
 #endif
+#ifndef CAMLAB_TORCH_INSTALLED
+#define CAMLAB_TORCH_INSTALLED "../lib/camlab"
+#endif
 
 /*
  * Every function of torch_shim.h: FN(return type, name, parameters, arguments), VOID for those that
@@ -30,6 +33,7 @@
 	FN(int, ts_init, (int threads), (threads))                                                          \
 	FN(int, ts_device_check, (const char *device), (device))                                            \
 	FN(int, ts_cuda_device_count, (void), ())                                                           \
+	FN(const char *, ts_version, (void), ())                                                            \
 	FN(int, ts_set_grad, (int enabled), (enabled))                                                      \
 	VOID(ts_manual_seed, (uint64_t seed), (seed))                                                       \
 	FREE(ts_free, ts_tensor)                                                                            \
@@ -150,17 +154,23 @@ static const struct {
 } slots[] = { TS_FUNCTIONS(SLOT, VOID_SLOT, FREE_SLOT) };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static struct strbuf failure = STRBUF_INIT; /* why the load failed; empty if it did not */
+static struct strbuf failure = STRBUF_INIT;   /* why the load failed; empty if it did not */
+static struct strbuf shim_path = STRBUF_INIT; /* where it was loaded from */
 static int loaded;
 static pthread_t loader;
 static int loader_running;
 
-/* The shim beside the running executable, if there is one there. */
-static int beside_executable(struct strbuf *path)
+/*
+ * The shim where an installed or built camlab has it: beside the running executable (the build folder),
+ * else in its installed place relative to it (bin/../lib/camlab, CAMLAB_TORCH_INSTALLED); 0 if neither.
+ */
+static int near_executable(struct strbuf *path)
 {
+	static const char *const dirs[] = { "", "/" CAMLAB_TORCH_INSTALLED };
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash;
+	size_t i;
 
 	if (n <= 0)
 		return 0;
@@ -168,42 +178,41 @@ static int beside_executable(struct strbuf *path)
 	if (!(slash = strrchr(exe, '/')))
 		return 0;
 	*slash = '\0';
-	strbuf_addf(path, "%s/%s", exe, SHIM_NAME);
-	if (!access(path->buf, F_OK))
-		return 1;
+	for (i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+		strbuf_reset(path);
+		strbuf_addf(path, "%s%s/%s", exe, dirs[i], SHIM_NAME);
+		if (!access(path->buf, F_OK))
+			return 1;
+	}
 	strbuf_reset(path);
 	return 0;
 }
 
 static void load(void)
 {
-	struct strbuf path = STRBUF_INIT;
 	const char *env = getenv("CAMLAB_TORCH_SHIM");
 	void *h;
 	size_t i;
 
 	if (env && *env)
-		strbuf_addstr(&path, env);
-	else if (!beside_executable(&path))
-		strbuf_addstr(&path, CAMLAB_TORCH_LIB);
+		strbuf_addstr(&shim_path, env);
+	else if (!near_executable(&shim_path))
+		strbuf_addstr(&shim_path, CAMLAB_TORCH_LIB);
 	/* RTLD_GLOBAL: libtorch's symbols visible to what it loads later, as when linked at start-up */
-	if (!(h = dlopen(path.buf, RTLD_NOW | RTLD_GLOBAL))) {
+	if (!(h = dlopen(shim_path.buf, RTLD_NOW | RTLD_GLOBAL))) {
 		const char *why = dlerror();
-		strbuf_addf(&failure, "cannot load libtorch through '%s': %s", path.buf,
+		strbuf_addf(&failure, "cannot load libtorch through '%s': %s", shim_path.buf,
 			    why ? why : "unknown error");
-		strbuf_release(&path);
 		return;
 	}
 	for (i = 0; i < sizeof(slots) / sizeof(*slots); i++) {
 		if (!(*slots[i].slot = dlsym(h, slots[i].name))) {
 			strbuf_addf(&failure,
 				    "'%s' lacks %s: it was built from other sources than this camlab",
-				    path.buf, slots[i].name);
-			strbuf_release(&path);
+				    shim_path.buf, slots[i].name);
 			return;
 		}
 	}
-	strbuf_release(&path);
 	__atomic_store_n(&loaded, 1, __ATOMIC_RELEASE);
 }
 
@@ -251,6 +260,11 @@ void ts_load_wait(void)
 int ts_loaded(void)
 {
 	return __atomic_load_n(&loaded, __ATOMIC_ACQUIRE);
+}
+
+const char *ts_load_path(void)
+{
+	return ts_loaded() ? shim_path.buf : NULL;
 }
 
 #define STUB(ret, name, params, args)     \

@@ -9,7 +9,8 @@
  * (ts_load_start) and do their own preparation meanwhile.
  *
  * Where the library is looked for, in this order: $CAMLAB_TORCH_SHIM (a path; nothing else is tried when
- * it is set), libcamlab_torch.so beside the running executable, and the path it was built at. A library
+ * it is set), libcamlab_torch.so beside the running executable (a build folder), where `cmake --install`
+ * puts it relative to the executable (bin/../lib/camlab), and the path it was built at. A library
  * that cannot be loaded is a broken installation: the first call that needs it prints why and exits 1.
  */
 #ifndef CAM_TORCH_LOAD_H
@@ -27,5 +28,8 @@ void ts_load_wait(void);
 
 /* 1 if libtorch is loaded (by a stub or a finished ts_load_start), else 0; never loads it. */
 int ts_loaded(void);
+
+/* The path libcamlab_torch.so was loaded from, or NULL while it is not loaded. */
+const char *ts_load_path(void);
 
 #endif

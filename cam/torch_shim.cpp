@@ -269,6 +269,15 @@ int ts_cuda_device_count(void)
 	TS_CATCH(0)
 }
 
+const char *ts_version(void)
+{
+#ifdef CAMLAB_TORCH_CUDA
+	return "libtorch " TORCH_VERSION ", with CUDA";
+#else
+	return "libtorch " TORCH_VERSION ", CPU only";
+#endif
+}
+
 int ts_set_grad(int enabled)
 {
 	int prev = c10::GradMode::is_enabled();

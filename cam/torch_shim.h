@@ -42,6 +42,8 @@ int ts_init(int threads);
 /* 0 if the device name is valid and usable here; otherwise -1 with ts_error() saying why. */
 int ts_device_check(const char *device);
 int ts_cuda_device_count(void);
+/* The libtorch the shim was built against and whether with CUDA: "libtorch 1.13.0, CPU only". */
+const char *ts_version(void);
 
 /* Returns the previous state. Grad mode is per thread and starts off (camlab turns it on where needed). */
 int ts_set_grad(int enabled);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cam/torch_load.h"
 #include "cam/torch_shim.h"
 #include "interp/commands.h"
 
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
 		printf("camlab %s\n", CAMLAB_VERSION);
 		/* The tests read this line to know whether to run their GPU checks (tests/lib.sh, have_cuda). */
 		printf("cuda devices: %d\n", ts_cuda_device_count());
+		printf("%s, loaded from %s\n", ts_version(), ts_load_path());
 		return 0;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(*commands); i++)

@@ -73,4 +73,23 @@ test_expect_success 'the shim beside the executable comes before the one it was 
 	CAMLAB_TORCH_SHIM=$SHIM $TMP/bin/camlab version | test_grep '^cuda devices: ' /dev/stdin
 "
 
+test_expect_success 'version names the libtorch and where it was loaded from' "
+	$CAMLAB version >$TMP/version && cat $TMP/version &&
+	test_grep \"^libtorch [0-9.]+, (CPU only|with CUDA), loaded from $SHIM\\$\" $TMP/version
+"
+
+# cmake --install: bin/camlab finds its shim in lib/camlab, whichever build it came from
+if command -v cmake >/dev/null && [ -f "$(dirname "$CAMLAB")/cmake_install.cmake" ]; then
+	test_expect_success 'an installed camlab loads its installed shim and runs' "
+		cmake --install $(dirname "$CAMLAB") --prefix $TMP/inst >$TMP/install.log &&
+		$TMP/inst/bin/camlab version >$TMP/version && cat $TMP/version &&
+		test_grep \"loaded from $TMP/inst/bin/../lib/camlab/libcamlab_torch.so\\$\" $TMP/version &&
+		$TMP/inst/bin/camlab predict -q --model $PWD/experiments/models/fashion_mnist_cnn.pt --dataset $FM \\
+			--labels ${FM%%images-idx3-ubyte.gz}labels-idx1-ubyte.gz --limit 200 >$TMP/acc &&
+		cat $TMP/acc && test_grep '^accuracy: top-1 0\\.9[0-9]+ \\([0-9]+/200\\)' $TMP/acc
+	"
+else
+	test_skip 'an installed camlab loads its installed shim and runs' 'no cmake, or not a CMake build folder'
+fi
+
 test_done
