@@ -25,17 +25,14 @@ static const char bench_usage[] =
 	"Times, on the preloaded images: the forward alone, the shared passes, each method as a\n"
 	"user running only that method pays for it (passes + map + post-processing + copy to the\n"
 	"host), and all gradient methods sharing one pass.\n"
-	"\n"
-	"  --layer L           target layer (module path or metadata alias)\n"
-	"  --layout K          bchw (default), bhwc or bnc\n"
-	"  --methods LIST      methods to time separately (default all)\n"
+	"\n" LAYEROPTS_HELP "  --methods LIST      methods to time separately (default all)\n"
 	"  --images N          images per timed run (default 32; the images are reused\n"
 	"                      cyclically when the dataset has fewer)\n"
 	"  --images-slow N     images for scorecam and ablationcam (default 4; one run, no\n"
 	"                      warm-up)\n"
 	"  --repeat R          timed runs per stage; the median is reported (default 3)\n" MODELOPTS_HELP;
 
-enum { OPT_LAYER = OPT_FIRST_COMMAND, OPT_LAYOUT, OPT_METHODS, OPT_IMAGES, OPT_IMAGES_SLOW, OPT_REPEAT };
+enum { OPT_METHODS = OPT_FIRST_COMMAND, OPT_IMAGES, OPT_IMAGES_SLOW, OPT_REPEAT };
 
 /* The gradient methods of the "together" row: everything but the two that re-run the network. */
 #define GRADIENT_METHODS ((1u << CAM_NR_METHODS) - 1 - (1u << CAM_SCORECAM) - (1u << CAM_ABLATIONCAM))
@@ -61,8 +58,6 @@ struct stage {
 
 struct bench {
 	struct modelopts mo;
-	const char *layer;
-	enum ts_layout layout;
 	unsigned methods;
 	long images, images_slow, repeat;
 	struct model model;
@@ -339,7 +334,7 @@ static int bench_run(struct bench *b, char **files, int nfiles)
 
 	if (modelopts_load(&b->mo, &b->model, &b->ds, files, nfiles, &b->pp) < 0)
 		return -1;
-	if (model_split(&b->model, b->layer, b->layout, &b->split) < 0)
+	if (model_split(&b->model, b->mo.layer, b->mo.layout, &b->split) < 0)
 		return -1;
 	if (b->methods & (1u << CAM_CAM)) {
 		b->fc = model_head_weight(&b->model);
@@ -390,7 +385,7 @@ static int bench_run(struct bench *b, char **files, int nfiles)
 	measure_all(b);
 
 	printf("model %s, layer %s, %dx%d input, device %s, %d thread(s), batch %d\n", b->mo.model,
-	       b->layer, b->w, b->h, b->mo.device, threads, b->mo.batch);
+	       b->mo.layer, b->w, b->h, b->mo.device, threads, b->mo.batch);
 	printf("%ld images per run (%ld distinct), median of %ld runs after one warm-up batch;\n"
 	       "scorecam and ablationcam: %ld image(s), one run, no warm-up\n\n",
 	       b->images, b->nr_loaded, b->repeat, b->images_slow);
@@ -434,8 +429,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		MODELOPTS_LONG,
-		{ "layer", required_argument, NULL, OPT_LAYER },
-		{ "layout", required_argument, NULL, OPT_LAYOUT },
+		LAYEROPTS_LONG,
 		{ "methods", required_argument, NULL, OPT_METHODS },
 		{ "method", required_argument, NULL, OPT_METHODS },
 		{ "images", required_argument, NULL, OPT_IMAGES },
@@ -463,13 +457,6 @@ int main(int argc, char **argv)
 		if (r)
 			continue;
 		switch (opt) {
-		case OPT_LAYER:
-			b.layer = optarg;
-			break;
-		case OPT_LAYOUT:
-			if (model_layout_parse(optarg, &b.layout) < 0)
-				bad = 1;
-			break;
 		case OPT_METHODS:
 			methods = optarg;
 			break;
@@ -492,7 +479,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!b.layer)
+	if (!b.mo.layer)
 		bad = error("no target layer given (--layer L)");
 	if (cam_methods_parse(methods, &b.methods) < 0)
 		bad = 1;

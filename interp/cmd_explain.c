@@ -28,12 +28,7 @@ static const char explain_usage[] =
 	"(the heatmap, float32 H x W in [0,1]) for every image, and prints each image's prediction.\n"
 	"With several methods, utilities or targets, DIR/<image>_grid.png also shows them side by\n"
 	"side, labelled (drawn by gnuplot, or $CAMLAB_GNUPLOT; skipped with a warning without it).\n"
-	"\n"
-	"  --layer L           target layer: a module path as named_modules() prints it (layer4.1,\n"
-	"                      features.28, Conv_1) or a name from the model's metadata (pre_gap)\n"
-	"  --layout K          how the layer lays out its output: bchw, bhwc (channels last, e.g.\n"
-	"                      Swin), bnc (a square grid of tokens); the default, auto, takes 3-D\n"
-	"                      outputs as tokens, LayerNorm outputs as channels-last, others as bchw\n"
+	"\n" LAYEROPTS_HELP
 	"  --method LIST       comma-separated methods, or all (default gradcam): cam, gradcam,\n"
 	"                      hirescam, gradcam-e, layercam, xgradcam, gradcam++, randomcam,\n"
 	"                      shapleycam, shapleycam-h, shapleycam-e, scorecam, ablationcam\n"
@@ -44,7 +39,7 @@ static const char explain_usage[] =
 	"                      min-max, resized to the input\n"
 	"  -o, --output DIR    output folder (created if needed)\n" MODELOPTS_HELP;
 
-enum { OPT_LAYER = OPT_FIRST_COMMAND, OPT_LAYOUT, OPT_METHOD, OPT_UTILITY, OPT_TARGET, OPT_SEED, OPT_RAW };
+enum { OPT_METHOD = OPT_FIRST_COMMAND, OPT_UTILITY, OPT_TARGET, OPT_SEED, OPT_RAW };
 
 struct target_entry {
 	struct target_policy policy;
@@ -53,8 +48,7 @@ struct target_entry {
 
 struct explain {
 	struct modelopts mo;
-	const char *layer, *outdir;
-	enum ts_layout layout;
+	const char *outdir;
 	unsigned methods;
 	int utilities[UTILITY_NR];
 	int nr_utilities;
@@ -429,7 +423,7 @@ static int explain_run(struct explain *e, const char *target_list, char **files,
 	if (parse_targets(e, target_list) < 0)
 		return -1;
 	e->grids = e->nr_utilities > 1 || e->nr_targets > 1 || (e->methods & (e->methods - 1));
-	if (model_split(&e->model, e->layer, e->layout, &e->split) < 0)
+	if (model_split(&e->model, e->mo.layer, e->mo.layout, &e->split) < 0)
 		return -1;
 	if (e->methods & (1u << CAM_CAM))
 		e->fc = model_head_weight(&e->model);
@@ -457,8 +451,7 @@ int cmd_explain(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		MODELOPTS_LONG,
-		{ "layer", required_argument, NULL, OPT_LAYER },
-		{ "layout", required_argument, NULL, OPT_LAYOUT },
+		LAYEROPTS_LONG,
 		{ "method", required_argument, NULL, OPT_METHOD },
 		{ "methods", required_argument, NULL, OPT_METHOD },
 		{ "utility", required_argument, NULL, OPT_UTILITY },
@@ -486,13 +479,6 @@ int cmd_explain(int argc, char **argv)
 		if (r)
 			continue;
 		switch (opt) {
-		case OPT_LAYER:
-			e.layer = optarg;
-			break;
-		case OPT_LAYOUT:
-			if (model_layout_parse(optarg, &e.layout) < 0)
-				bad = 1;
-			break;
 		case OPT_METHOD:
 			method_list = optarg;
 			break;
@@ -521,7 +507,7 @@ int cmd_explain(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!e.layer)
+	if (!e.mo.layer)
 		bad = error("no target layer given (--layer L; camlab layers --model M lists them)");
 	if (!e.outdir)
 		bad = error("no output folder given (-o DIR)");

@@ -87,6 +87,11 @@ int modelopts_parse(struct modelopts *o, int opt, const char *arg)
 	case OPT_CHANNELS_LAST:
 		o->channels_last = 1;
 		return 1;
+	case OPT_LAYER:
+		o->layer = arg;
+		return 1;
+	case OPT_LAYOUT:
+		return model_layout_parse(arg, &o->layout) < 0 ? -1 : 1;
 	case OPT_MEAN:
 	case OPT_STD:
 		if (parse_float3(arg, opt == OPT_MEAN ? o->mean : o->std) < 0)

@@ -29,6 +29,8 @@ struct modelopts {
 	int workers; /* image decoding threads (batch_source_set_workers); -1: not given */
 	enum ts_precision precision;
 	int channels_last;
+	const char *layer;     /* --layer (LAYEROPTS_LONG); NULL: not given */
+	enum ts_layout layout; /* --layout; default auto */
 };
 
 #define MODELOPTS_HELP                                                                             \
@@ -53,6 +55,14 @@ struct modelopts {
 	"  --labels FILE       labels for --dataset (CSV filename,label or an IDX label file)\n"       \
 	"  --limit N           only the first N images\n"
 
+/* The target layer's options, for the commands that cut the model there (explain, the bench and test tools). */
+#define LAYEROPTS_HELP                                                                                \
+	"  --layer L           target layer: a module path as named_modules() prints it (layer4.1,\n" \
+	"                      features.28, Conv_1) or a name from the model's metadata (pre_gap)\n"  \
+	"  --layout K          how the layer lays out its output: bchw, bhwc (channels last, e.g.\n"  \
+	"                      Swin), bnc (a square grid of tokens); the default, auto, takes 3-D\n"  \
+	"                      outputs as tokens, LayerNorm outputs as channels-last, others as bchw\n"
+
 enum {
 	OPT_MODEL = 1000,
 	OPT_DEVICE,
@@ -70,6 +80,8 @@ enum {
 	OPT_WORKERS,
 	OPT_PRECISION,
 	OPT_CHANNELS_LAST,
+	OPT_LAYER,
+	OPT_LAYOUT,
 	OPT_FIRST_COMMAND /* commands number their own options from here */
 };
 
@@ -85,6 +97,11 @@ enum {
 	{ "workers", required_argument, NULL, OPT_WORKERS },                                           \
 	{ "precision", required_argument, NULL, OPT_PRECISION },                                       \
 	{ "channels-last", no_argument, NULL, OPT_CHANNELS_LAST }
+#define LAYEROPTS_LONG                                        \
+	{ "layer", required_argument, NULL, OPT_LAYER },      \
+	{                                                     \
+		"layout", required_argument, NULL, OPT_LAYOUT \
+	}
 
 void modelopts_init(struct modelopts *o);
 /* Handle one shared option; 1 if it was one, 0 if not, -1 if its value is bad (reported). */

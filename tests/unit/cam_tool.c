@@ -19,7 +19,7 @@
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
-enum { OPT_LAYER = OPT_FIRST_COMMAND, OPT_UTILITY, OPT_TARGET, OPT_LAYOUT, OPT_METHODS, OPT_RAW_INPUT };
+enum { OPT_UTILITY = OPT_FIRST_COMMAND, OPT_TARGET, OPT_METHODS, OPT_RAW_INPUT };
 
 /* An input tensor from a raw little-endian float32 file "FILE:N,C,H,W", already normalised. */
 static ts_tensor *raw_input(const char *spec)
@@ -84,10 +84,9 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		MODELOPTS_LONG,
-		{ "layer", required_argument, NULL, OPT_LAYER },
+		LAYEROPTS_LONG,
 		{ "utility", required_argument, NULL, OPT_UTILITY },
 		{ "target", required_argument, NULL, OPT_TARGET },
-		{ "layout", required_argument, NULL, OPT_LAYOUT },
 		{ "methods", required_argument, NULL, OPT_METHODS },
 		{ "raw-input", required_argument, NULL, OPT_RAW_INPUT },
 		{ "output", required_argument, NULL, 'o' },
@@ -102,8 +101,7 @@ int main(int argc, char **argv)
 	struct cam_pass pass = CAM_PASS_INIT;
 	struct cam_extra extra = { 0 };
 	struct target_policy target = { TARGET_PREDICTED, 0 };
-	const char *layer = NULL, *dir = NULL, *methods = "all", *raw = NULL;
-	enum ts_layout layout = TS_LAYOUT_AUTO;
+	const char *dir = NULL, *methods = "all", *raw = NULL;
 	ts_split *split = NULL;
 	int opt, u = UTILITY_REST, topk, i;
 	unsigned mask;
@@ -121,19 +119,12 @@ int main(int argc, char **argv)
 		if (r)
 			continue;
 		switch (opt) {
-		case OPT_LAYER:
-			layer = optarg;
-			break;
 		case OPT_UTILITY:
 			if ((u = utility_parse(optarg)) < 0)
 				return 2;
 			break;
 		case OPT_TARGET:
 			if (target_parse(optarg, NULL, NULL, &target, &topk) < 0)
-				return 2;
-			break;
-		case OPT_LAYOUT:
-			if (model_layout_parse(optarg, &layout) < 0)
 				return 2;
 			break;
 		case OPT_METHODS:
@@ -149,7 +140,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!layer || !dir || cam_methods_parse(methods, &mask) < 0)
+	if (!mo.layer || !dir || cam_methods_parse(methods, &mask) < 0)
 		return 2;
 	if (raw) {
 		/* no images: the model alone, and the input from the file */
@@ -166,7 +157,7 @@ int main(int argc, char **argv)
 	} else if (modelopts_load(&mo, &m, &ds, argv + optind, argc - optind, &pp) < 0) {
 		return 1;
 	}
-	if (model_split(&m, layer, layout, &split) < 0)
+	if (model_split(&m, mo.layer, mo.layout, &split) < 0)
 		return 1;
 	batch_source_init(&src, &ds, &pp, mo.device, mo.limit);
 	if (!raw && batch_next(&src, &b, ds.nr) <= 0)
