@@ -5,6 +5,8 @@
 # provides:
 #   test_expect_success NAME 'commands'   ok if the commands succeed
 #   test_skip NAME REASON                 a test that cannot run here, reported as skipped
+#   test_ok STATUS NAME                   a test whose commands already ran: ok if STATUS is 0
+#   test_fails_with NAME PATTERN CMD...   ok if CMD fails cleanly (status < 128), PATTERN in its stderr
 #   test_must_fail CMD...                 succeeds if CMD exits non-zero without crashing (status < 128)
 #   test_grep PATTERN FILE                grep -E with the file shown on failure
 #   skip_all REASON                       the whole file cannot run here
@@ -58,6 +60,29 @@ test_expect_success() {
 test_skip() {
 	test_count=$((test_count + 1))
 	echo "ok $test_count # SKIP $1: $2"
+}
+
+test_ok() {
+	test_count=$((test_count + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $test_count - $2"
+	else
+		echo "not ok $test_count - $2"
+		test_failed=$((test_failed + 1))
+	fi
+}
+
+test_fails_with() {
+	name=$1 pat=$2
+	shift 2
+	"$@" >"$TMP/.fails.out" 2>"$TMP/.fails.err"
+	rc=$?
+	if [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -q -- "$pat" "$TMP/.fails.err"; then
+		test_ok 0 "$name"
+	else
+		test_ok 1 "$name"
+		echo "#   status $rc, stderr: $(cat "$TMP/.fails.err")"
+	fi
 }
 
 test_must_fail() {

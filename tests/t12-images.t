@@ -3,36 +3,20 @@
 # Each real and synthetic image goes through image_tool and through the Debian python's
 # Image.open(p).convert('RGB') / Resize(256) / CenterCrop(224); decode must be bit-identical.
 cd "$(dirname "$0")/.." || exit 1
-BUILD=${CAMLAB_BUILD:-build}
+. tests/lib.sh
 TOOL=$BUILD/tests/image_tool
-DATA=../shared/data
-PY=${CAMLAB_PYTHON:-/usr/bin/python3}
-[ -x "$TOOL" ] || { echo "1..0 # SKIP $TOOL not built"; exit 0; }
-[ -d "$DATA/imagenet_sample" ] || { echo "1..0 # SKIP no shared data at $DATA"; exit 0; }
-$PY -c 'import torchvision, PIL, numpy' 2>/dev/null ||
-	{ echo "1..0 # SKIP $PY lacks torchvision/PIL/numpy"; exit 0; }
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-exec $PY - "$TOOL" "$DATA" "$TMP" <<'PYEOF'
+DATA=$SHARED/data
+[ -x "$TOOL" ] || skip_all "$TOOL not built"
+[ -d "$DATA/imagenet_sample" ] || skip_all "no shared data at $DATA"
+need_python torchvision PIL numpy
+PYTHONPATH=tests $PY - "$TOOL" "$DATA" "$TMP" <<'PYEOF'
 import os, subprocess, sys
 import numpy as np
 from PIL import Image
 import torchvision.transforms as T
+from tap import ok, diag, done
 
 tool, data, tmp = sys.argv[1:4]
-n = 0
-failed = 0
-
-def ok(cond, name):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name), flush=True)
-
-def diag(msg):
-    print("# " + msg, flush=True)
-
 def run_img(args):
     out = os.path.join(tmp, "out.bin")
     r = subprocess.run([tool] + args + [out], capture_output=True, text=True)
@@ -161,6 +145,5 @@ ok(r.returncode == 0 and (np.asarray(Image.open(os.path.join(tmp, "w.png"))) ==
                           np.asarray(Image.open(p).convert("RGB"))).all(),
    "image_write_png round-trips through PIL")
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()
 PYEOF

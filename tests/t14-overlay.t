@@ -2,31 +2,12 @@
 # t14-overlay.t - the JET overlay against a numpy re-implementation of pytorch-grad-cam's
 # show_cam_on_image, .npy files read back by numpy, and decode errors on broken files.
 cd "$(dirname "$0")/.." || exit 1
-BUILD=${CAMLAB_BUILD:-build}
+. tests/lib.sh
 TOOL=$BUILD/tests/image_tool
-DATA=$(cd ../shared/data 2>/dev/null && pwd)
-PY=${CAMLAB_PYTHON:-/usr/bin/python3}
-[ -x "$TOOL" ] || { echo "1..0 # SKIP $TOOL not built"; exit 0; }
-[ -f "$DATA/photos_gradcam/both.png" ] || { echo "1..0 # SKIP no shared data at ../shared/data"; exit 0; }
-$PY -c 'import numpy, PIL' 2>/dev/null || { echo "1..0 # SKIP $PY lacks numpy/PIL"; exit 0; }
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-
-n=0
-failed=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-expect_fail() {
-	name=$1 pat=$2
-	shift 2
-	"$@" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-	if [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -q -- "$pat" "$TMP/err"; then
-		ok 0 "$name"
-	else
-		ok 1 "$name"
-		echo "# rc=$rc stderr: $(cat "$TMP/err")"
-	fi
-}
+DATA=$(cd "$SHARED/data" 2>/dev/null && pwd)
+[ -x "$TOOL" ] || skip_all "$TOOL not built"
+[ -f "$DATA/photos_gradcam/both.png" ] || skip_all "no shared data at ../shared/data"
+need_python numpy PIL
 
 img=$DATA/photos_gradcam/both.png
 
@@ -38,7 +19,7 @@ for want in "1:0 0 128" "2:0 0 132" "33:0 0 255" "34:0 4 255" "97:2 255 254" "98
 	"129:130 255 126" "160:254 255 1" "161:255 252 0" "225:252 0 0" "256:128 0 0"; do
 	line=${want%%:*} rgb=${want#*:}
 	[ "$(sed -n "${line}p" "$TMP/jet")" = "$rgb" ]
-	ok $? "JET level $((line - 1)) is $rgb"
+	test_ok $? "JET level $((line - 1)) is $rgb"
 done
 
 # Overlay: a smooth heatmap with exact 0 and 1, blended at weights 0.5 and 0.3, against numpy
@@ -67,7 +48,7 @@ d = np.abs(got.astype(int) - want.astype(int))
 print("# overlay weight %.1f: max diff %d, %d values differ" % (weight, d.max(), (d > 0).sum()))
 sys.exit(0 if d.max() == 0 else 1)
 PYEOF
-	ok $? "overlay at image_weight $weight equals show_cam_on_image"
+	test_ok $? "overlay at image_weight $weight equals show_cam_on_image"
 done
 
 # .npy: shapes 0-d to 3-d, read by numpy.
@@ -85,9 +66,9 @@ with open(sys.argv[1], "rb") as f:
 sys.exit(0 if a.dtype == np.float32 and a.shape == shape and (a == want).all()
          and (10 + hlen) % 64 == 0 else 1)
 PYEOF
-	ok $? "npy shape ($shape) reads back in numpy with the right values and 64-byte header"
+	test_ok $? "npy shape ($shape) reads back in numpy with the right values and 64-byte header"
 done
-expect_fail "npy to an unwritable path names it" "$TMP/no/such/x.npy" "$TOOL" npy "$TMP/no/such/x.npy" 2
+test_fails_with "npy to an unwritable path names it" "$TMP/no/such/x.npy" "$TOOL" npy "$TMP/no/such/x.npy" 2
 
 # Broken inputs: each an error naming the file, no crash.
 head -c 20000 "$DATA/imagenet_sample/n01440764_tench.JPEG" >"$TMP/trunc.jpg"
@@ -96,17 +77,16 @@ echo "this is not a PNG" >"$TMP/text.png"
 head -c 3000 "$img" >"$TMP/trunc.png"
 [ -f "$DATA/photos_coral/bird.bmp" ] && head -c 1000 "$DATA/photos_coral/bird.bmp" >"$TMP/trunc.bmp"
 printf '\377\330\377\340garbage garbage garbage' >"$TMP/junk.jpg"
-expect_fail "truncated JPEG" "trunc.jpg': file is truncated" "$TOOL" decode "$TMP/trunc.jpg" "$TMP/o"
-expect_fail "empty file" "empty.png': file is empty" "$TOOL" decode "$TMP/empty.png" "$TMP/o"
-expect_fail "text file named .png" "text.png': unknown image format" "$TOOL" decode "$TMP/text.png" "$TMP/o"
-expect_fail "truncated PNG" "trunc.png'" "$TOOL" decode "$TMP/trunc.png" "$TMP/o"
+test_fails_with "truncated JPEG" "trunc.jpg': file is truncated" "$TOOL" decode "$TMP/trunc.jpg" "$TMP/o"
+test_fails_with "empty file" "empty.png': file is empty" "$TOOL" decode "$TMP/empty.png" "$TMP/o"
+test_fails_with "text file named .png" "text.png': unknown image format" "$TOOL" decode "$TMP/text.png" "$TMP/o"
+test_fails_with "truncated PNG" "trunc.png'" "$TOOL" decode "$TMP/trunc.png" "$TMP/o"
 if [ -f "$DATA/photos_coral/bird.bmp" ]; then
-	expect_fail "truncated BMP" "trunc.bmp': file is truncated" "$TOOL" decode "$TMP/trunc.bmp" "$TMP/o"
+	test_fails_with "truncated BMP" "trunc.bmp': file is truncated" "$TOOL" decode "$TMP/trunc.bmp" "$TMP/o"
 else
 	n=$((n + 1)) && echo "ok $n # SKIP truncated BMP: no $DATA/photos_coral/bird.bmp"
 fi
-expect_fail "JPEG header then garbage" "junk.jpg'" "$TOOL" decode "$TMP/junk.jpg" "$TMP/o"
-expect_fail "missing file" "cannot open '$TMP/nope.jpg'" "$TOOL" decode "$TMP/nope.jpg" "$TMP/o"
+test_fails_with "JPEG header then garbage" "junk.jpg'" "$TOOL" decode "$TMP/junk.jpg" "$TMP/o"
+test_fails_with "missing file" "cannot open '$TMP/nope.jpg'" "$TOOL" decode "$TMP/nope.jpg" "$TMP/o"
 
-echo "1..$n"
-[ $failed -eq 0 ]
+test_done

@@ -4,31 +4,19 @@
 # wrapped as f (image to the last block) and h (pooling and linear), so Python gets A = f(x) and the
 # logits h(A) without any of camlab's graph surgery; camlab cuts the plain file at 'f.layer3' and 'f'.
 cd "$(dirname "$0")/.." || exit 1
-BUILD=${CAMLAB_BUILD:-build}
+. tests/lib.sh
 TOOL=$BUILD/tests/cam_tool
-SHARED=../shared
-PY=${CAMLAB_PYTHON:-/usr/bin/python3}
-[ -x "$TOOL" ] || { echo "1..0 # SKIP $TOOL not built"; exit 0; }
-[ -f "$SHARED/models/resnet20_cifar10.pt" ] || { echo "1..0 # SKIP no shared models at $SHARED"; exit 0; }
-$PY -c 'import torch, numpy' 2>/dev/null || { echo "1..0 # SKIP $PY lacks torch/numpy"; exit 0; }
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-exec $PY - "$TOOL" "$SHARED" "$TMP" <<'PYEOF'
+[ -x "$TOOL" ] || skip_all "$TOOL not built"
+[ -f "$SHARED/models/resnet20_cifar10.pt" ] || skip_all "no shared models at $SHARED"
+need_python torch numpy
+PYTHONPATH=tests $PY - "$TOOL" "$SHARED" "$TMP" <<'PYEOF'
 import os, subprocess, sys, glob
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tap import ok, diag, rel, done
 
 tool, shared, tmp = sys.argv[1:4]
-n = failed = 0
-def ok(cond, name):
-    global n, failed
-    n += 1
-    failed += not cond
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name), flush=True)
-def diag(m): print("# " + m, flush=True)
-def rel(a, b):
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
 
 imgs = sorted(glob.glob(os.path.join(shared, "data/foolbox_samples/cifar10_0*.png")))[:6]
 torch._C._set_graph_executor_optimize(False)  # LIBTORCH.md: the optimised executor loses A after warm-up
@@ -120,6 +108,5 @@ if r.returncode == 0:
     for meth, ref in [("scorecam", torch.stack(score_S)), ("ablationcam", torch.stack(abl_S))]:
         e = rel(L("S_" + meth), ref.numpy())
         ok(e < 1e-4, "%s equals the direct per-channel computation (max rel err %.2e)" % (meth, e))
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()
 PYEOF

@@ -5,31 +5,21 @@
 # (--layout bhwc), and the exact-Shapley game of SCIENCE.md on a 3x3 map. Python recomputes A, dU/dA and
 # HA by calling the models' submodules directly, without camlab's graph surgery.
 cd "$(dirname "$0")/.." || exit 1
-BUILD=${CAMLAB_BUILD:-build}
+. tests/lib.sh
 TOOL=$BUILD/tests/cam_tool
-PY=${CAMLAB_PYTHON:-/usr/bin/python3}
-[ -x "$TOOL" ] || { echo "1..0 # SKIP $TOOL not built"; exit 0; }
-$PY -c 'import torch, torchvision, numpy' 2>/dev/null || { echo "1..0 # SKIP $PY lacks torch/torchvision/numpy"; exit 0; }
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
+[ -x "$TOOL" ] || skip_all "$TOOL not built"
+need_python torch torchvision numpy
 $PY tools/make_test_models.py "$TMP/models" >/dev/null || { echo "1..1"; echo "not ok 1 - make_test_models.py"; exit 1; }
-exec $PY - "$TOOL" "$TMP" "$BUILD/camlab" <<'PYEOF'
+PYTHONPATH=tests $PY - "$TOOL" "$TMP" "$BUILD/camlab" <<'PYEOF'
 import itertools, math, os, subprocess, sys
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tap import ok, diag, rel, done
 
 tool, tmp, camlab = sys.argv[1:4]
 M = os.path.join(tmp, "models")
 torch._C._set_graph_executor_optimize(False)
-n = failed = 0
-def ok(cond, name):
-    global n, failed
-    n += 1
-    failed += not cond
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name), flush=True)
-def diag(m): print("# " + m, flush=True)
-def rel(a, b): return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
 
 def shape_of(name):
     for line in open(os.path.join(M, name + ".txt")):
@@ -160,6 +150,5 @@ if L is not None:
     err = np.abs(L("S_hirescam")[0].flatten() - phil).max()
     ok(err < 1e-5, "HiResCAM = Shapley values of the linearised game (max abs err %.1e)" % err)
     ok(np.abs(mine - L("S_hirescam")[0].flatten()).max() > 1e-3, "and the quadratic term matters: ShapleyCAM-H != HiResCAM here")
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()
 PYEOF

@@ -4,30 +4,20 @@
 # f (features) and h (head) parts: probabilities of the masked inputs, Pearson correlation with the CAM
 # of x * H computed in Python from the method's formula.
 cd "$(dirname "$0")/.." || exit 1
-BUILD=${CAMLAB_BUILD:-build}
+. tests/lib.sh
 TOOL=$BUILD/tests/cam_tool
-SHARED=../shared
-PY=${CAMLAB_PYTHON:-/usr/bin/python3}
-[ -x "$TOOL" ] || { echo "1..0 # SKIP $TOOL not built"; exit 0; }
-[ -f "$SHARED/models/resnet20_cifar10.pt" ] || { echo "1..0 # SKIP no shared models at $SHARED"; exit 0; }
-$PY -c 'import torch, numpy' 2>/dev/null || { echo "1..0 # SKIP $PY lacks torch/numpy"; exit 0; }
-TMP=$(mktemp -d) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-exec $PY - "$TOOL" "$SHARED" "$TMP" <<'PYEOF'
+[ -x "$TOOL" ] || skip_all "$TOOL not built"
+[ -f "$SHARED/models/resnet20_cifar10.pt" ] || skip_all "no shared models at $SHARED"
+need_python torch numpy
+PYTHONPATH=tests $PY - "$TOOL" "$SHARED" "$TMP" <<'PYEOF'
 import glob, os, subprocess, sys
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tap import ok, diag, done
 
 tool, shared, tmp = sys.argv[1:4]
 torch._C._set_graph_executor_optimize(False)
-n = failed = 0
-def ok(cond, name):
-    global n, failed
-    n += 1
-    failed += not cond
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name), flush=True)
-def diag(m): print("# " + m, flush=True)
 
 model = torch.jit.load(os.path.join(shared, "models/resnet20_cifar10.pt")).eval()
 imgs = sorted(glob.glob(os.path.join(shared, "data/foolbox_samples/cifar10_1*.png")))[:8]
@@ -96,6 +86,5 @@ for m in methods:
     for j, k in enumerate(["AD", "Coh", "Com", "IC", "ADD"]):
         e = float(np.abs(M[:, j] - ref[k])[clear if k == "IC" else slice(None)].max())
         ok(e < 2e-4, "%s: %s per image matches (max abs err %.1e, mean %.4f)" % (m, k, e, ref[k].mean()))
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+done()
 PYEOF
