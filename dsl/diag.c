@@ -66,7 +66,8 @@ static int cmp_entry(const void *a, const void *b)
 void diag_print(struct diag *d, FILE *fp)
 {
 	size_t i;
-	qsort(d->items, d->nr, sizeof(*d->items), cmp_entry);
+	if (d->nr > 1) /* qsort with a NULL base is undefined even for no elements */
+		qsort(d->items, d->nr, sizeof(*d->items), cmp_entry);
 	for (i = 0; i < d->nr; i++) {
 		const struct diag_entry *e = &d->items[i];
 		if (e->pos.line)

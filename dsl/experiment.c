@@ -1231,7 +1231,8 @@ char *experiment_canonical(const struct experiment *e)
 	defs = xcalloc(e->nr_defs + 1, sizeof(*defs));
 	for (i = 0; i < e->nr_defs; i++)
 		defs[i] = &e->defs[i];
-	qsort(defs, e->nr_defs, sizeof(*defs), cmp_def);
+	if (e->nr_defs > 1) /* qsort with a NULL base is undefined even for no elements */
+		qsort(defs, e->nr_defs, sizeof(*defs), cmp_def);
 	for (i = 0; i < e->nr_defs; i++) {
 		strbuf_addf(&sb, "define %s ", def_kinds[defs[i]->kind]);
 		put_str(&sb, defs[i]->name);

@@ -436,7 +436,8 @@ static struct keylist *sorted_keys(struct lua_ctx *c, lua_State *L, int t, const
 		ALLOC_GROW(kl->v, kl->nr + 1, kl->alloc);
 		kl->v[kl->nr++] = lua_tostring(L, -1);
 	}
-	qsort(kl->v, kl->nr, sizeof(*kl->v), cmp_str);
+	if (kl->nr > 1) /* qsort with a NULL base is undefined even for no elements */
+		qsort(kl->v, kl->nr, sizeof(*kl->v), cmp_str);
 	return kl;
 }
 

@@ -426,7 +426,8 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 					   "expected a module path or {path, layout} for layer '%s', not %s", l->name,
 					   type_name(lv));
 		}
-		qsort(m->layers, m->nr_layers, sizeof(*m->layers), cmp_layer);
+		if (m->nr_layers > 1) /* qsort with a NULL base is undefined even for no elements */
+			qsort(m->layers, m->nr_layers, sizeof(*m->layers), cmp_layer);
 	} else if (v->type == YAML_SEQUENCE_NODE || (scalar(v) && !is_null(v))) {
 		yaml_node_item_t one = 0, *it, *start, *top;
 		if (v->type == YAML_SEQUENCE_NODE) {
@@ -519,7 +520,8 @@ static void parse_models(struct yctx *c, yaml_node_t *v)
 			ALLOC_GROW(e->models, e->nr_models + 1, alloc);
 			parse_model(c, mv, k, &e->models[e->nr_models++]);
 		}
-		qsort(e->models, e->nr_models, sizeof(*e->models), cmp_model);
+		if (e->nr_models > 1) /* qsort with a NULL base is undefined even for no elements */
+			qsort(e->models, e->nr_models, sizeof(*e->models), cmp_model);
 	} else {
 		type_error(c, v, "a list of models", "models");
 	}

@@ -233,7 +233,8 @@ int plan_build(struct plan *p, const struct experiment *e, struct diag *d)
 	/* Runs sharing a pass must be neighbours, also when ranks of a top-k target were expanded per method. */
 	for (k = 0; k < p->nr; k++)
 		p->runs[k].order = k;
-	qsort(p->runs, p->nr, sizeof(*p->runs), cmp_group);
+	if (p->nr > 1) /* qsort with a NULL base is undefined even for no elements */
+		qsort(p->runs, p->nr, sizeof(*p->runs), cmp_group);
 	return 0;
 }
 

@@ -1062,7 +1062,8 @@ long run_shards(const char *output, struct run_shard **out)
 		}
 	}
 	closedir(dp);
-	qsort(sh, nr, sizeof(*sh), cmp_shard);
+	if (nr > 1) /* qsort with a NULL base is undefined even for no elements */
+		qsort(sh, nr, sizeof(*sh), cmp_shard);
 	*out = sh;
 	return (long)nr;
 }

@@ -67,7 +67,8 @@ size_t suggest_nearest(const char *word, const char *const *cands, size_t ncands
 		s[n].index = i;
 		n++;
 	}
-	qsort(s, n, sizeof(*s), cmp_scored);
+	if (n > 1) /* qsort with a NULL base is undefined even for no elements */
+		qsort(s, n, sizeof(*s), cmp_scored);
 	if (n > max)
 		n = max;
 	for (i = 0; i < n; i++)

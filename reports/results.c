@@ -230,7 +230,8 @@ int results_load(struct results *r, sqlite3 *db)
 	free_seen(models, nm);
 	free_seen(layers, nl);
 	free_seen(targets, nt);
-	qsort(r->rows, r->nr, sizeof(*r->rows), cmp_result);
+	if (r->nr > 1) /* qsort with a NULL base is undefined even for no elements */
+		qsort(r->rows, r->nr, sizeof(*r->rows), cmp_result);
 	return 0;
 }
 

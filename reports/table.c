@@ -172,7 +172,8 @@ static int ablation_table(struct table *t, const struct result *const *x, size_t
 	size_t i, j, group = 0;
 
 	memcpy(s, x, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_result_method);
+	if (n > 1) /* qsort with a NULL base is undefined even for no elements */
+		qsort(s, n, sizeof(*s), cmp_result_method);
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && !strcmp(s[j]->method, s[i]->method); j++)
 			;
