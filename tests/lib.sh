@@ -52,7 +52,8 @@ test_expect_success() {
 		echo "ok $test_count - $1"
 	else
 		echo "not ok $test_count - $1"
-		sed 's/^/#   /' "$TMP/.out" | tail -n 25
+		# on stderr, which prove shows without -v: what CI prints of a failure is all that is kept of it
+		sed 's/^/#   /' "$TMP/.out" | tail -n 25 >&2
 		test_failed=$((test_failed + 1))
 	fi
 }

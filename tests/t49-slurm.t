@@ -23,7 +23,8 @@ utilities: [logit, rest]
 outputs: {plots: false}
 EOS
 }
-agg() { sqlite3 "$1/results.sqlite" 'SELECT r.method, r.utility, a.n, round(a.ad, 6), round(a.coh, 6), round(a.add_, 6) FROM aggregates a JOIN runs r ON r.key = a.run_key ORDER BY 1, 2'; }
+# (waiting up to 10 s for a lock: a merge job may still be closing the database it wrote)
+agg() { sqlite3 -cmd '.timeout 10000' "$1/results.sqlite" 'SELECT r.method, r.utility, a.n, round(a.ad, 6), round(a.coh, 6), round(a.add_, 6) FROM aggregates a JOIN runs r ON r.key = a.run_key ORDER BY 1, 2'; }
 for n in one sh fake; do spec $n; done
 
 test_expect_success 'a single process, for reference' "
@@ -246,7 +247,7 @@ if real_slurm >$TMP/why 2>&1; then
 	test_expect_success 'submit on a real Slurm: 3 shards 2 at a time, then the merge, to the reference numbers' "
 		$CAMLAB submit --tasks 3 --throttle 2 $TMP/real.yaml >$TMP/real.out && cat $TMP/real.out &&
 		test_grep '^submitted real: shards 0-2%2 of 3 as job [0-9]*, the merge as job [0-9]*' $TMP/real.out &&
-		wait_file $TMP/real/slurm/merge.log 'merged 3 shard folder' 180 &&
+		wait_file $TMP/real/slurm/merge.log 'merged 3 shard folder' 180 && wait_idle &&
 		cat $TMP/real/slurm/merge.log && agg $TMP/real >$TMP/real.agg && cmp $TMP/one.agg $TMP/real.agg &&
 		test -f $TMP/real/slurm/shard-2.log
 	"
@@ -257,7 +258,7 @@ if real_slurm >$TMP/why 2>&1; then
 		test_grep '^shard 1 of 3: missing' $TMP/rm.log &&
 		$CAMLAB submit --tasks 3 --only 1 $TMP/real.yaml >$TMP/real2.out && cat $TMP/real2.out &&
 		test_grep '^submitted real: shards 1 of 3 as job' $TMP/real2.out &&
-		wait_file $TMP/real/slurm/merge.log 'merged 3 shard folder' 120 &&
+		wait_file $TMP/real/slurm/merge.log 'merged 3 shard folder' 120 && wait_idle &&
 		test_grep '4 of 4 run\(s\) done' $TMP/real/slurm/merge.log &&
 		agg $TMP/real >$TMP/real.agg && cmp $TMP/one.agg $TMP/real.agg
 	"
@@ -265,7 +266,7 @@ if real_slurm >$TMP/why 2>&1; then
 	test_expect_success 'submit --gpus-per-task 1: the tasks get a GPU each from Slurm (two stand-in GPUs)' "
 		wait_idle && $CAMLAB submit --tasks 3 --gpus-per-task 1 $TMP/gres.yaml >$TMP/gres.out && cat $TMP/gres.out &&
 		test_grep '^#SBATCH --gres=gpu:1' $TMP/gres/slurm/shard.sbatch &&
-		wait_file $TMP/gres/slurm/merge.log 'merged 3 shard folder' 180 &&
+		wait_file $TMP/gres/slurm/merge.log 'merged 3 shard folder' 180 && wait_idle &&
 		cat $TMP/gres/slurm/shard-*.log | grep '^shard' &&
 		test \$(cat $TMP/gres/slurm/shard-*.log | grep -c '^shard [0-2] (job [0-9]*) on .*, GPUs [01]\$') -eq 3 &&
 		agg $TMP/gres >$TMP/gres.agg && cmp $TMP/one.agg $TMP/gres.agg
