@@ -6,7 +6,6 @@
 #include "cam/torch_load.h"
 
 #include <dlfcn.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "cam/torch_shim.h"
+#include "lib/fs.h"
 #include "lib/strbuf.h"
 
 #define SHIM_NAME "libcamlab_torch.so"
@@ -167,23 +167,21 @@ static int loader_running;
 static int near_executable(struct strbuf *path)
 {
 	static const char *const dirs[] = { "", "/" CAMLAB_TORCH_INSTALLED };
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
+	char *exe = self_path(), *slash = exe ? strrchr(exe, '/') : NULL;
 	size_t i;
 
-	if (n <= 0)
-		return 0;
-	exe[n] = '\0';
-	if (!(slash = strrchr(exe, '/')))
-		return 0;
-	*slash = '\0';
-	for (i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
-		strbuf_reset(path);
-		strbuf_addf(path, "%s%s/%s", exe, dirs[i], SHIM_NAME);
-		if (!access(path->buf, F_OK))
-			return 1;
+	if (slash) {
+		*slash = '\0';
+		for (i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+			strbuf_reset(path);
+			strbuf_addf(path, "%s%s/%s", exe, dirs[i], SHIM_NAME);
+			if (!access(path->buf, F_OK)) {
+				free(exe);
+				return 1;
+			}
+		}
 	}
+	free(exe);
 	strbuf_reset(path);
 	return 0;
 }

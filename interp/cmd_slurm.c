@@ -7,7 +7,6 @@
 #include "interp/commands.h"
 
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,17 +185,15 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 	struct strbuf dir = STRBUF_INIT, shard = STRBUF_INIT, merge = STRBUF_INIT, cmd = STRBUF_INIT;
 	struct strbuf arr = STRBUF_INIT, opt = STRBUF_INIT, log = STRBUF_INIT;
 	struct strbuf shard_path = STRBUF_INIT, merge_path = STRBUF_INIT;
-	char exe[PATH_MAX], *spec = realpath(e->file, NULL), *out = NULL, *cwd = getcwd(NULL, 0);
+	char *exe = self_path(), *spec = realpath(e->file, NULL), *out = NULL, *cwd = getcwd(NULL, 0);
 	char *job = NULL, *merge_job = NULL;
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	int gpus = so->gpus, ret = 1;
 	const char *name = e->name ? e->name : "experiment";
 
-	if (len <= 0 || !spec || !cwd) {
+	if (!exe || !spec || !cwd) {
 		error("cannot find camlab's own path or the spec's");
 		goto out;
 	}
-	exe[len] = '\0';
 	if (gpus < 0)
 		gpus = e->device && !strncmp(e->device, "cuda", 4) ? 1 : 0;
 	if (array_spec(so, &arr) < 0)
@@ -272,6 +269,7 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 	       merge_job, job, merge_job);
 	ret = 0;
 out:
+	free(exe);
 	free(job);
 	free(merge_job);
 	free(spec);

@@ -4,6 +4,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -32,4 +33,9 @@ int mkdir_p(const char *dir)
 	}
 	strbuf_release(&sb);
 	return ret;
+}
+
+char *self_path(void)
+{
+	return realpath("/proc/self/exe", NULL);
 }

@@ -7,4 +7,7 @@
 /* Create dir and every missing parent, like mkdir -p. 0, or -1 after an error naming the folder. */
 int mkdir_p(const char *dir);
 
+/* The running executable's absolute path (the caller frees it), or NULL if the system cannot say. */
+char *self_path(void);
+
 #endif
