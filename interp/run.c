@@ -168,27 +168,39 @@ static int load_model(struct runner *r, size_t mi)
 	return 0;
 }
 
-static void print_eta(double left, double rate)
+/*
+ * Whether a progress report is due at time t: after every batch with a bar (on a terminal), else a line
+ * every --log-every seconds (never with 0).
+ */
+static int progress_due(struct runner *r, int bar, double t)
+{
+	if (!bar && (r->o->log_every <= 0 || t - r->t_line < r->o->log_every))
+		return 0;
+	r->t_line = t;
+	return 1;
+}
+
+/* The end of a progress report: the time left at rate, then the end of its line (none for a bar). */
+static void progress_end(int bar, double left, double rate)
 {
 	if (rate > 0 && left > 0) {
 		long eta = (long)(left / rate);
 		fprintf(stderr, "  ETA %ld:%02ld:%02ld", eta / 3600, eta / 60 % 60, eta % 60);
 	}
+	fputs(bar ? "" : "\n", stderr);
+	fflush(stderr);
 }
 
-/* Where the run is: a bar redrawn after every batch on a terminal, else a line every --log-every seconds. */
+/* Where the run is (quiet in workers: the parent reports for all of them). */
 static void progress(struct runner *r, size_t run_i, size_t nruns, size_t done, size_t total,
 		     const char *label)
 {
 	double t = seconds(), dt = t - r->t0, rate = dt > 0 ? (double)r->images_done_now / dt : 0;
-	if (r->workers > 1 || (!r->bar && (r->o->log_every <= 0 || t - r->t_line < r->o->log_every)))
+	if (r->workers > 1 || !progress_due(r, r->bar, t))
 		return;
-	r->t_line = t;
 	fprintf(stderr, "%s[run %zu/%zu] %s  %zu/%zu images  %.1f img/s", r->bar ? "\r\033[K" : "", run_i,
 		nruns, label, done, total, rate);
-	print_eta((double)total - (double)done, rate);
-	fputs(r->bar ? "" : "\n", stderr);
-	fflush(stderr);
+	progress_end(r->bar, (double)total - (double)done, rate);
 }
 
 struct group_run;
@@ -918,16 +930,13 @@ static void watch(struct runner *r, int bar, size_t nworkers, long base, double 
 	double t = seconds(), rate;
 	long done, total = (long)(r->plan.nr * r->nr_images);
 
-	if (!bar && (r->o->log_every <= 0 || t - r->t_line < r->o->log_every))
+	if (!progress_due(r, bar, t))
 		return;
-	r->t_line = t;
 	done = stored_results(r);
 	rate = t > t0 ? (double)(done - base) / (t - t0) : 0;
 	fprintf(stderr, "%s[%zu workers] %ld/%ld image results stored  %.1f/s", bar ? "\r\033[K" : "",
 		nworkers, done, total, rate);
-	print_eta((double)(total - done), rate);
-	fputs(bar ? "" : "\n", stderr);
-	fflush(stderr);
+	progress_end(bar, (double)(total - done), rate);
 }
 
 /*
