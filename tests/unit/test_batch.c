@@ -418,6 +418,20 @@ static int take(struct batch_source *src, struct batch *b, size_t max, unsigned 
 }
 
 /*
+ * A CPU source over order (n positions) that takes its chunks from share with the other sources of it
+ * (want and max_items as batch_source_share has them), decoding with workers threads (-1: the default).
+ */
+static void share_source(struct batch_source *src, struct dataset *ds, const struct preprocess *pp,
+			 const size_t *order, size_t n, struct batch_share *share, size_t chunk,
+			 const unsigned char *want, size_t max_items, int workers)
+{
+	batch_source_init(src, ds, pp, "cpu", 0);
+	batch_source_set_order(src, order, n);
+	batch_source_share(src, share, chunk, want, max_items);
+	batch_source_set_workers(src, workers);
+}
+
+/*
  * Sources sharing one order (batch_source_share) visit every wanted position of it once between them,
  * whichever takes which chunk: two sources in one process, interleaved, with and without decoding
  * threads, and two processes forked after the share was made; max_items bounds what they hand out
@@ -464,14 +478,8 @@ static void test_shared(struct dataset *ds)
 		int more_a = 1, more_z = 1;
 
 		saved = quiet();
-		batch_source_init(&a, ds, &pp, "cpu", 0);
-		batch_source_init(&z, ds, &pp, "cpu", 0);
-		batch_source_set_order(&a, order, n);
-		batch_source_set_order(&z, order, n);
-		batch_source_share(&a, &share[0], chunks[c], want, 0);
-		batch_source_share(&z, &share[0], chunks[c], want, 0);
-		batch_source_set_workers(&a, 1);
-		batch_source_set_workers(&z, 4);
+		share_source(&a, ds, &pp, order, n, &share[0], chunks[c], want, 0, 1);
+		share_source(&z, ds, &pp, order, n, &share[0], chunks[c], want, 0, 4);
 		while (more_a || more_z) {
 			if (more_a)
 				more_a = take(&a, &b, 3, seen);
@@ -486,13 +494,8 @@ static void test_shared(struct dataset *ds)
 		{
 			unsigned *lim = xcalloc(n, sizeof(*lim));
 			size_t got = 0;
-			batch_source_init(&a, ds, &pp, "cpu", 0);
-			batch_source_init(&z, ds, &pp, "cpu", 0);
-			batch_source_set_order(&a, order, n);
-			batch_source_set_order(&z, order, n);
-			batch_source_share(&a, &share[1], chunks[c], want, 7);
-			batch_source_share(&z, &share[1], chunks[c], want, 7);
-			batch_source_set_workers(&z, 2);
+			share_source(&a, ds, &pp, order, n, &share[1], chunks[c], want, 7, -1);
+			share_source(&z, ds, &pp, order, n, &share[1], chunks[c], want, 7, 2);
 			while (take(&z, &b, 2, lim) | take(&a, &b, 2, lim))
 				;
 			for (i = 0; i < n; i++)
@@ -540,10 +543,7 @@ static void test_shared(struct dataset *ds)
 				quiet();
 				if (ts_init(1) < 0)
 					_exit(3);
-				batch_source_init(&src, ds, &pp, "cpu", 0);
-				batch_source_set_order(&src, order, n);
-				batch_source_share(&src, share, 2, want, 0);
-				batch_source_set_workers(&src, k ? 3 : 1);
+				share_source(&src, ds, &pp, order, n, share, 2, want, 0, k ? 3 : 1);
 				while (take(&src, &b, 3, mine))
 					;
 				snprintf(name, sizeof(name), "share%d.txt", k);
