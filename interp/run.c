@@ -801,6 +801,18 @@ static int same_group(const struct plan_run *a, const struct plan_run *b)
 	       a->target == b->target && a->rank == b->rank;
 }
 
+/*
+ * The end of the group of runs that starts at run i: the plan's runs i..end-1 share a pass. Groups are
+ * numbered in this order, by the worker loop and by the shares made for them.
+ */
+static size_t group_end(const struct plan *p, size_t i)
+{
+	size_t j;
+	for (j = i + 1; j < p->nr && same_group(&p->runs[i], &p->runs[j]); j++)
+		;
+	return j;
+}
+
 struct devices {
 	char **names;
 	size_t nr;
@@ -900,8 +912,7 @@ static int run_worker(struct runner *r)
 		return 1;
 	r->t0 = r->t_line = seconds();
 	for (i = 0, g = 0; i < r->plan.nr; i = j, g++) {
-		for (j = i + 1; j < r->plan.nr && same_group(&r->plan.runs[i], &r->plan.runs[j]); j++)
-			;
+		j = group_end(&r->plan, i);
 		run_group(r, i, j, g);
 		if (r->failed && r->o->fail_fast) {
 			error("stopping at the first failure (--fail-fast)");
@@ -1255,8 +1266,8 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 	fprintf(stderr, ", results in %s\n", r.out);
 	if (devices_of(e, o, &devs) < 0)
 		goto out;
-	for (i = 0; i < r.plan.nr; i++)
-		r.nr_groups += !i || !same_group(&r.plan.runs[i - 1], &r.plan.runs[i]);
+	for (i = 0; i < r.plan.nr; i = group_end(&r.plan, i))
+		r.nr_groups++;
 	if (!(r.shares = batch_shares_new(r.nr_groups)))
 		goto out;
 	if (devs.nr > 1) {
