@@ -5,7 +5,6 @@
 #include "interp/commands.h"
 
 #include <getopt.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,27 +244,21 @@ static void print_shards(const char *dir)
 
 	for (i = 0; i < n; i++) {
 		const char *name = strrchr(sh[i].dir, '/') + 1;
-		struct strbuf f = STRBUF_INIT;
-		sqlite3 *db;
-		sqlite3_stmt *st;
-		strbuf_addf(&f, "%s/results.sqlite", sh[i].dir);
-		if (sqlite3_open_v2(f.buf, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-		    sqlite3_prepare_v2(db,
-				       "SELECT (SELECT count(*) FROM images), "
-				       "(SELECT group_concat(state || ' ' || n, ', ') FROM "
-				       "(SELECT state, count(*) AS n FROM runs GROUP BY state))",
-				       -1, &st, NULL) == SQLITE_OK) {
-			if (sqlite3_step(st) == SQLITE_ROW)
-				printf("%s: %lld image results stored; runs: %s\n", name,
-				       (long long)sqlite3_column_int64(st, 0),
-				       sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1)
-								  : "none");
-			sqlite3_finalize(st);
-		} else {
+		struct store_summary sum = STORE_SUMMARY_INIT;
+		struct store *s = store_open_readonly(sh[i].dir);
+		size_t k;
+
+		if (!s || store_summary_load(&sum, s) < 0) {
 			printf("%s: no results yet\n", name);
+			store_close(s);
+			continue;
 		}
-		sqlite3_close(db);
-		strbuf_release(&f);
+		printf("%s: %ld image results stored; runs:", name, sum.nr_stored);
+		for (k = 0; k < sum.nr_states; k++)
+			printf("%s %s %ld", k ? "," : "", sum.states[k].state, sum.states[k].runs);
+		printf("%s\n", sum.nr_states ? "" : " none");
+		store_summary_release(&sum);
+		store_close(s);
 	}
 	if (n >= 0)
 		run_shards_free(sh, (size_t)n);
@@ -273,55 +266,39 @@ static void print_shards(const char *dir)
 
 int cmd_status(int argc, char **argv)
 {
+	struct store_summary sum = STORE_SUMMARY_INIT;
 	struct store *s;
-	sqlite3_stmt *st;
-	char *path;
-	FILE *probe;
+	size_t i;
 
 	if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(status_usage, argc == 2 ? stdout : stderr);
 		return argc == 2 ? 0 : 2;
 	}
-	path = store_path(argv[1]);
-	probe = fopen(path, "rb");
-	if (!probe) {
+	if (!(s = store_open_readonly(argv[1]))) {
+		char *path = store_path(argv[1]);
 		error("no results in '%s' (no %s)", argv[1], path);
 		free(path);
 		return 1;
 	}
-	fclose(probe);
-	free(path);
-	if (!(s = store_open(argv[1])))
+	if (store_summary_load(&sum, s) < 0) {
+		store_close(s);
 		return 1;
-	if (sqlite3_prepare_v2(store_db(s),
-			       "SELECT state, count(*), sum(nr_images), "
-			       "sum((SELECT count(*) FROM images WHERE run_key = runs.key)) "
-			       "FROM runs GROUP BY state ORDER BY state",
-			       -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW)
-			printf("%-8s %5lld run(s), %lld of %lld image results stored\n", sqlite3_column_text(st, 0),
-			       (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 3),
-			       (long long)sqlite3_column_int64(st, 2));
-		sqlite3_finalize(st);
-	}
-	if (sqlite3_prepare_v2(store_db(s),
-			       "SELECT key, model, layer, method, utility, target, error FROM runs "
-			       "WHERE state = 'failed' ORDER BY key",
-			       -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW)
-			printf("failed: %s %s/%s %s %s %s: %s\n", sqlite3_column_text(st, 0),
-			       sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
-			       sqlite3_column_text(st, 4), sqlite3_column_text(st, 5), sqlite3_column_text(st, 6));
-		sqlite3_finalize(st);
-	}
-	if (sqlite3_prepare_v2(store_db(s), "SELECT id, path, camlab_version, created FROM specs ORDER BY id", -1,
-			       &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW)
-			printf("spec %lld: %s (camlab %s, %s)\n", (long long)sqlite3_column_int64(st, 0),
-			       sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 3));
-		sqlite3_finalize(st);
 	}
 	store_close(s);
+	for (i = 0; i < sum.nr_states; i++) {
+		const struct store_state_count *c = &sum.states[i];
+		printf("%-8s %5ld run(s), %ld of %ld image results stored\n", c->state, c->runs, c->nr_stored,
+		       c->nr_images);
+	}
+	for (i = 0; i < sum.nr_failed; i++) {
+		const struct store_failed_run *f = &sum.failed[i];
+		printf("failed: %s %s/%s %s %s %s: %s\n", f->key, f->model, f->layer, f->method, f->utility,
+		       f->target, f->error);
+	}
+	for (i = 0; i < sum.nr_specs; i++)
+		printf("spec %ld: %s (camlab %s, %s)\n", sum.specs[i].id, sum.specs[i].path,
+		       sum.specs[i].camlab_version, sum.specs[i].created);
+	store_summary_release(&sum);
 	print_shards(argv[1]);
 	return 0;
 }

@@ -104,49 +104,36 @@ static const char style[] =
 	"figcaption{color:#444;font-size:95%}"
 	".warn{background:#fff4e0;border-left:4px solid #e69500;padding:.4em .8em}";
 
-static void add_runs_summary(struct strbuf *h, sqlite3 *db, const struct results *r)
+static void add_runs_summary(struct strbuf *h, const struct store_summary *sum, const struct results *r)
 {
-	sqlite3_stmt *st;
-	int first = 1;
+	size_t i;
 
 	strbuf_addstr(h, "<p class=\"meta\">From results.sqlite alone, nothing recomputed. Runs:");
-	if (sqlite3_prepare_v2(db, "SELECT state, count(*) FROM runs GROUP BY state ORDER BY state", -1, &st,
-			       NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			strbuf_addf(h, "%s %lld ", first ? "" : ",", (long long)sqlite3_column_int64(st, 1));
-			html_escape(h, (const char *)sqlite3_column_text(st, 0));
-			first = 0;
-		}
-		sqlite3_finalize(st);
+	for (i = 0; i < sum->nr_states; i++) {
+		strbuf_addf(h, "%s %ld ", i ? "," : "", sum->states[i].runs);
+		html_escape(h, sum->states[i].state);
 	}
-	strbuf_addf(h, "%s; %zu with results in the tables.", first ? " none" : "", r->nr);
+	strbuf_addf(h, "%s; %zu with results in the tables.", sum->nr_states ? "" : " none", r->nr);
 	if (r->nr_superseded)
 		strbuf_addf(h, " %zu other run%s with results left out: the tables show the latest spec's runs"
 			       " (in a database that does not record them, the newest run of each model, layer,"
 			       " method, utility and target).",
 			    r->nr_superseded, r->nr_superseded == 1 ? "" : "s");
 	strbuf_addstr(h, "</p>\n");
-	if (sqlite3_prepare_v2(db,
-			       "SELECT model, layer, method, utility, target, error FROM runs WHERE state = 'failed'"
-			       " ORDER BY rowid",
-			       -1, &st, NULL) == SQLITE_OK) {
-		first = 1;
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			int k;
-			strbuf_addstr(h, first ? "<div class=\"warn\"><p>Failed runs:</p><ul>\n" : "");
-			strbuf_addstr(h, "<li>");
-			for (k = 0; k < 5; k++) {
-				html_escape(h, sqlite3_column_text(st, k) ? (const char *)sqlite3_column_text(st, k) : "");
-				strbuf_addstr(h, k < 4 ? " " : ": ");
-			}
-			html_escape(h, sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "?");
-			strbuf_addstr(h, "</li>\n");
-			first = 0;
+	for (i = 0; i < sum->nr_failed; i++) {
+		const struct store_failed_run *f = &sum->failed[i];
+		const char *what[] = { f->model, f->layer, f->method, f->utility, f->target };
+		size_t k;
+		strbuf_addstr(h, i ? "<li>" : "<div class=\"warn\"><p>Failed runs:</p><ul>\n<li>");
+		for (k = 0; k < 5; k++) {
+			html_escape(h, what[k]);
+			strbuf_addstr(h, k < 4 ? " " : ": ");
 		}
-		if (!first)
-			strbuf_addstr(h, "</ul></div>\n");
-		sqlite3_finalize(st);
+		html_escape(h, *f->error ? f->error : "?");
+		strbuf_addstr(h, "</li>\n");
 	}
+	if (sum->nr_failed)
+		strbuf_addstr(h, "</ul></div>\n");
 }
 
 static void add_pictures(struct strbuf *h, const char *folder, const struct plot_list *l, int svg)
@@ -167,9 +154,10 @@ static void add_pictures(struct strbuf *h, const char *folder, const struct plot
 	}
 }
 
-static int write_index(const char *path, const char *name, sqlite3 *db, const struct results *r,
-		       const struct table *t, size_t nt, unsigned formats, int tables_on,
-		       const struct plot_list *plots, const struct plot_list *figs, const char *note)
+static int write_index(const char *path, const char *name, const struct store_summary *sum,
+		       const struct results *r, const struct table *t, size_t nt, unsigned formats,
+		       int tables_on, const struct plot_list *plots, const struct plot_list *figs,
+		       const char *note)
 {
 	struct strbuf h = STRBUF_INIT;
 	size_t i;
@@ -182,7 +170,7 @@ static int write_index(const char *path, const char *name, sqlite3 *db, const st
 	html_escape(&h, name);
 	strbuf_addstr(&h, "</h1>\n");
 	strbuf_addstr(&h, "<p class=\"meta\">Report written by camlab " CAMLAB_VERSION ".</p>\n");
-	add_runs_summary(&h, db, r);
+	add_runs_summary(&h, sum, r);
 	if (note && *note) {
 		strbuf_addstr(&h, "<p class=\"warn\">");
 		html_escape(&h, note);
@@ -245,6 +233,7 @@ static int write_index(const char *path, const char *name, sqlite3 *db, const st
 int report_build(const char *dir)
 {
 	struct results r = RESULTS_INIT;
+	struct store_summary sum = STORE_SUMMARY_INIT;
 	struct plot_list plots = PLOT_LIST_INIT, figs = PLOT_LIST_INIT;
 	struct strbuf root = STRBUF_INIT, sub = STRBUF_INIT, note = STRBUF_INIT, out = STRBUF_INIT;
 	struct paper_table paper, *pp = NULL;
@@ -266,7 +255,7 @@ int report_build(const char *dir)
 		goto out;
 	}
 	db = store_db(s);
-	if (results_load(&r, db) < 0) {
+	if (results_load(&r, db) < 0 || store_summary_load(&sum, s) < 0) {
 		ret = -1;
 		goto out;
 	}
@@ -335,11 +324,12 @@ int report_build(const char *dir)
 		const char *slash = strrchr(dir, '/');
 		name = xstrdup(slash && slash[1] ? slash + 1 : dir);
 	}
-	if (write_index(index, name, db, &r, t, nt, formats, tables_on, &plots, &figs, note.buf) < 0)
+	if (write_index(index, name, &sum, &r, t, nt, formats, tables_on, &plots, &figs, note.buf) < 0)
 		ret = -1;
 out:
 	tables_free(t, nt);
 	results_release(&r);
+	store_summary_release(&sum);
 	plot_list_release(&plots);
 	plot_list_release(&figs);
 	store_close(s);

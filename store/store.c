@@ -99,6 +99,19 @@ struct store *store_open(const char *dir)
 	return s;
 }
 
+struct store *store_open_readonly(const char *dir)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+
+	s->path = store_path(dir);
+	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		store_close(s);
+		return NULL;
+	}
+	sqlite3_busy_timeout(s->db, 10000);
+	return s;
+}
+
 void store_close(struct store *s)
 {
 	if (!s)
@@ -602,4 +615,109 @@ int store_set_classes(struct store *s, const char *model, char *const *names, si
 		return -1;
 	}
 	return store_commit(s);
+}
+
+static char *column_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return xstrdup(t ? (const char *)t : "");
+}
+
+/*
+ * The three queries of a summary. A database that a shard's job created but has not yet given its
+ * tables fails the first one, which the caller reports as holding no results.
+ */
+int store_summary_load(struct store_summary *sum, struct store *s)
+{
+	size_t alloc_states = 0, alloc_failed = 0, alloc_specs = 0;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT state, count(*), sum(nr_images), "
+			       "sum((SELECT count(*) FROM images WHERE run_key = runs.key)) "
+			       "FROM runs GROUP BY state ORDER BY state",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_state_count *c;
+		ALLOC_GROW(sum->states, sum->nr_states + 1, alloc_states);
+		c = &sum->states[sum->nr_states++];
+		c->state = column_dup(st, 0);
+		c->runs = (long)sqlite3_column_int64(st, 1);
+		c->nr_images = (long)sqlite3_column_int64(st, 2);
+		c->nr_stored = (long)sqlite3_column_int64(st, 3);
+		sum->nr_stored += c->nr_stored;
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT key, model, layer, method, utility, target, error FROM runs "
+			       "WHERE state = 'failed' ORDER BY rowid",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_failed_run *f;
+		ALLOC_GROW(sum->failed, sum->nr_failed + 1, alloc_failed);
+		f = &sum->failed[sum->nr_failed++];
+		f->key = column_dup(st, 0);
+		f->model = column_dup(st, 1);
+		f->layer = column_dup(st, 2);
+		f->method = column_dup(st, 3);
+		f->utility = column_dup(st, 4);
+		f->target = column_dup(st, 5);
+		f->error = column_dup(st, 6);
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(s->db, "SELECT id, path, camlab_version, created FROM specs ORDER BY id", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_spec_info *p;
+		ALLOC_GROW(sum->specs, sum->nr_specs + 1, alloc_specs);
+		p = &sum->specs[sum->nr_specs++];
+		p->id = (long)sqlite3_column_int64(st, 0);
+		p->path = column_dup(st, 1);
+		p->camlab_version = column_dup(st, 2);
+		p->created = column_dup(st, 3);
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	return 0;
+fail:
+	sql_error(s, "reading the summary");
+	sqlite3_finalize(st);
+	store_summary_release(sum);
+	return -1;
+}
+
+void store_summary_release(struct store_summary *sum)
+{
+	size_t i;
+
+	for (i = 0; i < sum->nr_states; i++)
+		free(sum->states[i].state);
+	for (i = 0; i < sum->nr_failed; i++) {
+		struct store_failed_run *f = &sum->failed[i];
+		free(f->key);
+		free(f->model);
+		free(f->layer);
+		free(f->method);
+		free(f->utility);
+		free(f->target);
+		free(f->error);
+	}
+	for (i = 0; i < sum->nr_specs; i++) {
+		free(sum->specs[i].path);
+		free(sum->specs[i].camlab_version);
+		free(sum->specs[i].created);
+	}
+	free(sum->states);
+	free(sum->failed);
+	free(sum->specs);
+	*sum = (struct store_summary)STORE_SUMMARY_INIT;
 }

@@ -63,6 +63,11 @@ struct store_image {
 
 /* Open (creating if needed) DIR/results.sqlite. Returns NULL after an error naming the file. */
 struct store *store_open(const char *dir);
+/*
+ * Open an existing DIR/results.sqlite for reading only, as a shard's database while its job may still
+ * write it. Returns NULL, quietly, when there is none or it cannot be opened: the caller says so.
+ */
+struct store *store_open_readonly(const char *dir);
 void store_close(struct store *s);
 /* The database file of an output folder (caller frees). */
 char *store_path(const char *dir);
@@ -115,6 +120,44 @@ int store_aggregate(struct store *s, const char *key);
  * rows copied, or -1 (nothing is copied).
  */
 long store_merge(struct store *s, const char *path);
+
+/*
+ * What a results database holds, for `camlab status` and the report's opening lines. Every string is
+ * owned by the summary and freed by store_summary_release.
+ */
+struct store_state_count {
+	char *state;	/* pending | partial | done | failed */
+	long runs;	/* runs in that state */
+	long nr_images; /* the images they cover */
+	long nr_stored; /* the image results stored for them */
+};
+
+struct store_failed_run {
+	char *key, *model, *layer, *method, *utility, *target, *error;
+};
+
+struct store_spec_info {
+	long id;
+	char *path, *camlab_version, *created;
+};
+
+struct store_summary {
+	struct store_state_count *states; /* ordered by state name */
+	size_t nr_states;
+	struct store_failed_run *failed; /* in the order the runs were created */
+	size_t nr_failed;
+	struct store_spec_info *specs; /* ordered by id */
+	size_t nr_specs;
+	long nr_stored; /* image results in all */
+};
+#define STORE_SUMMARY_INIT                   \
+	{                                    \
+		NULL, 0, NULL, 0, NULL, 0, 0 \
+	}
+
+/* Fill sum (which must be empty) from s. 0, or -1 after an error; sum is then left empty. */
+int store_summary_load(struct store_summary *sum, struct store *s);
+void store_summary_release(struct store_summary *sum);
 
 /* Write runs.csv, images.csv and aggregates.csv into dir. */
 int store_export_csv(struct store *s, const char *dir);

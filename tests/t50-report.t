@@ -63,6 +63,19 @@ test_expect_success 'a superseded run and a failed run stay out of the tables; t
 	test_grep '1 other run with results left out' $TMP/fx/report/index.html
 "
 
+test_expect_success 'the index and camlab status summarise the same runs' "
+	test_grep 'Runs: 12 done, 1 failed, 1 partial; 12 with results in the tables\\.' $TMP/fx/report/index.html &&
+	$CAMLAB status $TMP/fx >$TMP/status &&
+	cat >$TMP/expect <<-EOF &&
+	done        12 run(s), 55 of 1100 image results stored
+	failed       1 run(s), 0 of 50 image results stored
+	partial      1 run(s), 5 of 50 image results stored
+	failed: 000000000000000d fashion_cnn/pre_gap hirescam rest predicted: out of memory
+	spec 1: fixture.yaml (camlab 0.1.0, 2025-01-01T00:00:00Z)
+	EOF
+	diff -u $TMP/expect $TMP/status
+"
+
 test_expect_success 'tables with one utility have no ablation; one table per model, layer, utility, target' "
 	(cd $TMP/fx/report/tables && ls *.md) >$TMP/list &&
 	printf '%s\n' ablation.resnet50.last_conv.predicted.md methods.fashion_cnn.pre_gap.rest.predicted.md \
