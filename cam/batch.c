@@ -452,9 +452,8 @@ int batch_next(struct batch_source *src, struct batch *b, size_t max)
 	return 1;
 }
 
-char *batch_item_stem(const struct dataset *ds, size_t item)
+static char *item_stem(const struct dataset_item *it)
 {
-	const struct dataset_item *it = &ds->items[item];
 	const char *base = strrchr(it->path, '/');
 	struct strbuf sb = STRBUF_INIT;
 	size_t len;
@@ -469,6 +468,96 @@ char *batch_item_stem(const struct dataset *ds, size_t item)
 	if (it->index >= 0)
 		strbuf_addf(&sb, "_%05ld", it->index);
 	return strbuf_detach(&sb, NULL);
+}
+
+/* path after the folder common to every item, without its extension unless keep_ext; '/' and '.' as '_' */
+static char *item_relative(const struct dataset_item *it, size_t common, int keep_ext)
+{
+	const char *rel = it->path + common, *dot = strrchr(rel, '.'), *slash = strrchr(rel, '/');
+	struct strbuf sb = STRBUF_INIT;
+	size_t len = strlen(rel), k;
+
+	if (!keep_ext && it->index < 0 && dot && dot > rel && (!slash || dot > slash + 1))
+		len = (size_t)(dot - rel);
+	strbuf_add(&sb, rel, len);
+	for (k = 0; k < sb.len; k++)
+		if (sb.buf[k] == '/' || sb.buf[k] == '.' || sb.buf[k] == '#')
+			sb.buf[k] = '_';
+	return strbuf_detach(&sb, NULL);
+}
+
+static char *const *sort_names;
+
+static int by_name(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(sort_names[i], sort_names[j]);
+	return c ? c : (i > j) - (i < j);
+}
+
+/*
+ * Mark in dup[] every name that another one shares; returns how many are marked. order is scratch space
+ * for n indices.
+ */
+static size_t mark_shared(char *const *names, size_t n, size_t *order, unsigned char *dup)
+{
+	size_t i, nr = 0;
+
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	sort_names = names;
+	if (n > 1)
+		qsort(order, n, sizeof(*order), by_name);
+	memset(dup, 0, n);
+	for (i = 0; i + 1 < n; i++)
+		if (!strcmp(names[order[i]], names[order[i + 1]]))
+			dup[order[i]] = dup[order[i + 1]] = 1;
+	for (i = 0; i < n; i++)
+		nr += dup[i];
+	return nr;
+}
+
+char **batch_item_stems(const struct dataset *ds, size_t *nr_renamed)
+{
+	size_t n = ds->nr, common = 0, i, round;
+	char **names = xcalloc(n ? n : 1, sizeof(*names));
+	size_t *order = xcalloc(n ? n : 1, sizeof(*order));
+	unsigned char *dup = xcalloc(n ? n : 1, 1);
+
+	for (i = 0; i < n; i++)
+		names[i] = item_stem(&ds->items[i]);
+	*nr_renamed = mark_shared(names, n, order, dup);
+	if (*nr_renamed) {
+		/* the longest folder prefix of every path */
+		const char *first = ds->items[0].path;
+		common = strlen(first);
+		for (i = 1; i < n; i++) {
+			size_t k = 0;
+			while (k < common && first[k] == ds->items[i].path[k])
+				k++;
+			common = k;
+		}
+		while (common && first[common - 1] != '/')
+			common--;
+	}
+	/* shared stems: the path below that folder, then with its extension, then numbered */
+	for (round = 0; round < 3 && mark_shared(names, n, order, dup); round++)
+		for (i = 0; i < n; i++) {
+			if (!dup[i])
+				continue;
+			if (round < 2) {
+				free(names[i]);
+				names[i] = item_relative(&ds->items[i], common, round == 1);
+			} else {
+				struct strbuf sb = STRBUF_INIT;
+				strbuf_addf(&sb, "%s_%zu", names[i], i);
+				free(names[i]);
+				names[i] = strbuf_detach(&sb, NULL);
+			}
+		}
+	free(order);
+	free(dup);
+	return names;
 }
 
 int parse_float3(const char *s, float out[3])

@@ -115,8 +115,13 @@ void batch_source_release(struct batch_source *src);
 int batch_next(struct batch_source *src, struct batch *b, size_t max);
 void batch_release(struct batch *b);
 
-/* A name for output files: the file name without folder and extension; IDX records get _NNNNN. */
-char *batch_item_stem(const struct dataset *ds, size_t item);
+/*
+ * A name for each item's output files, all different (caller frees each and the array): the file name
+ * without folder and extension (IDX records get _NNNNN). Where two share one (CIFAR's test/cat/0000.jpg
+ * and test/dog/0000.jpg, photo.png beside photo.jpg), theirs is the path below the folder common to
+ * every item (cat_0000, photo_png), numbered if even that is shared; *nr_renamed says how many.
+ */
+char **batch_item_stems(const struct dataset *ds, size_t *nr_renamed);
 
 /* Parse "a,b,c" into three floats; -1 if malformed. */
 int parse_float3(const char *s, float out[3]);

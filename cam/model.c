@@ -426,15 +426,30 @@ static int same_class_name(const char *a, const char *b)
 	return !*a && !*b;
 }
 
+/*
+ * Exact matches first, then loose ones; a name that two classes share (ImageNet has two "crane"s and
+ * two "maillot"s) is refused rather than resolved to the first.
+ */
 long model_class_index(const struct model *m, const char *name)
 {
-	size_t i;
-	for (i = 0; i < m->meta.nr_classes; i++)
-		if (!strcmp(m->meta.classes[i], name))
-			return (long)i;
-	for (i = 0; i < m->meta.nr_classes; i++)
-		if (same_class_name(m->meta.classes[i], name))
-			return (long)i;
+	long found[2];
+	size_t nr = 0, i;
+	int loose;
+
+	for (loose = 0; loose < 2 && !nr; loose++)
+		for (i = 0; i < m->meta.nr_classes; i++)
+			if (loose ? same_class_name(m->meta.classes[i], name) : !strcmp(m->meta.classes[i], name)) {
+				if (nr < 2)
+					found[nr] = (long)i;
+				nr++;
+			}
+	if (nr == 1)
+		return found[0];
+	if (nr > 1) {
+		error("class name '%s' is ambiguous: %zu classes are called that (%ld, %ld%s); give the index", name,
+		      nr, found[0], found[1], nr > 2 ? ", ..." : "");
+		return -2;
+	}
 	return -1;
 }
 

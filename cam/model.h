@@ -68,7 +68,10 @@ int model_split(struct model *m, const char *layer, enum ts_layout layout, ts_sp
 
 /* Class name for an index, or NULL when the model has no names for it. */
 const char *model_class_name(const struct model *m, long index);
-/* Class index for a name (exact, then ignoring case and "_" vs " "), or -1. */
+/*
+ * Class index for a name (exact, then ignoring case and "_" vs " "); -1 when no class has it, -2 (after
+ * an error naming them) when several have.
+ */
 long model_class_index(const struct model *m, const char *name);
 
 /*

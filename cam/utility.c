@@ -113,10 +113,15 @@ int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void
 		out->index = v;
 		return 0;
 	}
-	if (lookup && (v = lookup(s, ud)) >= 0) {
-		out->kind = TARGET_INDEX;
-		out->index = v;
-		return 0;
+	if (lookup) {
+		long cls = lookup(s, ud);
+		if (cls == -2) /* a name several classes share: lookup said so */
+			return -1;
+		if (cls >= 0) {
+			out->kind = TARGET_INDEX;
+			out->index = cls;
+			return 0;
+		}
 	}
 	return error("unknown target '%s': use predicted, true, least, top<k>, a class index or a "
 		     "class name of the model",

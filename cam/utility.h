@@ -47,7 +47,7 @@ struct target_policy {
 
 /*
  * Parse "predicted", "true", "least", a class index, a class name (looked up with lookup, which returns
- * -1 for an unknown name; may be NULL) or "topK" (expanded by the caller into ranks 1..K: *topk receives K,
+ * -1 for an unknown name and -2, having said why, for one it refuses; may be NULL) or "topK" (expanded by the caller into ranks 1..K: *topk receives K,
  * and the policy is rank 1). Returns 0 or -1 with an error.
  */
 int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void *ud,

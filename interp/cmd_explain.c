@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cam/methods.h"
 #include "cam/overlay.h"
@@ -60,6 +61,7 @@ struct explain {
 	struct dataset ds;
 	ts_split *split;
 	ts_tensor *fc;
+	char **stems; /* a distinct name for each dataset item's files */
 	size_t written, failed;
 	int grids; /* several maps per image: draw <image>_grid.png; -1 once gnuplot has failed */
 };
@@ -67,6 +69,15 @@ struct explain {
 static long lookup_class(const char *name, void *ud)
 {
 	return model_class_index(ud, name);
+}
+
+static int have_target(const struct explain *e, const struct target_policy *p)
+{
+	int i;
+	for (i = 0; i < e->nr_targets; i++)
+		if (e->targets[i].policy.kind == p->kind && e->targets[i].policy.index == p->index)
+			return 1;
+	return 0;
 }
 
 static int parse_targets(struct explain *e, const char *list)
@@ -85,11 +96,14 @@ static int parse_targets(struct explain *e, const char *list)
 		} else {
 			for (k = 0; k < (topk ? topk : 1); k++) {
 				struct target_entry *t;
+				if (topk)
+					pol.index = k + 1;
+				if (have_target(e, &pol))
+					continue; /* "cat,Cat", "3,3", "top2,top3": one map each */
 				e->targets = xrealloc(e->targets, (size_t)(e->nr_targets + 1) * sizeof(*t));
 				t = &e->targets[e->nr_targets++];
 				t->policy = pol;
 				if (topk) {
-					t->policy.index = k + 1;
 					snprintf(t->label, sizeof(t->label), "top%d", k + 1);
 				} else if (pol.kind == TARGET_INDEX) {
 					snprintf(t->label, sizeof(t->label), "c%ld", pol.index);
@@ -193,7 +207,7 @@ static void write_maps(struct explain *e, const struct batch *b, const ts_tensor
 		goto out;
 	}
 	for (i = 0; i < b->n; i++) {
-		char *stem = batch_item_stem(&e->ds, b->items[i]);
+		const char *stem = e->stems[b->items[i]];
 		struct image over = IMAGE_INIT;
 		int bad = 0;
 		output_name(&name, e, stem, method, ui, ti, ".npy");
@@ -212,7 +226,6 @@ static void write_maps(struct explain *e, const struct batch *b, const ts_tensor
 			image_init(&over);
 		}
 		image_release(&over);
-		free(stem);
 		if (bad)
 			e->failed++;
 		else
@@ -284,7 +297,6 @@ static void write_grids(struct explain *e, const struct batch *b, struct image *
 		const char *file = e->ds.items[b->items[i]].path, *slash = strrchr(file, '/');
 		const long *cls = classes + i * (size_t)(nu * nt); /* [ui * nt + ti] */
 		struct strbuf *title = &text[n - 1];
-		char *stem;
 
 		for (k = 0; k < n; k++)
 			strbuf_reset(&text[k]);
@@ -329,10 +341,8 @@ static void write_grids(struct explain *e, const struct batch *b, struct image *
 			target_caption(title, e, 0, cls[0]);
 		}
 
-		stem = batch_item_stem(&e->ds, b->items[i]);
 		strbuf_reset(&path);
-		strbuf_addf(&path, "%s/%s_grid.png", e->outdir, stem);
-		free(stem);
+		strbuf_addf(&path, "%s/%s_grid.png", e->outdir, e->stems[b->items[i]]);
 		if (figure_grid(path.buf, cells, rows, cols, row_labels, title->len ? title->buf : NULL,
 				&err) < 0) {
 			warning("%s; no grid figures are drawn", err.buf);
@@ -415,6 +425,7 @@ static int explain_run(struct explain *e, const char *target_list, char **files,
 	struct batch_source src;
 	struct batch b = BATCH_INIT;
 	struct cam_extra extra = { 0 };
+	size_t renamed;
 	int r;
 
 	if (modelopts_load(&e->mo, &e->model, &e->ds, files, nfiles, &pp) < 0)
@@ -429,6 +440,15 @@ static int explain_run(struct explain *e, const char *target_list, char **files,
 		e->fc = model_head_weight(&e->model);
 	if (mkdir_p(e->outdir) < 0)
 		return -1;
+	if (access(e->outdir, W_OK | X_OK) < 0)
+		return error("cannot write into '%s': %s", e->outdir, strerror(errno));
+	e->stems = batch_item_stems(&e->ds, &renamed);
+	if (renamed)
+		fprintf(stderr,
+			"note: %zu image(s) share a file name with another; their files are named after their "
+			"path below the folder all images share, with '_' for '/' (test/cat/0000.jpg: "
+			"cat_0000_gradcam.png)\n",
+			renamed);
 	extra.model = e->model.mod;
 	extra.fc = e->fc;
 	extra.seed = e->seed;
@@ -464,6 +484,7 @@ int cmd_explain(int argc, char **argv)
 	};
 	struct explain e;
 	const char *method_list = "gradcam", *utility_list = "rest", *target_list = "predicted";
+	size_t i;
 	int opt, bad = 0, ret;
 	long v = 0;
 
@@ -521,6 +542,9 @@ int cmd_explain(int argc, char **argv)
 	}
 	ret = explain_run(&e, target_list, argv + optind, argc - optind);
 	model_release(&e.model);
+	for (i = 0; e.stems && i < e.ds.nr; i++)
+		free(e.stems[i]);
+	free(e.stems);
 	dataset_release(&e.ds);
 	ts_split_free(e.split);
 	ts_free(e.fc);

@@ -100,6 +100,19 @@ static void gp_str(struct strbuf *sb, const char *s)
 	strbuf_addch(sb, '"');
 }
 
+/* A tic label: gnuplot reads it as a format, so a '%' in a model or method name is doubled. */
+static void gp_tic(struct strbuf *sb, const char *s)
+{
+	struct strbuf t = STRBUF_INIT;
+	for (; *s; s++) {
+		if (*s == '%')
+			strbuf_addch(&t, '%');
+		strbuf_addch(&t, *s);
+	}
+	gp_str(sb, t.buf);
+	strbuf_release(&t);
+}
+
 /* Paired colours: each ShapleyCAM variant a shade of the method it extends. */
 static const struct {
 	const char *name, *rgb;
@@ -194,7 +207,14 @@ static int draw(const char *dir, const char *stem, const char *title, const stru
 	if (ret == -2) {
 		error("%s; no plots are drawn", log.buf);
 	} else if (ret < 0) {
+		/* what it drew before the error is half a plot: no picture rather than a wrong one */
 		error("gnuplot failed on '%s/%s.gp': %s", dir, stem, log.buf);
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/%s.png", dir, stem);
+		unlink(path.buf);
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/%s.svg", dir, stem);
+		unlink(path.buf);
 	} else {
 		struct plot_item *it;
 		if (log.len)
@@ -293,7 +313,7 @@ static int metric_bars(const char *dir, const struct results *r, struct plot_lis
 				struct strbuf lab = STRBUF_INIT;
 				block_label(&lab, &r->rows[start[k]], utilities.nr > 1, targets.nr > 1);
 				strbuf_addstr(&body, k ? ", " : "");
-				gp_str(&body, lab.buf);
+				gp_tic(&body, lab.buf);
 				strbuf_addf(&body, " %zu", k);
 				strbuf_release(&lab);
 			}
@@ -392,7 +412,7 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 		    methods.nr - 1);
 	for (j = 0; j < methods.nr; j++) {
 		strbuf_addstr(&body, j ? ", " : "");
-		gp_str(&body, figure_display_name(methods.v[j]));
+		gp_tic(&body, figure_display_name(methods.v[j]));
 		strbuf_addf(&body, " %zu", j);
 	}
 	strbuf_addstr(&body, ")\n");
@@ -568,7 +588,7 @@ static int distribution_one(const char *dir, sqlite3 *db, const struct result *x
 	strbuf_addf(&body, "set xrange [0.4:%zu.6]\nset xtics rotate by 35 right (", n);
 	for (i = 0; i < n; i++) {
 		strbuf_addstr(&body, i ? ", " : "");
-		gp_str(&body, figure_display_name(x[i].method));
+		gp_tic(&body, figure_display_name(x[i].method));
 		strbuf_addf(&body, " %zu", i + 1);
 	}
 	strbuf_addstr(&body, ")\n");

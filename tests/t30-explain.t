@@ -144,6 +144,31 @@ test_expect_success 'missing arguments are usage errors' "
 	test_grep 'has no label' $TMP/err
 "
 
+test_expect_success 'images that share a file name get files named after their folders, not overwritten' "
+	mkdir -p $TMP/same/a $TMP/same/b && cp $BOTH $TMP/same/a/pic.png && cp $BOTH $TMP/same/b/pic.png &&
+	cp $SHARED/data/photos_gradcam/dog.jpg $TMP/same/a/pic.jpg && cp $BOTH $TMP/same/b/other.png &&
+	$CAMLAB explain $M --layer Conv_1 -o $TMP/same/out $TMP/same/a/pic.png $TMP/same/a/pic.jpg \
+		$TMP/same/b/pic.png $TMP/same/b/other.png >/dev/null 2>$TMP/err &&
+	test_grep 'note: 3 image\\(s\\) share a file name' $TMP/err &&
+	(cd $TMP/same/out && ls) >$TMP/list &&
+	printf '%s\\n' a_pic_jpg_gradcam.npy a_pic_jpg_gradcam.png a_pic_png_gradcam.npy a_pic_png_gradcam.png \
+		b_pic_gradcam.npy b_pic_gradcam.png other_gradcam.npy other_gradcam.png >$TMP/expect &&
+	diff -u $TMP/expect $TMP/list &&
+	cmp $TMP/same/out/a_pic_png_gradcam.npy $TMP/same/out/b_pic_gradcam.npy &&
+	! cmp -s $TMP/same/out/a_pic_png_gradcam.npy $TMP/same/out/a_pic_jpg_gradcam.npy
+"
+
+test_expect_success 'a class name two classes share is refused with both indices; repeated targets make one map' "
+	test_must_fail $CAMLAB explain $M --layer Conv_1 --target crane -o $TMP/amb $BOTH 2>$TMP/err &&
+	test_grep \"class name 'crane' is ambiguous: 2 classes are called that \\(134, 517\\); give the index\" $TMP/err &&
+	test ! -e $TMP/amb/both_gradcam.npy &&
+	$CAMLAB explain $M --layer Conv_1 --target tabby,Tabby,281,top2,top1,top2 -o $TMP/dedup $BOTH >/dev/null 2>$TMP/err &&
+	test_grep 'wrote 3 heatmaps' $TMP/err &&
+	(cd $TMP/dedup && ls *.npy) >$TMP/list &&
+	printf '%s\\n' both_gradcam_c281.npy both_gradcam_top1.npy both_gradcam_top2.npy >$TMP/expect &&
+	diff -u $TMP/expect $TMP/list
+"
+
 test_expect_success 'every command has --help' "
 	for c in explain predict layers; do $CAMLAB \$c --help | test_grep '^usage: camlab' /dev/stdin || exit 1; done &&
 	$CAMLAB --help | test_grep 'commands:' /dev/stdin &&

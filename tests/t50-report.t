@@ -178,6 +178,14 @@ test_expect_success 'every gnuplot script reruns without a word on stdout or std
 	done
 "
 
+test_expect_success 'names with gnuplot'\''s special characters (%, quotes, backslash, &) plot without a word' "
+	rm -rf $TMP/pc && fixture $TMP/pc \
+		\"UPDATE runs SET model = 'Res%Net \\\"50\\\" & co_1\\\\' WHERE model = 'resnet50'\" &&
+	$CAMLAB report $TMP/pc >/dev/null 2>$TMP/err && ! grep -v 'no heatmaps of image 0' $TMP/err &&
+	test_grep 'Res%%Net' $TMP/pc/report/plots/metric-AD.gp &&
+	png_size $TMP/pc/report/plots/metric-AD.png >/dev/null && grep -q 'Res%Net' $TMP/pc/report/plots/metric-AD.svg
+"
+
 test_expect_success 'the figures: by method (pre-softmax and ReST rows) and by utility, 4x4 inputs enlarged' "
 	ls $TMP/fx/report/figures >$TMP/list &&
 	printf '%s\n' image0.by-method.resnet50.last_conv.png image0.by-utility.resnet50.last_conv.png >$TMP/expect &&
