@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "lib/error.h"
 #include "reports/report.h"
@@ -22,7 +21,6 @@ static const char report_usage[] =
 
 int cmd_report(int argc, char **argv)
 {
-	struct stat st;
 	char *index;
 	int ret, i;
 
@@ -41,9 +39,8 @@ int cmd_report(int argc, char **argv)
 		fputs(report_usage, stderr);
 		return 2;
 	}
-	ret = report_build(argv[1]);
-	index = report_index_path(argv[1]);
-	if (!stat(index, &st)) /* written even when some plot failed */
+	ret = report_build(argv[1], &index);
+	if (index) /* written even when some plot failed */
 		printf("report: %s\n", index);
 	free(index);
 	return ret < 0 ? 1 : 0;

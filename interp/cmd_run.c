@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cam/torch_load.h"
 #include "dsl/experiment.h"
@@ -276,7 +277,8 @@ int cmd_status(int argc, char **argv)
 	}
 	if (!(s = store_open_readonly(argv[1]))) {
 		char *path = store_path(argv[1]);
-		error("no results in '%s' (no %s)", argv[1], path);
+		if (access(path, F_OK) < 0)
+			error("no results in '%s' (no %s)", argv[1], path);
 		free(path);
 		return 1;
 	}

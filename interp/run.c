@@ -1293,12 +1293,13 @@ report:
 	if (store_export_csv(r.store, e->output) < 0)
 		ret = 1;
 	/* The report is rebuilt from the database alone; a failure there does not undo the results. */
-	if (report_build(e->output) < 0) {
-		warning("the report of %s is incomplete (see above); camlab report %s rebuilds it", e->output,
-			e->output);
-	} else {
-		char *index = report_index_path(e->output);
-		fprintf(stderr, "report: %s\n", index);
+	{
+		char *index;
+		if (report_build(e->output, &index) < 0)
+			warning("the report of %s is incomplete (see above); camlab report %s rebuilds it",
+				e->output, e->output);
+		if (index)
+			fprintf(stderr, "report: %s\n", index);
 		free(index);
 	}
 out:

@@ -230,7 +230,7 @@ static int write_index(const char *path, const char *name, const struct store_su
 	return ret;
 }
 
-int report_build(const char *dir)
+int report_build(const char *dir, char **written)
 {
 	struct results r = RESULTS_INIT;
 	struct store_summary sum = STORE_SUMMARY_INIT;
@@ -246,11 +246,12 @@ int report_build(const char *dir)
 	int ret = 0, tables_on, plots_on, gnuplot;
 	sqlite3 *db;
 
+	*written = NULL;
 	if (stat(path, &st) < 0) {
 		ret = error("no results database '%s'", path);
 		goto out;
 	}
-	if (!(s = store_open(dir))) {
+	if (!(s = store_open_readonly(dir))) {
 		ret = -1;
 		goto out;
 	}
@@ -324,8 +325,12 @@ int report_build(const char *dir)
 		const char *slash = strrchr(dir, '/');
 		name = xstrdup(slash && slash[1] ? slash + 1 : dir);
 	}
-	if (write_index(index, name, &sum, &r, t, nt, formats, tables_on, &plots, &figs, note.buf) < 0)
+	if (write_index(index, name, &sum, &r, t, nt, formats, tables_on, &plots, &figs, note.buf) < 0) {
 		ret = -1;
+	} else {
+		*written = index;
+		index = NULL;
+	}
 out:
 	tables_free(t, nt);
 	results_release(&r);

@@ -17,10 +17,12 @@
 /*
  * Build DIR/report from DIR/results.sqlite, as the database's outputs table asks (tables, plots,
  * formats, paper; everything when it is empty). Nothing is recomputed. Plots and figures are skipped
- * with a warning when gnuplot cannot be run. Returns 0; -1 after error() when the database cannot be
- * read, a file cannot be written, or gnuplot fails on a plot or figure (the rest is still written).
+ * with a warning when gnuplot cannot be run; the database is only read. Returns 0; -1 after error() when
+ * the database cannot be read, a file cannot be written, or gnuplot fails on a plot or figure (the rest
+ * is still written). *written is the path of the index page when it was written (caller frees), else
+ * NULL: a report that failed before it leaves the previous one as it was.
  */
-int report_build(const char *dir);
+int report_build(const char *dir, char **written);
 
 /* The index page report_build writes for dir (caller frees). */
 char *report_index_path(const char *dir);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/error.h"
 #include "lib/strbuf.h"
@@ -102,13 +103,32 @@ struct store *store_open(const char *dir)
 struct store *store_open_readonly(const char *dir)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
+	sqlite3_stmt *st = NULL;
+	int ok;
 
 	s->path = store_path(dir);
-	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (access(s->path, F_OK) < 0) {
+		store_close(s);
+		return NULL;
+	}
+	/* Read-write where the file allows, only so that closing removes the WAL files, as a writer's
+	 * close does; nothing is written. A write-protected file opens read-only. */
+	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		error("cannot open results database '%s': %s", s->path, sqlite3_errmsg(s->db));
 		store_close(s);
 		return NULL;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
+	/* store_open writes the version first, in the same statement as the tables */
+	ok = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
+				NULL) == SQLITE_OK &&
+	     sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!ok) {
+		error("'%s' is not a camlab results database (it records no schema version)", s->path);
+		store_close(s);
+		return NULL;
+	}
 	return s;
 }
 

@@ -64,8 +64,10 @@ struct store_image {
 /* Open (creating if needed) DIR/results.sqlite. Returns NULL after an error naming the file. */
 struct store *store_open(const char *dir);
 /*
- * Open an existing DIR/results.sqlite for reading only, as a shard's database while its job may still
- * write it. Returns NULL, quietly, when there is none or it cannot be opened: the caller says so.
+ * Open an existing DIR/results.sqlite for reading only: for reports and status, which must work on an
+ * archived, read-only database and on a shard's while its job writes it. Returns NULL quietly when there
+ * is no such file (the caller says what that means), and after an error when it cannot be opened or is
+ * not camlab's.
  */
 struct store *store_open_readonly(const char *dir);
 void store_close(struct store *s);

@@ -155,6 +155,37 @@ test_expect_success 'errors: no database, no folder, bad usage' "
 	$CAMLAB report --help | test_grep 'usage: camlab report DIR' /dev/stdin
 "
 
+test_expect_success 'a database that is not camlab'\''s is refused and left as it was, by report and status' "
+	mkdir $TMP/foreign && sqlite3 $TMP/foreign/results.sqlite 'CREATE TABLE x(a)' &&
+	test_must_fail $CAMLAB report $TMP/foreign >$TMP/out 2>$TMP/err && test ! -s $TMP/out &&
+	test_grep \"'$TMP/foreign/results.sqlite' is not a camlab results database\" $TMP/err &&
+	test_must_fail $CAMLAB status $TMP/foreign >$TMP/out 2>$TMP/err && test ! -s $TMP/out &&
+	test_grep 'is not a camlab results database' $TMP/err &&
+	test \"\$(sqlite3 $TMP/foreign/results.sqlite .tables)\" = x && test ! -e $TMP/foreign/report
+"
+
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	AS_OTHER="setpriv --reuid=65534 --regid=65534 --clear-groups"
+elif [ "$(id -u)" != 0 ]; then
+	AS_OTHER=env
+else
+	AS_OTHER=
+fi
+if [ -n "$AS_OTHER" ]; then
+test_expect_success 'a write-protected database (an archived study) still gives its report and status' "
+	rm -rf $TMP/ro && fixture $TMP/ro && chmod 444 $TMP/ro/results.sqlite && chmod o+x $TMP &&
+	if [ '$AS_OTHER' != env ]; then chown -R 65534:65534 $TMP/ro; fi &&
+	sum=\$(cksum <$TMP/ro/results.sqlite) &&
+	CAMLAB_GNUPLOT=/nonexistent $AS_OTHER $CAMLAB report $TMP/ro >$TMP/out 2>/dev/null &&
+	test_grep 'report: .*/ro/report/index.html' $TMP/out &&
+	test -f $TMP/ro/report/tables/methods.resnet50.last_conv.rest.predicted.md &&
+	$AS_OTHER $CAMLAB status $TMP/ro | test_grep '^done +12 run' /dev/stdin &&
+	test \"\$(cksum <$TMP/ro/results.sqlite)\" = \"\$sum\"
+"
+else
+	test_skip 'a write-protected database (an archived study) still gives its report and status' 'running as root without setpriv'
+fi
+
 if [ -z "$GNUPLOT" ]; then
 	echo "# skipping the plot and figure tests: no gnuplot with pngcairo"
 	test_done
