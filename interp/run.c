@@ -237,6 +237,24 @@ static void fail_run(struct runner *r, struct group_run *g, const char *why)
 	error("run %s (%s) failed: %s", g->pr->key, plan_run_label(&r->plan, g->pr), why);
 }
 
+/*
+ * Fail the group's runs because what failed: with the message of the error that said why, which the
+ * results database keeps (error_last_reset() before the step), or pointing above when there was none.
+ */
+static void fail_runs(struct runner *r, struct group_run *gr, size_t ng, const char *what)
+{
+	struct strbuf why = STRBUF_INIT;
+	size_t k;
+
+	if (*error_last())
+		strbuf_addf(&why, "%s: %s", what, error_last());
+	else
+		strbuf_addf(&why, "%s (see above)", what);
+	for (k = 0; k < ng; k++)
+		fail_run(r, &gr[k], why.buf);
+	strbuf_release(&why);
+}
+
 /* Heatmaps and prepared inputs of the images that figures show, for reports to draw from the database. */
 static void keep_figures(struct runner *r, struct group_run *g, const struct batch *b, const ts_tensor *heat)
 {
@@ -368,13 +386,12 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 			passes |= gr[k].mapper.passes;
 	double t = seconds();
 
+	error_last_reset();
 	if (fake_oom(b->n) || cam_pass_run_hooked(&pass, split, b->x, u, hook, tp, b->labels, passes) < 0) {
-		if (fake_oom(b->n) || is_oom(ts_error())) {
+		if (fake_oom(b->n) || is_oom(ts_error()))
 			oom = 1;
-		} else {
-			for (k = 0; k < ng; k++)
-				fail_run(r, &gr[k], "the shared pass failed (see above)");
-		}
+		else
+			fail_runs(r, gr, ng, "the shared pass failed");
 		goto out;
 	}
 	r->t_pass += seconds() - t;
@@ -384,15 +401,20 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 		ts_tensor *s, *heat;
 		if (g->failed)
 			continue;
+		error_last_reset();
 		s = g->mapper.map(&pass, &extra, g->mapper.ud);
 		heat = cam_postprocess(s, b->h, b->w);
 		if (!heat || metrics_eval(&pass, b->x, heat, &g->mapper, &extra, r->metrics, rows + k * b->n) < 0) {
-			if (is_oom(ts_error()))
+			/* a method defined in Lua says why with error(); a tensor operation through ts_error() */
+			if (*error_last())
+				fail_run(r, g, error_last());
+			else if (is_oom(ts_error()))
 				oom = 1;
 			else
 				fail_run(r, g, ts_error());
-		} else if (user_metrics(r, g, heat, rows + k * b->n, b->n, uvals + k * b->n * nu) < 0) {
-			fail_run(r, g, "a metric defined in Lua failed (see above)");
+		} else if (error_last_reset(),
+			   user_metrics(r, g, heat, rows + k * b->n, b->n, uvals + k * b->n * nu) < 0) {
+			fail_runs(r, g, 1, "a metric defined in Lua failed");
 		} else {
 			ok[k] = 1;
 			keep_figures(r, g, b, heat);
@@ -623,9 +645,9 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 	if (group_taken(r, g)) /* the other workers have it all: nothing to load the model for */
 		goto settled;
 
+	error_last_reset();
 	if (load_model(r, pr0->model) < 0) {
-		for (k = 0; k < ng; k++)
-			fail_run(r, &gr[k], "cannot load the model (see above)");
+		fail_runs(r, gr, ng, "cannot load the model");
 		goto finish;
 	}
 	if (luacam_has_utility(r->lua, r->e->utilities[pr0->utility].name)) {
@@ -638,9 +660,9 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 	} else {
 		u = utility_parse(r->e->utilities[pr0->utility].name);
 	}
+	error_last_reset();
 	if (u < 0 || target_parse(r->e->targets[pr0->target].name, lookup_class, &r->model, &tp, &topk) < 0) {
-		for (k = 0; k < ng; k++)
-			fail_run(r, &gr[k], "bad utility or target (see above)");
+		fail_runs(r, gr, ng, "bad utility or target");
 		goto finish;
 	}
 	if (pr0->rank) { /* one rank of a top-k target */
@@ -648,10 +670,10 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 		tp.index = pr0->rank;
 	}
 	/* the spec's layout was validated by experiment_validate; NULL is the default, auto */
+	error_last_reset();
 	if (model_layout_parse(el->layout ? el->layout : "auto", &layout) < 0 ||
 	    model_split(&r->model, el->path, layout, &split) < 0) {
-		for (k = 0; k < ng; k++)
-			fail_run(r, &gr[k], "cannot cut the model at the layer (see above)");
+		fail_runs(r, gr, ng, "cannot cut the model at the layer");
 		goto finish;
 	}
 	{
@@ -701,7 +723,7 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 		if (src.nr_skipped)
 			warning("%zu unreadable image(s) skipped (named above)", src.nr_skipped);
 		batch_source_release(&src);
-		if (rc < 0)
+		if (rc < 0) /* the decoding threads said why; their messages are not this thread's */
 			for (k = 0; k < ng; k++)
 				fail_run(r, &gr[k], "a batch could not be prepared (see above)");
 	}

@@ -11,6 +11,17 @@
 
 static int quiet;
 static _Thread_local struct strbuf *capture;
+static _Thread_local char last[512];
+
+void error_last_reset(void)
+{
+	last[0] = '\0';
+}
+
+const char *error_last(void)
+{
+	return last;
+}
 
 void error_set_quiet(int q)
 {
@@ -42,6 +53,9 @@ static void report(const char *prefix, const char *fmt, va_list ap)
 int error(const char *fmt, ...)
 {
 	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last, sizeof(last), fmt, ap);
+	va_end(ap);
 	va_start(ap, fmt);
 	report("error: ", fmt, ap);
 	va_end(ap);

@@ -15,6 +15,13 @@ _Noreturn void bug_fl(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 #define BUG(...) bug_fl(__FILE__, __LINE__, __VA_ARGS__)
 
+/*
+ * The message of this thread's latest error() since error_last_reset() ("" if none), so that a caller
+ * can record why a step failed (a run's error in the results database), not only print it.
+ */
+void error_last_reset(void);
+const char *error_last(void);
+
 /* Silence error()/warning() output (tests of error paths that check return values only). */
 void error_set_quiet(int quiet);
 

@@ -87,6 +87,25 @@ test_expect_success "the report shows the latest spec's runs, also after reverti
 	test_grep '^methods\\.fashion\\.pre_gap\\.rest\\.predicted\\.md\$' $TMP/t2 && ! grep -q 'logit' $TMP/t2
 "
 
+test_expect_success 'a run that fails keeps its cause in the database, the status and the report' "
+	cat >$TMP/flat.yaml <<-EOS &&
+	name: flat
+	output: $TMP/flat
+	models:
+	  - name: fashion
+	    file: $PWD/experiments/models/fashion_mnist_cnn.pt
+	    layers: {flat: flatten}
+	data: {path: $FM, limit: 4}
+	methods: [gradcam]
+	EOS
+	test_must_fail $CAMLAB run --no-progress $TMP/flat.yaml 2>$TMP/flat.log &&
+	why='the shared pass failed: forward to the target layer failed: the layer.s output has 2 dimensions' &&
+	test_grep \"failed: \$why\" $TMP/flat.log &&
+	sqlite3 $TMP/flat/results.sqlite 'SELECT error FROM runs' | test_grep \"^\$why\" /dev/stdin &&
+	$CAMLAB status $TMP/flat | test_grep \"^failed: .* fashion/flat gradcam rest predicted: \$why\" /dev/stdin &&
+	test_grep \"\$why\" $TMP/flat/report/index.html
+"
+
 test_expect_success 'results export to CSV' "
 	head -n 1 $TMP/clean/aggregates.csv | test_grep '^model,layer,method,utility,target,run_key,n,ad,coh,com,adcc,ic,add_\$' /dev/stdin &&
 	test \$(wc -l <$TMP/clean/images.csv) -ge 1201

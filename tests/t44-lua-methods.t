@@ -65,7 +65,7 @@ EOS
 	test_must_fail $CAMLAB run --no-progress $TMP/bad.yaml 2>$TMP/err &&
 	test_grep \"method 'wrong_shape' must return a B x h x w map\" $TMP/err &&
 	$CAMLAB status $TMP/bad | test_grep '^done +1 run' /dev/stdin &&
-	$CAMLAB status $TMP/bad | test_grep '^failed: .*wrong_shape' /dev/stdin
+	$CAMLAB status $TMP/bad | test_grep \"^failed: .*wrong_shape rest predicted: method 'wrong_shape' must return a B x h x w map\" /dev/stdin
 "
 
 test_expect_success 'an endless loop in a user method is stopped by the instruction budget' "
@@ -80,7 +80,8 @@ define:
     spin: 'return function(A, G, HA) while true do end end'
 EOS
 	test_must_fail $CAMLAB run --no-progress $TMP/loop.yaml 2>$TMP/err &&
-	test_grep 'instruction budget' $TMP/err
+	test_grep 'instruction budget' $TMP/err &&
+	$CAMLAB status $TMP/loop | test_grep '^failed: .*spin rest predicted: .*instruction budget' /dev/stdin
 "
 
 test_expect_success 'a utility and metrics written in Lua' "
