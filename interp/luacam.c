@@ -20,10 +20,56 @@
 #define TENSOR_MT "camlab.tensor"
 #define CALL_BUDGET 10000000 /* instructions per call: a user map is a few tensor operations */
 
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	luaL_error(L, "instruction budget of %d exceeded (an endless loop?)", CALL_BUDGET);
+}
+
+/*
+ * Bytes the definitions' Lua state may hold. Tensors are handles to libtorch's memory, so a definition
+ * needs little; the cap keeps a runaway table from taking the machine (the spec's own state has one too).
+ */
+#define MEM_CAP ((size_t)256 << 20)
+
 struct luacam {
 	lua_State *L;
 	const struct experiment *e;
+	size_t mem_used;
 };
+
+static void *cap_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct luacam *lc = ud;
+	size_t old = ptr ? osize : 0; /* without a block, osize says what kind of object is wanted */
+	void *p;
+
+	if (!nsize) {
+		lc->mem_used -= old;
+		return xalloc_lua(NULL, ptr, osize, 0);
+	}
+	if (nsize > old && nsize - old > MEM_CAP - lc->mem_used)
+		return NULL; /* Lua collects garbage, retries, then raises a memory error */
+	p = xalloc_lua(NULL, ptr, osize, nsize);
+	if (p)
+		lc->mem_used = lc->mem_used - old + nsize;
+	return p;
+}
+
+/* Run the function below its n arguments on L's stack, within the instruction budget and memory cap. */
+static int limited_pcall(lua_State *L, int n)
+{
+	int rc;
+
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, CALL_BUDGET);
+	rc = lua_pcall(L, n, 1, 0);
+	lua_sethook(L, NULL, 0, 0);
+	if (rc == LUA_ERRMEM) {
+		lua_pop(L, 1);
+		lua_pushfstring(L, "memory cap of %d MiB exceeded", (int)(MEM_CAP >> 20));
+	}
+	return rc;
+}
 
 static ts_tensor *check_tensor(lua_State *L, int i)
 {
@@ -255,12 +301,6 @@ static const luaL_Reg functions[] = {
 	{ "zeros_like", f_zeros_like }, { NULL, NULL },
 };
 
-static void budget_hook(lua_State *L, lua_Debug *ar)
-{
-	(void)ar;
-	luaL_error(L, "instruction budget of %d exceeded (an endless loop?)", CALL_BUDGET);
-}
-
 static void open_sandbox(lua_State *L)
 {
 	/* What a definition needs: arithmetic, strings, tables. No io, os, require or load. */
@@ -296,7 +336,7 @@ struct luacam *luacam_new(const struct experiment *e, struct diag *d)
 	size_t i;
 
 	lc->e = e;
-	lc->L = lua_newstate(xalloc_lua, NULL);
+	lc->L = lua_newstate(cap_alloc, lc);
 	open_sandbox(lc->L);
 	lua_newtable(lc->L);
 	lua_setfield(lc->L, LUA_REGISTRYINDEX, "camlab.methods");
@@ -308,8 +348,9 @@ struct luacam *luacam_new(const struct experiment *e, struct diag *d)
 		const struct exp_def *def = &e->defs[i];
 		struct strbuf name = STRBUF_INIT;
 		strbuf_addf(&name, "=%s:%d (%s)", e->file, def->pos.line, def->name);
+		/* the chunk's own code (before `return function`) runs here: it gets the limits of a call */
 		if (luaL_loadbufferx(lc->L, def->lua, strlen(def->lua), name.buf, "t") != LUA_OK ||
-		    lua_pcall(lc->L, 0, 1, 0) != LUA_OK) {
+		    limited_pcall(lc->L, 0) != LUA_OK) {
 			diag_error(d, def->pos, "definition of '%s' does not load: %s", def->name,
 				   lua_tostring(lc->L, -1));
 			lua_pop(lc->L, 1);
@@ -385,15 +426,13 @@ static ts_tensor *call(struct luacam *lc, const char *table, const char *what, c
 		*p = t;
 		luaL_setmetatable(L, TENSOR_MT);
 	}
-	lua_sethook(L, budget_hook, LUA_MASKCOUNT, CALL_BUDGET);
-	if (lua_pcall(L, n, 1, 0) != LUA_OK) {
+	if (limited_pcall(L, n) != LUA_OK) {
 		error("%s '%s' failed: %s", what, name, lua_tostring(L, -1));
 	} else if (!(p = luaL_testudata(L, -1, TENSOR_MT)) || !*p) {
 		error("%s '%s' returned %s, not a tensor", what, name, luaL_typename(L, -1));
 	} else {
 		out = keep_graph ? ts_clone(*p) : ts_detach(*p);
 	}
-	lua_sethook(L, NULL, 0, 0);
 	lua_pop(L, 2);
 	lua_gc(L, LUA_GCCOLLECT);
 	return out;

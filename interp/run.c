@@ -229,12 +229,12 @@ static void fail_run(struct runner *r, struct group_run *g, const char *why)
 	if (g->failed)
 		return;
 	g->failed = 1;
-	g->error = xstrdup(why);
+	g->error = xstrdup(why); /* why may be error_last(), which the error() below rewrites */
 	r->failed = 1;
-	store_set_state(r->store, g->pr->key, "failed", why);
+	store_set_state(r->store, g->pr->key, "failed", g->error);
 	if (r->bar)
 		fputc('\n', stderr);
-	error("run %s (%s) failed: %s", g->pr->key, plan_run_label(&r->plan, g->pr), why);
+	error("run %s (%s) failed: %s", g->pr->key, plan_run_label(&r->plan, g->pr), g->error);
 }
 
 /*

@@ -84,6 +84,40 @@ EOS
 	$CAMLAB status $TMP/loop | test_grep '^failed: .*spin rest predicted: .*instruction budget' /dev/stdin
 "
 
+test_expect_success 'a definition whose own code loops or hoards memory is stopped when it loads' "
+	cat >$TMP/load.yaml <<EOS &&
+name: load
+output: $TMP/load
+models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
+data: {path: $FM, limit: 4}
+methods: [gradcam, spin, hog]
+define:
+  methods:
+    spin: 'while true do end return function(A, G, HA) return (G * A):sum(2) end'
+    hog: 'local x = {} for i = 1, 1e8 do x[i] = (\"x\"):rep(1000) .. i end return function(A, G, HA) return (G * A):sum(2) end'
+EOS
+	test_must_fail timeout 300 $CAMLAB run --no-progress $TMP/load.yaml 2>$TMP/err &&
+	test_grep \"load.yaml:8:5: error: definition of 'spin' does not load: instruction budget\" $TMP/err &&
+	test_grep \"load.yaml:9:5: error: definition of 'hog' does not load: memory cap of 256 MiB exceeded\" $TMP/err
+"
+
+test_expect_success 'a method that hoards memory when called fails its run with the reason; the others go on' "
+	cat >$TMP/bomb.yaml <<EOS &&
+name: bomb
+output: $TMP/bomb
+models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
+data: {path: $FM, limit: 4}
+methods: [gradcam, bomb]
+define:
+  methods:
+    bomb: 'return function(A, G, HA) local t = {} for i = 1, 1e6 do t[i] = (\"x\"):rep(100000) .. i end return (G * A):sum(2) end'
+EOS
+	test_must_fail timeout 300 $CAMLAB run --no-progress $TMP/bomb.yaml 2>$TMP/err &&
+	$CAMLAB status $TMP/bomb >$TMP/st && cat $TMP/st &&
+	test_grep '^done +1 run' $TMP/st &&
+	test_grep \"^failed: .*bomb rest predicted: method 'bomb' failed: memory cap of 256 MiB exceeded\" $TMP/st
+"
+
 test_expect_success 'a utility and metrics written in Lua' "
 	cat >$TMP/um.yaml <<EOS &&
 name: um
