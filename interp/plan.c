@@ -177,55 +177,54 @@ static int cmp_group(const void *a, const void *b)
 	return 0;
 }
 
+/*
+ * The grid: every model, layer, target, utility and method, except that the zipped dimensions advance
+ * together on one counter. experiment_validate has checked that they have one length (for layers: the
+ * same number in every model).
+ */
 int plan_build(struct plan *p, const struct experiment *e, struct diag *d)
 {
-	/* The three dimensions that may be zipped, as lengths; the zipped ones share one counter. */
-	size_t len[3] = { e->nr_targets, e->nr_utilities, e->nr_methods };
-	static const enum exp_dim dims[3] = { EXP_TARGET, EXP_UTILITY, EXP_METHOD };
-	size_t zlen = 0, mi, li, idx[3], k, zi;
-	int zipped[3];
+	size_t len[EXP_NR_DIMS] = { e->nr_models, 0, e->nr_methods, e->nr_utilities, e->nr_targets };
+	size_t zlen = 0, nz, zi, mi, li, t, u, m, k;
 	struct src_pos nowhere = { e->file, 0, 0 };
+	int dim;
 
+#define ZIPPED(dim) ((e->zip & (1u << (dim))) != 0)
 	p->e = e;
-	for (k = 0; k < 3; k++) {
-		zipped[k] = (e->zip & (1u << dims[k])) != 0;
-		if (zipped[k]) {
-			if (zlen && len[k] != zlen) {
-				diag_error(d, nowhere, "zipped dimensions differ in length (%zu and %zu)", zlen, len[k]);
-				return -1;
-			}
-			zlen = len[k];
+	if (e->nr_models)
+		len[EXP_LAYER] = e->models[0].nr_layers;
+	for (dim = 0; dim < EXP_NR_DIMS; dim++) {
+		if (!ZIPPED(dim))
+			continue;
+		if (zlen && len[dim] != zlen) {
+			diag_error(d, nowhere, "zipped dimensions differ in length (%zu and %zu)", zlen,
+				   len[dim]);
+			return -1;
 		}
+		zlen = len[dim];
 	}
-	if (e->zip & ((1u << EXP_MODEL) | (1u << EXP_LAYER))) {
-		diag_error(d, nowhere, "only method, utility and target can be zipped");
-		return -1;
-	}
-	for (mi = 0; mi < e->nr_models; mi++) {
-		for (li = 0; li < e->models[mi].nr_layers; li++) {
-			size_t nz = zlen ? zlen : 1;
-			for (zi = 0; zi < nz; zi++) {
-				size_t a, b, c;
-				size_t na = zipped[0] ? 1 : len[0], nb = zipped[1] ? 1 : len[1];
-				size_t nc = zipped[2] ? 1 : len[2];
-				for (a = 0; a < na; a++)
-					for (b = 0; b < nb; b++)
-						for (c = 0; c < nc; c++) {
+	nz = zlen ? zlen : 1;
+	/* each loop runs over its dimension, or only the counter's value when the dimension is zipped */
+	for (zi = 0; zi < nz; zi++)
+		for (mi = ZIPPED(EXP_MODEL) ? zi : 0; mi < (ZIPPED(EXP_MODEL) ? zi + 1 : e->nr_models); mi++)
+			for (li = ZIPPED(EXP_LAYER) ? zi : 0;
+			     li < (ZIPPED(EXP_LAYER) ? zi + 1 : e->models[mi].nr_layers); li++)
+				for (t = ZIPPED(EXP_TARGET) ? zi : 0;
+				     t < (ZIPPED(EXP_TARGET) ? zi + 1 : e->nr_targets); t++)
+					for (u = ZIPPED(EXP_UTILITY) ? zi : 0;
+					     u < (ZIPPED(EXP_UTILITY) ? zi + 1 : e->nr_utilities); u++)
+						for (m = ZIPPED(EXP_METHOD) ? zi : 0;
+						     m < (ZIPPED(EXP_METHOD) ? zi + 1 : e->nr_methods); m++) {
 							struct plan_run r = { 0 };
-							idx[0] = zipped[0] ? zi : a;
-							idx[1] = zipped[1] ? zi : b;
-							idx[2] = zipped[2] ? zi : c;
 							r.model = mi;
 							r.layer = li;
-							r.target = idx[0];
-							r.utility = idx[1];
-							r.method = idx[2];
-							if (!excluded(e, &r))
+							r.target = t;
+							r.utility = u;
+							r.method = m;
+							if (li < e->models[mi].nr_layers && !excluded(e, &r))
 								add_run(p, &r);
 						}
-			}
-		}
-	}
+#undef ZIPPED
 	if (!p->nr) {
 		diag_error(d, nowhere, "the grid is empty: every combination is excluded");
 		return -1;

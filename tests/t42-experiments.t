@@ -22,6 +22,10 @@ test_expect_success 'plan of a partial grid: exclude, zip and a top-2 target (go
 	golden tests/plan/grid.yaml tests/plan/grid.expected
 "
 
+test_expect_success 'plan of zipped models, layers and methods (golden)' "
+	golden tests/plan/zip.yaml tests/plan/zip.expected
+"
+
 # The paper's files, with stand-ins for the twelve exported networks and ImageNet validation.
 mkdir -p $TMP/p/models/imagenet $TMP/p/data/imagenet/val/n01440764 $TMP/p/data/fig1 &&
 cp -r experiments $TMP/p/ &&
