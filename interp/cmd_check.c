@@ -12,14 +12,14 @@
 #include "dsl/experiment.h"
 
 static const char check_usage[] =
-	"usage: camlab check [--canonical] [--unsafe] FILE...\n"
+	"usage: camlab check [--canonical] [--allow-unsafe] FILE...\n"
 	"\n"
 	"Reads each experiment spec (.yaml, .yml or .lua) and checks it: keys, types, names of methods,\n"
 	"utilities, targets and metrics, model and data files. Prints every problem as\n"
 	"file:line:col: error: message, or a one-line summary of a valid spec. Runs nothing.\n"
 	"\n"
-	"  --canonical   print the canonical text of each valid spec instead of the summary\n"
-	"  --unsafe      let Lua specs use io, os and require\n"
+	"  --canonical     print the canonical text of each valid spec instead of the summary\n"
+	"  --allow-unsafe  let Lua specs use io, os and require (also --unsafe)\n"
 	"\n"
 	"Exit status: 0 if every spec is valid, 1 if any is not, 2 on a usage error.\n";
 
@@ -50,7 +50,7 @@ int cmd_check(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--canonical")) {
 			canonical = 1;
-		} else if (!strcmp(argv[i], "--unsafe")) {
+		} else if (!strcmp(argv[i], "--allow-unsafe") || !strcmp(argv[i], "--unsafe")) {
 			unsafe = 1;
 		} else if (!strcmp(argv[i], "--")) {
 			i++;

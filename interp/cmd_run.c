@@ -73,7 +73,7 @@ int cmd_spec_args(int argc, char **argv, const char *usage, const char **file, i
 		if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
 			fputs(usage, stdout);
 			return 0;
-		} else if (!strcmp(argv[a], "--allow-unsafe")) {
+		} else if (!strcmp(argv[a], "--allow-unsafe") || !strcmp(argv[a], "--unsafe")) {
 			*unsafe = 1;
 		} else if (!*file && argv[a][0] != '-') {
 			*file = argv[a];
@@ -103,6 +103,7 @@ int cmd_run(int argc, char **argv)
 		{ "log-every", required_argument, NULL, OPT_LOG_EVERY },
 		{ "shard", required_argument, NULL, OPT_SHARD },
 		{ "allow-unsafe", no_argument, NULL, OPT_UNSAFE },
+		{ "unsafe", no_argument, NULL, OPT_UNSAFE },
 		{ "workers", required_argument, NULL, OPT_WORKERS_RUN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },

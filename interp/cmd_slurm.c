@@ -317,6 +317,7 @@ int cmd_submit(int argc, char **argv)
 		{ "sbatch", required_argument, NULL, OPT_SBATCH },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "allow-unsafe", no_argument, NULL, OPT_UNSAFE_SUBMIT },
+		{ "unsafe", no_argument, NULL, OPT_UNSAFE_SUBMIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
