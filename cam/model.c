@@ -24,10 +24,19 @@ static void free_strings(char **v, size_t n)
 	free(v);
 }
 
+static void free_classes(struct model_meta *meta)
+{
+	if (meta->class_ids)
+		free_strings(meta->class_ids, meta->nr_classes);
+	free_strings(meta->classes, meta->nr_classes);
+	meta->classes = meta->class_ids = NULL;
+	meta->nr_classes = 0;
+}
+
 void model_meta_release(struct model_meta *meta)
 {
 	size_t i;
-	free_strings(meta->classes, meta->nr_classes);
+	free_classes(meta);
 	for (i = 0; i < meta->nr_layers; i++) {
 		free(meta->layers[i].name);
 		free(meta->layers[i].path);
@@ -157,9 +166,7 @@ int model_meta_read(struct model_meta *meta, const char *file)
 				ret = node_error(file, vn, "expected a list of class names for", key);
 				continue;
 			}
-			free_strings(meta->classes, meta->nr_classes);
-			meta->classes = NULL;
-			meta->nr_classes = 0;
+			free_classes(meta);
 			for (it = vn->data.sequence.items.start; it < vn->data.sequence.items.top; it++) {
 				const char *s = scalar(yaml_document_get_node(&doc, *it));
 				meta->classes = xrealloc(meta->classes,
@@ -228,6 +235,7 @@ static int read_classes_json(struct model_meta *meta, const char *file)
 	}
 	n = (size_t)(root->data.mapping.pairs.top - root->data.mapping.pairs.start);
 	meta->classes = xcalloc(n, sizeof(char *));
+	meta->class_ids = xcalloc(n, sizeof(char *));
 	meta->nr_classes = n;
 	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		const char *k = scalar(yaml_document_get_node(&doc, p->key));
@@ -237,16 +245,26 @@ static int read_classes_json(struct model_meta *meta, const char *file)
 		long idx = k ? strtol(k, &end, 10) : -1;
 		if (!k || *end || idx < 0 || (size_t)idx >= n)
 			continue;
-		if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.top > v->data.sequence.items.start)
+		if (v->type == YAML_SEQUENCE_NODE &&
+		    v->data.sequence.items.top > v->data.sequence.items.start) {
+			const char *id = scalar(yaml_document_get_node(&doc, *v->data.sequence.items.start));
 			name = scalar(yaml_document_get_node(&doc, v->data.sequence.items.top[-1]));
-		else
+			if (v->data.sequence.items.top - v->data.sequence.items.start > 1 && id) {
+				free(meta->class_ids[idx]);
+				meta->class_ids[idx] = xstrdup(id);
+			}
+		} else {
 			name = scalar(v);
+		}
 		free(meta->classes[idx]);
 		meta->classes[idx] = xstrdup(name ? name : "?");
 	}
-	for (n = 0; n < meta->nr_classes; n++)
+	for (n = 0; n < meta->nr_classes; n++) {
 		if (!meta->classes[n])
 			meta->classes[n] = xstrdup("?");
+		if (!meta->class_ids[n])
+			meta->class_ids[n] = xstrdup("");
+	}
 	yaml_document_delete(&doc);
 	return 0;
 }
@@ -257,9 +275,7 @@ int model_meta_read_classes(struct model_meta *meta, const char *file)
 	char line[1024];
 	size_t len = strlen(file);
 
-	free_strings(meta->classes, meta->nr_classes);
-	meta->classes = NULL;
-	meta->nr_classes = 0;
+	free_classes(meta);
 	if (len > 5 && !strcmp(file + len - 5, ".json"))
 		return read_classes_json(meta, file);
 	fp = fopen(file, "r");
@@ -427,12 +443,11 @@ static int same_class_name(const char *a, const char *b)
 }
 
 /*
- * Exact matches first, then loose ones; a name that two classes share (ImageNet has two "crane"s and
- * two "maillot"s) is refused rather than resolved to the first.
+ * Exact matches first, then loose ones. Returns the index, -1 when no class has the name, -2 when
+ * several have (ImageNet has two "crane"s and two "maillot"s), filling found[0..1] with the first two.
  */
-long model_class_index(const struct model *m, const char *name)
+static long class_lookup(const struct model *m, const char *name, long found[2], size_t *nr_found)
 {
-	long found[2];
 	size_t nr = 0, i;
 	int loose;
 
@@ -443,14 +458,72 @@ long model_class_index(const struct model *m, const char *name)
 					found[nr] = (long)i;
 				nr++;
 			}
-	if (nr == 1)
-		return found[0];
-	if (nr > 1) {
+	*nr_found = nr;
+	return nr == 1 ? found[0] : nr ? -2 : -1;
+}
+
+long model_class_index(const struct model *m, const char *name)
+{
+	long found[2];
+	size_t nr;
+	long idx = class_lookup(m, name, found, &nr);
+
+	if (idx == -2)
 		error("class name '%s' is ambiguous: %zu classes are called that (%ld, %ld%s); give the index", name,
 		      nr, found[0], found[1], nr > 2 ? ", ..." : "");
-		return -2;
+	return idx;
+}
+
+long *model_label_map(const struct model *m, const struct dataset *ds)
+{
+	size_t n = ds->nr_classes, i, matched = 0;
+	long *map;
+	int identity = 1;
+	const char *unmatched = NULL;
+
+	if (!ds->classes || !m->meta.nr_classes)
+		return NULL;
+	map = xcalloc(n, sizeof(*map));
+	for (i = 0; i < n; i++) {
+		long found[2];
+		size_t nr, k;
+		map[i] = -1;
+		for (k = 0; m->meta.class_ids && k < m->meta.nr_classes && map[i] < 0; k++)
+			if (*m->meta.class_ids[k] && !strcmp(m->meta.class_ids[k], ds->classes[i]))
+				map[i] = (long)k;
+		if (map[i] < 0)
+			map[i] = class_lookup(m, ds->classes[i], found, &nr);
+		if (map[i] >= 0)
+			matched++;
+		else if (!unmatched)
+			unmatched = ds->classes[i];
+		identity &= map[i] == (long)i;
 	}
-	return -1;
+	if (matched == n && !identity) {
+		for (i = 0; map[i] == (long)i; i++)
+			;
+		fprintf(stderr,
+			"note: the dataset's class folders are named after the model's classes, so their "
+			"labels are "
+			"those classes (folder '%s' is class %ld, not %zu as its sorted position)\n",
+			ds->classes[i], map[i], i);
+		return map;
+	}
+	if (matched && matched < n)
+		warning("%zu of the dataset's %zu class folders are named after the model's classes but '%s' "
+			"is "
+			"not: labels are the folders' sorted positions, as torchvision's ImageFolder numbers "
+			"them",
+			matched, n, unmatched);
+	else if (!matched && n != m->meta.nr_classes)
+		warning("the dataset has %zu class folders and the model %zu classes, none named after a "
+			"folder: "
+			"labels are the folders' sorted positions, which 'true' targets and accuracy take as "
+			"the "
+			"model's classes",
+			n, m->meta.nr_classes);
+	free(map);
+	return NULL;
 }
 
 const char *model_last_linear(const struct model *m)

@@ -27,9 +27,13 @@ struct model_meta {
 	size_t nr_classes;
 	struct model_layer_alias *layers; /* owned */
 	size_t nr_layers;
+	char **class_ids; /* owned; NULL, or nr_classes ids from a JSON class index (ImageNet's wnids) */
 };
 
-#define MODEL_META_INIT { 0, 0, 0, { 0, 0, 0 }, { 1, 1, 1 }, NULL, 0, NULL, 0 }
+#define MODEL_META_INIT                                                   \
+	{                                                                 \
+		0, 0, 0, { 0, 0, 0 }, { 1, 1, 1 }, NULL, 0, NULL, 0, NULL \
+	}
 
 struct model {
 	char *path;   /* owned */
@@ -68,6 +72,16 @@ int model_split(struct model *m, const char *layer, enum ts_layout layout, ts_sp
 
 /* Class name for an index, or NULL when the model has no names for it. */
 const char *model_class_name(const struct model *m, long index);
+/*
+ * How the labels of an ImageFolder dataset (ds->classes: its class folders, sorted, as torchvision
+ * numbers them) should be read for this model. Where every folder is named after one of the model's
+ * classes (its name, or its id such as ImageNet's wnid) and that is not already the folder's position,
+ * returns map[label] = the model's class index (caller frees) after a note; else NULL, with a warning
+ * where the positions look wrong for the model (a different number of classes, or only some folders
+ * named after classes).
+ */
+long *model_label_map(const struct model *m, const struct dataset *ds);
+
 /*
  * Class index for a name (exact, then ignoring case and "_" vs " "); -1 when no class has it, -2 (after
  * an error naming them) when several have.

@@ -149,6 +149,14 @@ int modelopts_load(struct modelopts *o, struct model *m, struct dataset *ds, cha
 		return -1;
 	if (o->classes && model_meta_read_classes(&m->meta, o->classes) < 0)
 		return -1;
+	{
+		long *map = model_label_map(m, ds);
+		size_t k;
+		for (k = 0; map && k < ds->nr; k++)
+			if (ds->items[k].label >= 0)
+				ds->items[k].label = (int)map[ds->items[k].label];
+		free(map);
+	}
 
 	if (model_preprocess(m, o->size, o->resize, o->have_mean ? o->mean : NULL, o->have_std ? o->std : NULL,
 			     pp))

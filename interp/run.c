@@ -107,6 +107,7 @@ struct runner {
 	size_t nr_user_metrics;
 	/* the loaded model */
 	long model_index;
+	long *label_map; /* the loaded model's classes of the dataset's labels, NULL: as they are */
 	struct model model;
 	struct preprocess pp;
 	ts_tensor *fc;
@@ -164,6 +165,8 @@ static int load_model(struct runner *r, size_t mi)
 			 em->have_std ? em->std : NULL, &r->pp);
 	r->fc = model_head_weight(&r->model);
 	store_set_classes(r->store, em->name, r->model.meta.classes, r->model.meta.nr_classes);
+	free(r->label_map);
+	r->label_map = model_label_map(&r->model, &r->ds);
 	r->model_index = (long)mi;
 	return 0;
 }
@@ -702,6 +705,9 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 		r->n_first = 0;
 		while ((rc = batch_next(&src, &b, (size_t)r->batch)) > 0) {
 			r->t_wait += seconds() - tw;
+			for (k = 0; r->label_map && k < b.n; k++)
+				if (b.labels[k] >= 0)
+					b.labels[k] = r->label_map[b.labels[k]];
 			process_batch(r, gr, ng, split, &b, (enum utility)u, hook, &tp);
 			if (r->batch_auto)
 				size_batch(r, free_before, b.n);
@@ -1328,6 +1334,7 @@ out:
 	if (r.model_index >= 0)
 		model_release(&r.model);
 	ts_free(r.fc);
+	free(r.label_map);
 	store_close(r.store);
 	dataset_release(&r.ds);
 	free(r.images);

@@ -47,4 +47,51 @@ test_expect_success 'predictions print class names and the label' "
 	test_grep 'top-1 0.5000 \\(1/2\\), top-3' $TMP/out
 "
 
+test_expect_success 'class folders named after the model'\''s classes (ImageNet wnids) label by name, not position' "
+	mkdir -p $TMP/wn/n01440764 $TMP/wn/n01494475 &&
+	cp $SHARED/data/imagenet_sample/n01440764_tench.JPEG $TMP/wn/n01440764/ &&
+	cp $SHARED/data/imagenet_sample/n01494475_hammerhead.JPEG $TMP/wn/n01494475/ &&
+	$CAMLAB predict --model $SHARED/models/mobilenet_v2_imagenet.pt --mean 0.5,0.5,0.5 --std 0.5,0.5,0.5 \
+		--classes $SHARED/data/imagenet_meta/imagenet_class_index.json --dataset $TMP/wn >$TMP/out 2>$TMP/err &&
+	test_grep \"note: .* \\(folder 'n01494475' is class 4, not 1 as its sorted position\\)\" $TMP/err &&
+	test_grep 'tench.JPEG: .* label 0\$' $TMP/out && test_grep 'hammerhead.JPEG: .* label 4( MISS)?\$' $TMP/out
+"
+
+test_expect_success 'CIFAR-10 class folders by name: cat, dog and ship are classes 3, 5 and 8' "
+	mkdir -p $TMP/c10 && tar xzf $SHARED/data/cifar10_test/cifar10_test_jpg.tar.gz -C $TMP/c10 \
+		test/cat/0000.jpg test/cat/0001.jpg test/dog/0000.jpg test/dog/0001.jpg test/ship/0000.jpg test/ship/0001.jpg &&
+	printf '%s\\n' airplane automobile bird cat deer dog frog horse ship truck >$TMP/c10.txt &&
+	$CAMLAB predict --model $SHARED/models/resnet20_cifar10.pt --size 0 --classes $TMP/c10.txt \
+		--dataset $TMP/c10/test >$TMP/out 2>$TMP/err && cat $TMP/out &&
+	test_grep 'cat/0000.jpg: .* label 3' $TMP/out && test_grep 'dog/0000.jpg: .* label 5' $TMP/out &&
+	test_grep 'ship/0001.jpg: .* label 8' $TMP/out && test_grep 'top-1 1.0000 \\(6/6\\)' $TMP/out &&
+	mv $TMP/c10/test/dog $TMP/c10/test/dogz &&
+	$CAMLAB predict --model $SHARED/models/resnet20_cifar10.pt --size 0 --classes $TMP/c10.txt \
+		--dataset $TMP/c10/test >$TMP/out 2>$TMP/err &&
+	test_grep \"warning: 2 of the dataset's 3 class folders are named after the model's classes but 'dogz' is not\" $TMP/err &&
+	test_grep 'cat/0000.jpg: .* label 0 MISS' $TMP/out
+"
+
+test_expect_success 'camlab run labels the same folders by name: stored labels, and true targets, are 3, 5, 8' "
+	mv $TMP/c10/test/dogz $TMP/c10/test/dog &&
+	cat >$TMP/c10.yaml <<-EOS &&
+	name: c10
+	output: $TMP/c10out
+	models:
+	  - name: r20
+	    file: $SHARED/models/resnet20_cifar10.pt
+	    input_size: 0
+	    classes: $TMP/c10.txt
+	    layers: {pre_gap: f.layer3}
+	data: {path: $TMP/c10/test}
+	methods: [gradcam]
+	targets: [true]
+	metrics: [ad]
+	EOS
+	$CAMLAB run --no-progress $TMP/c10.yaml 2>$TMP/err &&
+	test_grep 'note: .*class folders are named after the model.s classes' $TMP/err &&
+	sqlite3 $TMP/c10out/results.sqlite 'SELECT DISTINCT label, class FROM images ORDER BY 1' | tr '\\n' ' ' >$TMP/labels &&
+	test \"\$(cat $TMP/labels)\" = '3|3 5|5 8|8 '
+"
+
 test_done
