@@ -278,6 +278,17 @@ int cmd_status(int argc, char **argv)
 	}
 	if (!(s = store_open_readonly(argv[1]))) {
 		char *path = store_path(argv[1]);
+		struct run_shard *sh;
+		long n = access(path, F_OK) < 0 ? run_shards(argv[1], &sh) : -1;
+		if (n > 0) { /* shards run, none merged yet */
+			printf("no merged results yet (camlab merge gathers the shards into %s)\n", path);
+			run_shards_free(sh, (size_t)n);
+			print_shards(argv[1]);
+			free(path);
+			return 0;
+		}
+		if (n == 0)
+			run_shards_free(sh, 0);
 		if (access(path, F_OK) < 0)
 			error("no results in '%s' (no %s)", argv[1], path);
 		free(path);

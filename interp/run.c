@@ -16,9 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -988,10 +989,12 @@ static int fork_workers(struct runner *r, const struct devices *devs)
 	pid_t *pids = xcalloc(devs->nr, sizeof(pid_t));
 	size_t i, alive = 0;
 	int ret = 0, status, bar = r->bar;
+	pid_t parent;
 	long base;
 	double t0;
 
 	ts_load_wait(); /* never fork while the loader thread may hold the dynamic loader's lock */
+	parent = getpid();
 	fflush(stdout);
 	fflush(stderr);
 	for (i = 0; i < devs->nr; i++) {
@@ -1001,6 +1004,9 @@ static int fork_workers(struct runner *r, const struct devices *devs)
 			break;
 		}
 		if (pids[i] == 0) {
+			/* a worker ends with the run: killed, its parent leaves no process computing alone */
+			if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+				_exit(1);
 			r->device = devs->names[i];
 			r->worker = (int)i;
 			r->workers = (int)devs->nr;
@@ -1125,12 +1131,13 @@ void run_shards_free(struct run_shard *s, size_t n)
 }
 
 /*
- * One process at a time runs a shard: a second one (a resubmission while the first still runs, on
- * another node) would write the same SQLite file, which over NFS can corrupt it. A POSIX lock on
- * DIR/lock (which NFS's lock manager shares between hosts) is held while the shard runs, and released
- * by the kernel if the process dies. Returns the lock's descriptor, or -1 after an error.
+ * One process at a time writes an output folder or a shard: a second one (a run started twice, a
+ * resubmission while the first still runs, on another node) would compute everything again beside it
+ * and write the same SQLite file, which over NFS can corrupt it. A POSIX lock on DIR/lock (which NFS's
+ * lock manager shares between hosts) is held while it runs, and released by the kernel if the process
+ * dies. what names DIR in the message. Returns the lock's descriptor, or -1 after an error.
  */
-static int lock_shard(const char *dir)
+static int lock_output(const char *dir, const char *what)
 {
 	struct strbuf path = STRBUF_INIT;
 	struct flock fl;
@@ -1148,8 +1155,7 @@ static int lock_shard(const char *dir)
 	fl.l_whence = SEEK_SET;
 	if (fcntl(fd, F_SETLK, &fl) < 0) {
 		if (errno == EACCES || errno == EAGAIN)
-			error("another process is running this shard (%s is locked): not starting a second "
-			      "one",
+			error("another process is running %s (%s is locked): not starting a second one", what,
 			      path.buf);
 		else
 			error("cannot lock %s: %s", path.buf, strerror(errno));
@@ -1251,7 +1257,8 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		return 1;
 	}
 	r.out = o->nr_shards ? run_shard_dir(e->output, o->shard, o->nr_shards) : xstrdup(e->output);
-	if (mkdir_p(r.out) < 0 || (o->nr_shards && (lock_fd = lock_shard(r.out)) < 0) ||
+	if (mkdir_p(r.out) < 0 ||
+	    (lock_fd = lock_output(r.out, o->nr_shards ? "this shard" : "on this output folder")) < 0 ||
 	    !(r.store = store_open(r.out)))
 		goto out;
 	text = read_file(e->file);

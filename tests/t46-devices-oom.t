@@ -20,11 +20,18 @@ methods: [gradcam, shapleycam, layercam]
 utilities: [logit, softmax, rest]
 EOS
 }
+# running SPEC: a camlab process whose arguments name SPEC is alive (from /proc: procps may be missing)
+running() {
+	for f in /proc/[0-9]*/cmdline; do
+		case "$(tr '\0' ' ' <"$f" 2>/dev/null)" in */camlab\ *"$1"*) return 0 ;; esac
+	done
+	return 1
+}
 agg() { sqlite3 "$1/results.sqlite" 'SELECT r.method, r.utility, a.n, round(a.ad, 6), round(a.coh, 6), round(a.add_, 6) FROM aggregates a JOIN runs r ON r.key = a.run_key ORDER BY 1, 2'; }
-for n in one two lim oom log0 log1 log2 kill one480; do spec $n; done
+for n in one two lim oom log0 log1 log2 kill one480 pk; do spec $n; done
 # 480 images where both workers must have work whatever their start-up: the one that starts later still
 # finds most of a group's chunks untaken
-for n in two kill one480; do sed -i 's/limit: 96/limit: 480/' $TMP/$n.yaml; done
+for n in two kill one480 pk; do sed -i 's/limit: 96/limit: 480/' $TMP/$n.yaml; done
 
 test_expect_success 'a single process (96 and 480 images)' "
 	$CAMLAB run --no-progress $TMP/one.yaml 2>$TMP/one.log && agg $TMP/one >$TMP/one.agg && test \$(wc -l <$TMP/one.agg) -eq 9 &&
@@ -79,6 +86,19 @@ test_expect_success 'a worker killed mid-run: the other finishes, the run says s
 	$CAMLAB run --no-progress --devices cpu,cpu $TMP/kill.yaml 2>>$TMP/kill.log &&
 	agg $TMP/kill >$TMP/kill.agg && cmp $TMP/one480.agg $TMP/kill.agg &&
 	$CAMLAB plan $TMP/kill.yaml | test_grep '^9 runs: 9 done' /dev/stdin
+"
+
+test_expect_success 'a second run on a folder in use is refused; the parent killed, its workers end with it' "
+	$CAMLAB run --no-progress --devices cpu,cpu $TMP/pk.yaml 2>$TMP/pk.log &
+	pid=\$! && i=0 &&
+	while ! grep -q '^worker 1 on cpu' $TMP/pk.log && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done &&
+	test_must_fail $CAMLAB run --no-progress $TMP/pk.yaml 2>$TMP/pk2.err &&
+	test_grep 'another process is running on this output folder \\(.*/pk/lock is locked\\): not starting a second one' $TMP/pk2.err &&
+	kill -9 \$pid && { wait \$pid; true; } && i=0 &&
+	while running $TMP/pk.yaml && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i + 1)); done &&
+	! running $TMP/pk.yaml &&
+	$CAMLAB run --no-progress --devices cpu,cpu $TMP/pk.yaml 2>>$TMP/pk.log &&
+	agg $TMP/pk >$TMP/pk.agg && cmp $TMP/one480.agg $TMP/pk.agg
 "
 
 test_expect_success 'out of memory halves the batch and the run goes on to the same numbers' "
