@@ -109,6 +109,7 @@ struct runner {
 	/* the loaded model */
 	long model_index;
 	long *label_map; /* the loaded model's classes of the dataset's labels, NULL: as they are */
+	char **paths;	 /* the dataset's image paths (borrowed from ds), to check stored results against */
 	struct model model;
 	struct preprocess pp;
 	ts_tensor *fc;
@@ -599,13 +600,26 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 	int topk, u;
 	double t_start = seconds();
 	size_t images_before = r->images_done_now;
-	char why[512];
+	char why[1024];
+	long changed;
 
 	for (k = 0; k < ng; k++) {
 		unsigned mask = 0;
 		gr[k].pr = &r->plan.runs[first + k];
 		gr[k].done = xcalloc(r->ds.nr ? r->ds.nr : 1, 1);
-		store_done_images(r->store, gr[k].pr->key, gr[k].done, r->ds.nr);
+		store_done_images(r->store, gr[k].pr->key, gr[k].done, r->ds.nr, r->paths, &changed);
+		if (changed >= 0) {
+			/* resuming would give the new file the old one's results, and skip the new file */
+			snprintf(
+				why, sizeof(why),
+				"the dataset changed since this run stored results: its image %ld is now "
+				"'%s', "
+				"another file then (files added or removed renumber the images); restore the "
+				"dataset, or use a new output folder",
+				changed, r->paths[changed]);
+			fail_run(r, &gr[k], why);
+			continue;
+		}
 		{
 			const char *mname = r->e->methods[gr[k].pr->method].name;
 			if (luacam_has_method(r->lua, mname)) {
@@ -1068,7 +1082,7 @@ static size_t settle_runs(struct runner *r)
 		char *st = store_run_state(r->store, key, &nd);
 		if (!st || strcmp(st, "failed")) {
 			memset(done, 0, r->ds.nr ? r->ds.nr : 1);
-			store_done_images(r->store, key, done, r->ds.nr);
+			store_done_images(r->store, key, done, r->ds.nr, r->paths, NULL);
 			nr_done += settle_run(r, key, done);
 		}
 		free(st);
@@ -1270,6 +1284,9 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		goto out;
 	if (dataset_open(&r.ds, e->data.path, e->data.labels) < 0)
 		goto out;
+	r.paths = xcalloc(r.ds.nr ? r.ds.nr : 1, sizeof(*r.paths));
+	for (i = 0; i < r.ds.nr; i++)
+		r.paths[i] = r.ds.items[i].path;
 	r.images = select_images(&e->data, r.ds.nr, &r.nr_images);
 	if (record_outputs(&r) < 0)
 		goto out;
@@ -1342,6 +1359,7 @@ out:
 		model_release(&r.model);
 	ts_free(r.fc);
 	free(r.label_map);
+	free(r.paths);
 	store_close(r.store);
 	dataset_release(&r.ds);
 	free(r.images);

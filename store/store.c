@@ -289,21 +289,31 @@ int store_set_state(struct store *s, const char *key, const char *state, const c
 	return rc == SQLITE_DONE ? 0 : sql_error(s, "update run");
 }
 
-long store_done_images(struct store *s, const char *key, unsigned char *done, size_t n)
+long store_done_images(struct store *s, const char *key, unsigned char *done, size_t n, char *const *paths,
+		       long *changed)
 {
 	sqlite3_stmt *st;
 	long found = 0;
 
 	memset(done, 0, n);
-	if (sqlite3_prepare_v2(s->db, "SELECT idx FROM images WHERE run_key = ?", -1, &st, NULL) != SQLITE_OK)
+	if (changed)
+		*changed = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT idx, path FROM images WHERE run_key = ? ORDER BY idx", -1, &st,
+			       NULL) != SQLITE_OK)
 		return sql_error(s, "select images");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		sqlite3_int64 i = sqlite3_column_int64(st, 0);
-		if (i >= 0 && (size_t)i < n && !done[i]) {
-			done[i] = 1;
-			found++;
+		const char *path = (const char *)sqlite3_column_text(st, 1);
+		if (i < 0 || (size_t)i >= n || done[i])
+			continue;
+		if (paths && (!path || strcmp(path, paths[i]))) {
+			if (changed && *changed < 0)
+				*changed = (long)i;
+			continue;
 		}
+		done[i] = 1;
+		found++;
 	}
 	sqlite3_finalize(st);
 	return found;

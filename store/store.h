@@ -88,9 +88,12 @@ int store_set_state(struct store *s, const char *key, const char *state, const c
 
 /*
  * Mark done[i] = 1 for each image index i < n already stored for the run (done is zeroed first).
- * Returns the number found, or -1.
+ * Returns the number found, or -1. With paths (the n images' paths now), a stored image whose path is
+ * not paths[idx] (files added to or removed from the dataset since, which shifts the indices) is not
+ * marked: *changed is then the first such index, else -1.
  */
-long store_done_images(struct store *s, const char *key, unsigned char *done, size_t n);
+long store_done_images(struct store *s, const char *key, unsigned char *done, size_t n, char *const *paths,
+		       long *changed);
 
 int store_begin(struct store *s);
 int store_commit(struct store *s);

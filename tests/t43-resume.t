@@ -106,6 +106,34 @@ test_expect_success 'a run that fails keeps its cause in the database, the statu
 	test_grep \"\$why\" $TMP/flat/report/index.html
 "
 
+test_expect_success 'files added to the dataset between runs: the run refuses to mix results, then resumes' "
+	mkdir -p $TMP/imgs/a $TMP/imgs/b &&
+	for f in a/1 a/2 b/1 b/2 b/3; do
+		{ printf 'P6\\n8 8\\n255\\n' && head -c 192 /dev/urandom; } >$TMP/imgs/\$f.ppm || exit 1
+	done &&
+	cat >$TMP/imgs.yaml <<-EOS &&
+	name: imgs
+	output: $TMP/imgsout
+	batch: 2
+	models:
+	  - name: fashion
+	    file: $PWD/experiments/models/fashion_mnist_cnn.pt
+	    layers: {pre_gap: features.block5}
+	data: {path: $TMP/imgs}
+	methods: [gradcam]
+	metrics: [ad]
+	EOS
+	$CAMLAB run --no-progress --limit 2 $TMP/imgs.yaml 2>/dev/null &&
+	cp $TMP/imgs/b/3.ppm $TMP/imgs/a/0.ppm &&
+	test_must_fail $CAMLAB run --no-progress $TMP/imgs.yaml 2>$TMP/chg.err &&
+	test_grep \"the dataset changed since this run stored results: its image 0 is now '$TMP/imgs/a/0.ppm'\" $TMP/chg.err &&
+	test \$(rows $TMP/imgsout) -eq 2 &&
+	rm $TMP/imgs/a/0.ppm && $CAMLAB run --no-progress $TMP/imgs.yaml 2>/dev/null &&
+	sqlite3 $TMP/imgsout/results.sqlite 'SELECT idx, path FROM images ORDER BY idx' >$TMP/stored &&
+	printf '%s\\n' 0\\|$TMP/imgs/a/1.ppm 1\\|$TMP/imgs/a/2.ppm 2\\|$TMP/imgs/b/1.ppm 3\\|$TMP/imgs/b/2.ppm \\
+		4\\|$TMP/imgs/b/3.ppm >$TMP/expect && diff -u $TMP/expect $TMP/stored
+"
+
 test_expect_success 'results export to CSV' "
 	head -n 1 $TMP/clean/aggregates.csv | test_grep '^model,layer,method,utility,target,run_key,n,ad,coh,com,adcc,ic,add_\$' /dev/stdin &&
 	test \$(wc -l <$TMP/clean/images.csv) -ge 1201
