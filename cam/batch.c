@@ -371,6 +371,9 @@ void batch_source_release(struct batch_source *src)
 	walk_reset(src);
 	image_release(&src->carry);
 	src->have_carry = 0;
+	free(src->skipped);
+	src->skipped = NULL;
+	src->nr_skipped = src->alloc_skipped = 0;
 }
 
 void batch_release(struct batch *b)
@@ -426,7 +429,8 @@ int batch_next(struct batch_source *src, struct batch *b, size_t max)
 			r = prepare(src, item, &img);
 		}
 		if (r < 0) {
-			src->nr_skipped++;
+			ALLOC_GROW(src->skipped, src->nr_skipped + 1, src->alloc_skipped);
+			src->skipped[src->nr_skipped++] = item;
 			fprintf(stderr, "skipping '%s'\n", src->ds->items[item].path);
 			continue;
 		}

@@ -301,8 +301,11 @@ int cmd_status(int argc, char **argv)
 	store_close(s);
 	for (i = 0; i < sum.nr_states; i++) {
 		const struct store_state_count *c = &sum.states[i];
-		printf("%-8s %5ld run(s), %ld of %ld image results stored\n", c->state, c->runs, c->nr_stored,
+		printf("%-8s %5ld run(s), %ld of %ld image results stored", c->state, c->runs, c->nr_stored,
 		       c->nr_images);
+		if (c->nr_skipped)
+			printf(", %ld unreadable skipped", c->nr_skipped);
+		putchar('\n');
 	}
 	for (i = 0; i < sum.nr_failed; i++) {
 		const struct store_failed_run *f = &sum.failed[i];

@@ -243,6 +243,30 @@ static void fail_run(struct runner *r, struct group_run *g, const char *why)
 }
 
 /*
+ * Record the images src skipped since the last call (*nr_recorded of them were recorded before) for the
+ * group's runs, so that a run counts them as seen: it is done when every image is stored or skipped,
+ * and a resumed run does not decode them again.
+ */
+static void record_skipped(struct runner *r, struct group_run *gr, size_t ng, const struct batch_source *src,
+			   size_t *nr_recorded)
+{
+	size_t i, k;
+
+	if (*nr_recorded == src->nr_skipped || store_begin(r->store) < 0)
+		return;
+	for (i = *nr_recorded; i < src->nr_skipped; i++) {
+		size_t idx = src->skipped[i];
+		for (k = 0; k < ng; k++)
+			if (!gr[k].failed) {
+				store_put_skipped(r->store, gr[k].pr->key, (long)idx, r->ds.items[idx].path);
+				gr[k].done[idx] = 1;
+			}
+	}
+	if (store_commit(r->store) == 0)
+		*nr_recorded = src->nr_skipped;
+}
+
+/*
  * Fail the group's runs because what failed: with the message of the error that said why, which the
  * results database keeps (error_last_reset() before the step), or pointing above when there was none.
  */
@@ -697,7 +721,7 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 	{
 		struct batch_source src;
 		struct batch b = BATCH_INIT;
-		size_t done_here = 0;
+		size_t done_here = 0, nr_recorded = 0;
 		int rc;
 		int64_t free_before = 0, total;
 		batch_source_init(&src, &r->ds, &r->pp, r->device, 0);
@@ -720,6 +744,7 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 		r->n_first = 0;
 		while ((rc = batch_next(&src, &b, (size_t)r->batch)) > 0) {
 			r->t_wait += seconds() - tw;
+			record_skipped(r, gr, ng, &src, &nr_recorded);
 			for (k = 0; r->label_map && k < b.n; k++)
 				if (b.labels[k] >= 0)
 					b.labels[k] = r->label_map[b.labels[k]];
@@ -741,8 +766,12 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 			tw = seconds();
 		}
 		batch_release(&b);
+		record_skipped(r, gr, ng, &src, &nr_recorded);
 		if (src.nr_skipped)
-			warning("%zu unreadable image(s) skipped (named above)", src.nr_skipped);
+			warning("%zu unreadable image(s) skipped (named above); the runs record them and "
+				"will not "
+				"try them again",
+				src.nr_skipped);
 		batch_source_release(&src);
 		if (rc < 0) /* the decoding threads said why; their messages are not this thread's */
 			for (k = 0; k < ng; k++)

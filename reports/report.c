@@ -106,6 +106,7 @@ static const char style[] =
 
 static void add_runs_summary(struct strbuf *h, const struct store_summary *sum, const struct results *r)
 {
+	long skipped = 0;
 	size_t i;
 
 	strbuf_addstr(h, "<p class=\"meta\">From results.sqlite alone, nothing recomputed. Runs:");
@@ -114,6 +115,13 @@ static void add_runs_summary(struct strbuf *h, const struct store_summary *sum, 
 		html_escape(h, sum->states[i].state);
 	}
 	strbuf_addf(h, "%s; %zu with results in the tables.", sum->nr_states ? "" : " none", r->nr);
+	for (i = 0; i < sum->nr_states; i++)
+		skipped += sum->states[i].nr_skipped;
+	if (skipped)
+		strbuf_addf(h,
+			    " %ld image result%s missing for unreadable image files, which the runs skipped"
+			    " (camlab run names them).",
+			    skipped, skipped == 1 ? " is" : "s are");
 	if (r->nr_superseded)
 		strbuf_addf(h, " %zu other run%s with results left out: the tables show the latest spec's runs"
 			       " (in a database that does not record them, the newest run of each model, layer,"

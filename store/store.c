@@ -39,7 +39,8 @@ static const char schema[] =
 	" com REAL, adcc REAL, ic REAL, add_ REAL);"
 	"CREATE TABLE IF NOT EXISTS heatmaps(run_key TEXT, idx INTEGER, h INTEGER, w INTEGER, data BLOB,"
 	" PRIMARY KEY (run_key, idx));"
-	"CREATE TABLE IF NOT EXISTS inputs(model TEXT, idx INTEGER, path TEXT, h INTEGER, w INTEGER, rgb BLOB,"
+	"CREATE TABLE IF NOT EXISTS inputs(model TEXT, idx INTEGER, path TEXT, h INTEGER, w INTEGER, rgb "
+	"BLOB,"
 	" PRIMARY KEY (model, idx));"
 	"CREATE TABLE IF NOT EXISTS classes(model TEXT, idx INTEGER, name TEXT, PRIMARY KEY (model, idx));"
 	"CREATE TABLE IF NOT EXISTS spec_runs(spec_id INTEGER, run_key TEXT, pos INTEGER,"
@@ -48,6 +49,8 @@ static const char schema[] =
 	" PRIMARY KEY (run_key, idx, name));"
 	"CREATE TABLE IF NOT EXISTS outputs(key TEXT PRIMARY KEY, value TEXT);"
 	"CREATE TABLE IF NOT EXISTS figures(idx INTEGER, by TEXT, PRIMARY KEY (idx, by));"
+	"CREATE TABLE IF NOT EXISTS skipped(run_key TEXT, idx INTEGER, path TEXT, PRIMARY KEY (run_key, "
+	"idx));"
 	"INSERT OR IGNORE INTO meta VALUES ('schema_version', '1');"
 	"INSERT OR IGNORE INTO meta VALUES ('created_by', 'camlab " CAMLAB_VERSION "');";
 
@@ -298,8 +301,10 @@ long store_done_images(struct store *s, const char *key, unsigned char *done, si
 	memset(done, 0, n);
 	if (changed)
 		*changed = -1;
-	if (sqlite3_prepare_v2(s->db, "SELECT idx, path FROM images WHERE run_key = ? ORDER BY idx", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT idx, path FROM images WHERE run_key = ?1 "
+			       "UNION ALL SELECT idx, path FROM skipped WHERE run_key = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
 		return sql_error(s, "select images");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -348,6 +353,21 @@ int store_put_image(struct store *s, const char *key, const struct store_image *
 	bind_real(st, 13, img->d);
 	rc = sqlite3_step(st);
 	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert image");
+}
+
+int store_put_skipped(struct store *s, const char *key, long idx, const char *path)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO skipped VALUES (?,?,?)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sql_error(s, "insert skipped image");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert skipped image");
 }
 
 int store_aggregate(struct store *s, const char *key)
@@ -462,6 +482,11 @@ long store_merge(struct store *s, const char *path)
 		"INSERT OR REPLACE INTO main.heatmaps SELECT * FROM shard.heatmaps "
 		"WHERE run_key IN (SELECT key FROM main.runs)",
 		"INSERT OR REPLACE INTO main.user_metrics SELECT * FROM shard.user_metrics "
+		"WHERE run_key IN (SELECT key FROM main.runs)",
+		/* a shard of a camlab from before the table */
+		"CREATE TABLE IF NOT EXISTS shard.skipped(run_key TEXT, idx INTEGER, path TEXT,"
+		" PRIMARY KEY (run_key, idx))",
+		"INSERT OR REPLACE INTO main.skipped SELECT * FROM shard.skipped "
 		"WHERE run_key IN (SELECT key FROM main.runs)",
 		"INSERT OR IGNORE INTO main.inputs SELECT * FROM shard.inputs",
 		"INSERT OR IGNORE INTO main.classes SELECT * FROM shard.classes",
@@ -665,7 +690,8 @@ int store_summary_load(struct store_summary *sum, struct store *s)
 
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT state, count(*), sum(nr_images), "
-			       "sum((SELECT count(*) FROM images WHERE run_key = runs.key)) "
+			       "sum((SELECT count(*) FROM images WHERE run_key = runs.key)), "
+			       "sum((SELECT count(*) FROM skipped WHERE run_key = runs.key)) "
 			       "FROM runs GROUP BY state ORDER BY state",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto fail;
@@ -677,6 +703,7 @@ int store_summary_load(struct store_summary *sum, struct store *s)
 		c->runs = (long)sqlite3_column_int64(st, 1);
 		c->nr_images = (long)sqlite3_column_int64(st, 2);
 		c->nr_stored = (long)sqlite3_column_int64(st, 3);
+		c->nr_skipped = (long)sqlite3_column_int64(st, 4);
 		sum->nr_stored += c->nr_stored;
 	}
 	if (rc != SQLITE_DONE)

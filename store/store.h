@@ -34,6 +34,9 @@
  *   outputs(key TEXT PRIMARY KEY, value TEXT)             what the latest spec asks the report for:
  *          name, tables (0/1), plots (0/1), formats ("markdown,latex,csv"), paper ("table1/...")
  *   figures(idx INTEGER, by TEXT, PRIMARY KEY (idx, by))  figure requests: image index, what varies
+ *   skipped(run_key TEXT, idx INTEGER, path TEXT,         images a run could not read (it has no result
+ *           PRIMARY KEY (run_key, idx))                   for them; a run is done when each image is
+ *                                                         stored or skipped)
  *
  * Batches are written in one transaction each (store_begin/store_commit), so an interrupted run keeps
  * every finished batch and resumes after it. A run's key changes whenever anything that affects its
@@ -87,8 +90,8 @@ char *store_run_state(struct store *s, const char *key, long *nr_done);
 int store_set_state(struct store *s, const char *key, const char *state, const char *error);
 
 /*
- * Mark done[i] = 1 for each image index i < n already stored for the run (done is zeroed first).
- * Returns the number found, or -1. With paths (the n images' paths now), a stored image whose path is
+ * Mark done[i] = 1 for each image index i < n already stored or skipped for the run (done is zeroed
+ * first). Returns the number found, or -1. With paths (the n images' paths now), a stored image whose path is
  * not paths[idx] (files added to or removed from the dataset since, which shifts the indices) is not
  * marked: *changed is then the first such index, else -1.
  */
@@ -99,6 +102,8 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
 int store_put_image(struct store *s, const char *key, const struct store_image *img);
+/* Record that the run could not read image idx (an unreadable file), so that it is not tried again. */
+int store_put_skipped(struct store *s, const char *key, long idx, const char *path);
 
 /* Record a model's class names (n of them). */
 int store_set_classes(struct store *s, const char *model, char *const *names, size_t n);
@@ -135,6 +140,7 @@ struct store_state_count {
 	long runs;	/* runs in that state */
 	long nr_images; /* the images they cover */
 	long nr_stored; /* the image results stored for them */
+	long nr_skipped; /* the unreadable images they skipped */
 };
 
 struct store_failed_run {

@@ -134,6 +134,22 @@ test_expect_success 'files added to the dataset between runs: the run refuses to
 		4\\|$TMP/imgs/b/3.ppm >$TMP/expect && diff -u $TMP/expect $TMP/stored
 "
 
+test_expect_success 'an unreadable image is skipped and recorded: the run is done, and so is a merge of shards' "
+	echo 'not an image' >$TMP/imgs/b/0bad.ppm &&
+	sed 's#imgsout#imgsbad#' $TMP/imgs.yaml >$TMP/imgsbad.yaml &&
+	$CAMLAB run --no-progress $TMP/imgsbad.yaml 2>$TMP/bad.err &&
+	test_grep \"skipping '$TMP/imgs/b/0bad.ppm'\" $TMP/bad.err &&
+	$CAMLAB status $TMP/imgsbad | test_grep '^done +1 run\\(s\\), 5 of 6 image results stored, 1 unreadable skipped' /dev/stdin &&
+	test_grep '1 image result is missing for unreadable image files' $TMP/imgsbad/report/index.html &&
+	$CAMLAB run --no-progress $TMP/imgsbad.yaml 2>$TMP/bad2.err && ! grep -q skipping $TMP/bad2.err &&
+	test_grep 'already done' $TMP/bad2.err &&
+	sed 's#imgsout#imgsshard#' $TMP/imgs.yaml >$TMP/imgsshard.yaml &&
+	$CAMLAB run --no-progress --shard 0/1 $TMP/imgsshard.yaml 2>/dev/null &&
+	$CAMLAB merge $TMP/imgsshard.yaml 2>$TMP/merge.err &&
+	test_grep '1 of 1 run\\(s\\) done' $TMP/merge.err &&
+	$CAMLAB status $TMP/imgsshard | test_grep '^done +1 run\\(s\\), 5 of 6 image results stored, 1 unreadable skipped' /dev/stdin
+"
+
 test_expect_success 'results export to CSV' "
 	head -n 1 $TMP/clean/aggregates.csv | test_grep '^model,layer,method,utility,target,run_key,n,ad,coh,com,adcc,ic,add_\$' /dev/stdin &&
 	test \$(wc -l <$TMP/clean/images.csv) -ge 1201
