@@ -371,9 +371,9 @@ void batch_source_release(struct batch_source *src)
 	walk_reset(src);
 	image_release(&src->carry);
 	src->have_carry = 0;
-	free(src->skipped);
+	free(src->skipped); /* nr_skipped stays, for the caller's summary */
 	src->skipped = NULL;
-	src->nr_skipped = src->alloc_skipped = 0;
+	src->alloc_skipped = 0;
 }
 
 void batch_release(struct batch *b)

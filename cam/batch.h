@@ -62,8 +62,8 @@ struct batch_source {
 	const size_t *order; /* dataset indices to visit, or NULL for 0, 1, 2, ... (borrowed) */
 	size_t limit;	     /* positions in the order (at most the limit given to batch_source_init) */
 	struct batch_walk walk;
-	size_t nr_skipped;  /* unreadable images so far */
-	size_t *skipped;    /* their dataset indices, in the order they were met (owned) */
+	size_t nr_skipped; /* unreadable images so far (still set after batch_source_release) */
+	size_t *skipped;   /* their dataset indices, in the order they were met (owned; freed by release) */
 	size_t alloc_skipped;
 	struct image carry; /* a prepared image of another size, held for the next batch */
 	size_t carry_item;

@@ -19,6 +19,7 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *put_image;
+	int has_skipped; /* the skipped table is there (a read-only database may predate it) */
 };
 
 static const char schema[] =
@@ -93,6 +94,7 @@ struct store *store_open(const char *dir)
 		store_close(s);
 		return NULL;
 	}
+	s->has_skipped = 1;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT OR REPLACE INTO images VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
 			       &s->put_image, NULL) != SQLITE_OK) {
@@ -132,6 +134,12 @@ struct store *store_open_readonly(const char *dir)
 		store_close(s);
 		return NULL;
 	}
+	ok = sqlite3_prepare_v2(s->db,
+				"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'skipped'", -1,
+				&st, NULL) == SQLITE_OK &&
+	     sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	s->has_skipped = ok;
 	return s;
 }
 
@@ -302,8 +310,9 @@ long store_done_images(struct store *s, const char *key, unsigned char *done, si
 	if (changed)
 		*changed = -1;
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT idx, path FROM images WHERE run_key = ?1 "
-			       "UNION ALL SELECT idx, path FROM skipped WHERE run_key = ?1",
+			       s->has_skipped ? "SELECT idx, path FROM images WHERE run_key = ?1 "
+						"UNION ALL SELECT idx, path FROM skipped WHERE run_key = ?1"
+					      : "SELECT idx, path FROM images WHERE run_key = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return sql_error(s, "select images");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -689,10 +698,14 @@ int store_summary_load(struct store_summary *sum, struct store *s)
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT state, count(*), sum(nr_images), "
-			       "sum((SELECT count(*) FROM images WHERE run_key = runs.key)), "
-			       "sum((SELECT count(*) FROM skipped WHERE run_key = runs.key)) "
-			       "FROM runs GROUP BY state ORDER BY state",
+			       s->has_skipped
+				       ? "SELECT state, count(*), sum(nr_images), "
+					 "sum((SELECT count(*) FROM images WHERE run_key = runs.key)), "
+					 "sum((SELECT count(*) FROM skipped WHERE run_key = runs.key)) "
+					 "FROM runs GROUP BY state ORDER BY state"
+				       : "SELECT state, count(*), sum(nr_images), "
+					 "sum((SELECT count(*) FROM images WHERE run_key = runs.key)), 0 "
+					 "FROM runs GROUP BY state ORDER BY state",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
