@@ -24,13 +24,42 @@ void diag_release(struct diag *d)
 	diag_init(d);
 }
 
+/*
+ * A diagnostic is one line: a name read from a spec may hold a newline or a tab (a YAML block scalar, a
+ * Lua string), which would break the file:line:col format, so control characters are written as C escapes.
+ */
+static char *one_line(const char *fmt, va_list ap)
+{
+	struct strbuf sb = STRBUF_INIT, out = STRBUF_INIT;
+	const char *p;
+
+	strbuf_vaddf(&sb, fmt, ap);
+	for (p = sb.buf; *p && !((unsigned char)*p < 0x20 || *p == 0x7f); p++)
+		;
+	if (!*p)
+		return strbuf_detach(&sb, NULL);
+	for (p = sb.buf; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '\n')
+			strbuf_addstr(&out, "\\n");
+		else if (c == '\t')
+			strbuf_addstr(&out, "\\t");
+		else if (c == '\r')
+			strbuf_addstr(&out, "\\r");
+		else if (c < 0x20 || c == 0x7f)
+			strbuf_addf(&out, "\\x%02x", c);
+		else
+			strbuf_addch(&out, (char)c);
+	}
+	strbuf_release(&sb);
+	return strbuf_detach(&out, NULL);
+}
+
 static void add(struct diag *d, struct src_pos pos, int warning, const char *fmt, va_list ap)
 {
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_vaddf(&sb, fmt, ap);
 	ALLOC_GROW(d->items, d->nr + 1, d->alloc);
 	d->items[d->nr].pos = pos;
-	d->items[d->nr].msg = strbuf_detach(&sb, NULL);
+	d->items[d->nr].msg = one_line(fmt, ap);
 	d->items[d->nr].warning = warning;
 	d->nr++;
 	if (!warning)
@@ -70,9 +99,10 @@ void diag_print(struct diag *d, FILE *fp)
 		qsort(d->items, d->nr, sizeof(*d->items), cmp_entry);
 	for (i = 0; i < d->nr; i++) {
 		const struct diag_entry *e = &d->items[i];
+		/* columns are 1-based: where only the line is known (a Lua error), the line's first column */
 		if (e->pos.line)
 			fprintf(fp, "%s:%d:%d: %s: %s\n", e->pos.file ? e->pos.file : "?", e->pos.line,
-				e->pos.col, e->warning ? "warning" : "error", e->msg);
+				e->pos.col > 0 ? e->pos.col : 1, e->warning ? "warning" : "error", e->msg);
 		else
 			fprintf(fp, "%s: %s: %s\n", e->pos.file ? e->pos.file : "?",
 				e->warning ? "warning" : "error", e->msg);

@@ -29,11 +29,17 @@ struct diag {
 
 void diag_init(struct diag *d);
 void diag_release(struct diag *d);
-/* Record "file:line:col: message" (messages are lowercase, without a full stop). */
+/*
+ * Record "file:line:col: message" (messages are lowercase, without a full stop; control characters such as
+ * a newline in a quoted name are kept as C escapes, so that every diagnostic is one line).
+ */
 void diag_error(struct diag *d, struct src_pos pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_warning(struct diag *d, struct src_pos pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Print every entry as "file:line:col: error: message", sorted by position. */
+/*
+ * Print every entry as "file:line:col: error: message", sorted by position: column 1 where only the line is
+ * known (col 0), "file: error: message" where not even the line is.
+ */
 void diag_print(struct diag *d, FILE *fp);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -405,19 +407,29 @@ static void check_names(const struct experiment *e, struct diag *d, const struct
 		const char *c;
 		size_t first = n;
 
+		if (!in->name) { /* reported by the front end; kept, so that zip sees the list's length */
+			ALLOC_GROW(out, n + 1, alloc);
+			out[n].name = NULL;
+			out[n++].pos = in->pos;
+			continue;
+		}
 		if (k->has_all && !strcasecmp(in->name, "all")) {
 			for (b = 0; b < k->nr_builtins; b++)
 				push_name(&out, &n, &alloc, k->builtins[b], in->pos);
 		} else if ((c = canonical_name(e, k, in->name))) {
 			push_name(&out, &n, &alloc, c, in->pos);
 		} else {
+			/* kept as a NULL name, as the front ends keep an item of the wrong type: zip counts it */
 			report_unknown(e, d, k, in->pos, "", in->name);
+			ALLOC_GROW(out, n + 1, alloc);
+			out[n].name = NULL;
+			out[n++].pos = in->pos;
 			continue;
 		}
 		/* drop what this entry added that is already there */
 		for (b = first; b < n;) {
 			for (j = 0; j < first; j++)
-				if (!strcmp(out[j].name, out[b].name))
+				if (out[j].name && !strcmp(out[j].name, out[b].name))
 					break;
 			if (j < first) {
 				if (strcasecmp(in->name, "all"))
@@ -435,9 +447,34 @@ static void check_names(const struct experiment *e, struct diag *d, const struct
 	*nr = n;
 }
 
+/* "top", "top-1", "top+2", "top0": meant as top<k>, not as a class name */
+static int looks_like_topk(const char *s)
+{
+	if (strncasecmp(s, "top", 3))
+		return 0;
+	s += 3;
+	if (*s == '-' || *s == '+')
+		s++;
+	while (isdigit((unsigned char)*s))
+		s++;
+	return !*s;
+}
+
+/* "3.0", "-1.5", "1e3": a number, which is no class name and no class index */
+static int looks_like_number(const char *s)
+{
+	char *end;
+	if (!isdigit((unsigned char)*s) &&
+	    !((*s == '-' || *s == '+' || *s == '.') && isdigit((unsigned char)s[1])))
+		return 0;
+	(void)strtod(s, &end);
+	return !*end;
+}
+
 /*
  * Targets: cam/'s policies, written canonically ("pred" -> "predicted", "label" -> "true", "007" -> "7").
- * A word that is no policy is a class name, which only the model can check.
+ * A word that is no policy is a class name, which only the model can check; what cannot be a class name
+ * (a number that is no index, top<k> out of range, "all") is reported here.
  */
 static char *canonical_target(const char *s, const char **why)
 {
@@ -461,8 +498,17 @@ static char *canonical_target(const char *s, const char **why)
 			*why = "a class index is >= 0";
 			return NULL;
 		}
-		if (!strncasecmp(s, "top", 3) && isdigit((unsigned char)s[3])) {
+		if (looks_like_topk(s)) {
 			*why = "top<k> needs 1 <= k <= 1000";
+			return NULL;
+		}
+		if (looks_like_number(s)) {
+			*why = "a class index is an integer >= 0";
+			return NULL;
+		}
+		if (!strcasecmp(s, "all")) {
+			*why = "targets have no 'all'; list the ones wanted (predicted, true, least, top<k>, "
+			       "class indices or names)";
 			return NULL;
 		}
 		return xstrdup(s);
@@ -493,7 +539,10 @@ static void check_targets(struct experiment *e, struct diag *d)
 		diag_error(d, nowhere, "no targets: the list is empty");
 	for (i = 0; i < e->nr_targets; i++) {
 		const char *why;
-		char *c = canonical_target(e->targets[i].name, &why);
+		char *c;
+		if (!e->targets[i].name)
+			continue;
+		c = canonical_target(e->targets[i].name, &why);
 		if (!c) {
 			diag_error(d, e->targets[i].pos, "bad target '%s': %s", e->targets[i].name, why);
 			continue;
@@ -502,10 +551,10 @@ static void check_targets(struct experiment *e, struct diag *d)
 		e->targets[i].name = c;
 	}
 	for (i = 1; i < e->nr_targets; i++) {
-		for (j = 0; j < i; j++)
-			if (!strcmp(e->targets[i].name, e->targets[j].name))
+		for (j = 0; j < i && e->targets[i].name; j++)
+			if (e->targets[j].name && !strcmp(e->targets[i].name, e->targets[j].name))
 				break;
-		if (j < i) {
+		if (e->targets[i].name && j < i) {
 			diag_warning(d, e->targets[i].pos, "duplicate target '%s'", e->targets[i].name);
 			free(e->targets[i].name);
 			memmove(&e->targets[i], &e->targets[i + 1], (e->nr_targets - i - 1) * sizeof(*e->targets));
@@ -586,10 +635,68 @@ int exp_check_range(struct diag *d, struct src_pos pos, const char *key, long lo
 	return -1;
 }
 
+int exp_check_float(struct diag *d, struct src_pos pos, const char *key, double x)
+{
+	if (isnan(x))
+		diag_error(d, pos, "expected a finite number for '%s', not NaN", key);
+	else if (isinf(x))
+		diag_error(d, pos, "expected a finite number for '%s', not %sinfinity", key,
+			   x < 0 ? "-" : "");
+	else if (fabs(x) > FLT_MAX)
+		diag_error(d, pos, "expected a number of magnitude < 3.4e38 for '%s', not %g", key, x);
+	else
+		return 0;
+	return -1;
+}
+
+const char *exp_string_hint(const char *s, int boolean)
+{
+	static const char *const bools[] = { "true", "false", "yes", "no", "on", "off" };
+	char *end;
+	size_t i;
+
+	if (boolean) {
+		for (i = 0; i < ARRAY_SIZE(bools); i++)
+			if (!strcasecmp(s, bools[i]))
+				return " (a quoted value is a string, not a boolean)";
+		return "";
+	}
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s)
+		return "";
+	(void)strtod(s, &end);
+	return !*end ? " (a quoted value is a string, not a number)" : "";
+}
+
+void exp_model_keep_key(struct exp_model *m, const char *key, struct diag *d)
+{
+	if (!m->name || !strcmp(m->name, key))
+		return;
+	diag_error(d, m->name_pos.line ? m->name_pos : m->pos,
+		   "name '%s' differs from the model's key '%s'; drop it or make them the same", m->name,
+		   key);
+	free(m->name);
+	m->name = xstrdup(key);
+}
+
 void exp_names_push(struct exp_names *l, const char *s, size_t len, struct src_pos pos)
 {
+	/* a YAML block scalar ends in a newline, and a blank around a name is never part of it */
+	while (len && isspace((unsigned char)*s))
+		s++, len--;
+	while (len && isspace((unsigned char)s[len - 1]))
+		len--;
 	ALLOC_GROW(l->v, l->n + 1, l->alloc);
 	l->v[l->n].name = xstrndup(s, len);
+	l->v[l->n].pos = pos;
+	l->n++;
+}
+
+void exp_names_skip(struct exp_names *l, struct src_pos pos)
+{
+	ALLOC_GROW(l->v, l->n + 1, l->alloc);
+	l->v[l->n].name = NULL;
 	l->v[l->n].pos = pos;
 	l->n++;
 }
@@ -602,9 +709,9 @@ void exp_names_split(struct exp_names *l, const char *s, struct src_pos base, in
 		size_t len = strcspn(p, ","), n = len;
 		const char *q = p;
 		struct src_pos pos = base;
-		while (n && (*q == ' ' || *q == '\t'))
+		while (n && isspace((unsigned char)*q))
 			q++, n--;
-		while (n && (q[n - 1] == ' ' || q[n - 1] == '\t'))
+		while (n && isspace((unsigned char)q[n - 1]))
 			n--;
 		if (shift >= 0 && !strchr(s, '\n'))
 			pos.col += (int)(q - s) + shift;
@@ -621,11 +728,12 @@ void exp_names_end(struct exp_names *l, const char *key, struct diag *d, struct 
 	size_t i;
 
 	for (i = 0; !l->bad && i < l->n; i++)
-		if (!*l->v[i].name) {
+		if (l->v[i].name && !*l->v[i].name) {
 			diag_error(d, l->v[i].pos, "empty name in '%s'", key);
-			l->bad = 1;
+			free(l->v[i].name);
+			l->v[i].name = NULL;
 		}
-	if (l->bad) {
+	if (l->bad || !l->n) {
 		for (i = 0; i < l->n; i++)
 			free(l->v[i].name);
 		free(l->v);
@@ -644,7 +752,9 @@ void exp_names_zip(struct exp_names *l, struct experiment *e, struct diag *d)
 	unsigned zip = 0;
 	size_t i;
 
-	if (experiment_zip_dims(l->v, l->n, d, &zip) == 0 && !l->bad)
+	/* the dimensions that were understood, even beside a bad one: their lengths are still checked */
+	experiment_zip_dims(l->v, l->n, d, &zip);
+	if (zip)
 		e->zip = zip;
 	for (i = 0; i < l->n; i++)
 		free(l->v[i].name);
@@ -655,10 +765,14 @@ void exp_names_zip(struct exp_names *l, struct experiment *e, struct diag *d)
 void experiment_set_formats(struct experiment *e, struct exp_name *names, size_t n, struct diag *d)
 {
 	size_t i;
-	int bad = 0, all = n == 1 && !strcmp(names[0].name, "all");
+	int bad = 0, all = n == 1 && names[0].name && !strcmp(names[0].name, "all");
 
 	for (i = 0; i < n && !all; i++) {
 		const char *near[1];
+		if (!names[i].name) { /* already reported */
+			bad = 1;
+			continue;
+		}
 		if (!strcmp(names[i].name, "markdown") || !strcmp(names[i].name, "latex") ||
 		    !strcmp(names[i].name, "csv"))
 			continue;
@@ -721,6 +835,12 @@ static char *stem(const char *path)
 	return dot && dot != base ? xstrndup(base, (size_t)(dot - base)) : xstrdup(base);
 }
 
+/* where a key was written, or else dflt (the key was not written: its owner's position) */
+static struct src_pos pos_or(struct src_pos pos, struct src_pos dflt)
+{
+	return pos.line ? pos : dflt;
+}
+
 static void check_models(struct experiment *e, struct diag *d)
 {
 	struct src_pos nowhere = { e->file, 0, 0 };
@@ -741,25 +861,33 @@ static void check_models(struct experiment *e, struct diag *d)
 			free(written);
 		}
 		if (m->name && !*m->name)
-			diag_error(d, m->pos, "empty model name");
+			diag_error(d, pos_or(m->name_pos, m->pos), "empty model name");
 		if (m->classes) {
 			char *written = xstrdup(m->classes);
 			if (resolve_existing(e->file, &m->classes) < 0)
-				diag_error(d, m->pos, "classes file '%s' not found", written);
+				diag_error(d, pos_or(m->classes_pos, m->pos), "classes file '%s' not found",
+					   written);
 			free(written);
 		}
 		if (m->input_size < -1)
 			diag_error(d, m->pos, "bad input_size %d: a size in pixels, or 0 for none", m->input_size);
 		if (m->resize < -1)
 			diag_error(d, m->pos, "bad resize %d: a size in pixels, or 0 for none", m->resize);
+		/* the front ends refuse infinities and NaNs; an infinite std is refused here too */
 		for (k = 0; m->have_std && k < 3; k++)
-			if (!(m->std[k] > 0)) {
-				diag_error(d, m->pos, "bad std: every value must be > 0");
+			if (!(m->std[k] > 0) || !isfinite(m->std[k])) {
+				diag_error(d, pos_or(m->std_pos, m->pos), "bad std: every value must be > 0");
+				break;
+			}
+		for (k = 0; m->have_mean && k < 3; k++)
+			if (!isfinite(m->mean[k])) {
+				diag_error(d, m->pos, "bad mean: every value must be a finite number");
 				break;
 			}
 		for (j = 0; j < i && m->name; j++)
 			if (e->models[j].name && !strcmp(e->models[j].name, m->name)) {
-				diag_error(d, m->pos, "duplicate model name '%s'", m->name);
+				diag_error(d, pos_or(m->name_pos, m->pos), "duplicate model name '%s'",
+					   m->name);
 				break;
 			}
 		if (!m->nr_layers)
@@ -804,7 +932,7 @@ static void check_data(struct experiment *e, struct diag *d)
 	if (dt->labels) {
 		written = xstrdup(dt->labels);
 		if (resolve_existing(e->file, &dt->labels) < 0)
-			diag_error(d, pos, "labels file '%s' not found", written);
+			diag_error(d, pos_or(dt->labels_pos, pos), "labels file '%s' not found", written);
 		free(written);
 	}
 }
@@ -813,7 +941,7 @@ static int in_names(const struct exp_name *list, size_t n, const char *name)
 {
 	size_t i;
 	for (i = 0; i < n; i++)
-		if (!strcmp(list[i].name, name))
+		if (list[i].name && !strcmp(list[i].name, name))
 			return 1;
 	return 0;
 }
@@ -825,7 +953,7 @@ static void check_exclude_name(const struct experiment *e, struct diag *d, struc
 	const char *c = canonical_name(e, k, *field);
 	const char **cands;
 	const char *near[1];
-	size_t i;
+	size_t i, j;
 
 	if (c && in_names(list, n, c)) {
 		char *dup = xstrdup(c);
@@ -834,9 +962,10 @@ static void check_exclude_name(const struct experiment *e, struct diag *d, struc
 		return;
 	}
 	cands = xcalloc(n + 1, sizeof(char *));
-	for (i = 0; i < n; i++)
-		cands[i] = list[i].name;
-	if (suggest_nearest(*field, cands, n, near, 1))
+	for (i = 0, j = 0; i < n; i++)
+		if (list[i].name)
+			cands[j++] = list[i].name;
+	if (suggest_nearest(*field, cands, j, near, 1))
 		diag_error(d, pos, "exclude: %s '%s' is not in %s; did you mean '%s'?", k->what, *field,
 			   k->plural, near[0]);
 	else
@@ -1043,14 +1172,26 @@ static void check_outputs(struct experiment *e, struct diag *d)
 
 int experiment_validate(struct experiment *e, struct diag *d)
 {
+	struct src_pos nowhere = { NULL, 0, 0 };
 	int before = d->errors;
 
 	if (!e->file)
 		e->file = xstrdup("spec");
+	nowhere.file = e->file;
 	if (!e->name)
 		e->name = stem(e->file);
+	/* the name becomes the default output folder, and names files: it must stay one path component */
 	if (!*e->name)
-		diag_error(d, (struct src_pos){ e->file, 0, 0 }, "empty experiment name");
+		diag_error(d, pos_or(e->name_pos, nowhere), "empty experiment name");
+	else if (strchr(e->name, '/') || !strcmp(e->name, ".") || !strcmp(e->name, ".."))
+		diag_error(d, pos_or(e->name_pos, nowhere),
+			   "bad experiment name '%s': it names a folder and files, so it cannot contain '/' "
+			   "or be '.' or '..'",
+			   e->name);
+	if (e->output && !*e->output)
+		diag_error(d, pos_or(e->output_pos, nowhere),
+			   "empty output folder: give a path, or leave 'output' out for out/<name> beside "
+			   "the spec");
 	if (!e->output) {
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_addf(&sb, "out/%s", e->name);
@@ -1266,6 +1407,8 @@ int experiment_zip_dims(const struct exp_name *names, size_t n, struct diag *d, 
 
 	for (i = 0; i < n; i++) {
 		const char *near[1];
+		if (!names[i].name)
+			continue;
 		for (j = 0; j < ARRAY_SIZE(dims); j++)
 			if (!strcmp(names[i].name, dims[j]))
 				break;

@@ -33,7 +33,8 @@ struct exp_model {
 	char *classes;	/* class names file, or NULL */
 	struct exp_layer *layers;
 	size_t nr_layers;
-	struct src_pos pos;
+	struct src_pos pos; /* where 'file' was written (or the model's key or item) */
+	struct src_pos name_pos, std_pos, classes_pos; /* where each was written; line 0 if not */
 };
 
 struct exp_data {
@@ -43,9 +44,14 @@ struct exp_data {
 	int shuffle;	/* pick a random subset of limit images with seed */
 	uint64_t seed;
 	struct src_pos pos;
+	struct src_pos labels_pos; /* line 0 if not written */
 };
 
-/* One value of a grid dimension, with where it was written. */
+/*
+ * One value of a grid dimension, with where it was written. A front end keeps an item it could not read
+ * (a list where a name belongs) as a NULL name, already reported: the list keeps its length for zip, and
+ * its other names are still checked.
+ */
 struct exp_name {
 	char *name;
 	struct src_pos pos;
@@ -81,6 +87,7 @@ struct experiment {
 	char *file;		/* the spec's path; positions point at this string */
 	char *name;
 	char *output;		/* output folder, resolved against the spec's folder */
+	struct src_pos name_pos, output_pos; /* where each was written; line 0 if not */
 	struct exp_model *models;
 	size_t nr_models;
 	struct exp_data data;
@@ -160,6 +167,16 @@ void experiment_set_choice(const struct exp_choice *ch, const char *s, char **fi
  */
 int exp_check_range(struct diag *d, struct src_pos pos, const char *key, long long x, long long min,
 		    long long max);
+/*
+ * 0 if x is a finite number a float holds; otherwise -1 after an error at pos ("expected a finite number
+ * for 'mean', not infinity"). Both front ends check every number of a float field (mean, std) with it.
+ */
+int exp_check_float(struct diag *d, struct src_pos pos, const char *key, double x);
+/*
+ * What to add to a type error about the string s, where a boolean (boolean != 0) or a number is expected:
+ * a hint when s reads as one (a quoted "true" or "8" is a string in both front ends), else "".
+ */
+const char *exp_string_hint(const char *s, int boolean);
 /*
  * The table formats (outputs.tables.formats) from the names given, all of them for "all"; an unknown
  * name is an error at its position with the nearest one, and then the formats stay as they were.

@@ -74,18 +74,18 @@ const struct exp_field exp_layer_fields[3] = {
 };
 
 const struct exp_field exp_model_fields[7] = {
-	{ F(M_NAME, STR, MODEL(name)), .required = "a name" },
+	{ F(M_NAME, STR, MODEL(name)), .required = "a name", .sets_pos = 1, .pos = MODEL(name_pos) },
 	{ F(M_FILE, STR, MODEL(file)), .required = "a file name", .sets_pos = 1, .pos = MODEL(pos) },
 	{ F(M_INPUT_SIZE, INT, MODEL(input_size)), .min = 0, .max = 1 << 16 },
 	{ F(M_RESIZE, INT, MODEL(resize)), .min = 0, .max = 1 << 16 },
 	{ F(M_MEAN, FLOATS3, MODEL(mean)), .aux = MODEL(have_mean) },
-	{ F(M_STD, FLOATS3, MODEL(std)), .aux = MODEL(have_std) },
-	{ F(M_CLASSES, STR, MODEL(classes)) },
+	{ F(M_STD, FLOATS3, MODEL(std)), .aux = MODEL(have_std), .sets_pos = 1, .pos = MODEL(std_pos) },
+	{ F(M_CLASSES, STR, MODEL(classes)), .sets_pos = 1, .pos = MODEL(classes_pos) },
 };
 
 const struct exp_field exp_data_fields[5] = {
 	{ F(D_PATH, STR, DATA(path)), .required = "a path", .sets_pos = 1, .pos = DATA(pos) },
-	{ F(D_LABELS, STR, DATA(labels)) },
+	{ F(D_LABELS, STR, DATA(labels)), .sets_pos = 1, .pos = DATA(labels_pos) },
 	{ F(D_LIMIT, SIZE, DATA(limit)), .min = 0, .max = 0x7fffffff },
 	{ F(D_SHUFFLE, BOOL, DATA(shuffle)) },
 	{ F(D_SEED, U64, DATA(seed)) },
@@ -109,8 +109,8 @@ const struct exp_field exp_output_fields[3] = {
 };
 
 const struct exp_field exp_top_fields[10] = {
-	{ F(T_NAME, STR, EXP(name)) },
-	{ F(T_OUTPUT, STR, EXP(output)) },
+	{ F(T_NAME, STR, EXP(name)), .sets_pos = 1, .pos = EXP(name_pos) },
+	{ F(T_OUTPUT, STR, EXP(output)), .sets_pos = 1, .pos = EXP(output_pos) },
 	{ F(T_DEVICE, CHOICE, EXP(device)), .choice = &experiment_device_choice },
 	{ F(T_PRECISION, CHOICE, EXP(precision)), .choice = &experiment_precision_choice },
 	{ F(T_CHANNELS_LAST, BOOL, EXP(channels_last)) },

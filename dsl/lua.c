@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,28 +189,95 @@ static int ident_char(int ch)
 	return isalnum(ch) || ch == '_';
 }
 
-/* The first `key =` or `["key"] =` at or after from (not `key ==`); (size_t)-1 if none. */
-static size_t scan_key(const struct lua_ctx *c, const char *key, size_t from)
+/* The level of a long bracket [[, [=[, [==[... that opens at b, or -1 if none does. */
+static int long_bracket(const struct lua_ctx *c, size_t b)
 {
-	size_t n = strlen(key), i, j;
+	size_t i = b + 1;
+
+	if (b >= c->len || c->text[b] != '[')
+		return -1;
+	while (i < c->len && c->text[i] == '=')
+		i++;
+	return i < c->len && c->text[i] == '[' ? (int)(i - b - 1) : -1;
+}
+
+/*
+ * Past the string or comment that starts at b (short strings, -- comments, and long strings and comments
+ * of any level: [[ ]], --[==[ ]==]), or b itself where none starts: braces, keys and names inside them are
+ * not the spec's own.
+ */
+static size_t skip_literal(const struct lua_ctx *c, size_t b)
+{
+	const char *t = c->text;
+	size_t n = c->len;
+	int comment = t[b] == '-' && b + 1 < n && t[b + 1] == '-', level;
+
+	if (comment)
+		b += 2;
+	if ((level = long_bracket(c, b)) >= 0) {
+		for (b += (size_t)level + 2; b < n; b++) {
+			size_t k = b + 1;
+			if (t[b] != ']')
+				continue;
+			while (k < n && t[k] == '=' && k - b - 1 < (size_t)level)
+				k++;
+			if (k - b - 1 == (size_t)level && k < n && t[k] == ']')
+				return k + 1;
+		}
+		return n;
+	}
+	if (comment) {
+		while (b < n && t[b] != '\n')
+			b++;
+		return b;
+	}
+	if (t[b] == '"' || t[b] == '\'') {
+		char q = t[b];
+		for (b++; b < n && t[b] != q && t[b] != '\n'; b++)
+			if (t[b] == '\\')
+				b++;
+		return b < n ? b + 1 : n;
+	}
+	return b;
+}
+
+/* Is t[j...] (after blanks) an assignment's '=' (not '==')? */
+static int assigns(const struct lua_ctx *c, size_t j)
+{
 	const char *t = c->text;
 
-	for (i = from; n && i + n <= c->len; i++) {
-		int bracket;
-		if (memcmp(t + i, key, n))
+	while (j < c->len && (t[j] == ' ' || t[j] == '\t'))
+		j++;
+	return j < c->len && t[j] == '=' && (j + 1 >= c->len || t[j + 1] != '=');
+}
+
+/*
+ * The first `key =` or `["key"] =` at or after from (not `key ==`), outside strings and comments;
+ * (size_t)-1 if none.
+ */
+static size_t scan_key(const struct lua_ctx *c, const char *key, size_t from)
+{
+	size_t n = strlen(key), i, after;
+	const char *t = c->text;
+
+	for (i = from; n && i + n <= c->len;) {
+		if (t[i] == '[' && i + n + 3 < c->len && (t[i + 1] == '"' || t[i + 1] == '\'') &&
+		    !memcmp(t + i + 2, key, n) && t[i + n + 2] == t[i + 1] && t[i + n + 3] == ']' &&
+		    assigns(c, i + n + 4))
+			return i;
+		if ((after = skip_literal(c, i)) != i) {
+			i = after;
 			continue;
-		j = i + n;
-		bracket = i >= 2 && (t[i - 1] == '"' || t[i - 1] == '\'') && t[i - 2] == '[' && j + 1 < c->len &&
-			  t[j] == t[i - 1] && t[j + 1] == ']';
-		if (!bracket && ((i > 0 && ident_char((unsigned char)t[i - 1])) ||
-				 (j < c->len && ident_char((unsigned char)t[j]))))
-			continue;
-		if (bracket)
-			j += 2;
-		while (j < c->len && (t[j] == ' ' || t[j] == '\t'))
-			j++;
-		if (j < c->len && t[j] == '=' && (j + 1 >= c->len || t[j + 1] != '='))
-			return bracket ? i - 2 : i;
+		}
+		if (!memcmp(t + i, key, n) && (i == 0 || !ident_char((unsigned char)t[i - 1])) &&
+		    (i + n == c->len || !ident_char((unsigned char)t[i + n])) && assigns(c, i + n))
+			return i;
+		/* the rest of an identifier is no key's start */
+		if (ident_char((unsigned char)t[i]))
+			while (i < c->len && ident_char((unsigned char)t[i]))
+				i++;
+		else
+			i++;
 	}
 	return (size_t)-1;
 }
@@ -242,7 +310,8 @@ static struct src_pos item_pos(const struct lua_ctx *c, const char *s, size_t *c
 	size_t n = strlen(s), i;
 	const char *t = c->text;
 
-	for (i = *cursor; n && i + n + 2 <= c->len; i++) {
+	for (i = *cursor; n && i + n + 2 <= c->len;) {
+		size_t after;
 		if ((t[i] == '"' || t[i] == '\'') && !memcmp(t + i + 1, s, n) && t[i + n + 1] == t[i]) {
 			*cursor = i + n + 2;
 			return pos_at(c, i);
@@ -252,6 +321,9 @@ static struct src_pos item_pos(const struct lua_ctx *c, const char *s, size_t *c
 			*cursor = i + n;
 			return pos_at(c, i);
 		}
+		/* not inside another string, nor a comment */
+		after = skip_literal(c, i);
+		i = after != i ? after : i + 1;
 	}
 	return dflt;
 }
@@ -441,20 +513,45 @@ static struct keylist *sorted_keys(struct lua_ctx *c, lua_State *L, int t, const
 	return kl;
 }
 
-/* A scalar as text, as YAML has it: strings as they are, numbers in decimal (targets = { 243 }). */
+/*
+ * A scalar as text, as YAML has it: strings as they are, numbers as Lua writes them (targets = { 243 };
+ * 3.0 stays "3.0", as YAML's 3.0 does), NaN and infinities spelt alike on every platform.
+ */
 static char *scalar_text(lua_State *L, int v)
 {
 	struct strbuf sb = STRBUF_INIT;
 
 	if (lua_type(L, v) == LUA_TSTRING)
 		return xstrdup(lua_tostring(L, v));
-	if (lua_isinteger(L, v))
+	if (lua_isinteger(L, v)) {
 		strbuf_addf(&sb, "%lld", (long long)lua_tointeger(L, v));
-	else if (lua_type(L, v) == LUA_TNUMBER)
-		strbuf_addf(&sb, "%.14g", (double)lua_tonumber(L, v));
-	else
+	} else if (lua_type(L, v) == LUA_TNUMBER) {
+		double x = (double)lua_tonumber(L, v);
+		if (isnan(x) || isinf(x)) {
+			strbuf_addstr(&sb, isnan(x) ? "nan" : x < 0 ? "-inf" : "inf");
+		} else {
+			lua_pushvalue(L, v);
+			strbuf_addstr(&sb, lua_tostring(L, -1)); /* on the copy: v stays a number */
+			lua_pop(L, 1);
+		}
+	} else {
 		return NULL;
+	}
 	return strbuf_detach(&sb, NULL);
+}
+
+/* A scalar that is not what w's key wants, as YAML's front end reports it ("not '8.5'", "not 'yes'"). */
+static void value_error(struct lua_ctx *c, lua_State *L, int v, const struct where *w, const char *expected,
+			int boolean)
+{
+	char *s = scalar_text(L, v);
+
+	if (s)
+		diag_error(c->d, w->pos, "expected %s for '%s', not '%s'%s", expected, w->key, s,
+			   lua_type(L, v) == LUA_TSTRING ? exp_string_hint(s, boolean) : "");
+	else
+		type_error(c, L, v, w, expected);
+	free(s);
 }
 
 /* An integer in [min, max]; a float with an integral value counts (1e3). */
@@ -467,13 +564,7 @@ static int get_int(struct lua_ctx *c, lua_State *L, int v, const struct where *w
 	if (lua_type(L, v) == LUA_TNUMBER)
 		i = lua_tointegerx(L, v, &isint);
 	if (!isint) {
-		if (lua_type(L, v) == LUA_TSTRING)
-			diag_error(c->d, w->pos, "expected an integer for '%s', not '%s'", w->key, lua_tostring(L, v));
-		else if (lua_type(L, v) == LUA_TNUMBER)
-			diag_error(c->d, w->pos, "expected an integer for '%s', not %.14g", w->key,
-				   (double)lua_tonumber(L, v));
-		else
-			type_error(c, L, v, w, "an integer");
+		value_error(c, L, v, w, "an integer", 0);
 		return -1;
 	}
 	if (exp_check_range(c->d, w->pos, w->key, i, min, max) < 0)
@@ -490,12 +581,7 @@ static int get_u64(struct lua_ctx *c, lua_State *L, int v, const struct where *w
 	if (lua_type(L, v) == LUA_TNUMBER)
 		i = lua_tointegerx(L, v, &isint);
 	if (!isint || i < 0) {
-		char *s = scalar_text(L, v);
-		if (s)
-			diag_error(c->d, w->pos, "expected a non-negative integer for '%s', not '%s'", w->key, s);
-		else
-			type_error(c, L, v, w, "a non-negative integer");
-		free(s);
+		value_error(c, L, v, w, "a non-negative integer", 0);
 		return -1;
 	}
 	*out = (uint64_t)i;
@@ -505,46 +591,53 @@ static int get_u64(struct lua_ctx *c, lua_State *L, int v, const struct where *w
 static int get_bool(struct lua_ctx *c, lua_State *L, int v, const struct where *w, int *out)
 {
 	if (lua_type(L, v) != LUA_TBOOLEAN) {
-		char *s = scalar_text(L, v);
-		if (s)
-			diag_error(c->d, w->pos, "expected true or false for '%s', not '%s'", w->key, s);
-		else
-			type_error(c, L, v, w, "true or false");
-		free(s);
+		value_error(c, L, v, w, "true or false", 1);
 		return -1;
 	}
 	*out = lua_toboolean(L, v);
 	return 0;
 }
 
-/* Three numbers (one per channel), or one number for all three. */
+/* Three numbers (one per channel), or one number for all three; each finite. */
 static void get_floats3(struct lua_ctx *c, lua_State *L, int v, const struct where *w, float out[3], int *have)
 {
-	float x[3];
+	const char *hint = "";
+	double x[3];
 	int i;
 
 	v = lua_absindex(L, v);
 
 	if (lua_type(L, v) == LUA_TNUMBER) {
-		out[0] = out[1] = out[2] = (float)lua_tonumber(L, v);
+		x[0] = (double)lua_tonumber(L, v);
+		if (exp_check_float(c->d, w->pos, w->key, x[0]) < 0)
+			return;
+		out[0] = out[1] = out[2] = (float)x[0];
 		*have = 1;
 		return;
 	}
+	if (lua_type(L, v) == LUA_TSTRING)
+		hint = exp_string_hint(lua_tostring(L, v), 0);
 	if (lua_type(L, v) == LUA_TTABLE && is_list(L, v) && lua_rawlen(L, v) == 3) {
 		for (i = 0; i < 3; i++) {
 			int t = lua_rawgeti(L, v, i + 1);
-			x[i] = (float)lua_tonumber(L, -1);
+			x[i] = (double)lua_tonumber(L, -1);
+			if (t == LUA_TSTRING && !*hint)
+				hint = exp_string_hint(lua_tostring(L, -1), 0);
 			lua_pop(L, 1);
 			if (t != LUA_TNUMBER)
 				break;
 		}
 		if (i == 3) {
-			memcpy(out, x, sizeof(x));
+			for (i = 0; i < 3; i++)
+				if (exp_check_float(c->d, w->pos, w->key, x[i]) < 0)
+					return;
+			for (i = 0; i < 3; i++)
+				out[i] = (float)x[i];
 			*have = 1;
 			return;
 		}
 	}
-	diag_error(c->d, w->pos, "expected 3 numbers (or one) for '%s'", w->key);
+	diag_error(c->d, w->pos, "expected 3 numbers (or one) for '%s'%s", w->key, hint);
 }
 
 /* ---- lists of names ---- */
@@ -583,14 +676,14 @@ static void get_names(struct lua_ctx *c, lua_State *L, int v, const struct where
 			s = scalar_text(L, -1);
 			if (!s) {
 				diag_error(c->d, w->pos, "expected a name in '%s', not %s", key, type_name(L, -1));
-				l.bad = 1;
+				exp_names_skip(&l, w->pos);
 			} else {
 				exp_names_push(&l, s, strlen(s), item_pos(c, s, &cursor, w->pos));
 				free(s);
 			}
 			lua_pop(L, 1);
 		}
-		if (!l.n && !l.bad) {
+		if (!l.n) {
 			diag_error(c->d, w->pos, "empty list for '%s'", key);
 			l.bad = 1;
 		}
@@ -599,38 +692,6 @@ static void get_names(struct lua_ctx *c, lua_State *L, int v, const struct where
 		l.bad = 1;
 	}
 	exp_names_end(&l, key, c->d, list, nr);
-}
-
-/*
- * Past the string or comment that starts at b (Lua's long brackets only in their plain [[ ]] form), or b
- * itself where none starts: braces inside them are no tables.
- */
-static size_t skip_literal(const struct lua_ctx *c, size_t b)
-{
-	const char *t = c->text;
-	size_t n = c->len;
-	int comment = t[b] == '-' && b + 1 < n && t[b + 1] == '-';
-
-	if (comment)
-		b += 2;
-	if (b + 1 < n && t[b] == '[' && t[b + 1] == '[') {
-		for (b += 2; b + 1 < n && !(t[b] == ']' && t[b + 1] == ']'); b++)
-			;
-		return b + 2 < n ? b + 2 : n;
-	}
-	if (comment) {
-		while (b < n && t[b] != '\n')
-			b++;
-		return b;
-	}
-	if (t[b] == '"' || t[b] == '\'') {
-		char q = t[b];
-		for (b++; b < n && t[b] != q && t[b] != '\n'; b++)
-			if (t[b] == '\\')
-				b++;
-		return b < n ? b + 1 : n;
-	}
-	return b;
 }
 
 /* The next '{' from b that opens a table (not one in a string or comment); the text's end if none. */
@@ -877,6 +938,8 @@ static void get_model(struct lua_ctx *c, lua_State *L, int v, const char *name, 
 	}
 	check_keys(c, L, v, "model", exp_model_keys, ARRAY_SIZE(exp_model_keys), w);
 	read_fields(c, L, v, FIELDS(exp_model_keys), FIELDS(exp_model_fields), w, m);
+	if (name)
+		exp_model_keep_key(m, name, c->d);
 	if (field(c, L, v, exp_model_keys, ARRAY_SIZE(exp_model_keys), M_LAYERS, w, &f) != LUA_TNIL)
 		get_layers(c, L, lua_gettop(L), m, &f);
 	lua_pop(L, 1);
@@ -1176,9 +1239,12 @@ static void define_function(struct lua_ctx *c, lua_State *L, enum exp_def_kind k
 		lua_pop(L, 1);
 		if (*up && strcmp(up, "_ENV")) {
 			diag_error(c->d, pos,
-				   "%s '%s' uses '%s', a local variable of the spec; a definition must stand alone "
-				   "(make it global or move it inside the function)",
-				   def_kinds[kind], name, up);
+				   "%s '%s' uses '%s', a local variable of the spec; a definition must stand "
+				   "alone, "
+				   "since it runs apart from the spec, without its variables (move '%s' "
+				   "inside the "
+				   "function)",
+				   def_kinds[kind], name, up, up);
 			return;
 		}
 	}

@@ -10,6 +10,7 @@
 #include "dsl/keys.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,12 @@ static yaml_node_t *get_node(struct yctx *c, int id)
 static const char *scalar(const yaml_node_t *n)
 {
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* A quoted scalar is a string: never null, a boolean or a number (YAML's core schema). */
+static int is_quoted(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE && n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
 }
 
 static int is_null(const yaml_node_t *n)
@@ -119,6 +126,12 @@ static void walk_map(struct yctx *c, yaml_node_t *map, const struct section *s, 
 				   where ? where : "", where ? "'" : "", type_name(k));
 			continue;
 		}
+		/* libyaml leaves merges to the application; a spec is short enough to repeat its keys */
+		if (!strcmp(name, "<<") && !is_quoted(k)) {
+			diag_error(c->d, pos_of(c, k),
+				   "YAML merge keys (<<) are not supported; repeat the keys");
+			continue;
+		}
 		for (i = 0; i < s->nkeys; i++)
 			if (!strcmp(name, s->keys[i].name))
 				break;
@@ -168,20 +181,45 @@ static int get_str(struct yctx *c, yaml_node_t *v, const char *key, char **out)
 	return 0;
 }
 
+/*
+ * A number with an integral value written as a float ("8.0", "1e3") is an integer, as it is in a Lua
+ * spec, where arithmetic (64 / 8) gives floats.
+ */
+static int parse_integral(const char *s, long long *out)
+{
+	char *end;
+	double x;
+
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	if (end != s && !*end && !errno)
+		return 0;
+	errno = 0;
+	x = strtod(s, &end);
+	if (end == s || *end || errno || !(x >= -9.2e18 && x <= 9.2e18) || x != (double)(long long)x)
+		return -1;
+	*out = (long long)x;
+	return 0;
+}
+
+/* A type error about a scalar that is not what key wants (an integer, true or false) */
+static void value_error(struct yctx *c, yaml_node_t *v, const char *expected, const char *key, int boolean)
+{
+	diag_error(c->d, pos_of(c, v), "expected %s for '%s', not '%s'%s", expected, key, scalar(v),
+		   is_quoted(v) ? exp_string_hint(scalar(v), boolean) : "");
+}
+
 static int get_int(struct yctx *c, yaml_node_t *v, const char *key, long long min, long long max, long long *out)
 {
 	const char *s = scalar(v);
-	char *end;
 	long long x;
 
 	if (!s || is_null(v)) {
 		type_error(c, v, "an integer", key);
 		return -1;
 	}
-	errno = 0;
-	x = strtoll(s, &end, 10);
-	if (end == s || *end || errno) {
-		diag_error(c->d, pos_of(c, v), "expected an integer for '%s', not '%s'", key, s);
+	if (is_quoted(v) || parse_integral(s, &x) < 0) {
+		value_error(c, v, "an integer", key, 0);
 		return -1;
 	}
 	if (exp_check_range(c->d, pos_of(c, v), key, x, min, max) < 0)
@@ -203,7 +241,14 @@ static int get_u64(struct yctx *c, yaml_node_t *v, const char *key, uint64_t *ou
 	errno = 0;
 	x = strtoull(s, &end, 10);
 	if (end == s || *end || errno || *s == '-') {
-		diag_error(c->d, pos_of(c, v), "expected a non-negative integer for '%s', not '%s'", key, s);
+		long long y;
+		if (is_quoted(v) || parse_integral(s, &y) < 0 || y < 0) {
+			value_error(c, v, "a non-negative integer", key, 0);
+			return -1;
+		}
+		x = (unsigned long long)y;
+	} else if (is_quoted(v)) {
+		value_error(c, v, "a non-negative integer", key, 0);
 		return -1;
 	}
 	*out = x;
@@ -216,7 +261,7 @@ static int get_bool(struct yctx *c, yaml_node_t *v, const char *key, int *out)
 	const char *s = scalar(v);
 	size_t i;
 
-	for (i = 0; s && i < ARRAY_SIZE(yes); i++) {
+	for (i = 0; s && !is_quoted(v) && i < ARRAY_SIZE(yes); i++) {
 		if (!strcasecmp(s, yes[i])) {
 			*out = 1;
 			return 0;
@@ -229,46 +274,77 @@ static int get_bool(struct yctx *c, yaml_node_t *v, const char *key, int *out)
 	if (!s)
 		type_error(c, v, "true or false", key);
 	else
-		diag_error(c->d, pos_of(c, v), "expected true or false for '%s', not '%s'", key, s);
+		value_error(c, v, "true or false", key, 1);
 	return -1;
 }
 
-static int parse_float(const char *s, float *out)
+/*
+ * A plain scalar as a number: 0, or -1 if it is none (*hint then says why a quoted number is not one).
+ * YAML's .inf, -.inf and .nan are numbers, for exp_check_float to refuse by name; so is a float too large
+ * for strtod (an infinity).
+ */
+static int parse_number(const yaml_node_t *n, double *out, const char **hint)
 {
+	static const char *const infs[] = { ".inf", ".Inf", ".INF" };
+	static const char *const nans[] = { ".nan", ".NaN", ".NAN" };
+	const char *s = scalar(n), *p;
 	char *end;
-	double x;
-	if (!s || !*s)
+	size_t i;
+
+	if (!s || !*s || is_null(n))
 		return -1;
-	errno = 0;
-	x = strtod(s, &end);
-	if (*end || errno)
+	if (is_quoted(n)) {
+		if (!**hint)
+			*hint = exp_string_hint(s, 0);
 		return -1;
-	*out = (float)x;
-	return 0;
+	}
+	p = *s == '-' || *s == '+' ? s + 1 : s;
+	for (i = 0; i < ARRAY_SIZE(infs); i++) {
+		if (!strcmp(p, infs[i])) {
+			*out = *s == '-' ? -HUGE_VAL : HUGE_VAL;
+			return 0;
+		}
+		if (p == s && !strcmp(s, nans[i])) {
+			*out = NAN;
+			return 0;
+		}
+	}
+	*out = strtod(s, &end);
+	return *end ? -1 : 0;
 }
 
-/* Three numbers (one per channel), or one number for all three. */
+/* Three numbers (one per channel), or one number for all three; each finite. */
 static int get_floats3(struct yctx *c, yaml_node_t *v, const char *key, float out[3], int *have)
 {
-	float x[3];
+	const char *hint = "";
+	double x[3];
 	int i;
 
-	if (v->type == YAML_SCALAR_NODE && !is_null(v) && !parse_float(scalar(v), &x[0])) {
-		out[0] = out[1] = out[2] = x[0];
+	if (v->type == YAML_SCALAR_NODE && !parse_number(v, &x[0], &hint)) {
+		if (exp_check_float(c->d, pos_of(c, v), key, x[0]) < 0)
+			return -1;
+		out[0] = out[1] = out[2] = (float)x[0];
 		*have = 1;
 		return 0;
 	}
 	if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.top - v->data.sequence.items.start == 3) {
-		for (i = 0; i < 3; i++)
-			if (parse_float(scalar(get_node(c, v->data.sequence.items.start[i])), &x[i]) < 0)
+		yaml_node_t *item[3];
+		for (i = 0; i < 3; i++) {
+			item[i] = get_node(c, v->data.sequence.items.start[i]);
+			if (parse_number(item[i], &x[i], &hint) < 0)
 				break;
+		}
 		if (i == 3) {
-			memcpy(out, x, sizeof(x));
+			for (i = 0; i < 3; i++)
+				if (exp_check_float(c->d, pos_of(c, item[i]), key, x[i]) < 0)
+					return -1;
+			for (i = 0; i < 3; i++)
+				out[i] = (float)x[i];
 			*have = 1;
 			return 0;
 		}
 	}
-	diag_error(c->d, pos_of(c, v), "expected 3 numbers (or one) for '%s'", key);
+	diag_error(c->d, pos_of(c, v), "expected 3 numbers (or one) for '%s'%s", key, hint);
 	return -1;
 }
 
@@ -302,12 +378,12 @@ static void get_names(struct yctx *c, yaml_node_t *v, const char *key, struct ex
 			if (!scalar(item) || is_null(item)) {
 				diag_error(c->d, pos_of(c, item), "expected a name in '%s', not %s", key,
 					   type_name(item));
-				l.bad = 1;
+				exp_names_skip(&l, pos_of(c, item));
 				continue;
 			}
 			exp_names_push(&l, scalar(item), strlen(scalar(item)), pos_of(c, item));
 		}
-		if (!l.n && !l.bad) {
+		if (!l.n) {
 			diag_error(c->d, pos_of(c, v), "empty list for '%s'", key);
 			l.bad = 1;
 		}
@@ -484,6 +560,8 @@ static void parse_model(struct yctx *c, yaml_node_t *v, yaml_node_t *name_key, s
 		return;
 	}
 	walk_map(c, v, &model_section, m);
+	if (name_key)
+		exp_model_keep_key(m, scalar(name_key), c->d);
 }
 
 static int cmp_model(const void *a, const void *b)
@@ -720,7 +798,7 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 
 	switch (id) {
 	case T_BATCH:
-		if (scalar(v) && !strcmp(scalar(v), "auto"))
+		if (scalar(v) && !strcmp(scalar(v), "auto")) /* quoted or not: a string */
 			e->batch = EXP_BATCH_AUTO;
 		else if (!get_int(c, v, key, 1, 0x7fffffff, &x))
 			e->batch = (int)x;
@@ -824,6 +902,26 @@ static void syntax_error(struct yctx *c, yaml_parser_t *parser, const struct str
 	}
 }
 
+/*
+ * libyaml reads one document at a time: a second one (after "---") would be ignored silently, so it is an
+ * error at its start, as is a syntax error in it.
+ */
+static void check_one_document(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb)
+{
+	yaml_document_t next;
+
+	if (!yaml_parser_load(parser, &next)) {
+		syntax_error(c, parser, sb);
+		return;
+	}
+	if (yaml_document_get_root_node(&next)) {
+		struct src_pos p = { c->e->file, (int)next.start_mark.line + 1,
+				     (int)next.start_mark.column + 1 };
+		diag_error(c->d, p, "a spec is one YAML document; this is a second one");
+	}
+	yaml_document_delete(&next);
+}
+
 int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -853,6 +951,7 @@ int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 		strbuf_release(&sb);
 		return -1;
 	}
+	check_one_document(&c, &parser, &sb);
 	yaml_parser_delete(&parser);
 	root = yaml_document_get_root_node(&c.doc);
 	if (!root || is_null(root)) {

@@ -23,22 +23,22 @@ test_expect_success 'the C unit test test_lua_front passes' "
 
 test_expect_success 'an endless loop stops at the instruction budget, with its line' "
 	test_must_fail $CAMLAB check $F/loop.lua 2>$TMP/err &&
-	test_grep '^$F/loop.lua:3:0: error: instruction budget of 10000000 exceeded \\(an endless loop\\?\\)\$' $TMP/err
+	test_grep '^$F/loop.lua:3:1: error: instruction budget of 10000000 exceeded \\(an endless loop\\?\\)\$' $TMP/err
 "
 
 test_expect_success 'a memory bomb stops at the memory cap' "
 	test_must_fail $CAMLAB check $F/membomb.lua 2>$TMP/err &&
-	test_grep '^$F/membomb.lua:2:0: error: memory cap of 64 MiB exceeded\$' $TMP/err
+	test_grep '^$F/membomb.lua:2:1: error: memory cap of 64 MiB exceeded\$' $TMP/err
 "
 
 test_expect_success 'io, os and require are not in the sandbox' "
 	test_must_fail $CAMLAB check $F/sandbox-io.lua $F/sandbox-os.lua $F/sandbox-require.lua 2>$TMP/err &&
-	test_grep \"sandbox-io.lua:3:0: error: attempt to index a nil value \\(global 'io'\\)\" $TMP/err &&
-	test_grep \"sandbox-os.lua:2:0: error: attempt to index a nil value \\(global 'os'\\)\" $TMP/err &&
-	test_grep \"sandbox-require.lua:3:0: error: attempt to call a nil value \\(global 'require'\\)\" $TMP/err
+	test_grep \"sandbox-io.lua:3:1: error: attempt to index a nil value \\(global 'io'\\)\" $TMP/err &&
+	test_grep \"sandbox-os.lua:2:1: error: attempt to index a nil value \\(global 'os'\\)\" $TMP/err &&
+	test_grep \"sandbox-require.lua:3:1: error: attempt to call a nil value \\(global 'require'\\)\" $TMP/err
 "
 
-test_expect_success '--unsafe opens them' "
+test_expect_success '--allow-unsafe (or --unsafe) opens them, for check, plan and run alike' "
 	cat >$TMP/env.lua <<-EOS &&
 	experiment {
 	  name = os.getenv('CAMLAB_T41_NAME'),
@@ -47,15 +47,22 @@ test_expect_success '--unsafe opens them' "
 	}
 	EOS
 	test_must_fail $CAMLAB check $TMP/env.lua 2>$TMP/err &&
-	test_grep \"env.lua:2:0: error: attempt to index a nil value \\(global 'os'\\)\" $TMP/err &&
+	test_grep \"env.lua:2:1: error: attempt to index a nil value \\(global 'os'\\)\" $TMP/err &&
 	CAMLAB_T41_NAME=from_env $CAMLAB check --unsafe --canonical $TMP/env.lua >$TMP/out &&
-	test_grep '^name from_env\$' $TMP/out
+	test_grep '^name from_env\$' $TMP/out &&
+	CAMLAB_T41_NAME=from_env $CAMLAB check --allow-unsafe --canonical $TMP/env.lua >$TMP/out &&
+	test_grep '^name from_env\$' $TMP/out &&
+	for o in --unsafe --allow-unsafe; do
+		test_must_fail $CAMLAB plan $TMP/env.lua 2>$TMP/err && test_grep \"global 'os'\" $TMP/err &&
+		CAMLAB_T41_NAME=from_env $CAMLAB plan \$o $TMP/env.lua 2>$TMP/err >/dev/null &&
+		! grep -q \"global 'os'\" $TMP/err || exit 1
+	done
 "
 
 test_expect_success 'syntax and runtime errors carry file:line' "
 	test_must_fail $CAMLAB check $F/syntax.lua $F/runtime.lua 2>$TMP/err &&
-	test_grep \"^$F/syntax.lua:4:0: error: unexpected symbol near '='\" $TMP/err &&
-	test_grep \"^$F/runtime.lua:4:0: error: attempt to call a nil value \\(global 'compute_batch'\\)\" $TMP/err
+	test_grep \"^$F/syntax.lua:4:1: error: unexpected symbol near '='\" $TMP/err &&
+	test_grep \"^$F/runtime.lua:4:1: error: attempt to call a nil value \\(global 'compute_batch'\\)\" $TMP/err
 "
 
 test_expect_success 'unknown keys: line:col and did you mean' "
@@ -88,9 +95,81 @@ test_expect_success 'the same bad values give the same messages in YAML and in L
 	diff -u $TMP/yaml.msg $TMP/lua.msg
 "
 
+# twins: NAME.yaml and NAME.lua hold the same values; their messages (without file:line:col) must agree
+same_messages() {
+	test_must_fail $CAMLAB check $F/$1.yaml 2>$TMP/yaml.err &&
+	test_must_fail $CAMLAB check $F/$1.lua 2>$TMP/lua.err &&
+	sed 's/^[^ ]* //' $TMP/yaml.err | sort >$TMP/yaml.msg &&
+	sed 's/^[^ ]* //' $TMP/lua.err | sort >$TMP/lua.msg &&
+	cat $TMP/lua.msg && test $(wc -l <$TMP/lua.msg) -eq $2 &&
+	diff -u $TMP/yaml.msg $TMP/lua.msg
+}
+
+test_expect_success 'NaN and infinities in mean and std: the same errors in YAML and in Lua' "
+	same_messages non-finite 6 &&
+	test_grep \"^error: expected a finite number for 'mean', not NaN\$\" $TMP/lua.msg &&
+	test_grep \"^error: expected a finite number for 'std', not infinity\$\" $TMP/lua.msg &&
+	test_grep \"^$F/non-finite.lua:7:88: error: bad std: every value must be > 0\$\" $TMP/lua.err
+"
+
+test_expect_success 'a quoted value is no boolean or number, 8.0 is an integer: in YAML and in Lua' "
+	same_messages strict-types 10 &&
+	test_grep \"^error: expected true or false for 'plots', not 'off' \\(a quoted value is a string, not a boolean\\)\$\" $TMP/yaml.msg &&
+	test_grep \"^error: expected an integer for 'batch', not '8' \\(a quoted value is a string, not a number\\)\$\" $TMP/yaml.msg &&
+	! grep -E \"'(resize|limit)'\" $TMP/yaml.msg
+"
+
+test_expect_success 'numbers with an integral value: the same canonical text in YAML and in Lua' "
+	cat >$TMP/int.yaml <<-EOS &&
+	models: [{file: $PWD/experiments/models/fashion_mnist_cnn.pt, input_size: 28.0, layers: features.block5}]
+	data: {path: /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz, limit: 1e3}
+	batch: 8.0
+	EOS
+	cat >$TMP/int.lua <<-EOS &&
+	experiment {
+	  models = { { file = '$PWD/experiments/models/fashion_mnist_cnn.pt', input_size = 56 / 2, layers = 'features.block5' } },
+	  data = { path = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz', limit = 1e3 },
+	  batch = 2^3,
+	}
+	EOS
+	$CAMLAB check --canonical $TMP/int.yaml | sed 1,3d >$TMP/yaml &&
+	$CAMLAB check --canonical $TMP/int.lua | sed 1,3d >$TMP/lua &&
+	diff -u $TMP/yaml $TMP/lua && test_grep '^batch 8\$' $TMP/lua && test_grep '^  limit 1000\$' $TMP/lua &&
+	test_grep '^  input_size 28\$' $TMP/lua
+"
+
+test_expect_success 'keys in comments and strings are not where a key was written' "
+	cat >$TMP/expected <<-EOS &&
+	$F/key-comments.lua:6:6: error: expected an integer for 'batch', not 'eight'
+	$F/key-comments.lua:10:3: error: expected an integer >= 0 for 'limit', not -1
+	$F/key-comments.lua:11:6: error: expected a non-negative integer for 'seed', not '-1'
+	EOS
+	test_must_fail $CAMLAB check $F/key-comments.lua 2>$TMP/err &&
+	diff -u $TMP/expected $TMP/err
+"
+
+test_expect_success 'items of the wrong type do not hide unknown names or a zip mismatch' "
+	cat >$TMP/expected <<-EOS &&
+	$F/list-errors.lua:6:3: error: expected a name in 'methods', not a table
+	$F/list-errors.lua:6:3: error: expected a name in 'methods', not true
+	$F/list-errors.lua:6:15: error: unknown method 'bogus'
+	$F/list-errors.lua:6:39: error: unknown method 'gradcm'; did you mean 'gradcam'?
+	$F/list-errors.lua:7:17: error: zip: methods has 4 values, utilities 2
+	$F/list-errors.lua:8:44: error: unknown dimension 'modell' in 'zip'; did you mean 'model'?
+	EOS
+	test_must_fail $CAMLAB check $F/list-errors.lua 2>$TMP/err &&
+	diff -u $TMP/expected $TMP/err
+"
+
+test_expect_success 'a model keyed by its name: an inner name that differs is an error' "
+	test_must_fail $CAMLAB check $F/model-mapping-name.lua 2>$TMP/err &&
+	test_grep \"^$F/model-mapping-name.lua:5:12: error: name 'other' differs from the model's key 'm1'\" $TMP/err &&
+	test \$(wc -l <$TMP/err) -eq 1
+"
+
 test_expect_success 'experiment{} twice is an error at the second call' "
 	test_must_fail $CAMLAB check $F/twice.lua 2>$TMP/err &&
-	test_grep '^$F/twice.lua:4:0: error: experiment\\{\\} is called a second time \\(first at line 2\\)' $TMP/err
+	test_grep '^$F/twice.lua:4:1: error: experiment\\{\\} is called a second time \\(first at line 2\\)' $TMP/err
 "
 
 test_done
