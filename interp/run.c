@@ -220,6 +220,7 @@ struct group_run {
 	int failed;
 	char *error;
 	size_t stored;
+	int started; /* its state went from pending to partial with its first stored batch */
 };
 
 static ts_tensor *user_map(const struct cam_pass *p, const struct cam_extra *extra, void *ud)
@@ -477,6 +478,9 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 			g->done[idx] = 1;
 			g->stored++;
 		}
+		/* an interrupted run holds results: status and plan say partial, not pending */
+		if (g->stored && !g->started && store_run_started(r->store, g->pr->key) == 0)
+			g->started = 1;
 	}
 	store_commit(r->store);
 	r->t_store += seconds() - t;
@@ -1260,8 +1264,11 @@ static int merge_shards(struct runner *r)
 		fprintf(stderr,
 			"; run the missing or incomplete shards again (they resume), then merge again");
 	fputc('\n', stderr);
-	if (done < r->plan.nr || n_missing)
+	/* every image stored: a shard that never started had none (fewer chunks than shards) */
+	if (done < r->plan.nr)
 		ret = 1;
+	else if (n_missing)
+		fprintf(stderr, "(the missing shards had no images: every run is complete)\n");
 	run_shards_free(sh, (size_t)nr);
 	return ret;
 }

@@ -300,6 +300,20 @@ int store_set_state(struct store *s, const char *key, const char *state, const c
 	return rc == SQLITE_DONE ? 0 : sql_error(s, "update run");
 }
 
+int store_run_started(struct store *s, const char *key)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "UPDATE runs SET state = 'partial' WHERE key = ? AND state = 'pending'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_error(s, "update run");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "update run");
+}
+
 long store_done_images(struct store *s, const char *key, unsigned char *done, size_t n, char *const *paths,
 		       long *changed)
 {

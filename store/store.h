@@ -88,6 +88,8 @@ int store_add_run(struct store *s, long spec_id, long pos, const struct store_ru
 /* "pending", "partial", "done", "failed", or NULL for an unknown key (caller frees). */
 char *store_run_state(struct store *s, const char *key, long *nr_done);
 int store_set_state(struct store *s, const char *key, const char *state, const char *error);
+/* A pending run that has stored results becomes partial (in the caller's transaction). 0 or -1. */
+int store_run_started(struct store *s, const char *key);
 
 /*
  * Mark done[i] = 1 for each image index i < n already stored or skipped for the run (done is zeroed

@@ -41,7 +41,10 @@ test_expect_success 'kill -9 midway keeps whole batches only' "
 	n=\$(rows $TMP/killed); echo \"rows after the kill: \$n\" &&
 	test \$n -ge 150 && test \$n -lt 1200 &&
 	test \$((n % 75)) -eq 0 &&
-	echo \$n >$TMP/after_kill
+	echo \$n >$TMP/after_kill &&
+	sqlite3 $TMP/killed/results.sqlite \"SELECT count(*) FROM runs WHERE state = 'pending' AND key IN (SELECT run_key FROM images)\" >$TMP/pend &&
+	test \$(cat $TMP/pend) -eq 0 &&
+	sqlite3 $TMP/killed/results.sqlite \"SELECT count(*) FROM runs WHERE state = 'partial'\" | test_grep '^[1-9]' /dev/stdin
 "
 
 test_expect_success 'the resumed run does only what was missing' "

@@ -25,7 +25,8 @@ EOS
 }
 # (waiting up to 10 s for a lock: a merge job may still be closing the database it wrote)
 agg() { sqlite3 -cmd '.timeout 10000' "$1/results.sqlite" 'SELECT r.method, r.utility, a.n, round(a.ad, 6), round(a.coh, 6), round(a.add_, 6) FROM aggregates a JOIN runs r ON r.key = a.run_key ORDER BY 1, 2'; }
-for n in one sh fake; do spec $n; done
+for n in one sh fake few; do spec $n; done
+sed -i 's/limit: 200/limit: 40/' $TMP/few.yaml # one chunk: shard 1 of 2 has nothing to do
 
 test_expect_success 'a single process, for reference' "
 	$CAMLAB run --no-progress $TMP/one.yaml 2>$TMP/one.log && agg $TMP/one >$TMP/one.agg &&
@@ -77,6 +78,14 @@ f = open(sys.argv[1], \"w\"); fcntl.lockf(f, fcntl.LOCK_EX); open(sys.argv[2], \
 	test_grep 'another process is running this shard \(.*shard-001-of-003/lock is locked\): not starting a second one' $TMP/lock.err
 "
 fi
+
+test_expect_success 'a shard with no images need not run: the merge of the other is complete, exit 0' "
+	$CAMLAB run --no-progress --shard 0/2 $TMP/few.yaml 2>/dev/null &&
+	$CAMLAB merge $TMP/few.yaml 2>$TMP/few.log && cat $TMP/few.log &&
+	test_grep '^shard 1 of 2: missing \\(never started\\)' $TMP/few.log &&
+	test_grep 'merged 1 shard folder\\(s\\) into .*: 4 of 4 run\\(s\\) done' $TMP/few.log &&
+	test_grep 'the missing shards had no images' $TMP/few.log
+"
 
 test_expect_success 'bad --shard values and a merge without shards are clear errors' "
 	test_must_fail $CAMLAB run --shard 3/3 $TMP/sh.yaml 2>$TMP/err &&
