@@ -1143,8 +1143,15 @@ static at::Tensor to_bchw(const at::Tensor &raw, enum ts_layout layout)
 	case TS_LAYOUT_BCHW:
 		break;
 	case TS_LAYOUT_BHWC:
+		if (raw.dim() != 4)
+			throw std::runtime_error("layout bhwc needs a layer output of 4 dimensions (B, h, w, C), "
+						 "not " + std::to_string(raw.dim()));
 		return raw.permute({0, 3, 1, 2}).contiguous();
 	case TS_LAYOUT_BNC: {
+		if (raw.dim() != 3)
+			throw std::runtime_error("layout bnc needs a layer output of 3 dimensions (B, tokens, C), "
+						 "not " + std::to_string(raw.dim()) +
+						 (raw.dim() == 4 ? "; leave the layout out (auto) for (B, C, h, w)" : ""));
 		int64_t n = raw.size(1), side = (int64_t)std::lround(std::sqrt((double)n));
 		if (side * side != n)
 			throw std::runtime_error("token layout: " + std::to_string(n) +

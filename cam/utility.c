@@ -173,10 +173,15 @@ int target_select(const struct target_policy *p, const ts_tensor *logits, const 
 			out[b] = p->index;
 		else
 			out[b] = (long)idx[b];
-		if (out[b] < 0 || out[b] >= k)
-			ret = error(p->kind == TARGET_TRUE ? "image %ld has no label (target 'true')"
-							   : "target class %ld is out of range",
-				    p->kind == TARGET_TRUE ? (long)b : out[b]);
+		if (p->kind == TARGET_TRUE && out[b] < 0)
+			ret = error("image %ld has no label (target 'true')", (long)b);
+		else if (p->kind == TARGET_TRUE && out[b] >= k)
+			ret = error(
+				"image %ld's label %ld is out of range: the model has %ld classes (0 to %ld)",
+				(long)b, out[b], (long)k, (long)k - 1);
+		else if (out[b] < 0 || out[b] >= k)
+			ret = error("target class %ld is out of range: the model has %ld classes (0 to %ld)",
+				    out[b], (long)k, (long)k - 1);
 	}
 	free(idx);
 	return ret;

@@ -25,8 +25,6 @@
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof(*(a)))
-
 /* The methods of the paper's Table 1: every built-in but CAM (needs a GAP head), ScoreCAM, AblationCAM. */
 static const char *const default_methods[] = {
 	"gradcam",    "hirescam",   "gradcam-e",    "layercam",	    "xgradcam",

@@ -24,8 +24,6 @@
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof(*(a)))
-
 /*
  * The limits of a spec run. A spec only builds a table, so these are generous for any honest spec and
  * stop a runaway one within a fraction of a second.

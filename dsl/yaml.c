@@ -22,7 +22,6 @@
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof(*(a)))
 #define MAX_SPEC_BYTES (16u << 20)
 
 struct yctx {

@@ -7,6 +7,8 @@
 #include "cam/torch_load.h"
 #include "cam/torch_shim.h"
 #include "interp/commands.h"
+#include "lib/suggest.h"
+#include "lib/xalloc.h"
 
 static const char usage[] =
 	"usage: camlab <command> [options]\n"
@@ -64,9 +66,26 @@ int main(int argc, char **argv)
 		printf("%s, loaded from %s\n", ts_version(), ts_load_path());
 		return 0;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+	/* camlab help COMMAND is camlab COMMAND --help */
+	if (!strcmp(argv[1], "help") && argc == 3 && strcmp(argv[2], "help"))
+		for (i = 0; i < ARRAY_SIZE(commands); i++)
+			if (!strcmp(argv[2], commands[i].name)) {
+				char *args[] = { argv[2], "--help", NULL };
+				return commands[i].fn(2, args);
+			}
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "camlab: '%s' is not a camlab command\n\n%s", argv[1], usage);
+	{
+		const char *names[ARRAY_SIZE(commands) + 1], *near[1];
+		for (i = 0; i < ARRAY_SIZE(commands); i++)
+			names[i] = commands[i].name;
+		names[i] = "version";
+		if (suggest_nearest(argv[1], names, ARRAY_SIZE(names), near, 1))
+			fprintf(stderr, "camlab: '%s' is not a camlab command; did you mean '%s'?\n\n%s",
+				argv[1], near[0], usage);
+		else
+			fprintf(stderr, "camlab: '%s' is not a camlab command\n\n%s", argv[1], usage);
+	}
 	return 2;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,7 +34,7 @@ static const char explain_usage[] =
 	"  --method LIST       comma-separated methods, or all (default gradcam): cam, gradcam,\n"
 	"                      hirescam, gradcam-e, layercam, xgradcam, gradcam++, randomcam,\n"
 	"                      shapleycam, shapleycam-h, shapleycam-e, scorecam, ablationcam\n"
-	"  --utility LIST      logit, softmax, logsoftmax, rest (default rest)\n"
+	"  --utility LIST      logit, softmax, logsoftmax, rest or all (default rest)\n"
 	"  --target LIST       predicted (default), true, least, top<k>, a class index or name\n"
 	"  --seed N            seed of randomcam (default 0)\n"
 	"  --raw               also write <image>_<method>_raw.npy, the signed map before ReLU and\n"
@@ -62,6 +63,8 @@ struct explain {
 	ts_split *split;
 	ts_tensor *fc;
 	char **stems; /* a distinct name for each dataset item's files */
+	int targets_checked, fatal;
+	size_t all_zero; /* maps that are zero everywhere */
 	size_t written, failed;
 	int grids; /* several maps per image: draw <image>_grid.png; -1 once gnuplot has failed */
 };
@@ -120,6 +123,16 @@ static int parse_targets(struct explain *e, const char *list)
 	return ret;
 }
 
+/* once each, in the order first given */
+static void add_utility(struct explain *e, int u)
+{
+	int i;
+	for (i = 0; i < e->nr_utilities; i++)
+		if (e->utilities[i] == u)
+			return;
+	e->utilities[e->nr_utilities++] = u;
+}
+
 static int parse_utilities(struct explain *e, const char *list)
 {
 	char *copy = xstrdup(list), *p = copy, *comma;
@@ -130,10 +143,14 @@ static int parse_utilities(struct explain *e, const char *list)
 		comma = strchr(p, ',');
 		if (comma)
 			*comma = '\0';
-		if ((u = utility_parse(p)) < 0)
+		if (!strcasecmp(p, "all")) {
+			for (u = 0; u < UTILITY_NR; u++)
+				add_utility(e, u);
+		} else if ((u = utility_parse(p)) < 0) {
 			ret = -1;
-		else if (e->nr_utilities < UTILITY_NR)
-			e->utilities[e->nr_utilities++] = u;
+		} else {
+			add_utility(e, u);
+		}
 		p = comma + 1;
 	} while (comma);
 	free(copy);
@@ -210,6 +227,10 @@ static void write_maps(struct explain *e, const struct batch *b, const ts_tensor
 		const char *stem = e->stems[b->items[i]];
 		struct image over = IMAGE_INIT;
 		int bad = 0;
+		size_t j;
+		for (j = 0; j < plane && host[i * plane + j] == 0; j++)
+			;
+		e->all_zero += j == plane;
 		output_name(&name, e, stem, method, ui, ti, ".npy");
 		bad |= npy_write_f32(name.buf, host + i * plane, 2, shape) < 0;
 		output_name(&name, e, stem, method, ui, ti, ".png");
@@ -358,6 +379,24 @@ static void write_grids(struct explain *e, const struct batch *b, struct image *
 	strbuf_release(&err);
 }
 
+/* A class index or rank the model does not have would fail only after the other targets' maps. */
+static int check_targets(const struct explain *e, int64_t k)
+{
+	int i, ret = 0;
+	for (i = 0; i < e->nr_targets; i++) {
+		const struct target_policy *p = &e->targets[i].policy;
+		if (p->kind == TARGET_INDEX && p->index >= k)
+			ret = error("target class %ld is out of range: the model has %ld classes (0 to %ld)",
+				    p->index, (long)k, (long)k - 1);
+		else if (p->kind == TARGET_TOPK && p->index > k)
+			ret = error("target top%ld asked for, but the model has %ld classes", p->index,
+				    (long)k);
+		if (ret)
+			break;
+	}
+	return ret;
+}
+
 static int explain_batch(struct explain *e, const struct batch *b, struct cam_extra *extra)
 {
 	unsigned passes = cam_methods_passes(e->methods);
@@ -381,8 +420,17 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 				ret = -1;
 				continue;
 			}
-			if (ui == 0 && ti == 0)
+			if (ui == 0 && ti == 0) {
 				print_prediction(e, b, pass.logits);
+				/* all targets against the model's classes before any map is written */
+				if (!e->targets_checked && check_targets(e, ts_size(pass.logits, 1)) < 0) {
+					cam_pass_release(&pass);
+					e->fatal = 1;
+					ret = -1;
+					goto out;
+				}
+				e->targets_checked = 1;
+			}
 			for (k = 0; classes && k < b->n; k++) /* the classes of one method's slots */
 				classes[keep_slot(e, k, ui, ti, 0) / CAM_NR_METHODS] = pass.classes[k];
 			for (m = 0; m < CAM_NR_METHODS; m++) {
@@ -409,8 +457,10 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 			cam_pass_release(&pass);
 		}
 	}
+out:
 	if (keep) {
-		write_grids(e, b, keep, classes);
+		if (!e->fatal)
+			write_grids(e, b, keep, classes);
 		for (k = 0; k < nkeep; k++)
 			image_release(&keep[k]);
 	}
@@ -454,8 +504,10 @@ static int explain_run(struct explain *e, const char *target_list, char **files,
 	extra.seed = e->seed;
 	extra.chunk = e->mo.batch * 4;
 	batch_source_init(&src, &e->ds, &pp, e->mo.device, e->mo.limit);
-	while ((r = batch_next(&src, &b, (size_t)e->mo.batch)) > 0)
+	while (!e->fatal && (r = batch_next(&src, &b, (size_t)e->mo.batch)) > 0)
 		explain_batch(e, &b, &extra);
+	if (e->fatal)
+		r = -1;
 	batch_release(&b);
 	fprintf(stderr, "wrote %zu heatmaps to %s", e->written, e->outdir);
 	if (src.nr_skipped)
@@ -463,6 +515,12 @@ static int explain_run(struct explain *e, const char *target_list, char **files,
 	if (e->failed)
 		fprintf(stderr, "; %zu failed", e->failed);
 	fputc('\n', stderr);
+	if (e->all_zero)
+		fprintf(stderr,
+			"note: %zu of the maps are zero everywhere: at this layer nothing speaks for their "
+			"target "
+			"class (the ReLU before the min-max leaves nothing; --raw keeps the signed map)\n",
+			e->all_zero);
 	batch_source_release(&src);
 	return r < 0 || e->failed || src.nr_skipped ? -1 : 0;
 }

@@ -46,6 +46,9 @@ static void report_batch(const struct model *m, const struct dataset *ds, const 
 					best[j] = (int)c;
 			}
 		}
+		if (label >= k)
+			warning("%s: label %ld is out of range: the model has %ld classes (0 to %ld)",
+				ds->items[b->items[i]].path, label, (long)k, (long)k - 1);
 		if (label >= 0) {
 			(*labelled)++;
 			*hit1 += best[0] == label;
@@ -99,8 +102,10 @@ int cmd_predict(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case OPT_TOP:
-			if (parse_count("top", optarg, &v) < 0 || v < 1)
-				bad = error("--top needs a positive integer");
+			if (parse_count("top", optarg, &v) < 0)
+				bad = 1;
+			else if (v < 1)
+				bad = error("--top needs a positive integer, not '%s'", optarg);
 			top = (int)v;
 			break;
 		case 'q':
@@ -141,9 +146,12 @@ int cmd_predict(int argc, char **argv)
 			break;
 	}
 	batch_release(&b);
-	if (labelled)
-		printf("accuracy: top-1 %.4f (%zu/%zu), top-%d %.4f (%zu/%zu)\n", (double)hit1 / labelled,
-		       hit1, labelled, top, (double)hitk / labelled, hitk, labelled);
+	if (labelled) {
+		printf("accuracy: top-1 %.4f (%zu/%zu)", (double)hit1 / labelled, hit1, labelled);
+		if (top > 1)
+			printf(", top-%d %.4f (%zu/%zu)", top, (double)hitk / labelled, hitk, labelled);
+		putchar('\n');
+	}
 	printf("images: %zu predicted, %zu skipped\n", seen, src.nr_skipped);
 	if (r < 0 || src.nr_skipped)
 		ret = 1;

@@ -33,27 +33,27 @@ struct modelopts {
 	enum ts_layout layout; /* --layout; default auto */
 };
 
-#define MODELOPTS_HELP                                                                             \
+#define MODELOPTS_HELP                                                                                  \
 	"  --model FILE        TorchScript classifier (metadata from FILE.yaml beside it if present)\n" \
-	"  --meta FILE         model metadata YAML (input_size, resize, mean, std, classes, layers)\n" \
-	"  --classes FILE      class names: one per line, or imagenet_class_index.json\n"             \
+	"  --meta FILE         model metadata YAML (input_size, resize, mean, std, classes, layers)\n"  \
+	"  --classes FILE      class names: one per line, or imagenet_class_index.json\n"               \
 	"  --size N            model input size: resize the shorter side to N*256/224, crop N x N\n"    \
-	"                      (0: use images as they are)\n"                                          \
-	"  --resize N          shorter side before the crop (overrides the N*256/224 rule)\n"          \
-	"  --mean a,b,c        normalisation mean (default: metadata, else ImageNet's)\n"              \
-	"  --std a,b,c         normalisation std (default: metadata, else ImageNet's)\n"               \
-	"  --device D          cpu, cuda or cuda:N (default cpu)\n"                                   \
-	"  --precision P       fp32 (default, strict), tf32, bf16 or fp16: the model's arithmetic\n"  \
-	"                      (bf16 and fp16 under autocast; tf32 and fp16 on CUDA only)\n"         \
-	"  --channels-last     weights and images channels-last (faster convolutions on GPUs)\n"     \
-	"  --batch N           images per batch (default 8)\n"                                         \
-	"  --threads N         CPU threads for libtorch (default: all cores)\n"                        \
-	"  --workers N         threads decoding images ahead of the model (default: all cores;\n"     \
-	"                      0 or 1: decode between batches)\n"                                      \
-	"  --dataset PATH      images from a dataset: a folder of class folders, a flat folder\n"      \
-	"                      (labels from --labels CSV), a list file or an IDX file\n"               \
-	"  --labels FILE       labels for --dataset (CSV filename,label or an IDX label file)\n"       \
-	"  --limit N           only the first N images\n"
+	"                      (0: use images as they are)\n"                                           \
+	"  --resize N          shorter side before the crop (overrides the N*256/224 rule)\n"           \
+	"  --mean a,b,c        normalisation mean (default: metadata, else ImageNet's)\n"               \
+	"  --std a,b,c         normalisation std (default: metadata, else ImageNet's)\n"                \
+	"  --device D          cpu, cuda or cuda:N (default cpu)\n"                                     \
+	"  --precision P       fp32 (default, strict), tf32, bf16 or fp16: the model's arithmetic\n"    \
+	"                      (bf16 and fp16 under autocast; tf32 and fp16 on CUDA only)\n"            \
+	"  --channels-last     weights and images channels-last (faster convolutions on GPUs)\n"        \
+	"  --batch N           images per batch (default 8)\n"                                          \
+	"  --threads N         CPU threads for libtorch (default: all cores)\n"                         \
+	"  --workers N         threads decoding images ahead of the model (default: all cores;\n"       \
+	"                      0 or 1: decode between batches)\n"                                       \
+	"  --dataset PATH      images from a dataset: a folder of class folders, a flat folder\n"       \
+	"                      (labels from --labels CSV), a list file or an IDX file\n"                \
+	"  --labels FILE       labels for --dataset (CSV filename,label or an IDX label file)\n"        \
+	"  --limit N           only the first N images (0: all, the default)\n"
 
 /* The target layer's options, for the commands that cut the model there (explain, the bench and test tools). */
 #define LAYEROPTS_HELP                                                                                \

@@ -26,6 +26,9 @@ void *xalloc_lua(void *ud, void *ptr, size_t osize, size_t nsize);
  */
 void xalloc_fail_after(long n);
 
+/* The number of elements of an array (not a pointer). */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof(*(a)))
+
 #define ALLOC_GROW(x, nr, alloc)                                                         \
 	do {                                                                               \
 		if ((nr) > (alloc)) {                                                       \

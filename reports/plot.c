@@ -512,12 +512,21 @@ static int box_stats(double *v, size_t n, double out[6])
 	return 1;
 }
 
+/* The values of v (n of them, fractions) outside the whiskers of box (percent), as "x value" lines. */
+static void add_outliers(struct strbuf *sb, size_t x, const double *v, size_t n, const double box[6])
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (v[i] * 100 < box[1] || v[i] * 100 > box[2])
+			strbuf_addf(sb, "%zu %.4f\n", x, v[i] * 100);
+}
+
 /* The per-image AD and ADD of one methods table as box plots, one box per method. */
 static int distribution_one(const char *dir, sqlite3 *db, const struct result *x, size_t n,
 			    struct plot_list *l)
 {
 	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT,
-		      counts = STRBUF_INIT;
+		      counts = STRBUF_INIT, outliers[2] = { STRBUF_INIT, STRBUF_INIT };
 	sqlite3_stmt *st;
 	size_t i, count = 0;
 	long lo, hi;
@@ -545,6 +554,8 @@ static int distribution_one(const char *dir, sqlite3 *db, const struct result *x
 		}
 		sqlite3_reset(st);
 		if (box_stats(ad, nad, sa) && box_stats(add, nadd, sd)) {
+			add_outliers(&outliers[0], i + 1, ad, nad, sa);
+			add_outliers(&outliers[1], i + 1, add, nadd, sd);
 			strbuf_addf(&data, "%zu", i + 1);
 			for (k = 0; k < 6; k++)
 				strbuf_addf(&data, " %.4f", sa[k]);
@@ -560,6 +571,10 @@ static int distribution_one(const char *dir, sqlite3 *db, const struct result *x
 	strbuf_addstr(&data, "EOD\n");
 	if (!count)
 		goto out;
+	for (p = 0; p < 2; p++)
+		if (outliers[p].len)
+			strbuf_addf(&data, "# x, %s of an image beyond the whiskers\n$out%d << EOD\n%sEOD\n",
+				    p ? "ADD" : "AD", p, outliers[p].buf);
 
 	strbuf_addstr(&stem, "distribution.");
 	table_slug(&stem, x->model);
@@ -595,21 +610,32 @@ static int distribution_one(const char *dir, sqlite3 *db, const struct result *x
 	for (p = 0; p < 2; p++) {
 		int c = 2 + 6 * p;
 		if (p == 1) /* the legend, as words, once */
-			strbuf_addf(&body, "set label 1 \"Box: quartiles; whiskers: the furthest values within 1.5 IQR "
-					   "of the box; line: median; dot: mean. %s images per method.\" "
-					   "at screen 0.5, screen 0.03 center\n",
-				    counts.buf);
+			strbuf_addf(
+				&body,
+				"set label 1 \"Box: quartiles; whiskers: the furthest values within 1.5 IQR "
+				"of the box; circles: the images beyond; line: median; dot: mean. %s images "
+				"per method.\" "
+				"at screen 0.5, screen 0.03 center\n",
+				counts.buf);
 		strbuf_addf(&body, "set title \"%s, %s is better\"\nset ylabel \"%s per image (%%)\"\n",
 			    p ? "ADD" : "AD", p ? "higher" : "lower", p ? "ADD" : "AD");
-		strbuf_addf(&body, "plot $box using 1:%d:%d:%d:%d:14 with candlesticks whiskerbars 0.5 "
-				   "lc rgb variable, \\\n"
-				   "     $box using 1:%d:%d:%d:%d with candlesticks lc rgb \"black\" lw 2, \\\n"
-				   "     $box using 1:%d with points pt 7 ps 0.7 lc rgb \"black\"\n",
+		strbuf_addf(&body,
+			    "plot $box using 1:%d:%d:%d:%d:14 with candlesticks whiskerbars 0.5 "
+			    "lc rgb variable, \\\n"
+			    "     $box using 1:%d:%d:%d:%d with candlesticks lc rgb \"black\" lw 2, \\\n"
+			    "     $box using 1:%d with points pt 7 ps 0.7 lc rgb \"black\"",
 			    c, c + 1, c + 2, c + 3, c + 4, c + 4, c + 4, c + 4, c + 5);
+		if (outliers[p].len)
+			strbuf_addf(&body,
+				    ", \\\n     $out%d using 1:2 with points pt 6 ps 0.6 lc rgb \"#404040\"",
+				    p);
+		strbuf_addch(&body, '\n');
 	}
 	strbuf_addstr(&body, "unset multiplot\n");
 	ret = draw(dir, stem.buf, title.buf, &data, &body, 1400, 600, l);
 out:
+	strbuf_release(&outliers[0]);
+	strbuf_release(&outliers[1]);
 	strbuf_release(&counts);
 	strbuf_release(&data);
 	strbuf_release(&body);

@@ -169,10 +169,26 @@ test_expect_success 'a class name two classes share is refused with both indices
 	diff -u $TMP/expect $TMP/list
 "
 
+test_expect_success 'every target is checked against the model before any map is written' "
+	test_must_fail $CAMLAB explain $M --layer Conv_1 --target predicted,1000 -o $TMP/range $BOTH >/dev/null 2>$TMP/err &&
+	test_grep 'target class 1000 is out of range: the model has 1000 classes \\(0 to 999\\)' $TMP/err &&
+	test -z \"\$(ls $TMP/range)\" &&
+	test_must_fail $CAMLAB explain $M --layer Conv_1 --layout bnc -o $TMP/bnc $BOTH >/dev/null 2>$TMP/err &&
+	test_grep 'layout bnc needs a layer output of 3 dimensions \\(B, tokens, C\\), not 4' $TMP/err
+"
+
+test_expect_success '--utility all is the four utilities, once each' "
+	$CAMLAB explain $M --layer Conv_1 --utility all,rest -o $TMP/uall $BOTH >/dev/null 2>$TMP/err &&
+	test_grep 'wrote 4 heatmaps' $TMP/err &&
+	for u in logit softmax logsoftmax rest; do test -f $TMP/uall/both_gradcam_\$u.npy || exit 1; done
+"
+
 test_expect_success 'every command has --help' "
 	for c in explain predict layers; do $CAMLAB \$c --help | test_grep '^usage: camlab' /dev/stdin || exit 1; done &&
 	$CAMLAB --help | test_grep 'commands:' /dev/stdin &&
-	test_must_fail $CAMLAB frobnicate 2>$TMP/err && test_grep 'not a camlab command' $TMP/err
+	$CAMLAB help explain | test_grep '^usage: camlab explain' /dev/stdin &&
+	test_must_fail $CAMLAB frobnicate 2>$TMP/err && test_grep 'not a camlab command' $TMP/err &&
+	test_must_fail $CAMLAB explian 2>$TMP/err && test_grep \"'explian' is not a camlab command; did you mean 'explain'\" $TMP/err
 "
 
 test_done

@@ -94,4 +94,13 @@ test_expect_success 'camlab run labels the same folders by name: stored labels, 
 	test \"\$(cat $TMP/labels)\" = '3|3 5|5 8|8 '
 "
 
+test_expect_success 'a label the model has no class for is a warning; --top 1 reports top-1 alone' "
+	mkdir -p $TMP/flat && cp $TMP/c10/test/cat/0000.jpg $TMP/flat/a.jpg && cp $TMP/c10/test/cat/0001.jpg $TMP/flat/b.jpg &&
+	printf 'filename,label\\na.jpg,42\\nb.jpg,3\\n' >$TMP/flat.csv &&
+	$CAMLAB predict --model $SHARED/models/resnet20_cifar10.pt --size 0 --top 1 --dataset $TMP/flat \
+		--labels $TMP/flat.csv >$TMP/out 2>$TMP/err &&
+	test_grep 'warning: .*a.jpg: label 42 is out of range: the model has 10 classes \\(0 to 9\\)' $TMP/err &&
+	test_grep '^accuracy: top-1 0\\.5000 \\(1/2\\)\$' $TMP/out
+"
+
 test_done

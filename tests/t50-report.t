@@ -209,6 +209,18 @@ test_expect_success 'every gnuplot script reruns without a word on stdout or std
 	done
 "
 
+test_expect_success 'the box plots draw the images beyond the whiskers as circles' "
+	rm -rf $TMP/ol && fixture $TMP/ol \"WITH RECURSIVE n(i) AS (SELECT 5 UNION ALL SELECT i + 1 FROM n WHERE i < 12)
+		INSERT INTO images SELECT '0000000000000001', i, 'x.png', 0, 0, 0.01 + i / 1000.0, NULL, NULL, 0, 0.5,
+		0.9, 0.5, 0.4 FROM n\" \"INSERT INTO images VALUES ('0000000000000001', 13, 'y.png', 0, 0, 0.95, NULL, NULL,
+		0, 0.5, 0.9, 0.5, 0.4)\" &&
+	$CAMLAB report $TMP/ol >/dev/null 2>&1 &&
+	gp=$TMP/ol/report/plots/distribution.resnet50.last_conv.rest.predicted.gp &&
+	test_grep '^.out0 << EOD\$' \$gp && test_grep '^1 95\\.0000\$' \$gp &&
+	test_grep 'out0 using 1:2 with points' \$gp &&
+	(cd $TMP/ol/report/plots && gnuplot \$(basename \$gp) >$TMP/gp.out 2>&1) && test ! -s $TMP/gp.out
+"
+
 test_expect_success 'names with gnuplot'\''s special characters (%, quotes, backslash, &) plot without a word' "
 	rm -rf $TMP/pc && fixture $TMP/pc \
 		\"UPDATE runs SET model = 'Res%Net \\\"50\\\" & co_1\\\\' WHERE model = 'resnet50'\" &&
