@@ -602,10 +602,12 @@ int model_preprocess(const struct model *m, int size, int resize, const float *m
 	pp->crop = size >= 0 ? size : m->meta.input_size;
 	if (resize >= 0)
 		pp->resize = resize;
-	else if (size >= 0)
-		pp->resize = size ? (int)(size * 256.0 / 224.0 + 0.5) : 0;
-	else
+	else if (size < 0 || size == m->meta.input_size)
 		pp->resize = m->meta.resize;
+	else if (m->meta.input_size > 0) /* another crop, in the metadata's proportion */
+		pp->resize = (int)(size * (double)m->meta.resize / m->meta.input_size + 0.5);
+	else
+		pp->resize = size ? (int)(size * 256.0 / 224.0 + 0.5) : 0;
 	memcpy(pp->mean, mean ? mean : m->meta.have_norm ? m->meta.mean : imagenet_mean, sizeof(pp->mean));
 	memcpy(pp->std, std ? std : m->meta.have_norm ? m->meta.std : imagenet_std, sizeof(pp->std));
 	return !m->meta.have_norm && (!mean || !std);

@@ -90,9 +90,10 @@ long model_class_index(const struct model *m, const char *name);
 
 /*
  * The preprocessing of m's inputs, what the caller gives overriding the metadata: size is the crop (-1:
- * the metadata's input_size), resize the shorter side (-1: size * 256 / 224 when size is given, as
- * torchvision's Resize(256) + CenterCrop(224), else the metadata's), mean and std three values each (NULL:
- * the metadata's, else ImageNet's). Returns 1 when ImageNet's normalisation had to be assumed for a mean
+ * the metadata's input_size), resize the shorter side (-1: the metadata's for the metadata's size; for
+ * another size, in the metadata's proportion, or size * 256 / 224, as torchvision's Resize(256) +
+ * CenterCrop(224), without metadata), mean and std three values each (NULL: the metadata's, else
+ * ImageNet's). Returns 1 when ImageNet's normalisation had to be assumed for a mean
  * or std that neither the caller nor the metadata gave, else 0.
  */
 int model_preprocess(const struct model *m, int size, int resize, const float *mean, const float *std,

@@ -163,8 +163,11 @@ static int load_model(struct runner *r, size_t mi)
 	}
 	if (em->classes && model_meta_read_classes(&r->model.meta, em->classes) < 0)
 		return -1;
-	model_preprocess(&r->model, em->input_size, em->resize, em->have_mean ? em->mean : NULL,
-			 em->have_std ? em->std : NULL, &r->pp);
+	if (model_preprocess(&r->model, em->input_size, em->resize, em->have_mean ? em->mean : NULL,
+			     em->have_std ? em->std : NULL, &r->pp))
+		fprintf(stderr,
+			"note: model '%s' has no mean and std in the spec or a sidecar; using ImageNet's\n",
+			em->name);
 	r->fc = model_head_weight(&r->model);
 	store_set_classes(r->store, em->name, r->model.meta.classes, r->model.meta.nr_classes);
 	free(r->label_map);

@@ -153,6 +153,16 @@ test_expect_success 'an unreadable image is skipped and recorded: the run is don
 	$CAMLAB status $TMP/imgsshard | test_grep '^done +1 run\\(s\\), 5 of 6 image results stored, 1 unreadable skipped' /dev/stdin
 "
 
+test_expect_success 'input_size equal to the sidecar'\''s changes nothing: the sidecar'\''s resize holds' "
+	spec side \"$TMP/side\" rest && sed -i 's/limit: 400/limit: 25/' $TMP/side.yaml &&
+	sed 's#output: .*#output: $TMP/side28#; s#layers: {pre_gap: features.block5}#layers: {pre_gap: features.block5}\\n    input_size: 28#' \
+		$TMP/side.yaml >$TMP/side28.yaml && grep -q 'input_size: 28' $TMP/side28.yaml &&
+	$CAMLAB run --no-progress $TMP/side.yaml 2>/dev/null && $CAMLAB run --no-progress $TMP/side28.yaml 2>/dev/null &&
+	q='SELECT r.method, a.n, round(a.ad, 6), round(a.add_, 6) FROM aggregates a JOIN runs r ON r.key = a.run_key ORDER BY 1' &&
+	sqlite3 $TMP/side/results.sqlite \"\$q\" >$TMP/side.agg && sqlite3 $TMP/side28/results.sqlite \"\$q\" >$TMP/side28.agg &&
+	test -s $TMP/side.agg && cmp $TMP/side.agg $TMP/side28.agg
+"
+
 test_expect_success 'results export to CSV' "
 	head -n 1 $TMP/clean/aggregates.csv | test_grep '^model,layer,method,utility,target,run_key,n,ad,coh,com,adcc,ic,add_\$' /dev/stdin &&
 	test \$(wc -l <$TMP/clean/images.csv) -ge 1201
