@@ -215,10 +215,12 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 	}
 	for (i = 0; i < n; i++) {
 		rows[i].y = y[i];
-		if (need_o) {
+		if (need_o) { /* O serves AD and IC: each is kept only when asked for (ADCC needs AD) */
 			rows[i].o = o[i];
-			rows[i].ad = fmax(0.0, y[i] - o[i]) / y[i];
-			rows[i].ic = o[i] > y[i] ? 1.0 : 0.0;
+			if (which & ((1u << METRIC_AD) | (1u << METRIC_ADCC)))
+				rows[i].ad = fmax(0.0, y[i] - o[i]) / y[i];
+			if (which & (1u << METRIC_IC))
+				rows[i].ic = o[i] > y[i] ? 1.0 : 0.0;
 		}
 		if (need_d) {
 			rows[i].d = d[i];

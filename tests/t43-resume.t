@@ -163,6 +163,14 @@ test_expect_success 'input_size equal to the sidecar'\''s changes nothing: the s
 	test -s $TMP/side.agg && cmp $TMP/side.agg $TMP/side28.agg
 "
 
+test_expect_success 'metrics: [ad, com] stores and shows only those (IC is not filled from the same forward)' "
+	spec few \"$TMP/few\" rest && sed -i 's/limit: 400/limit: 25/; s/^metrics: all/metrics: [ad, com]/' $TMP/few.yaml &&
+	$CAMLAB run --no-progress $TMP/few.yaml 2>/dev/null &&
+	test \$(sqlite3 $TMP/few/results.sqlite 'SELECT count(*) FROM images WHERE ic IS NOT NULL OR coh IS NOT NULL OR add_ IS NOT NULL') -eq 0 &&
+	test \$(sqlite3 $TMP/few/results.sqlite 'SELECT count(*) FROM images WHERE ad IS NULL OR com IS NULL') -eq 0 &&
+	test_grep '^\\| GradCAM \\| [^|–]+ \\| – \\| [^|–]+ \\| – \\| – \\| – \\|' $TMP/few/report/tables/methods.fashion.pre_gap.rest.predicted.md
+"
+
 test_expect_success 'results export to CSV' "
 	head -n 1 $TMP/clean/aggregates.csv | test_grep '^model,layer,method,utility,target,run_key,n,ad,coh,com,adcc,ic,add_\$' /dev/stdin &&
 	test \$(wc -l <$TMP/clean/images.csv) -ge 1201
