@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <lauxlib.h>
+#include <lua.h>
+
 #include "cam/methods.h"
 #include "cam/model.h"
 #include "cam/metrics.h"
@@ -1104,6 +1107,26 @@ static void check_zip(struct experiment *e, struct diag *d)
 			     dim_names[first]);
 }
 
+/*
+ * A definition's chunk is compiled, not run (running it is the runner's, with its limits), so that a
+ * syntax error is found by check rather than when the run starts.
+ */
+static void compile_def(const struct exp_def *df, const char *file, struct diag *d)
+{
+	static const char *const kinds[] = { "method", "utility", "metric" };
+	lua_State *L = lua_newstate(xalloc_lua, NULL);
+	struct strbuf name = STRBUF_INIT;
+
+	if (!L)
+		return;
+	strbuf_addf(&name, "=%s:%d (%s)", file, df->pos.line, df->name);
+	if (luaL_loadbufferx(L, df->lua, strlen(df->lua), name.buf, "t") != LUA_OK)
+		diag_error(d, df->pos, "%s '%s' does not compile: %s", kinds[df->kind], df->name,
+			   lua_tostring(L, -1));
+	strbuf_release(&name);
+	lua_close(L);
+}
+
 static void check_defs(struct experiment *e, struct diag *d)
 {
 	static const char *const kinds[] = { "method", "utility", "metric" };
@@ -1132,6 +1155,8 @@ static void check_defs(struct experiment *e, struct diag *d)
 			}
 		if (!df->lua || !*df->lua)
 			diag_error(d, df->pos, "%s '%s' has no code", kinds[df->kind], df->name);
+		else
+			compile_def(df, e->file, d);
 	}
 }
 

@@ -330,6 +330,34 @@ static const char *kind_table(enum exp_def_kind k)
 	return k == EXP_DEF_METHOD ? "camlab.methods" : k == EXP_DEF_UTILITY ? "camlab.utilities" : "camlab.metrics";
 }
 
+/* Report why a definition did not load, and keep it for luacam_load_error. */
+static void load_failed(struct luacam *lc, struct diag *d, const struct exp_def *def, const char *what,
+			const char *detail)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	strbuf_addf(&why, "definition of '%s' %s%s", def->name, what, detail);
+	diag_error(d, def->pos, "%s", why.buf);
+	lua_getfield(lc->L, LUA_REGISTRYINDEX, "camlab.load_errors");
+	lua_pushstring(lc->L, why.buf);
+	lua_setfield(lc->L, -2, def->name);
+	lua_pop(lc->L, 1);
+	strbuf_release(&why);
+}
+
+const char *luacam_load_error(const struct luacam *lc, const char *name)
+{
+	const char *why = NULL;
+
+	if (!lc)
+		return NULL;
+	lua_getfield(lc->L, LUA_REGISTRYINDEX, "camlab.load_errors");
+	if (lua_getfield(lc->L, -1, name) == LUA_TSTRING)
+		why = lua_tostring(lc->L, -1); /* the registry's table keeps the string */
+	lua_pop(lc->L, 2);
+	return why;
+}
+
 struct luacam *luacam_new(const struct experiment *e, struct diag *d)
 {
 	struct luacam *lc = xcalloc(1, sizeof(*lc));
@@ -344,6 +372,8 @@ struct luacam *luacam_new(const struct experiment *e, struct diag *d)
 	lua_setfield(lc->L, LUA_REGISTRYINDEX, "camlab.utilities");
 	lua_newtable(lc->L);
 	lua_setfield(lc->L, LUA_REGISTRYINDEX, "camlab.metrics");
+	lua_newtable(lc->L);
+	lua_setfield(lc->L, LUA_REGISTRYINDEX, "camlab.load_errors");
 	for (i = 0; i < e->nr_defs; i++) {
 		const struct exp_def *def = &e->defs[i];
 		struct strbuf name = STRBUF_INIT;
@@ -351,11 +381,10 @@ struct luacam *luacam_new(const struct experiment *e, struct diag *d)
 		/* the chunk's own code (before `return function`) runs here: it gets the limits of a call */
 		if (luaL_loadbufferx(lc->L, def->lua, strlen(def->lua), name.buf, "t") != LUA_OK ||
 		    limited_pcall(lc->L, 0) != LUA_OK) {
-			diag_error(d, def->pos, "definition of '%s' does not load: %s", def->name,
-				   lua_tostring(lc->L, -1));
+			load_failed(lc, d, def, "does not load: ", lua_tostring(lc->L, -1));
 			lua_pop(lc->L, 1);
 		} else if (!lua_isfunction(lc->L, -1)) {
-			diag_error(d, def->pos, "definition of '%s' must return a function", def->name);
+			load_failed(lc, d, def, "must return a function, not ", luaL_typename(lc->L, -1));
 			lua_pop(lc->L, 1);
 		} else {
 			lua_getfield(lc->L, LUA_REGISTRYINDEX, kind_table(def->kind));

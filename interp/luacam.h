@@ -21,6 +21,8 @@ struct luacam;
 /* Load every definition of e; problems (syntax, not a function) go to d. NULL if none could load. */
 struct luacam *luacam_new(const struct experiment *e, struct diag *d);
 void luacam_free(struct luacam *lc);
+/* Why the definition of name did not load (as reported to luacam_new's d), or NULL. Owned by lc. */
+const char *luacam_load_error(const struct luacam *lc, const char *name);
 
 /* Is name a method (or utility) defined by the experiment? */
 int luacam_has_method(const struct luacam *lc, const char *name);

@@ -653,6 +653,10 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 		}
 		{
 			const char *mname = r->e->methods[gr[k].pr->method].name;
+			if (luacam_load_error(r->lua, mname)) {
+				fail_run(r, &gr[k], luacam_load_error(r->lua, mname));
+				continue;
+			}
 			if (luacam_has_method(r->lua, mname)) {
 				/* A user method may use G and HA: give it both. */
 				gr[k].user = mname;
@@ -694,6 +698,11 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 	if (group_taken(r, g)) /* the other workers have it all: nothing to load the model for */
 		goto settled;
 
+	if (luacam_load_error(r->lua, r->e->utilities[pr0->utility].name)) {
+		for (k = 0; k < ng; k++)
+			fail_run(r, &gr[k], luacam_load_error(r->lua, r->e->utilities[pr0->utility].name));
+		goto finish;
+	}
 	error_last_reset();
 	if (load_model(r, pr0->model) < 0) {
 		fail_runs(r, gr, ng, "cannot load the model");
@@ -970,8 +979,14 @@ static int run_worker(struct runner *r)
 
 	if (r->e->nr_defs) {
 		r->lua = luacam_new(r->e, &d);
-		if (d.errors) {
+		/* a method or utility that does not load fails its runs (at their group); a metric, all */
+		for (i = 0; i < r->e->nr_defs; i++)
+			if (r->e->defs[i].kind == EXP_DEF_METRIC &&
+			    luacam_load_error(r->lua, r->e->defs[i].name))
+				break;
+		if (d.errors)
 			diag_print(&d, stderr);
+		if (i < r->e->nr_defs) {
 			diag_release(&d);
 			return 1;
 		}

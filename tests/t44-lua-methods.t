@@ -98,7 +98,16 @@ define:
 EOS
 	test_must_fail timeout 300 $CAMLAB run --no-progress $TMP/load.yaml 2>$TMP/err &&
 	test_grep \"load.yaml:8:5: error: definition of 'spin' does not load: instruction budget\" $TMP/err &&
-	test_grep \"load.yaml:9:5: error: definition of 'hog' does not load: memory cap of 256 MiB exceeded\" $TMP/err
+	test_grep \"load.yaml:9:5: error: definition of 'hog' does not load: memory cap of 256 MiB exceeded\" $TMP/err &&
+	$CAMLAB status $TMP/load >$TMP/st && cat $TMP/st && test_grep '^done +1 run' $TMP/st &&
+	test_grep \"^failed: .*spin rest predicted: definition of 'spin' does not load: instruction budget\" $TMP/st
+"
+
+test_expect_success 'a definition that does not compile is found by check, at its position' "
+	sed 's#output: .*#output: $TMP/syn#; /hog:/d; s/methods: \\[gradcam, spin, hog\\]/methods: [gradcam, spin]/' $TMP/load.yaml >$TMP/syn.yaml &&
+	sed -i \"s/spin: .*/spin: 'return function(A, G, HA) return (G * A):sum(2 + end'/\" $TMP/syn.yaml && cat $TMP/syn.yaml &&
+	test_must_fail $CAMLAB check $TMP/syn.yaml 2>$TMP/err &&
+	test_grep \"syn.yaml:8:5: error: method 'spin' does not compile: .*unexpected symbol near 'end'\" $TMP/err
 "
 
 test_expect_success 'a method that hoards memory when called fails its run with the reason; the others go on' "
