@@ -113,7 +113,8 @@ struct experiment {
 	int tables, plots;		/* write them (default 1) */
 	char **table_formats;		/* "markdown", "latex", "csv" (default all three) */
 	size_t nr_table_formats;
-	char *paper_table;		/* e.g. "table1/resnet50/layer4.2.conv3": print the paper's numbers beside */
+	char *paper_table; /* e.g. "table1/resnet50/layer4.2.conv3" or "auto": the paper's numbers beside */
+	struct src_pos paper_pos; /* where it was written; line 0 if not */
 	struct exp_figure *figures;
 	size_t nr_figures;
 };

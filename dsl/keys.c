@@ -105,7 +105,7 @@ const struct exp_field exp_figure_fields[2] = {
 const struct exp_field exp_output_fields[3] = {
 	{ F(O_TABLES, BOOL, EXP(tables)) },
 	{ F(O_PLOTS, BOOL, EXP(plots)) },
-	{ F(O_PAPER, STR, EXP(paper_table)) },
+	{ F(O_PAPER, STR, EXP(paper_table)), .sets_pos = 1, .pos = EXP(paper_pos) },
 };
 
 const struct exp_field exp_top_fields[10] = {

@@ -73,6 +73,8 @@ int cmd_check(int argc, char **argv)
 
 		experiment_init(&e);
 		ret = experiment_load(&e, argv[i], &d, unsafe);
+		if (ret == 0 && !d.errors)
+			cmd_check_paper(&e, &d);
 		/* positions borrow e's file name: print before releasing e */
 		fflush(stdout);
 		diag_print(&d, stderr);

@@ -18,6 +18,7 @@
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
+#include "reports/paper.h"
 #include "store/store.h"
 
 static const char run_usage[] =
@@ -52,12 +53,40 @@ static const char status_usage[] =
 	"Summarises the results database in DIR (an experiment's output folder): runs by state, images\n"
 	"stored, and the specs that produced them.\n";
 
+void cmd_check_paper(const struct experiment *e, struct diag *d)
+{
+	struct src_pos pos = e->paper_pos.line ? e->paper_pos : (struct src_pos){ e->file, 0, 0 };
+	struct paper_table t;
+	struct strbuf why = STRBUF_INIT;
+	size_t i, j;
+
+	if (!e->paper_table)
+		return;
+	if (paper_resolve(e->paper_table, &t, &why) < 0) {
+		diag_warning(d, pos, "%s (the tables will have no paper columns)", why.buf);
+	} else if (t.automatic) {
+		for (i = 0; i < e->nr_models; i++)
+			for (j = 0; j < e->models[i].nr_layers; j++)
+				if (paper_for(e->models[i].name, e->models[i].layers[j].name,
+					      e->models[i].layers[j].path, &t))
+					goto out;
+		diag_warning(
+			d, pos,
+			"paper: auto: no model and layer is one of the paper's (a model named like resnet50, "
+			"at layer4.2 or its pre_gap or last_conv), so the tables will have no paper columns");
+	}
+out:
+	strbuf_release(&why);
+}
+
 int cmd_load_spec(const char *file, struct experiment *e, int unsafe)
 {
 	struct diag d = DIAG_INIT;
 	int ret;
 	experiment_init(e);
 	ret = experiment_load(e, file, &d, unsafe);
+	if (ret == 0 && !d.errors)
+		cmd_check_paper(e, &d);
 	diag_print(&d, stderr);
 	diag_release(&d);
 	return ret;

@@ -18,6 +18,9 @@ int cmd_merge(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 
 struct experiment;
+struct diag;
+/* Warn (into d) about an outputs.paper the report could not use. */
+void cmd_check_paper(const struct experiment *e, struct diag *d);
 /* Load the spec in file into e (initialised here; release it either way), printing its problems: 0 or -1. */
 int cmd_load_spec(const char *file, struct experiment *e, int unsafe);
 /*

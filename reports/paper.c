@@ -71,9 +71,10 @@ static void load_rows(void)
 
 static int setting_word(const char *w)
 {
-	if (!strcmp(w, "last-conv") || !strcmp(w, "A"))
+	/* camlab's own layer names for the two settings (the paper's specs, the quickstart) count too */
+	if (!strcmp(w, "last-conv") || !strcmp(w, "last_conv") || !strcmp(w, "A"))
 		return 'A';
-	if (!strcmp(w, "pre-pool") || !strcmp(w, "B"))
+	if (!strcmp(w, "pre-pool") || !strcmp(w, "pre_gap") || !strcmp(w, "B"))
 		return 'B';
 	return 0;
 }
@@ -113,6 +114,11 @@ int paper_resolve(const char *key, struct paper_table *t, struct strbuf *why)
 	int setting;
 
 	load_rows();
+	memset(t, 0, sizeof(*t));
+	if (!strcmp(key, "auto")) {
+		t->automatic = 1;
+		return 0;
+	}
 	snprintf(buf, sizeof(buf), "%s", key);
 	while (n < 4) {
 		part[n++] = s;
@@ -127,8 +133,10 @@ int paper_resolve(const char *key, struct paper_table *t, struct strbuf *why)
 		n--;
 	}
 	if (n != 2 || s || !*part[0] || !*part[1]) {
-		strbuf_addf(why, "paper table '%s' is not NETWORK/last-conv, NETWORK/pre-pool or NETWORK/LAYER",
-			    key);
+		strbuf_addf(
+			why,
+			"paper table '%s' is not NETWORK/last-conv, NETWORK/pre-pool, NETWORK/LAYER or auto",
+			key);
 		return -1;
 	}
 	setting = setting_word(part[1]);
@@ -178,4 +186,33 @@ int paper_matches_model(const struct paper_table *t, const char *model)
 	squash(a, sizeof(a), t->network);
 	squash(b, sizeof(b), model);
 	return !strcmp(a, b);
+}
+
+int paper_for(const char *model, const char *layer, const char *layer_path, struct paper_table *t)
+{
+	static const struct {
+		const char *name;
+		char setting;
+	} names[] = { { "pre_gap", 'B' }, { "pre-pool", 'B' }, { "last_conv", 'A' }, { "last-conv", 'A' } };
+	char want[64], have[64];
+	size_t i, k;
+	int setting = 0;
+
+	load_rows();
+	for (k = 0; k < sizeof(names) / sizeof(*names); k++)
+		if (layer && !strcmp(layer, names[k].name))
+			setting = names[k].setting;
+	squash(want, sizeof(want), model);
+	for (i = 0; i < nr_rows; i++) {
+		squash(have, sizeof(have), rows[i].network);
+		if (strcmp(have, want) ||
+		    !((layer_path && !strcmp(rows[i].layer, layer_path)) || rows[i].setting == setting))
+			continue;
+		memset(t, 0, sizeof(*t));
+		t->setting = rows[i].setting;
+		snprintf(t->network, sizeof(t->network), "%s", rows[i].network);
+		snprintf(t->layer, sizeof(t->layer), "%s", rows[i].layer);
+		return 1;
+	}
+	return 0;
 }

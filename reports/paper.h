@@ -23,13 +23,25 @@
 extern const char paper_numbers_tsv[];
 
 struct paper_table {
+	int automatic;	   /* "auto": each methods table gets the paper table of its model and layer */
 	char setting;	   /* 'A' or 'B' */
 	char network[32];
 	char layer[64];	   /* the module path of the setting's layer in this network */
 };
 
-/* Parse key into t; 0, or -1 with the reason (and nearest names) appended to why. */
+/*
+ * Parse key into t; 0, or -1 with the reason (and nearest names) appended to why. "auto" sets
+ * t->automatic: every methods table whose model is named like a paper network, at one of its two
+ * layers, gets that paper table (paper_for).
+ */
 int paper_resolve(const char *key, struct paper_table *t, struct strbuf *why);
+
+/*
+ * The paper table of a model (named like the paper's network, case and -_. ignored) at a layer: its
+ * module path, or the layer's name if it is a setting's (pre_gap/pre-pool, last_conv/last-conv). 1 with
+ * t filled, or 0.
+ */
+int paper_for(const char *model, const char *layer, const char *layer_path, struct paper_table *t);
 
 /* The paper's six values (x100) of method (camlab's spelling) in t: 1, or 0 if it has none. */
 int paper_lookup(const struct paper_table *t, const char *method, double v[METRIC_NR]);

@@ -283,8 +283,8 @@ int report_build(const char *dir, char **written)
 		if (paper_resolve(v, &paper, &why) == 0) {
 			pp = &paper;
 		} else {
-			warning("%s; the tables have no paper columns", why.buf);
-			strbuf_addf(&note, "%s; the tables have no paper columns.", why.buf);
+			warning("%s (the tables have no paper columns)", why.buf);
+			strbuf_addf(&note, "%s (the tables have no paper columns).", why.buf);
 		}
 		strbuf_release(&why);
 		free(v);

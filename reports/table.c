@@ -221,14 +221,19 @@ void tables_build(const struct results *r, const struct paper_table *paper, stru
 	*nr = 0;
 	for (i = 0; i < r->nr; i++)
 		x[i] = &r->rows[i];
-	for (i = 0; paper && i < r->nr; i++)
+	for (i = 0; paper && !paper->automatic && i < r->nr; i++)
 		any_match |= paper_matches_model(paper, r->rows[i].model);
 	/* Rows come sorted by model, layer, target, utility, method: blocks are contiguous. */
 	for (i = 0; i < r->nr; i = j) {
+		struct paper_table own;
+		const struct paper_table *p = NULL;
 		for (j = i + 1; j < r->nr && same_block(x[j], x[i], 1); j++)
 			;
-		methods_table(new_table(&tables, nr, &alloc), x + i, j - i,
-			      paper && (!any_match || paper_matches_model(paper, x[i]->model)) ? paper : NULL);
+		if (paper && paper->automatic)
+			p = paper_for(x[i]->model, x[i]->layer, x[i]->layer_path, &own) ? &own : NULL;
+		else if (paper && (!any_match || paper_matches_model(paper, x[i]->model)))
+			p = paper;
+		methods_table(new_table(&tables, nr, &alloc), x + i, j - i, p);
 	}
 	for (i = 0; i < r->nr; i = j) {
 		struct table *t;

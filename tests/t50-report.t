@@ -100,6 +100,27 @@ test_expect_success 'paper table names: NETWORK/pre-pool, NETWORK/LAYER, with or
 	done
 "
 
+test_expect_success 'paper: auto gives each model and layer of the paper its own paper columns, others none' "
+	rm -rf $TMP/pa && fixture $TMP/pa \"UPDATE outputs SET value = 'auto' WHERE key = 'paper'\" &&
+	CAMLAB_GNUPLOT=/nonexistent $CAMLAB report $TMP/pa >/dev/null 2>&1 &&
+	test_grep '^\\| GradCAM \\| .* \\| 16\\.91 \\| 95\\.63 \\| 36\\.36 \\| 78\\.53 \\| 36\\.21 \\| 38\\.37 \\|\$' \\
+		$TMP/pa/report/tables/methods.resnet50.last_conv.rest.predicted.md &&
+	test_grep 'published values for resnet50, last conv\\. \\(layer4\\.2\\.conv3\\)' $TMP/pa/report/tables/methods.resnet50.last_conv.rest.predicted.md &&
+	! grep -q paper $TMP/pa/report/tables/methods.fashion_cnn.pre_gap.rest.predicted.md
+"
+
+test_expect_success 'check warns about a paper table the report could not use, at its position' "
+	cat >$TMP/pw.yaml <<-EOS &&
+	models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
+	data: {path: $PWD/experiments/models/fashion_mnist_cnn.pt}
+	outputs: {paper: table1/mobilenet_v3/pre_gap}
+	EOS
+	$CAMLAB check $TMP/pw.yaml 2>$TMP/err &&
+	test_grep \"pw.yaml:3:18: warning: unknown network 'mobilenet_v3' in paper table .*did you mean 'mobilenetv2'\" $TMP/err &&
+	sed -i 's#table1/mobilenet_v3/pre_gap#auto#' $TMP/pw.yaml && $CAMLAB check $TMP/pw.yaml 2>$TMP/err &&
+	test_grep 'warning: paper: auto: no model and layer is one of the paper' $TMP/err
+"
+
 test_expect_success 'an unknown paper table is a warning with the nearest name, and no paper columns' "
 	rm -rf $TMP/pp && fixture $TMP/pp \"UPDATE outputs SET value = 'resnet05/last-conv' WHERE key = 'paper'\" &&
 	CAMLAB_GNUPLOT=/nonexistent $CAMLAB report $TMP/pp >/dev/null 2>$TMP/err &&
