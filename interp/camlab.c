@@ -29,7 +29,8 @@ static const char usage[] =
 	"  check     read and validate experiment specs without running them\n"
 	"  version   print camlab's version\n"
 	"\n"
-	"  help      documentation: camlab help language | tutorial | methods | utilities | metrics\n"
+	"  help      documentation: camlab help language | tutorial | reports | methods | utilities | "
+	"metrics\n"
 	"\n"
 	"camlab <command> --help describes each command.\n";
 

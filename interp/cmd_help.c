@@ -51,9 +51,10 @@ int cmd_help(int argc, char **argv)
 	const char *near[1];
 	size_t n = 0, i;
 
-	if (argc < 2) {
-		printf("usage: camlab help TOPIC\n\n");
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		printf("usage: camlab help TOPIC | COMMAND\n\n");
 		list_topics(stdout);
+		printf("\ncamlab help COMMAND is camlab COMMAND --help.\n");
 		return 0;
 	}
 	if (!strcmp(argv[1], "methods")) {

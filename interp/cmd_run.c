@@ -39,7 +39,7 @@ static const char run_usage[] =
 	"  --shard I/N         run shard I (0..N-1) of N: every N-th chunk of 64 images, into\n"
 	"                      OUTPUT/shards/ (camlab submit runs shards as a Slurm array; camlab merge\n"
 	"                      gathers them)\n"
-	"  --allow-unsafe      let a Lua spec use io, os and require\n";
+	"  --allow-unsafe      let a Lua spec use io, os and require (also --unsafe)\n";
 
 static const char plan_usage[] =
 	"usage: camlab plan [--allow-unsafe] FILE\n"

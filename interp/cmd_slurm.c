@@ -48,7 +48,7 @@ static const char submit_usage[] =
 	"                      passed to sbatch as they are\n"
 	"  --sbatch ARG        any other sbatch option (repeatable), e.g. --sbatch=--qos=long\n"
 	"  --dry-run           write the scripts and print the sbatch commands, submit nothing\n"
-	"  --allow-unsafe      let a Lua spec use io, os and require\n";
+	"  --allow-unsafe      let a Lua spec use io, os and require (also --unsafe)\n";
 
 int cmd_merge(int argc, char **argv)
 {

@@ -169,6 +169,45 @@ static size_t names_find(const struct names *n, const char *s)
 	return i;
 }
 
+/* A bar chart's y range: from 0, up to the data, or to 1 where all is 0 (gnuplot warns of an empty range). */
+static const char *y_range(const double *v, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (!isnan(v[i]) && v[i] != 0)
+			return "[0:*]";
+	return "[0:1]";
+}
+
+/*
+ * What gnuplot said about a script that drew, a warning a line: a script draws its plot twice (PNG, SVG),
+ * so each thing it says comes twice, differing only in the script's line number; it is said once.
+ */
+static void warn_lines(const char *dir, const char *stem, const char *log)
+{
+	struct strbuf seen = STRBUF_INIT;
+	const char *p = log;
+
+	while (*p) {
+		size_t len = strcspn(p, "\n");
+		const char *msg = p, *colon;
+		struct strbuf key = STRBUF_INIT;
+		/* '"x.gp" line 40: warning: ...': the part after the position is the message */
+		if (*p == '"' && (colon = memchr(p, ':', len)) && colon < p + len)
+			msg = colon + 1 + (colon[1] == ' ');
+		strbuf_addch(&key, '\n'); /* "\nmessage\n": whole lines of seen only */
+		strbuf_add(&key, msg, len - (size_t)(msg - p));
+		strbuf_addch(&key, '\n');
+		if (len && !strstr(seen.buf, key.buf)) {
+			warning("gnuplot on '%s/%s.gp' said: %.*s", dir, stem, (int)len, p);
+			strbuf_add(&seen, key.buf + (seen.len ? 1 : 0), key.len - (seen.len ? 1 : 0));
+		}
+		strbuf_release(&key);
+		p += len + (p[len] == '\n');
+	}
+	strbuf_release(&seen);
+}
+
 /* Write dir/stem.gp (data, then body for PNG and for SVG) and run it; the result lands in l. */
 static int draw(const char *dir, const char *stem, const char *title, const struct strbuf *data,
 		const struct strbuf *body, int w, int h, struct plot_list *l)
@@ -218,7 +257,7 @@ static int draw(const char *dir, const char *stem, const char *title, const stru
 	} else {
 		struct plot_item *it;
 		if (log.len)
-			warning("gnuplot on '%s/%s.gp' said: %s", dir, stem, log.buf);
+			warn_lines(dir, stem, log.buf);
 		ALLOC_GROW(l->items, l->nr + 1, l->alloc);
 		it = &l->items[l->nr++];
 		it->stem = xstrdup(stem);
@@ -302,8 +341,8 @@ static int metric_bars(const char *dir, const struct results *r, struct plot_lis
 			strbuf_addstr(&body, common);
 			strbuf_addstr(&body, "set title ");
 			gp_str(&body, title.buf);
-			strbuf_addf(&body, " font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange [0:*]\n",
-				    metric_info[m].name);
+			strbuf_addf(&body, " font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange %s\n",
+				    metric_info[m].name, y_range(v, nb * methods.nr));
 			strbuf_addstr(&body, "set style data histograms\nset style histogram clustered gap 1\n"
 					     "set key outside right top vertical Left reverse title \"Method\"\n");
 			/* The cluster labels have up to four lines; give them room. */
@@ -353,7 +392,7 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 	struct names methods = { 0 }, utilities = { 0 };
 	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT;
 	size_t i, j, u, *count;
-	int m, ret = 0, drawn = 0, have[METRIC_NR] = { 0 };
+	int m, ret = 0, drawn = 0, have[METRIC_NR] = { 0 }, nonzero[METRIC_NR] = { 0 };
 
 	for (i = 0; i < n; i++) {
 		names_add(&methods, x[i].method, results_cmp_method);
@@ -385,6 +424,7 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 				} else {
 					strbuf_addf(&data, " %.4f", 100 * v);
 					have[m] = 1;
+					nonzero[m] |= v != 0;
 				}
 			}
 			strbuf_addch(&data, '\n');
@@ -405,10 +445,11 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 	gp_str(&body, title.buf);
 	strbuf_addstr(&body, " font \"sans:Bold,12\" margins 0.06,0.99,0.11,0.86 spacing 0.07,0.17\n");
 	strbuf_addstr(&body, common);
-	strbuf_addf(&body, "set style data histograms\nset style histogram clustered gap 1\nset yrange [0:*]\n"
-			   "set xrange [-0.6:%zu.6]\n"
-			   "set key at screen 0.5, screen 0.935 center center horizontal maxrows 1 width 2\n"
-			   "set xtics rotate by 35 right (",
+	strbuf_addf(&body,
+		    "set style data histograms\nset style histogram clustered gap 1\n"
+		    "set xrange [-0.6:%zu.6]\n"
+		    "set key at screen 0.5, screen 0.935 center center horizontal maxrows 1 width 2\n"
+		    "set xtics rotate by 35 right (",
 		    methods.nr - 1);
 	for (j = 0; j < methods.nr; j++) {
 		strbuf_addstr(&body, j ? ", " : "");
@@ -422,9 +463,10 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 			strbuf_addstr(&body, "set multiplot next\n");
 			continue;
 		}
-		strbuf_addf(&body, "set title \"%s, %s is better\"\nset ylabel \"%s (%%)\"\nplot ",
+		strbuf_addf(&body,
+			    "set title \"%s, %s is better\"\nset ylabel \"%s (%%)\"\nset yrange %s\nplot ",
 			    metric_info[m].name, metric_info[m].higher_better ? "higher" : "lower",
-			    metric_info[m].name);
+			    metric_info[m].name, nonzero[m] ? "[0:*]" : "[0:1]");
 		for (u = 0; u < utilities.nr; u++) {
 			strbuf_addf(&body, "%s$%s using %zu title ", u ? ", " : "", metric_info[m].column, u + 2);
 			gp_str(&body, figure_display_name(utilities.v[u]));

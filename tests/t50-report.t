@@ -230,6 +230,12 @@ test_expect_success 'every gnuplot script reruns without a word on stdout or std
 	done
 "
 
+test_expect_success 'a metric that is zero everywhere plots without a word (no empty y range)' "
+	rm -rf $TMP/z0 && fixture $TMP/z0 'UPDATE images SET ic = 0' 'UPDATE aggregates SET ic = 0' &&
+	$CAMLAB report $TMP/z0 >/dev/null 2>$TMP/err && ! grep -v 'no heatmaps of image 0' $TMP/err &&
+	png_size $TMP/z0/report/plots/metric-IC.png >/dev/null
+"
+
 test_expect_success 'the box plots draw the images beyond the whiskers as circles' "
 	rm -rf $TMP/ol && fixture $TMP/ol \"WITH RECURSIVE n(i) AS (SELECT 5 UNION ALL SELECT i + 1 FROM n WHERE i < 12)
 		INSERT INTO images SELECT '0000000000000001', i, 'x.png', 0, 0, 0.01 + i / 1000.0, NULL, NULL, 0, 0.5,
