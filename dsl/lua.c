@@ -1614,8 +1614,17 @@ static void report_error(struct lua_ctx *c, lua_State *L, int status)
 		return;
 	}
 	if (lua_type(L, -1) == LUA_TSTRING) {
+		static const char *const closed[] = { "(global 'io')", "(global 'os')",
+						      "(global 'require')" };
+		const char *hint = "";
+		size_t i;
 		msg = strip_where(c, lua_tostring(L, -1), &line);
-		diag_error(c->d, pos_line(c, line), "%s", msg);
+		/* the sandbox's libraries look like a typo to someone who has not read about it */
+		for (i = 0; i < sizeof(closed) / sizeof(*closed) && !c->allow_unsafe; i++)
+			if (strstr(msg, closed[i]))
+				hint = " (io, os and require are closed to specs unless camlab is given "
+				       "--allow-unsafe)";
+		diag_error(c->d, pos_line(c, line), "%s%s", msg, hint);
 	} else {
 		diag_error(c->d, pos_line(c, line), "error object is %s, not a message", luaL_typename(L, -1));
 	}
