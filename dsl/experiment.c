@@ -1166,7 +1166,8 @@ static void check_outputs(struct experiment *e, struct diag *d)
 	size_t i;
 
 	if (!e->device || !experiment_valid_device(e->device))
-		diag_error(d, nowhere, "bad device '%s': use cpu, cuda or cuda:N", e->device ? e->device : "");
+		diag_error(d, pos_or(e->device_pos, nowhere), "bad device '%s': use cpu, cuda or cuda:N",
+			   e->device ? e->device : "");
 	if (e->batch == EXP_BATCH_UNSET)
 		e->batch = e->device && !strncmp(e->device, "cuda", 4) ? EXP_BATCH_AUTO : 8;
 	if (e->batch < 0)
@@ -1175,9 +1176,11 @@ static void check_outputs(struct experiment *e, struct diag *d)
 		unknown_value(d, nowhere, "precision", e->precision ? e->precision : "", model_precision_names,
 			      TS_PRECISION_NR);
 	else if (!strcmp(e->precision, "fp16") && e->device && strncmp(e->device, "cuda", 4))
-		diag_error(d, nowhere, "precision fp16 needs a CUDA device; on '%s' use bf16", e->device);
+		diag_error(d, pos_or(e->precision_pos, nowhere),
+			   "precision fp16 needs a CUDA device; on '%s' use bf16", e->device);
 	else if (!strcmp(e->precision, "tf32") && e->device && strncmp(e->device, "cuda", 4))
-		diag_error(d, nowhere, "precision tf32 needs a CUDA device; on '%s' use fp32 or bf16", e->device);
+		diag_error(d, pos_or(e->precision_pos, nowhere),
+			   "precision tf32 needs a CUDA device; on '%s' use fp32 or bf16", e->device);
 	for (i = 0; i < e->nr_table_formats; i++)
 		if (!one_of(e->table_formats[i], default_formats, ARRAY_SIZE(default_formats)))
 			unknown_value(d, nowhere, "table format", e->table_formats[i], default_formats,

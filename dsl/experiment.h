@@ -107,6 +107,7 @@ struct experiment {
 	char *device;			/* "cpu" (default), "cuda", "cuda:N" */
 	int batch;			/* images per batch; EXP_BATCH_AUTO: sized to the device's memory */
 	char *precision;		/* "fp32" (default, strict), "tf32", "bf16", "fp16" (autocast) */
+	struct src_pos device_pos, precision_pos; /* where each was written; line 0 if not */
 	int channels_last;		/* weights and images channels-last (default 0) */
 	uint64_t seed;			/* RandomCAM's seed (default 0) */
 	/* outputs */

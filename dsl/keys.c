@@ -111,8 +111,10 @@ const struct exp_field exp_output_fields[3] = {
 const struct exp_field exp_top_fields[10] = {
 	{ F(T_NAME, STR, EXP(name)), .sets_pos = 1, .pos = EXP(name_pos) },
 	{ F(T_OUTPUT, STR, EXP(output)), .sets_pos = 1, .pos = EXP(output_pos) },
-	{ F(T_DEVICE, CHOICE, EXP(device)), .choice = &experiment_device_choice },
-	{ F(T_PRECISION, CHOICE, EXP(precision)), .choice = &experiment_precision_choice },
+	{ F(T_DEVICE, CHOICE, EXP(device)), .choice = &experiment_device_choice, .sets_pos = 1,
+	  .pos = EXP(device_pos) },
+	{ F(T_PRECISION, CHOICE, EXP(precision)), .choice = &experiment_precision_choice, .sets_pos = 1,
+	  .pos = EXP(precision_pos) },
 	{ F(T_CHANNELS_LAST, BOOL, EXP(channels_last)) },
 	{ F(T_SEED, U64, EXP(seed)) },
 	{ F(T_METHODS, NAMES, EXP(methods)), .aux = EXP(nr_methods) },
