@@ -53,6 +53,11 @@ static const char status_usage[] =
 	"Summarises the results database in DIR (an experiment's output folder): runs by state, images\n"
 	"stored, and the specs that produced them.\n";
 
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
 void cmd_check_paper(const struct experiment *e, struct diag *d)
 {
 	struct src_pos pos = e->paper_pos.line ? e->paper_pos : (struct src_pos){ e->file, 0, 0 };
@@ -222,7 +227,7 @@ int cmd_plan(int argc, char **argv)
 	struct diag d = DIAG_INIT;
 	struct run_state *st;
 	size_t i, counts[4] = { 0 };
-	int unsafe, ret;
+	int unsafe, ret, w[4] = { 14, 12, 13, 10 };
 	const char *file;
 
 	if ((ret = cmd_spec_args(argc, argv, plan_usage, &file, &unsafe)) >= 0)
@@ -235,14 +240,23 @@ int cmd_plan(int argc, char **argv)
 	}
 	st = xcalloc(p.nr, sizeof(*st));
 	run_states(&e, &p, st);
-	printf("%-16s  %-7s  %6s  %-14s %-12s %-13s %-10s %s\n", "run", "state", "images", "model", "layer",
-	       "method", "utility", "target");
+	/* columns as wide as their longest name, at least the usual widths */
 	for (i = 0; i < p.nr; i++) {
 		const struct plan_run *r = &p.runs[i];
 		const struct exp_model *m = &e.models[r->model];
-		printf("%-16s  %-7s  %6ld  %-14s %-12s %-13s %-10s %s\n", r->key, st[i].state, st[i].done, m->name,
-		       m->layers[r->layer].name, e.methods[r->method].name, e.utilities[r->utility].name,
-		       plan_target_name(&p, r));
+		w[0] = max_int(w[0], (int)strlen(m->name));
+		w[1] = max_int(w[1], (int)strlen(m->layers[r->layer].name));
+		w[2] = max_int(w[2], (int)strlen(e.methods[r->method].name));
+		w[3] = max_int(w[3], (int)strlen(e.utilities[r->utility].name));
+	}
+	printf("%-16s  %-7s  %6s  %-*s %-*s %-*s %-*s %s\n", "run", "state", "images", w[0], "model", w[1],
+	       "layer", w[2], "method", w[3], "utility", "target");
+	for (i = 0; i < p.nr; i++) {
+		const struct plan_run *r = &p.runs[i];
+		const struct exp_model *m = &e.models[r->model];
+		printf("%-16s  %-7s  %6ld  %-*s %-*s %-*s %-*s %s\n", r->key, st[i].state, st[i].done, w[0],
+		       m->name, w[1], m->layers[r->layer].name, w[2], e.methods[r->method].name, w[3],
+		       e.utilities[r->utility].name, plan_target_name(&p, r));
 		counts[!strcmp(st[i].state, "done")     ? 0
 		       : !strcmp(st[i].state, "partial") ? 1
 		       : !strcmp(st[i].state, "failed")  ? 3
