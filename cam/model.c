@@ -303,7 +303,7 @@ static void collect_path(const char *path, const char *type, void *ud)
 	m->nr_paths++;
 }
 
-static char *sidecar_path(const char *model_path)
+char *model_sidecar_path(const char *model_path)
 {
 	struct strbuf sb = STRBUF_INIT;
 	const char *slash = strrchr(model_path, '/');
@@ -337,7 +337,7 @@ int model_load(struct model *m, const char *path, const char *device)
 		model_release(m);
 		return -1;
 	}
-	side = sidecar_path(path);
+	side = model_sidecar_path(path);
 	probe = fopen(side, "r");
 	if (probe) {
 		fclose(probe);

@@ -54,6 +54,8 @@ void model_release(struct model *m);
 
 /* Read a sidecar; fields present in the file replace those in meta. */
 int model_meta_read(struct model_meta *meta, const char *yaml_path);
+/* The sidecar of a model file: M.yaml beside M.pt (caller frees; it may not exist). */
+char *model_sidecar_path(const char *model_path);
 void model_meta_release(struct model_meta *meta);
 /*
  * Replace the class names with those in file: a text file with one name per line, or a JSON file like

@@ -2,7 +2,7 @@
  * plan.c - grid expansion and run keys (see plan.h).
  *
  * A run's key hashes its canonical configuration: the model file's content (not its path, so moving a
- * file keeps results), preprocessing, layer, a precision other than fp32, method, utility, target,
+ * file keeps results), preprocessing (the spec's, and its sidecar's where the spec leaves it), layer, a precision other than fp32, method, utility, target,
  * metrics, data selection and, for user definitions and RandomCAM, their code and seed. camlab's version
  * is deliberately left out: it is recorded beside the results instead, so an upgrade does not orphan
  * finished work.
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "cam/model.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
@@ -51,6 +52,60 @@ static const char *file_hash(const char *path)
 	return memo[nr++].hex;
 }
 
+/*
+ * What a model's sidecar (M.yaml beside M.pt) says of its preprocessing and classes, as key lines, for
+ * the fields the spec leaves to it; "" without a sidecar. Memoised per model file.
+ */
+static const char *sidecar_config(const struct exp_model *m)
+{
+	static struct {
+		char *file, *config;
+	} * memo;
+	static size_t nr, alloc;
+	struct model_meta meta = MODEL_META_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	char *side;
+	size_t i;
+	FILE *fp;
+
+	for (i = 0; i < nr; i++)
+		if (!strcmp(memo[i].file, m->file))
+			return memo[i].config;
+	side = model_sidecar_path(m->file);
+	if ((fp = fopen(side, "r"))) {
+		fclose(fp);
+		error_set_quiet(1); /* a bad sidecar is the run's error, said when the model loads */
+		if (model_meta_read(&meta, side) == 0) {
+			if (m->input_size < 0)
+				strbuf_addf(&sb, "sidecar.input_size=%d\n", meta.input_size);
+			if (m->resize < 0)
+				strbuf_addf(&sb, "sidecar.resize=%d\n", meta.resize);
+			if (meta.have_norm && !m->have_mean)
+				strbuf_addf(&sb, "sidecar.mean=%.9g,%.9g,%.9g\n", meta.mean[0], meta.mean[1],
+					    meta.mean[2]);
+			if (meta.have_norm && !m->have_std)
+				strbuf_addf(&sb, "sidecar.std=%.9g,%.9g,%.9g\n", meta.std[0], meta.std[1],
+					    meta.std[2]);
+			if (meta.nr_classes && !m->classes) {
+				XXH64_state_t *st = XXH64_createState();
+				XXH64_reset(st, 0);
+				for (i = 0; i < meta.nr_classes; i++)
+					XXH64_update(st, meta.classes[i], strlen(meta.classes[i]) + 1);
+				strbuf_addf(&sb, "sidecar.classes_hash=%016llx\n",
+					    (unsigned long long)XXH64_digest(st));
+				XXH64_freeState(st);
+			}
+		}
+		error_set_quiet(0);
+		model_meta_release(&meta);
+	}
+	free(side);
+	ALLOC_GROW(memo, nr + 1, alloc);
+	memo[nr].file = xstrdup(m->file);
+	memo[nr].config = strbuf_detach(&sb, NULL);
+	return memo[nr++].config;
+}
+
 static const struct exp_def *find_def(const struct experiment *e, enum exp_def_kind kind, const char *name)
 {
 	size_t i;
@@ -77,6 +132,8 @@ static char *run_config(const struct experiment *e, const struct plan_run *r)
 		strbuf_addf(&sb, "model.std=%.9g,%.9g,%.9g\n", m->std[0], m->std[1], m->std[2]);
 	if (m->classes)
 		strbuf_addf(&sb, "model.classes_hash=%s\n", file_hash(m->classes));
+	/* an edited sidecar is another preprocessing: its results must not mix with the old ones */
+	strbuf_addstr(&sb, sidecar_config(m));
 	strbuf_addf(&sb, "layer.path=%s\nlayer.layout=%s\n", l->path, l->layout ? l->layout : "auto");
 	/* low-precision results are other results; fp32 adds nothing, so older keys stay valid */
 	if (e->precision && strcmp(e->precision, "fp32"))

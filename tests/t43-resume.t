@@ -171,6 +171,24 @@ test_expect_success 'metrics: [ad, com] stores and shows only those (IC is not f
 	test_grep '^\\| GradCAM \\| [^|–]+ \\| – \\| [^|–]+ \\| – \\| – \\| – \\|' $TMP/few/report/tables/methods.fashion.pre_gap.rest.predicted.md
 "
 
+test_expect_success 'an edited sidecar (normalisation, classes) makes new runs; a new layer alias does not' "
+	mkdir -p $TMP/side && cp experiments/models/fashion_mnist_cnn.pt experiments/models/fashion_mnist_cnn.yaml $TMP/side/ &&
+	cat >$TMP/sidecar.yaml <<-EOS &&
+	models: [{name: fashion, file: $TMP/side/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
+	data: {path: $FM, limit: 4}
+	methods: [gradcam]
+	EOS
+	keys() { $CAMLAB plan $TMP/sidecar.yaml | awk 'NR > 1 && NF > 3 { print \$1 }'; } &&
+	keys >$TMP/k0 && test -s $TMP/k0 &&
+	printf '  also: features.block5.conv\\n' >>$TMP/side/fashion_mnist_cnn.yaml &&
+	tail -n 2 $TMP/side/fashion_mnist_cnn.yaml | test_grep '^  also: ' /dev/stdin &&
+	keys >$TMP/k1 && cmp $TMP/k0 $TMP/k1 &&
+	sed -i 's/^mean: .*/mean: [0.3, 0.3, 0.3]/' $TMP/side/fashion_mnist_cnn.yaml &&
+	keys >$TMP/k2 && ! cmp -s $TMP/k0 $TMP/k2 &&
+	cp experiments/models/fashion_mnist_cnn.yaml $TMP/side/ && sed -i 's/Trouser/Trousers/' $TMP/side/fashion_mnist_cnn.yaml &&
+	keys >$TMP/k3 && ! cmp -s $TMP/k0 $TMP/k3 && ! cmp -s $TMP/k2 $TMP/k3
+"
+
 test_expect_success 'results export to CSV' "
 	head -n 1 $TMP/clean/aggregates.csv | test_grep '^model,layer,method,utility,target,run_key,n,ad,coh,com,adcc,ic,add_\$' /dev/stdin &&
 	test \$(wc -l <$TMP/clean/images.csv) -ge 1201
