@@ -136,6 +136,7 @@ void cam_pass_release(struct cam_pass *p)
 	ts_free(p->u);
 	ts_free(p->g);
 	ts_free(p->ha);
+	ts_free(p->a_live);
 	free(p->classes);
 	memset(p, 0, sizeof(*p));
 }
@@ -174,7 +175,10 @@ int cam_pass_run_hooked(struct cam_pass *p, ts_split *split, const ts_tensor *x,
 
 	prev = ts_set_grad(1);
 	leaf = K(ts_leaf(p->a));
-	logits = K(ts_split_suffix(split, p->carry, leaf));
+	/* on request, A as the model's in-place ops left it (a_live): the paper's ShapleyCAM's quirk */
+	logits = K((flags & CAM_PASS_LIVE_A) && (flags & CAM_PASS_HVP)
+			   ? ts_split_suffix_live(split, p->carry, leaf, &p->a_live)
+			   : ts_split_suffix(split, p->carry, leaf));
 	if (!logits) {
 		ts_set_grad(prev);
 		tmp_done(&T, NULL);
@@ -204,7 +208,7 @@ int cam_pass_run_hooked(struct cam_pass *p, ts_split *split, const ts_tensor *x,
 		total = K(ts_sum(uu, NULL, 0, 0));
 		p->g = ts_grad(total, leaf, NULL, (flags & CAM_PASS_HVP) != 0);
 		if (p->g && (flags & CAM_PASS_HVP))
-			p->ha = ts_grad(p->g, leaf, leaf, 0);
+			p->ha = ts_grad(p->g, leaf, p->a_live ? p->a_live : leaf, 0);
 		if (p->g && (flags & CAM_PASS_HVP)) {
 			ts_tensor *g = ts_detach(p->g);
 			ts_free(p->g);
@@ -476,13 +480,13 @@ ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam
 		r = randomcam(p, e->seed, e->items);
 		break;
 	case CAM_SHAPLEYCAM:
-		r = pooled(shapley_w(p, &T), p->a);
+		r = pooled(shapley_w(p, &T), p->a_live ? p->a_live : p->a);
 		break;
 	case CAM_SHAPLEYCAM_H:
-		r = elementwise(shapley_w(p, &T), p->a, 0);
+		r = elementwise(shapley_w(p, &T), p->a_live ? p->a_live : p->a, 0);
 		break;
 	case CAM_SHAPLEYCAM_E:
-		r = elementwise(shapley_w(p, &T), p->a, 1);
+		r = elementwise(shapley_w(p, &T), p->a_live ? p->a_live : p->a, 1);
 		break;
 	case CAM_SCORECAM:
 		return scorecam(p, e);

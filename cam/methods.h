@@ -42,6 +42,14 @@ int cam_methods_parse(const char *list, unsigned *mask);
 enum cam_pass_flags {
 	CAM_PASS_GRAD = 1 << 0, /* G = dU/dA */
 	CAM_PASS_HVP = 1 << 1,	/* HA = (d2U/dA2) A, by a second backward */
+	/*
+	 * The paper code's quirk (SCIENCE.md), on request only: where the model applies an in-place op to
+	 * the layer's output (VGG-16's ReLU(inplace=True) after features.28), the paper's ShapleyCAM classes
+	 * kept a live reference to it and so saw the values after that op. With this flag a_live holds them
+	 * and HA is H times a_live; the ShapleyCAM variants then use a_live for A. Without such an op it
+	 * changes nothing.
+	 */
+	CAM_PASS_LIVE_A = 1 << 2,
 };
 
 /* Which passes a set of methods needs. */
@@ -57,6 +65,7 @@ struct cam_pass {
 	ts_tensor *u;	   /* (B, 1) the utility at the target, detached */
 	ts_tensor *g;	   /* dU/dA or NULL */
 	ts_tensor *ha;	   /* HA or NULL */
+	ts_tensor *a_live; /* CAM_PASS_LIVE_A: A after the model's in-place op on it, or NULL */
 	enum utility utility;
 	const struct utility_hook *hook; /* a user utility that replaces utility, or NULL (borrowed) */
 	long *classes; /* host copy of the targets, B entries */

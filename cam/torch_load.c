@@ -28,113 +28,115 @@
  * Every function of torch_shim.h: FN(return type, name, parameters, arguments), VOID for those that
  * return nothing, FREE for the destructors (which take NULL without loading libtorch).
  */
-#define TS_FUNCTIONS(FN, VOID, FREE)                                                                        \
-	FN(const char *, ts_error, (void), ())                                                              \
-	FN(int, ts_init, (int threads), (threads))                                                          \
-	FN(int, ts_device_check, (const char *device), (device))                                            \
-	FN(int, ts_cuda_device_count, (void), ())                                                           \
-	FN(const char *, ts_version, (void), ())                                                            \
-	FN(int, ts_set_grad, (int enabled), (enabled))                                                      \
-	VOID(ts_manual_seed, (uint64_t seed), (seed))                                                       \
-	FREE(ts_free, ts_tensor)                                                                            \
-	FN(ts_tensor *, ts_from_f32,                                                                        \
-	   (const float *data, const int64_t *shape, int ndim, const char *device),                         \
-	   (data, shape, ndim, device))                                                                     \
-	FN(ts_tensor *, ts_from_i64,                                                                        \
-	   (const int64_t *data, const int64_t *shape, int ndim, const char *device),                       \
-	   (data, shape, ndim, device))                                                                     \
-	FN(ts_tensor *, ts_full, (const int64_t *shape, int ndim, double value, const char *device),        \
-	   (shape, ndim, value, device))                                                                    \
-	FN(ts_tensor *, ts_images_normalized,                                                               \
-	   (const unsigned char *const *rgb, int64_t n, int64_t h, int64_t w, const float mean[3],          \
-	    const float std[3], const char *device),                                                        \
-	   (rgb, n, h, w, mean, std, device))                                                               \
-	FN(ts_tensor *, ts_rand_uniform,                                                                    \
-	   (const int64_t *shape, int ndim, double lo, double hi, uint64_t seed, const char *device),       \
-	   (shape, ndim, lo, hi, seed, device))                                                             \
-	FN(ts_tensor *, ts_zeros_like, (const ts_tensor *t), (t))                                           \
-	FN(int, ts_dim, (const ts_tensor *t), (t))                                                          \
-	FN(int64_t, ts_size, (const ts_tensor *t, int dim), (t, dim))                                       \
-	FN(int64_t, ts_numel, (const ts_tensor *t), (t))                                                    \
-	FN(long, ts_copy_f32, (const ts_tensor *t, float *out, size_t n), (t, out, n))                      \
-	FN(long, ts_copy_f64, (const ts_tensor *t, double *out, size_t n), (t, out, n))                     \
-	FN(long, ts_copy_i64, (const ts_tensor *t, int64_t *out, size_t n), (t, out, n))                    \
-	FN(double, ts_item, (const ts_tensor *t), (t))                                                      \
-	FN(ts_tensor *, ts_to_device, (const ts_tensor *t, const char *device), (t, device))                \
-	FN(ts_tensor *, ts_to_like, (const ts_tensor *t, const ts_tensor *like), (t, like))                 \
-	FN(ts_tensor *, ts_to_f64, (const ts_tensor *t), (t))                                               \
-	FN(ts_tensor *, ts_to_f32, (const ts_tensor *t), (t))                                               \
-	FN(ts_tensor *, ts_clone, (const ts_tensor *t), (t))                                                \
-	FN(ts_tensor *, ts_detach, (const ts_tensor *t), (t))                                               \
-	FN(ts_tensor *, ts_leaf, (const ts_tensor *t), (t))                                                 \
-	FN(ts_tensor *, ts_add, (const ts_tensor *a, const ts_tensor *b), (a, b))                           \
-	FN(ts_tensor *, ts_sub, (const ts_tensor *a, const ts_tensor *b), (a, b))                           \
-	FN(ts_tensor *, ts_mul, (const ts_tensor *a, const ts_tensor *b), (a, b))                           \
-	FN(ts_tensor *, ts_div, (const ts_tensor *a, const ts_tensor *b), (a, b))                           \
-	FN(ts_tensor *, ts_adds, (const ts_tensor *a, double s), (a, s))                                    \
-	FN(ts_tensor *, ts_muls, (const ts_tensor *a, double s), (a, s))                                    \
-	FN(ts_tensor *, ts_pows, (const ts_tensor *a, double s), (a, s))                                    \
-	FN(ts_tensor *, ts_relu, (const ts_tensor *a), (a))                                                 \
-	FN(ts_tensor *, ts_abs, (const ts_tensor *a), (a))                                                  \
-	FN(ts_tensor *, ts_exp, (const ts_tensor *a), (a))                                                  \
-	FN(ts_tensor *, ts_log, (const ts_tensor *a), (a))                                                  \
-	FN(ts_tensor *, ts_sqrt, (const ts_tensor *a), (a))                                                 \
-	FN(ts_tensor *, ts_gts, (const ts_tensor *a, double s), (a, s))                                     \
-	FN(ts_tensor *, ts_eqs, (const ts_tensor *a, double s), (a, s))                                     \
-	FN(ts_tensor *, ts_where, (const ts_tensor *cond, const ts_tensor *a, const ts_tensor *b),          \
-	   (cond, a, b))                                                                                    \
-	FN(ts_tensor *, ts_clamp, (const ts_tensor *a, double lo, double hi), (a, lo, hi))                  \
-	FN(ts_tensor *, ts_sum, (const ts_tensor *a, const int *dims, int ndims, int keepdim),              \
-	   (a, dims, ndims, keepdim))                                                                       \
-	FN(ts_tensor *, ts_mean, (const ts_tensor *a, const int *dims, int ndims, int keepdim),             \
-	   (a, dims, ndims, keepdim))                                                                       \
-	FN(ts_tensor *, ts_amax, (const ts_tensor *a, const int *dims, int ndims, int keepdim),             \
-	   (a, dims, ndims, keepdim))                                                                       \
-	FN(ts_tensor *, ts_amin, (const ts_tensor *a, const int *dims, int ndims, int keepdim),             \
-	   (a, dims, ndims, keepdim))                                                                       \
-	FN(ts_tensor *, ts_argmax, (const ts_tensor *a, int dim), (a, dim))                                 \
-	FN(ts_tensor *, ts_argmin, (const ts_tensor *a, int dim), (a, dim))                                 \
-	FN(int, ts_topk, (const ts_tensor *a, int k, int dim, ts_tensor **values, ts_tensor **indices),     \
-	   (a, k, dim, values, indices))                                                                    \
-	FN(ts_tensor *, ts_softmax, (const ts_tensor *a, int dim), (a, dim))                                \
-	FN(ts_tensor *, ts_log_softmax, (const ts_tensor *a, int dim), (a, dim))                            \
-	FN(ts_tensor *, ts_gather, (const ts_tensor *a, int dim, const ts_tensor *index), (a, dim, index))  \
-	FN(ts_tensor *, ts_matmul, (const ts_tensor *a, const ts_tensor *b), (a, b))                        \
-	FN(ts_tensor *, ts_narrow, (const ts_tensor *a, int dim, int64_t start, int64_t len),               \
-	   (a, dim, start, len))                                                                            \
-	FN(ts_tensor *, ts_select, (const ts_tensor *a, int dim, int64_t index), (a, dim, index))           \
-	FN(ts_tensor *, ts_cat, (ts_tensor *const *ts, int n, int dim), (ts, n, dim))                       \
-	FN(ts_tensor *, ts_reshape, (const ts_tensor *a, const int64_t *shape, int ndim), (a, shape, ndim)) \
-	FN(ts_tensor *, ts_permute, (const ts_tensor *a, const int *dims, int ndims), (a, dims, ndims))     \
-	FN(ts_tensor *, ts_unsqueeze, (const ts_tensor *a, int dim), (a, dim))                              \
-	FN(ts_tensor *, ts_squeeze, (const ts_tensor *a, int dim), (a, dim))                                \
-	FN(ts_tensor *, ts_repeat_interleave, (const ts_tensor *a, int64_t n), (a, n))                      \
-	FN(ts_tensor *, ts_interpolate, (const ts_tensor *a, int64_t h, int64_t w, int align_corners),      \
-	   (a, h, w, align_corners))                                                                        \
-	FN(ts_tensor *, ts_grad,                                                                            \
-	   (const ts_tensor *output, const ts_tensor *input, const ts_tensor *grad_output,                  \
-	    int create_graph),                                                                              \
-	   (output, input, grad_output, create_graph))                                                      \
-	FN(ts_module *, ts_module_load, (const char *path, const char *device), (path, device))             \
-	FN(int, ts_module_set_precision, (ts_module * m, enum ts_precision p, int channels_last),           \
-	   (m, p, channels_last))                                                                           \
-	FN(int, ts_device_memory, (const char *device, int64_t *free_bytes, int64_t *total_bytes),          \
-	   (device, free_bytes, total_bytes))                                                               \
-	FN(int, ts_module_set_double, (ts_module * m, int on), (m, on))                                     \
-	FREE(ts_module_free, ts_module)                                                                     \
-	FN(int, ts_module_paths,                                                                            \
-	   (const ts_module *m, void (*fn)(const char *path, const char *type, void *ud), void *ud),        \
-	   (m, fn, ud))                                                                                     \
-	FN(ts_tensor *, ts_module_forward, (ts_module * m, const ts_tensor *x), (m, x))                     \
-	FN(ts_tensor *, ts_module_attr, (const ts_module *m, const char *path), (m, path))                  \
-	FN(ts_split *, ts_split_new, (ts_module * m, const char *layer, enum ts_layout layout),             \
-	   (m, layer, layout))                                                                              \
-	FREE(ts_split_free, ts_split)                                                                       \
-	FN(int, ts_split_prefix, (ts_split * s, const ts_tensor *x, ts_carry **carry, ts_tensor **a),       \
-	   (s, x, carry, a))                                                                                \
-	FN(ts_tensor *, ts_split_suffix, (ts_split * s, const ts_carry *carry, const ts_tensor *a),         \
-	   (s, carry, a))                                                                                   \
-	FN(ts_carry *, ts_carry_repeat_interleave, (const ts_carry *c, int64_t n), (c, n))                  \
+#define TS_FUNCTIONS(FN, VOID, FREE)                                                                         \
+	FN(const char *, ts_error, (void), ())                                                               \
+	FN(int, ts_init, (int threads), (threads))                                                           \
+	FN(int, ts_device_check, (const char *device), (device))                                             \
+	FN(int, ts_cuda_device_count, (void), ())                                                            \
+	FN(const char *, ts_version, (void), ())                                                             \
+	FN(int, ts_set_grad, (int enabled), (enabled))                                                       \
+	VOID(ts_manual_seed, (uint64_t seed), (seed))                                                        \
+	FREE(ts_free, ts_tensor)                                                                             \
+	FN(ts_tensor *, ts_from_f32,                                                                         \
+	   (const float *data, const int64_t *shape, int ndim, const char *device),                          \
+	   (data, shape, ndim, device))                                                                      \
+	FN(ts_tensor *, ts_from_i64,                                                                         \
+	   (const int64_t *data, const int64_t *shape, int ndim, const char *device),                        \
+	   (data, shape, ndim, device))                                                                      \
+	FN(ts_tensor *, ts_full, (const int64_t *shape, int ndim, double value, const char *device),         \
+	   (shape, ndim, value, device))                                                                     \
+	FN(ts_tensor *, ts_images_normalized,                                                                \
+	   (const unsigned char *const *rgb, int64_t n, int64_t h, int64_t w, const float mean[3],           \
+	    const float std[3], const char *device),                                                         \
+	   (rgb, n, h, w, mean, std, device))                                                                \
+	FN(ts_tensor *, ts_rand_uniform,                                                                     \
+	   (const int64_t *shape, int ndim, double lo, double hi, uint64_t seed, const char *device),        \
+	   (shape, ndim, lo, hi, seed, device))                                                              \
+	FN(ts_tensor *, ts_zeros_like, (const ts_tensor *t), (t))                                            \
+	FN(int, ts_dim, (const ts_tensor *t), (t))                                                           \
+	FN(int64_t, ts_size, (const ts_tensor *t, int dim), (t, dim))                                        \
+	FN(int64_t, ts_numel, (const ts_tensor *t), (t))                                                     \
+	FN(long, ts_copy_f32, (const ts_tensor *t, float *out, size_t n), (t, out, n))                       \
+	FN(long, ts_copy_f64, (const ts_tensor *t, double *out, size_t n), (t, out, n))                      \
+	FN(long, ts_copy_i64, (const ts_tensor *t, int64_t *out, size_t n), (t, out, n))                     \
+	FN(double, ts_item, (const ts_tensor *t), (t))                                                       \
+	FN(ts_tensor *, ts_to_device, (const ts_tensor *t, const char *device), (t, device))                 \
+	FN(ts_tensor *, ts_to_like, (const ts_tensor *t, const ts_tensor *like), (t, like))                  \
+	FN(ts_tensor *, ts_to_f64, (const ts_tensor *t), (t))                                                \
+	FN(ts_tensor *, ts_to_f32, (const ts_tensor *t), (t))                                                \
+	FN(ts_tensor *, ts_clone, (const ts_tensor *t), (t))                                                 \
+	FN(ts_tensor *, ts_detach, (const ts_tensor *t), (t))                                                \
+	FN(ts_tensor *, ts_leaf, (const ts_tensor *t), (t))                                                  \
+	FN(ts_tensor *, ts_add, (const ts_tensor *a, const ts_tensor *b), (a, b))                            \
+	FN(ts_tensor *, ts_sub, (const ts_tensor *a, const ts_tensor *b), (a, b))                            \
+	FN(ts_tensor *, ts_mul, (const ts_tensor *a, const ts_tensor *b), (a, b))                            \
+	FN(ts_tensor *, ts_div, (const ts_tensor *a, const ts_tensor *b), (a, b))                            \
+	FN(ts_tensor *, ts_adds, (const ts_tensor *a, double s), (a, s))                                     \
+	FN(ts_tensor *, ts_muls, (const ts_tensor *a, double s), (a, s))                                     \
+	FN(ts_tensor *, ts_pows, (const ts_tensor *a, double s), (a, s))                                     \
+	FN(ts_tensor *, ts_relu, (const ts_tensor *a), (a))                                                  \
+	FN(ts_tensor *, ts_abs, (const ts_tensor *a), (a))                                                   \
+	FN(ts_tensor *, ts_exp, (const ts_tensor *a), (a))                                                   \
+	FN(ts_tensor *, ts_log, (const ts_tensor *a), (a))                                                   \
+	FN(ts_tensor *, ts_sqrt, (const ts_tensor *a), (a))                                                  \
+	FN(ts_tensor *, ts_gts, (const ts_tensor *a, double s), (a, s))                                      \
+	FN(ts_tensor *, ts_eqs, (const ts_tensor *a, double s), (a, s))                                      \
+	FN(ts_tensor *, ts_where, (const ts_tensor *cond, const ts_tensor *a, const ts_tensor *b),           \
+	   (cond, a, b))                                                                                     \
+	FN(ts_tensor *, ts_clamp, (const ts_tensor *a, double lo, double hi), (a, lo, hi))                   \
+	FN(ts_tensor *, ts_sum, (const ts_tensor *a, const int *dims, int ndims, int keepdim),               \
+	   (a, dims, ndims, keepdim))                                                                        \
+	FN(ts_tensor *, ts_mean, (const ts_tensor *a, const int *dims, int ndims, int keepdim),              \
+	   (a, dims, ndims, keepdim))                                                                        \
+	FN(ts_tensor *, ts_amax, (const ts_tensor *a, const int *dims, int ndims, int keepdim),              \
+	   (a, dims, ndims, keepdim))                                                                        \
+	FN(ts_tensor *, ts_amin, (const ts_tensor *a, const int *dims, int ndims, int keepdim),              \
+	   (a, dims, ndims, keepdim))                                                                        \
+	FN(ts_tensor *, ts_argmax, (const ts_tensor *a, int dim), (a, dim))                                  \
+	FN(ts_tensor *, ts_argmin, (const ts_tensor *a, int dim), (a, dim))                                  \
+	FN(int, ts_topk, (const ts_tensor *a, int k, int dim, ts_tensor **values, ts_tensor **indices),      \
+	   (a, k, dim, values, indices))                                                                     \
+	FN(ts_tensor *, ts_softmax, (const ts_tensor *a, int dim), (a, dim))                                 \
+	FN(ts_tensor *, ts_log_softmax, (const ts_tensor *a, int dim), (a, dim))                             \
+	FN(ts_tensor *, ts_gather, (const ts_tensor *a, int dim, const ts_tensor *index), (a, dim, index))   \
+	FN(ts_tensor *, ts_matmul, (const ts_tensor *a, const ts_tensor *b), (a, b))                         \
+	FN(ts_tensor *, ts_narrow, (const ts_tensor *a, int dim, int64_t start, int64_t len),                \
+	   (a, dim, start, len))                                                                             \
+	FN(ts_tensor *, ts_select, (const ts_tensor *a, int dim, int64_t index), (a, dim, index))            \
+	FN(ts_tensor *, ts_cat, (ts_tensor *const *ts, int n, int dim), (ts, n, dim))                        \
+	FN(ts_tensor *, ts_reshape, (const ts_tensor *a, const int64_t *shape, int ndim), (a, shape, ndim))  \
+	FN(ts_tensor *, ts_permute, (const ts_tensor *a, const int *dims, int ndims), (a, dims, ndims))      \
+	FN(ts_tensor *, ts_unsqueeze, (const ts_tensor *a, int dim), (a, dim))                               \
+	FN(ts_tensor *, ts_squeeze, (const ts_tensor *a, int dim), (a, dim))                                 \
+	FN(ts_tensor *, ts_repeat_interleave, (const ts_tensor *a, int64_t n), (a, n))                       \
+	FN(ts_tensor *, ts_interpolate, (const ts_tensor *a, int64_t h, int64_t w, int align_corners),       \
+	   (a, h, w, align_corners))                                                                         \
+	FN(ts_tensor *, ts_grad,                                                                             \
+	   (const ts_tensor *output, const ts_tensor *input, const ts_tensor *grad_output,                   \
+	    int create_graph),                                                                               \
+	   (output, input, grad_output, create_graph))                                                       \
+	FN(ts_module *, ts_module_load, (const char *path, const char *device), (path, device))              \
+	FN(int, ts_module_set_precision, (ts_module * m, enum ts_precision p, int channels_last),            \
+	   (m, p, channels_last))                                                                            \
+	FN(int, ts_device_memory, (const char *device, int64_t *free_bytes, int64_t *total_bytes),           \
+	   (device, free_bytes, total_bytes))                                                                \
+	FN(int, ts_module_set_double, (ts_module * m, int on), (m, on))                                      \
+	FREE(ts_module_free, ts_module)                                                                      \
+	FN(int, ts_module_paths,                                                                             \
+	   (const ts_module *m, void (*fn)(const char *path, const char *type, void *ud), void *ud),         \
+	   (m, fn, ud))                                                                                      \
+	FN(ts_tensor *, ts_module_forward, (ts_module * m, const ts_tensor *x), (m, x))                      \
+	FN(ts_tensor *, ts_module_attr, (const ts_module *m, const char *path), (m, path))                   \
+	FN(ts_split *, ts_split_new, (ts_module * m, const char *layer, enum ts_layout layout),              \
+	   (m, layer, layout))                                                                               \
+	FREE(ts_split_free, ts_split)                                                                        \
+	FN(int, ts_split_prefix, (ts_split * s, const ts_tensor *x, ts_carry **carry, ts_tensor **a),        \
+	   (s, x, carry, a))                                                                                 \
+	FN(ts_tensor *, ts_split_suffix, (ts_split * s, const ts_carry *carry, const ts_tensor *a),          \
+	   (s, carry, a))                                                                                    \
+	FN(ts_tensor *, ts_split_suffix_live,                                                                \
+	   (ts_split * s, const ts_carry *carry, const ts_tensor *a, ts_tensor **live), (s, carry, a, live)) \
+	FN(ts_carry *, ts_carry_repeat_interleave, (const ts_carry *c, int64_t n), (c, n))                   \
 	FREE(ts_carry_free, ts_carry)
 
 #define POINTER(ret, name, params, args) ret(*name) params;

@@ -930,12 +930,43 @@ static bool is_inplace(Node *n)
 	return s.rfind("aten::", 0) == 0 && s.size() > 1 && s.back() == '_' && s[s.size() - 2] != '_';
 }
 
+/*
+ * The first in-place op on v (as its input 0), or nullptr; looked for also inside the methods v is passed
+ * to (VGG's ReLU(inplace=True) is the next module's forward, a call the suffix does not inline), a few
+ * calls deep.
+ */
+static Node *mutator_of(Value *v, int depth = 0)
+{
+	for (const auto &use : v->uses()) {
+		Node *u = use.user;
+		if (is_inplace(u) && use.offset == 0)
+			return u;
+		if (use.offset == 0 || depth >= 6)
+			continue;
+		torch::jit::Function *fn = nullptr;
+		size_t at = use.offset; /* the callee's input: a method's self is input 0 of both */
+		if (u->kind() == c10::prim::CallMethod) {
+			if (auto cls = u->input(0)->type()->cast<c10::ClassType>())
+				fn = cls->findMethod(u->s(c10::attr::name));
+		} else if (u->kind() == c10::prim::CallFunction) {
+			/* ReLU's forward calls F.relu, which does relu_ inside an if */
+			if (auto ft = u->input(0)->type()->cast<c10::FunctionType>())
+				fn = ft->function();
+			at = use.offset - 1;
+		}
+		if (!fn || !fn->isGraphFunction())
+			continue;
+		auto graph = torch::jit::toGraphFunction(*fn).graph();
+		if (at < graph->inputs().size())
+			if (Node *op = mutator_of(graph->inputs()[at], depth + 1))
+				return op;
+	}
+	return nullptr;
+}
+
 static bool mutated_in(Value *v)
 {
-	for (const auto &use : v->uses())
-		if (is_inplace(use.user) && use.offset == 0)
-			return true;
-	return false;
+	return mutator_of(v) != nullptr;
 }
 
 /*
@@ -1209,8 +1240,14 @@ int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor
 	TS_CATCH(-1)
 }
 
-ts_tensor *ts_split_suffix(ts_split *s, const ts_carry *carry, const ts_tensor *a)
+/*
+ * The suffix on a; with live, *live receives A as the suffix left it when the model changed it in place
+ * (VGG's ReLU(inplace=True) after features.28), else NULL: the paper's ShapleyCAM held this tensor.
+ */
+static ts_tensor *suffix_run(ts_split *s, const ts_carry *carry, const ts_tensor *a, ts_tensor **live)
 {
+	if (live)
+		*live = nullptr;
 	if (!a || !carry)
 		return nullptr;
 	TS_TRY
@@ -1221,8 +1258,9 @@ ts_tensor *ts_split_suffix(ts_split *s, const ts_carry *carry, const ts_tensor *
 	}
 	at::Tensor in = from_bchw(a->t, s->layout);
 	/* An in-place op on a leaf that requires grad is an autograd error; on a copy it is fine. */
-	if (s->a_mutated || in.is_leaf())
+	if (s->a_mutated || in.is_leaf() || live)
 		in = in.clone();
+	auto version = in._version();
 	stack.push_back(in);
 	{
 		autocast_scope ac(s->m);
@@ -1234,8 +1272,23 @@ ts_tensor *ts_split_suffix(ts_split *s, const ts_carry *carry, const ts_tensor *
 	if (!out.isTensor())
 		throw std::runtime_error("the model's forward returned " + out.tagKind() +
 					 ", expected a tensor of logits");
-	return wrap(module_output(s->m, out.toTensor()));
+	ts_tensor *logits = wrap(module_output(s->m, out.toTensor()));
+	if (live && in._version() != version) {
+		at::Tensor after = to_bchw(in.detach(), s->layout);
+		*live = wrap(low_precision(after) ? after.to(at::kFloat) : after.clone());
+	}
+	return logits;
 	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_split_suffix(ts_split *s, const ts_carry *carry, const ts_tensor *a)
+{
+	return suffix_run(s, carry, a, nullptr);
+}
+
+ts_tensor *ts_split_suffix_live(ts_split *s, const ts_carry *carry, const ts_tensor *a, ts_tensor **live)
+{
+	return suffix_run(s, carry, a, live);
 }
 
 ts_carry *ts_carry_repeat_interleave(const ts_carry *c, int64_t n)

@@ -214,6 +214,11 @@ void ts_split_free(ts_split *s);
 int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor **a);
 /* Logits from a (B', C, h, w) given the prefix's carry (honours grad mode; a may require grad). */
 ts_tensor *ts_split_suffix(ts_split *s, const ts_carry *carry, const ts_tensor *a);
+/*
+ * The same, and *live (owned by the caller) receives A as the model left it when it changed A in place
+ * (a ReLU(inplace=True) after the layer), detached; NULL when the model did not change it.
+ */
+ts_tensor *ts_split_suffix_live(ts_split *s, const ts_carry *carry, const ts_tensor *a, ts_tensor **live);
 /* A carry whose batch is b repeated n times each, to evaluate n variants of every image's A at once. */
 ts_carry *ts_carry_repeat_interleave(const ts_carry *c, int64_t n);
 void ts_carry_free(ts_carry *c);

@@ -117,6 +117,7 @@ void experiment_release(struct experiment *e)
 	free(e->defs);
 	free(e->device);
 	free(e->precision);
+	free(e->quirk);
 	for (i = 0; i < e->nr_table_formats; i++)
 		free(e->table_formats[i]);
 	free(e->table_formats);
@@ -605,6 +606,9 @@ const struct exp_choice experiment_precision_choice = { "precision", "fp32, tf32
 							 experiment_valid_precision };
 const struct exp_choice experiment_layout_choice = { "layout", "auto, bchw, bhwc or bnc", layouts,
 						     ARRAY_SIZE(layouts), NULL };
+static const char *const quirks[] = { "shapley-live-activation" };
+const struct exp_choice experiment_quirk_choice = { "quirk", "shapley-live-activation", quirks,
+						    ARRAY_SIZE(quirks), NULL };
 const struct exp_choice experiment_figure_by_choice = { "'by' value", "method, utility or target", figure_by,
 							ARRAY_SIZE(figure_by), NULL };
 
@@ -1350,6 +1354,8 @@ char *experiment_canonical(const struct experiment *e)
 		strbuf_addf(&sb, "batch %d\n", e->batch);
 	if (e->precision && strcmp(e->precision, "fp32"))
 		put_kv(&sb, "", "precision", e->precision);
+	if (e->quirk)
+		put_kv(&sb, "", "quirk", e->quirk);
 	if (e->channels_last)
 		strbuf_addstr(&sb, "channels_last 1\n");
 	strbuf_addf(&sb, "seed %llu\n", (unsigned long long)e->seed);

@@ -108,6 +108,11 @@ struct experiment {
 	int batch;			/* images per batch; EXP_BATCH_AUTO: sized to the device's memory */
 	char *precision;		/* "fp32" (default, strict), "tf32", "bf16", "fp16" (autocast) */
 	struct src_pos device_pos, precision_pos; /* where each was written; line 0 if not */
+	/*
+	 * A quirk of the paper's code to reproduce, on request only (SCIENCE.md): NULL (the faithful
+	 * default) or "shapley-live-activation" (cam/methods.h, CAM_PASS_LIVE_A).
+	 */
+	char *quirk;
 	int channels_last;		/* weights and images channels-last (default 0) */
 	uint64_t seed;			/* RandomCAM's seed (default 0) */
 	/* outputs */
@@ -156,7 +161,7 @@ struct exp_choice {
 	int (*valid)(const char *s); /* NULL: the names are the valid values */
 };
 extern const struct exp_choice experiment_device_choice, experiment_precision_choice,
-	experiment_layout_choice, experiment_figure_by_choice;
+	experiment_layout_choice, experiment_figure_by_choice, experiment_quirk_choice;
 /*
  * *field (owned by the experiment) becomes a copy of s when it is valid; otherwise an error at pos
  * with the nearest name, or else with what to use.

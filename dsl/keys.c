@@ -37,7 +37,7 @@ const struct exp_key exp_output_keys[6] = {
 	{ "paper", O_PAPER },	{ "figures", O_FIGURES }, { "figure", O_FIGURES },
 };
 
-const struct exp_key exp_top_keys[21] = {
+const struct exp_key exp_top_keys[22] = {
 	{ "name", T_NAME },	  { "output", T_OUTPUT },	{ "device", T_DEVICE },
 	{ "batch", T_BATCH },	  { "seed", T_SEED },		{ "models", T_MODELS },
 	{ "data", T_DATA },	  { "methods", T_METHODS },	{ "utilities", T_UTILITIES },
@@ -45,6 +45,7 @@ const struct exp_key exp_top_keys[21] = {
 	{ "define", T_DEFINE },	  { "outputs", T_OUTPUTS },	{ "model", T_MODELS },
 	{ "method", T_METHODS },  { "utility", T_UTILITIES },	{ "target", T_TARGETS },
 	{ "metric", T_METRICS },  { "precision", T_PRECISION }, { "channels_last", T_CHANNELS_LAST },
+	{ "quirk", T_QUIRK },
 };
 
 const struct exp_field *exp_field_of(const struct exp_field *fields, size_t n, int id)
@@ -108,7 +109,7 @@ const struct exp_field exp_output_fields[3] = {
 	{ F(O_PAPER, STR, EXP(paper_table)), .sets_pos = 1, .pos = EXP(paper_pos) },
 };
 
-const struct exp_field exp_top_fields[10] = {
+const struct exp_field exp_top_fields[11] = {
 	{ F(T_NAME, STR, EXP(name)), .sets_pos = 1, .pos = EXP(name_pos) },
 	{ F(T_OUTPUT, STR, EXP(output)), .sets_pos = 1, .pos = EXP(output_pos) },
 	{ F(T_DEVICE, CHOICE, EXP(device)), .choice = &experiment_device_choice, .sets_pos = 1,
@@ -121,4 +122,5 @@ const struct exp_field exp_top_fields[10] = {
 	{ F(T_UTILITIES, NAMES, EXP(utilities)), .aux = EXP(nr_utilities) },
 	{ F(T_TARGETS, NAMES, EXP(targets)), .aux = EXP(nr_targets) },
 	{ F(T_METRICS, NAMES, EXP(metrics)), .aux = EXP(nr_metrics) },
+	{ F(T_QUIRK, CHOICE, EXP(quirk)), .choice = &experiment_quirk_choice },
 };

@@ -43,7 +43,8 @@ enum {
 	T_METRICS,
 	T_GRID,
 	T_DEFINE,
-	T_OUTPUTS
+	T_OUTPUTS,
+	T_QUIRK
 };
 
 /*
@@ -84,7 +85,7 @@ extern const struct exp_field exp_data_fields[5];
 extern const struct exp_field exp_exclude_fields[5];
 extern const struct exp_field exp_figure_fields[2];
 extern const struct exp_field exp_output_fields[3];
-extern const struct exp_field exp_top_fields[10];
+extern const struct exp_field exp_top_fields[11];
 
 extern const struct exp_key exp_layer_keys[3];
 extern const struct exp_key exp_model_keys[9];
@@ -94,6 +95,6 @@ extern const struct exp_key exp_grid_keys[2];
 extern const struct exp_key exp_define_keys[6];
 extern const struct exp_key exp_figure_keys[2];
 extern const struct exp_key exp_output_keys[6];
-extern const struct exp_key exp_top_keys[21];
+extern const struct exp_key exp_top_keys[22];
 
 #endif

@@ -39,9 +39,13 @@ static const char explain_usage[] =
 	"  --seed N            seed of randomcam (default 0)\n"
 	"  --raw               also write <image>_<method>_raw.npy, the signed map before ReLU and\n"
 	"                      min-max, resized to the input\n"
+	"  --quirk shapley-live-activation\n"
+	"                      the paper code's quirk: where the model applies an in-place ReLU to\n"
+	"                      the layer's output, the ShapleyCAM variants use A after it (for A and\n"
+	"                      the Hessian-vector product), as the paper's classes did; off by default\n"
 	"  -o, --output DIR    output folder (created if needed)\n" MODELOPTS_HELP;
 
-enum { OPT_METHOD = OPT_FIRST_COMMAND, OPT_UTILITY, OPT_TARGET, OPT_SEED, OPT_RAW };
+enum { OPT_METHOD = OPT_FIRST_COMMAND, OPT_UTILITY, OPT_TARGET, OPT_SEED, OPT_RAW, OPT_QUIRK };
 
 struct target_entry {
 	struct target_policy policy;
@@ -58,6 +62,7 @@ struct explain {
 	int nr_targets;
 	unsigned long long seed;
 	int raw;
+	int live; /* --quirk shapley-live-activation */
 	struct model model;
 	struct dataset ds;
 	ts_split *split;
@@ -399,7 +404,7 @@ static int check_targets(const struct explain *e, int64_t k)
 
 static int explain_batch(struct explain *e, const struct batch *b, struct cam_extra *extra)
 {
-	unsigned passes = cam_methods_passes(e->methods);
+	unsigned passes = cam_methods_passes(e->methods) | (e->live ? CAM_PASS_LIVE_A : 0);
 	int ui, ti, m, ret = 0;
 	/* The overlays and classes of the whole batch, for its grid figures. */
 	size_t nkeep = e->grids > 0 ? keep_slot(e, b->n, 0, 0, 0) : 0, k;
@@ -536,6 +541,7 @@ int cmd_explain(int argc, char **argv)
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "raw", no_argument, NULL, OPT_RAW },
+		{ "quirk", required_argument, NULL, OPT_QUIRK },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -574,6 +580,13 @@ int cmd_explain(int argc, char **argv)
 			break;
 		case OPT_RAW:
 			e.raw = 1;
+			break;
+		case OPT_QUIRK:
+			if (strcmp(optarg, "shapley-live-activation"))
+				bad = error(
+					"unknown quirk '%s': the one camlab knows is shapley-live-activation",
+					optarg);
+			e.live = 1;
 			break;
 		case 'o':
 			e.outdir = optarg;

@@ -147,6 +147,9 @@ static char *run_config(const struct experiment *e, const struct plan_run *r)
 		strbuf_addf(&sb, "seed=%llu\nrandomcam.weights=per-image\n", (unsigned long long)e->seed);
 	if ((def = find_def(e, EXP_DEF_METHOD, method)))
 		strbuf_addf(&sb, "method.lua=%s\n", def->lua);
+	/* the quirk changes the ShapleyCAM variants, and HA, which user methods get */
+	if (e->quirk && (!strncmp(method, "shapleycam", 10) || def))
+		strbuf_addf(&sb, "quirk=%s\n", e->quirk);
 	if ((def = find_def(e, EXP_DEF_UTILITY, utility)))
 		strbuf_addf(&sb, "utility.lua=%s\n", def->lua);
 	strbuf_addstr(&sb, "metrics=");

@@ -661,7 +661,8 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 				/* A user method may use G and HA: give it both. */
 				gr[k].user = mname;
 				gr[k].lua = r->lua;
-				gr[k].mapper.passes = CAM_PASS_GRAD | CAM_PASS_HVP;
+				gr[k].mapper.passes =
+					CAM_PASS_GRAD | CAM_PASS_HVP | (r->e->quirk ? CAM_PASS_LIVE_A : 0);
 				gr[k].mapper.map = user_map;
 				gr[k].mapper.ud = &gr[k];
 				continue;
@@ -676,6 +677,9 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 			error_set_quiet(0);
 			cam_mapper_builtin(&gr[k].mapper, (enum cam_method)__builtin_ctz(mask));
 		}
+		/* on request, the paper code's live activations: only runs that use HA see them */
+		if (r->e->quirk && (gr[k].mapper.passes & CAM_PASS_HVP))
+			gr[k].mapper.passes |= CAM_PASS_LIVE_A;
 	}
 	/*
 	 * Images that some run of the group still lacks, in selection order, at most --limit per run (for

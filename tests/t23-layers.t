@@ -100,6 +100,50 @@ compare("vgg features.2 before an in-place ReLU", L, *ref)
 if L is not None:
     ok(L("a").min() < 0, "vgg features.2: the captured A keeps its negative values (min %.3f)" % L("a").min())
 
+# The paper code's quirk (SCIENCE.md), on request only: its ShapleyCAM held a live reference to A, which
+# the in-place ReLU then changed, so it used relu(A) for A and as the Hessian-vector product's vector.
+from PIL import Image
+png = os.path.join(tmp, "vgg_in.png")
+Image.fromarray(np.random.RandomState(7).randint(0, 256, (32, 32, 3), dtype=np.uint8)).save(png)
+xq = torch.from_numpy(np.asarray(Image.open(png), dtype=np.float32) / 255).permute(2, 0, 1)[None]
+A, _, G, HA = reference(lambda x: f(2)(f(1)(f(0)(x))), lambda A: m.classifier(torch.flatten(m.pool(f(4)(F.relu(A))), 1)), xq)
+Aq = A.relu()
+Ar = A.detach().requires_grad_(True)
+Gr, = torch.autograd.grad(rest(m.classifier(torch.flatten(m.pool(f(4)(F.relu(Ar))), 1))), Ar, create_graph=True)
+HAq, = torch.autograd.grad(Gr, Ar, grad_outputs=Aq)
+def shapleycam(A, G, HA):
+    return ((G - 0.5 * HA).mean((2, 3), keepdim=True) * A).sum(1)[0].numpy()
+for quirk, ref in ((False, shapleycam(A, G, HA)), (True, shapleycam(Aq, G, HAq.detach()))):
+    out = os.path.join(tmp, "quirk-%d" % quirk)
+    r = subprocess.run([camlab, "explain", "--model", os.path.join(M, "vgg_inplace.pt"), "--size", "0", "--mean", "0,0,0",
+                        "--std", "1,1,1", "--layer", "features.2", "--method", "shapleycam,gradcam", "--raw", "-o", out, png]
+                       + (["--quirk", "shapley-live-activation"] if quirk else []), capture_output=True, text=True)
+    raw = np.load(os.path.join(out, "vgg_in_shapleycam_raw.npy")) if r.returncode == 0 else None
+    e = rel(raw, ref) if raw is not None else float("inf")
+    ok(e < 1e-4, "vgg features.2, ShapleyCAM %s: raw map matches (rel err %.1e)"
+       % ("with --quirk shapley-live-activation (relu(A) for A and in HA)" if quirk else "faithful (pre-ReLU A)", e))
+ok(rel(np.load(os.path.join(tmp, "quirk-1", "vgg_in_shapleycam_raw.npy")), shapleycam(A, G, HA)) > 1e-2,
+   "the quirk changes ShapleyCAM at this layer")
+ok(np.array_equal(np.load(os.path.join(tmp, "quirk-1", "vgg_in_gradcam_raw.npy")),
+                  np.load(os.path.join(tmp, "quirk-0", "vgg_in_gradcam_raw.npy"))), "and leaves GradCAM as it was")
+# In an experiment: `quirk: shapley-live-activation` gives the ShapleyCAM runs keys of their own, not GradCAM's.
+os.makedirs(os.path.join(tmp, "qdata"), exist_ok=True)
+Image.open(png).save(os.path.join(tmp, "qdata", "a.png"))
+keys = {}
+for quirk in (False, True):
+    spec = os.path.join(tmp, "q%d.yaml" % quirk)
+    with open(spec, "w") as fp:
+        fp.write("models: [{name: v, file: %s, input_size: 0, mean: 0, std: 1, layers: {l: features.2}}]\n"
+                 "data: {path: %s}\nmethods: [gradcam, shapleycam]\nmetrics: [ad]\noutput: %s\n%s"
+                 % (os.path.join(M, "vgg_inplace.pt"), os.path.join(tmp, "qdata"), os.path.join(tmp, "qout%d" % quirk),
+                    "quirk: shapley-live-activation\n" if quirk else ""))
+    r = subprocess.run([camlab, "plan", spec], capture_output=True, text=True)
+    keys[quirk] = {l.split()[5]: l.split()[0] for l in r.stdout.splitlines()[1:] if len(l.split()) > 6}
+ok(keys[0].get("gradcam") == keys[1].get("gradcam") and keys[0].get("shapleycam") != keys[1].get("shapleycam"),
+   "the quirk's ShapleyCAM runs have keys of their own, GradCAM's are shared: %s" % keys)
+r = subprocess.run([camlab, "run", "--no-progress", os.path.join(tmp, "q1.yaml")], capture_output=True, text=True)
+ok(r.returncode == 0, "an experiment with the quirk runs" + ("" if r.returncode == 0 else ": " + r.stderr[-300:]))
+
 # Channels-last LayerNorm: --layout bhwc hands camlab (B, C, h, w).
 m = torch.jit.load(os.path.join(M, "swin_like_bhwc.pt")).eval()
 x = x_of("swin_like_bhwc")
