@@ -315,6 +315,14 @@ static ts_tensor *classic_cam(const struct cam_pass *p, const ts_tensor *fc)
 		      "Linear module");
 		return NULL;
 	}
+	if (!ts_split_linear_head(p->split)) {
+		error("method 'cam' needs the layer to feed global average pooling and the linear head "
+		      "directly "
+		      "(more than pooling and a linear map follows it here): use it at the layer before "
+		      "global "
+		      "pooling, or GradCAM with the logit utility, which is CAM where CAM is defined");
+		return NULL;
+	}
 	if (ts_dim(fc) != 2 || ts_size(fc, 1) != nc) {
 		error("method 'cam' needs the head's weight to have one column per channel of the layer "
 		      "(%ld channels, weight %ldx%ld): use it at the layer before global pooling",

@@ -134,6 +134,7 @@
 	   (s, x, carry, a))                                                                                 \
 	FN(ts_tensor *, ts_split_suffix, (ts_split * s, const ts_carry *carry, const ts_tensor *a),          \
 	   (s, carry, a))                                                                                    \
+	FN(int, ts_split_linear_head, (const ts_split *s), (s))                                              \
 	FN(ts_tensor *, ts_split_suffix_live,                                                                \
 	   (ts_split * s, const ts_carry *carry, const ts_tensor *a, ts_tensor **live), (s, carry, a, live)) \
 	FN(ts_carry *, ts_carry_repeat_interleave, (const ts_carry *c, int64_t n), (c, n))                   \

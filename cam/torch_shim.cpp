@@ -1241,6 +1241,107 @@ int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor
 }
 
 /*
+ * Whether the nodes of g (and of the methods and functions it calls, and of its blocks) only pool, reshape
+ * and apply a linear map, as a global-average-pooling + linear head does: the condition of CAM. Control
+ * flow and checks (dropout's argument checks) are allowed; any arithmetic that is not linear is not.
+ */
+static bool linear_head_nodes(torch::jit::Block *b, int depth)
+{
+	static const char *const ok[] = {
+		"adaptive_avg_pool2d",
+		"avg_pool2d",
+		"mean",
+		"flatten",
+		"view",
+		"reshape",
+		"squeeze",
+		"unsqueeze",
+		"linear",
+		"addmm",
+		"matmul",
+		"mm",
+		"t",
+		"dropout",
+		"feature_dropout",
+		"size",
+		"len",
+		"dim",
+		"__getitem__",
+		"permute",
+		"transpose",
+		"contiguous",
+		"to",
+		"detach",
+		"Int",
+		"Float",
+		"eq",
+		"ne",
+		"lt",
+		"gt",
+		"le",
+		"ge",
+		"__or__",
+		"__and__",
+		"__not__",
+		"__is__",
+		"__isnot__",
+		"format",
+		"str",
+		"warn",
+		"list",
+		"numel",
+		"item",
+	};
+	if (depth > 8)
+		return false;
+	for (Node *n : b->nodes()) {
+		auto kind = n->kind();
+		if (kind == c10::prim::Constant || kind == c10::prim::GetAttr ||
+		    kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct ||
+		    kind == c10::prim::TupleUnpack || kind == c10::prim::ListUnpack ||
+		    kind == c10::prim::NumToTensor || kind == c10::prim::RaiseException ||
+		    kind == c10::prim::Uninitialized || kind == c10::prim::unchecked_cast ||
+		    kind == c10::prim::TupleIndex)
+			continue;
+		if (kind == c10::prim::If || kind == c10::prim::Loop) {
+			for (auto *sub : n->blocks())
+				if (!linear_head_nodes(sub, depth + 1))
+					return false;
+			continue;
+		}
+		if (kind == c10::prim::CallMethod || kind == c10::prim::CallFunction) {
+			torch::jit::Function *fn = nullptr;
+			if (kind == c10::prim::CallMethod) {
+				if (auto cls = n->input(0)->type()->cast<c10::ClassType>())
+					fn = cls->findMethod(n->s(c10::attr::name));
+			} else if (auto ft = n->input(0)->type()->cast<c10::FunctionType>()) {
+				fn = ft->function();
+			}
+			if (!fn || !fn->isGraphFunction() ||
+			    !linear_head_nodes(torch::jit::toGraphFunction(*fn).graph()->block(), depth + 1))
+				return false;
+			continue;
+		}
+		bool found = false;
+		if (kind.is_aten())
+			for (const char *name : ok)
+				found |= !strcmp(kind.toUnqualString(), name);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+int ts_split_linear_head(const ts_split *s)
+{
+	if (!s || !s->suffix)
+		return 0;
+	TS_TRY
+	return linear_head_nodes(s->suffix->graph()->block(), 0) ? 1 : 0;
+	TS_CATCH(0)
+}
+
+/*
  * The suffix on a; with live, *live receives A as the suffix left it when the model changed it in place
  * (VGG's ReLU(inplace=True) after features.28), else NULL: the paper's ShapleyCAM held this tensor.
  */

@@ -212,6 +212,11 @@ void ts_split_free(ts_split *s);
  * (such as a residual input). Both owned by the caller.
  */
 int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor **a);
+/*
+ * 1 if what follows the layer only pools, reshapes and applies a linear map (a global-average-pooling +
+ * linear head, where CAM is defined), else 0.
+ */
+int ts_split_linear_head(const ts_split *s);
 /* Logits from a (B', C, h, w) given the prefix's carry (honours grad mode; a may require grad). */
 ts_tensor *ts_split_suffix(ts_split *s, const ts_carry *carry, const ts_tensor *a);
 /*

@@ -126,6 +126,16 @@ ok(rel(np.load(os.path.join(tmp, "quirk-1", "vgg_in_shapleycam_raw.npy")), shapl
    "the quirk changes ShapleyCAM at this layer")
 ok(np.array_equal(np.load(os.path.join(tmp, "quirk-1", "vgg_in_gradcam_raw.npy")),
                   np.load(os.path.join(tmp, "quirk-0", "vgg_in_gradcam_raw.npy"))), "and leaves GradCAM as it was")
+# CAM is defined where the layer feeds global average pooling and the linear head: refused elsewhere.
+for name, layer, want in (("resnet18_scripted", "layer4.1", True), ("resnet18_scripted", "layer4.1.conv2", False),
+                          ("resnet18_traced", "layer4.1", True), ("vgg_inplace", "features.2", False)):
+    r = subprocess.run([camlab, "explain", "--model", os.path.join(M, name + ".pt"), "--size", "0", "--mean", "0,0,0",
+                        "--std", "1,1,1", "--layer", layer, "--method", "cam", "-o", os.path.join(tmp, "cam-" + name), png],
+                       capture_output=True, text=True)
+    refused = "needs the layer to feed global average pooling" in r.stderr
+    ok((r.returncode == 0) == want and refused != want,
+       "CAM at %s %s is %s" % (name, layer, "computed" if want else "refused with a reason"))
+
 # In an experiment: `quirk: shapley-live-activation` gives the ShapleyCAM runs keys of their own, not GradCAM's.
 os.makedirs(os.path.join(tmp, "qdata"), exist_ok=True)
 Image.open(png).save(os.path.join(tmp, "qdata", "a.png"))
