@@ -1253,7 +1253,9 @@ int experiment_validate(struct experiment *e, struct diag *d)
  * (enough to read back the same float). Order:
  *
  *   camlab-experiment 1
- *   name N / output PATH / device D / batch B / seed S
+ *   name N / output PATH / device D / batch B|auto / precision P / quirk Q / channels_last 1 / seed S
+ *                                 precision, quirk and channels_last only when not at their defaults
+ *                                 (fp32, none, 0), so that specs without them keep their text
  *   model NAME                    one per model, in the order written
  *     file PATH / input_size I / resize R / mean M M M | mean - / std ... / classes PATH|-
  *     layer NAME PATH LAYOUT      one per layer, in the IR's order (front ends sort mappings by name)
@@ -1262,7 +1264,8 @@ int experiment_validate(struct experiment *e, struct diag *d)
  *   exclude model=V layer=V method=V utility=V target=V             V is "-" for any; in written order
  *   zip DIM...                    in the order model layer method utility target; "zip -" when none
  *   define KIND NAME              sorted by kind (method, utility, metric) then name; without the code,
- *                                 which the two front ends keep in different forms (inline vs the spec)
+ *                                 which the two front ends keep in different forms (YAML's inline code,
+ *                                 the Lua function's own source)
  *   tables 0|1 / plots 0|1 / formats F... / paper T|-
  *   figure IMAGE BY               in the order written
  *

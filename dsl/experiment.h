@@ -197,8 +197,9 @@ void experiment_set_formats(struct experiment *e, struct exp_name *names, size_t
 int experiment_zip_dims(const struct exp_name *names, size_t n, struct diag *d, unsigned *zip);
 
 /*
- * The canonical text of an experiment (every field, defaults filled, in a fixed order): two specs that
- * mean the same thing print the same text, whichever front end read them.
+ * The canonical text of an experiment (every field, defaults filled, in a fixed order, except precision,
+ * quirk and channels_last, printed only when set): two specs that mean the same thing print the same
+ * text, whichever front end read them.
  */
 char *experiment_canonical(const struct experiment *e);
 

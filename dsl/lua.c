@@ -823,7 +823,7 @@ static void read_fields(struct lua_ctx *c, lua_State *L, int t, const struct exp
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * The sections of the experiment table, after docs/language-draft.md.
+ * The sections of the experiment table, as docs/language.md describes them.
  */
 
 /* {path, layout} (a mapping's value, nkeys 2) or {name, path, layout} (a list's item, nkeys 3). */

@@ -172,7 +172,7 @@ struct store_summary {
 int store_summary_load(struct store_summary *sum, struct store *s);
 void store_summary_release(struct store_summary *sum);
 
-/* Write runs.csv, images.csv and aggregates.csv into dir. */
+/* Write runs.csv, images.csv, aggregates.csv and user_metrics.csv into dir. */
 int store_export_csv(struct store *s, const char *dir);
 
 /* The underlying handle, for readers (reports) that run their own queries. */

@@ -5,10 +5,12 @@ Usage:
     /usr/bin/python3 tools/export_models.py OUTDIR [--random] [NAME ...]
 
 Writes OUTDIR/<name>.pt for resnet18 resnet50 resnet101 resnet152 resnext50 vgg16 efficientnetb0
-mobilenetv2 (torchvision) and swint_t swint_s swint_b swint_l (timm, if installed). Pretrained weights
-come from the local torch hub cache (~/.cache/torch/hub/checkpoints, $TORCH_HOME): camlab never
-downloads anything, so put the official weight files there first. --random exports randomly initialised
-networks instead (for trying the experiment files, and for the tests).
+mobilenetv2 (torchvision) and swint_t swint_s swint_b swint_l (timm >= 0.9, if installed). Pretrained
+weights are the libraries' defaults (weights="DEFAULT", pretrained=True): torchvision takes them from the
+torch hub cache (~/.cache/torch/hub/checkpoints, $TORCH_HOME) and timm from the Hugging Face cache, and
+both download them when they are missing and a network is reachable. camlab itself never downloads
+anything. --random exports randomly initialised networks instead (for trying the experiment files, and
+for the tests). No sidecar is written: the experiment files give size, mean and std themselves.
 
 Each model is traced with torch.jit.trace on a 1x3x224x224 input in eval mode; module paths stay those of
 named_modules(), so the layer names in experiments/paper/*.yaml (layer4.2, features.28, norm, ...) apply.
