@@ -53,8 +53,8 @@ struct lua_ctx {
 	char short_src[LUA_IDSIZE];
 
 	lua_State *L;		/* once created, for the allocator to say where a refusal happened */
-	size_t mem_used, mem_cap;
-	int mem_hit, mem_line;
+	struct lua_cap mem;	/* the state's memory cap (xalloc_lua_capped) */
+	int mem_line;
 	long budget, spent;
 	int over_budget, budget_line, last_line;
 	int err_line;		/* set by the message handler */
@@ -66,11 +66,12 @@ struct lua_ctx {
 	int depth;
 };
 
+/* The context of a state: its allocator's ud is the context's memory cap, whose hit_ud is the context. */
 static struct lua_ctx *ctx_of(lua_State *L)
 {
 	void *ud;
 	lua_getallocf(L, &ud);
-	return ud;
+	return ((struct lua_cap *)ud)->hit_ud;
 }
 
 /* ---------------------------------------------------------------------------------------------------
@@ -79,27 +80,12 @@ static struct lua_ctx *ctx_of(lua_State *L)
 
 static int spec_line(lua_State *L, int level);
 
-static void *cap_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+/* The first refused allocation: reading the stack allocates nothing, and the state is consistent. */
+static void mem_refused(void *ud)
 {
 	struct lua_ctx *c = ud;
-	size_t old = ptr ? osize : 0; /* without a block, osize says what kind of object is wanted */
-	void *p;
-
-	if (!nsize) {
-		c->mem_used -= old;
-		return xalloc_lua(NULL, ptr, osize, 0);
-	}
-	if (nsize > old && nsize - old > c->mem_cap - c->mem_used) {
-		/* reading the stack allocates nothing; a growing allocation happens in a consistent state */
-		if (c->L && !c->mem_hit)
-			c->mem_line = spec_line(c->L, 0);
-		c->mem_hit = 1;
-		return NULL; /* Lua collects garbage, retries, then raises "not enough memory" */
-	}
-	p = xalloc_lua(NULL, ptr, osize, nsize);
-	if (p)
-		c->mem_used = c->mem_used - old + nsize;
-	return p;
+	if (c->L)
+		c->mem_line = spec_line(c->L, 0);
 }
 
 static int in_spec(const struct lua_ctx *c, const lua_Debug *ar)
@@ -1603,14 +1589,14 @@ static void report_error(struct lua_ctx *c, lua_State *L, int status)
 			   c->budget);
 		return;
 	}
-	if (status == LUA_ERRMEM || (c->mem_hit && status == LUA_ERRERR)) {
+	if (status == LUA_ERRMEM || (c->mem.hit && status == LUA_ERRERR)) {
 		int at = c->mem_line ? c->mem_line : c->last_line;
-		if (!c->mem_hit)
+		if (!c->mem.hit)
 			diag_error(c->d, pos_line(c, at), "out of memory running the spec");
-		else if (c->mem_cap % ((size_t)1 << 20) == 0)
-			diag_error(c->d, pos_line(c, at), "memory cap of %zu MiB exceeded", c->mem_cap >> 20);
+		else if (c->mem.cap % ((size_t)1 << 20) == 0)
+			diag_error(c->d, pos_line(c, at), "memory cap of %zu MiB exceeded", c->mem.cap >> 20);
 		else
-			diag_error(c->d, pos_line(c, at), "memory cap of %zu bytes exceeded", c->mem_cap);
+			diag_error(c->d, pos_line(c, at), "memory cap of %zu bytes exceeded", c->mem.cap);
 		return;
 	}
 	if (lua_type(L, -1) == LUA_TSTRING) {
@@ -1730,14 +1716,16 @@ int exp_lua_load(struct experiment *e, const char *file, struct diag *d, int all
 	c.d = d;
 	c.file = e->file;
 	c.allow_unsafe = allow_unsafe;
-	c.mem_cap = LUA_MEM_CAP;
+	c.mem.cap = LUA_MEM_CAP;
+	c.mem.on_hit = mem_refused;
+	c.mem.hit_ud = &c;
 	c.budget = LUA_BUDGET;
 	if (read_spec(&c) < 0)
 		return -1;
 	strbuf_addf(&source, "@%s", file);
 	c.source = source.buf;
 
-	L = lua_newstate(cap_alloc, &c);
+	L = lua_newstate(xalloc_lua_capped, &c.mem);
 	c.L = L;
 	if (!L) {
 		diag_error(d, pos_line(&c, 0), "cannot create a Lua state: out of memory");

@@ -35,26 +35,8 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 struct luacam {
 	lua_State *L;
 	const struct experiment *e;
-	size_t mem_used;
+	struct lua_cap mem;
 };
-
-static void *cap_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-	struct luacam *lc = ud;
-	size_t old = ptr ? osize : 0; /* without a block, osize says what kind of object is wanted */
-	void *p;
-
-	if (!nsize) {
-		lc->mem_used -= old;
-		return xalloc_lua(NULL, ptr, osize, 0);
-	}
-	if (nsize > old && nsize - old > MEM_CAP - lc->mem_used)
-		return NULL; /* Lua collects garbage, retries, then raises a memory error */
-	p = xalloc_lua(NULL, ptr, osize, nsize);
-	if (p)
-		lc->mem_used = lc->mem_used - old + nsize;
-	return p;
-}
 
 /* Run the function below its n arguments on L's stack, within the instruction budget and memory cap. */
 static int limited_pcall(lua_State *L, int n)
@@ -364,7 +346,8 @@ struct luacam *luacam_new(const struct experiment *e, struct diag *d)
 	size_t i;
 
 	lc->e = e;
-	lc->L = lua_newstate(cap_alloc, lc);
+	lc->mem.cap = MEM_CAP;
+	lc->L = lua_newstate(xalloc_lua_capped, &lc->mem);
 	open_sandbox(lc->L);
 	lua_newtable(lc->L);
 	lua_setfield(lc->L, LUA_REGISTRYINDEX, "camlab.methods");

@@ -78,3 +78,25 @@ void *xalloc_lua(void *ud, void *ptr, size_t osize, size_t nsize)
 	/* Lua handles a NULL return itself (memory error), so no exit here. */
 	return should_fail() ? NULL : realloc(ptr, nsize);
 }
+
+void *xalloc_lua_capped(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct lua_cap *c = ud;
+	size_t old = ptr ? osize : 0; /* without a block, osize says what kind of object is wanted */
+	void *p;
+
+	if (!nsize) {
+		c->used -= old;
+		return xalloc_lua(NULL, ptr, osize, 0);
+	}
+	if (nsize > old && nsize - old > c->cap - c->used) {
+		if (!c->hit && c->on_hit)
+			c->on_hit(c->hit_ud);
+		c->hit = 1;
+		return NULL;
+	}
+	p = xalloc_lua(NULL, ptr, osize, nsize);
+	if (p)
+		c->used = c->used - old + nsize;
+	return p;
+}

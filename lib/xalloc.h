@@ -21,6 +21,19 @@ char *xstrndup(const char *s, size_t n);
 void *xalloc_lua(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /*
+ * A memory cap on top of xalloc_lua: give lua_newstate xalloc_lua_capped with a struct lua_cap as its
+ * ud. An allocation past cap fails (Lua collects garbage, retries, then raises a memory error); the
+ * first refusal calls on_hit(hit_ud) if set, while the state is still consistent (to note where it was).
+ */
+struct lua_cap {
+	size_t used, cap;
+	int hit; /* an allocation was refused */
+	void (*on_hit)(void *hit_ud);
+	void *hit_ud;
+};
+void *xalloc_lua_capped(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/*
  * Make allocation number n (counting from the call) fail and return NULL, and every one after it;
  * n < 0 disarms. For tests only.
  */
