@@ -415,6 +415,36 @@ static int open_flat_folder(struct dataset *ds, const char *path, const char *la
 	return ret;
 }
 
+static int cmp_item_path(const void *a, const void *b)
+{
+	return strcmp((*(const struct dataset_item *const *)a)->path,
+		      (*(const struct dataset_item *const *)b)->path);
+}
+
+/* An image a list names twice is run twice, and counts twice in every average: say so. */
+static void warn_listed_twice(const struct dataset *ds, const char *list)
+{
+	const struct dataset_item **v = xcalloc(ds->nr, sizeof(*v));
+	const char *first = NULL;
+	size_t i, nr = 0;
+
+	for (i = 0; i < ds->nr; i++)
+		v[i] = &ds->items[i];
+	if (ds->nr > 1)
+		qsort(v, ds->nr, sizeof(*v), cmp_item_path);
+	for (i = 1; i < ds->nr; i++)
+		if (!strcmp(v[i]->path, v[i - 1]->path)) {
+			first = first ? first : v[i]->path;
+			nr++;
+		}
+	if (nr)
+		warning("'%s' names %zu image(s) more than once (such as '%s'): each is run, and averaged, "
+			"as often "
+			"as it is listed",
+			list, nr, first);
+	free(v);
+}
+
 static int open_list_file(struct dataset *ds, const char *path, const char *labels)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -464,6 +494,8 @@ static int open_list_file(struct dataset *ds, const char *path, const char *labe
 		ret = error("no images listed in '%s'", path);
 	else if (labels)
 		ret = apply_csv(ds, labels, keys.v);
+	if (!ret)
+		warn_listed_twice(ds, path);
 	name_list_release(&keys);
 	free(dir);
 	strbuf_release(&sb);

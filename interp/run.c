@@ -816,23 +816,33 @@ settled:
 			plan_run_label(&r->plan, pr0), ng);
 		if (r->workers > 1)
 			fprintf(stderr, ", worker %d on %s", r->worker, r->device);
-		fprintf(stderr, ": %zu image(s)", n);
-		if (!npend)
-			fputs(" (already done)", stderr);
-		else if (!n && r->workers > 1)
-			fputs(" (the other workers took them)", stderr);
-		if (n && dt > 0) {
-			double t_after = seconds() - r->t_first;
-			fprintf(stderr, " in %.1f s, %.1f images/s", dt, (double)n / dt);
-			/* after the first batch: without model loading and the device's cold start */
-			if (r->n_first && n > r->n_first && t_after > 0)
-				fprintf(stderr, ", %.1f after the first batch", (double)(n - r->n_first) / t_after);
-			fprintf(stderr, " (waiting for images %.2f s, pass %.2f s, maps and metrics %.2f s, database "
-				"%.2f s)", r->t_wait, r->t_pass, r->t_maps, r->t_store);
+		for (k = 0; k < ng && gr[k].failed; k++)
+			;
+		if (k == ng && npend) { /* nothing was stored: no rate to report */
+			fputs(": failed (see above)\n", stderr);
+		} else {
+			fprintf(stderr, ": %zu image(s)", n);
+			if (!npend)
+				fputs(" (already done)", stderr);
+			else if (!n && r->workers > 1)
+				fputs(" (the other workers took them)", stderr);
+			if (n && dt > 0) {
+				double t_after = seconds() - r->t_first;
+				fprintf(stderr, " in %.1f s, %.1f images/s", dt, (double)n / dt);
+				/* after the first batch: without model loading and the device's cold start */
+				if (r->n_first && n > r->n_first && t_after > 0)
+					fprintf(stderr, ", %.1f after the first batch",
+						(double)(n - r->n_first) / t_after);
+				fprintf(stderr,
+					" (waiting for images %.2f s, pass %.2f s, maps and metrics %.2f s, "
+					"database "
+					"%.2f s)",
+					r->t_wait, r->t_pass, r->t_maps, r->t_store);
+			}
+			if (total_pending > npend)
+				fprintf(stderr, "; %zu left for a later run", total_pending - npend);
+			fputc('\n', stderr);
 		}
-		if (total_pending > npend)
-			fprintf(stderr, "; %zu left for a later run", total_pending - npend);
-		fputc('\n', stderr);
 	}
 	ts_split_free(split);
 	free(want);

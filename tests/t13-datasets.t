@@ -75,6 +75,11 @@ test_ok $? "list file: paths relative to the list, labels, comments and blanks s
 cmp -s "$TMP/got" "$TMP/want" || diff "$TMP/got" "$TMP/want" | sed 's/^/# /'
 "$TOOL" load "$TMP/list/items.txt" 1 "$TMP/one.bin" >/dev/null
 test_ok $? "dataset_load decodes a list item"
+printf 'a b.png\nfolder/one.png\na b.png\n' >"$TMP/list/twice.txt"
+"$TOOL" list "$TMP/list/twice.txt" >"$TMP/got" 2>"$TMP/err" &&
+	grep -q "names 1 image(s) more than once (such as '.*/list/a b.png')" "$TMP/err" &&
+	grep -q '^3 items' "$TMP/got"
+test_ok $? "a list naming an image twice keeps both and says so"
 test_fails_with "dataset_load of a missing listed file names it" "folder/one.png" \
 	"$TOOL" load "$TMP/list/items.txt" 0 "$TMP/one.bin"
 printf '# nothing\n' >"$TMP/empty.txt"
