@@ -19,7 +19,6 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *put_image;
-	int has_skipped; /* the skipped table is there (a read-only database may predate it) */
 };
 
 static const char schema[] =
@@ -54,6 +53,8 @@ static const char schema[] =
 	"idx));"
 	"INSERT OR IGNORE INTO meta VALUES ('schema_version', '1');"
 	"INSERT OR IGNORE INTO meta VALUES ('created_by', 'camlab " CAMLAB_VERSION "');";
+
+static int exec(struct store *s, const char *sql);
 
 static int sql_error(struct store *s, const char *what)
 {
@@ -94,7 +95,6 @@ struct store *store_open(const char *dir)
 		store_close(s);
 		return NULL;
 	}
-	s->has_skipped = 1;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT OR REPLACE INTO images VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
 			       &s->put_image, NULL) != SQLITE_OK) {
@@ -139,7 +139,13 @@ struct store *store_open_readonly(const char *dir)
 				&st, NULL) == SQLITE_OK &&
 	     sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
-	s->has_skipped = ok;
+	/* a database from before the skipped table: an empty one in the connection's temp schema (which
+	 * a write-protected file allows) lets the queries stay the same */
+	if (!ok && exec(s, "CREATE TEMP TABLE skipped(run_key TEXT, idx INTEGER, path TEXT,"
+			   " PRIMARY KEY (run_key, idx))") < 0) {
+		store_close(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -324,9 +330,8 @@ long store_done_images(struct store *s, const char *key, unsigned char *done, si
 	if (changed)
 		*changed = -1;
 	if (sqlite3_prepare_v2(s->db,
-			       s->has_skipped ? "SELECT idx, path FROM images WHERE run_key = ?1 "
-						"UNION ALL SELECT idx, path FROM skipped WHERE run_key = ?1"
-					      : "SELECT idx, path FROM images WHERE run_key = ?1",
+			       "SELECT idx, path FROM images WHERE run_key = ?1 "
+			       "UNION ALL SELECT idx, path FROM skipped WHERE run_key = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return sql_error(s, "select images");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -712,14 +717,10 @@ int store_summary_load(struct store_summary *sum, struct store *s)
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db,
-			       s->has_skipped
-				       ? "SELECT state, count(*), sum(nr_images), "
-					 "sum((SELECT count(*) FROM images WHERE run_key = runs.key)), "
-					 "sum((SELECT count(*) FROM skipped WHERE run_key = runs.key)) "
-					 "FROM runs GROUP BY state ORDER BY state"
-				       : "SELECT state, count(*), sum(nr_images), "
-					 "sum((SELECT count(*) FROM images WHERE run_key = runs.key)), 0 "
-					 "FROM runs GROUP BY state ORDER BY state",
+			       "SELECT state, count(*), sum(nr_images), "
+			       "sum((SELECT count(*) FROM images WHERE run_key = runs.key)), "
+			       "sum((SELECT count(*) FROM skipped WHERE run_key = runs.key)) "
+			       "FROM runs GROUP BY state ORDER BY state",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
