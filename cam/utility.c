@@ -128,13 +128,26 @@ int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void
 		     s);
 }
 
+int target_fits(const struct target_policy *p, int64_t k)
+{
+	if (p->kind == TARGET_INDEX && p->index >= k)
+		return error("target class %ld is out of range: the model has %ld classes (0 to %ld)",
+			     p->index, (long)k, (long)k - 1);
+	if (p->kind == TARGET_TOPK && p->index > k)
+		return error("target top%ld asked for, but the model has %ld classes", p->index, (long)k);
+	return 0;
+}
+
 int target_select(const struct target_policy *p, const ts_tensor *logits, const long *labels, long *out)
 {
 	int64_t b, nb = ts_size(logits, 0), k = ts_size(logits, 1);
-	int64_t *idx = xmalloc((size_t)nb * sizeof(*idx));
+	int64_t *idx;
 	ts_tensor *t = NULL, *vals = NULL;
 	int ret = 0;
 
+	if (target_fits(p, k) < 0)
+		return -1;
+	idx = xmalloc((size_t)nb * sizeof(*idx));
 	switch (p->kind) {
 	case TARGET_PREDICTED:
 		t = ts_argmax(logits, 1);
@@ -143,11 +156,6 @@ int target_select(const struct target_policy *p, const ts_tensor *logits, const 
 		t = ts_argmin(logits, 1);
 		break;
 	case TARGET_TOPK:
-		if (p->index > k) {
-			free(idx);
-			return error("target top%ld asked for, but the model has %ld classes", p->index,
-				     (long)k);
-		}
 		if (ts_topk(logits, (int)p->index, 1, &vals, &t) == 0) {
 			ts_tensor *col = ts_narrow(t, 1, p->index - 1, 1);
 			ts_free(t);

@@ -59,5 +59,7 @@ int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void
  * when a label is needed but unknown or out of range.
  */
 int target_select(const struct target_policy *p, const ts_tensor *logits, const long *labels, long *out);
+/* 0 if a model with k classes has p's class or rank, else -1 after an error giving the model's range. */
+int target_fits(const struct target_policy *p, int64_t k);
 
 #endif

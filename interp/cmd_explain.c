@@ -387,19 +387,11 @@ static void write_grids(struct explain *e, const struct batch *b, struct image *
 /* A class index or rank the model does not have would fail only after the other targets' maps. */
 static int check_targets(const struct explain *e, int64_t k)
 {
-	int i, ret = 0;
-	for (i = 0; i < e->nr_targets; i++) {
-		const struct target_policy *p = &e->targets[i].policy;
-		if (p->kind == TARGET_INDEX && p->index >= k)
-			ret = error("target class %ld is out of range: the model has %ld classes (0 to %ld)",
-				    p->index, (long)k, (long)k - 1);
-		else if (p->kind == TARGET_TOPK && p->index > k)
-			ret = error("target top%ld asked for, but the model has %ld classes", p->index,
-				    (long)k);
-		if (ret)
-			break;
-	}
-	return ret;
+	int i;
+	for (i = 0; i < e->nr_targets; i++)
+		if (target_fits(&e->targets[i].policy, k) < 0)
+			return -1;
+	return 0;
 }
 
 static int explain_batch(struct explain *e, const struct batch *b, struct cam_extra *extra)
