@@ -935,30 +935,42 @@ static bool is_inplace(Node *n)
  * to (VGG's ReLU(inplace=True) is the next module's forward, a call the suffix does not inline), a few
  * calls deep.
  */
+/*
+ * The graph a prim::CallMethod or prim::CallFunction node calls, or nullptr for any other node or a
+ * callee that is not TorchScript. *shift is how many of the node's inputs come before the callee's own
+ * (a function value comes before a function's arguments; a method's self is input 0 of both).
+ */
+static std::shared_ptr<Graph> callee_graph(Node *n, size_t *shift)
+{
+	torch::jit::Function *fn = nullptr;
+
+	*shift = 0;
+	if (n->kind() == c10::prim::CallMethod) {
+		if (auto cls = n->input(0)->type()->cast<c10::ClassType>())
+			fn = cls->findMethod(n->s(c10::attr::name));
+	} else if (n->kind() == c10::prim::CallFunction) {
+		if (auto ft = n->input(0)->type()->cast<c10::FunctionType>())
+			fn = ft->function();
+		*shift = 1;
+	}
+	if (!fn || !fn->isGraphFunction())
+		return nullptr;
+	return torch::jit::toGraphFunction(*fn).graph();
+}
+
 static Node *mutator_of(Value *v, int depth = 0)
 {
 	for (const auto &use : v->uses()) {
 		Node *u = use.user;
+		size_t shift;
 		if (is_inplace(u) && use.offset == 0)
 			return u;
 		if (use.offset == 0 || depth >= 6)
 			continue;
-		torch::jit::Function *fn = nullptr;
-		size_t at = use.offset; /* the callee's input: a method's self is input 0 of both */
-		if (u->kind() == c10::prim::CallMethod) {
-			if (auto cls = u->input(0)->type()->cast<c10::ClassType>())
-				fn = cls->findMethod(u->s(c10::attr::name));
-		} else if (u->kind() == c10::prim::CallFunction) {
-			/* ReLU's forward calls F.relu, which does relu_ inside an if */
-			if (auto ft = u->input(0)->type()->cast<c10::FunctionType>())
-				fn = ft->function();
-			at = use.offset - 1;
-		}
-		if (!fn || !fn->isGraphFunction())
-			continue;
-		auto graph = torch::jit::toGraphFunction(*fn).graph();
-		if (at < graph->inputs().size())
-			if (Node *op = mutator_of(graph->inputs()[at], depth + 1))
+		/* ReLU's forward calls F.relu, which does relu_ inside an if */
+		auto graph = callee_graph(u, &shift);
+		if (graph && use.offset - shift < graph->inputs().size())
+			if (Node *op = mutator_of(graph->inputs()[use.offset - shift], depth + 1))
 				return op;
 	}
 	return nullptr;
@@ -1310,15 +1322,9 @@ static bool linear_head_nodes(torch::jit::Block *b, int depth)
 			continue;
 		}
 		if (kind == c10::prim::CallMethod || kind == c10::prim::CallFunction) {
-			torch::jit::Function *fn = nullptr;
-			if (kind == c10::prim::CallMethod) {
-				if (auto cls = n->input(0)->type()->cast<c10::ClassType>())
-					fn = cls->findMethod(n->s(c10::attr::name));
-			} else if (auto ft = n->input(0)->type()->cast<c10::FunctionType>()) {
-				fn = ft->function();
-			}
-			if (!fn || !fn->isGraphFunction() ||
-			    !linear_head_nodes(torch::jit::toGraphFunction(*fn).graph()->block(), depth + 1))
+			size_t shift;
+			auto graph = callee_graph(n, &shift);
+			if (!graph || !linear_head_nodes(graph->block(), depth + 1))
 				return false;
 			continue;
 		}
