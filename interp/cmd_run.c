@@ -282,11 +282,13 @@ int cmd_plan(int argc, char **argv)
 }
 
 /* The shards under DIR/shards (camlab submit, run --shard) and the image results each holds. */
-static void print_shards(const char *dir)
+static long print_shards(const char *dir, const char *intro)
 {
 	struct run_shard *sh;
 	long n = run_shards(dir, &sh), i;
 
+	if (n > 0 && intro)
+		fputs(intro, stdout);
 	for (i = 0; i < n; i++) {
 		const char *name = strrchr(sh[i].dir, '/') + 1;
 		struct store_summary sum = STORE_SUMMARY_INIT;
@@ -307,6 +309,7 @@ static void print_shards(const char *dir)
 	}
 	if (n >= 0)
 		run_shards_free(sh, (size_t)n);
+	return n;
 }
 
 int cmd_status(int argc, char **argv)
@@ -321,21 +324,18 @@ int cmd_status(int argc, char **argv)
 	}
 	if (!(s = store_open_readonly(argv[1]))) {
 		char *path = store_path(argv[1]);
-		struct run_shard *sh;
-		long n = access(path, F_OK) < 0 ? run_shards(argv[1], &sh) : -1;
-		if (n > 0) { /* shards run, none merged yet */
-			printf("no merged results yet (camlab merge gathers the shards into %s)\n", path);
-			run_shards_free(sh, (size_t)n);
-			print_shards(argv[1]);
-			free(path);
-			return 0;
+		struct strbuf intro = STRBUF_INIT;
+		long n = 0;
+		if (access(path, F_OK) < 0) { /* perhaps shards run, none merged yet */
+			strbuf_addf(&intro,
+				    "no merged results yet (camlab merge gathers the shards into %s)\n",
+				    path);
+			if ((n = print_shards(argv[1], intro.buf)) <= 0)
+				error("no results in '%s' (no %s)", argv[1], path);
 		}
-		if (n == 0)
-			run_shards_free(sh, 0);
-		if (access(path, F_OK) < 0)
-			error("no results in '%s' (no %s)", argv[1], path);
+		strbuf_release(&intro);
 		free(path);
-		return 1;
+		return n > 0 ? 0 : 1;
 	}
 	if (store_summary_load(&sum, s) < 0) {
 		store_close(s);
@@ -359,6 +359,6 @@ int cmd_status(int argc, char **argv)
 		printf("spec %ld: %s (camlab %s, %s)\n", sum.specs[i].id, sum.specs[i].path,
 		       sum.specs[i].camlab_version, sum.specs[i].created);
 	store_summary_release(&sum);
-	print_shards(argv[1]);
+	print_shards(argv[1], NULL);
 	return 0;
 }

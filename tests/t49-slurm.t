@@ -81,6 +81,9 @@ fi
 
 test_expect_success 'a shard with no images need not run: the merge of the other is complete, exit 0' "
 	$CAMLAB run --no-progress --shard 0/2 $TMP/few.yaml 2>/dev/null &&
+	$CAMLAB status $TMP/few >$TMP/few.status && cat $TMP/few.status &&
+	test_grep '^no merged results yet \\(camlab merge gathers the shards into .*/few/results.sqlite\\)' $TMP/few.status &&
+	test_grep '^shard-000-of-002: 160 image results stored; runs: done 4' $TMP/few.status &&
 	$CAMLAB merge $TMP/few.yaml 2>$TMP/few.log && cat $TMP/few.log &&
 	test_grep '^shard 1 of 2: missing \\(never started\\)' $TMP/few.log &&
 	test_grep 'merged 1 shard folder\\(s\\) into .*: 4 of 4 run\\(s\\) done' $TMP/few.log &&
