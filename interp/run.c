@@ -661,21 +661,21 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 				/* A user method may use G and HA: give it both. */
 				gr[k].user = mname;
 				gr[k].lua = r->lua;
-				gr[k].mapper.passes =
-					CAM_PASS_GRAD | CAM_PASS_HVP | (r->e->quirk ? CAM_PASS_LIVE_A : 0);
+				gr[k].mapper.passes = CAM_PASS_GRAD | CAM_PASS_HVP;
 				gr[k].mapper.map = user_map;
 				gr[k].mapper.ud = &gr[k];
-				continue;
-			}
-			error_set_quiet(1);
-			if (cam_methods_parse(mname, &mask) < 0 || !mask || (mask & (mask - 1))) {
+			} else {
+				error_set_quiet(1);
+				if (cam_methods_parse(mname, &mask) < 0 || !mask || (mask & (mask - 1))) {
+					error_set_quiet(0);
+					snprintf(why, sizeof(why),
+						 "method '%s' is neither built in nor defined", mname);
+					fail_run(r, &gr[k], why);
+					continue;
+				}
 				error_set_quiet(0);
-				snprintf(why, sizeof(why), "method '%s' is neither built in nor defined", mname);
-				fail_run(r, &gr[k], why);
-				continue;
+				cam_mapper_builtin(&gr[k].mapper, (enum cam_method)__builtin_ctz(mask));
 			}
-			error_set_quiet(0);
-			cam_mapper_builtin(&gr[k].mapper, (enum cam_method)__builtin_ctz(mask));
 		}
 		/* on request, the paper code's live activations: only runs that use HA see them */
 		if (r->e->quirk && (gr[k].mapper.passes & CAM_PASS_HVP))
@@ -789,8 +789,7 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 		record_skipped(r, gr, ng, &src, &nr_recorded);
 		if (src.nr_skipped)
 			warning("%zu unreadable image(s) skipped (named above); the runs record them and "
-				"will not "
-				"try them again",
+				"will not try them again",
 				src.nr_skipped);
 		batch_source_release(&src);
 		if (rc < 0) /* the decoding threads said why; their messages are not this thread's */
@@ -835,8 +834,7 @@ settled:
 						(double)(n - r->n_first) / t_after);
 				fprintf(stderr,
 					" (waiting for images %.2f s, pass %.2f s, maps and metrics %.2f s, "
-					"database "
-					"%.2f s)",
+					"database %.2f s)",
 					r->t_wait, r->t_pass, r->t_maps, r->t_store);
 			}
 			if (total_pending > npend)
