@@ -303,6 +303,23 @@ static ts_tensor *randomcam(const struct cam_pass *p, uint64_t seed, const size_
 	return tmp_done(&T, out);
 }
 
+int cam_head_check(const ts_split *split, const ts_tensor *fc, int64_t channels)
+{
+	if (!fc)
+		return error("method 'cam' needs a global-average-pooling + linear head, and the model has no "
+			     "Linear module");
+	if (!ts_split_linear_head(split))
+		return error("method 'cam' needs the layer to feed global average pooling and the linear head "
+			     "directly (more than pooling and a linear map follows it here): use it at the layer "
+			     "before global pooling, or GradCAM with the logit utility, which is CAM where CAM is "
+			     "defined");
+	if (ts_dim(fc) != 2 || ts_size(fc, 1) != channels)
+		return error("method 'cam' needs the head's weight to have one column per channel of the layer "
+			     "(%ld channels, weight %ldx%ld): use it at the layer before global pooling",
+			     (long)channels, (long)ts_size(fc, 0), (long)ts_size(fc, 1));
+	return 0;
+}
+
 static ts_tensor *classic_cam(const struct cam_pass *p, const ts_tensor *fc)
 {
 	struct tmp T = { 0 };
@@ -310,25 +327,8 @@ static ts_tensor *classic_cam(const struct cam_pass *p, const ts_tensor *fc)
 	int64_t *idx, shape[2] = { nb, nc };
 	ts_tensor *rows;
 
-	if (!fc) {
-		error("method 'cam' needs a global-average-pooling + linear head, and the model has no "
-		      "Linear module");
+	if (cam_head_check(p->split, fc, nc) < 0)
 		return NULL;
-	}
-	if (!ts_split_linear_head(p->split)) {
-		error("method 'cam' needs the layer to feed global average pooling and the linear head "
-		      "directly "
-		      "(more than pooling and a linear map follows it here): use it at the layer before "
-		      "global "
-		      "pooling, or GradCAM with the logit utility, which is CAM where CAM is defined");
-		return NULL;
-	}
-	if (ts_dim(fc) != 2 || ts_size(fc, 1) != nc) {
-		error("method 'cam' needs the head's weight to have one column per channel of the layer "
-		      "(%ld channels, weight %ldx%ld): use it at the layer before global pooling",
-		      (long)nc, (long)ts_size(fc, 0), (long)ts_size(fc, 1));
-		return NULL;
-	}
 	idx = xmalloc((size_t)(nb * nc) * sizeof(*idx));
 	for (b = 0; b < nb; b++)
 		for (c = 0; c < nc; c++)

@@ -102,6 +102,13 @@ struct cam_extra {
 uint64_t cam_image_seed(uint64_t seed, size_t item);
 
 /*
+ * Whether method 'cam' is defined at split's layer, whose A has `channels` channels: fc, the model's
+ * (K, C) head weight (NULL: none), has a column per channel and only pooling and that linear map follow
+ * the layer. 0, or -1 after an error saying which and where CAM would work.
+ */
+int cam_head_check(const ts_split *split, const ts_tensor *fc, int64_t channels);
+
+/*
  * The map S (B, h, w) before the final ReLU for one method. NULL with an error on failure.
  */
 ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam_extra *extra);

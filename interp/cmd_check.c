@@ -10,15 +10,20 @@
 
 #include "dsl/diag.h"
 #include "dsl/experiment.h"
+#include "interp/plan.h"
+#include "interp/preflight.h"
 
 static const char check_usage[] =
-	"usage: camlab check [--canonical] [--allow-unsafe] FILE...\n"
+	"usage: camlab check [--canonical] [--models] [--allow-unsafe] FILE...\n"
 	"\n"
 	"Reads each experiment spec (.yaml, .yml or .lua) and checks it: keys, types, names of methods,\n"
 	"utilities, targets and metrics, model and data files. Prints every problem as\n"
 	"file:line:col: error: message, or a one-line summary of a valid spec. Runs nothing.\n"
 	"\n"
 	"  --canonical     print the canonical text of each valid spec instead of the summary\n"
+	"  --models        also load each model and put the data's first readable image through it at\n"
+	"                  each layer, as a run would: layer paths and layouts, the number of classes,\n"
+	"                  targets, CAM's head (seconds per model; camlab submit does it too)\n"
 	"  --allow-unsafe  let Lua specs use io, os and require (also --unsafe)\n"
 	"\n"
 	"Exit status: 0 if every spec is valid, 1 if any is not, 2 on a usage error.\n";
@@ -34,15 +39,27 @@ static void summary(const char *file, const struct experiment *e)
 	for (i = 0; i < e->nr_models; i++)
 		layers += e->models[i].nr_layers;
 	printf("%s: ok: %zu %s, %zu %s, %zu %s, %zu %s, %zu %s, %zu %s\n", file, e->nr_models,
-	       plural(e->nr_models, "model", "models"), layers, plural(layers, "layer", "layers"), e->nr_methods,
-	       plural(e->nr_methods, "method", "methods"), e->nr_utilities,
+	       plural(e->nr_models, "model", "models"), layers, plural(layers, "layer", "layers"),
+	       e->nr_methods, plural(e->nr_methods, "method", "methods"), e->nr_utilities,
 	       plural(e->nr_utilities, "utility", "utilities"), e->nr_targets,
-	       plural(e->nr_targets, "target", "targets"), e->nr_metrics, plural(e->nr_metrics, "metric", "metrics"));
+	       plural(e->nr_targets, "target", "targets"), e->nr_metrics,
+	       plural(e->nr_metrics, "metric", "metrics"));
+}
+
+/* What only the models can tell (interp/preflight.h), with a line per model and layer on stdout. */
+static void check_models(const struct experiment *e, struct diag *d)
+{
+	struct plan p = PLAN_INIT;
+	if (plan_build(&p, e, d) == 0) {
+		fflush(stdout);
+		preflight_models(e, &p, d, stdout);
+	}
+	plan_release(&p);
 }
 
 int cmd_check(int argc, char **argv)
 {
-	int i, canonical = 0, unsafe = 0, status = 0, nfiles = 0;
+	int i, canonical = 0, unsafe = 0, models = 0, status = 0, nfiles = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -50,6 +67,8 @@ int cmd_check(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--canonical")) {
 			canonical = 1;
+		} else if (!strcmp(argv[i], "--models")) {
+			models = 1;
 		} else if (!strcmp(argv[i], "--allow-unsafe") || !strcmp(argv[i], "--unsafe")) {
 			unsafe = 1;
 		} else if (!strcmp(argv[i], "--")) {
@@ -75,6 +94,8 @@ int cmd_check(int argc, char **argv)
 		ret = experiment_load(&e, argv[i], &d, unsafe);
 		if (ret == 0 && !d.errors)
 			cmd_check_paper(&e, &d);
+		if (ret == 0 && !d.errors && models)
+			check_models(&e, &d);
 		/* positions borrow e's file name: print before releasing e */
 		fflush(stdout);
 		diag_print(&d, stderr);

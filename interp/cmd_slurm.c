@@ -15,6 +15,8 @@
 
 #include "dsl/experiment.h"
 #include "interp/modelopts.h"
+#include "interp/plan.h"
+#include "interp/preflight.h"
 #include "interp/run.h"
 #include "lib/error.h"
 #include "lib/fs.h"
@@ -48,6 +50,8 @@ static const char submit_usage[] =
 	"                      passed to sbatch as they are\n"
 	"  --sbatch ARG        any other sbatch option (repeatable), e.g. --sbatch=--qos=long\n"
 	"  --dry-run           write the scripts and print the sbatch commands, submit nothing\n"
+	"  --no-check          submit without first checking the models here on one image (by default,\n"
+	"                      as `camlab check --models`: a wrong layer fails now, not in the queue)\n"
 	"  --allow-unsafe      let a Lua spec use io, os and require (also --unsafe)\n";
 
 int cmd_merge(int argc, char **argv)
@@ -122,7 +126,7 @@ static int sbatch(const char *cmd, char **out)
 }
 
 struct submit_opts {
-	int tasks, throttle, gpus, cpus, dry_run, unsafe;
+	int tasks, throttle, gpus, cpus, dry_run, unsafe, no_check;
 	const char *only, *partition, *time, *mem, *account;
 	const char **extra;
 	size_t nr_extra;
@@ -287,6 +291,26 @@ out:
 	return ret;
 }
 
+/*
+ * A shard that cannot load its model or cut it at a layer fails in the queue, maybe hours later, and
+ * every other shard with it: find that here first, in seconds (interp/preflight.h).
+ */
+static int check_models(const struct experiment *e)
+{
+	struct plan p = PLAN_INIT;
+	struct diag d = DIAG_INIT;
+	int ret;
+
+	fprintf(stderr, "checking the models on one image (--no-check skips this)\n");
+	ret = plan_build(&p, e, &d) < 0 || preflight_models(e, &p, &d, NULL) < 0 ? -1 : 0;
+	diag_print(&d, stderr);
+	if (ret < 0)
+		fprintf(stderr, "nothing submitted\n");
+	diag_release(&d);
+	plan_release(&p);
+	return ret;
+}
+
 enum {
 	OPT_TASKS = 3000,
 	OPT_ONLY,
@@ -299,6 +323,7 @@ enum {
 	OPT_ACCOUNT,
 	OPT_SBATCH,
 	OPT_DRY_RUN,
+	OPT_NO_CHECK,
 	OPT_UNSAFE_SUBMIT
 };
 
@@ -316,6 +341,7 @@ int cmd_submit(int argc, char **argv)
 		{ "account", required_argument, NULL, OPT_ACCOUNT },
 		{ "sbatch", required_argument, NULL, OPT_SBATCH },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "no-check", no_argument, NULL, OPT_NO_CHECK },
 		{ "allow-unsafe", no_argument, NULL, OPT_UNSAFE_SUBMIT },
 		{ "unsafe", no_argument, NULL, OPT_UNSAFE_SUBMIT },
 		{ "help", no_argument, NULL, 'h' },
@@ -374,6 +400,9 @@ int cmd_submit(int argc, char **argv)
 		case OPT_DRY_RUN:
 			so.dry_run = 1;
 			break;
+		case OPT_NO_CHECK:
+			so.no_check = 1;
+			break;
 		case OPT_UNSAFE_SUBMIT:
 			so.unsafe = 1;
 			break;
@@ -398,7 +427,7 @@ int cmd_submit(int argc, char **argv)
 		free(so.extra);
 		return 1;
 	}
-	ret = submit(&e, &so);
+	ret = so.no_check || check_models(&e) == 0 ? submit(&e, &so) : 1;
 	experiment_release(&e);
 	free(so.extra);
 	return ret;

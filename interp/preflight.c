@@ -1,0 +1,247 @@
+/*
+ * preflight.c - a spec's models checked on one real image before anything long starts. `check` reads
+ * only the spec, so a layer path with a typo, a Swin layer given the wrong layout or a class name the
+ * model lacks used to show only when `run` reached that model, or in a Slurm job hours after `submit`.
+ */
+#include "interp/preflight.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cam/batch.h"
+#include "cam/dataset.h"
+#include "cam/methods.h"
+#include "cam/model.h"
+#include "cam/utility.h"
+#include "lib/error.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+
+/*
+ * Settle one step's messages, captured in cap: warnings and notes go to stderr now; when the step
+ * failed, its last error (or the shim's, where it printed none) becomes an error in d at pos, after
+ * `what` (the model it concerns). Returns -1 when the step failed, else 0.
+ */
+static int settle(struct diag *d, struct src_pos pos, struct strbuf *cap, const char *what, int failed)
+{
+	const char *line, *err = NULL;
+	size_t len;
+
+	if (failed) /* the last error is why the step failed */
+		for (line = cap->buf; *line; line += len + (line[len] == '\n')) {
+			len = strcspn(line, "\n");
+			if (!strncmp(line, "error: ", 7))
+				err = line;
+		}
+	/* the rest (warnings, notes, an unreadable image's error) as it would have been printed */
+	for (line = cap->buf; *line; line += len + (line[len] == '\n')) {
+		len = strcspn(line, "\n");
+		if (line != err)
+			fprintf(stderr, "%.*s\n", (int)len, line);
+	}
+	if (err)
+		diag_error(d, pos, "%s: %.*s", what, (int)strcspn(err + 7, "\n"), err + 7);
+	else if (failed)
+		diag_error(d, pos, "%s: %s", what, ts_error());
+	strbuf_reset(cap);
+	return failed ? -1 : 0;
+}
+
+static long lookup_class(const char *name, void *ud)
+{
+	return model_class_index(ud, name);
+}
+
+/* Does p run method `name` on model mi at layer li? */
+static int plan_uses_method(const struct plan *p, size_t mi, size_t li, const char *name)
+{
+	size_t i;
+	for (i = 0; i < p->nr; i++)
+		if (p->runs[i].model == mi && p->runs[i].layer == li &&
+		    !strcmp(p->e->methods[p->runs[i].method].name, name))
+			return 1;
+	return 0;
+}
+
+struct check {
+	const struct experiment *e;
+	const struct plan *p;
+	struct diag *d;
+	FILE *fp;
+	struct strbuf cap; /* this thread's error() and warning() lines, until settled */
+	char what[256];	   /* "model 'NAME'", for messages */
+};
+
+/* One layer of the loaded model m: cut, A from the image x, logits. Returns the number of classes or -1. */
+static int64_t check_layer(struct check *c, size_t mi, size_t li, struct model *m, const ts_tensor *fc,
+			   const ts_tensor *x)
+{
+	const struct exp_layer *el = &c->e->models[mi].layers[li];
+	enum ts_layout layout;
+	ts_split *split = NULL;
+	ts_carry *carry = NULL;
+	ts_tensor *a = NULL, *logits = NULL;
+	int64_t k = -1;
+	int failed;
+
+	failed = model_layout_parse(el->layout ? el->layout : "auto", &layout) < 0 ||
+		 model_split(m, el->path, layout, &split) < 0;
+	if (settle(c->d, el->pos, &c->cap, c->what, failed) < 0)
+		return -1;
+	failed = ts_split_prefix(split, x, &carry, &a) < 0 || !(logits = ts_split_suffix(split, carry, a));
+	if (settle(c->d, el->pos, &c->cap, c->what, failed) < 0)
+		goto out;
+	if (ts_dim(logits) != 2) {
+		diag_error(c->d, el->pos, "%s: its output has %d dimensions, not (images, classes) logits",
+			   c->what, ts_dim(logits));
+		goto out;
+	}
+	k = ts_size(logits, 1);
+	if (c->fp) {
+		int i;
+		const char *path = model_layer_path(m, el->path);
+		fprintf(c->fp, "  layer '%s'", el->name);
+		if (strcmp(el->name, path))
+			fprintf(c->fp, " (%s)", path);
+		fprintf(c->fp, ": A ");
+		for (i = 1; i < ts_dim(a); i++)
+			fprintf(c->fp, "%s%ld", i > 1 ? "x" : "", (long)ts_size(a, i));
+		fputc('\n', c->fp);
+	}
+	if (plan_uses_method(c->p, mi, li, "cam")) {
+		size_t j;
+		for (j = 0; j < c->e->nr_methods && strcmp(c->e->methods[j].name, "cam"); j++)
+			;
+		char what[sizeof(c->what) + 64];
+		snprintf(what, sizeof(what), "%s, layer '%s'", c->what, el->name);
+		failed = cam_head_check(split, fc, ts_size(a, 1)) < 0;
+		settle(c->d, c->e->methods[j].pos, &c->cap, what, failed);
+	}
+out:
+	ts_free(logits);
+	ts_free(a);
+	ts_carry_free(carry);
+	ts_split_free(split);
+	return k;
+}
+
+/* Every target p pairs with model mi, against its k classes and class names. */
+static void check_targets(struct check *c, size_t mi, struct model *m, int64_t k)
+{
+	size_t t, i;
+
+	for (t = 0; t < c->e->nr_targets; t++) {
+		struct target_policy tp;
+		int topk = 0, failed;
+		for (i = 0; i < c->p->nr && !(c->p->runs[i].model == mi && c->p->runs[i].target == t); i++)
+			;
+		if (i == c->p->nr)
+			continue;
+		failed = target_parse(c->e->targets[t].name, lookup_class, m, &tp, &topk) < 0;
+		if (!failed && topk) { /* its deepest rank */
+			tp.kind = TARGET_TOPK;
+			tp.index = topk;
+		}
+		failed = failed || target_fits(&tp, k) < 0;
+		settle(c->d, c->e->targets[t].pos, &c->cap, c->what, failed);
+	}
+}
+
+static void check_model(struct check *c, size_t mi, struct dataset *ds)
+{
+	const struct exp_model *em = &c->e->models[mi];
+	struct model m;
+	struct preprocess pp;
+	struct batch_source src;
+	struct batch b = BATCH_INIT;
+	ts_tensor *fc = NULL;
+	int64_t k = -1, kl;
+	size_t li, i;
+	int failed, rc;
+
+	snprintf(c->what, sizeof(c->what), "model '%s'", em->name);
+	memset(&m, 0, sizeof(m));
+	failed = model_load(&m, em->file, "cpu") < 0;
+	if (settle(c->d, em->pos, &c->cap, c->what, failed) < 0)
+		return;
+	if (em->classes) {
+		failed = model_meta_read_classes(&m.meta, em->classes) < 0;
+		if (settle(c->d, em->classes_pos.line ? em->classes_pos : em->pos, &c->cap, c->what, failed) <
+		    0)
+			goto out;
+	}
+	if (model_preprocess(&m, em->input_size, em->resize, em->have_mean ? em->mean : NULL,
+			     em->have_std ? em->std : NULL, &pp))
+		fprintf(stderr,
+			"note: model '%s' has no mean and std in the spec or a sidecar; using ImageNet's\n",
+			em->name);
+	free(model_label_map(&m, ds));
+	settle(c->d, em->pos, &c->cap, c->what, 0);
+
+	/* the first readable image, preprocessed for this model, in this thread (whose errors cap holds) */
+	batch_source_init(&src, ds, &pp, "cpu", 0);
+	batch_source_set_workers(&src, 0);
+	rc = batch_next(&src, &b, 1);
+	batch_source_release(&src);
+	if (settle(c->d, c->e->data.pos, &c->cap, c->what, rc < 0) < 0)
+		goto out;
+	if (rc == 0) {
+		diag_error(c->d, c->e->data.pos, "%s: no image of the data could be read", c->what);
+		goto out;
+	}
+	if (c->fp) {
+		fprintf(c->fp, "model '%s' (%s): %s as ", em->name, em->file, ds->items[b.items[0]].path);
+		for (i = 0; i < (size_t)ts_dim(b.x); i++)
+			fprintf(c->fp, "%s%ld", i ? "x" : "", (long)ts_size(b.x, i));
+		fputc('\n', c->fp);
+	}
+	fc = model_head_weight(&m);
+	for (li = 0; li < em->nr_layers; li++) {
+		for (i = 0; i < c->p->nr && !(c->p->runs[i].model == mi && c->p->runs[i].layer == li); i++)
+			;
+		if (i < c->p->nr && (kl = check_layer(c, mi, li, &m, fc, b.x)) > 0)
+			k = kl;
+	}
+	if (k < 0)
+		goto out;
+	if (c->fp)
+		fprintf(c->fp, "  %ld classes%s\n", (long)k, m.meta.nr_classes ? ", named" : "");
+	if (m.meta.nr_classes && (int64_t)m.meta.nr_classes != k)
+		diag_error(c->d, em->classes_pos.line ? em->classes_pos : em->pos,
+			   "%s: it gives %ld logits, but has %zu class names%s", c->what, (long)k,
+			   m.meta.nr_classes, em->classes ? " in its classes file" : "");
+	check_targets(c, mi, &m, k);
+out:
+	ts_free(fc);
+	batch_release(&b);
+	model_release(&m);
+}
+
+int preflight_models(const struct experiment *e, const struct plan *p, struct diag *d, FILE *fp)
+{
+	struct check c = { e, p, d, fp, STRBUF_INIT, "" };
+	struct dataset ds;
+	size_t mi, i;
+	int errors = d->errors, failed;
+
+	if (ts_init(0) < 0) {
+		diag_error(d, e->models[0].pos, "cannot check the models: %s", ts_error());
+		return -1;
+	}
+	dataset_init(&ds);
+	error_capture(&c.cap);
+	failed = dataset_open(&ds, e->data.path, e->data.labels) < 0;
+	if (settle(d, e->data.pos, &c.cap, "data", failed) == 0) {
+		for (mi = 0; mi < e->nr_models; mi++) {
+			for (i = 0; i < p->nr && p->runs[i].model != mi; i++)
+				;
+			if (i < p->nr)
+				check_model(&c, mi, &ds);
+		}
+	}
+	error_capture(NULL);
+	strbuf_release(&c.cap);
+	dataset_release(&ds);
+	return d->errors > errors ? -1 : 0;
+}
