@@ -188,6 +188,16 @@ static int progress_due(struct runner *r, int bar, double t)
 	return 1;
 }
 
+/*
+ * An images/s figure readable at both ends: 1536.4, 4.42, 0.0391 (a network on a slow CPU), never
+ * "0.0" for a run that is moving. No exponent: the benchmark scripts read these numbers.
+ */
+static const char *rate_text(double v, char buf[32])
+{
+	snprintf(buf, 32, "%.*f", v >= 10 ? 1 : v >= 1 ? 2 : v >= 0.1 ? 3 : 4, v);
+	return buf;
+}
+
 /* The end of a progress report: the time left at rate, then the end of its line (none for a bar). */
 static void progress_end(int bar, double left, double rate)
 {
@@ -204,10 +214,11 @@ static void progress(struct runner *r, size_t run_i, size_t nruns, size_t done, 
 		     const char *label)
 {
 	double t = seconds(), dt = t - r->t0, rate = dt > 0 ? (double)r->images_done_now / dt : 0;
+	char buf[32];
 	if (r->workers > 1 || !progress_due(r, r->bar, t))
 		return;
-	fprintf(stderr, "%s[run %zu/%zu] %s  %zu/%zu images  %.1f img/s", r->bar ? "\r\033[K" : "", run_i,
-		nruns, label, done, total, rate);
+	fprintf(stderr, "%s[run %zu/%zu] %s  %zu/%zu images  %s img/s", r->bar ? "\r\033[K" : "", run_i,
+		nruns, label, done, total, rate_text(rate, buf));
 	progress_end(r->bar, (double)total - (double)done, rate);
 }
 
@@ -827,11 +838,13 @@ settled:
 				fputs(" (the other workers took them)", stderr);
 			if (n && dt > 0) {
 				double t_after = seconds() - r->t_first;
-				fprintf(stderr, " in %.1f s, %.1f images/s", dt, (double)n / dt);
+				char buf[32];
+				fprintf(stderr, " in %.1f s, %s images/s", dt,
+					rate_text((double)n / dt, buf));
 				/* after the first batch: without model loading and the device's cold start */
 				if (r->n_first && n > r->n_first && t_after > 0)
-					fprintf(stderr, ", %.1f after the first batch",
-						(double)(n - r->n_first) / t_after);
+					fprintf(stderr, ", %s after the first batch",
+						rate_text((double)(n - r->n_first) / t_after, buf));
 				fprintf(stderr,
 					" (waiting for images %.2f s, pass %.2f s, maps and metrics %.2f s, "
 					"database %.2f s)",
