@@ -875,20 +875,34 @@ static int record_outputs(struct runner *r)
 		const char *img = e->figures[i].image;
 		char *end;
 		long v = strtol(img, &end, 10);
-		if (*end || end == img) {
+		/*
+		 * A number is a position among the experiment's images, not in the dataset: with shuffle,
+		 * `image: 0` is the first of the images drawn (a dataset index would rarely be among them).
+		 */
+		if (!*end && end != img) {
+			if (v < 0 || (size_t)v >= r->nr_images) {
+				warning("%s:%d:%d: figure image %s: the experiment has %zu image(s), 0 to %zu; no "
+					"figure for it",
+					e->file, e->figures[i].pos.line, e->figures[i].pos.col, img,
+					r->nr_images, r->nr_images ? r->nr_images - 1 : 0);
+				continue;
+			}
+			v = (long)r->images[v];
+		} else {
 			size_t len = strlen(img);
 			for (v = -1, j = 0; j < r->ds.nr && v < 0; j++) {
 				size_t pl = strlen(r->ds.items[j].path);
 				if (pl >= len && !strcmp(r->ds.items[j].path + pl - len, img))
 					v = (long)j;
 			}
-		}
-		for (j = 0; j < r->nr_images && v >= 0 && r->images[j] != (size_t)v; j++)
-			;
-		if (v < 0 || j == r->nr_images) {
-			warning("%s:%d:%d: figure image '%s' is not among the experiment's images; no figure for it",
-				e->file, e->figures[i].pos.line, e->figures[i].pos.col, img);
-			continue;
+			for (j = 0; j < r->nr_images && v >= 0 && r->images[j] != (size_t)v; j++)
+				;
+			if (v < 0 || j == r->nr_images) {
+				warning("%s:%d:%d: figure image '%s' is not among the experiment's images; "
+					"no figure for it",
+					e->file, e->figures[i].pos.line, e->figures[i].pos.col, img);
+				continue;
+			}
 		}
 		r->figure[v] = 1;
 		idx[n] = v;

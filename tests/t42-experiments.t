@@ -47,6 +47,33 @@ test_expect_success "they expand to the paper's grids" "
 	$CAMLAB plan $TMP/p/experiments/paper/paper_pre_gap.yaml | test_grep '^[0-9a-f]{16} +pending +0 +swint_l +pre_gap +shapleycam +rest +predicted' /dev/stdin
 "
 
+# fig5 and fig6 draw 8 images at random and show the first ones: a figure's number is a position among
+# the experiment's images (as a dataset index it was almost never among the drawn ones: no figure).
+cat >$TMP/figs.yaml <<EOS
+name: figs
+output: $TMP/figs
+models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: [pre_gap]}]
+data: {path: $FM, limit: 6, shuffle: true, seed: 5}
+methods: [gradcam, hirescam]
+metrics: [ad]
+outputs:
+  tables: false
+  plots: false
+  figures: [{image: 0}, {image: 5}, {image: 6}]
+EOS
+if command -v gnuplot >/dev/null && gnuplot -e 'set terminal' 2>&1 | grep -q pngcairo; then
+	test_expect_success 'figures of a shuffled experiment: numbers are positions among its images' "
+		$CAMLAB run --no-progress $TMP/figs.yaml 2>$TMP/figs.err &&
+		test_grep 'figs.yaml:10:37: figure image 6: the experiment has 6 image\\(s\\), 0 to 5; no figure for it' $TMP/figs.err &&
+		test \$(grep -c 'no figure' $TMP/figs.err) = 1 &&
+		first=\$(cut -d, -f7 $TMP/figs/images.csv | sed 1d | sort -n | head -n 1) &&
+		ls $TMP/figs/report/figures >$TMP/figs.list && test \$(wc -l <$TMP/figs.list) = 2 &&
+		test_grep \"^image\$first\\.by-method\\.fashion\\.pre_gap\\.png\" $TMP/figs.list
+	"
+else
+	test_skip 'figures of a shuffled experiment' 'no gnuplot with pngcairo'
+fi
+
 [ -f "$SHARED/models/resnet20_cifar10.pt" ] || { echo "# no ../shared: the shared twins are not run"; test_done; exit; }
 
 test_expect_success 'the CIFAR ResNet-20 twin runs (2 images) and writes its report' "
