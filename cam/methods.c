@@ -20,11 +20,58 @@ const char *const cam_method_names[CAM_NR_METHODS] = {
 	"randomcam",  "shapleycam", "shapleycam-h", "shapleycam-e", "scorecam", "ablationcam",
 };
 
+/*
+ * CAM methods known by other names elsewhere (pytorch-grad-cam's), which the nearest-name suggestion
+ * gets wrong: 'eigencam' is nearest to 'hirescam', a different method. Each is one camlab has under its
+ * own name, or one it does not have. Names are compared in lower case without '-' and '_', so that
+ * 'KPCA_CAM', 'kpca-cam' and 'kpcacam' are one.
+ */
+#define SAME(ours, theirs) "; did you mean '" ours "'? (pytorch-grad-cam's " theirs ")"
+#define NOT_OURS(theirs) ": camlab implements the paper's methods (camlab help methods), not " theirs
+#define IN_LUA() " can be defined in Lua (camlab help language, 'define')"
+
+static const struct {
+	const char *name; /* lower case, without '-' and '_' */
+	const char *note;
+} other_methods[] = {
+	{ "eigencam", NOT_OURS("EigenCAM") "; a method of A, G and HA" IN_LUA() },
+	{ "eigengradcam", NOT_OURS("EigenGradCAM") "; a method of A, G and HA" IN_LUA() },
+	{ "kpcacam", NOT_OURS("KPCA-CAM") "; a method of A, G and HA" IN_LUA() },
+	{ "finercam",
+	  NOT_OURS("FinerCAM") ", which is GradCAM of a utility comparing the target with similar "
+			       "classes; such a utility" IN_LUA() },
+	{ "fullgrad", NOT_OURS("FullGrad") ", which needs the gradient of every bias, more than a method "
+					   "defined in Lua is given (A, G and HA at one layer)" },
+	{ "gradcamelementwise", SAME("gradcam-e", "GradCAMElementWise") },
+	{ "gradcamplusplus", SAME("gradcam++", "GradCAMPlusPlus") },
+};
+
+#undef SAME
+#undef NOT_OURS
+#undef IN_LUA
+
+const char *cam_method_absent_note(const char *name)
+{
+	char buf[64];
+	size_t i, n = 0;
+
+	for (; *name && n + 1 < sizeof(buf); name++)
+		if (*name != '-' && *name != '_')
+			buf[n++] = (char)tolower((unsigned char)*name);
+	if (*name)
+		return NULL;
+	buf[n] = '\0';
+	for (i = 0; i < ARRAY_SIZE(other_methods); i++)
+		if (!strcmp(buf, other_methods[i].name))
+			return other_methods[i].note;
+	return NULL;
+}
+
 static int parse_one(const char *word, size_t len, unsigned *mask)
 {
 	char buf[64];
 	size_t i;
-	const char *near[1];
+	const char *near[1], *note;
 
 	if (len == 0 || len >= sizeof(buf))
 		return error("bad method name '%.*s'", (int)len, word);
@@ -41,6 +88,8 @@ static int parse_one(const char *word, size_t len, unsigned *mask)
 			return 0;
 		}
 	}
+	if ((note = cam_method_absent_note(buf)))
+		return error("unknown method '%s'%s", buf, note);
 	if (suggest_nearest(buf, cam_method_names, CAM_NR_METHODS, near, 1))
 		return error("unknown method '%s'; did you mean '%s'?", buf, near[0]);
 	return error("unknown method '%s' (camlab help methods lists them)", buf);

@@ -39,6 +39,15 @@ extern const char *const cam_method_names[CAM_NR_METHODS];
  */
 int cam_methods_parse(const char *list, unsigned *mask);
 
+/*
+ * What to say of an unknown method name that is a well-known CAM method under another name, where the
+ * nearest camlab name would mislead ("eigencam" is not "hirescam"): NULL if `name` (in any case, '_' or
+ * '-' anywhere) is none of them; else a static string to follow "unknown method 'NAME'", either
+ * "; did you mean 'gradcam-e'? (...)" for one camlab has under its own name, or ": camlab implements the
+ * paper's methods ..., not EigenCAM; ..." for one it does not.
+ */
+const char *cam_method_absent_note(const char *name);
+
 enum cam_pass_flags {
 	CAM_PASS_GRAD = 1 << 0, /* G = dU/dA */
 	CAM_PASS_HVP = 1 << 1,	/* HA = (d2U/dA2) A, by a second backward */

@@ -345,7 +345,7 @@ static void report_unknown(const struct experiment *e, struct diag *d, const str
 			   struct src_pos pos, const char *prefix, const char *name)
 {
 	const char **cands = xcalloc(k->nr_builtins + e->nr_defs + 1, sizeof(char *));
-	const char *near[1];
+	const char *near[1], *note = k == &kind_method ? cam_method_absent_note(name) : NULL;
 	size_t n = 0, i;
 
 	for (i = 0; i < k->nr_builtins; i++)
@@ -355,6 +355,11 @@ static void report_unknown(const struct experiment *e, struct diag *d, const str
 			cands[n++] = e->defs[i].name;
 	if (!*name)
 		diag_error(d, pos, "%sempty %s name", prefix, k->what);
+	/* a method known by another name (EigenCAM) is said so, unless the user has a definition near it */
+	else if (note && suggest_nearest(name, cands + k->nr_builtins, n - k->nr_builtins, near, 1))
+		diag_error(d, pos, "%sunknown %s '%s'; did you mean '%s'?", prefix, k->what, name, near[0]);
+	else if (note)
+		diag_error(d, pos, "%sunknown %s '%s'%s", prefix, k->what, name, note);
 	else if (suggest_nearest(name, cands, n, near, 1))
 		diag_error(d, pos, "%sunknown %s '%s'; did you mean '%s'?", prefix, k->what, name, near[0]);
 	else
@@ -676,7 +681,11 @@ const char *exp_string_hint(const char *s, int boolean)
 
 void exp_model_keep_key(struct exp_model *m, const char *key, struct diag *d)
 {
-	if (!m->name || !strcmp(m->name, key))
+	if (!m->name) { /* an inner name: ~ cleared the key's name */
+		m->name = xstrdup(key);
+		return;
+	}
+	if (!strcmp(m->name, key))
 		return;
 	diag_error(d, m->name_pos.line ? m->name_pos : m->pos,
 		   "name '%s' differs from the model's key '%s'; drop it or make them the same", m->name,
@@ -914,6 +923,74 @@ static void check_models(struct experiment *e, struct diag *d)
 						   m->name ? m->name : "?");
 					break;
 				}
+		}
+	}
+}
+
+/* The module path of a layer that a and b share (with its layout), or NULL. */
+static const char *shared_layer(const struct exp_model *a, const struct exp_model *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->nr_layers; i++)
+		for (j = 0; j < b->nr_layers; j++)
+			if (a->layers[i].path && b->layers[j].path &&
+			    !strcmp(a->layers[i].path, b->layers[j].path) &&
+			    !strcmp(a->layers[i].layout, b->layers[j].layout))
+				return a->layers[i].path;
+	return NULL;
+}
+
+static int same_string(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Whether a and b give their runs the same keys (interp/plan.c), their layers aside. */
+static int same_preprocessing(const struct exp_model *a, const struct exp_model *b)
+{
+	int k;
+
+	if (a->input_size != b->input_size || a->resize != b->resize || a->have_mean != b->have_mean ||
+	    a->have_std != b->have_std || !same_string(a->classes, b->classes))
+		return 0;
+	for (k = 0; k < 3; k++)
+		if ((a->have_mean && a->mean[k] != b->mean[k]) || (a->have_std && a->std[k] != b->std[k]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Two entries of one model file with one preprocessing give a layer they share the same run keys, so
+ * their runs are one: the database keeps the first entry's, under its name, and the second's name never
+ * shows. Comparing files by path, not content, misses copies of a file, which is only a missed warning.
+ * Run after check_models, which resolves the paths and fills in the layouts. Not after an error: a value
+ * refused (a NaN mean) reads as one not given, so that models would look alike that are not, and a spec
+ * with errors runs nothing anyway.
+ */
+static void check_model_twins(const struct experiment *e, struct diag *d)
+{
+	size_t i, j;
+
+	if (d->errors)
+		return;
+
+	for (i = 1; i < e->nr_models; i++) {
+		const struct exp_model *m = &e->models[i];
+		if (!m->file || !m->name || !path_exists(m->file))
+			continue;
+		for (j = 0; j < i; j++) {
+			const struct exp_model *first = &e->models[j];
+			const char *layer;
+			if (!first->file || !first->name || strcmp(first->file, m->file) ||
+			    !strcmp(first->name, m->name) || !same_preprocessing(first, m) ||
+			    !(layer = shared_layer(first, m)))
+				continue;
+			diag_warning(d, m->pos,
+				     "models '%s' and '%s' are the same network with the same preprocessing: "
+				     "their runs at '%s' are the same runs, stored under '%s'",
+				     first->name, m->name, layer, first->name);
+			break;
 		}
 	}
 }
@@ -1234,6 +1311,7 @@ int experiment_validate(struct experiment *e, struct diag *d)
 	}
 	check_defs(e, d);
 	check_models(e, d);
+	check_model_twins(e, d);
 	check_data(e, d);
 	check_names(e, d, &kind_method, &e->methods, &e->nr_methods);
 	check_names(e, d, &kind_utility, &e->utilities, &e->nr_utilities);

@@ -52,7 +52,8 @@ void exp_names_zip(struct exp_names *l, struct experiment *e, struct diag *d);
 
 /*
  * A model written as `KEY: {...}` (models as a mapping) is named KEY: an inner 'name' that differs is an
- * error at its position (m->name_pos), and m->name becomes KEY again.
+ * error at its position (m->name_pos), and m->name becomes KEY again, as it does where a null inner
+ * 'name' (not given) cleared it.
  */
 void exp_model_keep_key(struct exp_model *m, const char *key, struct diag *d);
 

@@ -75,7 +75,7 @@ const struct exp_field exp_layer_fields[3] = {
 };
 
 const struct exp_field exp_model_fields[7] = {
-	{ F(M_NAME, STR, MODEL(name)), .required = "a name", .sets_pos = 1, .pos = MODEL(name_pos) },
+	{ F(M_NAME, STR, MODEL(name)), .sets_pos = 1, .pos = MODEL(name_pos) },
 	{ F(M_FILE, STR, MODEL(file)), .required = "a file name", .sets_pos = 1, .pos = MODEL(pos) },
 	{ F(M_INPUT_SIZE, INT, MODEL(input_size)), .min = 0, .max = 1 << 16 },
 	{ F(M_RESIZE, INT, MODEL(resize)), .min = 0, .max = 1 << 16 },

@@ -1,7 +1,8 @@
 /*
  * lua.c - the Lua front end (see front.h): runs a spec in a fresh, sandboxed Lua 5.4 state and turns the
  * table given to experiment{} into the IR, exactly as the YAML front end reads the same keys. Lua keeps
- * no positions for table fields, so the position of a key is found by scanning the spec's text.
+ * no positions for table fields, so the position of a key, and of each item of a list written as a table
+ * constructor, is found by scanning the spec's text.
  */
 #include "dsl/front.h"
 #include "dsl/keys.h"
@@ -171,6 +172,14 @@ static size_t line_off(const struct lua_ctx *c, int line)
 static int ident_char(int ch)
 {
 	return isalnum(ch) || ch == '_';
+}
+
+static int keyword_at(const struct lua_ctx *c, size_t i, const char *kw)
+{
+	size_t n = strlen(kw);
+	return i + n <= c->len && !memcmp(c->text + i, kw, n) &&
+	       (i == 0 || !ident_char((unsigned char)c->text[i - 1])) &&
+	       (i + n == c->len || !ident_char((unsigned char)c->text[i + n]));
 }
 
 /* The level of a long bracket [[, [=[, [==[... that opens at b, or -1 if none does. */
@@ -624,60 +633,6 @@ static void get_floats3(struct lua_ctx *c, lua_State *L, int v, const struct whe
 	diag_error(c->d, w->pos, "expected 3 numbers (or one) for '%s'%s", w->key, hint);
 }
 
-/* ---- lists of names ---- */
-
-/* A string "a, b, c" is a list too, as in YAML; each name is placed where it starts in the literal. */
-static void split_names(struct lua_ctx *c, const char *s, size_t *cursor, struct src_pos dflt,
-			struct exp_names *l)
-{
-	struct src_pos base = item_pos(c, s, cursor, dflt);
-	int found = base.line != dflt.line || base.col != dflt.col;
-
-	exp_names_split(l, s, base, found ? 1 : -1);
-}
-
-/*
- * A list of names, or one string (comma-separated). On any error the list keeps its default, so that
- * validation does not report the same key again.
- */
-static void get_names(struct lua_ctx *c, lua_State *L, int v, const struct where *w, const char *key,
-		      struct exp_name **list, size_t *nr)
-{
-	struct exp_names l = EXP_NAMES_INIT;
-	size_t i, cursor = w->off;
-
-	v = lua_absindex(L, v);
-
-	if (lua_type(L, v) == LUA_TSTRING || lua_type(L, v) == LUA_TNUMBER) {
-		char *s = scalar_text(L, v);
-		split_names(c, s, &cursor, w->pos, &l);
-		free(s);
-	} else if (lua_type(L, v) == LUA_TTABLE && is_list(L, v)) {
-		size_t len = lua_rawlen(L, v);
-		for (i = 1; i <= len; i++) {
-			char *s;
-			lua_rawgeti(L, v, (lua_Integer)i);
-			s = scalar_text(L, -1);
-			if (!s) {
-				diag_error(c->d, w->pos, "expected a name in '%s', not %s", key, type_name(L, -1));
-				exp_names_skip(&l, w->pos);
-			} else {
-				exp_names_push(&l, s, strlen(s), item_pos(c, s, &cursor, w->pos));
-				free(s);
-			}
-			lua_pop(L, 1);
-		}
-		if (!l.n) {
-			diag_error(c->d, w->pos, "empty list for '%s'", key);
-			l.bad = 1;
-		}
-	} else {
-		diag_error(c->d, w->pos, "expected a list of names for '%s', not %s", key, type_name(L, v));
-		l.bad = 1;
-	}
-	exp_names_end(&l, key, c->d, list, nr);
-}
-
 /* The next '{' from b that opens a table (not one in a string or comment); the text's end if none. */
 static size_t next_brace(const struct lua_ctx *c, size_t b)
 {
@@ -731,6 +686,205 @@ static struct where next_item(const struct lua_ctx *c, const struct where *list,
 		*cursor = table_end(c, b);
 	}
 	return item;
+}
+
+/* Past the blanks, line breaks and comments at b. */
+static size_t skip_space(const struct lua_ctx *c, size_t b)
+{
+	size_t after;
+
+	while (b < c->len) {
+		if (isspace((unsigned char)c->text[b]))
+			b++;
+		else if (c->text[b] == '-' && (after = skip_literal(c, b)) != b)
+			b = after;
+		else
+			break;
+	}
+	return b;
+}
+
+/*
+ * Where the value of w's key starts: past `key =` or `["key"] =` and the blanks and comments after it;
+ * (size_t)-1 where the key is not written at w->off (it was not found in the text).
+ */
+static size_t value_off(const struct lua_ctx *c, const struct where *w)
+{
+	const char *t = c->text;
+	size_t n = strlen(w->key), b = w->off;
+
+	if (keyword_at(c, b, w->key))
+		b += n;
+	else if (b + n + 4 <= c->len && t[b] == '[' && (t[b + 1] == '"' || t[b + 1] == '\'') &&
+		 !memcmp(t + b + 2, w->key, n) && t[b + n + 2] == t[b + 1] && t[b + n + 3] == ']')
+		b += n + 4;
+	else
+		return (size_t)-1;
+	if (!assigns(c, b))
+		return (size_t)-1;
+	while (t[b] != '=')
+		b++;
+	return skip_space(c, b + 1);
+}
+
+/* Where the item of a table constructor that starts at b ends: its ',', ';' or the closing '}'. */
+static size_t item_end(const struct lua_ctx *c, size_t b)
+{
+	size_t depth = 0, after;
+
+	while (b < c->len) {
+		char ch = c->text[b];
+		if ((after = skip_literal(c, b)) != b) {
+			b = after;
+			continue;
+		}
+		if (ch == '{' || ch == '(' || ch == '[')
+			depth++;
+		else if ((ch == '}' || ch == ')' || ch == ']') && depth)
+			depth--;
+		else if (ch == ',' || ch == ';' || ch == '}')
+			return b;
+		else if (ch == ')' || ch == ']')
+			break;
+		b++;
+	}
+	return c->len;
+}
+
+/*
+ * Where each item of the list at stack index v starts in the text, if w's value is written there as a
+ * table constructor of exactly its items: then an item of any kind (a table, true, -3, a long string,
+ * "a" .. "b") is placed where it is written, as YAML places it. NULL (the caller searches for each item
+ * instead) where the value is an expression (a variable, a call), the constructor has keyed fields or
+ * another number of items ({ table.unpack(t) }), or a plain string literal differs from its item: the
+ * key found was not this list's. Free the array.
+ */
+static size_t *list_offsets(const struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	const char *t = c->text;
+	size_t n = lua_rawlen(L, v), nr = 0, b = value_off(c, w), *off;
+
+	if (b >= c->len || t[b] != '{')
+		return NULL;
+	off = xcalloc(n + 1, sizeof(*off));
+	for (b = skip_space(c, b + 1); b < c->len && t[b] != '}'; b = skip_space(c, b + 1)) {
+		size_t id = b;
+		if (nr == n)
+			goto mismatch;
+		/* a keyed field, name = value or [k] = value, is no item of a list */
+		while (id < c->len && ident_char((unsigned char)t[id]))
+			id++;
+		if ((id > b && !isdigit((unsigned char)t[b]) && assigns(c, id)) ||
+		    (t[b] == '[' && long_bracket(c, b) < 0))
+			goto mismatch;
+		off[nr++] = b;
+		if ((b = item_end(c, b)) >= c->len)
+			goto mismatch;
+		if (t[b] == '}')
+			break;
+	}
+	if (nr != n || b >= c->len)
+		goto mismatch;
+	for (nr = 0; nr < n; nr++) {
+		size_t q = off[nr] + 1, end = skip_literal(c, off[nr]);
+		int same = 1;
+		/* an item that is one short string without escapes, "name" */
+		if (lua_rawgeti(L, v, (lua_Integer)nr + 1) == LUA_TSTRING &&
+		    (t[q - 1] == '"' || t[q - 1] == '\'') && !memchr(t + q, '\\', end - q) &&
+		    skip_space(c, end) == item_end(c, q - 1)) {
+			const char *s = lua_tostring(L, -1);
+			size_t len = strlen(s);
+			same = q + len < c->len && !memcmp(t + q, s, len) && t[q + len] == t[q - 1];
+		}
+		lua_pop(L, 1);
+		if (!same)
+			goto mismatch;
+	}
+	return off;
+mismatch:
+	free(off);
+	return NULL;
+}
+
+/*
+ * Where item i (from 1) of the list written at w was written, the item at the top of the stack: where
+ * list_offsets found it (off), else searched from *cursor (a table past the item before, a string or a
+ * number by its text), else at the list's key.
+ */
+static struct where list_item(const struct lua_ctx *c, lua_State *L, const struct where *w, const size_t *off,
+			      size_t i, size_t *cursor)
+{
+	struct where item = *w;
+	char *s;
+
+	if (off) {
+		item.pos = pos_at(c, off[i - 1]);
+		item.off = off[i - 1];
+	} else if (lua_type(L, -1) == LUA_TTABLE) {
+		item = next_item(c, w, cursor, i);
+	} else if ((s = scalar_text(L, -1))) {
+		item.pos = item_pos(c, s, cursor, w->pos);
+		free(s);
+	}
+	return item;
+}
+
+/* ---- lists of names ---- */
+
+/* A string "a, b, c" is a list too, as in YAML; each name is placed where it starts in the literal. */
+static void split_names(struct lua_ctx *c, const char *s, size_t *cursor, struct src_pos dflt,
+			struct exp_names *l)
+{
+	struct src_pos base = item_pos(c, s, cursor, dflt);
+	int found = base.line != dflt.line || base.col != dflt.col;
+
+	exp_names_split(l, s, base, found ? 1 : -1);
+}
+
+/*
+ * A list of names, or one string (comma-separated). On any error the list keeps its default, so that
+ * validation does not report the same key again.
+ */
+static void get_names(struct lua_ctx *c, lua_State *L, int v, const struct where *w, const char *key,
+		      struct exp_name **list, size_t *nr)
+{
+	struct exp_names l = EXP_NAMES_INIT;
+	size_t i, cursor = w->off;
+
+	v = lua_absindex(L, v);
+
+	if (lua_type(L, v) == LUA_TSTRING || lua_type(L, v) == LUA_TNUMBER) {
+		char *s = scalar_text(L, v);
+		split_names(c, s, &cursor, w->pos, &l);
+		free(s);
+	} else if (lua_type(L, v) == LUA_TTABLE && is_list(L, v)) {
+		size_t len = lua_rawlen(L, v), *off = list_offsets(c, L, v, w);
+		for (i = 1; i <= len; i++) {
+			struct where item;
+			char *s;
+			lua_rawgeti(L, v, (lua_Integer)i);
+			item = list_item(c, L, w, off, i, &cursor);
+			s = scalar_text(L, -1);
+			if (!s) {
+				diag_error(c->d, item.pos, "expected a name in '%s', not %s", key,
+					   type_name(L, -1));
+				exp_names_skip(&l, item.pos);
+			} else {
+				exp_names_push(&l, s, strlen(s), item.pos);
+				free(s);
+			}
+			lua_pop(L, 1);
+		}
+		free(off);
+		if (!l.n) {
+			diag_error(c->d, w->pos, "empty list for '%s'", key);
+			l.bad = 1;
+		}
+	} else {
+		diag_error(c->d, w->pos, "expected a list of names for '%s', not %s", key, type_name(L, v));
+		l.bad = 1;
+	}
+	exp_names_end(&l, key, c->d, list, nr);
 }
 
 /* A string key checked by experiment_set_choice (device, precision, layout...), copied into *field. */
@@ -841,21 +995,18 @@ static void get_layers(struct lua_ctx *c, lua_State *L, int v, struct exp_model 
 
 	if (lua_type(L, v) == LUA_TSTRING || (lua_type(L, v) == LUA_TTABLE && is_list(L, v) && lua_rawlen(L, v))) {
 		int one = lua_type(L, v) == LUA_TSTRING;
+		size_t *off = one ? NULL : list_offsets(c, L, v, w);
 		n = one ? 1 : lua_rawlen(L, v);
 		for (i = 1; i <= n; i++) {
 			struct exp_layer *l;
-			struct where item = *w;
+			struct where item;
 			int lv;
-			if (one) {
+			if (one)
 				lua_pushvalue(L, v);
-			} else {
+			else
 				lua_rawgeti(L, v, (lua_Integer)i);
-				if (lua_type(L, -1) == LUA_TTABLE)
-					item = next_item(c, w, &cursor, i);
-			}
+			item = list_item(c, L, w, off, i, &cursor);
 			lv = lua_gettop(L);
-			if (lua_type(L, lv) == LUA_TSTRING)
-				item.pos = item_pos(c, lua_tostring(L, lv), &cursor, w->pos);
 			l = new_layer(m, item.pos);
 			if (is_mapping(L, lv))
 				layer_table(c, L, lv, l, ARRAY_SIZE(exp_layer_keys), &item);
@@ -868,6 +1019,7 @@ static void get_layers(struct lua_ctx *c, lua_State *L, int v, struct exp_model 
 				l->name = xstrdup(l->path);
 			lua_pop(L, 1);
 		}
+		free(off);
 		return;
 	}
 	if (!is_mapping(L, v)) {
@@ -941,15 +1093,17 @@ static void get_models(struct lua_ctx *c, lua_State *L, int v, const struct wher
 		return;
 	}
 	if (is_list(L, v)) {
-		size_t cursor = w->off;
+		size_t cursor = w->off, *off = list_offsets(c, L, v, w);
 		n = lua_rawlen(L, v);
 		for (i = 1; i <= n; i++) {
-			struct where item = next_item(c, w, &cursor, i);
-			item.key = "models";
+			struct where item;
 			lua_rawgeti(L, v, (lua_Integer)i);
+			item = list_item(c, L, w, off, i, &cursor);
+			item.key = "models";
 			get_model(c, L, lua_gettop(L), NULL, &item);
 			lua_pop(L, 1);
 		}
+		free(off);
 		return;
 	}
 	{
@@ -1013,7 +1167,7 @@ static void get_exclude(struct lua_ctx *c, lua_State *L, int v, const struct whe
 /* exclude: a list of mappings, or one mapping. */
 static void get_excludes(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
-	size_t i, n, cursor = w->off;
+	size_t i, n, cursor = w->off, *off;
 
 	v = lua_absindex(L, v);
 
@@ -1026,12 +1180,15 @@ static void get_excludes(struct lua_ctx *c, lua_State *L, int v, const struct wh
 		return;
 	}
 	n = lua_rawlen(L, v);
+	off = list_offsets(c, L, v, w);
 	for (i = 1; i <= n; i++) {
-		struct where item = next_item(c, w, &cursor, i);
+		struct where item;
 		lua_rawgeti(L, v, (lua_Integer)i);
+		item = list_item(c, L, w, off, i, &cursor);
 		get_exclude(c, L, lua_gettop(L), &item);
 		lua_pop(L, 1);
 	}
+	free(off);
 }
 
 static void get_zip(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
@@ -1044,18 +1201,22 @@ static void get_zip(struct lua_ctx *c, lua_State *L, int v, const struct where *
 	if (lua_type(L, v) == LUA_TSTRING) {
 		split_names(c, lua_tostring(L, v), &cursor, w->pos, &l);
 	} else if (lua_type(L, v) == LUA_TTABLE && is_list(L, v)) {
-		size_t len = lua_rawlen(L, v);
+		size_t len = lua_rawlen(L, v), *off = list_offsets(c, L, v, w);
 		for (i = 1; i <= len; i++) {
+			struct where item;
 			lua_rawgeti(L, v, (lua_Integer)i);
+			item = list_item(c, L, w, off, i, &cursor);
 			if (lua_type(L, -1) == LUA_TSTRING) {
 				const char *s = lua_tostring(L, -1);
-				exp_names_push(&l, s, strlen(s), item_pos(c, s, &cursor, w->pos));
+				exp_names_push(&l, s, strlen(s), item.pos);
 			} else {
-				diag_error(c->d, w->pos, "expected a dimension name in 'zip', not %s", type_name(L, -1));
+				diag_error(c->d, item.pos, "expected a dimension name in 'zip', not %s",
+					   type_name(L, -1));
 				l.bad = 1;
 			}
 			lua_pop(L, 1);
 		}
+		free(off);
 	} else {
 		type_error(c, L, v, w, "a list of dimensions (model, layer, method, utility, target)");
 		return;
@@ -1130,13 +1291,6 @@ static void push_dump(lua_State *L, int f)
 	else
 		lua_pushliteral(L, "");
 	lua_remove(L, -2);
-}
-
-static int keyword_at(const struct lua_ctx *c, size_t i, const char *kw)
-{
-	size_t n = strlen(kw);
-	return i + n <= c->len && !memcmp(c->text + i, kw, n) && (i == 0 || !ident_char((unsigned char)c->text[i - 1])) &&
-	       (i + n == c->len || !ident_char((unsigned char)c->text[i + n]));
 }
 
 /*
@@ -1315,7 +1469,7 @@ static void get_define(struct lua_ctx *c, lua_State *L, int v, const struct wher
 static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
 	struct experiment *e = c->e;
-	size_t i, n, cursor = w->off;
+	size_t i, n, cursor = w->off, *off;
 
 	v = lua_absindex(L, v);
 
@@ -1324,14 +1478,14 @@ static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct whe
 		return;
 	}
 	n = lua_rawlen(L, v);
+	off = list_offsets(c, L, v, w);
 	for (i = 1; i <= n; i++) {
 		struct exp_figure *fig;
-		struct where item = *w;
+		struct where item;
 		int fv;
 		lua_rawgeti(L, v, (lua_Integer)i);
 		fv = lua_gettop(L);
-		if (lua_type(L, fv) == LUA_TTABLE)
-			item = next_item(c, w, &cursor, i);
+		item = list_item(c, L, w, off, i, &cursor);
 		e->figures = xrealloc(e->figures, (e->nr_figures + 1) * sizeof(*e->figures));
 		fig = &e->figures[e->nr_figures++];
 		memset(fig, 0, sizeof(*fig));
@@ -1344,6 +1498,7 @@ static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct whe
 		}
 		lua_pop(L, 1);
 	}
+	free(off);
 }
 
 static void get_formats(struct lua_ctx *c, lua_State *L, int v, const struct where *w)

@@ -444,7 +444,11 @@ static void read_field(struct yctx *c, const struct exp_field *f, const char *ke
 		get_names(c, v, key, (struct exp_name **)at, (size_t *)aux);
 		break;
 	}
-	if (f->sets_pos) /* where the value was written, valid or not: the later errors point there */
+	/*
+	 * Where the value was written, valid or not: the later errors point there. A null optional string
+	 * is a key not given, whose errors point where they would without it.
+	 */
+	if (f->sets_pos && !(f->type == EXP_FIELD_STR && !f->required && is_null(v)))
 		*(struct src_pos *)((char *)ud + f->pos) = pos_of(c, v);
 }
 

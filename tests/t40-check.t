@@ -55,6 +55,36 @@ test_expect_success 'two spellings of one experiment have one canonical text' "
 	diff -u $TMP/a $TMP/b
 "
 
+test_expect_success 'a null model name is the name left out: from the file, or the mapping key' "
+	cat >$TMP/absent.yaml <<-EOS &&
+	models: [{file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: features.block5}]
+	data: /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+	EOS
+	sed 's/{file/{name: null, file/' $TMP/absent.yaml >$TMP/null.yaml &&
+	$CAMLAB check --canonical $TMP/absent.yaml | sed 1,3d >$TMP/a &&
+	$CAMLAB check --canonical $TMP/null.yaml | sed 1,3d >$TMP/b &&
+	diff -u $TMP/a $TMP/b && test_grep '^model fashion_mnist_cnn\$' $TMP/b &&
+	cat >$TMP/keyed.yaml <<-EOS &&
+	models: {m1: {name: ~, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: features.block5}}
+	data: /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+	EOS
+	$CAMLAB check --canonical $TMP/keyed.yaml >$TMP/out && test_grep '^model m1\$' $TMP/out
+"
+
+test_expect_success 'a well-known method: a user definition near it is still suggested; explain says the same' "
+	cat >$TMP/def.yaml <<-EOS &&
+	models: [{file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: features.block5}]
+	data: /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+	methods: [eigencam]
+	define: {methods: {eigencam_pca: 'return function(A, G, HA) return A:sum(2) end'}}
+	EOS
+	test_must_fail $CAMLAB check $TMP/def.yaml 2>$TMP/err &&
+	test_grep \"error: unknown method 'eigencam'; did you mean 'eigencam_pca'\\?\$\" $TMP/err &&
+	test_must_fail $CAMLAB explain --method EigenCAM,gradcam_elementwise 2>$TMP/err &&
+	test_grep \"^error: unknown method 'eigencam': camlab implements the paper's methods \\(camlab help methods\\), not EigenCAM; \" $TMP/err &&
+	test_grep \"^error: unknown method 'gradcam-elementwise'; did you mean 'gradcam-e'\\? \\(pytorch-grad-cam's GradCAMElementWise\\)\$\" $TMP/err
+"
+
 test_expect_success '200 random mutations of a valid spec: no crash' "
 	$BUILD/tests/test_yaml_mutate 200 >$TMP/tap &&
 	! grep -q '^not ok' $TMP/tap

@@ -150,15 +150,53 @@ test_expect_success 'keys in comments and strings are not where a key was writte
 
 test_expect_success 'items of the wrong type do not hide unknown names or a zip mismatch' "
 	cat >$TMP/expected <<-EOS &&
-	$F/list-errors.lua:6:3: error: expected a name in 'methods', not a table
-	$F/list-errors.lua:6:3: error: expected a name in 'methods', not true
 	$F/list-errors.lua:6:15: error: unknown method 'bogus'
+	$F/list-errors.lua:6:24: error: expected a name in 'methods', not a table
+	$F/list-errors.lua:6:33: error: expected a name in 'methods', not true
 	$F/list-errors.lua:6:39: error: unknown method 'gradcm'; did you mean 'gradcam'?
 	$F/list-errors.lua:7:17: error: zip: methods has 4 values, utilities 2
 	$F/list-errors.lua:8:44: error: unknown dimension 'modell' in 'zip'; did you mean 'model'?
 	EOS
 	test_must_fail $CAMLAB check $F/list-errors.lua 2>$TMP/err &&
 	diff -u $TMP/expected $TMP/err
+"
+
+# items found by walking the list's table constructor, past comments and strings with commas and braces
+test_expect_success 'errors about a list item point at the item, whatever it is' "
+	cat >$TMP/expected <<-EOS &&
+	$F/item-positions.lua: warning: zip: only 'method' given; zip needs two dimensions
+	$F/item-positions.lua:6:102: error: expected a module path or {name, path, layout} in 'layers', not a number
+	$F/item-positions.lua:6:102: error: layer '?' has no module path
+	$F/item-positions.lua:9:5: error: unknown method 'shapleycm'; did you mean 'shapleycam'?
+	$F/item-positions.lua:9:20: error: unknown method 'hirescm'; did you mean 'hirescam'?
+	$F/item-positions.lua:9:52: error: unknown method 'xgradcm'; did you mean 'xgradcam'?
+	$F/item-positions.lua:10:5: error: expected a name in 'methods', not a table
+	$F/item-positions.lua:10:14: error: expected a name in 'methods', not true
+	$F/item-positions.lua:11:18: error: bad target '-3': a class index is >= 0
+	$F/item-positions.lua:11:22: error: bad target '1000.0': a class index is an integer >= 0
+	$F/item-positions.lua:11:27: error: bad target '2.5': a class index is an integer >= 0
+	$F/item-positions.lua:12:3: error: unknown utility 'softmx'; did you mean 'softmax'?
+	$F/item-positions.lua:13:36: error: unknown metric 'cohh'; did you mean 'coh'?
+	$F/item-positions.lua:14:31: error: expected a dimension name in 'zip', not a number
+	EOS
+	test_must_fail $CAMLAB check $F/item-positions.lua 2>$TMP/err &&
+	diff -u $TMP/expected $TMP/err
+"
+
+test_expect_success 'name = nil is a model name not given, as YAML null is' "
+	cat >$TMP/nil.lua <<-EOS &&
+	experiment {
+	  models = { { name = nil, file = '$PWD/experiments/models/fashion_mnist_cnn.pt', layers = 'features.block5' } },
+	  data = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz',
+	}
+	EOS
+	cat >$TMP/nil.yaml <<-EOS &&
+	models: [{name: ~, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: features.block5}]
+	data: /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+	EOS
+	$CAMLAB check --canonical $TMP/nil.lua | sed 1,3d >$TMP/lua &&
+	$CAMLAB check --canonical $TMP/nil.yaml | sed 1,3d >$TMP/yaml &&
+	diff -u $TMP/yaml $TMP/lua && test_grep '^model fashion_mnist_cnn\$' $TMP/lua
 "
 
 test_expect_success 'a model keyed by its name: an inner name that differs is an error' "
