@@ -662,6 +662,7 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 			fail_run(r, &gr[k], why);
 			continue;
 		}
+		store_undo_figures(r->store, gr[k].pr->key, r->figure, gr[k].done, r->ds.nr);
 		{
 			const char *mname = r->e->methods[gr[k].pr->method].name;
 			if (luacam_load_error(r->lua, mname)) {

@@ -352,6 +352,33 @@ long store_done_images(struct store *s, const char *key, unsigned char *done, si
 	return found;
 }
 
+long store_undo_figures(struct store *s, const char *key, const unsigned char *figure, unsigned char *done,
+			size_t n)
+{
+	sqlite3_stmt *st;
+	long cleared = 0;
+	size_t i;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT 1 FROM images WHERE run_key = ?1 AND idx = ?2 AND NOT EXISTS "
+			       "(SELECT 1 FROM heatmaps WHERE run_key = ?1 AND idx = ?2)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_error(s, "select heatmaps");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	for (i = 0; i < n; i++) {
+		if (!figure[i] || !done[i])
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			done[i] = 0;
+			cleared++;
+		}
+	}
+	sqlite3_finalize(st);
+	return cleared;
+}
+
 static void bind_real(sqlite3_stmt *st, int i, double v)
 {
 	if (isnan(v))

@@ -100,6 +100,15 @@ int store_run_started(struct store *s, const char *key);
 long store_done_images(struct store *s, const char *key, unsigned char *done, size_t n, char *const *paths,
 		       long *changed);
 
+/*
+ * Clear done[i] for each image i < n that figure[i] asks for and that has results for the run but no
+ * heatmap: a figure added to an experiment after its images were computed (heatmaps are kept only for
+ * the images figures show), so that they are computed again. Skipped images stay done. Returns how many
+ * were cleared, or -1.
+ */
+long store_undo_figures(struct store *s, const char *key, const unsigned char *figure, unsigned char *done,
+			size_t n);
+
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);

@@ -70,8 +70,24 @@ if command -v gnuplot >/dev/null && gnuplot -e 'set terminal' 2>&1 | grep -q png
 		ls $TMP/figs/report/figures >$TMP/figs.list && test \$(wc -l <$TMP/figs.list) = 2 &&
 		test_grep \"^image\$first\\.by-method\\.fashion\\.pre_gap\\.png\" $TMP/figs.list
 	"
+	# Heatmaps are kept only for the images figures show: a figure added to a finished experiment
+	# has its image computed again (and only it), not a warning that nothing is stored.
+	test_expect_success 'a figure added after the run: its image is computed again, nothing else' "
+		sed '/figures:/d' $TMP/figs.yaml >$TMP/nofigs.yaml && sed -i 's#/figs\$#/nofigs#' $TMP/nofigs.yaml &&
+		$CAMLAB run --no-progress $TMP/nofigs.yaml 2>$TMP/nofigs1.err &&
+		test_grep '6 image\\(s\\) in' $TMP/nofigs1.err && test -z \"\$(ls $TMP/nofigs/report/figures 2>/dev/null)\" &&
+		sed 's#^  plots: false#  plots: false\\n  figures: [{image: 2}]#' $TMP/nofigs.yaml >$TMP/nofigs2.yaml &&
+		$CAMLAB run --no-progress $TMP/nofigs2.yaml 2>$TMP/nofigs2.err &&
+		test_grep 'x 2 method\\(s\\): 1 image\\(s\\) in' $TMP/nofigs2.err && ! grep -q 'no figure' $TMP/nofigs2.err &&
+		test \$(ls $TMP/nofigs/report/figures | wc -l) = 1 &&
+		test \$(sqlite3 $TMP/nofigs/results.sqlite 'SELECT count(*) FROM images') = 12 &&
+		test \$(sqlite3 $TMP/nofigs/results.sqlite 'SELECT group_concat(n) FROM aggregates') = 6,6 &&
+		$CAMLAB run --no-progress $TMP/nofigs2.yaml 2>$TMP/nofigs3.err &&
+		test_grep 'already done' $TMP/nofigs3.err
+	"
 else
 	test_skip 'figures of a shuffled experiment' 'no gnuplot with pngcairo'
+	test_skip 'a figure added after the run' 'no gnuplot with pngcairo'
 fi
 
 [ -f "$SHARED/models/resnet20_cifar10.pt" ] || { echo "# no ../shared: the shared twins are not run"; test_done; exit; }
