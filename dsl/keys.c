@@ -4,6 +4,9 @@
 #include "dsl/keys.h"
 
 #include <stddef.h>
+#include <string.h>
+
+#include "lib/xalloc.h"
 
 const struct exp_key exp_layer_keys[3] = { { "path", L_PATH }, { "layout", L_LAYOUT }, { "name", L_NAME } };
 
@@ -124,3 +127,33 @@ const struct exp_field exp_top_fields[11] = {
 	{ F(T_METRICS, NAMES, EXP(metrics)), .aux = EXP(nr_metrics) },
 	{ F(T_QUIRK, CHOICE, EXP(quirk)), .choice = &experiment_quirk_choice },
 };
+
+/*
+ * The sections a misplaced key is looked for in, by the names the front ends give them (their `where`;
+ * the top level has none). 'exclude' at the top level belongs in grid; 'device' in outputs at the top.
+ */
+static const struct {
+	const char *where, *shown; /* the front ends' name of the section; how a message names it */
+	const struct exp_key *keys;
+	size_t n;
+} homes[] = {
+	{ NULL, "the top level", exp_top_keys, ARRAY_SIZE(exp_top_keys) },
+	{ "grid", "'grid'", exp_grid_keys, ARRAY_SIZE(exp_grid_keys) },
+	{ "data", "'data'", exp_data_keys, ARRAY_SIZE(exp_data_keys) },
+	{ "outputs", "'outputs'", exp_output_keys, ARRAY_SIZE(exp_output_keys) },
+	{ "model", "a model (in 'models')", exp_model_keys, ARRAY_SIZE(exp_model_keys) },
+};
+
+const char *exp_key_home(const char *where, const char *name)
+{
+	size_t i, j;
+
+	for (i = 0; i < ARRAY_SIZE(homes); i++) {
+		if (where ? homes[i].where && !strcmp(where, homes[i].where) : !homes[i].where)
+			continue; /* the section it is unknown in */
+		for (j = 0; j < homes[i].n; j++)
+			if (!strcmp(homes[i].keys[j].name, name))
+				return homes[i].shown;
+	}
+	return NULL;
+}

@@ -76,6 +76,12 @@ struct exp_field {
 	size_t pos;
 };
 
+/*
+ * Where a key unknown in the section named where (NULL: the top level) is a key instead ("'grid'",
+ * "a model (in 'models')", "the top level"), for a hint; NULL if nowhere.
+ */
+const char *exp_key_home(const char *where, const char *name);
+
 /* The field of the key with this id, or NULL (a section of its own). */
 const struct exp_field *exp_field_of(const struct exp_field *fields, size_t n, int id);
 

@@ -416,9 +416,13 @@ static void check_keys(struct lua_ctx *c, lua_State *L, int t, const char *where
 		if (i == nkeys) {
 			struct strbuf in = STRBUF_INIT;
 			struct src_pos pos = key_pos(c, k, w->off, NULL);
+			const char *home = exp_key_home(where, k);
 			if (where)
 				strbuf_addf(&in, " in '%s'", where);
-			if (suggest_nearest(k, cands, nkeys, near, 1))
+			if (home)
+				diag_error(c->d, pos, "unknown key '%s'%s: it is a key of %s", k, in.buf,
+					   home);
+			else if (suggest_nearest(k, cands, nkeys, near, 1))
 				diag_error(c->d, pos, "unknown key '%s'%s; did you mean '%s'?", k, in.buf, near[0]);
 			else
 				diag_error(c->d, pos, "unknown key '%s'%s", k, in.buf);

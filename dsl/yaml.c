@@ -136,9 +136,13 @@ static void walk_map(struct yctx *c, yaml_node_t *map, const struct section *s, 
 				break;
 		if (i == s->nkeys) {
 			struct strbuf in = STRBUF_INIT;
+			const char *home = exp_key_home(where, name);
 			if (where)
 				strbuf_addf(&in, " in '%s'", where);
-			if (suggest_nearest(name, cands, s->nkeys, near, 1))
+			if (home)
+				diag_error(c->d, pos_of(c, k), "unknown key '%s'%s: it is a key of %s", name,
+					   in.buf, home);
+			else if (suggest_nearest(name, cands, s->nkeys, near, 1))
 				diag_error(c->d, pos_of(c, k), "unknown key '%s'%s; did you mean '%s'?", name, in.buf,
 					   near[0]);
 			else

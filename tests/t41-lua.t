@@ -71,6 +71,12 @@ test_expect_success 'unknown keys: line:col and did you mean' "
 	test_grep \"^$F/unknown-key.lua:5:31: error: unknown key 'layrs' in 'model'; did you mean 'layers'\\?\" $TMP/err
 "
 
+test_expect_success 'a key in the wrong section: the section it belongs to' "
+	test_must_fail $CAMLAB check $F/misplaced-key.lua 2>$TMP/err &&
+	test_grep \"^$F/misplaced-key.lua:4:3: error: unknown key 'zip': it is a key of 'grid'\\$\" $TMP/err &&
+	test_grep \"^$F/misplaced-key.lua:5:31: error: unknown key 'device' in 'model': it is a key of the top level\\$\" $TMP/err
+"
+
 # the items of models = { {...}, {...} } found past the tables, strings and comments of the ones before
 test_expect_success 'errors in a later table of a list point into that table' "
 	cat >$TMP/expected <<-EOS &&
