@@ -43,13 +43,14 @@ static int (*const order[])(const char *, const char *) = {
 	cmp_target,
 };
 
-static int load_input(sqlite3 *db, const char *model, long idx, struct image *img)
+/* The prepared input of image idx, and the name of its file (its path's last part) appended to name. */
+static int load_input(sqlite3 *db, const char *model, long idx, struct image *img, struct strbuf *name)
 {
 	sqlite3_stmt *st;
 	int ret = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT h, w, rgb FROM inputs WHERE model = ? AND idx = ?", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT h, w, rgb, path FROM inputs WHERE model = ? AND idx = ?", -1, &st,
+			       NULL) != SQLITE_OK)
 		return error("cannot read the inputs of the results database: %s", sqlite3_errmsg(db));
 	sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, idx);
@@ -58,7 +59,11 @@ static int load_input(sqlite3 *db, const char *model, long idx, struct image *im
 		const void *rgb = sqlite3_column_blob(st, 2);
 		if (h > 0 && w > 0 && rgb && sqlite3_column_bytes(st, 2) == h * w * 3 &&
 		    image_alloc(img, w, h) == 0) {
+			const char *path = (const char *)sqlite3_column_text(st, 3);
+			const char *slash = path ? strrchr(path, '/') : NULL;
 			memcpy(img->rgb, rgb, (size_t)h * (size_t)w * 3);
+			if (path)
+				strbuf_addstr(name, slash ? slash + 1 : path);
 			ret = 0;
 		}
 	}
@@ -174,11 +179,11 @@ static int figure_one(const char *dir, sqlite3 *db, long idx, enum by b, const c
 	size_t nc = 0, ac = 0, nr = 0, ar = 0, nk = 0, ak = 0, i, k, nrows, ncols, *top = NULL;
 	struct figure_cell *cells = NULL;
 	struct strbuf *labels = NULL, stem = STRBUF_INIT, path = STRBUF_INIT, title = STRBUF_INIT,
-		      err = STRBUF_INIT;
+		      err = STRBUF_INIT, file = STRBUF_INIT;
 	const char **row_labels = NULL;
 	int ret = 0, other[2], ov[2];
 
-	if (load_input(db, x->model, idx, &in) < 0)
+	if (load_input(db, x->model, idx, &in, &file) < 0)
 		goto out; /* the image was not prepared for this model: nothing to show */
 	for (i = 0, k = 0; i < n; i++) {
 		c[k].x = &x[i];
@@ -260,7 +265,10 @@ static int figure_one(const char *dir, sqlite3 *db, long idx, enum by b, const c
 		}
 	}
 
-	strbuf_addf(&title, "Image %ld: %s, layer %s", idx, x->model, x->layer);
+	strbuf_addf(&title, "Image %ld", idx);
+	if (file.len) /* which file it is: the index alone says little once images were drawn at random */
+		strbuf_addf(&title, " (%s)", file.buf);
+	strbuf_addf(&title, ": %s, layer %s", x->model, x->layer);
 	for (k = 0; k < 2; k++) { /* what the whole figure shares */
 		if (ov[k])
 			continue;
@@ -312,6 +320,7 @@ out:
 	strbuf_release(&stem);
 	strbuf_release(&path);
 	strbuf_release(&title);
+	strbuf_release(&file);
 	strbuf_release(&err);
 	return ret;
 }

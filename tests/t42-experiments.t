@@ -68,7 +68,8 @@ if command -v gnuplot >/dev/null && gnuplot -e 'set terminal' 2>&1 | grep -q png
 		test \$(grep -c 'no figure' $TMP/figs.err) = 1 &&
 		first=\$(cut -d, -f7 $TMP/figs/images.csv | sed 1d | sort -n | head -n 1) &&
 		ls $TMP/figs/report/figures >$TMP/figs.list && test \$(wc -l <$TMP/figs.list) = 2 &&
-		test_grep \"^image\$first\\.by-method\\.fashion\\.pre_gap\\.png\" $TMP/figs.list
+		test_grep \"^image\$first\\.by-method\\.fashion\\.pre_gap\\.png\" $TMP/figs.list &&
+		test_grep \"Image \$first \\(t10k-images-idx3-ubyte.gz#\$first\\): fashion, layer pre_gap\" $TMP/figs/report/index.html
 	"
 	# Heatmaps are kept only for the images figures show: a figure added to a finished experiment
 	# has its image computed again (and only it), not a warning that nothing is stored.
