@@ -521,7 +521,7 @@ static int idx_read(const char *path, uint32_t magic, uint32_t *dims, unsigned c
 {
 	gzFile gz = gzopen(path, "rb");
 	uint32_t m, i, nd = (magic & 0xff);
-	size_t total = 1, got = 0;
+	size_t total = 1, got = 0, alloc = 0;
 
 	*data = NULL;
 	if (!gz)
@@ -542,15 +542,36 @@ static int idx_read(const char *path, uint32_t magic, uint32_t *dims, unsigned c
 		}
 		total *= dims[i];
 	}
-	*data = xmalloc(total ? total : 1);
-	while (got < total) {
-		unsigned chunk = total - got > (1u << 30) ? (1u << 30) : (unsigned)(total - got);
-		int n = gzread(gz, *data + got, chunk);
+	/*
+	 * The header's sizes are only a claim: the buffer grows with the data actually read, so that a short
+	 * file claiming gigabytes is reported as truncated without that memory ever being asked for.
+	 */
+	*data = xmalloc(1);
+	while (*data && got < total) {
+		unsigned chunk;
+		int n;
+		if (got == alloc) {
+			unsigned char *grown;
+			alloc = alloc ? alloc * 2 : 65536;
+			if (alloc > total)
+				alloc = total;
+			grown = xrealloc(*data, alloc);
+			if (!grown) {
+				free(*data);
+				*data = NULL;
+				break;
+			}
+			*data = grown;
+		}
+		chunk = alloc - got > (1u << 30) ? (1u << 30) : (unsigned)(alloc - got);
+		n = gzread(gz, *data + got, chunk);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
 	gzclose(gz);
+	if (!*data)
+		return error("out of memory reading '%s'", path);
 	if (got < total) {
 		free(*data);
 		*data = NULL;

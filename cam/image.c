@@ -119,6 +119,14 @@ static int jpeg_decode(struct jpeg_decompress_struct *cinfo, struct jpeg_state *
 	jpeg_create_decompress(cinfo);
 	jpeg_mem_src(cinfo, buf, (unsigned long)len);
 	jpeg_read_header(cinfo, TRUE);
+	/*
+	 * Before jpeg_start_decompress, which allocates for the size the header claims: a progressive
+	 * file's coefficients for all of it, gigabytes for a few hundred bytes of input.
+	 */
+	if (check_size(name, cinfo->image_width, cinfo->image_height)) {
+		jpeg_destroy_decompress(cinfo);
+		return -1;
+	}
 	switch (cinfo->jpeg_color_space) {
 	case JCS_GRAYSCALE:
 		cinfo->out_color_space = JCS_GRAYSCALE;
@@ -132,10 +140,6 @@ static int jpeg_decode(struct jpeg_decompress_struct *cinfo, struct jpeg_state *
 		break;
 	}
 	jpeg_start_decompress(cinfo);
-	if (check_size(name, cinfo->output_width, cinfo->output_height)) {
-		jpeg_destroy_decompress(cinfo);
-		return -1;
-	}
 	nc = cinfo->output_components;
 	st->rgb = xmalloc((size_t)cinfo->output_width * cinfo->output_height * 3);
 	st->row = xmalloc((size_t)cinfo->output_width * nc);
@@ -803,7 +807,13 @@ int image_prepare(const struct image *in, int resize, int crop, struct image *ou
 		/* torchvision's _compute_resized_output_size, including its truncation. */
 		int w = in->w, h = in->h, nw, nh;
 		int shorter = w <= h ? w : h, longer = w <= h ? h : w;
-		int nlong = (int)((double)((long)resize * longer) / shorter);
+		double exact = (double)((long)resize * longer) / shorter;
+		int nlong;
+		/* a long thin image (a few MB of BMP) would give a side past INT_MAX, and (int) of that is UB */
+		if (exact > INT_MAX / 4)
+			return error("cannot resize %dx%d image to %d on its shorter side: too large", w, h,
+				     resize);
+		nlong = (int)exact;
 		nw = w <= h ? resize : nlong;
 		nh = w <= h ? nlong : resize;
 		if (crop > 0 && crop <= nw && crop <= nh)
