@@ -6,6 +6,7 @@
  */
 #include "dsl/front.h"
 #include "dsl/keys.h"
+#include "dsl/sandbox.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1699,6 +1700,7 @@ static void open_sandbox(struct lua_ctx *c, lua_State *L)
 		lua_pushcfunction(L, l_print);
 		lua_setglobal(L, "print");
 	}
+	sandbox_guard_patterns(L);
 	/* the same spec builds the same IR on every run */
 	lua_getglobal(L, "math");
 	lua_getfield(L, -1, "randomseed");

@@ -31,6 +31,12 @@ test_expect_success 'a memory bomb stops at the memory cap' "
 	test_grep '^$F/membomb.lua:2:1: error: memory cap of 64 MiB exceeded\$' $TMP/err
 "
 
+test_expect_success 'a backtracking pattern is refused at once, not run for hours' "
+	test_must_fail timeout 60 $CAMLAB check $F/pattern-bomb.lua 2>$TMP/err &&
+	test_grep \"^$F/pattern-bomb.lua:3:1: error: string.find: a pattern with 3 repetitions on a string of 3000 bytes could backtrack for hours\" $TMP/err &&
+	$CAMLAB check $F/patterns.lua
+"
+
 test_expect_success 'io, os and require are not in the sandbox' "
 	test_must_fail $CAMLAB check $F/sandbox-io.lua $F/sandbox-os.lua $F/sandbox-require.lua 2>$TMP/err &&
 	test_grep \"sandbox-io.lua:3:1: error: attempt to index a nil value \\(global 'io'\\)\" $TMP/err &&

@@ -84,6 +84,22 @@ EOS
 	$CAMLAB status $TMP/loop | test_grep '^failed: .*spin rest predicted: .*instruction budget' /dev/stdin
 "
 
+test_expect_success 'a backtracking pattern in a definition fails its runs at once' "
+	cat >$TMP/pat.yaml <<EOS &&
+name: pat
+output: $TMP/pat
+models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
+data: {path: $FM, limit: 4}
+methods: [gradcam, slow]
+define:
+  methods:
+    slow: 'return function(A, G, HA) local s = (\"a\"):rep(3000); s:match(\".-.-.-b\"); return (G * A):sum(2) end'
+EOS
+	test_must_fail timeout 120 $CAMLAB run --no-progress $TMP/pat.yaml 2>$TMP/err &&
+	test_grep 'string.match: a pattern with 3 repetitions on a string of 3000 bytes' $TMP/err &&
+	$CAMLAB status $TMP/pat >$TMP/st && test_grep '^done +1 run' $TMP/st
+"
+
 test_expect_success 'a definition whose own code loops or hoards memory is stopped when it loads' "
 	cat >$TMP/load.yaml <<EOS &&
 name: load
