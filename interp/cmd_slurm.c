@@ -87,14 +87,6 @@ static void add_quoted(struct strbuf *sb, const char *s)
 	strbuf_addch(sb, '\'');
 }
 
-static int write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f))
-		return error("cannot write %s", path);
-	return 0;
-}
-
 /* Run the command line cmd, its first line of output into *out (the job id with --parsable). */
 static int sbatch(const char *cmd, char **out)
 {
@@ -245,7 +237,8 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 	add_quoted(&merge, spec);
 	strbuf_addch(&merge, '\n');
 
-	if (write_text(shard_path.buf, shard.buf) < 0 || write_text(merge_path.buf, merge.buf) < 0)
+	if (write_file(shard_path.buf, shard.buf, shard.len) < 0 ||
+	    write_file(merge_path.buf, merge.buf, merge.len) < 0)
 		goto out;
 	strbuf_addf(&opt, "--array=%s", arr.buf);
 	sbatch_cmd(&cmd, opt.buf, shard_path.buf);

@@ -4,6 +4,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,6 +34,19 @@ int mkdir_p(const char *dir)
 	}
 	strbuf_release(&sb);
 	return ret;
+}
+
+int write_file(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	int ok;
+
+	if (!f)
+		return error("cannot write '%s': %s", path, strerror(errno));
+	ok = fwrite(buf, 1, len, f) == len;
+	if (fclose(f) || !ok)
+		return error("cannot write '%s': %s", path, strerror(errno));
+	return 0;
 }
 
 char *self_path(void)

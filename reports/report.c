@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/fs.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 #include "reports/gallery.h"
@@ -169,7 +170,6 @@ static int write_index(const char *path, const char *name, const struct store_su
 {
 	struct strbuf h = STRBUF_INIT;
 	size_t i;
-	FILE *f;
 	int ret = 0;
 
 	strbuf_addstr(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
@@ -226,14 +226,7 @@ static int write_index(const char *path, const char *name, const struct store_su
 	add_pictures(&h, "figures", figs, 0);
 	strbuf_addstr(&h, "</body>\n</html>\n");
 
-	f = fopen(path, "w");
-	if (!f || fwrite(h.buf, 1, h.len, f) != h.len) {
-		ret = error("cannot write '%s': %s", path, strerror(errno));
-		if (f)
-			fclose(f);
-	} else if (fclose(f)) {
-		ret = error("cannot write '%s': %s", path, strerror(errno));
-	}
+	ret = write_file(path, h.buf, h.len);
 	strbuf_release(&h);
 	return ret;
 }

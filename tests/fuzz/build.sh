@@ -4,7 +4,7 @@
 # call the tensor code, so each ts_* function they reference gets a stub that aborts.
 #   tests/fuzz/build.sh && build-fuzz/fuzz_yaml -max_total_time=60 tests/check/
 #   build-fuzz/fuzz_image -max_total_time=60 $(mktemp -d) tests/fuzz/corpus/image
-# Targets: fuzz_yaml and fuzz_lua (the spec front ends), fuzz_image (the decoders), fuzz_dataset (IDX,
+# Targets: fuzz_yaml and fuzz_lua (the spec front ends, both fuzz_spec.c), fuzz_image (the decoders), fuzz_dataset (IDX,
 # list and CSV label files), fuzz_meta (model sidecars and class-name files); each has a seed corpus in
 # tests/fuzz/corpus/NAME (NAME without fuzz_).
 set -e
@@ -24,7 +24,12 @@ nm -u $objs 2>/dev/null | awk '$2 ~ /^ts_/ { print $2 }' | sort -u |
 	awk '{ printf "void %s(void);\nvoid %s(void) { abort(); }\n", $1, $1 }' >$out/ts_stubs.body
 { echo '#include <stdlib.h>'; cat $out/ts_stubs.body; } >$out/ts_stubs.c
 clang $CFLAGS -c $out/ts_stubs.c -o $out/ts_stubs.o
-for target in yaml lua image dataset meta; do
+for ext in yaml lua; do
+	clang $CFLAGS -DSPEC_EXT="\".$ext\"" -fsanitize=fuzzer tests/fuzz/fuzz_spec.c $objs $out/ts_stubs.o $LIBS \
+		-o $out/fuzz_$ext
+	echo "$out/fuzz_$ext"
+done
+for target in image dataset meta; do
 	clang $CFLAGS -fsanitize=fuzzer tests/fuzz/fuzz_$target.c $objs $out/ts_stubs.o $LIBS -o $out/fuzz_$target
 	echo "$out/fuzz_$target"
 done

@@ -16,19 +16,11 @@
 
 #include "cam/dataset.h"
 #include "lib/error.h"
+#include "lib/fs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64], input[96], flat[96], images[96];
-
-static int write_file(const char *path, const void *buf, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-	if (!fp)
-		return -1;
-	fwrite(buf, 1, len, fp);
-	return fclose(fp);
-}
 
 /* A folder with three image files (their contents never read) and a 3-record IDX image file. */
 static int setup(void)

@@ -13,19 +13,11 @@
 
 #include "cam/model.h"
 #include "lib/error.h"
+#include "lib/fs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
-
-static int write_file(const char *path, const void *buf, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-	if (!fp)
-		return -1;
-	fwrite(buf, 1, len, fp);
-	return fclose(fp);
-}
 
 static int setup(void)
 {

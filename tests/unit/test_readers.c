@@ -24,6 +24,7 @@
 #include "cam/image.h"
 #include "cam/model.h"
 #include "lib/error.h"
+#include "lib/fs.h"
 #include "lib/strbuf.h"
 #include "tests/tap.h"
 
@@ -51,15 +52,6 @@ const char *__asan_default_options(void)
 #define CORPUS CAMLAB_SOURCE_DIR "/tests/fuzz/corpus"
 
 static char tmpdir[64];
-
-static int write_file(const char *path, const void *buf, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-	if (!fp)
-		return -1;
-	fwrite(buf, 1, len, fp);
-	return fclose(fp);
-}
 
 static char *tmp_path(const char *name)
 {
