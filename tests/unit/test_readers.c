@@ -26,6 +26,7 @@
 #include "lib/error.h"
 #include "lib/fs.h"
 #include "lib/strbuf.h"
+#include "tests/mutate.h"
 #include "tests/tap.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -304,61 +305,8 @@ static void test_idx_growth(void)
 
 /* ---- mutations of the seed corpora ----------------------------------------------------------- */
 
-static unsigned long long rng;
-
-static unsigned next(void)
-{
-	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (unsigned)(rng >> 33);
-}
-
-/* Edits that break binary headers and text alike: bytes set, bits flipped, runs deleted or copied. */
-static void mutate(struct strbuf *sb)
-{
-	static const char tokens[] = "\x00\x01\x7f\x80\xff,\"#\n\r \t-0123456789:[]{}";
-	int k, edits = 1 + (int)(next() % 4);
-
-	for (k = 0; k < edits; k++) {
-		size_t at = sb->len ? next() % sb->len : 0, n;
-		struct strbuf t = STRBUF_INIT;
-		switch (next() % 5) {
-		case 0: /* set a byte */
-			if (sb->len)
-				sb->buf[at] =
-					next() % 2 ? tokens[next() % (sizeof(tokens) - 1)] : (char)next();
-			break;
-		case 1: /* flip a bit */
-			if (sb->len)
-				sb->buf[at] ^= (char)(1 << (next() % 8));
-			break;
-		case 2: /* delete a run */
-			n = 1 + next() % 8;
-			if (at + n > sb->len)
-				n = sb->len - at;
-			memmove(sb->buf + at, sb->buf + at + n, sb->len - at - n);
-			sb->len -= n;
-			sb->buf[sb->len] = '\0';
-			break;
-		case 3: /* insert a byte */
-			strbuf_add(&t, sb->buf, at);
-			strbuf_addch(&t, tokens[next() % (sizeof(tokens) - 1)]);
-			strbuf_add(&t, sb->buf + at, sb->len - at);
-			strbuf_release(sb);
-			*sb = t;
-			break;
-		default: /* copy a run to another place */
-			n = 1 + next() % 16;
-			if (at + n > sb->len)
-				n = sb->len - at;
-			strbuf_add(&t, sb->buf, sb->len ? next() % sb->len : 0);
-			strbuf_add(&t, sb->buf + at, n);
-			strbuf_add(&t, sb->buf + t.len - n, sb->len - (t.len - n));
-			strbuf_release(sb);
-			*sb = t;
-			break;
-		}
-	}
-}
+/* What replaced and inserted bytes are drawn from. */
+static const char tokens[] = "\x00\x01\x7f\x80\xff,\"#\n\r \t-0123456789:[]{}";
 
 struct seeds {
 	struct strbuf *v;
@@ -539,9 +487,9 @@ static void test_mutations(const char *kind, int (*try)(const struct strbuf *), 
 			bad_seed++;
 	for (done = 0; done < n; done++) {
 		struct strbuf sb = STRBUF_INIT;
-		const struct strbuf *seed = &s.v[next() % s.nr];
+		const struct strbuf *seed = &s.v[mutate_next() % s.nr];
 		strbuf_add(&sb, seed->buf, seed->len);
-		mutate(&sb);
+		mutate(&sb, tokens, sizeof(tokens) - 1, MUTATE_BINARY);
 		read += !try(&sb);
 		strbuf_release(&sb);
 	}
@@ -558,7 +506,7 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 200, status;
 
-	rng = argc > 2 ? strtoull(argv[2], NULL, 10) : 42;
+	mutate_rng = argc > 2 ? strtoull(argv[2], NULL, 10) : 42;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_readers.XXXXXX");
 	if (!mkdtemp(tmpdir))
 		skip_all("cannot make a temporary folder");

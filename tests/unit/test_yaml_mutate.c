@@ -13,6 +13,7 @@
 #include "dsl/diag.h"
 #include "dsl/experiment.h"
 #include "lib/strbuf.h"
+#include "tests/mutate.h"
 #include "tests/tap.h"
 
 static const char spec[] =
@@ -54,61 +55,8 @@ static const char spec[] =
 	"  figures:\n"
 	"    - {image: 0, by: method}\n";
 
-static unsigned long long rng;
-
-static unsigned next(void)
-{
-	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (unsigned)(rng >> 33);
-}
-
-static void mutate(struct strbuf *sb)
-{
-	static const char tokens[] = ":[]{}-,#&*!|>'\"%@`?\t\n \x01\xff\xc3";
-	int k, edits = 1 + (int)(next() % 4);
-
-	for (k = 0; k < edits; k++) {
-		size_t at = sb->len ? next() % sb->len : 0;
-		switch (next() % 4) {
-		case 0: /* replace a byte */
-			if (sb->len)
-				sb->buf[at] = tokens[next() % (sizeof(tokens) - 1)];
-			break;
-		case 1: { /* delete a run */
-			size_t n = 1 + next() % 8;
-			if (at + n > sb->len)
-				n = sb->len - at;
-			memmove(sb->buf + at, sb->buf + at + n, sb->len - at - n);
-			sb->len -= n;
-			sb->buf[sb->len] = '\0';
-			break;
-		}
-		case 2: { /* insert a byte */
-			struct strbuf t = STRBUF_INIT;
-			strbuf_add(&t, sb->buf, at);
-			strbuf_addch(&t, tokens[next() % (sizeof(tokens) - 1)]);
-			strbuf_add(&t, sb->buf + at, sb->len - at);
-			strbuf_release(sb);
-			*sb = t;
-			break;
-		}
-		default: { /* duplicate a line */
-			size_t s = at, e = at;
-			struct strbuf t = STRBUF_INIT;
-			while (s && sb->buf[s - 1] != '\n')
-				s--;
-			while (e < sb->len && sb->buf[e] != '\n')
-				e++;
-			strbuf_add(&t, sb->buf, e);
-			strbuf_addch(&t, '\n');
-			strbuf_add(&t, sb->buf + s, sb->len - s);
-			strbuf_release(sb);
-			*sb = t;
-			break;
-		}
-		}
-	}
-}
+/* What replaced and inserted bytes are drawn from. */
+static const char tokens[] = ":[]{}-,#&*!|>'\"%@`?\t\n \x01\xff\xc3";
 
 /* Create an empty file dir/name, or (name NULL) remove the ones created. */
 static void touch(const char *dir, const char *name)
@@ -137,7 +85,7 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/camlab-mutate-XXXXXX", file[64];
 	const char *tmp = mkdtemp(dir);
 
-	rng = argc > 2 ? strtoull(argv[2], NULL, 10) : 42;
+	mutate_rng = argc > 2 ? strtoull(argv[2], NULL, 10) : 42;
 	if (!tmp)
 		skip_all("cannot make a temporary folder");
 	snprintf(file, sizeof(file), "%s/spec.yaml", tmp);
@@ -153,7 +101,7 @@ int main(int argc, char **argv)
 
 		strbuf_addstr(&sb, spec);
 		if (i >= 0)
-			mutate(&sb);
+			mutate(&sb, tokens, sizeof(tokens) - 1, MUTATE_TEXT);
 		for (j = 0; j < sb.len; j++)
 			lines += sb.buf[j] == '\n';
 		fp = fopen(file, "wb");
