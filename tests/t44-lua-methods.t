@@ -9,6 +9,13 @@ FM=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 [ -f $FM ] || skip_all "dataset-fashion-mnist is not installed"
 command -v sqlite3 >/dev/null || skip_all "no sqlite3 command"
 
+# The lines the small specs below start with: name NAME, output $TMP/NAME, the Fashion-MNIST CNN at
+# its layer before pooling and the first N test images.
+spec_head() { # spec_head NAME N
+	printf 'name: %s\noutput: %s\nmodels: [{name: fashion, file: %s, layers: {pre_gap: features.block5}}]\ndata: {path: %s, limit: %s}\n' \
+		"$1" "$TMP/$1" "$PWD/experiments/models/fashion_mnist_cnn.pt" "$FM" "$2"
+}
+
 # A Lua spec: the stdlib definitions renamed lua_<name>, beside the built-in methods of the same name.
 {
 	sed 's/^method("\([a-z+-]*\)"/method("lua_\1"/' stdlib/methods.lua
@@ -52,11 +59,7 @@ test_expect_success 'the new method has its own numbers' "
 "
 
 test_expect_success 'a user method returning the wrong shape fails its run with a reason, the others go on' "
-	cat >$TMP/bad.yaml <<EOS &&
-name: bad
-output: $TMP/bad
-models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
-data: {path: $FM, limit: 10}
+	{ spec_head bad 10 && cat <<EOS; } >$TMP/bad.yaml &&
 methods: [gradcam, wrong_shape]
 define:
   methods:
@@ -69,11 +72,7 @@ EOS
 "
 
 test_expect_success 'an endless loop in a user method is stopped by the instruction budget' "
-	cat >$TMP/loop.yaml <<EOS &&
-name: loop
-output: $TMP/loop
-models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
-data: {path: $FM, limit: 4}
+	{ spec_head loop 4 && cat <<EOS; } >$TMP/loop.yaml &&
 methods: [spin]
 define:
   methods:
@@ -85,11 +84,7 @@ EOS
 "
 
 test_expect_success 'a backtracking pattern in a definition fails its runs at once' "
-	cat >$TMP/pat.yaml <<EOS &&
-name: pat
-output: $TMP/pat
-models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
-data: {path: $FM, limit: 4}
+	{ spec_head pat 4 && cat <<EOS; } >$TMP/pat.yaml &&
 methods: [gradcam, slow]
 define:
   methods:
@@ -101,11 +96,7 @@ EOS
 "
 
 test_expect_success 'a definition whose own code loops or hoards memory is stopped when it loads' "
-	cat >$TMP/load.yaml <<EOS &&
-name: load
-output: $TMP/load
-models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
-data: {path: $FM, limit: 4}
+	{ spec_head load 4 && cat <<EOS; } >$TMP/load.yaml &&
 methods: [gradcam, spin, hog]
 define:
   methods:
@@ -127,11 +118,7 @@ test_expect_success 'a definition that does not compile is found by check, at it
 "
 
 test_expect_success 'a method that hoards memory when called fails its run with the reason; the others go on' "
-	cat >$TMP/bomb.yaml <<EOS &&
-name: bomb
-output: $TMP/bomb
-models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
-data: {path: $FM, limit: 4}
+	{ spec_head bomb 4 && cat <<EOS; } >$TMP/bomb.yaml &&
 methods: [gradcam, bomb]
 define:
   methods:
