@@ -621,244 +621,374 @@ static int settle_run(struct runner *r, const char *key, const unsigned char *do
 }
 
 /*
+ * A group of runs as run_group() works through it. The utility hook, target policy and cut model are
+ * prepared once for the group (group_pass_init) and serve every batch of all its runs; the hook points
+ * into the struct, which therefore stays where it is while the group runs.
+ */
+struct group {
+	size_t first, last, index;  /* the plan's runs first..last-1, the index-th group in plan order */
+	const struct plan_run *pr0; /* the first run: the model, layer, utility and target of all */
+	struct group_run *runs;
+	size_t nr;
+	unsigned char *want;  /* per position in the selection: some run of the group lacks the image */
+	size_t nr_pending;    /* the images wanted (of this shard, in a shard) */
+	size_t nr_todo;	      /* of them, those this camlab run computes: at most --limit */
+	enum utility utility; /* unused with a hook, which computes U */
+	struct user_utility_ctx uctx;
+	struct utility_hook uhook;
+	const struct utility_hook *hook; /* &uhook for a utility defined in Lua, else NULL */
+	struct target_policy tp;
+	ts_split *split;
+	/* for the group's line in the log */
+	double t_start;
+	size_t images_before;
+};
+
+/*
+ * The mapper of run g's method: one defined in Lua, else a built-in one. A method that did not load or
+ * does not exist fails the run; returns -1 then.
+ */
+static int group_run_mapper(struct runner *r, struct group_run *g)
+{
+	const char *mname = r->e->methods[g->pr->method].name;
+	unsigned mask = 0;
+	char why[1024];
+
+	if (luacam_load_error(r->lua, mname)) {
+		fail_run(r, g, luacam_load_error(r->lua, mname));
+		return -1;
+	}
+	if (luacam_has_method(r->lua, mname)) {
+		/* A user method may use G and HA: give it both. */
+		g->user = mname;
+		g->lua = r->lua;
+		g->mapper.passes = CAM_PASS_GRAD | CAM_PASS_HVP;
+		g->mapper.map = user_map;
+		g->mapper.ud = g;
+	} else {
+		error_set_quiet(1);
+		if (cam_methods_parse(mname, &mask) < 0 || !mask || (mask & (mask - 1))) {
+			error_set_quiet(0);
+			snprintf(why, sizeof(why), "method '%s' is neither built in nor defined", mname);
+			fail_run(r, g, why);
+			return -1;
+		}
+		error_set_quiet(0);
+		cam_mapper_builtin(&g->mapper, (enum cam_method)__builtin_ctz(mask));
+	}
+	/* on request, the paper code's live activations: only runs that use HA see them */
+	if (r->e->quirk && (g->mapper.passes & CAM_PASS_HVP))
+		g->mapper.passes |= CAM_PASS_LIVE_A;
+	return 0;
+}
+
+/*
+ * Run pr of a group, as the database left it: the images it has stored or skipped, and its method's
+ * mapper. A run that cannot go on is failed here; the others of its group go on without it.
+ */
+static void group_run_init(struct runner *r, struct group_run *g, struct plan_run *pr)
+{
+	char why[1024];
+	long changed;
+
+	g->pr = pr;
+	g->done = xcalloc(r->ds.nr ? r->ds.nr : 1, 1);
+	store_done_images(r->store, pr->key, g->done, r->ds.nr, r->paths, &changed);
+	if (changed >= 0) {
+		/* resuming would give the new file the old one's results, and skip the new file */
+		snprintf(why, sizeof(why),
+			 "the dataset changed since this run stored results: its image %ld is now "
+			 "'%s', another file then (files added or removed renumber the images); "
+			 "restore the dataset, or use a new output folder",
+			 changed, r->paths[changed]);
+		fail_run(r, g, why);
+		return;
+	}
+	store_undo_figures(r->store, pr->key, r->figure, g->done, r->ds.nr);
+	group_run_mapper(r, g);
+}
+
+/*
+ * Mark in want the images that some run of the group still lacks, in selection order, and count them.
+ * Other workers store only images of chunks they took, so what this worker read from the database stays
+ * true for the chunks it takes.
+ */
+static size_t group_pending(const struct runner *r, struct group *grp)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < r->nr_images; i++) {
+		size_t idx = r->images[i];
+		for (k = 0; k < grp->nr; k++)
+			if (!grp->runs[k].failed && !grp->runs[k].done[idx])
+				break;
+		if (k < grp->nr && in_shard(r, i)) {
+			grp->want[i] = 1;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* The group of the plan's runs first..last-1, the index-th group: its runs and the images they lack. */
+static void group_init(struct runner *r, struct group *grp, size_t first, size_t last, size_t index)
+{
+	size_t k;
+
+	memset(grp, 0, sizeof(*grp));
+	grp->first = first;
+	grp->last = last;
+	grp->index = index;
+	grp->pr0 = &r->plan.runs[first];
+	grp->runs = xcalloc(last - first, sizeof(*grp->runs));
+	grp->nr = last - first;
+	grp->want = xcalloc(r->nr_images ? r->nr_images : 1, 1);
+	grp->t_start = seconds();
+	grp->images_before = r->images_done_now;
+	for (k = 0; k < grp->nr; k++)
+		group_run_init(r, &grp->runs[k], &r->plan.runs[first + k]);
+	grp->nr_pending = group_pending(r, grp);
+	/* at most --limit per run, for all workers together (the batch source counts them) */
+	grp->nr_todo = r->o->limit && r->o->limit < grp->nr_pending ? r->o->limit : grp->nr_pending;
+}
+
+static void group_release(struct group *grp)
+{
+	size_t k;
+
+	for (k = 0; k < grp->nr; k++) {
+		free(grp->runs[k].done);
+		free(grp->runs[k].error);
+	}
+	ts_split_free(grp->split);
+	free(grp->want);
+	free(grp->runs);
+}
+
+/*
+ * What every batch of the group shares: the model (loaded unless it is already), the utility (a hook
+ * for one defined in Lua), the target policy and the model cut at the layer. When a step fails, the
+ * group's runs fail saying which step and why, and -1 is returned.
+ */
+static int group_pass_init(struct runner *r, struct group *grp)
+{
+	const struct plan_run *pr0 = grp->pr0;
+	const struct exp_layer *el = &r->e->models[pr0->model].layers[pr0->layer];
+	const char *uname = r->e->utilities[pr0->utility].name;
+	enum ts_layout layout;
+	int topk, u;
+	size_t k;
+
+	if (luacam_load_error(r->lua, uname)) {
+		for (k = 0; k < grp->nr; k++)
+			fail_run(r, &grp->runs[k], luacam_load_error(r->lua, uname));
+		return -1;
+	}
+	error_last_reset();
+	if (load_model(r, pr0->model) < 0) {
+		fail_runs(r, grp->runs, grp->nr, "cannot load the model");
+		return -1;
+	}
+	if (luacam_has_utility(r->lua, uname)) {
+		grp->uctx.lua = r->lua;
+		grp->uctx.name = uname;
+		grp->uhook.fn = user_utility;
+		grp->uhook.ud = &grp->uctx;
+		grp->hook = &grp->uhook;
+		u = UTILITY_LOGIT; /* unused: the hook computes U */
+	} else {
+		u = utility_parse(uname);
+	}
+	error_last_reset();
+	if (u < 0 ||
+	    target_parse(r->e->targets[pr0->target].name, lookup_class, &r->model, &grp->tp, &topk) < 0) {
+		fail_runs(r, grp->runs, grp->nr, "bad utility or target");
+		return -1;
+	}
+	grp->utility = (enum utility)u;
+	if (pr0->rank) { /* one rank of a top-k target */
+		grp->tp.kind = TARGET_TOPK;
+		grp->tp.index = pr0->rank;
+	}
+	/* the spec's layout was validated by experiment_validate; NULL is the default, auto */
+	error_last_reset();
+	if (model_layout_parse(el->layout ? el->layout : "auto", &layout) < 0 ||
+	    model_split(&r->model, el->path, layout, &grp->split) < 0) {
+		fail_runs(r, grp->runs, grp->nr, "cannot cut the model at the layer");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * batch: auto, decided per group on this worker's device (CUDA only): the first batch is BATCH_PROBE
+ * images, decoded far enough ahead for the size it may grow to, and *free_before the device memory free
+ * before it, for size_batch() to measure against.
+ */
+static void batch_auto_begin(struct runner *r, struct batch_source *src, int64_t *free_before)
+{
+	int64_t total;
+
+	if (r->batch_auto && strncmp(r->device, "cuda", 4))
+		r->batch_auto = 0;
+	if (!r->batch_auto)
+		return;
+	if (ts_device_memory(r->device, free_before, &total) < 0) {
+		warning("batch auto: %s; using batches of %d", ts_error(), r->batch);
+		r->batch_auto = 0;
+	} else {
+		r->batch = BATCH_PROBE;
+		src->ahead = 2 * BATCH_MAX;
+	}
+}
+
+/* A batch's dataset labels as the loaded model's class indices, where the two differ (label_map). */
+static void map_labels(const struct runner *r, struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; r->label_map && i < b->n; i++)
+		if (b->labels[i] >= 0)
+			b->labels[i] = r->label_map[b->labels[i]];
+}
+
+static int all_failed(const struct group_run *gr, size_t ng)
+{
+	size_t k;
+
+	for (k = 0; k < ng && gr[k].failed; k++)
+		;
+	return k == ng;
+}
+
+/*
+ * The group's batches, from the chunks of its wanted images that this worker takes, until none is left,
+ * every run has failed, or one has with --fail-fast. The images the decoder skipped are recorded for the
+ * runs as it goes; the timings for the group's log line are taken here.
+ */
+static void group_batches(struct runner *r, struct group *grp)
+{
+	struct batch_source src;
+	struct batch b = BATCH_INIT;
+	size_t k, done_here = 0, nr_recorded = 0;
+	int64_t free_before = 0;
+	double tw;
+	int rc;
+
+	batch_source_init(&src, &r->ds, &r->pp, r->device, 0);
+	batch_source_set_order(&src, r->images, r->nr_images);
+	batch_source_share(&src, &r->shares[grp->index], chunk_size(r), grp->want, r->o->limit);
+	batch_source_set_workers(&src, r->decode_workers);
+	batch_auto_begin(r, &src, &free_before);
+	tw = seconds();
+	r->t_wait = r->t_pass = r->t_maps = r->t_store = 0;
+	r->n_first = 0;
+	while ((rc = batch_next(&src, &b, (size_t)r->batch)) > 0) {
+		r->t_wait += seconds() - tw;
+		record_skipped(r, grp->runs, grp->nr, &src, &nr_recorded);
+		map_labels(r, &b);
+		process_batch(r, grp->runs, grp->nr, grp->split, &b, grp->utility, grp->hook, &grp->tp);
+		if (r->batch_auto)
+			size_batch(r, free_before, b.n);
+		if (!done_here) {
+			r->t_first = seconds();
+			r->n_first = b.n;
+		}
+		done_here += b.n;
+		r->images_done_now += b.n;
+		fake_crash(r, ++r->batches_done);
+		progress(r, r->runs_done + 1, r->plan.nr, done_here, grp->nr_todo,
+			 plan_run_label(&r->plan, grp->pr0));
+		if (all_failed(grp->runs, grp->nr) || (r->failed && r->o->fail_fast))
+			break;
+		tw = seconds();
+	}
+	batch_release(&b);
+	record_skipped(r, grp->runs, grp->nr, &src, &nr_recorded);
+	if (src.nr_skipped)
+		warning("%zu unreadable image(s) skipped (named above); the runs record them and "
+			"will not try them again",
+			src.nr_skipped);
+	batch_source_release(&src);
+	if (rc < 0) /* the decoding threads said why; their messages are not this thread's */
+		for (k = 0; k < grp->nr; k++)
+			fail_run(r, &grp->runs[k], "a batch could not be prepared (see above)");
+}
+
+/*
+ * The speed of n images in dt seconds, also after the first batch (without model loading and the
+ * device's cold start), and where the time went.
+ */
+static void log_rate(const struct runner *r, size_t n, double dt)
+{
+	double t_after = seconds() - r->t_first;
+	char buf[32];
+
+	fprintf(stderr, " in %.1f s, %s images/s", dt, rate_text((double)n / dt, buf));
+	if (r->n_first && n > r->n_first && t_after > 0)
+		fprintf(stderr, ", %s after the first batch",
+			rate_text((double)(n - r->n_first) / t_after, buf));
+	fprintf(stderr,
+		" (waiting for images %.2f s, pass %.2f s, maps and metrics %.2f s, "
+		"database %.2f s)",
+		r->t_wait, r->t_pass, r->t_maps, r->t_store);
+}
+
+/* The group's line in the log: what it computed and how fast, or why it computed nothing. */
+static void group_log(const struct runner *r, const struct group *grp)
+{
+	double dt;
+	size_t n;
+
+	if (r->bar)
+		fputs("\r\033[K", stderr);
+	dt = seconds() - grp->t_start;
+	n = r->images_done_now - grp->images_before;
+	fprintf(stderr, "runs %zu-%zu/%zu %s x %zu method(s)", grp->first + 1, grp->last, r->plan.nr,
+		plan_run_label(&r->plan, grp->pr0), grp->nr);
+	if (r->workers > 1)
+		fprintf(stderr, ", worker %d on %s", r->worker, r->device);
+	if (all_failed(grp->runs, grp->nr) && grp->nr_todo) { /* nothing was stored: no rate to report */
+		fputs(": failed (see above)\n", stderr);
+		return;
+	}
+	fprintf(stderr, ": %zu image(s)", n);
+	if (!grp->nr_todo)
+		fputs(" (already done)", stderr);
+	else if (!n && r->workers > 1)
+		fputs(" (the other workers took them)", stderr);
+	if (n && dt > 0)
+		log_rate(r, n, dt);
+	if (grp->nr_pending > grp->nr_todo)
+		fprintf(stderr, "; %zu left for a later run", grp->nr_pending - grp->nr_todo);
+	fputc('\n', stderr);
+}
+
+/*
  * Runs first..last-1 of the plan (group g) share model, layer, utility and target. With several
  * workers, each takes chunks of the group's images until none is left, and the runs' states are
  * settled by the parent once all have finished.
  */
 static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 {
-	const struct plan_run *pr0 = &r->plan.runs[first];
-	const struct exp_model *em = &r->e->models[pr0->model];
-	const struct exp_layer *el = &em->layers[pr0->layer];
-	struct group_run *gr = xcalloc(last - first, sizeof(*gr));
-	size_t ng = last - first, k, i, npend = 0, total_pending = 0;
-	unsigned char *want = xcalloc(r->nr_images ? r->nr_images : 1, 1);
-	struct target_policy tp;
-	struct user_utility_ctx uctx;
-	struct utility_hook uhook;
-	const struct utility_hook *hook = NULL;
-	enum ts_layout layout;
-	ts_split *split = NULL;
-	int topk, u;
-	double t_start = seconds();
-	size_t images_before = r->images_done_now;
-	char why[1024];
-	long changed;
+	struct group grp;
+	size_t k;
 
-	for (k = 0; k < ng; k++) {
-		unsigned mask = 0;
-		gr[k].pr = &r->plan.runs[first + k];
-		gr[k].done = xcalloc(r->ds.nr ? r->ds.nr : 1, 1);
-		store_done_images(r->store, gr[k].pr->key, gr[k].done, r->ds.nr, r->paths, &changed);
-		if (changed >= 0) {
-			/* resuming would give the new file the old one's results, and skip the new file */
-			snprintf(
-				why, sizeof(why),
-				"the dataset changed since this run stored results: its image %ld is now "
-				"'%s', "
-				"another file then (files added or removed renumber the images); restore the "
-				"dataset, or use a new output folder",
-				changed, r->paths[changed]);
-			fail_run(r, &gr[k], why);
-			continue;
-		}
-		store_undo_figures(r->store, gr[k].pr->key, r->figure, gr[k].done, r->ds.nr);
-		{
-			const char *mname = r->e->methods[gr[k].pr->method].name;
-			if (luacam_load_error(r->lua, mname)) {
-				fail_run(r, &gr[k], luacam_load_error(r->lua, mname));
-				continue;
-			}
-			if (luacam_has_method(r->lua, mname)) {
-				/* A user method may use G and HA: give it both. */
-				gr[k].user = mname;
-				gr[k].lua = r->lua;
-				gr[k].mapper.passes = CAM_PASS_GRAD | CAM_PASS_HVP;
-				gr[k].mapper.map = user_map;
-				gr[k].mapper.ud = &gr[k];
-			} else {
-				error_set_quiet(1);
-				if (cam_methods_parse(mname, &mask) < 0 || !mask || (mask & (mask - 1))) {
-					error_set_quiet(0);
-					snprintf(why, sizeof(why),
-						 "method '%s' is neither built in nor defined", mname);
-					fail_run(r, &gr[k], why);
-					continue;
-				}
-				error_set_quiet(0);
-				cam_mapper_builtin(&gr[k].mapper, (enum cam_method)__builtin_ctz(mask));
-			}
-		}
-		/* on request, the paper code's live activations: only runs that use HA see them */
-		if (r->e->quirk && (gr[k].mapper.passes & CAM_PASS_HVP))
-			gr[k].mapper.passes |= CAM_PASS_LIVE_A;
-	}
-	/*
-	 * Images that some run of the group still lacks, in selection order, at most --limit per run (for
-	 * all workers together). Other workers store only images of chunks they took, so what this worker
-	 * read from the database stays true for the chunks it takes.
-	 */
-	for (i = 0; i < r->nr_images; i++) {
-		size_t idx = r->images[i];
-		for (k = 0; k < ng; k++)
-			if (!gr[k].failed && !gr[k].done[idx])
-				break;
-		if (k < ng && in_shard(r, i)) {
-			want[i] = 1;
-			total_pending++;
-		}
-	}
-	npend = r->o->limit && r->o->limit < total_pending ? r->o->limit : total_pending;
-	if (npend == 0)
-		goto finish;
+	group_init(r, &grp, first, last, g);
+	if (!grp.nr_todo)
+		goto settle;
 	if (group_taken(r, g)) /* the other workers have it all: nothing to load the model for */
-		goto settled;
-
-	if (luacam_load_error(r->lua, r->e->utilities[pr0->utility].name)) {
-		for (k = 0; k < ng; k++)
-			fail_run(r, &gr[k], luacam_load_error(r->lua, r->e->utilities[pr0->utility].name));
-		goto finish;
-	}
-	error_last_reset();
-	if (load_model(r, pr0->model) < 0) {
-		fail_runs(r, gr, ng, "cannot load the model");
-		goto finish;
-	}
-	if (luacam_has_utility(r->lua, r->e->utilities[pr0->utility].name)) {
-		uctx.lua = r->lua;
-		uctx.name = r->e->utilities[pr0->utility].name;
-		uhook.fn = user_utility;
-		uhook.ud = &uctx;
-		hook = &uhook;
-		u = UTILITY_LOGIT; /* unused: the hook computes U */
-	} else {
-		u = utility_parse(r->e->utilities[pr0->utility].name);
-	}
-	error_last_reset();
-	if (u < 0 || target_parse(r->e->targets[pr0->target].name, lookup_class, &r->model, &tp, &topk) < 0) {
-		fail_runs(r, gr, ng, "bad utility or target");
-		goto finish;
-	}
-	if (pr0->rank) { /* one rank of a top-k target */
-		tp.kind = TARGET_TOPK;
-		tp.index = pr0->rank;
-	}
-	/* the spec's layout was validated by experiment_validate; NULL is the default, auto */
-	error_last_reset();
-	if (model_layout_parse(el->layout ? el->layout : "auto", &layout) < 0 ||
-	    model_split(&r->model, el->path, layout, &split) < 0) {
-		fail_runs(r, gr, ng, "cannot cut the model at the layer");
-		goto finish;
-	}
-	{
-		struct batch_source src;
-		struct batch b = BATCH_INIT;
-		size_t done_here = 0, nr_recorded = 0;
-		int rc;
-		int64_t free_before = 0, total;
-		batch_source_init(&src, &r->ds, &r->pp, r->device, 0);
-		batch_source_set_order(&src, r->images, r->nr_images);
-		batch_source_share(&src, &r->shares[g], chunk_size(r), want, r->o->limit);
-		batch_source_set_workers(&src, r->decode_workers);
-		if (r->batch_auto && strncmp(r->device, "cuda", 4))
-			r->batch_auto = 0;
-		if (r->batch_auto) {
-			if (ts_device_memory(r->device, &free_before, &total) < 0) {
-				warning("batch auto: %s; using batches of %d", ts_error(), r->batch);
-				r->batch_auto = 0;
-			} else {
-				r->batch = BATCH_PROBE;
-				src.ahead = 2 * BATCH_MAX;
-			}
-		}
-		double tw = seconds();
-		r->t_wait = r->t_pass = r->t_maps = r->t_store = 0;
-		r->n_first = 0;
-		while ((rc = batch_next(&src, &b, (size_t)r->batch)) > 0) {
-			r->t_wait += seconds() - tw;
-			record_skipped(r, gr, ng, &src, &nr_recorded);
-			for (k = 0; r->label_map && k < b.n; k++)
-				if (b.labels[k] >= 0)
-					b.labels[k] = r->label_map[b.labels[k]];
-			process_batch(r, gr, ng, split, &b, (enum utility)u, hook, &tp);
-			if (r->batch_auto)
-				size_batch(r, free_before, b.n);
-			if (!done_here) {
-				r->t_first = seconds();
-				r->n_first = b.n;
-			}
-			done_here += b.n;
-			r->images_done_now += b.n;
-			fake_crash(r, ++r->batches_done);
-			progress(r, r->runs_done + 1, r->plan.nr, done_here, npend, plan_run_label(&r->plan, pr0));
-			for (k = 0; k < ng && gr[k].failed; k++)
-				;
-			if (k == ng || (r->failed && r->o->fail_fast))
-				break;
-			tw = seconds();
-		}
-		batch_release(&b);
-		record_skipped(r, gr, ng, &src, &nr_recorded);
-		if (src.nr_skipped)
-			warning("%zu unreadable image(s) skipped (named above); the runs record them and "
-				"will not try them again",
-				src.nr_skipped);
-		batch_source_release(&src);
-		if (rc < 0) /* the decoding threads said why; their messages are not this thread's */
-			for (k = 0; k < ng; k++)
-				fail_run(r, &gr[k], "a batch could not be prepared (see above)");
-	}
-finish:
-	for (k = 0; k < ng; k++)
-		if (!gr[k].failed && r->workers == 1)
-			settle_run(r, gr[k].pr->key, gr[k].done);
-settled:
-	for (k = 0; k < ng; k++) {
-		free(gr[k].done);
-		free(gr[k].error);
-	}
-	r->runs_done += ng;
-	if (r->bar)
-		fputs("\r\033[K", stderr);
-	{
-		double dt = seconds() - t_start;
-		size_t n = r->images_done_now - images_before;
-		fprintf(stderr, "runs %zu-%zu/%zu %s x %zu method(s)", first + 1, last, r->plan.nr,
-			plan_run_label(&r->plan, pr0), ng);
-		if (r->workers > 1)
-			fprintf(stderr, ", worker %d on %s", r->worker, r->device);
-		for (k = 0; k < ng && gr[k].failed; k++)
-			;
-		if (k == ng && npend) { /* nothing was stored: no rate to report */
-			fputs(": failed (see above)\n", stderr);
-		} else {
-			fprintf(stderr, ": %zu image(s)", n);
-			if (!npend)
-				fputs(" (already done)", stderr);
-			else if (!n && r->workers > 1)
-				fputs(" (the other workers took them)", stderr);
-			if (n && dt > 0) {
-				double t_after = seconds() - r->t_first;
-				char buf[32];
-				fprintf(stderr, " in %.1f s, %s images/s", dt,
-					rate_text((double)n / dt, buf));
-				/* after the first batch: without model loading and the device's cold start */
-				if (r->n_first && n > r->n_first && t_after > 0)
-					fprintf(stderr, ", %s after the first batch",
-						rate_text((double)(n - r->n_first) / t_after, buf));
-				fprintf(stderr,
-					" (waiting for images %.2f s, pass %.2f s, maps and metrics %.2f s, "
-					"database %.2f s)",
-					r->t_wait, r->t_pass, r->t_maps, r->t_store);
-			}
-			if (total_pending > npend)
-				fprintf(stderr, "; %zu left for a later run", total_pending - npend);
-			fputc('\n', stderr);
-		}
-	}
-	ts_split_free(split);
-	free(want);
-	free(gr);
+		goto out;
+	if (group_pass_init(r, &grp) == 0)
+		group_batches(r, &grp);
+settle:
+	for (k = 0; k < grp.nr; k++)
+		if (!grp.runs[k].failed && r->workers == 1)
+			settle_run(r, grp.runs[k].pr->key, grp.runs[k].done);
+out:
+	r->runs_done += grp.nr;
+	group_log(r, &grp);
+	group_release(&grp);
 }
 
 /* Which images figures show, and what the report should produce, for reports to read from the database. */
@@ -1331,34 +1461,119 @@ static int merge_shards(struct runner *r)
 	return ret;
 }
 
+/* A runner for e with o, its plan not yet built: the batch size and the built-in metrics asked for. */
+static void runner_init(struct runner *r, const struct experiment *e, const struct run_opts *o)
+{
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->e = e;
+	r->o = o;
+	r->model_index = -1;
+	r->bar = o->progress < 0 ? isatty(2) : o->progress;
+	r->batch = e->batch > 0 ? e->batch : 8;
+	/* batch: auto means 8 on a CPU (libtorch gains nothing from more there) and a measured size on CUDA */
+	r->batch_auto = e->batch == EXP_BATCH_AUTO; /* per worker: only where its device is CUDA */
+	r->decode_workers = o->workers;
+	dataset_init(&r->ds);
+	for (i = 0; i < e->nr_metrics; i++) {
+		unsigned m = 0;
+		error_set_quiet(1); /* metrics defined in Lua are not in camlab's list */
+		if (metrics_parse(e->metrics[i].name, &m) == 0)
+			r->metrics |= m;
+		error_set_quiet(0);
+	}
+}
+
+static void runner_release(struct runner *r)
+{
+	if (r->model_index >= 0)
+		model_release(&r->model);
+	ts_free(r->fc);
+	free(r->label_map);
+	free(r->paths);
+	store_close(r->store);
+	dataset_release(&r->ds);
+	free(r->images);
+	free(r->figure);
+	free(r->user_metrics);
+	luacam_free(r->lua);
+	plan_release(&r->plan);
+	batch_shares_free(r->shares, r->nr_groups);
+	free(r->out);
+}
+
+/* The spec in the database, as written and in canonical form. Returns its id, or -1. */
+static long record_spec(struct runner *r)
+{
+	char *text = read_file(r->e->file);
+	char *canon = experiment_canonical(r->e);
+	long id = store_add_spec(r->store, r->e->file, text, canon);
+
+	free(text);
+	free(canon);
+	return id;
+}
+
+/*
+ * The plan's runs in the database under spec spec_id, and that id for the report: it shows the runs of
+ * this spec, not older runs that share their labels.
+ */
+static int record_runs(struct runner *r, long spec_id)
+{
+	const struct experiment *e = r->e;
+	char id[32];
+	size_t i;
+
+	for (i = 0; i < r->plan.nr; i++) {
+		const struct plan_run *pr = &r->plan.runs[i];
+		const struct exp_model *m = &e->models[pr->model];
+		struct store_run sr = { pr->key,
+					m->name,
+					m->layers[pr->layer].name,
+					m->layers[pr->layer].path,
+					e->methods[pr->method].name,
+					e->utilities[pr->utility].name,
+					plan_target_name(&r->plan, pr),
+					pr->config,
+					(long)r->nr_images };
+		if (store_add_run(r->store, spec_id, (long)i, &sr) < 0)
+			return -1;
+	}
+	snprintf(id, sizeof(id), "%ld", spec_id);
+	return store_set_output(r->store, "spec_id", id) < 0 ? -1 : 0;
+}
+
+/*
+ * The CSV files and the report, from the database alone. A report that fails is a warning: it does not
+ * undo the results. Returns -1 if the CSV export failed.
+ */
+static int write_report(struct runner *r)
+{
+	const char *output = r->e->output;
+	int ret = store_export_csv(r->store, output) < 0 ? -1 : 0;
+	char *index;
+
+	if (report_build(output, &index) < 0)
+		warning("the report of %s is incomplete (see above); camlab report %s rebuilds it", output,
+			output);
+	if (index)
+		fprintf(stderr, "report: %s\n", index);
+	free(index);
+	return ret;
+}
+
 int run_experiment(const struct experiment *e, const struct run_opts *o)
 {
 	int lock_fd = -1;
 	struct runner r;
 	struct diag d = DIAG_INIT;
 	struct devices devs = { NULL, 0 };
-	char *text, *canon;
 	long spec_id;
 	size_t i;
 	int ret = 1;
 
-	memset(&r, 0, sizeof(r));
-	r.e = e;
-	r.o = o;
-	r.model_index = -1;
-	r.bar = o->progress < 0 ? isatty(2) : o->progress;
-	r.batch = e->batch > 0 ? e->batch : 8;
-	/* batch: auto means 8 on a CPU (libtorch gains nothing from more there) and a measured size on CUDA */
-	r.batch_auto = e->batch == EXP_BATCH_AUTO; /* per worker: only where its device is CUDA */
-	r.decode_workers = o->workers;
-	dataset_init(&r.ds);
-	for (i = 0; i < e->nr_metrics; i++) {
-		unsigned m = 0;
-		error_set_quiet(1); /* metrics defined in Lua are not in camlab's list */
-		if (metrics_parse(e->metrics[i].name, &m) == 0)
-			r.metrics |= m;
-		error_set_quiet(0);
-	}
+	runner_init(&r, e, o);
 	if (plan_build(&r.plan, e, &d) < 0) {
 		diag_print(&d, stderr);
 		diag_release(&d);
@@ -1369,12 +1584,7 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 	    (lock_fd = lock_output(r.out, o->nr_shards ? "this shard" : "on this output folder")) < 0 ||
 	    !(r.store = store_open(r.out)))
 		goto out;
-	text = read_file(e->file);
-	canon = experiment_canonical(e);
-	spec_id = store_add_spec(r.store, e->file, text, canon);
-	free(text);
-	free(canon);
-	if (spec_id < 0)
+	if ((spec_id = record_spec(&r)) < 0)
 		goto out;
 	if (dataset_open(&r.ds, e->data.path, e->data.labels) < 0)
 		goto out;
@@ -1382,24 +1592,8 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 	for (i = 0; i < r.ds.nr; i++)
 		r.paths[i] = r.ds.items[i].path;
 	r.images = select_images(&e->data, r.ds.nr, &r.nr_images);
-	if (record_outputs(&r) < 0)
+	if (record_outputs(&r) < 0 || record_runs(&r, spec_id) < 0)
 		goto out;
-	for (i = 0; i < r.plan.nr; i++) {
-		const struct plan_run *pr = &r.plan.runs[i];
-		const struct exp_model *m = &e->models[pr->model];
-		struct store_run sr = { pr->key, m->name, m->layers[pr->layer].name, m->layers[pr->layer].path,
-					e->methods[pr->method].name, e->utilities[pr->utility].name,
-					plan_target_name(&r.plan, pr), pr->config, (long)r.nr_images };
-		if (store_add_run(r.store, spec_id, (long)i, &sr) < 0)
-			goto out;
-	}
-	{
-		/* the report shows the runs of this spec, not older runs that share their labels */
-		char id[32];
-		snprintf(id, sizeof(id), "%ld", spec_id);
-		if (store_set_output(r.store, "spec_id", id) < 0)
-			goto out;
-	}
 	if (o->merge) {
 		ret = merge_shards(&r);
 		goto report;
@@ -1436,35 +1630,12 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		goto out;
 	}
 report:
-	if (store_export_csv(r.store, e->output) < 0)
+	if (write_report(&r) < 0)
 		ret = 1;
-	/* The report is rebuilt from the database alone; a failure there does not undo the results. */
-	{
-		char *index;
-		if (report_build(e->output, &index) < 0)
-			warning("the report of %s is incomplete (see above); camlab report %s rebuilds it",
-				e->output, e->output);
-		if (index)
-			fprintf(stderr, "report: %s\n", index);
-		free(index);
-	}
 out:
-	if (r.model_index >= 0)
-		model_release(&r.model);
-	ts_free(r.fc);
-	free(r.label_map);
-	free(r.paths);
-	store_close(r.store);
-	dataset_release(&r.ds);
-	free(r.images);
-	free(r.figure);
-	free(r.user_metrics);
-	luacam_free(r.lua);
-	plan_release(&r.plan);
+	runner_release(&r);
 	diag_release(&d);
 	devices_release(&devs);
-	batch_shares_free(r.shares, r.nr_groups);
-	free(r.out);
 	if (lock_fd >= 0)
 		close(lock_fd); /* releases the shard's lock */
 	return ret;
