@@ -372,9 +372,14 @@ static int user_metrics(struct runner *r, struct group_run *g, const ts_tensor *
 	return ret;
 }
 
+/*
+ * A device out of memory, as libtorch says it: "CUDA out of memory. Tried to allocate ...", "CUDA error:
+ * out of memory", or a CUDA library that could not allocate its workspace ("CUDA error:
+ * CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`", cuDNN's CUDNN_STATUS_ALLOC_FAILED).
+ */
 static int is_oom(const char *msg)
 {
-	return msg && (strstr(msg, "out of memory") || strstr(msg, "CUDA error: out of memory"));
+	return msg && (strstr(msg, "out of memory") || strstr(msg, "_STATUS_ALLOC_FAILED"));
 }
 
 /*
@@ -693,7 +698,12 @@ static void group_run_init(struct runner *r, struct group_run *g, struct plan_ru
 
 	g->pr = pr;
 	g->done = xcalloc(r->ds.nr ? r->ds.nr : 1, 1);
-	store_done_images(r->store, pr->key, g->done, r->ds.nr, r->paths, &changed);
+	error_last_reset();
+	if (store_done_images(r->store, pr->key, g->done, r->ds.nr, r->paths, &changed) < 0) {
+		/* computing every image again would cost hours and could hide a database in trouble */
+		fail_run(r, g, error_last()[0] ? error_last() : "cannot read the run's stored images");
+		return;
+	}
 	if (changed >= 0) {
 		/* resuming would give the new file the old one's results, and skip the new file */
 		snprintf(why, sizeof(why),
@@ -789,6 +799,7 @@ static int group_pass_init(struct runner *r, struct group *grp)
 		fail_runs(r, grp->runs, grp->nr, "cannot load the model");
 		return -1;
 	}
+	error_last_reset(); /* from here, the error a failure records is the utility's or the target's */
 	if (luacam_has_utility(r->lua, uname)) {
 		grp->uctx.lua = r->lua;
 		grp->uctx.name = uname;
@@ -799,7 +810,6 @@ static int group_pass_init(struct runner *r, struct group *grp)
 	} else {
 		u = utility_parse(uname);
 	}
-	error_last_reset();
 	if (u < 0 ||
 	    target_parse(r->e->targets[pr0->target].name, lookup_class, &r->model, &grp->tp, &topk) < 0) {
 		fail_runs(r, grp->runs, grp->nr, "bad utility or target");
@@ -948,7 +958,7 @@ static void group_log(const struct runner *r, const struct group *grp)
 		plan_run_label(&r->plan, grp->pr0), grp->nr);
 	if (r->workers > 1)
 		fprintf(stderr, ", worker %d on %s", r->worker, r->device);
-	if (all_failed(grp->runs, grp->nr) && grp->nr_todo) { /* nothing was stored: no rate to report */
+	if (all_failed(grp->runs, grp->nr)) { /* nothing was stored, maybe nothing tried: no rate to report */
 		fputs(": failed (see above)\n", stderr);
 		return;
 	}
@@ -1303,8 +1313,8 @@ static size_t settle_runs(struct runner *r)
 		char *st = store_run_state(r->store, key, &nd);
 		if (!st || strcmp(st, "failed")) {
 			memset(done, 0, r->ds.nr ? r->ds.nr : 1);
-			store_done_images(r->store, key, done, r->ds.nr, r->paths, NULL);
-			nr_done += settle_run(r, key, done);
+			if (store_done_images(r->store, key, done, r->ds.nr, r->paths, NULL) >= 0)
+				nr_done += settle_run(r, key, done);
 		}
 		free(st);
 	}
@@ -1615,8 +1625,10 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 		store_close(r.store);
 		r.store = NULL;
 		ret = fork_workers(&r, &devs);
-		if (!r.store && !(r.store = store_open(r.out)))
+		if (!r.store && !(r.store = store_open(r.out))) {
+			ret = 1; /* the workers' results are stored, but nothing can settle or report them */
 			goto out;
+		}
 		settle_runs(&r);
 	} else {
 		r.device = devs.nr ? devs.names[0] : "cpu";

@@ -107,7 +107,10 @@ EOS
 	test_grep \"load.yaml:8:5: error: definition of 'spin' does not load: instruction budget\" $TMP/err &&
 	test_grep \"load.yaml:9:5: error: definition of 'hog' does not load: memory cap of 256 MiB exceeded\" $TMP/err &&
 	$CAMLAB status $TMP/load >$TMP/st && cat $TMP/st && test_grep '^done +1 run' $TMP/st &&
-	test_grep \"^failed: .*spin rest predicted: definition of 'spin' does not load: instruction budget\" $TMP/st
+	test_grep \"^failed: .*spin rest predicted: definition of 'spin' does not load: instruction budget\" $TMP/st &&
+	sed 's#output: .*#output: $TMP/load2#; /hog:/d; s/methods: \\[gradcam, spin, hog\\]/methods: [spin]/' $TMP/load.yaml >$TMP/load2.yaml &&
+	test_must_fail $CAMLAB run --no-progress $TMP/load2.yaml 2>$TMP/err2 &&
+	test_grep 'runs 1-1/1 fashion/pre_gap spin rest predicted x 1 method\\(s\\): failed \\(see above\\)\$' $TMP/err2
 "
 
 test_expect_success 'a definition that does not compile is found by check, at its position' "
