@@ -1673,34 +1673,21 @@ static int l_env(lua_State *L)
 
 static void open_sandbox(struct lua_ctx *c, lua_State *L)
 {
-	static const luaL_Reg safe[] = {
-		{ LUA_GNAME, luaopen_base },	   { LUA_STRLIBNAME, luaopen_string },
-		{ LUA_TABLIBNAME, luaopen_table }, { LUA_MATHLIBNAME, luaopen_math },
-		{ LUA_UTF8LIBNAME, luaopen_utf8 }, { NULL, NULL },
-	};
-	const luaL_Reg *lib;
 	int kind;
 
 	if (c->allow_unsafe) {
 		luaL_openlibs(L);
+		sandbox_guard_patterns(L); /* trusted, but a hang is still a hang */
 		lua_pushcfunction(L, l_env);
 		lua_setglobal(L, "env");
 	} else {
-		for (lib = safe; lib->func; lib++) {
-			luaL_requiref(L, lib->name, lib->func, 1);
-			lua_pop(L, 1);
-		}
-		lua_pushnil(L);
-		lua_setglobal(L, "dofile");
-		lua_pushnil(L);
-		lua_setglobal(L, "loadfile");
+		sandbox_open(L);
 		lua_getglobal(L, "load");
 		lua_pushcclosure(L, l_load, 1);
 		lua_setglobal(L, "load");
 		lua_pushcfunction(L, l_print);
 		lua_setglobal(L, "print");
 	}
-	sandbox_guard_patterns(L);
 	/* the same spec builds the same IR on every run */
 	lua_getglobal(L, "math");
 	lua_getfield(L, -1, "randomseed");

@@ -5,6 +5,7 @@
 #include "dsl/sandbox.h"
 
 #include <lauxlib.h>
+#include <lualib.h>
 #include <math.h>
 #include <string.h>
 
@@ -87,4 +88,24 @@ void sandbox_guard_patterns(lua_State *L)
 		lua_setfield(L, -2, names[i]);
 	}
 	lua_pop(L, 1);
+}
+
+void sandbox_open(lua_State *L)
+{
+	static const luaL_Reg libs[] = {
+		{ LUA_GNAME, luaopen_base },	   { LUA_STRLIBNAME, luaopen_string },
+		{ LUA_TABLIBNAME, luaopen_table }, { LUA_MATHLIBNAME, luaopen_math },
+		{ LUA_UTF8LIBNAME, luaopen_utf8 }, { NULL, NULL },
+	};
+	const luaL_Reg *lib;
+
+	for (lib = libs; lib->func; lib++) {
+		luaL_requiref(L, lib->name, lib->func, 1);
+		lua_pop(L, 1);
+	}
+	lua_pushnil(L);
+	lua_setglobal(L, "dofile");
+	lua_pushnil(L);
+	lua_setglobal(L, "loadfile");
+	sandbox_guard_patterns(L);
 }

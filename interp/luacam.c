@@ -286,17 +286,8 @@ static const luaL_Reg functions[] = {
 
 static void open_sandbox(lua_State *L)
 {
-	/* What a definition needs: arithmetic, strings, tables. No io, os, require or load. */
-	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
-	luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
-	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
-	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
-	lua_pop(L, 4);
-	sandbox_guard_patterns(L);
-	lua_pushnil(L);
-	lua_setglobal(L, "dofile");
-	lua_pushnil(L);
-	lua_setglobal(L, "loadfile");
+	/* What a definition needs: arithmetic, strings, tables. No io, os, require, nor load. */
+	sandbox_open(L);
 	lua_pushnil(L);
 	lua_setglobal(L, "load");
 	luaL_newmetatable(L, TENSOR_MT);
