@@ -110,10 +110,10 @@ static int64_t check_layer(struct check *c, size_t mi, size_t li, struct model *
 		fputc('\n', c->fp);
 	}
 	if (plan_uses_method(c->p, mi, li, "cam")) {
+		char what[sizeof(c->what) + 64];
 		size_t j;
 		for (j = 0; j < c->e->nr_methods && strcmp(c->e->methods[j].name, "cam"); j++)
 			;
-		char what[sizeof(c->what) + 64];
 		snprintf(what, sizeof(what), "%s, layer '%s'", c->what, el->name);
 		failed = cam_head_check(split, fc, ts_size(a, 1)) < 0;
 		settle(c->d, c->e->methods[j].pos, &c->cap, what, failed);
