@@ -10,7 +10,6 @@
 
 #include "dsl/diag.h"
 #include "dsl/experiment.h"
-#include "interp/plan.h"
 #include "interp/preflight.h"
 
 static const char check_usage[] =
@@ -44,17 +43,6 @@ static void summary(const char *file, const struct experiment *e)
 	       plural(e->nr_utilities, "utility", "utilities"), e->nr_targets,
 	       plural(e->nr_targets, "target", "targets"), e->nr_metrics,
 	       plural(e->nr_metrics, "metric", "metrics"));
-}
-
-/* What only the models can tell (interp/preflight.h), with a line per model and layer on stdout. */
-static void check_models(const struct experiment *e, struct diag *d)
-{
-	struct plan p = PLAN_INIT;
-	if (plan_build(&p, e, d) == 0) {
-		fflush(stdout);
-		preflight_models(e, &p, d, stdout);
-	}
-	plan_release(&p);
 }
 
 int cmd_check(int argc, char **argv)
@@ -94,8 +82,10 @@ int cmd_check(int argc, char **argv)
 		ret = experiment_load(&e, argv[i], &d, unsafe);
 		if (ret == 0 && !d.errors)
 			cmd_check_paper(&e, &d);
-		if (ret == 0 && !d.errors && models)
-			check_models(&e, &d);
+		if (ret == 0 && !d.errors && models) {
+			fflush(stdout); /* the summary of an earlier file comes first */
+			preflight_models(&e, &d, stdout);
+		}
 		/* positions borrow e's file name: print before releasing e */
 		fflush(stdout);
 		diag_print(&d, stderr);

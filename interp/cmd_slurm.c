@@ -15,7 +15,6 @@
 
 #include "dsl/experiment.h"
 #include "interp/modelopts.h"
-#include "interp/plan.h"
 #include "interp/preflight.h"
 #include "interp/run.h"
 #include "lib/error.h"
@@ -290,17 +289,15 @@ out:
  */
 static int check_models(const struct experiment *e)
 {
-	struct plan p = PLAN_INIT;
 	struct diag d = DIAG_INIT;
 	int ret;
 
 	fprintf(stderr, "checking the models on one image (--no-check skips this)\n");
-	ret = plan_build(&p, e, &d) < 0 || preflight_models(e, &p, &d, NULL) < 0 ? -1 : 0;
+	ret = preflight_models(e, &d, NULL);
 	diag_print(&d, stderr);
 	if (ret < 0)
 		fprintf(stderr, "nothing submitted\n");
 	diag_release(&d);
-	plan_release(&p);
 	return ret;
 }
 

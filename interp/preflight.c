@@ -14,6 +14,7 @@
 #include "cam/methods.h"
 #include "cam/model.h"
 #include "cam/utility.h"
+#include "interp/run.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
@@ -53,14 +54,18 @@ static long lookup_class(const char *name, void *ud)
 	return model_class_index(ud, name);
 }
 
-/* Does p run method `name` on model mi at layer li? */
-static int plan_uses_method(const struct plan *p, size_t mi, size_t li, const char *name)
+#define ANY ((size_t)-1)
+
+/* Does p have a run of model mi, and of layer li, target ti and method `method` where given (ANY, NULL)? */
+static int plan_has(const struct plan *p, size_t mi, size_t li, size_t ti, const char *method)
 {
 	size_t i;
-	for (i = 0; i < p->nr; i++)
-		if (p->runs[i].model == mi && p->runs[i].layer == li &&
-		    !strcmp(p->e->methods[p->runs[i].method].name, name))
+	for (i = 0; i < p->nr; i++) {
+		const struct plan_run *r = &p->runs[i];
+		if (r->model == mi && (li == ANY || r->layer == li) && (ti == ANY || r->target == ti) &&
+		    (!method || !strcmp(p->e->methods[r->method].name, method)))
 			return 1;
+	}
 	return 0;
 }
 
@@ -109,7 +114,7 @@ static int64_t check_layer(struct check *c, size_t mi, size_t li, struct model *
 			fprintf(c->fp, "%s%ld", i > 1 ? "x" : "", (long)ts_size(a, i));
 		fputc('\n', c->fp);
 	}
-	if (plan_uses_method(c->p, mi, li, "cam")) {
+	if (plan_has(c->p, mi, li, ANY, "cam")) {
 		char what[sizeof(c->what) + 64];
 		size_t j;
 		for (j = 0; j < c->e->nr_methods && strcmp(c->e->methods[j].name, "cam"); j++)
@@ -129,14 +134,12 @@ out:
 /* Every target p pairs with model mi, against its k classes and class names. */
 static void check_targets(struct check *c, size_t mi, struct model *m, int64_t k)
 {
-	size_t t, i;
+	size_t t;
 
 	for (t = 0; t < c->e->nr_targets; t++) {
 		struct target_policy tp;
 		int topk = 0, failed;
-		for (i = 0; i < c->p->nr && !(c->p->runs[i].model == mi && c->p->runs[i].target == t); i++)
-			;
-		if (i == c->p->nr)
+		if (!plan_has(c->p, mi, ANY, t, NULL))
 			continue;
 		failed = target_parse(c->e->targets[t].name, lookup_class, m, &tp, &topk) < 0;
 		if (!failed && topk) { /* its deepest rank */
@@ -171,11 +174,7 @@ static void check_model(struct check *c, size_t mi, struct dataset *ds)
 		    0)
 			goto out;
 	}
-	if (model_preprocess(&m, em->input_size, em->resize, em->have_mean ? em->mean : NULL,
-			     em->have_std ? em->std : NULL, &pp))
-		fprintf(stderr,
-			"note: model '%s' has no mean and std in the spec or a sidecar; using ImageNet's\n",
-			em->name);
+	run_model_preprocess(em, &m, &pp);
 	free(model_label_map(&m, ds));
 	settle(c->d, em->pos, &c->cap, c->what, 0);
 
@@ -197,12 +196,9 @@ static void check_model(struct check *c, size_t mi, struct dataset *ds)
 		fputc('\n', c->fp);
 	}
 	fc = model_head_weight(&m);
-	for (li = 0; li < em->nr_layers; li++) {
-		for (i = 0; i < c->p->nr && !(c->p->runs[i].model == mi && c->p->runs[i].layer == li); i++)
-			;
-		if (i < c->p->nr && (kl = check_layer(c, mi, li, &m, fc, b.x)) > 0)
+	for (li = 0; li < em->nr_layers; li++)
+		if (plan_has(c->p, mi, li, ANY, NULL) && (kl = check_layer(c, mi, li, &m, fc, b.x)) > 0)
 			k = kl;
-	}
 	if (k < 0)
 		goto out;
 	if (c->fp)
@@ -218,14 +214,18 @@ out:
 	model_release(&m);
 }
 
-int preflight_models(const struct experiment *e, const struct plan *p, struct diag *d, FILE *fp)
+int preflight_models(const struct experiment *e, struct diag *d, FILE *fp)
 {
-	struct check c = { e, p, d, fp, STRBUF_INIT, "" };
+	struct plan p = PLAN_INIT;
+	struct check c = { e, &p, d, fp, STRBUF_INIT, "" };
 	struct dataset ds;
-	size_t mi, i;
+	size_t mi;
 	int errors = d->errors, failed;
 
+	if (plan_build(&p, e, d) < 0)
+		return -1;
 	if (ts_init(0) < 0) {
+		plan_release(&p);
 		diag_error(d, e->models[0].pos, "cannot check the models: %s", ts_error());
 		return -1;
 	}
@@ -233,15 +233,13 @@ int preflight_models(const struct experiment *e, const struct plan *p, struct di
 	error_capture(&c.cap);
 	failed = dataset_open(&ds, e->data.path, e->data.labels) < 0;
 	if (settle(d, e->data.pos, &c.cap, "data", failed) == 0) {
-		for (mi = 0; mi < e->nr_models; mi++) {
-			for (i = 0; i < p->nr && p->runs[i].model != mi; i++)
-				;
-			if (i < p->nr)
+		for (mi = 0; mi < e->nr_models; mi++)
+			if (plan_has(&p, mi, ANY, ANY, NULL))
 				check_model(&c, mi, &ds);
-		}
 	}
 	error_capture(NULL);
 	strbuf_release(&c.cap);
 	dataset_release(&ds);
+	plan_release(&p);
 	return d->errors > errors ? -1 : 0;
 }

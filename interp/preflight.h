@@ -9,17 +9,17 @@
 
 #include "dsl/diag.h"
 #include "dsl/experiment.h"
-#include "interp/plan.h"
 
 /*
- * Load each model that p runs on the CPU and put the first readable image of e's data through it at
- * each layer p cuts it at, as a run would: the model loads, the layer exists, cuts and gives A in the
- * layout asked for, the logits number as many as the model's class names, every target of p fits the
- * model's classes, and method 'cam' finds its pooling + linear head where p asks for it. Each problem
- * is an error in d at the position of what the spec wrote (the model's file, the layer, the target or
- * the method); warnings the model or the data raise are printed as they come. Prints a line per model
- * and layer on fp (A's shape, the number of classes). Returns 0, or -1 when d got an error.
+ * Load each model that e's grid runs on the CPU and put the first readable image of e's data through it
+ * at each layer the grid cuts it at, as a run would: the model loads, the layer exists, cuts and gives A
+ * in the layout asked for, the logits number as many as the model's class names, every target the grid
+ * pairs with the model fits its classes, and method 'cam' finds its pooling + linear head where the
+ * grid asks for it. Each problem is an error in d at the position of what the spec wrote (the model's
+ * file, the layer, the target or the method); warnings the model or the data raise are printed as they
+ * come. Prints a line per model and layer on fp (A's shape, the number of classes) unless fp is NULL.
+ * Returns 0, or -1 when d got an error (a grid that does not expand included).
  */
-int preflight_models(const struct experiment *e, const struct plan *p, struct diag *d, FILE *fp);
+int preflight_models(const struct experiment *e, struct diag *d, FILE *fp);
 
 #endif

@@ -139,6 +139,15 @@ static long lookup_class(const char *name, void *ud)
 	return model_class_index(ud, name);
 }
 
+void run_model_preprocess(const struct exp_model *em, const struct model *m, struct preprocess *pp)
+{
+	if (model_preprocess(m, em->input_size, em->resize, em->have_mean ? em->mean : NULL,
+			     em->have_std ? em->std : NULL, pp))
+		fprintf(stderr,
+			"note: model '%s' has no mean and std in the spec or a sidecar; using ImageNet's\n",
+			em->name);
+}
+
 static int load_model(struct runner *r, size_t mi)
 {
 	const struct exp_model *em = &r->e->models[mi];
@@ -163,11 +172,7 @@ static int load_model(struct runner *r, size_t mi)
 	}
 	if (em->classes && model_meta_read_classes(&r->model.meta, em->classes) < 0)
 		return -1;
-	if (model_preprocess(&r->model, em->input_size, em->resize, em->have_mean ? em->mean : NULL,
-			     em->have_std ? em->std : NULL, &r->pp))
-		fprintf(stderr,
-			"note: model '%s' has no mean and std in the spec or a sidecar; using ImageNet's\n",
-			em->name);
+	run_model_preprocess(em, &r->model, &r->pp);
 	r->fc = model_head_weight(&r->model);
 	store_set_classes(r->store, em->name, r->model.meta.classes, r->model.meta.nr_classes);
 	free(r->label_map);

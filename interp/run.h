@@ -47,6 +47,15 @@ void run_shards_free(struct run_shard *s, size_t n);
  */
 int run_experiment(const struct experiment *e, const struct run_opts *o);
 
+struct model;
+struct preprocess;
+
+/*
+ * The preprocessing of the loaded model m for the spec's entry em, what the spec gives over what m's
+ * sidecar does, with a note on stderr where ImageNet's mean and std had to be assumed.
+ */
+void run_model_preprocess(const struct exp_model *em, const struct model *m, struct preprocess *pp);
+
 /* State of each planned run from the results database in e's output folder, or "pending". */
 struct run_state {
 	char state[16];
