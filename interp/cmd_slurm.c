@@ -19,6 +19,7 @@
 #include "interp/run.h"
 #include "lib/error.h"
 #include "lib/fs.h"
+#include "lib/quote.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
@@ -71,19 +72,6 @@ int cmd_merge(int argc, char **argv)
 	ret = run_experiment(&e, &o);
 	experiment_release(&e);
 	return ret;
-}
-
-/* s quoted for a POSIX shell. */
-static void add_quoted(struct strbuf *sb, const char *s)
-{
-	strbuf_addch(sb, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			strbuf_addstr(sb, "'\\''");
-		else
-			strbuf_addch(sb, *s);
-	}
-	strbuf_addch(sb, '\'');
 }
 
 /* Run the command line cmd, its first line of output into *out (the job id with --parsable). */
@@ -149,7 +137,7 @@ static void sbatch_cmd(struct strbuf *cmd, const char *opt, const char *script)
 {
 	strbuf_reset(cmd);
 	strbuf_addf(cmd, "sbatch --parsable %s ", opt);
-	add_quoted(cmd, script);
+	quote_shell(cmd, script);
 }
 
 /* The shards to submit: "0-N" (with %K), or the --only list checked against N. */
@@ -220,10 +208,10 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 	/* where the shard ran, for its log */
 	strbuf_addstr(&shard, "echo \"shard $SLURM_ARRAY_TASK_ID (job $SLURM_JOB_ID) on $(hostname)"
 			      "${CUDA_VISIBLE_DEVICES:+, GPUs $CUDA_VISIBLE_DEVICES}\"\nexec ");
-	add_quoted(&shard, exe);
+	quote_shell(&shard, exe);
 	strbuf_addf(&shard, " run --no-progress --shard \"$SLURM_ARRAY_TASK_ID/%d\"%s%s ", so->tasks,
 		    gpus > 1 ? " --devices all" : "", so->unsafe ? " --allow-unsafe" : "");
-	add_quoted(&shard, spec);
+	quote_shell(&shard, spec);
 	strbuf_addch(&shard, '\n');
 
 	/* the merge, after the array whatever became of it */
@@ -231,9 +219,9 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 	strbuf_addf(&log, "%s/merge.log", dir.buf);
 	header(&merge, so, name, "-merge", log.buf, cwd);
 	strbuf_addstr(&merge, "exec ");
-	add_quoted(&merge, exe);
+	quote_shell(&merge, exe);
 	strbuf_addf(&merge, " merge%s ", so->unsafe ? " --allow-unsafe" : "");
-	add_quoted(&merge, spec);
+	quote_shell(&merge, spec);
 	strbuf_addch(&merge, '\n');
 
 	if (write_file(shard_path.buf, shard.buf, shard.len) < 0 ||
