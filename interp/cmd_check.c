@@ -4,6 +4,7 @@
  */
 #include "interp/commands.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,28 +48,31 @@ static void summary(const char *file, const struct experiment *e)
 
 int cmd_check(int argc, char **argv)
 {
-	int i, canonical = 0, unsafe = 0, models = 0, status = 0, nfiles = 0;
+	static const struct option longopts[] = {
+		{ "canonical", no_argument, NULL, 'c' },   { "models", no_argument, NULL, 'm' },
+		{ "allow-unsafe", no_argument, NULL, 'u' }, { "unsafe", no_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+	};
+	int i, opt, canonical = 0, unsafe = 0, models = 0, status = 0, nfiles = 0;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		if (opt == 'h') {
 			fputs(check_usage, stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--canonical")) {
+		} else if (opt == 'c') {
 			canonical = 1;
-		} else if (!strcmp(argv[i], "--models")) {
+		} else if (opt == 'm') {
 			models = 1;
-		} else if (!strcmp(argv[i], "--allow-unsafe") || !strcmp(argv[i], "--unsafe")) {
+		} else if (opt == 'u') {
 			unsafe = 1;
-		} else if (!strcmp(argv[i], "--")) {
-			i++;
-			break;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "camlab check: unknown option '%s'\n\n%s", argv[i], check_usage);
-			return 2;
 		} else {
-			break;
+			fprintf(stderr, "camlab check: unknown option '%s'\n\n%s", commands_bad_option(argv), check_usage);
+			return 2;
 		}
 	}
+	i = optind;
 	if (i >= argc) {
 		fputs(check_usage, stderr);
 		return 2;

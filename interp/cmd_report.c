@@ -4,6 +4,7 @@
  */
 #include "interp/commands.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,25 +22,30 @@ static const char report_usage[] =
 
 int cmd_report(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	char *index;
-	int ret, i;
+	int ret, opt;
 
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(report_usage, stdout);
-		return 0;
-	}
-	for (i = 1; i < argc; i++)
-		if (argv[i][0] == '-') {
-			error("unknown option '%s'", argv[i]);
-			fputs(report_usage, stderr);
-			return 2;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(report_usage, stdout);
+			return 0;
 		}
-	if (argc != 2) {
+		error("unknown option '%s'", commands_bad_option(argv));
+		fputs(report_usage, stderr);
+		return 2;
+	}
+	if (argc - optind != 1) {
 		error("camlab report takes one output folder");
 		fputs(report_usage, stderr);
 		return 2;
 	}
-	ret = report_build(argv[1], &index);
+	ret = report_build(argv[optind], &index);
 	if (index) /* written even when some plot failed */
 		printf("report: %s\n", index);
 	free(index);

@@ -99,27 +99,34 @@ int cmd_load_spec(const char *file, struct experiment *e, int unsafe)
 
 int cmd_spec_args(int argc, char **argv, const char *usage, const char **file, int *unsafe)
 {
-	int a;
+	static const struct option longopts[] = {
+		{ "allow-unsafe", no_argument, NULL, 'u' },
+		{ "unsafe", no_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
 
 	*file = NULL;
 	*unsafe = 0;
-	for (a = 1; a < argc; a++) {
-		if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (opt == 'h') {
 			fputs(usage, stdout);
 			return 0;
-		} else if (!strcmp(argv[a], "--allow-unsafe") || !strcmp(argv[a], "--unsafe")) {
+		} else if (opt == 'u') {
 			*unsafe = 1;
-		} else if (!*file && argv[a][0] != '-') {
-			*file = argv[a];
 		} else {
 			fputs(usage, stderr);
 			return 2;
 		}
 	}
-	if (!*file) {
+	if (argc - optind != 1) {
 		fputs(usage, stderr);
 		return 2;
 	}
+	*file = argv[optind];
 	return -1;
 }
 

@@ -16,6 +16,26 @@ int cmd_status(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#include <stdio.h>
+
+/* One command: its name, its function and the one line `camlab --help` says of it. */
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	int gap_before; /* a blank line before it in the usage text */
+};
+
+/* Every command, in the order the usage text lists them; the last entry's name is NULL. */
+extern const struct command commands[];
+
+/* camlab's usage text, made from commands[], to fp. */
+void commands_usage(FILE *fp);
+
+/* After getopt_long (opterr 0) returned '?': the option it did not know, as written ("--bogus", "-x"). */
+const char *commands_bad_option(char **argv);
 
 struct experiment;
 struct diag;
