@@ -477,6 +477,7 @@ int stats_friedman(const double *scores, size_t n_settings, size_t k, struct sta
 		out->p = stats_chi2_sf(out->chi2, dk - 1);
 	}
 	out->iman_davenport = (dn - 1) * out->chi2 / (dn * (dk - 1) - out->chi2);
+	out->iman_davenport_p = stats_f_sf(out->iman_davenport, dk - 1, (dk - 1) * (dn - 1));
 	free(rank);
 	free(sums);
 	return 0;
@@ -553,6 +554,67 @@ static double gamma_q(double a, double x)
 		}
 		return front * h;
 	}
+}
+
+/*
+ * I_x(a, b), the regularized incomplete beta function, by Lentz's continued fraction on the side where it
+ * converges fast (Numerical Recipes, 6.4).
+ */
+static double beta_cf(double a, double b, double x)
+{
+	const double eps = 1e-16, tiny = 1e-300;
+	double qab = a + b, qap = a + 1, qam = a - 1, c = 1, d = 1 - qab * x / qap, h;
+
+	if (fabs(d) < tiny)
+		d = tiny;
+	d = 1 / d;
+	h = d;
+	for (int m = 1; m < 10000; m++) {
+		double m2 = 2.0 * m, aa = m * (b - m) * x / ((qam + m2) * (a + m2)), del;
+		d = 1 + aa * d;
+		d = fabs(d) < tiny ? 1 / tiny : 1 / d;
+		c = 1 + aa / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		h *= d * c;
+		aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+		d = 1 + aa * d;
+		d = fabs(d) < tiny ? 1 / tiny : 1 / d;
+		c = 1 + aa / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		del = d * c;
+		h *= del;
+		if (fabs(del - 1) < eps)
+			break;
+	}
+	return h;
+}
+
+static double beta_reg(double a, double b, double x)
+{
+	double front;
+
+	if (x <= 0)
+		return 0;
+	if (x >= 1)
+		return 1;
+	front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
+	if (x < (a + 1) / (a + b + 2))
+		return front * beta_cf(a, b, x) / a;
+	return 1 - front * beta_cf(b, a, 1 - x) / b;
+}
+
+double stats_f_sf(double f, double df1, double df2)
+{
+	if (!(df1 > 0 && df2 > 0) || isnan(f))
+		return NAN;
+	if (f <= 0)
+		return 1;
+	if (isinf(f))
+		return 0;
+	/* P(F > f) = I_{df2 / (df2 + df1 f)}(df2/2, df1/2), computed from the smaller tail */
+	return beta_reg(df2 / 2, df1 / 2, df2 / (df2 + df1 * f));
 }
 
 double stats_chi2_sf(double x, double df)

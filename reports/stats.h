@@ -169,12 +169,13 @@ int stats_average_ranks(const double *scores, size_t n_settings, size_t k, enum 
  * Friedman's test on the same layout (k >= 3, n_settings >= 1), as scipy.stats.friedmanchisquare of
  * scipy 1.10: chi2 = (12 / (N k (k+1)) sum_j R_j^2 - 3 N (k+1)) / C, R_j the rank sums, C = 1 - sum over
  * each row's tie groups t(t^2-1) / (N k (k^2-1)); p = P(chi2_{k-1} > chi2). iman_davenport is
- * Iman and Davenport's F = (N-1) chi2 / (N(k-1) - chi2) on (k-1, (k-1)(N-1)) degrees of freedom, which
- * Demšar recommends as less conservative (no p-value here). Every row all tied (C = 0): chi2 = 0, p = 1
- * (scipy divides by zero).
+ * Iman and Davenport's F = (N-1) chi2 / (N(k-1) - chi2) and iman_davenport_p its p-value on
+ * (k-1, (k-1)(N-1)) degrees of freedom, which Demšar recommends as less conservative (from the
+ * tie-corrected chi2; +inf and p = 0 when every row ranks the methods alike, NaN p for N = 1). Every row
+ * all tied (C = 0): chi2 = 0, p = 1 (scipy divides by zero).
  */
 struct stats_friedman {
-	double chi2, p, iman_davenport;
+	double chi2, p, iman_davenport, iman_davenport_p;
 };
 int stats_friedman(const double *scores, size_t n_settings, size_t k, struct stats_friedman *out);
 
@@ -190,5 +191,8 @@ double stats_nemenyi_cd(size_t k, size_t n_settings, double alpha);
 
 /* P(X > x) for X chi-squared with df > 0 degrees of freedom (the regularized upper incomplete gamma). */
 double stats_chi2_sf(double x, double df);
+
+/* P(X > f) for X F-distributed with df1, df2 > 0 degrees of freedom (the regularized incomplete beta). */
+double stats_f_sf(double f, double df1, double df2);
 
 #endif

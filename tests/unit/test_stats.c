@@ -151,9 +151,11 @@ static const char py_header[] =
 	"def FRIEDMAN(sc, N, k):\n"
 	"    S = np.array(sc).reshape(N, k)\n"
 	"    r = st.friedmanchisquare(*S.T)\n"
-	"    out(r.statistic, r.pvalue, (N - 1) * r.statistic / (N * (k - 1) - r.statistic))\n"
+	"    F = (N - 1) * r.statistic / (N * (k - 1) - r.statistic)\n"
+	"    out(r.statistic, r.pvalue, F, st.f.sf(F, k - 1, (k - 1) * (N - 1)))\n"
 	"def NEMENYI(k, a): out(st.studentized_range.ppf(1 - a, k, np.inf) / np.sqrt(2))\n"
-	"def CHI2(x, df): out(st.chi2.sf(x, df))\n";
+	"def CHI2(x, df): out(st.chi2.sf(x, df))\n"
+	"def F(f, d1, d2): out(st.f.sf(f, d1, d2))\n";
 
 /* Checks with known answers, no python. */
 static void literature_checks(void)
@@ -514,6 +516,7 @@ static void rank_checks(void)
 		mine(c, f.chi2);
 		mine(c, f.p);
 		mine(c, f.iman_davenport);
+		mine(c, f.iman_davenport_p);
 		strbuf_addstr(&calls, "FRIEDMAN(");
 		add_list(&calls, sc, n * k);
 		strbuf_addf(&calls, ",%zu,%zu)\n", n, k);
@@ -525,6 +528,10 @@ static void table_checks(void)
 	static const size_t ks[] = { 2, 7, 13, 20 };
 	static const double xs[][2] = { { 0.5, 1 },  { 3.2, 2 },  { 9.5, 4 }, { 30, 5 },
 					{ 150, 19 }, { 1e-3, 3 }, { 77, 60 } };
+
+	/* Demšar's example, F_F = 3.69 on (3, 39), and the tails on either side of the beta's switch */
+	static const double fs[][3] = { { 3.69, 3, 39 },  { 0.2, 5, 10 }, { 1, 1, 1 },	{ 25, 2, 8 },
+					{ 1.5, 19, 342 }, { 1e-4, 4, 4 }, { 400, 3, 3 } };
 
 	for (size_t i = 0; i < ARRAY_SIZE(ks); i++)
 		for (int a = 0; a < 2; a++) {
@@ -545,6 +552,15 @@ static void table_checks(void)
 		strbuf_release(&name);
 		mine(c, stats_chi2_sf(xs[i][0], xs[i][1]));
 		strbuf_addf(&calls, "CHI2(%.17g,%.17g)\n", xs[i][0], xs[i][1]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(fs); i++) {
+		struct strbuf name = STRBUF_INIT;
+		struct check *c;
+		strbuf_addf(&name, "F sf f %g df %g %g", fs[i][0], fs[i][1], fs[i][2]);
+		c = add_check(name.buf, 1e-10, 1e-300);
+		strbuf_release(&name);
+		mine(c, stats_f_sf(fs[i][0], fs[i][1], fs[i][2]));
+		strbuf_addf(&calls, "F(%.17g,%.17g,%.17g)\n", fs[i][0], fs[i][1], fs[i][2]);
 	}
 }
 
