@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/error.h"
 #include "lib/quote.h"
@@ -556,8 +557,14 @@ static int write_latex_document(const char *dir, const struct table *t, size_t n
 	      "\\documentclass{article}\n\\usepackage[margin=2cm]{geometry}\n"
 	      "\\usepackage{booktabs}\n\\usepackage{graphicx}\n\\begin{document}\n",
 	      f);
-	for (i = 0; i < nr; i++)
-		fprintf(f, "\\input{%s.tex}\n", t[i].name);
+	for (i = 0; i < nr; i++) {
+		/* a table whose file could not be written (a name too long for a file name) is left out */
+		struct strbuf one = STRBUF_INIT;
+		strbuf_addf(&one, "%s/%s.tex", dir, t[i].name);
+		if (!access(one.buf, R_OK))
+			fprintf(f, "\\input{%s.tex}\n", t[i].name);
+		strbuf_release(&one);
+	}
 	fputs("\\end{document}\n", f);
 	if (ferror(f) | fclose(f))
 		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
