@@ -12,9 +12,11 @@
 #include "dsl/diag.h"
 #include "dsl/experiment.h"
 #include "interp/preflight.h"
+#include "lib/quote.h"
+#include "lib/strbuf.h"
 
 static const char check_usage[] =
-	"usage: camlab check [--canonical] [--models] [--allow-unsafe] FILE...\n"
+	"usage: camlab check [--canonical] [--models] [--allow-unsafe] [--format text|json] FILE...\n"
 	"\n"
 	"Reads each experiment spec (.yaml, .yml or .lua) and checks it: keys, types, names of methods,\n"
 	"utilities, targets and metrics, model and data files. Prints every problem as\n"
@@ -25,6 +27,10 @@ static const char check_usage[] =
 	"                  each layer, as a run would: layer paths and layouts, the number of classes,\n"
 	"                  targets, CAM's head (seconds per model; camlab submit does it too)\n"
 	"  --allow-unsafe  let Lua specs use io, os and require (also --unsafe)\n"
+	"  --format json   print every problem of every file as one JSON array on stdout, for editors and\n"
+	"                  scripts: objects with file, line, column (null when unknown), severity (error or\n"
+	"                  warning), message (as the text form says it) and suggestion (the name of a\n"
+	"                  \"did you mean\", else null); nothing else goes to stdout\n"
 	"\n"
 	"Exit status: 0 if every spec is valid, 1 if any is not, 2 on a usage error.\n";
 
@@ -46,14 +52,82 @@ static void summary(const char *file, const struct experiment *e)
 	       plural(e->nr_metrics, "metric", "metrics"));
 }
 
+/* The name a message suggests ("...; did you mean 'X'?"), into sb: 1, or 0 when it suggests none. */
+static int suggestion(const char *msg, struct strbuf *sb)
+{
+	static const char lead[] = "; did you mean '";
+	const char *p = NULL, *q, *end;
+	size_t len = strlen(msg);
+
+	for (q = strstr(msg, lead); q; q = strstr(q + 1, lead))
+		p = q; /* the last: a quoted name before it may hold the same words */
+	if (!p || len < 2 || strcmp(msg + len - 2, "'?"))
+		return 0;
+	p += sizeof(lead) - 1;
+	end = msg + len - 2;
+	if (end < p)
+		return 0;
+	strbuf_add(sb, p, (size_t)(end - p));
+	return 1;
+}
+
+static int cmp_pos(const void *a, const void *b)
+{
+	const struct diag_entry *x = a, *y = b;
+	if (x->pos.line != y->pos.line)
+		return x->pos.line < y->pos.line ? -1 : 1;
+	if (x->pos.col != y->pos.col)
+		return x->pos.col < y->pos.col ? -1 : 1;
+	return x < y ? -1 : (x > y);
+}
+
+/*
+ * d's entries as JSON objects, in the order diag_print prints them, after *nr_printed others (for the
+ * commas of one array). file names the spec where an entry knows no file.
+ */
+static void print_json(struct diag *d, const char *file, long *nr_printed)
+{
+	struct strbuf sb = STRBUF_INIT, near = STRBUF_INIT;
+	size_t i;
+
+	if (d->nr > 1) /* qsort with a NULL base is undefined even for no elements */
+		qsort(d->items, d->nr, sizeof(*d->items), cmp_pos);
+	for (i = 0; i < d->nr; i++) {
+		const struct diag_entry *e = &d->items[i];
+
+		strbuf_reset(&sb);
+		strbuf_reset(&near);
+		strbuf_addstr(&sb, (*nr_printed)++ ? ",\n  {\"file\": " : "\n  {\"file\": ");
+		quote_json(&sb, e->pos.file ? e->pos.file : file);
+		/* as diag_print: column 1 where only the line is known */
+		if (e->pos.line)
+			strbuf_addf(&sb, ", \"line\": %d, \"column\": %d", e->pos.line, e->pos.col > 0 ? e->pos.col : 1);
+		else
+			strbuf_addstr(&sb, ", \"line\": null, \"column\": null");
+		strbuf_addf(&sb, ", \"severity\": \"%s\", \"message\": ", e->warning ? "warning" : "error");
+		quote_json(&sb, e->msg);
+		strbuf_addstr(&sb, ", \"suggestion\": ");
+		if (suggestion(e->msg, &near))
+			quote_json(&sb, near.buf);
+		else
+			strbuf_addstr(&sb, "null");
+		strbuf_addch(&sb, '}');
+		fputs(sb.buf, stdout);
+	}
+	strbuf_release(&sb);
+	strbuf_release(&near);
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "canonical", no_argument, NULL, 'c' },   { "models", no_argument, NULL, 'm' },
 		{ "allow-unsafe", no_argument, NULL, 'u' }, { "unsafe", no_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+		{ "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	int i, opt, canonical = 0, unsafe = 0, models = 0, status = 0, nfiles = 0;
+	int i, opt, canonical = 0, unsafe = 0, models = 0, status = 0, nfiles = 0, json = 0;
+	long nr_printed = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -67,6 +141,11 @@ int cmd_check(int argc, char **argv)
 			models = 1;
 		} else if (opt == 'u') {
 			unsafe = 1;
+		} else if (opt == 'f' && (!strcmp(optarg, "json") || !strcmp(optarg, "text"))) {
+			json = !strcmp(optarg, "json");
+		} else if (opt == 'f') {
+			fprintf(stderr, "camlab check: unknown format '%s' (text or json)\n\n%s", optarg, check_usage);
+			return 2;
 		} else {
 			fprintf(stderr, "camlab check: unknown option '%s'\n\n%s", commands_bad_option(argv), check_usage);
 			return 2;
@@ -77,6 +156,12 @@ int cmd_check(int argc, char **argv)
 		fputs(check_usage, stderr);
 		return 2;
 	}
+	if (json && canonical) {
+		fprintf(stderr, "camlab check: --canonical prints text: not with --format json\n\n%s", check_usage);
+		return 2;
+	}
+	if (json)
+		fputc('[', stdout);
 	for (; i < argc; i++) {
 		struct experiment e;
 		struct diag d = DIAG_INIT;
@@ -88,14 +173,19 @@ int cmd_check(int argc, char **argv)
 			cmd_check_paper(&e, &d);
 		if (ret == 0 && !d.errors && models) {
 			fflush(stdout); /* the summary of an earlier file comes first */
-			preflight_models(&e, &d, stdout);
+			preflight_models(&e, &d, json ? NULL : stdout);
 		}
 		/* positions borrow e's file name: print before releasing e */
 		fflush(stdout);
-		diag_print(&d, stderr);
+		if (json)
+			print_json(&d, argv[i], &nr_printed);
+		else
+			diag_print(&d, stderr);
 		fflush(stderr);
 		if (ret < 0 || d.errors) {
 			status = 1;
+		} else if (json) {
+			; /* a valid spec adds nothing to the array */
 		} else if (canonical) {
 			char *text = experiment_canonical(&e);
 			fputs(text, stdout);
@@ -108,5 +198,7 @@ int cmd_check(int argc, char **argv)
 		experiment_release(&e);
 		nfiles++;
 	}
+	if (json)
+		fputs(nr_printed ? "\n]\n" : "]\n", stdout);
 	return status;
 }

@@ -10,7 +10,9 @@
 #include "cam/methods.h"
 #include "cam/metrics.h"
 #include "cam/utility.h"
+#include "dsl/schema.h"
 #include "lib/error.h"
+#include "lib/strbuf.h"
 #include "lib/suggest.h"
 
 struct help_topic {
@@ -39,7 +41,8 @@ static void list_topics(FILE *fp)
 {
 	const struct help_topic *t;
 	fprintf(fp, "topics:\n  methods     the CAM methods\n  utilities   the utilities and target policies\n"
-		    "  metrics     the evaluation metrics\n");
+		    "  metrics     the evaluation metrics\n"
+		    "  schema      a JSON Schema of the YAML language, for editors (docs/language.md)\n");
 	for (t = help_topics; t->name; t++)
 		fprintf(fp, "  %-11s docs/%s.md\n", t->name, t->name);
 }
@@ -93,17 +96,25 @@ int cmd_help(int argc, char **argv)
 		(void)metric_names;
 		return 0;
 	}
+	if (!strcmp(argv[1], "schema")) {
+		struct strbuf sb = STRBUF_INIT;
+		schema_json(&sb);
+		fputs(sb.buf, stdout);
+		strbuf_release(&sb);
+		return 0;
+	}
 	for (t = help_topics; t->name; t++) {
 		if (!strcmp(t->name, argv[1])) {
 			fputs(t->text, stdout);
 			return 0;
 		}
-		if (n < 13)
+		if (n < 12)
 			names[n++] = t->name;
 	}
 	names[n++] = "methods";
 	names[n++] = "utilities";
 	names[n++] = "metrics";
+	names[n++] = "schema";
 	if (suggest_nearest(argv[1], names, n, near, 1))
 		error("no help topic '%s'; did you mean '%s'?", argv[1], near[0]);
 	else

@@ -17,6 +17,9 @@ int cmd_report(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_results(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_init(int argc, char **argv);
 
 #include <stdio.h>
 

@@ -150,3 +150,126 @@ void quote_csv(struct strbuf *sb, const char *s)
 	}
 	strbuf_addch(sb, '"');
 }
+
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0: overlong forms and surrogates are invalid. */
+static int utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0];
+	int n, i;
+	unsigned long cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void quote_json(struct strbuf *sb, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	strbuf_addch(sb, '"');
+	while (*p) {
+		int n = utf8_len(p);
+
+		if (!n) {
+			strbuf_addstr(sb, "\\ufffd");
+			p++;
+			continue;
+		}
+		if (n > 1) {
+			strbuf_add(sb, p, (size_t)n);
+			p += n;
+			continue;
+		}
+		switch (*p) {
+		case '"':
+			strbuf_addstr(sb, "\\\"");
+			break;
+		case '\\':
+			strbuf_addstr(sb, "\\\\");
+			break;
+		case '\n':
+			strbuf_addstr(sb, "\\n");
+			break;
+		case '\r':
+			strbuf_addstr(sb, "\\r");
+			break;
+		case '\t':
+			strbuf_addstr(sb, "\\t");
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				strbuf_addf(sb, "\\u%04x", *p);
+			else
+				strbuf_addch(sb, (char)*p);
+		}
+		p++;
+	}
+	strbuf_addch(sb, '"');
+}
+
+void quote_yaml(struct strbuf *sb, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	strbuf_addch(sb, '"');
+	while (*p) {
+		int n = utf8_len(p);
+
+		/* U+0085 and U+2028/9 are line breaks to YAML 1.1 readers (PyYAML) */
+		if (n == 2 && p[0] == 0xc2 && p[1] == 0x85) {
+			strbuf_addstr(sb, "\\N");
+			p += 2;
+			continue;
+		}
+		if (n == 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+			strbuf_addstr(sb, p[2] == 0xa8 ? "\\L" : "\\P");
+			p += 3;
+			continue;
+		}
+		/* C1 controls and the byte-order mark are not printable YAML: libyaml refuses them */
+		if ((n == 2 && p[0] == 0xc2 && p[1] < 0xa0) || (n == 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)) {
+			strbuf_addstr(sb, n == 2 ? "\\u00" : "\\ufeff");
+			if (n == 2)
+				strbuf_addf(sb, "%02x", p[1]);
+			p += n;
+			continue;
+		}
+		if (n > 1) {
+			strbuf_add(sb, p, (size_t)n);
+			p += n;
+			continue;
+		}
+		if (!n || *p < 0x20 || *p == 0x7f) {
+			if (*p == '\n')
+				strbuf_addstr(sb, "\\n");
+			else if (*p == '\t')
+				strbuf_addstr(sb, "\\t");
+			else
+				strbuf_addf(sb, "\\x%02x", *p);
+		} else if (*p == '"' || *p == '\\') {
+			strbuf_addch(sb, '\\');
+			strbuf_addch(sb, (char)*p);
+		} else {
+			strbuf_addch(sb, (char)*p);
+		}
+		p++;
+	}
+	strbuf_addch(sb, '"');
+}

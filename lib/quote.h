@@ -57,4 +57,19 @@ void quote_markdown(struct strbuf *sb, const char *s);
  */
 void quote_csv(struct strbuf *sb, const char *s);
 
+/*
+ * s as a JSON string (RFC 8259), the double quotes included: " and \ backslash-escaped, control bytes
+ * as \n, \t... or \u00XX (so a string stays on its line), and every byte that is not part of valid UTF-8
+ * (a name from a Latin-1 file system) as U+FFFD, since JSON text must be UTF-8.
+ */
+void quote_json(struct strbuf *sb, const char *s);
+
+/*
+ * s as a YAML double-quoted scalar, quotes included: " and \ backslash-escaped, control bytes and
+ * newlines as \n, \t, \xXX escapes (so the scalar stays on its line, also inside a comment). YAML is
+ * Unicode: a byte that is not part of valid UTF-8 is written \xXX, which a YAML reader takes for the
+ * character U+00XX, not the byte.
+ */
+void quote_yaml(struct strbuf *sb, const char *s);
+
 #endif

@@ -827,3 +827,153 @@ void store_summary_release(struct store_summary *sum)
 	free(sum->specs);
 	*sum = (struct store_summary)STORE_SUMMARY_INIT;
 }
+
+long store_spec_ids(struct store *s, long **ids, long *latest)
+{
+	sqlite3_stmt *st = NULL;
+	size_t nr = 0, alloc = 0;
+	int rc;
+
+	*ids = NULL;
+	*latest = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT DISTINCT spec_id FROM spec_runs ORDER BY spec_id", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ALLOC_GROW(*ids, nr + 1, alloc);
+		(*ids)[nr++] = (long)sqlite3_column_int64(st, 0);
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	/* the report's spec when it has runs (a spec recorded by a run that then failed its checks has none) */
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT coalesce((SELECT CAST(o.value AS INTEGER) FROM outputs o WHERE o.key = 'spec_id'"
+			       " AND EXISTS (SELECT 1 FROM spec_runs r WHERE r.spec_id = CAST(o.value AS INTEGER))),"
+			       " (SELECT max(spec_id) FROM spec_runs), -1)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto fail;
+	*latest = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return (long)nr;
+fail:
+	sql_error(s, "reading the spec ids");
+	sqlite3_finalize(st);
+	free(*ids);
+	*ids = NULL;
+	return -1;
+}
+
+static double column_real(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+int store_results_load(struct store_results *r, struct store *s, long spec_id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	r->spec_id = spec_id;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT r.key, r.model, r.layer, r.method, r.utility, r.target, r.state, r.nr_images,"
+			       " coalesce(a.n, 0), a.ad, a.coh, a.com, a.adcc, a.ic, a.add_"
+			       " FROM spec_runs p JOIN runs r ON r.key = p.run_key"
+			       " LEFT JOIN aggregates a ON a.run_key = r.key"
+			       " WHERE p.spec_id = ?1 ORDER BY p.pos, r.key",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, spec_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_result *x;
+		int has = sqlite3_column_int64(st, 8) > 0; /* an empty aggregate's averages mean nothing */
+
+		ALLOC_GROW(r->runs, r->nr + 1, r->alloc);
+		x = &r->runs[r->nr++];
+		x->key = column_dup(st, 0);
+		x->model = column_dup(st, 1);
+		x->layer = column_dup(st, 2);
+		x->method = column_dup(st, 3);
+		x->utility = column_dup(st, 4);
+		x->target = column_dup(st, 5);
+		x->state = column_dup(st, 6);
+		x->nr_images = (long)sqlite3_column_int64(st, 7);
+		x->n = (long)sqlite3_column_int64(st, 8);
+		x->ad = has ? column_real(st, 9) : NAN;
+		x->coh = has ? column_real(st, 10) : NAN;
+		x->com = has ? column_real(st, 11) : NAN;
+		x->adcc = has ? column_real(st, 12) : NAN;
+		x->ic = has ? column_real(st, 13) : NAN;
+		x->add = has ? column_real(st, 14) : NAN;
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	return 0;
+fail:
+	sql_error(s, "reading the runs");
+	sqlite3_finalize(st);
+	store_results_release(r);
+	return -1;
+}
+
+void store_results_release(struct store_results *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nr; i++) {
+		struct store_result *x = &r->runs[i];
+		free(x->key);
+		free(x->model);
+		free(x->layer);
+		free(x->method);
+		free(x->utility);
+		free(x->target);
+		free(x->state);
+	}
+	free(r->runs);
+	*r = (struct store_results)STORE_RESULTS_INIT;
+}
+
+int store_each_image(struct store *s, const char *key, int (*fn)(const struct store_image *img, void *ud),
+		     void *ud)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT idx, path, label, class, ad, coh, com, ic, add_, y, o, d FROM images"
+			       " WHERE run_key = ?1 ORDER BY idx",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sql_error(s, "reading the images");
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_image img;
+		const unsigned char *path = sqlite3_column_text(st, 1);
+
+		img.idx = (long)sqlite3_column_int64(st, 0);
+		img.path = path ? (const char *)path : "";
+		img.label = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(st, 2);
+		img.cls = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(st, 3);
+		img.ad = column_real(st, 4);
+		img.coh = column_real(st, 5);
+		img.com = column_real(st, 6);
+		img.ic = column_real(st, 7);
+		img.add = column_real(st, 8);
+		img.y = column_real(st, 9);
+		img.o = column_real(st, 10);
+		img.d = column_real(st, 11);
+		if ((ret = fn(&img, ud)))
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE) {
+		sql_error(s, "reading the images");
+		ret = -1;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}

@@ -187,4 +187,46 @@ int store_export_csv(struct store *s, const char *dir);
 /* The underlying handle, for readers (reports) that run their own queries. */
 struct sqlite3 *store_db(struct store *s);
 
+/*
+ * The runs of one spec version with their aggregates, for `camlab results` and `camlab compare`, which
+ * read the database as data rather than as a report. Every string is owned by the list and freed by
+ * store_results_release.
+ */
+struct store_result {
+	char *key, *model, *layer, *method, *utility, *target, *state;
+	long nr_images; /* images the run covers */
+	long n;		/* images in its aggregate; 0 when it has none yet */
+	double ad, coh, com, adcc, ic, add; /* the aggregate; NAN where there is none */
+};
+
+struct store_results {
+	long spec_id; /* the spec version listed */
+	struct store_result *runs; /* in the spec's grid order */
+	size_t nr, alloc;
+};
+#define STORE_RESULTS_INIT { 0, NULL, 0, 0 }
+
+/*
+ * The ids of the spec versions that have runs in s (a spec refused by its checks has none), ascending,
+ * into *ids (caller frees; NULL when none), and *latest the one whose runs the report shows
+ * (outputs.spec_id; else the largest id with runs; -1 if no spec has runs).
+ * Returns how many ids, or -1 after an error.
+ */
+long store_spec_ids(struct store *s, long **ids, long *latest);
+
+/*
+ * Fill r (which must be empty) with the runs of spec spec_id in its grid order. A spec with no runs
+ * leaves r empty. 0, or -1 after an error (r is then left empty).
+ */
+int store_results_load(struct store_results *r, struct store *s, long spec_id);
+void store_results_release(struct store_results *r);
+
+/*
+ * Call fn on each image result of the run key in index order (img and its strings are valid only during
+ * the call; NAN where a value is NULL). fn returns 0 to go on, else that value stops the walk and is
+ * returned. Returns 0, fn's value, or -1 after a database error.
+ */
+int store_each_image(struct store *s, const char *key, int (*fn)(const struct store_image *img, void *ud),
+		     void *ud);
+
 #endif

@@ -1,0 +1,263 @@
+/*
+ * cmd_compare.c - `camlab compare`: two output folders, or two spec versions of one folder, side by side:
+ * the runs of the same model, layer, method, utility and target paired, each metric's two values and
+ * their difference, and the runs only one side has. Reads the two databases only, read-only.
+ */
+#include "interp/commands.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "interp/tabular.h"
+#include "lib/error.h"
+#include "lib/strbuf.h"
+#include "lib/xalloc.h"
+#include "store/store.h"
+
+static const char compare_usage[] =
+	"usage: camlab compare [--where FIELD=VALUE[,...]]... [--metrics LIST] [--format markdown|csv|json]\n"
+	"                      A [B]\n"
+	"\n"
+	"Pairs the runs of A and B that have the same model, layer, method, utility and target, and prints\n"
+	"one row per pair: in (both, a or b: a run only one side has), same_config (yes: the same run\n"
+	"configuration, so the same numbers), state and images aggregated on each side, then for each "
+	"metric\n"
+	"its value in A, in B and the difference B - A (fractions; tables show them x100).\n"
+	"\n"
+	"A and B are output folders (their latest spec version, as the report shows it), or DIR@ID for the\n"
+	"spec version ID of a folder (camlab status lists them) and DIR@-N for N versions before its "
+	"latest:\n"
+	"camlab compare out/x@-1 out/x compares the previous version of an experiment with the current one.\n"
+	"With A alone, compares A@-1 with A.\n"
+	"\n"
+	"  --where F=V,...  only runs whose field F (model, layer, method, utility, target, state) is V\n"
+	"                   (on either side; as camlab results --where)\n"
+	"  --metrics LIST   the metrics compared, such as ad,coh (default: all)\n"
+	"  --format F       markdown (default), csv or json\n"
+	"\n"
+	"Reads results.sqlite read-only. A line on stderr counts the pairs. Exit status: 0, 1 if a side has "
+	"no\n"
+	"results or no such spec version, 2 on a usage error.\n";
+
+/* One side: its folder, spec version and runs. */
+struct side {
+	char *dir;
+	const char *spec; /* borrowed from the argument; NULL: the latest */
+	struct store *s;
+	struct store_results res;
+	unsigned char *paired;
+};
+
+/* "3" or "-1": what may follow DIR@ */
+static int is_version(const char *s)
+{
+	if (*s == '-')
+		s++;
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/*
+ * "DIR@SPEC" into dir and spec, unless the whole argument is a folder (whose name may hold an '@'), or
+ * what follows the last '@' is no version.
+ */
+static void side_parse(struct side *sd, const char *arg, const char *spec)
+{
+	const char *at = strrchr(arg, '@');
+	struct stat st;
+
+	sd->spec = spec;
+	if (at && is_version(at + 1) && stat(arg, &st) < 0) {
+		sd->dir = xstrndup(arg, (size_t)(at - arg));
+		sd->spec = at + 1;
+	} else {
+		sd->dir = xstrdup(arg);
+	}
+}
+
+static int side_load(struct side *sd)
+{
+	long id;
+
+	if (!(sd->s = store_open_readonly(sd->dir)))
+		return error("'%s' has no results database (results.sqlite)", sd->dir);
+	if ((id = tab_spec_id(sd->s, sd->dir, sd->spec)) < 0 || store_results_load(&sd->res, sd->s, id) < 0)
+		return -1;
+	sd->paired = xcalloc(sd->res.nr + 1, 1);
+	return 0;
+}
+
+static void side_release(struct side *sd)
+{
+	store_results_release(&sd->res);
+	store_close(sd->s);
+	free(sd->dir);
+	free(sd->paired);
+}
+
+static int same_run(const struct store_result *a, const struct store_result *b)
+{
+	int f;
+
+	for (f = 0; f < TAB_STATE; f++)
+		if (strcmp(tab_field_value(a, (enum tab_field)f), tab_field_value(b, (enum tab_field)f)))
+			return 0;
+	return 1;
+}
+
+/* One row: a and b may each be NULL (a run one side lacks), not both. */
+static void row(struct tab *t, const struct store_result *a, const struct store_result *b, const int *want)
+{
+	const struct store_result *r = a ? a : b;
+	int f, m;
+
+	for (f = 0; f < TAB_STATE; f++)
+		tab_str(t, tab_field_value(r, (enum tab_field)f));
+	tab_str(t, a && b ? "both" : a ? "a" : "b");
+	tab_str(t, a && b ? (strcmp(a->key, b->key) ? "no" : "yes") : NULL);
+	tab_str(t, a ? a->state : NULL);
+	tab_str(t, b ? b->state : NULL);
+	if (a)
+		tab_int(t, a->n);
+	else
+		tab_str(t, NULL);
+	if (b)
+		tab_int(t, b->n);
+	else
+		tab_str(t, NULL);
+	for (m = 0; m < TAB_NR_METRICS; m++) {
+		double x = a ? tab_metric(a, m) : NAN, y = b ? tab_metric(b, m) : NAN;
+		if (!want[m])
+			continue;
+		tab_num(t, x);
+		tab_num(t, y);
+		tab_num(t, y - x); /* NAN when either is */
+	}
+	tab_row_end(t);
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "where", required_argument, NULL, 'w' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "metrics", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const fixed[] = { "model",	    "layer",   "method",  "utility", "target", "in",
+					     "same_config", "state_a", "state_b", "n_a",     "n_b" };
+	struct tab_where where = TAB_WHERE_INIT;
+	struct side A = { 0 }, B = { 0 };
+	enum tab_format fmt = TAB_MARKDOWN;
+	int opt, want[TAB_NR_METRICS], status = 1, m;
+	long both = 0, same = 0, only_a = 0, only_b = 0;
+	struct strbuf names = STRBUF_INIT;
+	const char *cols[64];
+	char *colnames[3 * TAB_NR_METRICS];
+	size_t nr_cols = 0, nr_names = 0, i, j;
+	struct tab t;
+
+	for (m = 0; m < TAB_NR_METRICS; m++)
+		want[m] = 1;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(compare_usage, stdout);
+			tab_where_release(&where);
+			return 0;
+		case 'w':
+			if (tab_where_add(&where, optarg) < 0)
+				goto usage;
+			break;
+		case 'f':
+			if (tab_format_parse(optarg, &fmt) < 0)
+				goto usage;
+			break;
+		case 'm':
+			if (tab_metrics_parse(optarg, want) < 0)
+				goto usage;
+			break;
+		default:
+			fprintf(stderr, "camlab compare: unknown option '%s'\n\n%s",
+				commands_bad_option(argv), compare_usage);
+			tab_where_release(&where);
+			return 2;
+		}
+	}
+	if (argc - optind == 1) {
+		side_parse(&A, argv[optind], "-1");
+		side_parse(&B, argv[optind], NULL);
+	} else if (argc - optind == 2) {
+		side_parse(&A, argv[optind], NULL);
+		side_parse(&B, argv[optind + 1], NULL);
+	} else {
+		fputs(compare_usage, stderr);
+		tab_where_release(&where);
+		return 2;
+	}
+	if (side_load(&A) < 0 || side_load(&B) < 0)
+		goto out;
+
+	for (i = 0; i < ARRAY_SIZE(fixed); i++)
+		cols[nr_cols++] = fixed[i];
+	for (m = 0; m < TAB_NR_METRICS; m++) {
+		static const char *const suffix[3] = { "_a", "_b", "_diff" };
+		int k;
+		if (!want[m])
+			continue;
+		for (k = 0; k < 3; k++) {
+			strbuf_reset(&names);
+			strbuf_addf(&names, "%s%s", tab_metric_names[m], suffix[k]);
+			colnames[nr_names] = xstrdup(names.buf);
+			cols[nr_cols++] = colnames[nr_names++];
+		}
+	}
+	tab_begin(&t, stdout, fmt, cols, nr_cols);
+	/* A's runs in its grid order, each with its first match in B (a version has each run once) */
+	for (i = 0; i < A.res.nr; i++) {
+		const struct store_result *a = &A.res.runs[i], *b = NULL;
+
+		for (j = 0; j < B.res.nr; j++)
+			if (!B.paired[j] && same_run(a, &B.res.runs[j])) {
+				b = &B.res.runs[j];
+				break;
+			}
+		if (!tab_where_match(&where, a) && !(b && tab_where_match(&where, b)))
+			continue;
+		if (b) {
+			B.paired[j] = 1;
+			both++;
+			same += !strcmp(a->key, b->key);
+		} else {
+			only_a++;
+		}
+		row(&t, a, b, want);
+	}
+	for (j = 0; j < B.res.nr; j++) {
+		if (B.paired[j] || !tab_where_match(&where, &B.res.runs[j]))
+			continue;
+		only_b++;
+		row(&t, NULL, &B.res.runs[j], want);
+	}
+	status = tab_end(&t) < 0;
+	fprintf(stderr, "%ld %s in both (%ld with the same configuration), %ld only in A, %ld only in B\n",
+		both, both == 1 ? "run" : "runs", same, only_a, only_b);
+out:
+	for (i = 0; i < nr_names; i++)
+		free(colnames[i]);
+	strbuf_release(&names);
+	side_release(&A);
+	side_release(&B);
+	tab_where_release(&where);
+	return status;
+usage:
+	fprintf(stderr, "\n%s", compare_usage);
+	tab_where_release(&where);
+	return 2;
+}

@@ -1,0 +1,324 @@
+/*
+ * tabular.c - Markdown, CSV and JSON rows, and the --where and --metrics options of the commands that
+ * print runs (see tabular.h).
+ */
+#include "interp/tabular.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/quote.h"
+#include "lib/suggest.h"
+#include "lib/xalloc.h"
+#include "store/store.h"
+
+int tab_format_parse(const char *s, enum tab_format *f)
+{
+	if (!strcmp(s, "markdown") || !strcmp(s, "md"))
+		*f = TAB_MARKDOWN;
+	else if (!strcmp(s, "csv"))
+		*f = TAB_CSV;
+	else if (!strcmp(s, "json"))
+		*f = TAB_JSON;
+	else
+		return error("unknown format '%s' (markdown, csv or json)", s);
+	return 0;
+}
+
+void tab_begin(struct tab *t, FILE *fp, enum tab_format fmt, const char *const *cols, size_t nr_cols)
+{
+	size_t i;
+
+	t->fp = fp;
+	t->fmt = fmt;
+	t->cols = cols;
+	t->nr_cols = nr_cols;
+	t->cell = 0;
+	t->rows = 0;
+	strbuf_init(&t->line, 256);
+	if (fmt == TAB_JSON) {
+		fputs("[", fp);
+		return;
+	}
+	for (i = 0; i < nr_cols; i++) {
+		if (fmt == TAB_CSV) {
+			if (i)
+				strbuf_addch(&t->line, ',');
+			quote_csv(&t->line, cols[i]);
+		} else {
+			strbuf_addstr(&t->line, "| ");
+			quote_markdown(&t->line, cols[i]);
+			strbuf_addch(&t->line, ' ');
+		}
+	}
+	if (fmt == TAB_MARKDOWN) {
+		strbuf_addstr(&t->line, "|\n");
+		for (i = 0; i < nr_cols; i++)
+			strbuf_addstr(&t->line, "|---");
+		strbuf_addch(&t->line, '|');
+	}
+	strbuf_addch(&t->line, '\n');
+	fputs(t->line.buf, fp);
+	strbuf_reset(&t->line);
+}
+
+/* Start a cell: the separator, and in JSON its key. */
+static void cell_start(struct tab *t)
+{
+	if (t->cell >= t->nr_cols)
+		BUG("row of more than %zu cells", t->nr_cols);
+	switch (t->fmt) {
+	case TAB_JSON:
+		strbuf_addstr(&t->line, t->cell ? ", " : "{");
+		quote_json(&t->line, t->cols[t->cell]);
+		strbuf_addstr(&t->line, ": ");
+		break;
+	case TAB_CSV:
+		if (t->cell)
+			strbuf_addch(&t->line, ',');
+		break;
+	case TAB_MARKDOWN:
+		strbuf_addstr(&t->line, "| ");
+		break;
+	}
+	t->cell++;
+}
+
+static void cell_end(struct tab *t)
+{
+	if (t->fmt == TAB_MARKDOWN)
+		strbuf_addch(&t->line, ' ');
+}
+
+void tab_str(struct tab *t, const char *s)
+{
+	cell_start(t);
+	if (!s) {
+		if (t->fmt == TAB_JSON)
+			strbuf_addstr(&t->line, "null");
+	} else if (t->fmt == TAB_JSON) {
+		quote_json(&t->line, s);
+	} else if (t->fmt == TAB_CSV) {
+		quote_csv(&t->line, s);
+	} else {
+		quote_markdown(&t->line, s);
+	}
+	cell_end(t);
+}
+
+void tab_num(struct tab *t, double x)
+{
+	cell_start(t);
+	if (!isfinite(x)) /* JSON has no NaN or infinity; an average of nothing is no number */
+		strbuf_addstr(&t->line, t->fmt == TAB_JSON ? "null" : "");
+	else
+		strbuf_addf(&t->line, t->fmt == TAB_MARKDOWN ? "%.4f" : "%.10g", x);
+	cell_end(t);
+}
+
+void tab_int(struct tab *t, long x)
+{
+	cell_start(t);
+	strbuf_addf(&t->line, "%ld", x);
+	cell_end(t);
+}
+
+void tab_row_end(struct tab *t)
+{
+	if (t->cell != t->nr_cols)
+		BUG("row of %zu cells, not %zu", t->cell, t->nr_cols);
+	if (t->fmt == TAB_JSON)
+		fprintf(t->fp, "%s\n%s}", t->rows ? "," : "", t->line.buf);
+	else
+		fprintf(t->fp, "%s%s\n", t->line.buf, t->fmt == TAB_MARKDOWN ? "|" : "");
+	strbuf_reset(&t->line);
+	t->cell = 0;
+	t->rows++;
+}
+
+int tab_end(struct tab *t)
+{
+	if (t->fmt == TAB_JSON)
+		fputs(t->rows ? "\n]\n" : "]\n", t->fp);
+	strbuf_release(&t->line);
+	if (fflush(t->fp) || ferror(t->fp))
+		return error("cannot write the table");
+	return 0;
+}
+
+static const char *const field_names[TAB_NR_FIELDS] = { "model",   "layer",  "method",
+							"utility", "target", "state" };
+
+const char *tab_field_value(const struct store_result *r, enum tab_field f)
+{
+	switch (f) {
+	case TAB_MODEL:
+		return r->model;
+	case TAB_LAYER:
+		return r->layer;
+	case TAB_METHOD:
+		return r->method;
+	case TAB_UTILITY:
+		return r->utility;
+	case TAB_TARGET:
+		return r->target;
+	default:
+		return r->state;
+	}
+}
+
+int tab_where_add(struct tab_where *w, const char *arg)
+{
+	const char *p = arg;
+
+	while (*p) {
+		const char *eq = strchr(p, '='), *end = strchr(p, ','), *near[1];
+		char *name;
+		int f;
+
+		if (!end)
+			end = p + strlen(p);
+		if (!eq || eq > end)
+			return error("--where: expected FIELD=VALUE, not '%.*s'", (int)(end - p), p);
+		name = xstrndup(p, (size_t)(eq - p));
+		for (f = 0; f < TAB_NR_FIELDS && strcmp(name, field_names[f]); f++)
+			;
+		if (f == TAB_NR_FIELDS) {
+			if (suggest_nearest(name, field_names, TAB_NR_FIELDS, near, 1))
+				error("--where: unknown field '%s'; did you mean '%s'?", name, near[0]);
+			else
+				error("--where: unknown field '%s' (model, layer, method, utility, target or "
+				      "state)",
+				      name);
+			free(name);
+			return -1;
+		}
+		free(name);
+		w->values[f] = xrealloc(w->values[f], (w->nr[f] + 1) * sizeof(*w->values[f]));
+		w->values[f][w->nr[f]++] = xstrndup(eq + 1, (size_t)(end - eq - 1));
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+int tab_where_match(const struct tab_where *w, const struct store_result *r)
+{
+	int f;
+	size_t i;
+
+	for (f = 0; f < TAB_NR_FIELDS; f++) {
+		if (!w->nr[f])
+			continue;
+		for (i = 0; i < w->nr[f] && strcmp(w->values[f][i], tab_field_value(r, (enum tab_field)f));
+		     i++)
+			;
+		if (i == w->nr[f])
+			return 0;
+	}
+	return 1;
+}
+
+void tab_where_release(struct tab_where *w)
+{
+	int f;
+	size_t i;
+
+	for (f = 0; f < TAB_NR_FIELDS; f++) {
+		for (i = 0; i < w->nr[f]; i++)
+			free(w->values[f][i]);
+		free(w->values[f]);
+	}
+	memset(w, 0, sizeof(*w));
+}
+
+const char *const tab_metric_names[TAB_NR_METRICS] = { "ad", "coh", "com", "adcc", "ic", "add" };
+
+double tab_metric(const struct store_result *r, int m)
+{
+	const double v[TAB_NR_METRICS] = { r->ad, r->coh, r->com, r->adcc, r->ic, r->add };
+	return v[m];
+}
+
+int tab_metrics_parse(const char *arg, int want[TAB_NR_METRICS])
+{
+	const char *p = arg;
+	int m;
+
+	memset(want, 0, TAB_NR_METRICS * sizeof(*want));
+	while (*p) {
+		const char *end = strchr(p, ','), *near[1];
+		char *name;
+
+		if (!end)
+			end = p + strlen(p);
+		name = xstrndup(p, (size_t)(end - p));
+		if (!strcmp(name, "all")) {
+			for (m = 0; m < TAB_NR_METRICS; m++)
+				want[m] = 1;
+		} else {
+			for (m = 0; m < TAB_NR_METRICS && strcmp(name, tab_metric_names[m]); m++)
+				;
+			if (m == TAB_NR_METRICS) {
+				if (suggest_nearest(name, tab_metric_names, TAB_NR_METRICS, near, 1))
+					error("--metrics: unknown metric '%s'; did you mean '%s'?", name,
+					      near[0]);
+				else
+					error("--metrics: unknown metric '%s' (ad, coh, com, adcc, ic, add "
+					      "or all)",
+					      name);
+				free(name);
+				return -1;
+			}
+			want[m] = 1;
+		}
+		free(name);
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+long tab_spec_id(struct store *s, const char *dir, const char *which)
+{
+	long *ids = NULL, latest, nr, want = -1, i;
+	char *end;
+
+	if ((nr = store_spec_ids(s, &ids, &latest)) < 0)
+		return -1;
+	if (latest < 0) {
+		free(ids);
+		return error("'%s' has no runs yet", dir);
+	}
+	if (!which) {
+		free(ids);
+		return latest;
+	}
+	errno = 0;
+	want = strtol(which, &end, 10);
+	if (end == which || *end || errno) {
+		free(ids);
+		return error("expected a spec version (ID or -N), not '%s'", which);
+	}
+	if (want <= 0) { /* -N: count back from the latest among the versions */
+		for (i = 0; i < nr && ids[i] != latest; i++)
+			;
+		i += want;
+		want = i >= 0 && i < nr ? ids[i] : -1;
+		if (want < 0) {
+			free(ids);
+			return error("'%s' has no spec version %s (it has %ld)", dir, which, nr);
+		}
+	} else {
+		for (i = 0; i < nr && ids[i] != want; i++)
+			;
+		if (i == nr) {
+			free(ids);
+			return error("'%s' has no spec version %ld (camlab status %s lists them)", dir, want,
+				     dir);
+		}
+	}
+	free(ids);
+	return want;
+}

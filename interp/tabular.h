@@ -1,0 +1,89 @@
+/*
+ * tabular.h - the rows `camlab results` and `camlab compare` print, as a Markdown table (to read), CSV
+ * or JSON (for scripts), every name going through lib/quote's function for the format; and their
+ * --where filter and --metrics choice, so that both commands take the same options.
+ */
+#ifndef INTERP_TABULAR_H
+#define INTERP_TABULAR_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lib/strbuf.h"
+
+struct store;
+struct store_result;
+
+enum tab_format { TAB_MARKDOWN, TAB_CSV, TAB_JSON };
+
+/* "markdown" (or "md"), "csv" or "json" into *f: 0, or -1 after an error naming the choices. */
+int tab_format_parse(const char *s, enum tab_format *f);
+
+/*
+ * A table being written to fp, one row at a time: tab_begin writes the header (Markdown, CSV) or the
+ * opening bracket (JSON: an array with one object per row, keyed by the column names); each row is its
+ * cells, one call each, in column order, then tab_row_end; tab_end closes it. cols is borrowed until
+ * tab_end.
+ */
+struct tab {
+	FILE *fp;
+	enum tab_format fmt;
+	const char *const *cols;
+	size_t nr_cols, cell; /* the next cell's column */
+	long rows;
+	struct strbuf line;
+};
+
+void tab_begin(struct tab *t, FILE *fp, enum tab_format fmt, const char *const *cols, size_t nr_cols);
+/* A text cell; NULL is an empty cell (JSON null). */
+void tab_str(struct tab *t, const char *s);
+/* A number: NAN is an empty cell (JSON null); Markdown shows 4 decimals, CSV and JSON 10 digits. */
+void tab_num(struct tab *t, double x);
+void tab_int(struct tab *t, long x);
+void tab_row_end(struct tab *t);
+/* Close the table; 0, or -1 after an error when fp could not be written. */
+int tab_end(struct tab *t);
+
+/* The run fields --where can name: model, layer, method, utility, target, state. */
+enum tab_field { TAB_MODEL, TAB_LAYER, TAB_METHOD, TAB_UTILITY, TAB_TARGET, TAB_STATE, TAB_NR_FIELDS };
+
+/*
+ * A filter on runs: for each field, the values it may have (none given: any). Conditions on different
+ * fields must all hold; values given for the same field are alternatives.
+ */
+struct tab_where {
+	char **values[TAB_NR_FIELDS]; /* owned */
+	size_t nr[TAB_NR_FIELDS];
+};
+#define TAB_WHERE_INIT    \
+	{                 \
+		{ NULL }, \
+		{         \
+			0 \
+		}         \
+	}
+
+/* Add the conditions "field=value[,field=value...]" of one --where: 0, or -1 after an error. */
+int tab_where_add(struct tab_where *w, const char *arg);
+int tab_where_match(const struct tab_where *w, const struct store_result *r);
+const char *tab_field_value(const struct store_result *r, enum tab_field f);
+void tab_where_release(struct tab_where *w);
+
+/* The aggregate metrics a run has, in the report's order: ad, coh, com, adcc, ic, add. */
+#define TAB_NR_METRICS 6
+extern const char *const tab_metric_names[TAB_NR_METRICS];
+double tab_metric(const struct store_result *r, int m);
+/*
+ * --metrics "ad,coh": want[m] = 1 for each metric named (want[] zeroed first); "all" is every one.
+ * 0, or -1 after an error with the nearest name.
+ */
+int tab_metrics_parse(const char *arg, int want[TAB_NR_METRICS]);
+
+/*
+ * The spec version which names in the results database s of the folder dir: a recorded id ("3"), or
+ * "-N", N versions before the latest ("0" and NULL: the latest, whose runs the report shows). The id,
+ * or -1 after an error (also when no spec has runs).
+ */
+long tab_spec_id(struct store *s, const char *dir, const char *which);
+
+#endif
