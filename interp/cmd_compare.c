@@ -36,7 +36,7 @@ static const char compare_usage[] =
 	"\n"
 	"  --where F=V,...  only runs whose field F (model, layer, method, utility, target, state) is V\n"
 	"                   (on either side; as camlab results --where)\n"
-	"  --metrics LIST   the metrics compared, such as ad,coh (default: all)\n"
+	"  --metrics LIST   the metrics compared, such as ad,coh, or all (default: those the runs have)\n"
 	"  --format F       markdown (default), csv or json\n"
 	"\n"
 	"Reads results.sqlite read-only. A line on stderr counts the pairs. Exit status: 0, 1 if a side has "
@@ -153,7 +153,7 @@ int cmd_compare(int argc, char **argv)
 	struct tab_where where = TAB_WHERE_INIT;
 	struct side A = { 0 }, B = { 0 };
 	enum tab_format fmt = TAB_MARKDOWN;
-	int opt, want[TAB_NR_METRICS], status = 1, m;
+	int opt, want[TAB_NR_METRICS], status = 1, m, metrics_given = 0;
 	long both = 0, same = 0, only_a = 0, only_b = 0;
 	struct strbuf names = STRBUF_INIT;
 	const char *cols[64];
@@ -161,8 +161,7 @@ int cmd_compare(int argc, char **argv)
 	size_t nr_cols = 0, nr_names = 0, i, j;
 	struct tab t;
 
-	for (m = 0; m < TAB_NR_METRICS; m++)
-		want[m] = 1;
+	memset(want, 0, sizeof(want));
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -182,6 +181,7 @@ int cmd_compare(int argc, char **argv)
 		case 'm':
 			if (tab_metrics_parse(optarg, want) < 0)
 				goto usage;
+			metrics_given = 1;
 			break;
 		default:
 			fprintf(stderr, "camlab compare: unknown option '%s'\n\n%s",
@@ -203,6 +203,10 @@ int cmd_compare(int argc, char **argv)
 	}
 	if (side_load(&A) < 0 || side_load(&B) < 0)
 		goto out;
+	if (!metrics_given) {
+		tab_metrics_present(&A.res, &where, want);
+		tab_metrics_present(&B.res, &where, want);
+	}
 
 	for (i = 0; i < ARRAY_SIZE(fixed); i++)
 		cols[nr_cols++] = fixed[i];

@@ -27,7 +27,7 @@ static const char results_usage[] =
 	"  --where F=V,...  only runs whose field F (model, layer, method, utility, target, state) is V;\n"
 	"                   conditions on different fields must all hold, values given for one field\n"
 	"                   (--where method=cam --where method=gradcam) are alternatives\n"
-	"  --metrics LIST   the metric columns, such as ad,coh (default: all)\n"
+	"  --metrics LIST   the metric columns, such as ad,coh, or all (default: those the runs have)\n"
 	"  --spec ID        another spec version of the folder (camlab status lists them; -N: N versions\n"
 	"                   before the latest)\n"
 	"  --images         one row per image and run instead: idx, path, label, class, then ad, coh, com,\n"
@@ -87,14 +87,13 @@ int cmd_results(int argc, char **argv)
 	struct store_results res = STORE_RESULTS_INIT;
 	enum tab_format fmt = TAB_MARKDOWN;
 	const char *spec = NULL, *dir, *cols[32];
-	int opt, images = 0, want[TAB_NR_METRICS], status = 1, m;
+	int opt, images = 0, want[TAB_NR_METRICS], status = 1, m, metrics_given = 0;
 	size_t nr_cols = 0, i;
 	struct store *s = NULL;
 	struct tab t;
 	long id;
 
-	for (m = 0; m < TAB_NR_METRICS; m++)
-		want[m] = 1;
+	memset(want, 0, sizeof(want));
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -114,6 +113,7 @@ int cmd_results(int argc, char **argv)
 		case 'm':
 			if (tab_metrics_parse(optarg, want) < 0)
 				goto usage;
+			metrics_given = 1;
 			break;
 		case 's':
 			spec = optarg;
@@ -140,6 +140,8 @@ int cmd_results(int argc, char **argv)
 	}
 	if ((id = tab_spec_id(s, dir, spec)) < 0 || store_results_load(&res, s, id) < 0)
 		goto out;
+	if (!metrics_given)
+		tab_metrics_present(&res, &where, want);
 
 	if (images) {
 		for (i = 0; i < ARRAY_SIZE(image_cols); i++)

@@ -170,23 +170,44 @@ const char *tab_field_value(const struct store_result *r, enum tab_field f)
 	}
 }
 
+/* The field named by the text at p up to an '=' (len bytes), or -1. */
+static int field_at(const char *p, size_t len)
+{
+	int f;
+
+	for (f = 0; f < TAB_NR_FIELDS; f++)
+		if (strlen(field_names[f]) == len && !strncmp(p, field_names[f], len))
+			return f;
+	return -1;
+}
+
+/*
+ * The end of the value that starts at p: the next comma that a field name and '=' follow, so that a
+ * value may hold commas and '=' ("model=a,b" is the model "a,b").
+ */
+static const char *value_end(const char *p)
+{
+	const char *c, *eq;
+
+	for (c = strchr(p, ','); c; c = strchr(c + 1, ','))
+		if ((eq = strchr(c + 1, '=')) && field_at(c + 1, (size_t)(eq - c - 1)) >= 0)
+			return c;
+	return p + strlen(p);
+}
+
 int tab_where_add(struct tab_where *w, const char *arg)
 {
 	const char *p = arg;
 
-	while (*p) {
-		const char *eq = strchr(p, '='), *end = strchr(p, ','), *near[1];
+	do {
+		const char *eq = strchr(p, '='), *end, *near[1];
 		char *name;
 		int f;
 
-		if (!end)
-			end = p + strlen(p);
-		if (!eq || eq > end)
-			return error("--where: expected FIELD=VALUE, not '%.*s'", (int)(end - p), p);
-		name = xstrndup(p, (size_t)(eq - p));
-		for (f = 0; f < TAB_NR_FIELDS && strcmp(name, field_names[f]); f++)
-			;
-		if (f == TAB_NR_FIELDS) {
+		if (!eq)
+			return error("--where: expected FIELD=VALUE, not '%s'", p);
+		if ((f = field_at(p, (size_t)(eq - p))) < 0) {
+			name = xstrndup(p, (size_t)(eq - p));
 			if (suggest_nearest(name, field_names, TAB_NR_FIELDS, near, 1))
 				error("--where: unknown field '%s'; did you mean '%s'?", name, near[0]);
 			else
@@ -196,11 +217,11 @@ int tab_where_add(struct tab_where *w, const char *arg)
 			free(name);
 			return -1;
 		}
-		free(name);
+		end = value_end(eq + 1);
 		w->values[f] = xrealloc(w->values[f], (w->nr[f] + 1) * sizeof(*w->values[f]));
 		w->values[f][w->nr[f]++] = xstrndup(eq + 1, (size_t)(end - eq - 1));
-		p = *end ? end + 1 : end;
-	}
+		p = end + (*end == ',');
+	} while (*p);
 	return 0;
 }
 
@@ -321,4 +342,15 @@ long tab_spec_id(struct store *s, const char *dir, const char *which)
 	}
 	free(ids);
 	return want;
+}
+
+void tab_metrics_present(const struct store_results *res, const struct tab_where *w, int want[TAB_NR_METRICS])
+{
+	size_t i;
+	int m;
+
+	for (i = 0; i < res->nr; i++)
+		for (m = 0; m < TAB_NR_METRICS; m++)
+			if (tab_where_match(w, &res->runs[i]) && isfinite(tab_metric(&res->runs[i], m)))
+				want[m] = 1;
 }

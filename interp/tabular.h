@@ -13,6 +13,7 @@
 
 struct store;
 struct store_result;
+struct store_results;
 
 enum tab_format { TAB_MARKDOWN, TAB_CSV, TAB_JSON };
 
@@ -63,7 +64,10 @@ struct tab_where {
 		}         \
 	}
 
-/* Add the conditions "field=value[,field=value...]" of one --where: 0, or -1 after an error. */
+/*
+ * Add the conditions "field=value[,field=value...]" of one --where: 0, or -1 after an error. A comma
+ * ends a value only where a field name and '=' follow it, so a value may hold commas.
+ */
 int tab_where_add(struct tab_where *w, const char *arg);
 int tab_where_match(const struct tab_where *w, const struct store_result *r);
 const char *tab_field_value(const struct store_result *r, enum tab_field f);
@@ -78,6 +82,13 @@ double tab_metric(const struct store_result *r, int m);
  * 0, or -1 after an error with the nearest name.
  */
 int tab_metrics_parse(const char *arg, int want[TAB_NR_METRICS]);
+
+/*
+ * Set want[m] for each metric that a run of res that w matches has a value of: the default columns,
+ * which leave out the metrics a spec did not ask for.
+ */
+void tab_metrics_present(const struct store_results *res, const struct tab_where *w,
+			 int want[TAB_NR_METRICS]);
 
 /*
  * The spec version which names in the results database s of the folder dir: a recorded id ("3"), or
