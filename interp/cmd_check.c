@@ -52,20 +52,24 @@ static void summary(const char *file, const struct experiment *e)
 	       plural(e->nr_metrics, "metric", "metrics"));
 }
 
-/* The name a message suggests ("...; did you mean 'X'?"), into sb: 1, or 0 when it suggests none. */
+/*
+ * The name a message suggests ("...; did you mean 'X'?", which a note in parentheses may follow) into
+ * sb: 1, or 0 when it suggests none.
+ */
 static int suggestion(const char *msg, struct strbuf *sb)
 {
 	static const char lead[] = "; did you mean '";
-	const char *p = NULL, *q, *end;
-	size_t len = strlen(msg);
+	const char *p = NULL, *q, *end = NULL;
 
 	for (q = strstr(msg, lead); q; q = strstr(q + 1, lead))
 		p = q; /* the last: a quoted name before it may hold the same words */
-	if (!p || len < 2 || strcmp(msg + len - 2, "'?"))
+	if (!p)
 		return 0;
 	p += sizeof(lead) - 1;
-	end = msg + len - 2;
-	if (end < p)
+	for (q = strstr(p, "'?"); q; q = strstr(q + 1, "'?"))
+		if (!q[2] || q[2] == ' ')
+			end = q; /* the last, for a suggested name that holds "'? " itself */
+	if (!end)
 		return 0;
 	strbuf_add(sb, p, (size_t)(end - p));
 	return 1;
