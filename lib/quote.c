@@ -76,8 +76,8 @@ void quote_latex(struct strbuf *sb, const char *s)
 			strbuf_addstr(sb, s[1] == '-' ? "-{}" : "-");
 			break;
 		default:
-			if (!strncmp(s, "\u2013", 3)) { /* the en dash of "500–1000 images" */
-				strbuf_addstr(sb, "--");
+			if (!strncmp(s, "\u2013", 3)) { /* the en dash of "500–1000 images", for pdflatex's fonts */
+				strbuf_addstr(sb, "\\textendash{}");
 				s += 2;
 			} else if (is_control((unsigned char)*s)) {
 				strbuf_addch(sb, ' ');
