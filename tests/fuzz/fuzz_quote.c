@@ -29,7 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct strbuf q = STRBUF_INIT;
 		int rc = quote_check(t, s, &q);
 		if (rc) {
-			fprintf(stderr, "%s: %s\n", target_name[t], rc == -1 ? "markup left" : "text changed");
+			fprintf(stderr, "%s: %s\n", target_name[t],
+				rc == -1 ? "markup left" : "text changed");
 			abort();
 		}
 		strbuf_release(&q);

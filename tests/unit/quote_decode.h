@@ -57,8 +57,9 @@ static int latex_decode(const char *q, struct strbuf *out)
 {
 	static const struct {
 		const char *cmd, *text;
-	} cmds[] = { { "\\textbackslash{}", "\\" }, { "\\textasciitilde{}", "~" }, { "\\textasciicircum{}", "^" },
-		     { "\\textless{}", "<" },	    { "\\textgreater{}", ">" },	   { "\\textbar{}", "|" },
+	} cmds[] = { { "\\textbackslash{}", "\\" },  { "\\textasciitilde{}", "~" },
+		     { "\\textasciicircum{}", "^" }, { "\\textless{}", "<" },
+		     { "\\textgreater{}", ">" },     { "\\textbar{}", "|" },
 		     { "\\textendash{}", "\u2013" } };
 	size_t k;
 	for (; *q; q++) {
@@ -156,17 +157,29 @@ static int csv_decode(const char *q, struct strbuf *out)
 
 enum target { GNUPLOT, GNUPLOT_TIC, LATEX, HTML, MARKDOWN, CSV, NR_TARGETS };
 static const char *const target_name[] = { "quote_gnuplot", "quote_gnuplot(FORMAT)", "quote_latex",
-					   "quote_html",    "quote_markdown",	 "quote_csv" };
+					   "quote_html",    "quote_markdown",	     "quote_csv" };
 
 static void quote(enum target t, struct strbuf *sb, const char *s)
 {
 	switch (t) {
-	case GNUPLOT: quote_gnuplot(sb, s, 0); break;
-	case GNUPLOT_TIC: quote_gnuplot(sb, s, QUOTE_GNUPLOT_FORMAT); break;
-	case LATEX: quote_latex(sb, s); break;
-	case HTML: quote_html(sb, s); break;
-	case MARKDOWN: quote_markdown(sb, s); break;
-	default: quote_csv(sb, s); break;
+	case GNUPLOT:
+		quote_gnuplot(sb, s, 0);
+		break;
+	case GNUPLOT_TIC:
+		quote_gnuplot(sb, s, QUOTE_GNUPLOT_FORMAT);
+		break;
+	case LATEX:
+		quote_latex(sb, s);
+		break;
+	case HTML:
+		quote_html(sb, s);
+		break;
+	case MARKDOWN:
+		quote_markdown(sb, s);
+		break;
+	default:
+		quote_csv(sb, s);
+		break;
 	}
 }
 
@@ -180,12 +193,24 @@ static int quote_check(enum target t, const char *s, struct strbuf *q)
 	int rc;
 	quote(t, q, s);
 	switch (t) {
-	case GNUPLOT: rc = gp_decode(q->buf, &got, 0); break;
-	case GNUPLOT_TIC: rc = gp_decode(q->buf, &got, 1); break;
-	case LATEX: rc = latex_decode(q->buf, &got); break;
-	case HTML: rc = html_decode(q->buf, &got); break;
-	case MARKDOWN: rc = markdown_decode(q->buf, &got); break;
-	default: rc = csv_decode(q->buf, &got); break;
+	case GNUPLOT:
+		rc = gp_decode(q->buf, &got, 0);
+		break;
+	case GNUPLOT_TIC:
+		rc = gp_decode(q->buf, &got, 1);
+		break;
+	case LATEX:
+		rc = latex_decode(q->buf, &got);
+		break;
+	case HTML:
+		rc = html_decode(q->buf, &got);
+		break;
+	case MARKDOWN:
+		rc = markdown_decode(q->buf, &got);
+		break;
+	default:
+		rc = csv_decode(q->buf, &got);
+		break;
 	}
 	if (t == LATEX || t == MARKDOWN)
 		spaced(&want, s);

@@ -192,9 +192,10 @@ static void pdflatex_reads(void)
 		ok(0, "write %s", path.buf);
 		return;
 	}
-	strbuf_addf(&cmd,
-		    "cd %s && pdflatex -shell-escape -interaction=nonstopmode -halt-on-error q.tex >q.log 2>&1",
-		    dir);
+	strbuf_addf(
+		&cmd,
+		"cd %s && pdflatex -shell-escape -interaction=nonstopmode -halt-on-error q.tex >q.log 2>&1",
+		dir);
 	ok(!system(cmd.buf), "pdflatex -shell-escape typesets every quoted string (see %s/q.log)", dir);
 	ok(markers() == 0, "pdflatex ran nothing of them");
 	strbuf_release(&tex);
