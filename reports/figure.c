@@ -15,6 +15,7 @@
 
 #include "cam/overlay.h"
 #include "lib/error.h"
+#include "lib/quote.h"
 #include "lib/xalloc.h"
 
 extern char **environ;
@@ -178,26 +179,6 @@ static void layout_compute(struct layout *l, const struct figure_cell *cells, in
 	l->h = y - GAP + MARGIN;
 }
 
-/*
- * A gnuplot string expression for s: single quotes, where nothing (backquotes, @macros, backslashes)
- * is interpreted and '' is a quote; a newline needs a double-quoted "\n" joined on with '.'.
- */
-static void gp_quote(struct strbuf *sb, const char *s)
-{
-	strbuf_addch(sb, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			strbuf_addstr(sb, "''");
-		else if (*s == '\n')
-			strbuf_addstr(sb, "'.\"\\n\".'");
-		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			strbuf_addch(sb, ' ');
-		else
-			strbuf_addch(sb, *s);
-	}
-	strbuf_addch(sb, '\'');
-}
-
 /* gnuplot's screen coordinates (0..1, y upwards) of a pixel position. */
 static double sx(const struct layout *l, double px)
 {
@@ -239,7 +220,7 @@ static void label_at(struct strbuf *gp, const struct layout *l, const char *text
 		double off = (k - (lines - 1) / 2.0) * LINE_PX;
 		char *line = xstrndup(p, len);
 		strbuf_addstr(gp, "set label ");
-		gp_quote(gp, line);
+		quote_gnuplot(gp, line, 0);
 		strbuf_addf(gp, " at screen %.6f, screen %.6f center%s%s%s%s\n",
 			    sx(l, upright ? x + off : x), sy(l, upright ? y : y + off),
 			    upright ? " rotate by 90" : "", font ? " font \"" : "", font ? font : "",
@@ -307,7 +288,7 @@ static int write_script(const char *dir, const struct layout *l, const struct fi
 
 	strbuf_addf(&gp, "set terminal pngcairo noenhanced size %d,%d font \"" FONT "\"\n", l->w, l->h);
 	strbuf_addstr(&gp, "cd ");
-	gp_quote(&gp, dir);
+	quote_gnuplot(&gp, dir, 0);
 	strbuf_addstr(&gp, "\nset output 'grid.png'\nset multiplot\n"
 			   "unset border; unset tics; unset key; unset title\n");
 	for (r = 0; r < rows && !ret; r++)

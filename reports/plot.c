@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/quote.h"
 #include "lib/xalloc.h"
 #include "reports/figure.h"
 #include "reports/table.h"
@@ -83,34 +84,6 @@ int plot_gnuplot(const char *dir, const char *script, struct strbuf *out)
 		return -2;
 	}
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
-}
-
-/* A double-quoted gnuplot string: backslash and quote escaped, newlines as \n. */
-static void gp_str(struct strbuf *sb, const char *s)
-{
-	strbuf_addch(sb, '"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			strbuf_addch(sb, '\\');
-		if (*s == '\n')
-			strbuf_addstr(sb, "\\n");
-		else if ((unsigned char)*s >= 0x20)
-			strbuf_addch(sb, *s);
-	}
-	strbuf_addch(sb, '"');
-}
-
-/* A tic label: gnuplot reads it as a format, so a '%' in a model or method name is doubled. */
-static void gp_tic(struct strbuf *sb, const char *s)
-{
-	struct strbuf t = STRBUF_INIT;
-	for (; *s; s++) {
-		if (*s == '%')
-			strbuf_addch(&t, '%');
-		strbuf_addch(&t, *s);
-	}
-	gp_str(sb, t.buf);
-	strbuf_release(&t);
 }
 
 /* Paired colours: each ShapleyCAM variant a shade of the method it extends. */
@@ -216,8 +189,8 @@ static int draw(const char *dir, const char *stem, const char *title, const stru
 	FILE *f;
 	int ret;
 
-	strbuf_addf(&gp, "# %s.gp - written by camlab report: %s\n# Run in this folder: gnuplot %s.gp\n",
-		    stem, title, stem);
+	/* The title holds names: not in the comment, which a newline or a final backslash would end or extend. */
+	strbuf_addf(&gp, "# %s.gp - written by camlab report\n# Run in this folder: gnuplot %s.gp\n", stem, stem);
 	strbuf_addstr(&gp, "set encoding utf8\n");
 	strbuf_add(&gp, data->buf, data->len);
 	strbuf_addf(&gp, "set terminal pngcairo noenhanced size %d,%d font \"" FONT "\"\nset output '%s.png'\n",
@@ -340,7 +313,7 @@ static int metric_bars(const char *dir, const struct results *r, struct plot_lis
 			strbuf_addf(&stem, "metric-%s", metric_info[m].name);
 			strbuf_addstr(&body, common);
 			strbuf_addstr(&body, "set title ");
-			gp_str(&body, title.buf);
+			quote_gnuplot(&body, title.buf, 0);
 			strbuf_addf(&body, " font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange %s\n",
 				    metric_info[m].name, y_range(v, nb * methods.nr));
 			strbuf_addstr(&body, "set style data histograms\nset style histogram clustered gap 1\n"
@@ -352,7 +325,7 @@ static int metric_bars(const char *dir, const struct results *r, struct plot_lis
 				struct strbuf lab = STRBUF_INIT;
 				block_label(&lab, &r->rows[start[k]], utilities.nr > 1, targets.nr > 1);
 				strbuf_addstr(&body, k ? ", " : "");
-				gp_tic(&body, lab.buf);
+				quote_gnuplot(&body, lab.buf, QUOTE_GNUPLOT_FORMAT);
 				strbuf_addf(&body, " %zu", k);
 				strbuf_release(&lab);
 			}
@@ -362,7 +335,7 @@ static int metric_bars(const char *dir, const struct results *r, struct plot_lis
 					continue;
 				strbuf_addf(&body, "%s$data using %d title ", col > 2 ? ", \\\n     " : "", col);
 				col++;
-				gp_str(&body, figure_display_name(methods.v[j]));
+				quote_gnuplot(&body, figure_display_name(methods.v[j]), 0);
 				strbuf_addf(&body, " lc rgb \"%s\"", colour(methods.v[j], j));
 			}
 			strbuf_addch(&body, '\n');
@@ -442,7 +415,7 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 		strbuf_addf(&title, ", target %s", x->target);
 	/* Room at the top for one legend, drawn by the first panel at a fixed place. */
 	strbuf_addstr(&body, "set multiplot layout 2,3 title ");
-	gp_str(&body, title.buf);
+	quote_gnuplot(&body, title.buf, 0);
 	strbuf_addstr(&body, " font \"sans:Bold,12\" margins 0.06,0.99,0.11,0.86 spacing 0.07,0.17\n");
 	strbuf_addstr(&body, common);
 	strbuf_addf(&body,
@@ -453,7 +426,7 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 		    methods.nr - 1);
 	for (j = 0; j < methods.nr; j++) {
 		strbuf_addstr(&body, j ? ", " : "");
-		gp_tic(&body, figure_display_name(methods.v[j]));
+		quote_gnuplot(&body, figure_display_name(methods.v[j]), QUOTE_GNUPLOT_FORMAT);
 		strbuf_addf(&body, " %zu", j);
 	}
 	strbuf_addstr(&body, ")\n");
@@ -469,7 +442,7 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 			    metric_info[m].name, nonzero[m] ? "[0:*]" : "[0:1]");
 		for (u = 0; u < utilities.nr; u++) {
 			strbuf_addf(&body, "%s$%s using %zu title ", u ? ", " : "", metric_info[m].column, u + 2);
-			gp_str(&body, figure_display_name(utilities.v[u]));
+			quote_gnuplot(&body, figure_display_name(utilities.v[u]), 0);
 			strbuf_addf(&body, " lc rgb \"%s\"", colour(utilities.v[u], u));
 		}
 		strbuf_addstr(&body, !drawn++ ? "\nunset key\n" : "\n");
@@ -637,7 +610,7 @@ static int distribution_one(const char *dir, sqlite3 *db, const struct result *x
 	else
 		strbuf_addf(&counts, "%ld to %ld", lo, hi);
 	strbuf_addstr(&body, "set multiplot layout 1,2 title ");
-	gp_str(&body, title.buf);
+	quote_gnuplot(&body, title.buf, 0);
 	strbuf_addstr(&body, " font \"sans:Bold,12\"\n");
 	strbuf_addstr(&body, common);
 	strbuf_addstr(&body, "set style fill solid 0.6 border rgb \"#303030\"\nset boxwidth 0.6 absolute\n"
@@ -645,7 +618,7 @@ static int distribution_one(const char *dir, sqlite3 *db, const struct result *x
 	strbuf_addf(&body, "set xrange [0.4:%zu.6]\nset xtics rotate by 35 right (", n);
 	for (i = 0; i < n; i++) {
 		strbuf_addstr(&body, i ? ", " : "");
-		gp_tic(&body, figure_display_name(x[i].method));
+		quote_gnuplot(&body, figure_display_name(x[i].method), QUOTE_GNUPLOT_FORMAT);
 		strbuf_addf(&body, " %zu", i + 1);
 	}
 	strbuf_addstr(&body, ")\n");

@@ -16,6 +16,7 @@
 
 #include "lib/error.h"
 #include "lib/fs.h"
+#include "lib/quote.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 #include "reports/gallery.h"
@@ -113,7 +114,7 @@ static void add_runs_summary(struct strbuf *h, const struct store_summary *sum, 
 	strbuf_addstr(h, "<p class=\"meta\">From results.sqlite alone, nothing recomputed. Runs:");
 	for (i = 0; i < sum->nr_states; i++) {
 		strbuf_addf(h, "%s %ld ", i ? "," : "", sum->states[i].runs);
-		html_escape(h, sum->states[i].state);
+		quote_html(h, sum->states[i].state);
 	}
 	strbuf_addf(h, "%s; %zu with results in the tables.", sum->nr_states ? "" : " none", r->nr);
 	for (i = 0; i < sum->nr_states; i++)
@@ -135,10 +136,10 @@ static void add_runs_summary(struct strbuf *h, const struct store_summary *sum, 
 		size_t k;
 		strbuf_addstr(h, i ? "<li>" : "<div class=\"warn\"><p>Failed runs:</p><ul>\n<li>");
 		for (k = 0; k < 5; k++) {
-			html_escape(h, what[k]);
+			quote_html(h, what[k]);
 			strbuf_addstr(h, k < 4 ? " " : ": ");
 		}
-		html_escape(h, *f->error ? f->error : "?");
+		quote_html(h, *f->error ? f->error : "?");
 		strbuf_addstr(h, "</li>\n");
 	}
 	if (sum->nr_failed)
@@ -152,9 +153,9 @@ static void add_pictures(struct strbuf *h, const char *folder, const struct plot
 		const char *stem = l->items[i].stem;
 		strbuf_addf(h, "<figure id=\"%s-%s\"><a href=\"%s/%s.%s\"><img src=\"%s/%s.png\" alt=\"", folder,
 			    stem, folder, stem, svg ? "svg" : "png", folder, stem);
-		html_escape(h, l->items[i].title);
+		quote_html(h, l->items[i].title);
 		strbuf_addstr(h, "\"></a><figcaption>");
-		html_escape(h, l->items[i].title);
+		quote_html(h, l->items[i].title);
 		strbuf_addf(h, " <span class=\"links\"><a href=\"%s/%s.png\">PNG</a>", folder, stem);
 		if (svg)
 			strbuf_addf(h, "<a href=\"%s/%s.svg\">SVG</a><a href=\"%s/%s.gp\">gnuplot</a>", folder, stem,
@@ -173,15 +174,15 @@ static int write_index(const char *path, const char *name, const struct store_su
 	int ret = 0;
 
 	strbuf_addstr(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
-	html_escape(&h, name);
+	quote_html(&h, name);
 	strbuf_addf(&h, ": camlab report</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", style);
-	html_escape(&h, name);
+	quote_html(&h, name);
 	strbuf_addstr(&h, "</h1>\n");
 	strbuf_addstr(&h, "<p class=\"meta\">Report written by camlab " CAMLAB_VERSION ".</p>\n");
 	add_runs_summary(&h, sum, r);
 	if (note && *note) {
 		strbuf_addstr(&h, "<p class=\"warn\">");
-		html_escape(&h, note);
+		quote_html(&h, note);
 		strbuf_addstr(&h, "</p>\n");
 	}
 	strbuf_addstr(&h, "<nav><a href=\"#tables\">Tables</a><a href=\"#plots\">Plots</a>"

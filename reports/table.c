@@ -8,8 +8,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/quote.h"
 #include "lib/xalloc.h"
 #include "reports/figure.h"
 
@@ -340,7 +342,9 @@ void table_write_markdown(FILE *f, const struct table *t)
 	size_t i;
 	int k, c;
 
-	strbuf_addf(&sb, "**%s**\n\n|", t->caption);
+	strbuf_addstr(&sb, "**");
+	quote_markdown(&sb, t->caption);
+	strbuf_addstr(&sb, "**\n\n|");
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addf(&sb, " %s |", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++)
@@ -355,8 +359,11 @@ void table_write_markdown(FILE *f, const struct table *t)
 	for (i = 0; i < t->nr; i++) {
 		const struct table_row *row = &t->rows[i];
 		strbuf_addch(&sb, '|');
-		for (k = 0; k < t->nr_keys; k++)
-			strbuf_addf(&sb, " %s |", key_cell(t, i, k));
+		for (k = 0; k < t->nr_keys; k++) {
+			strbuf_addch(&sb, ' ');
+			quote_markdown(&sb, key_cell(t, i, k));
+			strbuf_addstr(&sb, " |");
+		}
 		for (c = 0; c < t->nr_vals; c++) {
 			strbuf_addch(&sb, ' ');
 			if (!row->has[c]) {
@@ -368,38 +375,13 @@ void table_write_markdown(FILE *f, const struct table *t)
 		}
 		strbuf_addch(&sb, '\n');
 	}
-	if (t->paper_head)
-		strbuf_addf(&sb, "\nColumns *paper*: the paper's published values for %s.\n", t->paper_head);
+	if (t->paper_head) {
+		strbuf_addstr(&sb, "\nColumns *paper*: the paper's published values for ");
+		quote_markdown(&sb, t->paper_head);
+		strbuf_addstr(&sb, ".\n");
+	}
 	fwrite(sb.buf, 1, sb.len, f);
 	strbuf_release(&sb);
-}
-
-static void tex_escape(struct strbuf *sb, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '#': case '$': case '%': case '&': case '_': case '{': case '}':
-			strbuf_addch(sb, '\\');
-			strbuf_addch(sb, *s);
-			break;
-		case '~':
-			strbuf_addstr(sb, "\\textasciitilde{}");
-			break;
-		case '^':
-			strbuf_addstr(sb, "\\textasciicircum{}");
-			break;
-		case '\\':
-			strbuf_addstr(sb, "\\textbackslash{}");
-			break;
-		default:
-			if (!strncmp(s, "\u2013", 3)) { /* the en dash of "500-1000 images" */
-				strbuf_addstr(sb, "--");
-				s += 2;
-			} else {
-				strbuf_addch(sb, *s);
-			}
-		}
-	}
 }
 
 void table_write_latex(FILE *f, const struct table *t)
@@ -411,7 +393,7 @@ void table_write_latex(FILE *f, const struct table *t)
 	strbuf_addf(&sb, "%% %s: written by camlab report from results.sqlite; needs \\usepackage{booktabs}%s\n",
 		    t->name, wide ? " and graphicx" : "");
 	strbuf_addstr(&sb, "\\begin{table}[htbp]\n\\centering\n\\caption{");
-	tex_escape(&sb, t->caption);
+	quote_latex(&sb, t->caption);
 	strbuf_addstr(&sb, "}\n\\label{tab:");
 	strbuf_addstr(&sb, t->name);
 	strbuf_addstr(&sb, "}\n");
@@ -427,7 +409,7 @@ void table_write_latex(FILE *f, const struct table *t)
 		for (k = 0; k < t->nr_keys; k++)
 			strbuf_addstr(&sb, "& ");
 		strbuf_addf(&sb, "\\multicolumn{%d}{c}{camlab} & \\multicolumn{%d}{c}{paper: ", METRIC_NR, METRIC_NR);
-		tex_escape(&sb, t->paper_head);
+		quote_latex(&sb, t->paper_head);
 		strbuf_addf(&sb, "} \\\\\n\\cmidrule(lr){%d-%d}\\cmidrule(lr){%d-%d}\n", t->nr_keys + 1,
 			    t->nr_keys + METRIC_NR, t->nr_keys + METRIC_NR + 1, t->nr_keys + 2 * METRIC_NR);
 	}
@@ -443,7 +425,7 @@ void table_write_latex(FILE *f, const struct table *t)
 		for (k = 0; k < t->nr_keys; k++) {
 			if (k)
 				strbuf_addstr(&sb, " & ");
-			tex_escape(&sb, key_cell(t, i, k));
+			quote_latex(&sb, key_cell(t, i, k));
 		}
 		for (c = 0; c < t->nr_vals; c++) {
 			strbuf_addstr(&sb, " & ");
@@ -462,21 +444,6 @@ void table_write_latex(FILE *f, const struct table *t)
 	strbuf_release(&sb);
 }
 
-static void csv_field(struct strbuf *sb, const char *s)
-{
-	if (!strpbrk(s, ",\"\n")) {
-		strbuf_addstr(sb, s);
-		return;
-	}
-	strbuf_addch(sb, '"');
-	for (; *s; s++) {
-		if (*s == '"')
-			strbuf_addch(sb, '"');
-		strbuf_addch(sb, *s);
-	}
-	strbuf_addch(sb, '"');
-}
-
 void table_write_csv(FILE *f, const struct table *t)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -493,7 +460,7 @@ void table_write_csv(FILE *f, const struct table *t)
 		for (k = 0; k < t->nr_keys; k++) {
 			if (k)
 				strbuf_addch(&sb, ',');
-			csv_field(&sb, row->key[k] ? row->key[k] : "");
+			quote_csv(&sb, row->key[k] ? row->key[k] : "");
 		}
 		for (c = 0; c < t->nr_vals; c++) {
 			strbuf_addch(&sb, ',');
@@ -506,35 +473,19 @@ void table_write_csv(FILE *f, const struct table *t)
 	strbuf_release(&sb);
 }
 
-void html_escape(struct strbuf *sb, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			strbuf_addstr(sb, "&lt;");
-		else if (*s == '>')
-			strbuf_addstr(sb, "&gt;");
-		else if (*s == '&')
-			strbuf_addstr(sb, "&amp;");
-		else if (*s == '"')
-			strbuf_addstr(sb, "&quot;");
-		else
-			strbuf_addch(sb, *s);
-	}
-}
-
 void table_write_html(struct strbuf *sb, const struct table *t)
 {
 	size_t i;
 	int k, c;
 
 	strbuf_addstr(sb, "<table>\n<caption>");
-	html_escape(sb, t->caption);
+	quote_html(sb, t->caption);
 	strbuf_addstr(sb, "</caption>\n<thead>\n");
 	if (t->paper_head) {
 		strbuf_addf(sb, "<tr><th colspan=\"%d\"></th><th colspan=\"%d\" class=\"grp\">camlab</th>"
 				"<th colspan=\"%d\" class=\"grp paper\">paper: ",
 			    t->nr_keys, METRIC_NR, METRIC_NR);
-		html_escape(sb, t->paper_head);
+		quote_html(sb, t->paper_head);
 		strbuf_addstr(sb, "</th></tr>\n");
 	}
 	strbuf_addstr(sb, "<tr>");
@@ -550,7 +501,7 @@ void table_write_html(struct strbuf *sb, const struct table *t)
 		strbuf_addstr(sb, rule ? "<tr class=\"rule\">" : "<tr>");
 		for (k = 0; k < t->nr_keys; k++) {
 			strbuf_addstr(sb, "<td class=\"key\">");
-			html_escape(sb, key_cell(t, i, k));
+			quote_html(sb, key_cell(t, i, k));
 			strbuf_addstr(sb, "</td>");
 		}
 		for (c = 0; c < t->nr_vals; c++) {
@@ -606,8 +557,14 @@ static int write_latex_document(const char *dir, const struct table *t, size_t n
 	      "\\documentclass{article}\n\\usepackage[margin=2cm]{geometry}\n"
 	      "\\usepackage{booktabs}\n\\usepackage{graphicx}\n\\begin{document}\n",
 	      f);
-	for (i = 0; i < nr; i++)
-		fprintf(f, "\\input{%s.tex}\n", t[i].name);
+	for (i = 0; i < nr; i++) {
+		/* a table whose file could not be written (a name too long for a file name) is left out */
+		struct strbuf one = STRBUF_INIT;
+		strbuf_addf(&one, "%s/%s.tex", dir, t[i].name);
+		if (!access(one.buf, R_OK))
+			fprintf(f, "\\input{%s.tex}\n", t[i].name);
+		strbuf_release(&one);
+	}
 	fputs("\\end{document}\n", f);
 	if (ferror(f) | fclose(f))
 		ret = error("cannot write '%s': %s", path.buf, strerror(errno));

@@ -67,7 +67,5 @@ int tables_write(const char *dir, const struct table *t, size_t nr, unsigned for
 
 /* A file-name-safe form of s: letters, digits and "+-_" kept, anything else '_'. */
 void table_slug(struct strbuf *sb, const char *s);
-/* Append s with HTML's special characters (< > & ") escaped. */
-void html_escape(struct strbuf *sb, const char *s);
 
 #endif

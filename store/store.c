@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/quote.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
@@ -466,7 +467,8 @@ int store_aggregate(struct store *s, const char *key)
 
 static void csv_field(FILE *fp, sqlite3_stmt *st, int i)
 {
-	const unsigned char *t;
+	struct strbuf sb = STRBUF_INIT;
+	const char *t;
 	switch (sqlite3_column_type(st, i)) {
 	case SQLITE_NULL:
 		break;
@@ -477,18 +479,10 @@ static void csv_field(FILE *fp, sqlite3_stmt *st, int i)
 		fprintf(fp, "%.9g", sqlite3_column_double(st, i));
 		break;
 	default:
-		t = sqlite3_column_text(st, i);
-		if (strpbrk((const char *)t, ",\"\n")) {
-			fputc('"', fp);
-			for (; *t; t++) {
-				if (*t == '"')
-					fputc('"', fp);
-				fputc(*t, fp);
-			}
-			fputc('"', fp);
-		} else {
-			fputs((const char *)t, fp);
-		}
+		t = (const char *)sqlite3_column_text(st, i);
+		quote_csv(&sb, t ? t : "");
+		fwrite(sb.buf, 1, sb.len, fp);
+		strbuf_release(&sb);
 	}
 }
 

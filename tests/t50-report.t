@@ -221,7 +221,7 @@ test_expect_success 'the plots: a bar chart per metric, the ablation, per-image 
 		test -f \$s.gp && test -f \$s.svg && png_size \$s.png >/dev/null || { echo \"\$s\"; exit 1; }
 	done &&
 	grep -q '<svg' metric-AD.svg && test_grep 'set ylabel \"AD \(%\)\"' metric-AD.gp &&
-	test_grep 'lower is better' metric-AD.gp && test_grep 'title \"ShapleyCAM\"' metric-AD.gp
+	test_grep 'lower is better' metric-AD.gp && test_grep \"title 'ShapleyCAM'\" metric-AD.gp
 "
 
 test_expect_success 'every gnuplot script reruns without a word on stdout or stderr' "
