@@ -32,6 +32,7 @@
  */
 #define LUA_MEM_CAP ((size_t)64 << 20)	/* bytes the Lua state may hold */
 #define LUA_BUDGET 10000000L		/* VM instructions */
+#define LUA_SECONDS 10.0		/* wall clock (CAMLAB_LUA_SECONDS), for what C functions do */
 #define LUA_HOOK_EVERY 1000		/* instructions between two budget checks */
 #define SPEC_MAX_BYTES ((size_t)16 << 20) /* a larger spec is refused, as the YAML front end does */
 #define KEY_DEPTH 4			/* mappings iterated inside one another */
@@ -57,7 +58,8 @@ struct lua_ctx {
 	lua_State *L;		/* once created, for the allocator to say where a refusal happened */
 	struct lua_cap mem;	/* the state's memory cap (xalloc_lua_capped) */
 	int mem_line;
-	long budget, spent;
+	struct sandbox_call call;	/* the spec's instruction budget and wall clock */
+	struct strbuf what;		/* "the spec 'file'", for the watchdog */
 	int over_budget, budget_line, last_line;
 	int err_line;		/* set by the message handler */
 
@@ -106,16 +108,14 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	if (lua_getinfo(L, "Sl", ar) && in_spec(c, ar))
 		c->last_line = ar->currentline;
 	if (c->over_budget) {
-		luaL_error(L, "instruction budget exceeded");
+		luaL_error(L, "%s", sandbox_call_message(&c->call));
 		return;
 	}
-	c->spent += LUA_HOOK_EVERY;
-	if (c->spent < c->budget)
+	if (!sandbox_call_tick(&c->call, L))
 		return;
 	c->over_budget = 1;
 	c->budget_line = c->last_line;
-	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-	luaL_error(L, "instruction budget exceeded");
+	luaL_error(L, "%s", sandbox_call_message(&c->call));
 }
 
 /* The line of the innermost frame running the spec's own code (not a load()ed chunk, not C), or 0. */
@@ -1733,8 +1733,7 @@ static void report_error(struct lua_ctx *c, lua_State *L, int status)
 	const char *msg;
 
 	if (c->over_budget) {
-		diag_error(c->d, pos_line(c, c->budget_line), "instruction budget of %ld exceeded (an endless loop?)",
-			   c->budget);
+		diag_error(c->d, pos_line(c, c->budget_line), "%s", sandbox_call_message(&c->call));
 		return;
 	}
 	if (status == LUA_ERRMEM || (c->mem.hit && status == LUA_ERRERR)) {
@@ -1788,9 +1787,9 @@ static int run_spec(lua_State *L)
 		}
 		return 0;
 	}
-	lua_sethook(L, budget_hook, LUA_MASKCOUNT, LUA_HOOK_EVERY);
+	sandbox_call_begin(&c->call, L, LUA_HOOK_EVERY, budget_hook);
 	status = lua_pcall(L, 0, 0, -2);
-	lua_sethook(L, NULL, 0, 0);
+	sandbox_call_end(&c->call, L);
 	if (status != LUA_OK || c->over_budget)
 		report_error(c, L, status);
 	else if (!c->called)
@@ -1867,9 +1866,13 @@ int exp_lua_load(struct experiment *e, const char *file, struct diag *d, int all
 	c.mem.cap = LUA_MEM_CAP;
 	c.mem.on_hit = mem_refused;
 	c.mem.hit_ud = &c;
-	c.budget = LUA_BUDGET;
+	c.call.budget = LUA_BUDGET;
+	c.call.seconds = sandbox_seconds(LUA_SECONDS);
 	if (read_spec(&c) < 0)
 		return -1;
+	strbuf_init(&c.what, 0);
+	strbuf_addf(&c.what, "the spec '%s'", file);
+	c.call.what = c.what.buf;
 	strbuf_addf(&source, "@%s", file);
 	c.source = source.buf;
 
@@ -1884,8 +1887,9 @@ int exp_lua_load(struct experiment *e, const char *file, struct diag *d, int all
 			ran = lua_toboolean(L, -1);
 		else
 			report_error(&c, L, status);
-		lua_close(L);
+		sandbox_close(L);
 	}
+	strbuf_release(&c.what);
 	for (i = 0; i < KEY_DEPTH; i++)
 		free(c.keys[i].v);
 	free(c.lines);
