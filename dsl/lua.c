@@ -1727,6 +1727,44 @@ static const char *strip_where(const struct lua_ctx *c, const char *msg, int *li
 	return p;
 }
 
+/*
+ * Lua's parser recurses once per nested bracket or block and stops near 200 levels with "C stack
+ * overflow", which says neither where nor why. Brackets are counted first, so that a spec nested past
+ * SPEC_MAX_DEPTH is an error at the bracket that passes it; *deepest is the offset of the first bracket
+ * at the greatest depth, where Lua's own message is placed.
+ */
+static int check_depth(struct lua_ctx *c, size_t *deepest)
+{
+	size_t i = 0;
+	int depth = 0, max = 0;
+
+	*deepest = 0;
+	while (i < c->len) {
+		size_t j = skip_literal(c, i);
+		char ch;
+		if (j != i) {
+			i = j;
+			continue;
+		}
+		ch = c->text[i];
+		if (ch == '{' || ch == '(' || ch == '[') {
+			if (++depth > SPEC_MAX_DEPTH) {
+				diag_error(c->d, pos_at(c, i),
+					   "tables and brackets nested deeper than %d levels", SPEC_MAX_DEPTH);
+				return -1;
+			}
+			if (depth > max) {
+				max = depth;
+				*deepest = i;
+			}
+		} else if ((ch == '}' || ch == ')' || ch == ']') && depth > 0) {
+			depth--;
+		}
+		i++;
+	}
+	return 0;
+}
+
 static void report_error(struct lua_ctx *c, lua_State *L, int status)
 {
 	int line = c->err_line;
@@ -1763,23 +1801,127 @@ static void report_error(struct lua_ctx *c, lua_State *L, int status)
 	}
 }
 
+/*
+ * Does the Lua source src read the global name (not as a field, t.name or t:name), without setting it
+ * or declaring it local itself? A guess from the text, good enough for a warning.
+ */
+static int reads_global(const char *src, const char *name)
+{
+	struct lua_ctx t;
+	size_t i = 0, n = strlen(name);
+	int found = 0;
+
+	memset(&t, 0, sizeof(t));
+	t.text = (char *)src;
+	t.len = strlen(src);
+	while (i < t.len) {
+		size_t j = skip_literal(&t, i), k;
+		if (j != i) {
+			i = j;
+			continue;
+		}
+		if (!ident_char((unsigned char)src[i]) || isdigit((unsigned char)src[i])) {
+			i++;
+			continue;
+		}
+		for (j = i; j < t.len && ident_char((unsigned char)src[j]); j++)
+			;
+		if (j - i == n && !memcmp(src + i, name, n)) {
+			for (k = i; k > 0 && isspace((unsigned char)src[k - 1]); k--)
+				;
+			if (k >= 5 && (keyword_at(&t, k - 5, "local") || keyword_at(&t, k - 3, "for") ||
+				       keyword_at(&t, k - 8, "function")))
+				return 0; /* its own */
+			if (k > 0 && (src[k - 1] == ':' || (src[k - 1] == '.' && (k < 2 || src[k - 2] != '.')))) {
+				i = j;
+				continue; /* a field */
+			}
+			for (k = j; k < t.len && isspace((unsigned char)src[k]); k++)
+				;
+			if (k < t.len && src[k] == '=' && (k + 1 >= t.len || src[k + 1] != '='))
+				return 0; /* set by the definition itself */
+			found = 1;
+		}
+		i = j;
+	}
+	return found;
+}
+
+/*
+ * A definition runs apart from the spec (interp/luacam.h), where the spec's globals do not exist: a
+ * definition that reads one passes check and then fails, or reads nil, when it runs. Warn at check time.
+ * The globals table is at the top of L; builtins (the registry's camlab.builtins) are those the sandbox
+ * set before the spec ran.
+ */
+static void warn_spec_globals(struct lua_ctx *c, lua_State *L)
+{
+	static const char *const kinds[] = { "method", "utility", "metric" };
+	size_t i;
+
+	lua_getfield(L, LUA_REGISTRYINDEX, "camlab.builtins");
+	lua_pushglobaltable(L);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		const char *name;
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			continue;
+		lua_pushvalue(L, -1);
+		if (lua_rawget(L, -4) != LUA_TNIL) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_pop(L, 1);
+		name = lua_tostring(L, -1);
+		for (i = 0; i < c->e->nr_defs; i++) {
+			const struct exp_def *df = &c->e->defs[i];
+			if (df->lua && reads_global(df->lua, name))
+				diag_warning(c->d, df->pos,
+					     "%s '%s' reads '%s', a global the spec sets: a definition runs apart "
+					     "from the spec and sees only camlab's built-ins, so '%s' is nil there "
+					     "(set it inside the definition)",
+					     kinds[df->kind], df->name ? df->name : "", name, name);
+		}
+	}
+	lua_pop(L, 2);
+}
+
 /* Runs protected: the sandbox, the spec, then the experiment{} table's conversion (in the call). */
 static int run_spec(lua_State *L)
 {
 	struct lua_ctx *c = ctx_of(L);
 	lua_Debug ar;
+	size_t deepest;
 	int status;
 
 	open_sandbox(c, L);
+	/* the names a spec did not set */
+	lua_newtable(L);
+	lua_pushglobaltable(L);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		lua_pop(L, 1);
+		lua_pushvalue(L, -1);
+		lua_pushboolean(L, 1);
+		lua_rawset(L, -5);
+	}
+	lua_pop(L, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, "camlab.builtins");
 	lua_pushcfunction(L, msg_handler);
 	/* Lua abbreviates the chunk name in messages; an empty chunk of the same name says how */
 	if (luaL_loadbufferx(L, "", 0, c->source, "t") == LUA_OK && lua_getinfo(L, ">S", &ar))
 		memcpy(c->short_src, ar.short_src, sizeof(c->short_src));
+	if (check_depth(c, &deepest) < 0)
+		return 0;
 	status = luaL_loadbufferx(L, c->text, c->len, c->source, "t");
 	if (status != LUA_OK) {
 		int line = 0;
 		const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "cannot load the spec";
-		if (status == LUA_ERRSYNTAX) {
+		if (strstr(msg, "C stack overflow")) {
+			diag_error(c->d, pos_at(c, deepest),
+				   "nested too deeply for Lua's parser (C stack overflow; it allows about 200 "
+				   "levels of brackets and blocks)");
+		} else if (status == LUA_ERRSYNTAX) {
 			msg = strip_where(c, msg, &line);
 			diag_error(c->d, pos_line(c, line), "%s", msg);
 		} else {
@@ -1794,6 +1936,8 @@ static int run_spec(lua_State *L)
 		report_error(c, L, status);
 	else if (!c->called)
 		diag_error(c->d, pos_line(c, 0), "no experiment{} in the spec: write experiment { name = ..., ... }");
+	else
+		warn_spec_globals(c, L);
 	/* nothing useful was read unless the spec ran and called experiment{} */
 	lua_pushboolean(L, status == LUA_OK && !c->over_budget && c->called);
 	return 1;
