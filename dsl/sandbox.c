@@ -83,8 +83,9 @@ static int guarded(lua_State *L)
 	if (!reps && pattern_steps(n, plen, 0) > SANDBOX_PATTERN_STEPS)
 		return luaL_error(L,
 				  "string.%s: a pattern of %d bytes on a string of %d bytes passes the "
-				  "sandbox's limit of %.0f comparisons: use a shorter pattern or string",
-				  lua_tostring(L, lua_upvalueindex(3)), (int)plen, (int)n, SANDBOX_PATTERN_STEPS);
+				  "sandbox's limit of %I comparisons: use a shorter pattern or string",
+				  lua_tostring(L, lua_upvalueindex(3)), (int)plen, (int)n,
+				  (lua_Integer)SANDBOX_PATTERN_STEPS);
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
