@@ -1802,21 +1802,22 @@ static void report_error(struct lua_ctx *c, lua_State *L, int status)
 }
 
 /*
- * Does the Lua source src read the global name (not as a field, t.name or t:name), without setting it
- * or declaring it local itself? A guess from the text, good enough for a warning.
+ * The identifiers of the Lua source src, by kind, into the tables at own and reads: a name declared local
+ * (or a for variable, or a named function) or assigned (name = ...) is the source's own; any other name
+ * that is not a field (t.name, t:name) is read. A guess from the text, good enough for a warning; one
+ * pass, so that its cost is the source's length.
  */
-static int reads_global(const char *src, const char *name)
+static void scan_names(lua_State *L, const char *src, int own, int reads)
 {
 	struct lua_ctx t;
-	size_t i = 0, n = strlen(name);
-	int found = 0;
+	size_t i = 0, j, k;
 
 	memset(&t, 0, sizeof(t));
 	t.text = (char *)src;
 	t.len = strlen(src);
 	while (i < t.len) {
-		size_t j = skip_literal(&t, i), k;
-		if (j != i) {
+		int mine = 0;
+		if ((j = skip_literal(&t, i)) != i) {
 			i = j;
 			continue;
 		}
@@ -1826,64 +1827,76 @@ static int reads_global(const char *src, const char *name)
 		}
 		for (j = i; j < t.len && ident_char((unsigned char)src[j]); j++)
 			;
-		if (j - i == n && !memcmp(src + i, name, n)) {
-			for (k = i; k > 0 && isspace((unsigned char)src[k - 1]); k--)
-				;
-			if (k >= 5 && (keyword_at(&t, k - 5, "local") || keyword_at(&t, k - 3, "for") ||
-				       keyword_at(&t, k - 8, "function")))
-				return 0; /* its own */
-			if (k > 0 && (src[k - 1] == ':' || (src[k - 1] == '.' && (k < 2 || src[k - 2] != '.')))) {
-				i = j;
-				continue; /* a field */
-			}
-			for (k = j; k < t.len && isspace((unsigned char)src[k]); k++)
-				;
-			if (k < t.len && src[k] == '=' && (k + 1 >= t.len || src[k + 1] != '='))
-				return 0; /* set by the definition itself */
-			found = 1;
+		for (k = i; k > 0 && isspace((unsigned char)src[k - 1]); k--)
+			;
+		if (k > 0 && (src[k - 1] == ':' || (src[k - 1] == '.' && (k < 2 || src[k - 2] != '.')))) {
+			i = j;
+			continue; /* a field */
 		}
+		if ((k >= 5 && keyword_at(&t, k - 5, "local")) || (k >= 3 && keyword_at(&t, k - 3, "for")) ||
+		    (k >= 8 && keyword_at(&t, k - 8, "function")))
+			mine = 1;
+		for (k = j; k < t.len && isspace((unsigned char)src[k]); k++)
+			;
+		if (k < t.len && src[k] == '=' && (k + 1 >= t.len || src[k + 1] != '='))
+			mine = 1;
+		lua_pushlstring(L, src + i, j - i);
+		lua_pushboolean(L, 1);
+		lua_rawset(L, mine ? own : reads);
 		i = j;
 	}
+}
+
+/* Does the table at t hold the key at the top of L's stack (raw)? */
+static int has_key(lua_State *L, int t)
+{
+	int found;
+	lua_pushvalue(L, -1);
+	found = lua_rawget(L, t) != LUA_TNIL;
+	lua_pop(L, 1);
 	return found;
 }
 
 /*
  * A definition runs apart from the spec (interp/luacam.h), where the spec's globals do not exist: a
  * definition that reads one passes check and then fails, or reads nil, when it runs. Warn at check time.
- * The globals table is at the top of L; builtins (the registry's camlab.builtins) are those the sandbox
- * set before the spec ran.
+ * Builtins (the registry's camlab.builtins) are the globals the sandbox set before the spec ran.
  */
 static void warn_spec_globals(struct lua_ctx *c, lua_State *L)
 {
 	static const char *const kinds[] = { "method", "utility", "metric" };
+	int top = lua_gettop(L), builtins, globals, own, reads;
 	size_t i;
 
 	lua_getfield(L, LUA_REGISTRYINDEX, "camlab.builtins");
+	builtins = lua_gettop(L);
 	lua_pushglobaltable(L);
-	lua_pushnil(L);
-	while (lua_next(L, -2)) {
-		const char *name;
-		lua_pop(L, 1);
-		if (lua_type(L, -1) != LUA_TSTRING)
+	globals = lua_gettop(L);
+	for (i = 0; i < c->e->nr_defs; i++) {
+		const struct exp_def *df = &c->e->defs[i];
+		if (!df->lua)
 			continue;
-		lua_pushvalue(L, -1);
-		if (lua_rawget(L, -4) != LUA_TNIL) {
+		lua_newtable(L);
+		own = lua_gettop(L);
+		lua_newtable(L);
+		reads = lua_gettop(L);
+		scan_names(L, df->lua, own, reads);
+		lua_pushnil(L);
+		while (lua_next(L, reads)) {
+			const char *name;
 			lua_pop(L, 1);
-			continue;
+			if (has_key(L, own) || has_key(L, builtins) || !has_key(L, globals))
+				continue;
+			name = lua_tostring(L, -1);
+			diag_warning(c->d, df->pos,
+				     "%s '%s' reads '%s', a global the spec sets: a definition runs apart from "
+				     "the spec and sees only camlab's built-ins, so '%s' is nil there (set it "
+				     "inside the definition)",
+				     kinds[df->kind], df->name ? df->name : "", name, name);
 		}
-		lua_pop(L, 1);
-		name = lua_tostring(L, -1);
-		for (i = 0; i < c->e->nr_defs; i++) {
-			const struct exp_def *df = &c->e->defs[i];
-			if (df->lua && reads_global(df->lua, name))
-				diag_warning(c->d, df->pos,
-					     "%s '%s' reads '%s', a global the spec sets: a definition runs apart "
-					     "from the spec and sees only camlab's built-ins, so '%s' is nil there "
-					     "(set it inside the definition)",
-					     kinds[df->kind], df->name ? df->name : "", name, name);
-		}
+		lua_settop(L, globals);
 	}
-	lua_pop(L, 2);
+	lua_settop(L, top);
 }
 
 /* Runs protected: the sandbox, the spec, then the experiment{} table's conversion (in the call). */
