@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/error.h"
+
 /*
  * The repetitions of a Lua pattern that can backtrack ('*', '+', '-', '?' after a single-character
  * class), outside escapes and sets. '?' tries two ways, so forty of them try 2^40 ("a?a?...aaa").
@@ -134,7 +136,8 @@ static int guarded_len(lua_State *L)
 	if (lua_type(L, 1) == LUA_TTABLE) {
 		lua_Integer n = luaL_len(L, 1);
 		if (n > SANDBOX_TABLE_ITEMS)
-			return luaL_error(L, "table.%s: a table of length %I passes the sandbox's limit of %I",
+			return luaL_error(L,
+					  "table.%s: a table of length %I passes the sandbox's limit of %I",
 					  lua_tostring(L, lua_upvalueindex(2)), (lua_Integer)n,
 					  (lua_Integer)SANDBOX_TABLE_ITEMS);
 	}
@@ -188,8 +191,9 @@ static int guarded_setmetatable(lua_State *L)
 	if (lua_type(L, 2) == LUA_TTABLE) {
 		lua_pushliteral(L, "__gc");
 		if (lua_rawget(L, 2) != LUA_TNIL)
-			return luaL_error(L, "setmetatable: a finaliser (__gc) is not allowed in the sandbox, "
-					     "since it would run outside the sandbox's limits");
+			return luaL_error(L,
+					  "setmetatable: a finaliser (__gc) is not allowed in the sandbox, "
+					  "since it would run outside the sandbox's limits");
 		lua_pop(L, 1);
 	}
 	return call_original(L);
@@ -403,7 +407,8 @@ const char *sandbox_call_message(const struct sandbox_call *c)
 	static char msg[160];
 
 	if (c->over == SANDBOX_OVER_BUDGET)
-		snprintf(msg, sizeof(msg), "instruction budget of %ld exceeded (an endless loop?)", c->budget);
+		snprintf(msg, sizeof(msg), "instruction budget of %ld exceeded (an endless loop?)",
+			 c->budget);
 	else if (c->over == SANDBOX_OVER_CLOCK)
 		snprintf(msg, sizeof(msg), "wall-clock limit of %g s exceeded (CAMLAB_LUA_SECONDS sets it)",
 			 c->seconds);
@@ -434,8 +439,8 @@ double sandbox_seconds(double dflt)
 	s = strtod(v, &end);
 	if (*end || errno || !(s > 0) || s > 1e6) {
 		if (!warned++)
-			fprintf(stderr, "warning: ignoring CAMLAB_LUA_SECONDS='%s': not a number of seconds "
-					"between 0 and 1e6\n", v);
+			warning("ignoring CAMLAB_LUA_SECONDS='%s': not a number of seconds between 0 and 1e6",
+				v);
 		return dflt;
 	}
 	return s;

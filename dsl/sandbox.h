@@ -53,10 +53,10 @@ struct sandbox_call {
 	const char *what; /* "the spec 'x.lua'", "method 'm'": what the watchdog names (borrowed) */
 
 	/* private */
-	int every;	     /* instructions between two hooks */
+	int every; /* instructions between two hooks */
 	long spent;
 	double start;
-	int over;	     /* enum sandbox_over once a limit is passed */
+	int over; /* enum sandbox_over once a limit is passed */
 	int armed;
 	struct sandbox_call *next; /* the watchdog's list */
 };
