@@ -9,6 +9,13 @@
 #include "dsl/diag.h"
 #include "dsl/experiment.h"
 
+/*
+ * How deeply a spec may nest mappings, lists and brackets, in both front ends: far beyond any honest
+ * spec, and before a parser's recursion can overflow the C stack. A deeper spec is an error at the
+ * position where the limit is passed.
+ */
+#define SPEC_MAX_DEPTH 256
+
 /* YAML, read with libyaml. */
 int exp_yaml_load(struct experiment *e, const char *file, struct diag *d);
 

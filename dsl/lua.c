@@ -32,6 +32,7 @@
  */
 #define LUA_MEM_CAP ((size_t)64 << 20)	/* bytes the Lua state may hold */
 #define LUA_BUDGET 10000000L		/* VM instructions */
+#define LUA_SECONDS 10.0		/* wall clock (CAMLAB_LUA_SECONDS), for what C functions do */
 #define LUA_HOOK_EVERY 1000		/* instructions between two budget checks */
 #define SPEC_MAX_BYTES ((size_t)16 << 20) /* a larger spec is refused, as the YAML front end does */
 #define KEY_DEPTH 4			/* mappings iterated inside one another */
@@ -57,7 +58,8 @@ struct lua_ctx {
 	lua_State *L;		/* once created, for the allocator to say where a refusal happened */
 	struct lua_cap mem;	/* the state's memory cap (xalloc_lua_capped) */
 	int mem_line;
-	long budget, spent;
+	struct sandbox_call call;	/* the spec's instruction budget and wall clock */
+	struct strbuf what;		/* "the spec 'file'", for the watchdog */
 	int over_budget, budget_line, last_line;
 	int err_line;		/* set by the message handler */
 
@@ -106,16 +108,14 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	if (lua_getinfo(L, "Sl", ar) && in_spec(c, ar))
 		c->last_line = ar->currentline;
 	if (c->over_budget) {
-		luaL_error(L, "instruction budget exceeded");
+		luaL_error(L, "%s", sandbox_call_message(&c->call));
 		return;
 	}
-	c->spent += LUA_HOOK_EVERY;
-	if (c->spent < c->budget)
+	if (!sandbox_call_tick(&c->call, L))
 		return;
 	c->over_budget = 1;
 	c->budget_line = c->last_line;
-	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-	luaL_error(L, "instruction budget exceeded");
+	luaL_error(L, "%s", sandbox_call_message(&c->call));
 }
 
 /* The line of the innermost frame running the spec's own code (not a load()ed chunk, not C), or 0. */
@@ -1727,14 +1727,51 @@ static const char *strip_where(const struct lua_ctx *c, const char *msg, int *li
 	return p;
 }
 
+/*
+ * Lua's parser recurses once per nested bracket or block and stops near 200 levels with "C stack
+ * overflow", which says neither where nor why. Brackets are counted first, so that a spec nested past
+ * SPEC_MAX_DEPTH is an error at the bracket that passes it; *deepest is the offset of the first bracket
+ * at the greatest depth, where Lua's own message is placed.
+ */
+static int check_depth(struct lua_ctx *c, size_t *deepest)
+{
+	size_t i = 0;
+	int depth = 0, max = 0;
+
+	*deepest = 0;
+	while (i < c->len) {
+		size_t j = skip_literal(c, i);
+		char ch;
+		if (j != i) {
+			i = j;
+			continue;
+		}
+		ch = c->text[i];
+		if (ch == '{' || ch == '(' || ch == '[') {
+			if (++depth > SPEC_MAX_DEPTH) {
+				diag_error(c->d, pos_at(c, i),
+					   "tables and brackets nested deeper than %d levels", SPEC_MAX_DEPTH);
+				return -1;
+			}
+			if (depth > max) {
+				max = depth;
+				*deepest = i;
+			}
+		} else if ((ch == '}' || ch == ')' || ch == ']') && depth > 0) {
+			depth--;
+		}
+		i++;
+	}
+	return 0;
+}
+
 static void report_error(struct lua_ctx *c, lua_State *L, int status)
 {
 	int line = c->err_line;
 	const char *msg;
 
 	if (c->over_budget) {
-		diag_error(c->d, pos_line(c, c->budget_line), "instruction budget of %ld exceeded (an endless loop?)",
-			   c->budget);
+		diag_error(c->d, pos_line(c, c->budget_line), "%s", sandbox_call_message(&c->call));
 		return;
 	}
 	if (status == LUA_ERRMEM || (c->mem.hit && status == LUA_ERRERR)) {
@@ -1764,23 +1801,140 @@ static void report_error(struct lua_ctx *c, lua_State *L, int status)
 	}
 }
 
+/*
+ * The identifiers of the Lua source src, by kind, into the tables at own and reads: a name declared local
+ * (or a for variable, or a named function) or assigned (name = ...) is the source's own; any other name
+ * that is not a field (t.name, t:name) is read. A guess from the text, good enough for a warning; one
+ * pass, so that its cost is the source's length.
+ */
+static void scan_names(lua_State *L, const char *src, int own, int reads)
+{
+	struct lua_ctx t;
+	size_t i = 0, j, k;
+
+	memset(&t, 0, sizeof(t));
+	t.text = (char *)src;
+	t.len = strlen(src);
+	while (i < t.len) {
+		int mine = 0;
+		if ((j = skip_literal(&t, i)) != i) {
+			i = j;
+			continue;
+		}
+		if (!ident_char((unsigned char)src[i]) || isdigit((unsigned char)src[i])) {
+			i++;
+			continue;
+		}
+		for (j = i; j < t.len && ident_char((unsigned char)src[j]); j++)
+			;
+		for (k = i; k > 0 && isspace((unsigned char)src[k - 1]); k--)
+			;
+		if (k > 0 && (src[k - 1] == ':' || (src[k - 1] == '.' && (k < 2 || src[k - 2] != '.')))) {
+			i = j;
+			continue; /* a field */
+		}
+		if ((k >= 5 && keyword_at(&t, k - 5, "local")) || (k >= 3 && keyword_at(&t, k - 3, "for")) ||
+		    (k >= 8 && keyword_at(&t, k - 8, "function")))
+			mine = 1;
+		for (k = j; k < t.len && isspace((unsigned char)src[k]); k++)
+			;
+		if (k < t.len && src[k] == '=' && (k + 1 >= t.len || src[k + 1] != '='))
+			mine = 1;
+		lua_pushlstring(L, src + i, j - i);
+		lua_pushboolean(L, 1);
+		lua_rawset(L, mine ? own : reads);
+		i = j;
+	}
+}
+
+/* Does the table at t hold the key at the top of L's stack (raw)? */
+static int has_key(lua_State *L, int t)
+{
+	int found;
+	lua_pushvalue(L, -1);
+	found = lua_rawget(L, t) != LUA_TNIL;
+	lua_pop(L, 1);
+	return found;
+}
+
+/*
+ * A definition runs apart from the spec (interp/luacam.h), where the spec's globals do not exist: a
+ * definition that reads one passes check and then fails, or reads nil, when it runs. Warn at check time.
+ * Builtins (the registry's camlab.builtins) are the globals the sandbox set before the spec ran.
+ */
+static void warn_spec_globals(struct lua_ctx *c, lua_State *L)
+{
+	static const char *const kinds[] = { "method", "utility", "metric" };
+	int top = lua_gettop(L), builtins, globals, own, reads;
+	size_t i;
+
+	lua_getfield(L, LUA_REGISTRYINDEX, "camlab.builtins");
+	builtins = lua_gettop(L);
+	lua_pushglobaltable(L);
+	globals = lua_gettop(L);
+	for (i = 0; i < c->e->nr_defs; i++) {
+		const struct exp_def *df = &c->e->defs[i];
+		if (!df->lua)
+			continue;
+		lua_newtable(L);
+		own = lua_gettop(L);
+		lua_newtable(L);
+		reads = lua_gettop(L);
+		scan_names(L, df->lua, own, reads);
+		lua_pushnil(L);
+		while (lua_next(L, reads)) {
+			const char *name;
+			lua_pop(L, 1);
+			if (has_key(L, own) || has_key(L, builtins) || !has_key(L, globals))
+				continue;
+			name = lua_tostring(L, -1);
+			diag_warning(c->d, df->pos,
+				     "%s '%s' reads '%s', a global the spec sets: a definition runs apart from "
+				     "the spec and sees only camlab's built-ins, so '%s' is nil there (set it "
+				     "inside the definition)",
+				     kinds[df->kind], df->name ? df->name : "", name, name);
+		}
+		lua_settop(L, globals);
+	}
+	lua_settop(L, top);
+}
+
 /* Runs protected: the sandbox, the spec, then the experiment{} table's conversion (in the call). */
 static int run_spec(lua_State *L)
 {
 	struct lua_ctx *c = ctx_of(L);
 	lua_Debug ar;
+	size_t deepest;
 	int status;
 
 	open_sandbox(c, L);
+	/* the names a spec did not set */
+	lua_newtable(L);
+	lua_pushglobaltable(L);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		lua_pop(L, 1);
+		lua_pushvalue(L, -1);
+		lua_pushboolean(L, 1);
+		lua_rawset(L, -5);
+	}
+	lua_pop(L, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, "camlab.builtins");
 	lua_pushcfunction(L, msg_handler);
 	/* Lua abbreviates the chunk name in messages; an empty chunk of the same name says how */
 	if (luaL_loadbufferx(L, "", 0, c->source, "t") == LUA_OK && lua_getinfo(L, ">S", &ar))
 		memcpy(c->short_src, ar.short_src, sizeof(c->short_src));
+	if (check_depth(c, &deepest) < 0)
+		return 0;
 	status = luaL_loadbufferx(L, c->text, c->len, c->source, "t");
 	if (status != LUA_OK) {
 		int line = 0;
 		const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "cannot load the spec";
-		if (status == LUA_ERRSYNTAX) {
+		if (strstr(msg, "C stack overflow")) {
+			diag_error(c->d, pos_at(c, deepest),
+				   "nested too deeply for Lua's parser (C stack overflow; it allows about 200 "
+				   "levels of brackets and blocks)");
+		} else if (status == LUA_ERRSYNTAX) {
 			msg = strip_where(c, msg, &line);
 			diag_error(c->d, pos_line(c, line), "%s", msg);
 		} else {
@@ -1788,13 +1942,15 @@ static int run_spec(lua_State *L)
 		}
 		return 0;
 	}
-	lua_sethook(L, budget_hook, LUA_MASKCOUNT, LUA_HOOK_EVERY);
+	sandbox_call_begin(&c->call, L, LUA_HOOK_EVERY, budget_hook);
 	status = lua_pcall(L, 0, 0, -2);
-	lua_sethook(L, NULL, 0, 0);
+	sandbox_call_end(&c->call, L);
 	if (status != LUA_OK || c->over_budget)
 		report_error(c, L, status);
 	else if (!c->called)
 		diag_error(c->d, pos_line(c, 0), "no experiment{} in the spec: write experiment { name = ..., ... }");
+	else
+		warn_spec_globals(c, L);
 	/* nothing useful was read unless the spec ran and called experiment{} */
 	lua_pushboolean(L, status == LUA_OK && !c->over_budget && c->called);
 	return 1;
@@ -1867,9 +2023,13 @@ int exp_lua_load(struct experiment *e, const char *file, struct diag *d, int all
 	c.mem.cap = LUA_MEM_CAP;
 	c.mem.on_hit = mem_refused;
 	c.mem.hit_ud = &c;
-	c.budget = LUA_BUDGET;
+	c.call.budget = LUA_BUDGET;
+	c.call.seconds = sandbox_seconds(LUA_SECONDS);
 	if (read_spec(&c) < 0)
 		return -1;
+	strbuf_init(&c.what, 0);
+	strbuf_addf(&c.what, "the spec '%s'", file);
+	c.call.what = c.what.buf;
 	strbuf_addf(&source, "@%s", file);
 	c.source = source.buf;
 
@@ -1884,8 +2044,9 @@ int exp_lua_load(struct experiment *e, const char *file, struct diag *d, int all
 			ran = lua_toboolean(L, -1);
 		else
 			report_error(&c, L, status);
-		lua_close(L);
+		sandbox_close(L);
 	}
+	strbuf_release(&c.what);
 	for (i = 0; i < KEY_DEPTH; i++)
 		free(c.keys[i].v);
 	free(c.lines);

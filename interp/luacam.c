@@ -20,36 +20,55 @@
 
 #define TENSOR_MT "camlab.tensor"
 #define CALL_BUDGET 10000000 /* instructions per call: a user map is a few tensor operations */
-
-static void budget_hook(lua_State *L, lua_Debug *ar)
-{
-	(void)ar;
-	luaL_error(L, "instruction budget of %d exceeded (an endless loop?)", CALL_BUDGET);
-}
+#define CALL_SECONDS 60.0    /* wall clock per call (CAMLAB_LUA_SECONDS): a batch's tensor operations */
+#define HOOK_EVERY 100	     /* instructions between two looks at the budget and the clock */
 
 /*
- * Bytes the definitions' Lua state may hold. Tensors are handles to libtorch's memory, so a definition
+ * Bytes a definition's Lua state may hold. Tensors are handles to libtorch's memory, so a definition
  * needs little; the cap keeps a runaway table from taking the machine (the spec's own state has one too).
  */
 #define MEM_CAP ((size_t)256 << 20)
 
+/*
+ * Every call of a definition runs in a fresh Lua state built from the definition's source alone, so that
+ * no definition can change another's globals or builtins (relu = ... in one would change every method's
+ * relu), and no call can leave state for the next (a counter in a global would make a resumed run's
+ * numbers differ): a call's result depends on its source, which the run key holds, and its arguments.
+ * A state costs some tens of microseconds; a call is a batch.
+ */
 struct luacam {
-	lua_State *L;
 	const struct experiment *e;
-	struct lua_cap mem;
+	char **load_errors; /* per definition of e: why it does not load, or NULL */
+	double seconds;
 };
 
-/* Run the function below its n arguments on L's stack, within the instruction budget and memory cap. */
-static int limited_pcall(lua_State *L, int n)
+/* Run the function below its n arguments on L's stack, within the limits of a call. */
+static int limited_pcall(struct luacam *lc, lua_State *L, int n, const char *what)
 {
+	struct sandbox_call call;
+	struct lua_cap *mem;
 	int rc;
 
-	lua_sethook(L, budget_hook, LUA_MASKCOUNT, CALL_BUDGET);
+	memset(&call, 0, sizeof(call));
+	call.budget = CALL_BUDGET;
+	call.seconds = lc->seconds;
+	call.what = what;
+	sandbox_call_begin(&call, L, HOOK_EVERY, NULL);
 	rc = lua_pcall(L, n, 1, 0);
-	lua_sethook(L, NULL, 0, 0);
-	if (rc == LUA_ERRMEM) {
+	sandbox_call_end(&call, L);
+	lua_getallocf(L, (void **)&mem);
+	if (rc != LUA_OK && call.over) {
+		lua_pop(L, 1);
+		lua_pushstring(L, sandbox_call_message(&call));
+	} else if (rc == LUA_ERRMEM || (rc != LUA_OK && mem->hit)) {
 		lua_pop(L, 1);
 		lua_pushfstring(L, "memory cap of %d MiB exceeded", (int)(MEM_CAP >> 20));
+	} else if (rc != LUA_OK && lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+		/* error({...}): say what was raised, not "(null)" */
+		int nil = lua_isnil(L, -1);
+		const char *type = luaL_typename(L, -1); /* Lua's own static names */
+		lua_pop(L, 1);
+		lua_pushfstring(L, "error object is %s%s, not a message", nil ? "" : "a ", type);
 	}
 	return rc;
 }
@@ -294,43 +313,78 @@ static void open_sandbox(lua_State *L)
 	luaL_setfuncs(L, tensor_meta, 0);
 	luaL_newlib(L, tensor_methods);
 	lua_setfield(L, -2, "__index");
+	/* getmetatable(A) gives a name: the table's __gc could otherwise become a Lua finaliser */
+	lua_pushliteral(L, TENSOR_MT);
+	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 1);
 	lua_pushglobaltable(L);
 	luaL_setfuncs(L, functions, 0);
 	lua_pop(L, 1);
 }
 
-static const char *kind_table(enum exp_def_kind k)
+static const char *const kind_names[] = { "method", "utility", "metric" };
+
+static int opened(lua_State *L)
 {
-	return k == EXP_DEF_METHOD ? "camlab.methods" : k == EXP_DEF_UTILITY ? "camlab.utilities" : "camlab.metrics";
+	open_sandbox(L);
+	return 0;
 }
 
-/* Report why a definition did not load, and keep it for luacam_load_error. */
-static void load_failed(struct luacam *lc, struct diag *d, const struct exp_def *def, const char *what,
-			const char *detail)
+/*
+ * A fresh state (with its memory cap in *mem) in which the chunk of def has run and left its function
+ * on the stack; NULL with why in *why (xstrdup'ed) if it does not load.
+ */
+static lua_State *def_state(struct luacam *lc, const struct exp_def *def, struct lua_cap *mem, char **why)
 {
-	struct strbuf why = STRBUF_INIT;
+	struct strbuf name = STRBUF_INIT, what = STRBUF_INIT;
+	lua_State *L;
 
-	strbuf_addf(&why, "definition of '%s' %s%s", def->name, what, detail);
-	diag_error(d, def->pos, "%s", why.buf);
-	lua_getfield(lc->L, LUA_REGISTRYINDEX, "camlab.load_errors");
-	lua_pushstring(lc->L, why.buf);
-	lua_setfield(lc->L, -2, def->name);
-	lua_pop(lc->L, 1);
-	strbuf_release(&why);
+	memset(mem, 0, sizeof(*mem));
+	mem->cap = MEM_CAP;
+	*why = NULL;
+	L = lua_newstate(xalloc_lua_capped, mem);
+	if (!L) {
+		*why = xstrdup("cannot create a Lua state: out of memory");
+		return NULL;
+	}
+	lua_pushcfunction(L, opened);
+	if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+		*why = xstrdup("cannot open the sandbox: out of memory");
+		sandbox_close(L);
+		return NULL;
+	}
+	strbuf_addf(&name, "=%s:%d (%s)", lc->e->file, def->pos.line, def->name);
+	strbuf_addf(&what, "%s '%s' (loading)", kind_names[def->kind], def->name);
+	/* the chunk's own code (before `return function`) runs here: it gets the limits of a call */
+	if (luaL_loadbufferx(L, def->lua, strlen(def->lua), name.buf, "t") != LUA_OK ||
+	    limited_pcall(lc, L, 0, what.buf) != LUA_OK) {
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addf(&sb, "does not load: %s", lua_tostring(L, -1));
+		*why = strbuf_detach(&sb, NULL);
+	} else if (!lua_isfunction(L, -1)) {
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addf(&sb, "must return a function, not %s", luaL_typename(L, -1));
+		*why = strbuf_detach(&sb, NULL);
+	}
+	strbuf_release(&name);
+	strbuf_release(&what);
+	if (*why) {
+		sandbox_close(L);
+		return NULL;
+	}
+	return L;
 }
 
 const char *luacam_load_error(const struct luacam *lc, const char *name)
 {
-	const char *why = NULL;
+	size_t i;
 
 	if (!lc)
 		return NULL;
-	lua_getfield(lc->L, LUA_REGISTRYINDEX, "camlab.load_errors");
-	if (lua_getfield(lc->L, -1, name) == LUA_TSTRING)
-		why = lua_tostring(lc->L, -1); /* the registry's table keeps the string */
-	lua_pop(lc->L, 2);
-	return why;
+	for (i = 0; i < lc->e->nr_defs; i++)
+		if (lc->e->defs[i].name && !strcmp(lc->e->defs[i].name, name) && lc->load_errors[i])
+			return lc->load_errors[i];
+	return NULL;
 }
 
 struct luacam *luacam_new(const struct experiment *e, struct diag *d)
@@ -339,86 +393,97 @@ struct luacam *luacam_new(const struct experiment *e, struct diag *d)
 	size_t i;
 
 	lc->e = e;
-	lc->mem.cap = MEM_CAP;
-	lc->L = lua_newstate(xalloc_lua_capped, &lc->mem);
-	open_sandbox(lc->L);
-	lua_newtable(lc->L);
-	lua_setfield(lc->L, LUA_REGISTRYINDEX, "camlab.methods");
-	lua_newtable(lc->L);
-	lua_setfield(lc->L, LUA_REGISTRYINDEX, "camlab.utilities");
-	lua_newtable(lc->L);
-	lua_setfield(lc->L, LUA_REGISTRYINDEX, "camlab.metrics");
-	lua_newtable(lc->L);
-	lua_setfield(lc->L, LUA_REGISTRYINDEX, "camlab.load_errors");
+	lc->seconds = sandbox_seconds(CALL_SECONDS);
+	lc->load_errors = xcalloc(e->nr_defs ? e->nr_defs : 1, sizeof(*lc->load_errors));
 	for (i = 0; i < e->nr_defs; i++) {
 		const struct exp_def *def = &e->defs[i];
-		struct strbuf name = STRBUF_INIT;
-		strbuf_addf(&name, "=%s:%d (%s)", e->file, def->pos.line, def->name);
-		/* the chunk's own code (before `return function`) runs here: it gets the limits of a call */
-		if (luaL_loadbufferx(lc->L, def->lua, strlen(def->lua), name.buf, "t") != LUA_OK ||
-		    limited_pcall(lc->L, 0) != LUA_OK) {
-			load_failed(lc, d, def, "does not load: ", lua_tostring(lc->L, -1));
-			lua_pop(lc->L, 1);
-		} else if (!lua_isfunction(lc->L, -1)) {
-			load_failed(lc, d, def, "must return a function, not ", luaL_typename(lc->L, -1));
-			lua_pop(lc->L, 1);
-		} else {
-			lua_getfield(lc->L, LUA_REGISTRYINDEX, kind_table(def->kind));
-			lua_insert(lc->L, -2);
-			lua_setfield(lc->L, -2, def->name);
-			lua_pop(lc->L, 1);
+		struct lua_cap mem;
+		char *why;
+		lua_State *L = def_state(lc, def, &mem, &why);
+		if (L) {
+			sandbox_close(L);
+			continue;
 		}
-		strbuf_release(&name);
+		/* luacam_load_error's text, which a failed run records */
+		{
+			struct strbuf sb = STRBUF_INIT;
+			strbuf_addf(&sb, "definition of '%s' %s", def->name, why);
+			diag_error(d, def->pos, "%s", sb.buf);
+			lc->load_errors[i] = strbuf_detach(&sb, NULL);
+			free(why);
+		}
 	}
 	return lc;
 }
 
 void luacam_free(struct luacam *lc)
 {
+	size_t i;
+
 	if (!lc)
 		return;
-	lua_close(lc->L);
+	for (i = 0; i < lc->e->nr_defs; i++)
+		free(lc->load_errors[i]);
+	free(lc->load_errors);
 	free(lc);
 }
 
-static int has(const struct luacam *lc, const char *table, const char *name)
+static const struct exp_def *find(const struct luacam *lc, enum exp_def_kind kind, const char *name, size_t *at)
 {
-	int t;
-	if (!lc)
-		return 0;
-	lua_getfield(lc->L, LUA_REGISTRYINDEX, table);
-	t = lua_getfield(lc->L, -1, name);
-	lua_pop(lc->L, 2);
-	return t == LUA_TFUNCTION;
+	size_t i;
+
+	for (i = 0; lc && i < lc->e->nr_defs; i++)
+		if (lc->e->defs[i].kind == kind && lc->e->defs[i].name && !strcmp(lc->e->defs[i].name, name)) {
+			if (at)
+				*at = i;
+			return &lc->e->defs[i];
+		}
+	return NULL;
+}
+
+/* A definition of that kind and name that loads. */
+static int has(const struct luacam *lc, enum exp_def_kind kind, const char *name)
+{
+	size_t at;
+	return find(lc, kind, name, &at) && !lc->load_errors[at];
 }
 
 int luacam_has_method(const struct luacam *lc, const char *name)
 {
-	return has(lc, "camlab.methods", name);
+	return has(lc, EXP_DEF_METHOD, name);
 }
 
 int luacam_has_utility(const struct luacam *lc, const char *name)
 {
-	return has(lc, "camlab.utilities", name);
+	return has(lc, EXP_DEF_UTILITY, name);
 }
 
 int luacam_has_metric(const struct luacam *lc, const char *name)
 {
-	return has(lc, "camlab.metrics", name);
+	return has(lc, EXP_DEF_METRIC, name);
 }
 
-/* Call table[name] with n tensors (borrowed: the Lua copies are clones) and return its tensor result. */
-static ts_tensor *call(struct luacam *lc, const char *table, const char *what, const char *name,
-		       const ts_tensor *const *args, int n, int keep_graph)
+/* Call the definition of kind and name, in a fresh state, with n tensors (borrowed: the Lua copies are
+ * aliases or clones) and return its tensor result. */
+static ts_tensor *call(struct luacam *lc, enum exp_def_kind kind, const char *name, const ts_tensor *const *args,
+		       int n, int keep_graph)
 {
-	lua_State *L = lc->L;
+	const char *what = kind_names[kind];
+	const struct exp_def *def = find(lc, kind, name, NULL);
+	struct strbuf call_what = STRBUF_INIT;
+	struct lua_cap mem;
 	ts_tensor *out = NULL, **p;
+	lua_State *L;
+	char *why;
 	int i;
 
-	lua_getfield(L, LUA_REGISTRYINDEX, table);
-	if (lua_getfield(L, -1, name) != LUA_TFUNCTION) {
-		lua_pop(L, 2);
+	if (!def) {
 		error("no %s named '%s' is defined", what, name);
+		return NULL;
+	}
+	if (!(L = def_state(lc, def, &mem, &why))) {
+		error("definition of '%s' %s", name, why);
+		free(why);
 		return NULL;
 	}
 	for (i = 0; i < n; i++) {
@@ -431,15 +496,16 @@ static ts_tensor *call(struct luacam *lc, const char *table, const char *what, c
 		*p = t;
 		luaL_setmetatable(L, TENSOR_MT);
 	}
-	if (limited_pcall(L, n) != LUA_OK) {
+	strbuf_addf(&call_what, "%s '%s'", what, name);
+	if (limited_pcall(lc, L, n, call_what.buf) != LUA_OK) {
 		error("%s '%s' failed: %s", what, name, lua_tostring(L, -1));
 	} else if (!(p = luaL_testudata(L, -1, TENSOR_MT)) || !*p) {
 		error("%s '%s' returned %s, not a tensor", what, name, luaL_typename(L, -1));
 	} else {
 		out = keep_graph ? ts_clone(*p) : ts_detach(*p);
 	}
-	lua_pop(L, 2);
-	lua_gc(L, LUA_GCCOLLECT);
+	strbuf_release(&call_what);
+	sandbox_close(L);
 	return out;
 }
 
@@ -447,7 +513,7 @@ ts_tensor *luacam_method(struct luacam *lc, const char *name, const ts_tensor *a
 			 const ts_tensor *ha)
 {
 	const ts_tensor *args[3] = { a, g, ha };
-	ts_tensor *s = call(lc, "camlab.methods", "method", name, args, 3, 0);
+	ts_tensor *s = call(lc, EXP_DEF_METHOD, name, args, 3, 0);
 	if (s && (ts_dim(s) != 3 || ts_size(s, 0) != ts_size(a, 0) || ts_size(s, 1) != ts_size(a, 2) ||
 		  ts_size(s, 2) != ts_size(a, 3))) {
 		error("method '%s' must return a B x h x w map (%ld x %ld x %ld), not a %d-dimensional tensor",
@@ -461,7 +527,7 @@ ts_tensor *luacam_method(struct luacam *lc, const char *name, const ts_tensor *a
 ts_tensor *luacam_utility(struct luacam *lc, const char *name, const ts_tensor *logits, const ts_tensor *target)
 {
 	const ts_tensor *args[2] = { logits, target };
-	ts_tensor *u = call(lc, "camlab.utilities", "utility", name, args, 2, 1);
+	ts_tensor *u = call(lc, EXP_DEF_UTILITY, name, args, 2, 1);
 	if (u && ts_numel(u) != ts_size(logits, 0)) {
 		error("utility '%s' must return one value per image (B x 1)", name);
 		ts_free(u);
@@ -474,7 +540,7 @@ ts_tensor *luacam_metric(struct luacam *lc, const char *name, const ts_tensor *h
 			 const ts_tensor *o, const ts_tensor *d)
 {
 	const ts_tensor *args[4] = { heat, y, o, d };
-	ts_tensor *v = call(lc, "camlab.metrics", "metric", name, args, 4, 0);
+	ts_tensor *v = call(lc, EXP_DEF_METRIC, name, args, 4, 0);
 	if (v && ts_numel(v) != ts_size(heat, 0)) {
 		error("metric '%s' must return one value per image (%ld), not %ld", name, (long)ts_size(heat, 0),
 		      (long)ts_numel(v));

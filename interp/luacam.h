@@ -8,6 +8,11 @@
  * t:eq(s), t:clamp(lo, hi); the functions relu, abs, exp, log, sqrt, softmax(t, d), log_softmax(t, d),
  * gather(t, d, index), where(cond, a, b), zeros_like(t). Dimensions count from 1 (2 is the channel of
  * A); dims may be a number or a list such as {3, 4}.
+ *
+ * Each call of a definition runs in a fresh sandboxed state built from that definition's source alone
+ * (dsl/sandbox.h): definitions cannot see or change one another, nor keep state from call to call, so a
+ * call's result depends only on the source (which the run key holds) and the tensors it is given. A call
+ * has an instruction budget, a memory cap and a wall-clock limit (CAMLAB_LUA_SECONDS, default 60 s).
  */
 #ifndef INTERP_LUACAM_H
 #define INTERP_LUACAM_H
@@ -18,7 +23,10 @@
 
 struct luacam;
 
-/* Load every definition of e; problems (syntax, not a function) go to d. NULL if none could load. */
+/*
+ * Load every definition of e once, to report problems (syntax, not a function, a limit passed) to d.
+ * e must outlive the result.
+ */
 struct luacam *luacam_new(const struct experiment *e, struct diag *d);
 void luacam_free(struct luacam *lc);
 /* Why the definition of name did not load (as reported to luacam_new's d), or NULL. Owned by lc. */

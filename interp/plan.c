@@ -123,6 +123,7 @@ static char *run_config(const struct experiment *e, const struct plan_run *r)
 	const struct exp_def *def;
 	struct strbuf sb = STRBUF_INIT;
 	size_t i;
+	int uses_def = 0;
 
 	strbuf_addf(&sb, "model.file_hash=%s\n", file_hash(m->file));
 	strbuf_addf(&sb, "model.input_size=%d\nmodel.resize=%d\n", m->input_size, m->resize);
@@ -145,19 +146,32 @@ static char *run_config(const struct experiment *e, const struct plan_run *r)
 	if (!strcmp(method, "randomcam"))
 		/* per-image weights (cam_image_seed): results of the earlier per-batch draw are other results */
 		strbuf_addf(&sb, "seed=%llu\nrandomcam.weights=per-image\n", (unsigned long long)e->seed);
-	if ((def = find_def(e, EXP_DEF_METHOD, method)))
+	if ((def = find_def(e, EXP_DEF_METHOD, method))) {
 		strbuf_addf(&sb, "method.lua=%s\n", def->lua);
+		uses_def = 1;
+	}
 	/* the quirk changes the ShapleyCAM variants, and HA, which user methods get */
 	if (e->quirk && (!strncmp(method, "shapleycam", 10) || def))
 		strbuf_addf(&sb, "quirk=%s\n", e->quirk);
-	if ((def = find_def(e, EXP_DEF_UTILITY, utility)))
+	if ((def = find_def(e, EXP_DEF_UTILITY, utility))) {
 		strbuf_addf(&sb, "utility.lua=%s\n", def->lua);
+		uses_def = 1;
+	}
 	strbuf_addstr(&sb, "metrics=");
 	for (i = 0; i < e->nr_metrics; i++) {
 		strbuf_addf(&sb, "%s%s", i ? "," : "", e->metrics[i].name);
-		if ((def = find_def(e, EXP_DEF_METRIC, e->metrics[i].name)))
+		if ((def = find_def(e, EXP_DEF_METRIC, e->metrics[i].name))) {
 			strbuf_addf(&sb, "{%s}", def->lua);
+			uses_def = 1;
+		}
 	}
+	/*
+	 * A definition's numbers depend on its source (above) and on how it is run: each call in a fresh
+	 * state with math.random seeded with 0 (interp/luacam.h). Results from before, when definitions shared
+	 * one state (one could redefine another's relu) and Lua seeded from the clock, are other results.
+	 */
+	if (uses_def)
+		strbuf_addstr(&sb, "\nlua.state=fresh-per-call,seed=0");
 	strbuf_addf(&sb, "\ndata.path=%s\n", e->data.path ? e->data.path : "");
 	if (e->data.labels)
 		strbuf_addf(&sb, "data.labels=%s\n", e->data.labels);

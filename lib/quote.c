@@ -50,7 +50,13 @@ void quote_latex(struct strbuf *sb, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '#': case '$': case '%': case '&': case '_': case '{': case '}':
+		case '#':
+		case '$':
+		case '%':
+		case '&':
+		case '_':
+		case '{':
+		case '}':
 			strbuf_addch(sb, '\\');
 			strbuf_addch(sb, *s);
 			break;
@@ -76,8 +82,9 @@ void quote_latex(struct strbuf *sb, const char *s)
 			strbuf_addstr(sb, s[1] == '-' ? "-{}" : "-");
 			break;
 		default:
-			if (!strncmp(s, "\u2013", 3)) { /* the en dash of "500–1000 images" */
-				strbuf_addstr(sb, "--");
+			/* the en dash of "500–1000 images", for pdflatex's fonts */
+			if (!strncmp(s, "\u2013", 3)) {
+				strbuf_addstr(sb, "\\textendash{}");
 				s += 2;
 			} else if (is_control((unsigned char)*s)) {
 				strbuf_addch(sb, ' ');
@@ -126,7 +133,15 @@ void quote_markdown(struct strbuf *sb, const char *s)
 		case '>':
 			strbuf_addstr(sb, "&gt;");
 			break;
-		case '\\': case '`': case '*': case '_': case '[': case ']': case '|': case '~': case '$':
+		case '\\':
+		case '`':
+		case '*':
+		case '_':
+		case '[':
+		case ']':
+		case '|':
+		case '~':
+		case '$':
 			strbuf_addch(sb, '\\');
 			strbuf_addch(sb, *s);
 			break;

@@ -35,7 +35,7 @@ void quote_gnuplot(struct strbuf *sb, const char *s, unsigned flags);
  * < > | as text commands of the default OT1 encoding, so no control sequence (\input, \write18),
  * group, math shift, comment, alignment tab or ^^ escape can start; " and ` stay (they print as
  * closing and opening quotes); a control byte or newline becomes a space (a blank line would end the
- * paragraph); "--" stays two hyphens; the en dash U+2013 is written "--" for pdflatex's fonts.
+ * paragraph); "--" stays two hyphens; the en dash U+2013 is written \textendash{} for pdflatex's fonts.
  */
 void quote_latex(struct strbuf *sb, const char *s);
 

@@ -105,4 +105,28 @@ else
 	test_skip 'pdflatex -shell-escape builds tables.tex and runs nothing' 'no pdflatex'
 fi
 
+# camlab explain's grid: the image's file name and the output folder reach grid.gp.
+cat >$TMP/png.py <<'EOF'
+import struct, sys, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+raw = b"".join(b"\0" + bytes((x * 9 + y * 5) % 256 for x in range(28)) for y in range(28))
+sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0))
+                        + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+EOF
+# A file name holds no '/': the commands name their marker files through the environment.
+export PWNED_IMAGE=$P.image PWNED_DIR=$P.dir
+IMG="$TMP/i\`touch \$PWNED_IMAGE\`\$(touch \$PWNED_IMAGE)'\"@x%s.png"
+EXDIR="$TMP/ex\`touch \$PWNED_DIR\`'"
+if $PY $TMP/png.py >"$IMG"; then
+	test_expect_success 'camlab explain: a hostile image name and output folder run nothing in grid.gp' "
+		rm -f $TMP/pwned* &&
+		$CAMLAB explain --model $PWD/experiments/models/fashion_mnist_cnn.pt --layer pre_gap \
+			--method gradcam,hirescam -o \"\$EXDIR\" \"\$IMG\" >$TMP/ex.out 2>$TMP/ex.err &&
+		no_marker && ls \"\$EXDIR\" | grep -q '_grid\\.png\$' && ! grep -i warning $TMP/ex.err
+	"
+else
+	test_skip 'camlab explain: a hostile image name and output folder run nothing in grid.gp' "no $PY"
+fi
+
 test_done

@@ -5,7 +5,8 @@
 #   tests/fuzz/build.sh && build-fuzz/fuzz_yaml -max_total_time=60 tests/check/
 #   build-fuzz/fuzz_image -max_total_time=60 $(mktemp -d) tests/fuzz/corpus/image
 # Targets: fuzz_yaml and fuzz_lua (the spec front ends, both fuzz_spec.c), fuzz_image (the decoders), fuzz_dataset (IDX,
-# list and CSV label files), fuzz_meta (model sidecars and class-name files); each has a seed corpus in
+# list and CSV label files), fuzz_meta (model sidecars and class-name files), fuzz_quote (lib/quote.h's
+# quoting functions, checked by tests/unit/quote_decode.h); each has a seed corpus in
 # tests/fuzz/corpus/NAME (NAME without fuzz_).
 set -e
 command -v clang >/dev/null || { echo "build.sh: clang not found" >&2; exit 1; }
@@ -29,7 +30,7 @@ for ext in yaml lua; do
 		-o $out/fuzz_$ext
 	echo "$out/fuzz_$ext"
 done
-for target in image dataset meta; do
+for target in image dataset meta quote; do
 	clang $CFLAGS -fsanitize=fuzzer tests/fuzz/fuzz_$target.c $objs $out/ts_stubs.o $LIBS -o $out/fuzz_$target
 	echo "$out/fuzz_$target"
 done

@@ -14,6 +14,7 @@
 #include "lib/quote.h"
 #include "lib/strbuf.h"
 #include "tests/tap.h"
+#include "tests/unit/quote_decode.h"
 
 #define NR_FIXED 16
 static char dir[64];
@@ -51,190 +52,15 @@ static void make_hostile(void)
 
 #define NR_HOSTILE (NR_FIXED + 1)
 
-/* The text a target shows for s: control bytes as spaces where the rules say so. */
-static void spaced(struct strbuf *sb, const char *s)
-{
-	for (; *s; s++)
-		strbuf_addch(sb, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
-}
-
-/* gnuplot: 'text' ('' a quote) and "\ooo" joined by '.'; nothing else. */
-static int gp_decode(const char *q, struct strbuf *out, int format)
-{
-	for (;;) {
-		if (*q == '\'') {
-			for (q++;; q++) {
-				if (!*q || (unsigned char)*q < 0x20 || *q == 0x7f)
-					return -1;
-				if (*q == '\'' && q[1] != '\'')
-					break;
-				if (*q == '\'')
-					q++;
-				if (format && *q == '%') {
-					if (q[1] != '%')
-						return -1;
-					q++;
-				}
-				strbuf_addch(out, *q);
-			}
-			q++;
-		} else if (*q == '"') {
-			if (q[1] != '\\' || q[2] < '0' || q[2] > '3' || q[5] != '"')
-				return -1;
-			strbuf_addch(out, (q[2] - '0') * 64 + (q[3] - '0') * 8 + (q[4] - '0'));
-			q += 6;
-		} else {
-			return -1;
-		}
-		if (!*q)
-			return 0;
-		if (*q++ != '.')
-			return -1;
-	}
-}
-
-static int latex_decode(const char *q, struct strbuf *out)
-{
-	static const struct {
-		const char *cmd, *text;
-	} cmds[] = { { "\\textbackslash{}", "\\" }, { "\\textasciitilde{}", "~" }, { "\\textasciicircum{}", "^" },
-		     { "\\textless{}", "<" },	    { "\\textgreater{}", ">" },	   { "\\textbar{}", "|" } };
-	size_t k;
-	for (; *q; q++) {
-		if (*q == '\\') {
-			if (q[1] && strchr("#$%&_{}", q[1])) {
-				strbuf_addch(out, *++q);
-				continue;
-			}
-			for (k = 0; k < sizeof(cmds) / sizeof(*cmds); k++)
-				if (!strncmp(q, cmds[k].cmd, strlen(cmds[k].cmd)))
-					break;
-			if (k == sizeof(cmds) / sizeof(*cmds))
-				return -1;
-			strbuf_addstr(out, cmds[k].text);
-			q += strlen(cmds[k].cmd) - 1;
-		} else if (!strncmp(q, "-{}", 3)) {
-			strbuf_addch(out, '-');
-			q += 2;
-		} else if (strchr("#$%&_{}~^<>|", *q) || (unsigned char)*q < 0x20 || *q == 0x7f ||
-			   (*q == '-' && q[1] == '-')) {
-			return -1;
-		} else {
-			strbuf_addch(out, *q);
-		}
-	}
-	return 0;
-}
-
-static int entity(const char **q, struct strbuf *out, int quotes)
-{
-	static const char *const name[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&#39;" };
-	static const char text[] = "&<>\"'";
-	int k;
-	for (k = 0; k < (quotes ? 5 : 3); k++)
-		if (!strncmp(*q, name[k], strlen(name[k]))) {
-			strbuf_addch(out, text[k]);
-			*q += strlen(name[k]) - 1;
-			return 0;
-		}
-	return -1;
-}
-
-static int html_decode(const char *q, struct strbuf *out)
-{
-	for (; *q; q++) {
-		if (*q == '&') {
-			if (entity(&q, out, 1) < 0)
-				return -1;
-		} else if (strchr("<>\"'", *q)) {
-			return -1;
-		} else {
-			strbuf_addch(out, *q);
-		}
-	}
-	return 0;
-}
-
-static int markdown_decode(const char *q, struct strbuf *out)
-{
-	for (; *q; q++) {
-		if (*q == '&') {
-			if (entity(&q, out, 0) < 0)
-				return -1;
-		} else if (*q == '\\') {
-			if (!q[1] || !strchr("\\`*_[]|~$", q[1]))
-				return -1;
-			strbuf_addch(out, *++q);
-		} else if (strchr("<>`*_[]|~$\n\r", *q) || (unsigned char)*q < 0x20) {
-			return -1;
-		} else {
-			strbuf_addch(out, *q);
-		}
-	}
-	return 0;
-}
-
-static int csv_decode(const char *q, struct strbuf *out)
-{
-	if (*q != '"') {
-		if (strpbrk(q, ",\"\r\n"))
-			return -1;
-		strbuf_addstr(out, q);
-		return 0;
-	}
-	for (q++; *q; q++) {
-		if (*q == '"') {
-			if (q[1] != '"')
-				return q[1] ? -1 : 0;
-			q++;
-		}
-		strbuf_addch(out, *q);
-	}
-	return -1;
-}
-
-enum target { GNUPLOT, GNUPLOT_TIC, LATEX, HTML, MARKDOWN, CSV, NR_TARGETS };
-static const char *const target_name[] = { "quote_gnuplot", "quote_gnuplot(FORMAT)", "quote_latex",
-					   "quote_html",    "quote_markdown",	 "quote_csv" };
-
-static void quote(enum target t, struct strbuf *sb, const char *s)
-{
-	switch (t) {
-	case GNUPLOT: quote_gnuplot(sb, s, 0); break;
-	case GNUPLOT_TIC: quote_gnuplot(sb, s, QUOTE_GNUPLOT_FORMAT); break;
-	case LATEX: quote_latex(sb, s); break;
-	case HTML: quote_html(sb, s); break;
-	case MARKDOWN: quote_markdown(sb, s); break;
-	default: quote_csv(sb, s); break;
-	}
-}
-
 /* Decode t's output of s; 0 when it reads back as the text the target should show. */
 static int round_trip(enum target t, const char *s)
 {
-	struct strbuf q = STRBUF_INIT, got = STRBUF_INIT, want = STRBUF_INIT;
-	int rc;
-	quote(t, &q, s);
-	switch (t) {
-	case GNUPLOT: rc = gp_decode(q.buf, &got, 0); break;
-	case GNUPLOT_TIC: rc = gp_decode(q.buf, &got, 1); break;
-	case LATEX: rc = latex_decode(q.buf, &got); break;
-	case HTML: rc = html_decode(q.buf, &got); break;
-	case MARKDOWN: rc = markdown_decode(q.buf, &got); break;
-	default: rc = csv_decode(q.buf, &got); break;
-	}
-	if (t == LATEX || t == MARKDOWN)
-		spaced(&want, s);
-	else
-		strbuf_addstr(&want, s);
-	if (!rc && (got.len != want.len || memcmp(got.buf, want.buf, got.len)))
-		rc = -2;
+	struct strbuf q = STRBUF_INIT;
+	int rc = quote_check(t, s, &q);
 	if (rc)
 		diag("%s: %s on %.60s -> %.80s", target_name[t], rc == -1 ? "markup left" : "text changed", s,
 		     q.buf);
 	strbuf_release(&q);
-	strbuf_release(&got);
-	strbuf_release(&want);
 	return rc;
 }
 
@@ -366,9 +192,10 @@ static void pdflatex_reads(void)
 		ok(0, "write %s", path.buf);
 		return;
 	}
-	strbuf_addf(&cmd,
-		    "cd %s && pdflatex -shell-escape -interaction=nonstopmode -halt-on-error q.tex >q.log 2>&1",
-		    dir);
+	strbuf_addf(
+		&cmd,
+		"cd %s && pdflatex -shell-escape -interaction=nonstopmode -halt-on-error q.tex >q.log 2>&1",
+		dir);
 	ok(!system(cmd.buf), "pdflatex -shell-escape typesets every quoted string (see %s/q.log)", dir);
 	ok(markers() == 0, "pdflatex ran nothing of them");
 	strbuf_release(&tex);
