@@ -105,7 +105,8 @@ static void print_json(struct diag *d, const char *file, long *nr_printed)
 		quote_json(&sb, e->pos.file ? e->pos.file : file);
 		/* as diag_print: column 1 where only the line is known */
 		if (e->pos.line)
-			strbuf_addf(&sb, ", \"line\": %d, \"column\": %d", e->pos.line, e->pos.col > 0 ? e->pos.col : 1);
+			strbuf_addf(&sb, ", \"line\": %d, \"column\": %d", e->pos.line,
+				    e->pos.col > 0 ? e->pos.col : 1);
 		else
 			strbuf_addstr(&sb, ", \"line\": null, \"column\": null");
 		strbuf_addf(&sb, ", \"severity\": \"%s\", \"message\": ", e->warning ? "warning" : "error");
@@ -125,9 +126,12 @@ static void print_json(struct diag *d, const char *file, long *nr_printed)
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "canonical", no_argument, NULL, 'c' },   { "models", no_argument, NULL, 'm' },
-		{ "allow-unsafe", no_argument, NULL, 'u' }, { "unsafe", no_argument, NULL, 'u' },
-		{ "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
+		{ "canonical", no_argument, NULL, 'c' },
+		{ "models", no_argument, NULL, 'm' },
+		{ "allow-unsafe", no_argument, NULL, 'u' },
+		{ "unsafe", no_argument, NULL, 'u' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int i, opt, canonical = 0, unsafe = 0, models = 0, status = 0, nfiles = 0, json = 0;
@@ -148,10 +152,12 @@ int cmd_check(int argc, char **argv)
 		} else if (opt == 'f' && (!strcmp(optarg, "json") || !strcmp(optarg, "text"))) {
 			json = !strcmp(optarg, "json");
 		} else if (opt == 'f') {
-			fprintf(stderr, "camlab check: unknown format '%s' (text or json)\n\n%s", optarg, check_usage);
+			fprintf(stderr, "camlab check: unknown format '%s' (text or json)\n\n%s", optarg,
+				check_usage);
 			return 2;
 		} else {
-			fprintf(stderr, "camlab check: unknown option '%s'\n\n%s", commands_bad_option(argv), check_usage);
+			fprintf(stderr, "camlab check: unknown option '%s'\n\n%s", commands_bad_option(argv),
+				check_usage);
 			return 2;
 		}
 	}
@@ -161,7 +167,8 @@ int cmd_check(int argc, char **argv)
 		return 2;
 	}
 	if (json && canonical) {
-		fprintf(stderr, "camlab check: --canonical prints text: not with --format json\n\n%s", check_usage);
+		fprintf(stderr, "camlab check: --canonical prints text: not with --format json\n\n%s",
+			check_usage);
 		return 2;
 	}
 	if (json)

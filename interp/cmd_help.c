@@ -40,9 +40,10 @@ static const char *const method_notes[CAM_NR_METHODS] = {
 static void list_topics(FILE *fp)
 {
 	const struct help_topic *t;
-	fprintf(fp, "topics:\n  methods     the CAM methods\n  utilities   the utilities and target policies\n"
-		    "  metrics     the evaluation metrics\n"
-		    "  schema      a JSON Schema of the YAML language, for editors (docs/language.md)\n");
+	fprintf(fp,
+		"topics:\n  methods     the CAM methods\n  utilities   the utilities and target policies\n"
+		"  metrics     the evaluation metrics\n"
+		"  schema      a JSON Schema of the YAML language, for editors (docs/language.md)\n");
 	for (t = help_topics; t->name; t++)
 		fprintf(fp, "  %-11s docs/%s.md\n", t->name, t->name);
 }

@@ -11,8 +11,8 @@ const struct command commands[] = {
 	{ "run", cmd_run, "run an experiment file (YAML or Lua), resuming where it stopped", 0 },
 	{ "plan", cmd_plan, "show the runs of an experiment and their state, without running", 0 },
 	{ "status", cmd_status, "summarise the results database of an output folder", 0 },
-	{ "results", cmd_results, "an output folder's runs and metrics as Markdown, CSV or JSON, filtered", 0 },
-	{ "compare", cmd_compare, "two output folders (or spec versions) side by side: metric differences", 0 },
+	{ "results", cmd_results, "an output folder's runs and metrics, as Markdown, CSV or JSON", 0 },
+	{ "compare", cmd_compare, "two output folders or spec versions side by side", 0 },
 	{ "report", cmd_report, "rebuild an output folder's tables, plots and figures from its database", 0 },
 	{ "submit", cmd_submit, "run an experiment on a Slurm cluster: an array of shards, then their merge", 0 },
 	{ "merge", cmd_merge, "gather an experiment's shards into its output folder and build the report", 0 },
@@ -20,10 +20,12 @@ const struct command commands[] = {
 	{ "predict", cmd_predict, "a model's predictions and accuracy on images or a dataset", 0 },
 	{ "layers", cmd_layers, "the module paths of a model, to name a target layer", 0 },
 	{ "check", cmd_check, "read and validate experiment specs without running them", 0 },
-	{ "init", cmd_init, "write a commented starter experiment for a model, which check accepts", 0 },
+	{ "init", cmd_init, "write a commented starter experiment for a model", 0 },
 	{ "version", cmd_version, "print camlab's version", 0 },
 	{ "help", cmd_help,
-	  "documentation: camlab help language | tutorial | reports | methods | utilities | metrics | schema", 1 },
+	  "documentation: camlab help language | tutorial | studies | reports | methods\n"
+	  "            | utilities | metrics | schema",
+	  1 },
 	{ NULL, NULL, NULL, 0 },
 };
 
