@@ -202,6 +202,16 @@ static void write_spec(struct strbuf *sb, const char *file, const char *model_pa
 	}
 	if (m->nr_paths > MAX_LISTED + 1)
 		strbuf_addf(sb, "      #   ... and %zu more\n", m->nr_paths - 1 - MAX_LISTED);
+	for (i = 0; i < m->meta.nr_layers; i++) { /* the sidecar's names, which a spec may use as paths */
+		size_t start = sb->len;
+		strbuf_addstr(sb, "      #   ");
+		add_comment_text(sb, m->meta.layers[i].name);
+		while (sb->len - start < 50)
+			strbuf_addch(sb, ' ');
+		strbuf_addstr(sb, " = ");
+		add_comment_text(sb, m->meta.layers[i].path);
+		strbuf_addch(sb, '\n');
+	}
 	strbuf_addstr(sb, "      pre_gap: ");
 	quote_yaml(sb, layer);
 	strbuf_addstr(sb, "\ndata:\n  path: ");

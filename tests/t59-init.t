@@ -16,12 +16,17 @@ test_expect_success 'without --model: the shipped model, its pre_gap layer, and 
 	$CAMLAB check $TMP/a/experiment.yaml
 "
 
-test_expect_success 'the file lists every module path camlab layers lists' "
+test_expect_success 'the file lists every module path and layer name camlab layers lists' "
 	$CAMLAB layers --model experiments/models/fashion_mnist_cnn.pt | grep -v ' = ' >$TMP/layers &&
 	test \$(wc -l <$TMP/layers) -gt 5 &&
 	while read -r path type; do
 		grep -qE \"^      #   \$path +\$type\\\$\" $TMP/a/experiment.yaml || { echo \"not listed: \$path \$type\"; exit 1; }
-	done <$TMP/layers
+	done <$TMP/layers &&
+	$CAMLAB layers --model experiments/models/fashion_mnist_cnn.pt | grep ' = ' >$TMP/aliases &&
+	test \$(wc -l <$TMP/aliases) -ge 1 &&
+	while read -r name eq path; do
+		grep -qE \"^      #   \$name += \$path\\\$\" $TMP/a/experiment.yaml || { echo \"not listed: \$name = \$path\"; exit 1; }
+	done <$TMP/aliases
 "
 
 test_expect_success 'it never overwrites a file' "
