@@ -32,7 +32,7 @@ static const char compare_usage[] =
 	"spec version ID of a folder (camlab status lists them) and DIR@-N for N versions before its "
 	"latest:\n"
 	"camlab compare out/x@-1 out/x compares the previous version of an experiment with the current one.\n"
-	"With A alone, compares A@-1 with A.\n"
+	"With a folder A alone, compares A@-1 with A.\n"
 	"\n"
 	"  --where F=V,...  only runs whose field F (model, layer, method, utility, target, state) is V\n"
 	"                   (on either side; as camlab results --where)\n"
@@ -164,7 +164,7 @@ int cmd_compare(int argc, char **argv)
 	memset(want, 0, sizeof(want));
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(compare_usage, stdout);
@@ -193,6 +193,13 @@ int cmd_compare(int argc, char **argv)
 	if (argc - optind == 1) {
 		side_parse(&A, argv[optind], "-1");
 		side_parse(&B, argv[optind], NULL);
+		if (B.spec) { /* DIR@ID alone: which version would it be compared with? */
+			fprintf(stderr, "camlab compare: give B beside '%s'\n\n%s", argv[optind], compare_usage);
+			side_release(&A);
+			side_release(&B);
+			tab_where_release(&where);
+			return 2;
+		}
 	} else if (argc - optind == 2) {
 		side_parse(&A, argv[optind], NULL);
 		side_parse(&B, argv[optind + 1], NULL);

@@ -96,7 +96,7 @@ int cmd_results(int argc, char **argv)
 	memset(want, 0, sizeof(want));
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			fputs(results_usage, stdout);

@@ -85,6 +85,11 @@ test_expect_success '--where: fields ANDed, repeated values ORed, a value may ho
 	test \$(wc -l <$TMP/w4) -eq 1
 "
 
+test_expect_success 'options may follow the folder, as in docs/studies.md' "
+	$CAMLAB results $TMP/out --where method=gradcam --format csv >$TMP/after &&
+	cmp $TMP/w1 $TMP/after
+"
+
 test_fails_with '--where names an unknown field with the nearest one' "did you mean 'method'" \
 	$CAMLAB results --where methd=gradcam $TMP/out
 

@@ -99,6 +99,10 @@ test_expect_success '--where and --metrics' "
 
 test_fails_with 'an unknown spec version' "no spec version 7" $CAMLAB compare $TMP/out@7 $TMP/out
 test_fails_with 'a folder without results' "no results database" $CAMLAB compare $TMP $TMP/out
+test_expect_success 'DIR@ID alone is a usage error; options may follow the folders' "
+	$CAMLAB compare $TMP/out@1 2>$TMP/a.err; test \$? -eq 2 && test_grep 'give B beside' $TMP/a.err &&
+	$CAMLAB compare $TMP/out@1 $TMP/out@2 --format json >$TMP/c4.json 2>/dev/null && cmp $TMP/c.json $TMP/c4.json
+"
 test_expect_success 'three folders are a usage error' "
 	$CAMLAB compare $TMP/out $TMP/out $TMP/out 2>$TMP/u.err; test \$? -eq 2 && test_grep '^usage: camlab compare' $TMP/u.err
 "
