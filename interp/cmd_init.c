@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,15 +68,6 @@ static int is_head(const char *type)
 	return 0;
 }
 
-static int depth(const char *path)
-{
-	int n = 0;
-
-	for (; *path; path++)
-		n += *path == '.';
-	return n;
-}
-
 /* 1 if a global-average-pooling + linear head follows the module path (CAM's layer), else 0. */
 static int before_head(struct model *m, const char *path)
 {
@@ -89,32 +81,85 @@ static int before_head(struct model *m, const char *path)
 	return ok;
 }
 
+/* 1 if the module at path holds the model's first leaf module (its stem): the whole trunk, or the model. */
+static int holds_stem(const struct model *m, const char *path)
+{
+	size_t i, n = strlen(path);
+
+	for (i = 1; i + 1 < m->nr_paths; i++) /* the first leaf: the first module without children */
+		if (strncmp(m->paths[i + 1], m->paths[i], strlen(m->paths[i])) ||
+		    m->paths[i + 1][strlen(m->paths[i])] != '.')
+			break;
+	return i < m->nr_paths && !strncmp(m->paths[i], path, n) && m->paths[i][n] == '.';
+}
+
+/*
+ * 1 if the module at path gives a map with more than one position for a gray input of the model's size
+ * (x): a layer a heatmap can be read from, where a model ends in a 1x1 convolution classifier after
+ * its pooling rather than a linear head.
+ */
+static int spatial(struct model *m, const char *path, const ts_tensor *x)
+{
+	ts_split *split = NULL;
+	ts_carry *carry = NULL;
+	ts_tensor *a = NULL;
+	int ok;
+
+	error_set_quiet(1);
+	ok = model_split(m, path, TS_LAYOUT_AUTO, &split) == 0 &&
+	     ts_split_prefix(split, x, &carry, &a) == 0 && ts_dim(a) == 4 &&
+	     ts_size(a, 2) * ts_size(a, 3) > 1;
+	error_set_quiet(0);
+	ts_free(a);
+	ts_carry_free(carry);
+	ts_split_free(split);
+	return ok;
+}
+
 /*
  * The module path to explain: the sidecar's pre_gap where a pooling + linear head follows it; else the
- * shallowest such module, the last of its depth (ResNet's layer4 rather than layer4.1); else the last
- * module that is no part of a head (*head is then 0: CAM has no head there).
+ * first module, in the model's order, that gives a map of more than one position (for a gray input of
+ * the model's size) and that only pooling and a linear map follow, which is the layer
+ * before global pooling (ResNet's layer4 rather than layer4.1, which follows it in the order; a 1x1
+ * convolution classifier after the pooling comes later still), leaving out the modules that hold the
+ * stem (the trunk: its output is the same tensor, but it is no layer) and the head's own modules; else
+ * the last module that gives a map of more than one position (*head is then 0: CAM has no head there;
+ * MobileNet's Conv_1, before the pooling and the 1x1 convolution that classifies).
  */
 static const char *choose_layer(struct model *m, int *head)
 {
-	size_t i;
-	int d, max_depth = 0;
+	int64_t size = m->meta.input_size > 0 ? m->meta.input_size : 224, shape[4] = { 1, 3, size, size };
+	size_t i, n = (size_t)(3 * size * size);
+	float *gray = xmalloc(n * sizeof(*gray));
+	const char *found = NULL;
+	ts_tensor *x;
 
 	*head = 1;
 	for (i = 0; i < m->meta.nr_layers; i++)
-		if (!strcmp(m->meta.layers[i].name, "pre_gap") && before_head(m, m->meta.layers[i].path))
+		if (!strcmp(m->meta.layers[i].name, "pre_gap") && before_head(m, m->meta.layers[i].path)) {
+			free(gray);
 			return m->meta.layers[i].path;
-	for (i = 1; i < m->nr_paths; i++)
-		if (depth(m->paths[i]) > max_depth)
-			max_depth = depth(m->paths[i]);
-	for (d = 0; d <= max_depth; d++)
-		for (i = m->nr_paths; i-- > 1;)
-			if (depth(m->paths[i]) == d && !is_head(m->types[i]) && before_head(m, m->paths[i]))
-				return m->paths[i];
-	*head = 0;
-	for (i = m->nr_paths; i-- > 1;)
+		}
+	for (i = 0; i < n; i++)
+		gray[i] = 0.5f;
+	x = ts_from_f32(gray, shape, 4, "cpu");
+	free(gray);
+	for (i = 1; x && !found && i < m->nr_paths; i++)
+		if (!is_head(m->types[i]) && !holds_stem(m, m->paths[i]) && before_head(m, m->paths[i]) &&
+		    spatial(m, m->paths[i], x))
+			found = m->paths[i];
+	if (!found) {
+		*head = 0;
+		for (i = m->nr_paths; x && !found && i-- > 1;)
+			if (!is_head(m->types[i]) && !holds_stem(m, m->paths[i]) &&
+			    spatial(m, m->paths[i], x))
+				found = m->paths[i];
+	}
+	ts_free(x);
+	for (i = m->nr_paths; !found && i-- > 1;)
 		if (!is_head(m->types[i]))
-			return m->paths[i];
-	return m->nr_paths > 1 ? m->paths[m->nr_paths - 1] : NULL;
+			found = m->paths[i];
+	return found ? found : m->nr_paths > 1 ? m->paths[m->nr_paths - 1] : NULL;
 }
 
 /* The model file's name without folder or extension, as a safe experiment name. */
