@@ -2,7 +2,7 @@
 # t59-init.t - camlab init writes a commented starter experiment that camlab check accepts: for the
 # shipped Fashion-MNIST model, and for a model of the user's (here a copy without its sidecar, under a
 # name with quotes and a $(...)), with the model's module paths listed and the layer that global pooling
-# and the linear head follow chosen; it never overwrites a file.
+# and the linear head follow chosen (without the sidecar too); it never overwrites a file.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 FM=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
@@ -43,10 +43,10 @@ export M
 
 test_expect_success '--model without a sidecar, a hostile file name, a FILE.yaml in a new folder' "
 	cd $TMP && $CAMLAB init --model \"$TMP/models/\$M.pt\" $TMP/b/c/mine.yaml >$TMP/b.out && cat $TMP/b.out $TMP/b/c/mine.yaml &&
-	test_grep '^      pre_gap: \"features\"\$' $TMP/b/c/mine.yaml &&
+	test_grep '^      pre_gap: \"features.block5\"\$' $TMP/b/c/mine.yaml &&
 	test_grep 'no sidecar' $TMP/b/c/mine.yaml &&
 	$CAMLAB check --models $TMP/b/c/mine.yaml >$TMP/b.check 2>&1 && cat $TMP/b.check &&
-	test_grep \"layer 'pre_gap' \\(features\\): A 128x7x7\" $TMP/b.check &&
+	test_grep \"layer 'pre_gap' \\(features.block5\\): A 128x7x7\" $TMP/b.check &&
 	! ls $TMP | grep pwned
 "
 
@@ -60,6 +60,15 @@ assert spec[\"models\"][0][\"file\"] == sys.argv[2], spec[\"models\"][0][\"file\
 	"
 else
 	test_skip 'the model file name is read back from the YAML as written' "no PyYAML for $PY"
+fi
+
+if [ -f "$SHARED/models/resnet20_cifar10.pt" ]; then
+	test_expect_success 'a CIFAR ResNet: f.layer3, not the trunk f nor the head h' "
+		$CAMLAB init --model $SHARED/models/resnet20_cifar10.pt $TMP/r >$TMP/r.out && cat $TMP/r.out &&
+		test_grep '^      pre_gap: \"f.layer3\"\$' $TMP/r/experiment.yaml && $CAMLAB check $TMP/r/experiment.yaml
+	"
+else
+	test_skip 'a CIFAR ResNet: f.layer3, not the trunk f nor the head h' "no $SHARED/models/resnet20_cifar10.pt"
 fi
 
 test_fails_with 'a model that does not exist' "cannot read model" $CAMLAB init --model $TMP/none.pt $TMP/d
