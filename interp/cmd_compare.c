@@ -194,7 +194,8 @@ int cmd_compare(int argc, char **argv)
 		side_parse(&A, argv[optind], "-1");
 		side_parse(&B, argv[optind], NULL);
 		if (B.spec) { /* DIR@ID alone: which version would it be compared with? */
-			fprintf(stderr, "camlab compare: give B beside '%s'\n\n%s", argv[optind], compare_usage);
+			fprintf(stderr, "camlab compare: give B beside '%s'\n\n%s", argv[optind],
+				compare_usage);
 			side_release(&A);
 			side_release(&B);
 			tab_where_release(&where);
