@@ -28,6 +28,7 @@ void diag_release(struct diag *d)
  * A diagnostic is one line: a name read from a spec may hold a newline or a tab (a YAML block scalar, a
  * Lua string), which would break the file:line:col format, so control characters are written as C escapes.
  */
+static char *one_line(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static char *one_line(const char *fmt, va_list ap)
 {
 	struct strbuf sb = STRBUF_INIT, out = STRBUF_INIT;
@@ -55,6 +56,9 @@ static char *one_line(const char *fmt, va_list ap)
 	return strbuf_detach(&out, NULL);
 }
 
+/* a printf format and its va_list, as for one_line: diag_error and diag_warning check it at their callers */
+static void add(struct diag *d, struct src_pos pos, int warning, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 static void add(struct diag *d, struct src_pos pos, int warning, const char *fmt, va_list ap)
 {
 	ALLOC_GROW(d->items, d->nr + 1, d->alloc);

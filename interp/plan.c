@@ -9,6 +9,7 @@
  */
 #include "interp/plan.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,33 @@ static int cmp_group(const void *a, const void *b)
 	return 0;
 }
 
+#ifndef NDEBUG
+/*
+ * What plan_build promises and its users rely on: runs whose indices are in range (plan_run_label and the
+ * runner index with them unchecked), a rank exactly for the ranks of a top-k target, a key and its config,
+ * and the order of cmp_group, strictly (order is unique), which makes the runs sharing a pass neighbours:
+ * the runner's groups are the stretches of equal model, layer, target, rank and utility.
+ */
+static void plan_check(const struct plan *p)
+{
+	const struct experiment *e = p->e;
+	size_t i;
+
+	assert(p->nr > 0 && p->nr <= p->alloc);
+	for (i = 0; i < p->nr; i++) {
+		const struct plan_run *r = &p->runs[i];
+		int k;
+
+		assert(r->model < e->nr_models && r->layer < e->models[r->model].nr_layers);
+		assert(r->method < e->nr_methods && r->utility < e->nr_utilities && r->target < e->nr_targets);
+		k = topk_of(e->targets[r->target].name);
+		assert(k ? r->rank >= 1 && r->rank <= k : r->rank == 0);
+		assert(r->config && strlen(r->key) == 16 && r->order < p->nr);
+		assert(!i || cmp_group(&p->runs[i - 1], r) < 0);
+	}
+}
+#endif
+
 /*
  * The grid: every model, layer, target, utility and method, except that the zipped dimensions advance
  * together on one counter. experiment_validate has checked that they have one length (for layers: the
@@ -308,6 +336,9 @@ int plan_build(struct plan *p, const struct experiment *e, struct diag *d)
 		p->runs[k].order = k;
 	if (p->nr > 1) /* qsort with a NULL base is undefined even for no elements */
 		qsort(p->runs, p->nr, sizeof(*p->runs), cmp_group);
+#ifndef NDEBUG
+	plan_check(p);
+#endif
 	return 0;
 }
 

@@ -8,6 +8,7 @@
  */
 #include "interp/run.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -750,6 +751,7 @@ static void group_init(struct runner *r, struct group *grp, size_t first, size_t
 {
 	size_t k;
 
+	assert(first < last && last <= r->plan.nr && index < r->nr_groups);
 	memset(grp, 0, sizeof(*grp));
 	grp->first = first;
 	grp->last = last;
@@ -762,9 +764,17 @@ static void group_init(struct runner *r, struct group *grp, size_t first, size_t
 	grp->images_before = r->images_done_now;
 	for (k = 0; k < grp->nr; k++)
 		group_run_init(r, &grp->runs[k], &r->plan.runs[first + k]);
+	/* one pass serves them all: each run has pr0's model, layer, utility, target and rank */
+	for (k = 1; k < grp->nr; k++)
+		assert(grp->runs[k].pr->model == grp->pr0->model &&
+		       grp->runs[k].pr->layer == grp->pr0->layer &&
+		       grp->runs[k].pr->utility == grp->pr0->utility &&
+		       grp->runs[k].pr->target == grp->pr0->target &&
+		       grp->runs[k].pr->rank == grp->pr0->rank);
 	grp->nr_pending = group_pending(r, grp);
 	/* at most --limit per run, for all workers together (the batch source counts them) */
 	grp->nr_todo = r->o->limit && r->o->limit < grp->nr_pending ? r->o->limit : grp->nr_pending;
+	assert(grp->nr_todo <= grp->nr_pending && grp->nr_pending <= r->nr_images);
 }
 
 static void group_release(struct group *grp)

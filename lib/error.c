@@ -33,6 +33,8 @@ void error_capture(struct strbuf *sb)
 	capture = sb;
 }
 
+/* a printf format and its va_list: the compilers check the formats of the callers, not a literal here */
+static void report(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void report(const char *prefix, const char *fmt, va_list ap)
 {
 	if (quiet)
@@ -50,6 +52,7 @@ static void report(const char *prefix, const char *fmt, va_list ap)
 	funlockfile(stderr);
 }
 
+#undef error /* the function itself, not error.h's macro around it */
 int error(const char *fmt, ...)
 {
 	va_list ap;

@@ -9,6 +9,16 @@
 #define LIB_ERROR_H
 
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * error() always returns -1; the macro tells the compiler, as git's usage.h does. Without it, after
+ * `if (read_it(&x)) return -1;` the compiler must assume that read_it's `return error(...)` may have
+ * returned 0 with x unset, and gcc 12's optimised builds warn that x may be used uninitialized.
+ */
+static inline int error_is_minus_one(void)
+{
+	return -1;
+}
+#define error(...) (error(__VA_ARGS__), error_is_minus_one())
 void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void bug_fl(const char *file, int line, const char *fmt, ...)

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 TOOL=$BUILD/tests/image_tool
 DATA=$SHARED/data
-[ -x "$TOOL" ] || skip_all "$TOOL not built"
+need_built "$TOOL"
 [ -d "$DATA/imagenet_sample" ] || skip_all "no shared data at $DATA"
 need_python torchvision PIL numpy
 PYTHONPATH=tests $PY - "$TOOL" "$DATA" "$TMP" <<'PYEOF'

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.." || exit 1
 TOOL=$BUILD/tests/image_tool
 DATA=$(cd "$SHARED/data" 2>/dev/null && pwd)
 IDX=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
-[ -x "$TOOL" ] || skip_all "$TOOL not built"
+need_built "$TOOL"
 [ -f "$DATA/photos_gradcam/both.png" ] || skip_all "no shared data at ../shared/data"
 
 img=$DATA/photos_gradcam/both.png

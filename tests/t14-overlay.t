@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 TOOL=$BUILD/tests/image_tool
 DATA=$(cd "$SHARED/data" 2>/dev/null && pwd)
-[ -x "$TOOL" ] || skip_all "$TOOL not built"
+need_built "$TOOL"
 [ -f "$DATA/photos_gradcam/both.png" ] || skip_all "no shared data at ../shared/data"
 need_python numpy PIL
 

@@ -5,16 +5,13 @@
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 UNIT=$PWD/$BUILD/tests/test_batch
+need_built "$UNIT"
 
-if [ -x "$UNIT" ]; then
-	test_expect_success 'test_batch: workers give the serial batches, skips and messages' "
-		$UNIT >$TMP/unit 2>&1; status=\$?
-		grep -v '^ok ' $TMP/unit
-		[ \$status -eq 0 ] && ! grep -q '^not ok' $TMP/unit && grep -q '^1\\.\\.[1-9]' $TMP/unit
-	"
-else
-	echo "# no $UNIT: skipping the unit test"
-fi
+test_expect_success 'test_batch: workers give the serial batches, skips and messages' "
+	$UNIT >$TMP/unit 2>&1; status=\$?
+	grep -v '^ok ' $TMP/unit
+	[ \$status -eq 0 ] && ! grep -q '^not ok' $TMP/unit && grep -q '^1\\.\\.[1-9]' $TMP/unit
+"
 
 test_expect_success '--workers needs a non-negative integer' "
 	test_must_fail $CAMLAB predict --workers x --model none.pt a.jpg 2>$TMP/err &&

@@ -4,5 +4,5 @@
 # the image decoders, the dataset readers (IDX, CSV labels, list files) and the model metadata readers.
 cd "$(dirname "$0")/.." || exit 1
 BIN=${CAMLAB_BUILD:-build}/tests/test_readers
-[ -x "$BIN" ] || { echo "1..0 # SKIP $BIN not built"; exit 0; }
+[ -x "$BIN" ] || { echo "Bail out! $BIN is not built: run tools/setup"; exit 1; }  # not a skip: see tests/lib.sh
 exec "$BIN"

@@ -7,7 +7,7 @@
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 TOOL=$BUILD/tests/cam_tool
-[ -x "$TOOL" ] || skip_all "$TOOL not built"
+need_built "$TOOL"
 need_python torch torchvision numpy
 $PY tools/make_test_models.py "$TMP/models" >/dev/null || { echo "1..1"; echo "not ok 1 - make_test_models.py"; exit 1; }
 PYTHONPATH=tests $PY - "$TOOL" "$TMP" "$BUILD/camlab" <<'PYEOF'

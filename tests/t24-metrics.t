@@ -6,7 +6,7 @@
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 TOOL=$BUILD/tests/cam_tool
-[ -x "$TOOL" ] || skip_all "$TOOL not built"
+need_built "$TOOL"
 [ -f "$SHARED/models/resnet20_cifar10.pt" ] || skip_all "no shared models at $SHARED"
 need_python torch numpy
 PYTHONPATH=tests $PY - "$TOOL" "$SHARED" "$TMP" <<'PYEOF'
