@@ -1,0 +1,241 @@
+/*
+ * road_bench.c - ROAD (or ARCC's ROAD) of stored maps, timed: s/image of cam/road.c against
+ * bench/road_reference.py (upstream's algorithm), and the per-image values that tests/t53-road.t
+ * compares with pytorch-grad-cam's reference outputs.
+ *
+ * Inputs are .npy files as the reference folder stores them: images (n, H, W, 3) uint8, maps (n, H, W)
+ * float32, both C order. Prints one line per image: the MoRF scores per percentile, the LeRF scores per
+ * percentile, then MoRF avg, LeRF avg, combined and complexity; timing goes to stderr.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cam/road.h"
+#include "lib/error.h"
+#include "lib/xalloc.h"
+
+static const char usage[] =
+	"usage: road_bench --model FILE --images U8.npy --maps F32.npy --targets C,C,... [options]\n"
+	"  --mean M,M,M --std S,S,S   normalisation (default 0.5)\n"
+	"  --percentiles P,P,...      (default 10,20,...,90)\n"
+	"  --target softmax|logit     (default softmax)\n"
+	"  --noise SIGMA              (default 0)\n"
+	"  --batch N                  imputed images per forward (default 32)\n"
+	"  --threads N                libtorch threads (default 1)\n"
+	"  --repeat R                 timed runs; the best is reported (default 1)\n";
+
+/*
+ * A C-order .npy of the given dtype ("<f4" or "|u1"): its data (caller frees), its shape in
+ * shape[0..*ndim). Only what numpy.save writes for such arrays (format 1.0 or 2.0).
+ */
+static void *npy_read(const char *path, const char *dtype, size_t elsize, long *shape, int *ndim)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char pre[12];
+	size_t hl, count = 1;
+	char *hdr, *p;
+	void *data;
+	int n = 0;
+
+	if (!f) {
+		error("cannot open '%s'", path);
+		return NULL;
+	}
+	if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6)) {
+		fclose(f);
+		error("'%s' is not a .npy file", path);
+		return NULL;
+	}
+	if (pre[6] == 1) {
+		hl = pre[8] | (size_t)pre[9] << 8;
+	} else {
+		if (fread(pre + 10, 1, 2, f) != 2) {
+			fclose(f);
+			error("'%s': truncated header", path);
+			return NULL;
+		}
+		hl = pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+	}
+	if (hl > 65536) {
+		fclose(f);
+		error("'%s': header too long", path);
+		return NULL;
+	}
+	hdr = xmalloc(hl + 1);
+	if (fread(hdr, 1, hl, f) != hl) {
+		free(hdr);
+		fclose(f);
+		error("'%s': truncated header", path);
+		return NULL;
+	}
+	hdr[hl] = 0;
+	if (!strstr(hdr, dtype) || !strstr(hdr, "'fortran_order': False") || !(p = strstr(hdr, "'shape': ("))) {
+		error("'%s': not a C-order %s array: %s", path, dtype, hdr);
+		free(hdr);
+		fclose(f);
+		return NULL;
+	}
+	for (p += 10; *p && *p != ')' && n < 8;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p || v < 0)
+			break;
+		shape[n++] = v;
+		count *= (size_t)v;
+		p = end;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	free(hdr);
+	*ndim = n;
+	data = xmalloc(count * elsize + 1);
+	if (fread(data, elsize, count, f) != count) {
+		free(data);
+		fclose(f);
+		error("'%s': truncated data", path);
+		return NULL;
+	}
+	fclose(f);
+	return data;
+}
+
+/* Comma-separated numbers into out[max]; returns how many, or -1. */
+static int parse_list(const char *s, double *out, int max)
+{
+	int n = 0;
+
+	while (*s && n < max) {
+		char *end;
+		out[n++] = strtod(s, &end);
+		if (end == s)
+			return -1;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return *s ? -1 : n;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+	const char *model = NULL, *images = NULL, *maps_path = NULL, *targets_s = NULL;
+	double mean[3] = { 0.5, 0.5, 0.5 }, std[3] = { 0.5, 0.5, 0.5 }, perc[64], tg[4096];
+	float meanf[3], stdf[3];
+	struct road_opts o = ROAD_OPTS_INIT;
+	struct road_scores s = ROAD_SCORES_INIT;
+	long ishape[8], mshape[8], *targets;
+	int threads = 1, repeat = 1, ni, nm, nt, i, r;
+	unsigned char *u8;
+	const unsigned char **rows;
+	float *maps;
+	ts_module *m;
+	ts_tensor *x;
+	double best = 1e30;
+	size_t n, j;
+
+	o.noise = 0;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!v)
+			goto bad;
+		i++;
+		if (!strcmp(a, "--model"))
+			model = v;
+		else if (!strcmp(a, "--images"))
+			images = v;
+		else if (!strcmp(a, "--maps"))
+			maps_path = v;
+		else if (!strcmp(a, "--targets"))
+			targets_s = v;
+		else if (!strcmp(a, "--mean") && parse_list(v, mean, 3) == 3)
+			;
+		else if (!strcmp(a, "--std") && parse_list(v, std, 3) == 3)
+			;
+		else if (!strcmp(a, "--percentiles") && (r = parse_list(v, perc, 64)) > 0) {
+			o.percentiles = perc;
+			o.nr_percentiles = (size_t)r;
+		} else if (!strcmp(a, "--target") && (!strcmp(v, "softmax") || !strcmp(v, "logit")))
+			o.target = !strcmp(v, "logit") ? ROAD_LOGIT : ROAD_SOFTMAX;
+		else if (!strcmp(a, "--noise"))
+			o.noise = strtod(v, NULL);
+		else if (!strcmp(a, "--batch"))
+			o.batch = (int)strtol(v, NULL, 10);
+		else if (!strcmp(a, "--threads"))
+			threads = (int)strtol(v, NULL, 10);
+		else if (!strcmp(a, "--repeat"))
+			repeat = (int)strtol(v, NULL, 10);
+		else
+			goto bad;
+	}
+	if (!model || !images || !maps_path || !targets_s)
+		goto bad;
+	u8 = npy_read(images, "|u1", 1, ishape, &ni);
+	maps = npy_read(maps_path, "<f4", 4, mshape, &nm);
+	if (!u8 || !maps)
+		return 1;
+	if (ni != 4 || ishape[3] != 3 || nm != 3 || mshape[0] != ishape[0] || mshape[1] != ishape[1] ||
+	    mshape[2] != ishape[2]) {
+		error("images (n, H, W, 3) and maps (n, H, W) do not match");
+		return 1;
+	}
+	n = (size_t)ishape[0];
+	nt = parse_list(targets_s, tg, 4096);
+	if (nt != (int)n) {
+		error("%d targets for %zu images", nt, n);
+		return 1;
+	}
+	targets = xmalloc(n * sizeof(*targets));
+	for (j = 0; j < n; j++)
+		targets[j] = (long)tg[j];
+	for (i = 0; i < 3; i++) {
+		meanf[i] = (float)mean[i];
+		stdf[i] = (float)std[i];
+	}
+	if (ts_init(threads))
+		return error("%s", ts_error()) ? 1 : 1;
+	m = ts_module_load(model, "cpu");
+	if (!m)
+		return error("cannot load '%s': %s", model, ts_error()) ? 1 : 1;
+	rows = xmalloc(n * sizeof(*rows));
+	for (j = 0; j < n; j++)
+		rows[j] = u8 + j * ishape[1] * ishape[2] * 3;
+	x = ts_images_normalized(rows, (int64_t)n, ishape[1], ishape[2], meanf, stdf, "cpu");
+	if (!x)
+		return error("%s", ts_error()) ? 1 : 1;
+	for (r = 0; r < repeat; r++) {
+		double t0 = now();
+		if (road_eval(m, x, maps, targets, &o, &s))
+			return 1;
+		if (now() - t0 < best)
+			best = now() - t0;
+	}
+	for (j = 0; j < n; j++) {
+		size_t k, hw = (size_t)ishape[1] * ishape[2];
+		for (k = 0; k < s.nr_percentiles; k++)
+			printf("%.9g ", s.morf[j * s.nr_percentiles + k]);
+		for (k = 0; k < s.nr_percentiles; k++)
+			printf("%.9g ", s.lerf[j * s.nr_percentiles + k]);
+		printf("%.9g %.9g %.9g %.9g\n", s.morf_avg[j], s.lerf_avg[j], s.combined[j],
+		       road_complexity(maps + j * hw, hw));
+	}
+	fprintf(stderr, "road_bench: %zu images %ldx%ld, %zu percentiles x 2, %d thread(s): %.4f s/image (best of %d)\n",
+		n, ishape[1], ishape[2], s.nr_percentiles, threads, best / (double)n, repeat);
+	road_scores_release(&s);
+	ts_free(x);
+	ts_module_free(m);
+	free(rows);
+	free(u8);
+	free(maps);
+	free(targets);
+	return 0;
+bad:
+	fputs(usage, stderr);
+	return 2;
+}
