@@ -111,6 +111,11 @@ static int solve_unknowns(const float *img, int C, int H, int W, const int *var,
 
 	cholmod_start(&cc);
 	cc.print = 0;
+	/*
+	 * Simplicial: these 2-D systems have small fronts, and on 224 x 224 MobileNet-V2 masks the supernodal
+	 * factorisation (BLAS on tiny blocks) took 1.7x the CPU time (bench/RESULTS.md, ROAD).
+	 */
+	cc.supernodal = CHOLMOD_SIMPLICIAL;
 	A = cholmod_allocate_sparse(nu, nu, 5 * nu, 1, 1, -1, CHOLMOD_REAL, &cc);
 	B = cholmod_allocate_dense(nu, C, nu, CHOLMOD_REAL, &cc);
 	if (!A || !B) {
