@@ -25,6 +25,7 @@ static const char usage[] =
 	"  --batch N                  imputed images per forward (default 32)\n"
 	"  --threads N                libtorch threads (default 1)\n"
 	"  --repeat R                 timed runs; the best is reported (default 1)\n"
+	"  --coherency C,C,...        each image's coherency: adds a column, ARCC from it\n"
 	"  --impute-only              time the masks and imputations alone (no forwards)\n";
 
 /*
@@ -156,8 +157,8 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	const char *model = NULL, *images = NULL, *maps_path = NULL, *targets_s = NULL;
-	double mean[3] = { 0.5, 0.5, 0.5 }, std[3] = { 0.5, 0.5, 0.5 }, perc[64], tg[4096];
+	const char *model = NULL, *images = NULL, *maps_path = NULL, *targets_s = NULL, *coh_s = NULL;
+	double mean[3] = { 0.5, 0.5, 0.5 }, std[3] = { 0.5, 0.5, 0.5 }, perc[64], tg[4096], coh[4096];
 	float meanf[3], stdf[3];
 	struct road_opts o = ROAD_OPTS_INIT;
 	struct road_scores s = ROAD_SCORES_INIT;
@@ -189,6 +190,8 @@ int main(int argc, char **argv)
 			maps_path = v;
 		else if (!strcmp(a, "--targets"))
 			targets_s = v;
+		else if (!strcmp(a, "--coherency"))
+			coh_s = v;
 		else if (!strcmp(a, "--mean") && parse_list(v, mean, 3) == 3)
 			;
 		else if (!strcmp(a, "--std") && parse_list(v, std, 3) == 3)
@@ -226,6 +229,10 @@ int main(int argc, char **argv)
 		error("%d targets for %zu images", nt, n);
 		return 1;
 	}
+	if (coh_s && parse_list(coh_s, coh, 4096) != (int)n) {
+		error("--coherency needs one value per image");
+		return 1;
+	}
 	targets = xmalloc(n * sizeof(*targets));
 	for (j = 0; j < n; j++)
 		targets[j] = (long)tg[j];
@@ -259,8 +266,11 @@ int main(int argc, char **argv)
 			printf("%.9g ", s.morf[j * s.nr_percentiles + k]);
 		for (k = 0; k < s.nr_percentiles; k++)
 			printf("%.9g ", s.lerf[j * s.nr_percentiles + k]);
-		printf("%.9g %.9g %.9g %.9g\n", s.morf_avg[j], s.lerf_avg[j], s.combined[j],
+		printf("%.9g %.9g %.9g %.9g", s.morf_avg[j], s.lerf_avg[j], s.combined[j],
 		       road_complexity(maps + j * hw, hw));
+		if (coh_s)
+			printf(" %.9g", road_arcc(coh[j], road_complexity(maps + j * hw, hw), s.combined[j]));
+		putchar('\n');
 	}
 	fprintf(stderr,
 		"road_bench: %zu images %ldx%ld, %zu percentiles x 2, %d thread(s)%s: %.4f s/image wall, %.4f s/image "
