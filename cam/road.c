@@ -93,6 +93,37 @@ static const struct {
 };
 
 /*
+ * Nested dissection of the H x W grid: the pixels of [y0, y1) x [x0, x1) in elimination order, written
+ * from *k on. A full row or column separates the 8-neighbour stencil, so each half is ordered first and the
+ * separating line last. Restricted to the unknowns it is a fill-reducing order for every mask, known
+ * before the mask is, which spares CHOLMOD's minimum-degree ordering (measured in bench/RESULTS.md).
+ */
+static void dissect(int W, int y0, int y1, int x0, int x1, int *order, size_t *k)
+{
+	int y, x;
+
+	if ((y1 - y0) * (x1 - x0) <= 16) {
+		for (y = y0; y < y1; y++)
+			for (x = x0; x < x1; x++)
+				order[(*k)++] = y * W + x;
+		return;
+	}
+	if (y1 - y0 >= x1 - x0) {
+		int m = (y0 + y1) / 2;
+		dissect(W, y0, m, x0, x1, order, k);
+		dissect(W, m + 1, y1, x0, x1, order, k);
+		for (x = x0; x < x1; x++)
+			order[(*k)++] = m * W + x;
+	} else {
+		int m = (x0 + x1) / 2;
+		dissect(W, y0, y1, x0, m, order, k);
+		dissect(W, y0, y1, m + 1, x1, order, k);
+		for (y = y0; y < y1; y++)
+			order[(*k)++] = y * W + m;
+	}
+}
+
+/*
  * Solve (D - W_UU) v = W_UK x_K for the nu unknown pixels (var[pixel] = their index in raster order, -1
  * for known ones) and write v into out's unknown pixels. The matrix goes to CHOLMOD as its lower triangle,
  * column j holding the diagonal then the unknown neighbours after pixel j in raster order, already sorted.
@@ -104,8 +135,8 @@ static int solve_unknowns(const float *img, int C, int H, int W, const int *var,
 	cholmod_sparse *A = NULL;
 	cholmod_dense *B = NULL, *X = NULL;
 	cholmod_factor *L = NULL;
-	size_t hw = (size_t)H * W, nz = 0;
-	int *Ap, *Ai, ret = -1;
+	size_t hw = (size_t)H * W, nz = 0, q;
+	int *Ap, *Ai, *order = NULL, *perm = NULL, ret = -1;
 	double *Ax, *Bx, *Xx;
 	int y, x, c, k;
 
@@ -140,7 +171,6 @@ static int solve_unknowns(const float *img, int C, int H, int W, const int *var,
 			nz++;
 			for (k = 0; k < 8; k++) {
 				int yy = y + nbr[k].dy, xx = x + nbr[k].dx;
-				size_t q;
 
 				if (yy < 0 || yy >= H || xx < 0 || xx >= W)
 					continue;
@@ -159,7 +189,16 @@ static int solve_unknowns(const float *img, int C, int H, int W, const int *var,
 		}
 	Ap[nu] = (int)nz;
 
-	L = cholmod_analyze(A, &cc);
+	order = xmalloc(hw * sizeof(*order));
+	perm = xmalloc(nu * sizeof(*perm));
+	q = 0;
+	dissect(W, 0, H, 0, W, order, &q);
+	for (nz = 0, q = 0; q < hw; q++) /* nz: now the unknowns placed */
+		if (var[order[q]] >= 0)
+			perm[nz++] = var[order[q]];
+	cc.nmethods = 1;
+	cc.method[0].ordering = CHOLMOD_GIVEN;
+	L = cholmod_analyze_p(A, perm, NULL, 0, &cc);
 	if (!L || !cholmod_factorize(A, L, &cc) || cc.status != CHOLMOD_OK) {
 		error("road: sparse factorisation failed (status %d) for %zu unknowns", cc.status, nu);
 		goto out;
@@ -185,6 +224,8 @@ out:
 	cholmod_free_factor(&L, &cc);
 	cholmod_free_sparse(&A, &cc);
 	cholmod_finish(&cc);
+	free(order);
+	free(perm);
 	return ret;
 }
 

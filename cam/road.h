@@ -13,7 +13,8 @@
  *
  * The system of one mask is (D - W_UU) v = W_UK x_K over the unknown pixels U, with D the diagonal of
  * the in-image neighbour weights: symmetric (the weights are) and positive definite when at least one
- * pixel is known, so it is factored once by CHOLMOD (sparse Cholesky) and solved for the C channels.
+ * pixel is known, so it is factored once by CHOLMOD (sparse Cholesky, in a nested-dissection order of
+ * the grid) and solved for the C channels.
  * With no pixel known (ties at the percentile) the image becomes 0, as upstream's solve gives.
  */
 #ifndef CAM_ROAD_H
