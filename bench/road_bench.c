@@ -23,7 +23,8 @@ static const char usage[] =
 	"  --target softmax|logit     (default softmax)\n"
 	"  --noise SIGMA              (default 0)\n"
 	"  --batch N                  imputed images per forward (default 32)\n"
-	"  --threads N                libtorch threads (default 1)\n"
+	"  --threads N                imputation threads (default 1)\n"
+	"  --torch-threads N          libtorch threads (default 1)\n"
 	"  --repeat R                 timed runs; the best is reported (default 1)\n"
 	"  --coherency C,C,...        each image's coherency: adds a column, ARCC from it\n"
 	"  --impute-only              time the masks and imputations alone (no forwards)\n";
@@ -125,7 +126,7 @@ static double cpu_now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The imputations road_eval does, without the forwards: the solver's share of the time. */
+/* The imputations road_eval does, without the forwards: the solver's share of the time (one thread). */
 static int impute_all(const ts_tensor *x, const float *maps, const struct road_opts *o)
 {
 	size_t n = (size_t)ts_size(x, 0), C = (size_t)ts_size(x, 1), H = (size_t)ts_size(x, 2);
@@ -163,7 +164,7 @@ int main(int argc, char **argv)
 	struct road_opts o = ROAD_OPTS_INIT;
 	struct road_scores s = ROAD_SCORES_INIT;
 	long ishape[8], mshape[8], *targets;
-	int threads = 1, repeat = 1, impute_only = 0, ni, nm, nt, i, r;
+	int threads = 1, torch_threads = 1, repeat = 1, impute_only = 0, ni, nm, nt, i, r;
 	unsigned char *u8;
 	const unsigned char **rows;
 	float *maps;
@@ -205,6 +206,8 @@ int main(int argc, char **argv)
 			o.noise = strtod(v, NULL);
 		else if (!strcmp(a, "--batch"))
 			o.batch = (int)strtol(v, NULL, 10);
+		else if (!strcmp(a, "--torch-threads"))
+			torch_threads = (int)strtol(v, NULL, 10);
 		else if (!strcmp(a, "--threads"))
 			threads = (int)strtol(v, NULL, 10);
 		else if (!strcmp(a, "--repeat"))
@@ -240,7 +243,8 @@ int main(int argc, char **argv)
 		meanf[i] = (float)mean[i];
 		stdf[i] = (float)std[i];
 	}
-	if (ts_init(threads))
+	o.threads = threads;
+	if (ts_init(torch_threads))
 		return error("%s", ts_error()) ? 1 : 1;
 	m = ts_module_load(model, "cpu");
 	if (!m)
@@ -273,9 +277,9 @@ int main(int argc, char **argv)
 		putchar('\n');
 	}
 	fprintf(stderr,
-		"road_bench: %zu images %ldx%ld, %zu percentiles x 2, %d thread(s)%s: %.4f s/image wall, %.4f s/image "
+		"road_bench: %zu images %ldx%ld, %zu percentiles x 2, %d+%d thread(s)%s: %.4f s/image wall, %.4f s/image "
 		"CPU (best of %d)\n",
-		n, ishape[1], ishape[2], o.nr_percentiles, threads, impute_only ? ", imputation only" : "",
+		n, ishape[1], ishape[2], o.nr_percentiles, threads, torch_threads, impute_only ? ", imputation only" : "",
 		best / (double)n, best_cpu / (double)n, repeat);
 	road_scores_release(&s);
 	ts_free(x);

@@ -5,6 +5,7 @@
 #include "cam/road.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -317,16 +318,77 @@ static int forward_scores(ts_module *m, const ts_tensor *like, const float *imgs
 	return ret;
 }
 
+/*
+ * The 2 * np imputations of one image (MoRF then LeRF, each percentile) into out, shared among threads
+ * by striding; each job's noise comes from its own seed, so the threads change no value.
+ */
+struct impute_jobs {
+	const float *img, *map;
+	int C, H, W;
+	const struct road_opts *opts;
+	uint64_t seed;
+	float *out;
+	int step, failed;
+};
+
+struct impute_worker {
+	struct impute_jobs *jobs;
+	int start;
+};
+
+static void *impute_work(void *arg)
+{
+	struct impute_worker *w = arg;
+	struct impute_jobs *jb = w->jobs;
+	size_t np = jb->opts->nr_percentiles, hw = (size_t)jb->H * jb->W, j;
+	unsigned char *keep = xmalloc(hw);
+
+	for (j = (size_t)w->start; j < 2 * np && !jb->failed; j += (size_t)jb->step) {
+		int lerf = j >= np;
+		uint64_t rng = jb->seed + j * 0x9e3779b97f4a7c15ULL;
+
+		road_keep_mask(jb->map, hw, jb->opts->percentiles[lerf ? j - np : j], lerf, keep);
+		if (road_impute(jb->img, jb->C, jb->H, jb->W, keep, jb->opts->noise, &rng,
+				jb->out + j * jb->C * hw))
+			jb->failed = 1;
+	}
+	free(keep);
+	return NULL;
+}
+
+static int impute_image(struct impute_jobs *jb, int threads)
+{
+	pthread_t tid[64];
+	struct impute_worker w[64];
+	int t, started = 0;
+
+	threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+	jb->step = threads;
+	jb->failed = 0;
+	for (t = 0; t < threads; t++) {
+		w[t].jobs = jb;
+		w[t].start = t;
+	}
+	for (t = 1; t < threads; t++) {
+		if (pthread_create(&tid[t], NULL, impute_work, &w[t]))
+			break;
+		started = t;
+	}
+	/* threads that could not start: this thread does their jobs too */
+	jb->step = started + 1;
+	impute_work(&w[0]);
+	for (t = 1; t <= started; t++)
+		pthread_join(tid[t], NULL);
+	return jb->failed ? -1 : 0;
+}
+
 int road_eval(ts_module *m, const ts_tensor *x, const float *maps, const long *targets,
 	      const struct road_opts *opts, struct road_scores *out)
 {
-	size_t n, np = opts->nr_percentiles, hw, chw, per, i, j, nb = 0, batch;
+	size_t n, np = opts->nr_percentiles, hw, chw, per, i, j, batch;
 	int C, H, W, prev, ret = -1;
 	float *xh = NULL, *buf = NULL, *base = NULL, *sc = NULL;
 	long *cls = NULL;
-	size_t *slot = NULL;
-	unsigned char *keep = NULL;
-	uint64_t rng = opts->seed;
 
 	road_scores_release(out);
 	if (ts_dim(x) != 4)
@@ -365,38 +427,29 @@ int road_eval(ts_module *m, const ts_tensor *x, const float *maps, const long *t
 			goto out;
 	}
 
-	buf = xmalloc(batch * chw * sizeof(*buf));
-	sc = xmalloc(batch * sizeof(*sc));
-	cls = xmalloc(batch * sizeof(*cls));
-	slot = xmalloc(batch * sizeof(*slot));
-	keep = xmalloc(hw);
+	buf = xmalloc(per * chw * sizeof(*buf));
+	sc = xmalloc(per * sizeof(*sc));
+	cls = xmalloc(per * sizeof(*cls));
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < per; j++) {
-			int lerf = j >= np;
-			double p = opts->percentiles[lerf ? j - np : j];
+		struct impute_jobs jb = { xh + i * chw, maps + i * hw, C, H, W, opts,
+					  opts->seed + i * 0xbf58476d1ce4e5b9ULL, buf, 1, 0 };
 
-			road_keep_mask(maps + i * hw, hw, p, lerf, keep);
-			if (road_impute(xh + i * chw, C, H, W, keep, opts->noise, &rng, buf + nb * chw))
+		if (impute_image(&jb, opts->threads))
+			goto out;
+		for (j = 0; j < per; j++)
+			cls[j] = targets[i];
+		for (j = 0; j < per; j += batch) {
+			size_t k = per - j < batch ? per - j : batch;
+			if (forward_scores(m, x, buf + j * chw, k, C, H, W, cls, opts->target, sc + j))
 				goto out;
-			cls[nb] = targets[i];
-			slot[nb] = i * per + j;
-			nb++;
-			if (nb == batch || (i == n - 1 && j == per - 1)) {
-				size_t k;
+		}
+		for (j = 0; j < per; j++) {
+			float d = sc[j] - base[i];
 
-				if (forward_scores(m, x, buf, nb, C, H, W, cls, opts->target, sc))
-					goto out;
-				for (k = 0; k < nb; k++) {
-					size_t im = slot[k] / per, q = slot[k] % per;
-					float d = sc[k] - base[im];
-
-					if (q < np)
-						out->morf[im * np + q] = d;
-					else
-						out->lerf[im * np + q - np] = d;
-				}
-				nb = 0;
-			}
+			if (j < np)
+				out->morf[i * np + j] = d;
+			else
+				out->lerf[i * np + j - np] = d;
 		}
 	}
 	for (i = 0; i < n; i++) {
@@ -419,8 +472,6 @@ out:
 	free(base);
 	free(sc);
 	free(cls);
-	free(slot);
-	free(keep);
 	if (ret)
 		road_scores_release(out);
 	return ret;

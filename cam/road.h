@@ -40,10 +40,11 @@ struct road_opts {
 	double noise;  /* standard deviation of the noise added to imputed pixels (upstream: 0.01) */
 	uint64_t seed; /* of that noise */
 	enum road_target target;
-	int batch; /* imputed images per forward */
+	int batch;   /* imputed images per forward */
+	int threads; /* imputations of one image solved at once (each mask is one job) */
 };
 
-#define ROAD_OPTS_INIT { road_percentiles_default, 9, 0.01, 0, ROAD_SOFTMAX, 32 }
+#define ROAD_OPTS_INIT { road_percentiles_default, 9, 0.01, 0, ROAD_SOFTMAX, 32, 1 }
 
 /* Per image scores; arrays owned, n and nr_percentiles as evaluated. */
 struct road_scores {
