@@ -55,6 +55,11 @@ size_t road_keep_mask(const float *map, size_t n, double p, int lerf, unsigned c
 	float thr;
 	size_t i, kept = 0;
 
+	if (!n) {
+		free(v);
+		return 0;
+	}
+	p = p > 0 ? (p < 100 ? p : 100) : 0; /* also NaN -> 0 */
 	for (i = 0; i < n; i++)
 		v[i] = lerf ? 1.0f - map[i] : map[i];
 	qsort(v, n, sizeof(*v), cmp_float);
@@ -328,12 +333,12 @@ struct impute_jobs {
 	const struct road_opts *opts;
 	uint64_t seed;
 	float *out;
-	int step, failed;
+	int step;
 };
 
 struct impute_worker {
 	struct impute_jobs *jobs;
-	int start;
+	int start, failed;
 };
 
 static void *impute_work(void *arg)
@@ -343,14 +348,14 @@ static void *impute_work(void *arg)
 	size_t np = jb->opts->nr_percentiles, hw = (size_t)jb->H * jb->W, j;
 	unsigned char *keep = xmalloc(hw);
 
-	for (j = (size_t)w->start; j < 2 * np && !jb->failed; j += (size_t)jb->step) {
+	for (j = (size_t)w->start; j < 2 * np && !w->failed; j += (size_t)jb->step) {
 		int lerf = j >= np;
 		uint64_t rng = jb->seed + j * 0x9e3779b97f4a7c15ULL;
 
 		road_keep_mask(jb->map, hw, jb->opts->percentiles[lerf ? j - np : j], lerf, keep);
 		if (road_impute(jb->img, jb->C, jb->H, jb->W, keep, jb->opts->noise, &rng,
 				jb->out + j * jb->C * hw))
-			jb->failed = 1;
+			w->failed = 1;
 	}
 	free(keep);
 	return NULL;
@@ -360,26 +365,29 @@ static int impute_image(struct impute_jobs *jb, int threads)
 {
 	pthread_t tid[64];
 	struct impute_worker w[64];
-	int t, started = 0;
+	int t, failed = 0;
+	unsigned char started[64] = { 0 };
 
 	threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
 	jb->step = threads;
-	jb->failed = 0;
 	for (t = 0; t < threads; t++) {
 		w[t].jobs = jb;
 		w[t].start = t;
+		w[t].failed = 0;
 	}
-	for (t = 1; t < threads; t++) {
-		if (pthread_create(&tid[t], NULL, impute_work, &w[t]))
-			break;
-		started = t;
-	}
-	/* threads that could not start: this thread does their jobs too */
-	jb->step = started + 1;
+	for (t = 1; t < threads; t++)
+		started[t] = !pthread_create(&tid[t], NULL, impute_work, &w[t]);
 	impute_work(&w[0]);
-	for (t = 1; t <= started; t++)
-		pthread_join(tid[t], NULL);
-	return jb->failed ? -1 : 0;
+	/* the share of a thread that could not start is done here */
+	for (t = 1; t < threads; t++)
+		if (!started[t])
+			impute_work(&w[t]);
+	for (t = 0; t < threads; t++) {
+		if (t && started[t])
+			pthread_join(tid[t], NULL);
+		failed |= w[t].failed;
+	}
+	return failed ? -1 : 0;
 }
 
 int road_eval(ts_module *m, const ts_tensor *x, const float *maps, const long *targets,
@@ -403,6 +411,15 @@ int road_eval(ts_module *m, const ts_tensor *x, const float *maps, const long *t
 	chw = (size_t)C * hw;
 	per = 2 * np; /* imputed images per input: MoRF then LeRF, each percentile */
 	batch = opts->batch > 0 ? (size_t)opts->batch : 32;
+
+	if (C < 1 || H < 1 || W < 1)
+		return error("road: empty images (%d x %d x %d)", C, H, W);
+	for (j = 0; j < np; j++)
+		if (!(opts->percentiles[j] >= 0 && opts->percentiles[j] <= 100))
+			return error("road: percentile %g is not in [0, 100]", opts->percentiles[j]);
+	for (i = 0; i < n * hw; i++)
+		if (!isfinite(maps[i]))
+			return error("road: map %zu has a non-finite value", i / hw);
 
 	out->n = n;
 	out->nr_percentiles = np;
@@ -432,7 +449,7 @@ int road_eval(ts_module *m, const ts_tensor *x, const float *maps, const long *t
 	cls = xmalloc(per * sizeof(*cls));
 	for (i = 0; i < n; i++) {
 		struct impute_jobs jb = { xh + i * chw, maps + i * hw, C, H, W, opts,
-					  opts->seed + i * 0xbf58476d1ce4e5b9ULL, buf, 1, 0 };
+					  opts->seed + i * 0xbf58476d1ce4e5b9ULL, buf, 1 };
 
 		if (impute_image(&jb, opts->threads))
 			goto out;

@@ -62,6 +62,7 @@ void road_scores_release(struct road_scores *s);
  * keep[i] = 1 for the pixels a percentile keeps of a map of n values: map[i] < percentile(map, p) for
  * MoRF (lerf = 0), 1 - map[i] < percentile(1 - map, p) for LeRF, in upstream's arithmetic (numpy's
  * percentile of float32 values, compared in float32 as torch does). Returns the number kept.
+ * p is clamped to [0, 100]; the map should be finite (road_eval checks).
  */
 size_t road_keep_mask(const float *map, size_t n, double p, int lerf, unsigned char *keep);
 
