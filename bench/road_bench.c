@@ -1,0 +1,295 @@
+/*
+ * road_bench.c - ROAD (or ARCC's ROAD) of stored maps, timed: s/image of cam/road.c against
+ * bench/road_reference.py (upstream's algorithm), and the per-image values that tests/t53-road.t
+ * compares with pytorch-grad-cam's reference outputs.
+ *
+ * Inputs are .npy files as the reference folder stores them: images (n, H, W, 3) uint8, maps (n, H, W)
+ * float32, both C order. Prints one line per image: the MoRF scores per percentile, the LeRF scores per
+ * percentile, then MoRF avg, LeRF avg, combined and complexity; timing goes to stderr.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cam/road.h"
+#include "lib/error.h"
+#include "lib/xalloc.h"
+
+static const char usage[] =
+	"usage: road_bench --model FILE --images U8.npy --maps F32.npy --targets C,C,... [options]\n"
+	"  --mean M,M,M --std S,S,S   normalisation (default 0.5)\n"
+	"  --percentiles P,P,...      (default 10,20,...,90)\n"
+	"  --target softmax|logit     (default softmax)\n"
+	"  --noise SIGMA              (default 0)\n"
+	"  --batch N                  imputed images per forward (default 32)\n"
+	"  --threads N                imputation threads (default 1)\n"
+	"  --torch-threads N          libtorch threads (default 1)\n"
+	"  --repeat R                 timed runs; the best is reported (default 1)\n"
+	"  --coherency C,C,...        each image's coherency: adds a column, ARCC from it\n"
+	"  --impute-only              time the masks and imputations alone (no forwards)\n";
+
+/*
+ * A C-order .npy of the given dtype ("<f4" or "|u1"): its data (caller frees), its shape in
+ * shape[0..*ndim). Only what numpy.save writes for such arrays (format 1.0 or 2.0).
+ */
+static void *npy_read(const char *path, const char *dtype, size_t elsize, long *shape, int *ndim)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char pre[12];
+	size_t hl, count = 1;
+	char *hdr, *p;
+	void *data;
+	int n = 0;
+
+	if (!f) {
+		error("cannot open '%s'", path);
+		return NULL;
+	}
+	if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6)) {
+		fclose(f);
+		error("'%s' is not a .npy file", path);
+		return NULL;
+	}
+	if (pre[6] == 1) {
+		hl = pre[8] | (size_t)pre[9] << 8;
+	} else {
+		if (fread(pre + 10, 1, 2, f) != 2) {
+			fclose(f);
+			error("'%s': truncated header", path);
+			return NULL;
+		}
+		hl = pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+	}
+	if (hl > 65536) {
+		fclose(f);
+		error("'%s': header too long", path);
+		return NULL;
+	}
+	hdr = xmalloc(hl + 1);
+	if (fread(hdr, 1, hl, f) != hl) {
+		free(hdr);
+		fclose(f);
+		error("'%s': truncated header", path);
+		return NULL;
+	}
+	hdr[hl] = 0;
+	if (!strstr(hdr, dtype) || !strstr(hdr, "'fortran_order': False") || !(p = strstr(hdr, "'shape': ("))) {
+		error("'%s': not a C-order %s array: %s", path, dtype, hdr);
+		free(hdr);
+		fclose(f);
+		return NULL;
+	}
+	for (p += 10; *p && *p != ')' && n < 8;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p || v < 0)
+			break;
+		shape[n++] = v;
+		count *= (size_t)v;
+		p = end;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	free(hdr);
+	*ndim = n;
+	data = xmalloc(count * elsize + 1);
+	if (fread(data, elsize, count, f) != count) {
+		free(data);
+		fclose(f);
+		error("'%s': truncated data", path);
+		return NULL;
+	}
+	fclose(f);
+	return data;
+}
+
+/* Comma-separated numbers into out[max]; returns how many, or -1. */
+static int parse_list(const char *s, double *out, int max)
+{
+	int n = 0;
+
+	while (*s && n < max) {
+		char *end;
+		out[n++] = strtod(s, &end);
+		if (end == s)
+			return -1;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return *s ? -1 : n;
+}
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The imputations road_eval does, without the forwards: the solver's share of the time (one thread). */
+static int impute_all(const ts_tensor *x, const float *maps, const struct road_opts *o)
+{
+	size_t n = (size_t)ts_size(x, 0), C = (size_t)ts_size(x, 1), H = (size_t)ts_size(x, 2);
+	size_t W = (size_t)ts_size(x, 3), hw = H * W, i, j;
+	float *xh = xmalloc(n * C * hw * sizeof(*xh)), *out = xmalloc(C * hw * sizeof(*out));
+	unsigned char *keep = xmalloc(hw);
+	uint64_t rng = o->seed;
+	int ret = 0;
+
+	ts_copy_f32(x, xh, n * C * hw);
+	for (i = 0; i < n && !ret; i++)
+		for (j = 0; j < 2 * o->nr_percentiles && !ret; j++) {
+			int lerf = j >= o->nr_percentiles;
+			road_keep_mask(maps + i * hw, hw, o->percentiles[j % o->nr_percentiles], lerf, keep);
+			ret = road_impute(xh + i * C * hw, (int)C, (int)H, (int)W, keep, o->noise, &rng, out);
+		}
+	free(xh);
+	free(out);
+	free(keep);
+	return ret;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+	const char *model = NULL, *images = NULL, *maps_path = NULL, *targets_s = NULL, *coh_s = NULL;
+	double mean[3] = { 0.5, 0.5, 0.5 }, std[3] = { 0.5, 0.5, 0.5 }, perc[64], tg[4096], coh[4096];
+	float meanf[3], stdf[3];
+	struct road_opts o = ROAD_OPTS_INIT;
+	struct road_scores s = ROAD_SCORES_INIT;
+	long ishape[8], mshape[8], *targets;
+	int threads = 1, torch_threads = 1, repeat = 1, impute_only = 0, ni, nm, nt, i, r;
+	unsigned char *u8;
+	const unsigned char **rows;
+	float *maps;
+	ts_module *m;
+	ts_tensor *x;
+	double best = 1e30, best_cpu = 1e30;
+	size_t n, j;
+
+	o.noise = 0;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--impute-only")) {
+			impute_only = 1;
+			continue;
+		}
+		if (!v)
+			goto bad;
+		i++;
+		if (!strcmp(a, "--model"))
+			model = v;
+		else if (!strcmp(a, "--images"))
+			images = v;
+		else if (!strcmp(a, "--maps"))
+			maps_path = v;
+		else if (!strcmp(a, "--targets"))
+			targets_s = v;
+		else if (!strcmp(a, "--coherency"))
+			coh_s = v;
+		else if (!strcmp(a, "--mean") && parse_list(v, mean, 3) == 3)
+			;
+		else if (!strcmp(a, "--std") && parse_list(v, std, 3) == 3)
+			;
+		else if (!strcmp(a, "--percentiles") && (r = parse_list(v, perc, 64)) > 0) {
+			o.percentiles = perc;
+			o.nr_percentiles = (size_t)r;
+		} else if (!strcmp(a, "--target") && (!strcmp(v, "softmax") || !strcmp(v, "logit")))
+			o.target = !strcmp(v, "logit") ? ROAD_LOGIT : ROAD_SOFTMAX;
+		else if (!strcmp(a, "--noise"))
+			o.noise = strtod(v, NULL);
+		else if (!strcmp(a, "--batch"))
+			o.batch = (int)strtol(v, NULL, 10);
+		else if (!strcmp(a, "--torch-threads"))
+			torch_threads = (int)strtol(v, NULL, 10);
+		else if (!strcmp(a, "--threads"))
+			threads = (int)strtol(v, NULL, 10);
+		else if (!strcmp(a, "--repeat"))
+			repeat = (int)strtol(v, NULL, 10);
+		else
+			goto bad;
+	}
+	if (!model || !images || !maps_path || !targets_s)
+		goto bad;
+	u8 = npy_read(images, "|u1", 1, ishape, &ni);
+	maps = npy_read(maps_path, "<f4", 4, mshape, &nm);
+	if (!u8 || !maps)
+		return 1;
+	if (ni != 4 || ishape[3] != 3 || nm != 3 || mshape[0] != ishape[0] || mshape[1] != ishape[1] ||
+	    mshape[2] != ishape[2]) {
+		error("images (n, H, W, 3) and maps (n, H, W) do not match");
+		return 1;
+	}
+	n = (size_t)ishape[0];
+	nt = parse_list(targets_s, tg, 4096);
+	if (nt != (int)n) {
+		error("%d targets for %zu images", nt, n);
+		return 1;
+	}
+	if (coh_s && parse_list(coh_s, coh, 4096) != (int)n) {
+		error("--coherency needs one value per image");
+		return 1;
+	}
+	targets = xmalloc(n * sizeof(*targets));
+	for (j = 0; j < n; j++)
+		targets[j] = (long)tg[j];
+	for (i = 0; i < 3; i++) {
+		meanf[i] = (float)mean[i];
+		stdf[i] = (float)std[i];
+	}
+	o.threads = threads;
+	if (ts_init(torch_threads))
+		return error("%s", ts_error()) ? 1 : 1;
+	m = ts_module_load(model, "cpu");
+	if (!m)
+		return error("cannot load '%s': %s", model, ts_error()) ? 1 : 1;
+	rows = xmalloc(n * sizeof(*rows));
+	for (j = 0; j < n; j++)
+		rows[j] = u8 + j * ishape[1] * ishape[2] * 3;
+	x = ts_images_normalized(rows, (int64_t)n, ishape[1], ishape[2], meanf, stdf, "cpu");
+	if (!x)
+		return error("%s", ts_error()) ? 1 : 1;
+	for (r = 0; r < repeat; r++) {
+		double t0 = now(), c0 = cpu_now(), t;
+		if (impute_only ? impute_all(x, maps, &o) : road_eval(m, x, maps, targets, &o, &s))
+			return 1;
+		t = now() - t0;
+		best = t < best ? t : best;
+		t = cpu_now() - c0;
+		best_cpu = t < best_cpu ? t : best_cpu;
+	}
+	for (j = 0; j < s.n; j++) {
+		size_t k, hw = (size_t)ishape[1] * ishape[2];
+		for (k = 0; k < s.nr_percentiles; k++)
+			printf("%.9g ", s.morf[j * s.nr_percentiles + k]);
+		for (k = 0; k < s.nr_percentiles; k++)
+			printf("%.9g ", s.lerf[j * s.nr_percentiles + k]);
+		printf("%.9g %.9g %.9g %.9g", s.morf_avg[j], s.lerf_avg[j], s.combined[j],
+		       road_complexity(maps + j * hw, hw));
+		if (coh_s)
+			printf(" %.9g", road_arcc(coh[j], road_complexity(maps + j * hw, hw), s.combined[j]));
+		putchar('\n');
+	}
+	fprintf(stderr,
+		"road_bench: %zu images %ldx%ld, %zu percentiles x 2, %d+%d thread(s)%s: %.4f s/image wall, %.4f s/image "
+		"CPU (best of %d)\n",
+		n, ishape[1], ishape[2], o.nr_percentiles, threads, torch_threads, impute_only ? ", imputation only" : "",
+		best / (double)n, best_cpu / (double)n, repeat);
+	road_scores_release(&s);
+	ts_free(x);
+	ts_module_free(m);
+	free(rows);
+	free(u8);
+	free(maps);
+	free(targets);
+	return 0;
+bad:
+	fputs(usage, stderr);
+	return 2;
+}
