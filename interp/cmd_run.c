@@ -53,7 +53,9 @@ static const char status_usage[] =
 	"usage: camlab status DIR\n"
 	"\n"
 	"Summarises the results database in DIR (an experiment's output folder): runs by state, images\n"
-	"stored, and the specs that produced them.\n";
+	"stored, and the specs that produced them. With shards (camlab submit, run --shard), each shard's\n"
+	"results, whether it runs now, had nothing to do, or is missing or incomplete, and the\n"
+	"`camlab submit --only ...` command that runs those again.\n";
 
 static int max_int(int a, int b)
 {

@@ -266,8 +266,12 @@ static void warn_idle(const struct experiment *e, const struct submit_opts *so)
 	error_set_quiet(0);
 	n = e->data.limit && e->data.limit < ds.nr ? e->data.limit : ds.nr;
 	chunks = (n + SHARD_CHUNK - 1) / SHARD_CHUNK;
-	if (opened && (size_t)so->tasks > chunks)
-		warning("%d shards for %zu image(s), %zu chunk(s) of %d: shard(s) %zu-%d will have nothing to "
+	if (opened && (size_t)so->tasks == chunks + 1)
+		warning("%d shards for %zu image(s), %zu chunk(s) of %d: shard %zu will have nothing to do "
+			"(--tasks %zu is enough)",
+			so->tasks, n, chunks, SHARD_CHUNK, chunks, chunks ? chunks : 1);
+	else if (opened && (size_t)so->tasks > chunks)
+		warning("%d shards for %zu image(s), %zu chunk(s) of %d: shards %zu-%d will have nothing to "
 			"do (--tasks %zu is enough)",
 			so->tasks, n, chunks, SHARD_CHUNK, chunks, so->tasks - 1, chunks ? chunks : 1);
 	dataset_release(&ds);
