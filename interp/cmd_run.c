@@ -367,7 +367,7 @@ static long print_shards(const char *dir, const char *intro, int complete)
 			printf("%s: %s\n", name,
 			       running ? "running, no results yet"
 			       : idle	? "nothing to do (never started)"
-					: "no results (never started, or stopped before storing any)");
+					: "no results (not started yet, cancelled, or stopped before storing any)");
 		} else {
 			printf("%s: %ld image results stored; runs:", name, sum.nr_stored);
 			incomplete = !sum.nr_states;
@@ -402,8 +402,8 @@ static long print_shards(const char *dir, const char *intro, int complete)
 		struct strbuf cmd = STRBUF_INIT;
 		qsort(redo, nr_redo, sizeof(*redo), cmp_int);
 		run_shards_resubmit(&cmd, dir, count, redo, nr_redo, spec);
-		printf("%zu shard(s) of %d missing or incomplete; this runs them again and merges after them:\n"
-		       "  %s\n",
+		printf("%zu shard(s) of %d missing or incomplete; once their jobs have ended (squeue), this runs "
+		       "them again and merges after them:\n  %s\n",
 		       nr_redo, count, cmd.buf);
 		strbuf_release(&cmd);
 	}

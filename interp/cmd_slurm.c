@@ -372,9 +372,13 @@ static int submit(const struct experiment *e, struct submit_opts *so)
 	}
 	strbuf_reset(&log);
 	strbuf_addf(&log, "%s/" SHARD_SUBMIT_ARGS, out);
-	strbuf_add(&so->record, spec, strlen(spec) + 1);
-	if (write_file(log.buf, so->record.buf, so->record.len) < 0)
+	strbuf_reset(&opt);
+	strbuf_add(&opt, cwd, strlen(cwd) + 1);
+	strbuf_add(&opt, so->record.buf, so->record.len);
+	strbuf_add(&opt, spec, strlen(spec) + 1);
+	if (write_file(log.buf, opt.buf, opt.len) < 0)
 		goto out;
+	strbuf_reset(&opt);
 	if (sbatch(cmd.buf, &job) < 0)
 		goto out;
 	strbuf_reset(&opt);

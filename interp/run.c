@@ -1427,7 +1427,26 @@ void run_shards_resubmit(struct strbuf *sb, const char *output, int n, const int
 	char buf[4096];
 	size_t i, got;
 	FILE *fp;
+	int whole;
 
+	strbuf_addf(&path, "%s/" SHARD_SUBMIT_ARGS, output);
+	if ((fp = fopen(path.buf, "rb"))) {
+		while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
+			strbuf_add(&rec, buf, got);
+		fclose(fp);
+	}
+	strbuf_release(&path);
+	whole = rec.len && rec.buf[rec.len - 1] == '\0'; /* each word ends with a NUL */
+	if (whole) {
+		/* the spec's relative paths are the working folder's: the submission's, if this is another */
+		char *cwd = getcwd(NULL, 0);
+		if (!cwd || strcmp(cwd, rec.buf)) {
+			strbuf_addstr(sb, "cd ");
+			quote_shell(sb, rec.buf);
+			strbuf_addstr(sb, " && ");
+		}
+		free(cwd);
+	}
 	strbuf_addf(sb, "camlab submit --tasks %d --only ", n);
 	for (i = 0; i < nr; i++) {
 		size_t j = i;
@@ -1438,15 +1457,8 @@ void run_shards_resubmit(struct strbuf *sb, const char *output, int n, const int
 			strbuf_addf(sb, "-%d", list[j]);
 		i = j;
 	}
-	strbuf_addf(&path, "%s/" SHARD_SUBMIT_ARGS, output);
-	if ((fp = fopen(path.buf, "rb"))) {
-		while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
-			strbuf_add(&rec, buf, got);
-		fclose(fp);
-	}
-	strbuf_release(&path);
-	if (rec.len && rec.buf[rec.len - 1] == '\0') { /* a whole record: each word ends with a NUL */
-		for (i = 0; i < rec.len; i += strlen(rec.buf + i) + 1) {
+	if (whole) {
+		for (i = strlen(rec.buf) + 1; i < rec.len; i += strlen(rec.buf + i) + 1) {
 			strbuf_addch(sb, ' ');
 			quote_shell(sb, rec.buf + i);
 		}
@@ -1577,7 +1589,7 @@ static int merge_shards(struct runner *r)
 			      "says)\n",
 			      stderr);
 		else if (results[k] == -2)
-			fputs("no results (never started, or stopped before storing any)\n", stderr);
+			fputs("no results (not started yet, cancelled, or stopped before storing any)\n", stderr);
 		else
 			fputs("missing (never started)\n", stderr);
 		if (lacks[k])

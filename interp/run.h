@@ -37,8 +37,9 @@ enum { SHARD_CHUNK = 64 };
  */
 enum { SHARD_MAX = 10000 };
 /*
- * What `camlab submit` records for the shards' resubmission: its options (but --tasks, --only and
- * --dry-run) and, last, the spec's absolute path, each ended by a NUL byte, in OUTPUT/SHARD_SUBMIT_ARGS.
+ * What `camlab submit` records for the shards' resubmission, in OUTPUT/SHARD_SUBMIT_ARGS: its working
+ * folder, its options (but --tasks, --only and --dry-run) and, last, the spec's absolute path, each
+ * ended by a NUL byte.
  */
 #define SHARD_SUBMIT_ARGS "slurm/submit.args"
 
@@ -68,7 +69,8 @@ int run_shard_running(const char *dir);
 /*
  * The command that runs shards list[0..nr-1] (ascending) of n again, into sb: `camlab submit --tasks N
  * --only LIST` (LIST as 1,3-5), then the options and spec that the last submit recorded in output
- * (SHARD_SUBMIT_ARGS), else spec (NULL: FILE). Every word is shell-quoted: the record is the results
+ * (SHARD_SUBMIT_ARGS), after a `cd` to its working folder when that is not this process's; else spec
+ * (NULL: FILE). Every word is shell-quoted: the record is the results
  * folder's, and is not trusted.
  */
 void run_shards_resubmit(struct strbuf *sb, const char *output, int n, const int *list, size_t nr,

@@ -113,7 +113,9 @@ test_expect_success 'a shard another process is running is not started twice' "
 f = open(sys.argv[1], \"w\"); fcntl.lockf(f, fcntl.LOCK_EX); open(sys.argv[2], \"w\").close(); time.sleep(20)' \
 		$TMP/sh/shards/shard-001-of-003/lock $TMP/locked &
 	holder=\$! && i=0 && while [ ! -f $TMP/locked ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done &&
-	test_must_fail $CAMLAB run --no-progress --shard 1/3 $TMP/sh.yaml 2>$TMP/lock.err; kill \$holder;
+	test_must_fail $CAMLAB run --no-progress --shard 1/3 $TMP/sh.yaml 2>$TMP/lock.err;
+	$CAMLAB status $TMP/sh >$TMP/lock.status; kill \$holder; cat $TMP/lock.status &&
+	test_grep '^shard-001-of-003: 256 image results stored; runs: done 4; running now\$' $TMP/lock.status &&
 	test_grep 'another process is running this shard \(.*shard-001-of-003/lock is locked\): not starting a second one' $TMP/lock.err
 "
 fi
@@ -370,14 +372,14 @@ if real_slurm >$TMP/why 2>&1; then
 			sleep 0.1; i=$((i + 1)); done && scancel ${job}_0 &&
 		M=$TMP/kill/slurm/merge.$mjob.log && wait_file $M "merged 3 shard" 180 && wait_idle && cat $M &&
 		test_grep "^shard 0 of 3: [0-9]+ image result\(s\), incomplete \(stopped partway: killed, cancelled, out of time or failed; its log says\)" $M &&
-		test_grep "^shard 1 of 3: no results \(never started, or stopped before storing any\)" $M &&
+		test_grep "^shard 1 of 3: no results \(not started yet, cancelled, or stopped before storing any\)" $M &&
 		test_grep "^shard 2 of 3: nothing to do" $M && test_grep "0 of 1 run\(s\) done; run the missing or incomplete" $M &&
 		test_grep "^2 shard\(s\) of 3 missing or incomplete; this runs them again and merges after them:\$" $M &&
 		test_grep "^  camlab submit --tasks 3 --only 0-1 .--no-check. .--throttle=1. .$TMP/kill.yaml.\$" $M &&
 		test_grep "CANCELLED" $TMP/kill/slurm/shard-0.$job.log && ! test -e $TMP/kill/slurm/shard-1.$job.log &&
 		$CAMLAB status $TMP/kill >$TMP/k.status && cat $TMP/k.status &&
 		test_grep "^shard-000-of-003: [0-9]+ image results stored; runs: partial 1; incomplete \(stopped partway" $TMP/k.status &&
-		test_grep "^shard-001-of-003: no results \(never started, or stopped before storing any\)" $TMP/k.status &&
+		test_grep "^shard-001-of-003: no results \(not started yet, cancelled, or stopped before storing any\)" $TMP/k.status &&
 		test_grep "^shard-002-of-003: 0 image results stored; runs: done 1; nothing to do\$" $TMP/k.status &&
 		grep "^  camlab submit" $M >$TMP/k.cmd && grep "^  camlab submit" $TMP/k.status | cmp - $TMP/k.cmd &&
 		first=$mjob first_job=$job && cmd=$(sed -n "s/^  camlab submit //p" $M) && eval "$CAMLAB submit $cmd" >$TMP/k2.out && cat $TMP/k2.out &&
