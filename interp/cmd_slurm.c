@@ -174,8 +174,11 @@ static int log_pattern(struct strbuf *sb, const char *dir, const char *name)
 		return error("Slurm takes a log's name with a backslash literally (no %%a in it): the shards' "
 			     "logs cannot be told apart in '%s'; choose an output folder without '\\'",
 			     dir);
-	for (p = dir; *p; p++)
-		strbuf_addstr(sb, *p == '%' ? "%%" : (char[2]){ *p, 0 });
+	for (p = dir; *p; p++) {
+		if (*p == '%')
+			strbuf_addch(sb, '%');
+		strbuf_addch(sb, *p);
+	}
 	strbuf_addf(sb, "/%s", name);
 	return 0;
 }

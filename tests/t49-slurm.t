@@ -351,8 +351,10 @@ if real_slurm >$TMP/why 2>&1; then
 	P="$TMP/sc d%ir"
 	mkdir -p "$P"
 	kspec "$P/my s%jtudy.yaml" "../o w%jx/out" '"my study%x"'
+	CMT='--comment=a "b" #c\d'
 	test_expect_success 'a space and a % in every name, and an idle shard, on a real Slurm: the reference results' '
-		(cd "$P" && $CAMLAB submit --no-check --tasks 3 "my s%jtudy.yaml") >$TMP/q.out 2>&1; cat $TMP/q.out &&
+		(cd "$P" && $CAMLAB submit --no-check --tasks 3 --sbatch="$CMT" "my s%jtudy.yaml") >$TMP/q.out 2>&1; cat $TMP/q.out &&
+		jobs_of $TMP/q.out && scontrol show job $mjob | grep -F " Comment=${CMT#--comment=}" &&
 		test_grep "^warning: 3 shards for 72 image\(s\), 2 chunk\(s\) of 64: shard 2 will have nothing to do \(--tasks 2 is enough\)" $TMP/q.out &&
 		jobs_of $TMP/q.out && O="$TMP/o w%jx/out" && test_grep "^#SBATCH --job-name=\"camlab-my study%x\"\$" "$O/slurm/shard.sbatch" &&
 		wait_file "$O/slurm/merge.$mjob.log" "merged 3 shard folder" 180 && wait_idle && cat "$O/slurm/merge.$mjob.log" &&
