@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "cam/torch_load.h"
 #include "dsl/experiment.h"
 #include "interp/modelopts.h"
@@ -51,7 +53,9 @@ static const char status_usage[] =
 	"usage: camlab status DIR\n"
 	"\n"
 	"Summarises the results database in DIR (an experiment's output folder): runs by state, images\n"
-	"stored, and the specs that produced them.\n";
+	"stored, and the specs that produced them. With shards (camlab submit, run --shard), each shard's\n"
+	"results, whether it runs now, had nothing to do, or is missing or incomplete, and the\n"
+	"`camlab submit --only ...` command that runs those again.\n";
 
 static int max_int(int a, int b)
 {
@@ -181,12 +185,23 @@ int cmd_run(int argc, char **argv)
 			unsafe = 1;
 			break;
 		case OPT_SHARD: {
-			int end = 0;
-			if (sscanf(optarg, "%d/%d%n", &o.shard, &o.nr_shards, &end) != 2 || optarg[end] ||
-			    o.nr_shards < 1 || o.shard < 0 || o.shard >= o.nr_shards) {
+			/* strtol, not sscanf's %d: 99999999999 is out of range, not 1215752191 */
+			char *end;
+			long i = strtol(optarg, &end, 10), n = -1;
+			if (end != optarg && *end == '/' && end[1] >= '0' && end[1] <= '9')
+				n = strtol(end + 1, &end, 10);
+			if (*end || n < 1 || i < 0 || i >= n || optarg[0] < '0' || optarg[0] > '9') {
 				error("--shard needs I/N with 0 <= I < N, not '%s'", optarg);
 				return 2;
 			}
+			if (n > SHARD_MAX) {
+				error("--shard %s: at most %d shards (Slurm's MaxArraySize limits an array's "
+				      "length, 1001 by default)",
+				      optarg, SHARD_MAX);
+				return 2;
+			}
+			o.shard = (int)i;
+			o.nr_shards = (int)n;
 			break;
 		}
 		case OPT_LOG_EVERY: {
@@ -288,34 +303,121 @@ int cmd_plan(int argc, char **argv)
 	return 0;
 }
 
-/* The shards under DIR/shards (camlab submit, run --shard) and the image results each holds. */
-static long print_shards(const char *dir, const char *intro)
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* The images of the selection a results database's runs cover (the runs' nr_images), or -1. */
+static long selection_size(struct store *s)
+{
+	sqlite3_stmt *st;
+	long n = -1;
+
+	if (sqlite3_prepare_v2(store_db(s), "SELECT max(nr_images) FROM runs", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * The shards under DIR/shards (camlab submit, run --shard) and the image results each holds; whether it
+ * runs now, had nothing to do, or is missing or incomplete, and the command that runs those again. With
+ * complete (the merged results have every run done) none need to. Returns how many shard folders there
+ * are, or -1 if there is no DIR/shards.
+ */
+static long print_shards(const char *dir, const char *intro, int complete)
 {
 	struct run_shard *sh;
-	long n = run_shards(dir, &sh), i;
+	long n = run_shards(dir, &sh), i, nr_images = -1;
+	int count, k, *redo;
+	size_t nr_redo = 0;
+	char *spec = NULL;
+	unsigned char *seen;
 
-	if (n > 0 && intro)
+	if (n <= 0) {
+		if (n == 0)
+			run_shards_free(sh, 0);
+		return n;
+	}
+	if (intro)
 		fputs(intro, stdout);
+	count = run_shards_count(sh, (size_t)n, dir); /* several counts: listed, but no shard is missing */
+	/* what the shards were given: the selection's size (which shards have images) and the spec */
+	for (i = 0; i < n; i++) {
+		struct store_summary sum = STORE_SUMMARY_INIT;
+		struct store *s = store_open_readonly(sh[i].dir);
+		if (s && nr_images < 0)
+			nr_images = selection_size(s);
+		if (s && !spec && store_summary_load(&sum, s) == 0 && sum.nr_specs)
+			spec = xstrdup(sum.specs[sum.nr_specs - 1].path);
+		store_summary_release(&sum);
+		store_close(s);
+	}
+	seen = xcalloc(count > 0 ? (size_t)count : 1, 1);
+	redo = xmalloc((count > 0 ? (size_t)count : 1) * sizeof(*redo));
 	for (i = 0; i < n; i++) {
 		const char *name = strrchr(sh[i].dir, '/') + 1;
 		struct store_summary sum = STORE_SUMMARY_INIT;
 		struct store *s = store_open_readonly(sh[i].dir);
-		size_t k;
+		int running = run_shard_running(sh[i].dir), idle = 0, incomplete = 1;
+		size_t j;
 
-		if (!s || store_summary_load(&sum, s) < 0) {
-			printf("%s: no results yet\n", name);
-			store_close(s);
-			continue;
+		if (count > 0) {
+			seen[sh[i].i] = 1;
+			idle = nr_images >= 0 && run_shard_idle((size_t)nr_images, sh[i].i, count);
 		}
-		printf("%s: %ld image results stored; runs:", name, sum.nr_stored);
-		for (k = 0; k < sum.nr_states; k++)
-			printf("%s %s %ld", k ? "," : "", sum.states[k].state, sum.states[k].runs);
-		printf("%s\n", sum.nr_states ? "" : " none");
+		if (!s || store_summary_load(&sum, s) < 0) {
+			printf("%s: %s\n", name,
+			       running ? "running, no results yet"
+			       : idle	? "nothing to do (never started)"
+					: "no results (not started yet, cancelled, or stopped before storing any)");
+		} else {
+			printf("%s: %ld image results stored; runs:", name, sum.nr_stored);
+			incomplete = !sum.nr_states;
+			for (j = 0; j < sum.nr_states; j++) {
+				printf("%s %s %ld", j ? "," : "", sum.states[j].state, sum.states[j].runs);
+				if (strcmp(sum.states[j].state, "done") && strcmp(sum.states[j].state, "failed"))
+					incomplete = 1;
+			}
+			printf("%s%s\n", sum.nr_states ? "" : " none",
+			       running	    ? "; running now"
+			       : idle	    ? "; nothing to do"
+			       : incomplete ? "; incomplete (stopped partway: killed, cancelled, out of time or "
+					      "failed; its log says)"
+					    : "");
+		}
+		if (count > 0 && incomplete && !running && !idle)
+			redo[nr_redo++] = sh[i].i;
 		store_summary_release(&sum);
 		store_close(s);
 	}
-	if (n >= 0)
-		run_shards_free(sh, (size_t)n);
+	for (k = 0; k < count; k++) {
+		if (seen[k])
+			continue;
+		if (nr_images >= 0 && run_shard_idle((size_t)nr_images, k, count)) {
+			printf("shard-%03d-of-%03d: nothing to do (never started)\n", k, count);
+			continue;
+		}
+		printf("shard-%03d-of-%03d: missing (never started)\n", k, count);
+		redo[nr_redo++] = k;
+	}
+	if (nr_redo && !complete) {
+		struct strbuf cmd = STRBUF_INIT;
+		qsort(redo, nr_redo, sizeof(*redo), cmp_int);
+		run_shards_resubmit(&cmd, dir, count, redo, nr_redo, spec);
+		printf("%zu shard(s) of %d missing or incomplete; once their jobs have ended (squeue), this runs "
+		       "them again and merges after them:\n  %s\n",
+		       nr_redo, count, cmd.buf);
+		strbuf_release(&cmd);
+	}
+	free(seen);
+	free(redo);
+	free(spec);
+	run_shards_free(sh, (size_t)n);
 	return n;
 }
 
@@ -324,6 +426,7 @@ int cmd_status(int argc, char **argv)
 	struct store_summary sum = STORE_SUMMARY_INIT;
 	struct store *s;
 	size_t i;
+	int complete = 1;
 
 	if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(status_usage, argc == 2 ? stdout : stderr);
@@ -337,7 +440,7 @@ int cmd_status(int argc, char **argv)
 			strbuf_addf(&intro,
 				    "no merged results yet (camlab merge gathers the shards into %s)\n",
 				    path);
-			if ((n = print_shards(argv[1], intro.buf)) <= 0)
+			if ((n = print_shards(argv[1], intro.buf, 0)) <= 0)
 				error("no results in '%s' (no %s)", argv[1], path);
 		}
 		strbuf_release(&intro);
@@ -351,6 +454,7 @@ int cmd_status(int argc, char **argv)
 	store_close(s);
 	for (i = 0; i < sum.nr_states; i++) {
 		const struct store_state_count *c = &sum.states[i];
+		complete &= !strcmp(c->state, "done");
 		printf("%-8s %5ld run(s), %ld of %ld image results stored", c->state, c->runs, c->nr_stored,
 		       c->nr_images);
 		if (c->nr_skipped)
@@ -366,6 +470,6 @@ int cmd_status(int argc, char **argv)
 		printf("spec %ld: %s (camlab %s, %s)\n", sum.specs[i].id, sum.specs[i].path,
 		       sum.specs[i].camlab_version, sum.specs[i].created);
 	store_summary_release(&sum);
-	print_shards(argv[1], NULL);
+	print_shards(argv[1], NULL, complete && sum.nr_states);
 	return 0;
 }

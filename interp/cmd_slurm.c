@@ -6,6 +6,7 @@
  */
 #include "interp/commands.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cam/dataset.h"
 #include "dsl/experiment.h"
 #include "interp/modelopts.h"
 #include "interp/preflight.h"
@@ -26,10 +28,12 @@
 static const char merge_usage[] =
 	"usage: camlab merge [--allow-unsafe] FILE\n"
 	"\n"
-	"Gathers the results of the experiment's shards (OUTPUT/shards/shard-I-of-N, written by\n"
-	"`camlab run --shard I/N`, as `camlab submit` runs them) into OUTPUT's database, sets the runs'\n"
-	"states and builds the report. Says which shards are missing or incomplete; run those again (they\n"
-	"resume) and merge again. Exit status 0 when every run is done.\n";
+	"Gathers the results of the experiment's shards (OUTPUT/shards/shard-000-of-004 and so on,\n"
+	"written by `camlab run --shard I/N`, as `camlab submit` runs them) into OUTPUT's database, sets\n"
+	"the runs' states and builds the report. Says of every shard whether it is complete, has nothing\n"
+	"to do (fewer chunks of images than shards), or is missing or incomplete, and for those prints the\n"
+	"`camlab submit --only ...` command that runs them again (they resume) and merges after them.\n"
+	"The shards must all be of one count. Exit status 0 when every run is done.\n";
 
 static const char submit_usage[] =
 	"usage: camlab submit [options] FILE\n"
@@ -37,11 +41,14 @@ static const char submit_usage[] =
 	"Runs the experiment in FILE on a Slurm cluster: an array job of N shards (each `camlab run\n"
 	"--shard I/N`, every N-th chunk of 64 images of every run, into OUTPUT/shards/), then a job that\n"
 	"merges them into OUTPUT and builds the report once the array has ended, whatever became of its\n"
-	"tasks. The job scripts are written to OUTPUT/slurm/ (logs: shard-I.log, merge.log). Submitting\n"
-	"again submits all the shards again: finished work is not redone.\n"
+	"tasks. The job scripts are written to OUTPUT/slurm/, with one log per attempt\n"
+	"(shard-I.JOB.log, merge.JOB.log). Submitting again submits the shards again: finished work is\n"
+	"not redone. `camlab merge` and `camlab status OUTPUT` name the shards that are missing or\n"
+	"incomplete, with the command that runs them again.\n"
 	"\n"
-	"  --tasks N           shards, one array task each (default 4)\n"
-	"  --only LIST         submit only these shards (e.g. 2,5), then the merge\n"
+	"  --tasks N           shards, one array task each (default 4, at most 10000); once OUTPUT has\n"
+	"                      shards, their count (another count is refused)\n"
+	"  --only LIST         submit only these shards (e.g. 2,5 or 4-7), then the merge\n"
 	"  --throttle K        at most K shards at a time\n"
 	"  --gpus-per-task G   GPUs per task (--gres=gpu:G; default 1 if the experiment's device is cuda,\n"
 	"                      else 0); with more than one, the task runs a worker on each\n"
@@ -105,31 +112,75 @@ static int sbatch(const char *cmd, char **out)
 }
 
 struct submit_opts {
-	int tasks, throttle, gpus, cpus, dry_run, unsafe, no_check;
+	int tasks, tasks_set, throttle, gpus, cpus, dry_run, unsafe, no_check;
 	const char *only, *partition, *time, *mem, *account;
 	const char **extra;
 	size_t nr_extra;
+	struct strbuf record; /* the options to submit again with (SHARD_SUBMIT_ARGS), each ended by a NUL */
 };
 
-/*
- * The lines both job scripts start with: the job's name (camlab-NAME and a suffix), its log, the user's
- * sbatch options and the working folder the spec's relative paths are read from.
- */
-static void header(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *suffix,
-		   const char *log, const char *cwd)
+/* One #SBATCH line: option opt (with its =) and the value v. -1 (said) if v cannot be written there. */
+static int directive(struct strbuf *sb, const char *opt, const char *v)
 {
+	strbuf_addf(sb, "#SBATCH %s", opt);
+	if (quote_sbatch(sb, v) < 0)
+		return error("cannot give sbatch %s'%s': an #SBATCH line cannot hold its line break", opt, v);
+	strbuf_addch(sb, '\n');
+	return 0;
+}
+
+/*
+ * The lines both job scripts start with: the job's name (camlab-NAME and a suffix), its log (a Slurm
+ * filename pattern), the user's sbatch options and the working folder the spec's relative paths are read
+ * from. Every value is quoted for sbatch (a space or a # in a folder's name). -1 (said) if one cannot be.
+ */
+static int header(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *suffix,
+		  const char *log, const char *cwd)
+{
+	struct strbuf job = STRBUF_INIT;
 	size_t i;
-	strbuf_addf(sb, "#!/bin/sh\n#SBATCH --job-name=camlab-%s%s\n#SBATCH --output=%s\n", name, suffix,
-		    log);
+	int ret = 0;
+	char *p;
+
+	strbuf_addstr(sb, "#!/bin/sh\n");
+	/* the job's name is only a label for squeue: a line break in the experiment's name is not refused */
+	strbuf_addf(&job, "camlab-%s%s", name, suffix);
+	for (p = job.buf; *p; p++)
+		if ((unsigned char)*p < ' ')
+			*p = ' ';
+	ret |= directive(sb, "--job-name=", job.buf);
+	ret |= directive(sb, "--output=", log);
 	if (so->partition)
-		strbuf_addf(sb, "#SBATCH --partition=%s\n", so->partition);
+		ret |= directive(sb, "--partition=", so->partition);
 	if (so->account)
-		strbuf_addf(sb, "#SBATCH --account=%s\n", so->account);
+		ret |= directive(sb, "--account=", so->account);
 	if (so->time)
-		strbuf_addf(sb, "#SBATCH --time=%s\n", so->time);
+		ret |= directive(sb, "--time=", so->time);
 	for (i = 0; i < so->nr_extra; i++)
-		strbuf_addf(sb, "#SBATCH %s\n", so->extra[i]);
-	strbuf_addf(sb, "#SBATCH --chdir=%s\n", cwd);
+		ret |= directive(sb, "", so->extra[i]);
+	ret |= directive(sb, "--chdir=", cwd);
+	strbuf_release(&job);
+	return ret ? -1 : 0;
+}
+
+/*
+ * A log's name in folder dir, for --output: Slurm expands %a, %A, %j... in it, so each % of dir is
+ * written %%. A backslash anywhere turns the expansion off (every shard would write one file): -1 then.
+ */
+static int log_pattern(struct strbuf *sb, const char *dir, const char *name)
+{
+	const char *p;
+	if (strchr(dir, '\\'))
+		return error("Slurm takes a log's name with a backslash literally (no %%a in it): the shards' "
+			     "logs cannot be told apart in '%s'; choose an output folder without '\\'",
+			     dir);
+	for (p = dir; *p; p++) {
+		if (*p == '%')
+			strbuf_addch(sb, '%');
+		strbuf_addch(sb, *p);
+	}
+	strbuf_addf(sb, "/%s", name);
+	return 0;
 }
 
 /* The command line that submits script with the option given (--array=..., --dependency=...). */
@@ -140,37 +191,104 @@ static void sbatch_cmd(struct strbuf *cmd, const char *opt, const char *script)
 	quote_shell(cmd, script);
 }
 
-/* The shards to submit: "0-N" (with %K), or the --only list checked against N. */
-static int array_spec(const struct submit_opts *so, struct strbuf *sb)
+/*
+ * The shards to submit: "0-N" (with %K), or the --only list (2,5 or 4-7) checked against N; each one's
+ * flag set in want (so->tasks of them).
+ */
+static int array_spec(const struct submit_opts *so, struct strbuf *sb, unsigned char *want)
 {
 	if (so->only) {
 		const char *p = so->only;
 		while (*p) {
 			char *end;
-			long v = strtol(p, &end, 10);
-			if (end == p || v < 0 || v >= so->tasks || (*end && *end != ','))
-				return error("--only needs shard numbers from 0 to %d, separated by commas, "
-					     "not '%s'",
-					     so->tasks - 1, so->only);
+			long a, b;
+			if (!isdigit((unsigned char)*p))
+				goto bad;
+			a = b = strtol(p, &end, 10);
+			if (*end == '-') {
+				p = end + 1;
+				if (!isdigit((unsigned char)*p))
+					goto bad;
+				b = strtol(p, &end, 10);
+			}
+			if (b < a || b >= so->tasks || (*end && (*end != ',' || !end[1])))
+				goto bad;
+			while (a <= b)
+				want[a++] = 1;
 			p = *end ? end + 1 : end;
 		}
 		strbuf_addstr(sb, so->only);
 	} else {
+		memset(want, 1, (size_t)so->tasks);
 		strbuf_addf(sb, "0-%d", so->tasks - 1);
 	}
 	if (so->throttle > 0)
 		strbuf_addf(sb, "%%%d", so->throttle);
 	return 0;
+bad:
+	return error("--only needs shard numbers from 0 to %d (2,5 or 4-7), separated by commas, not '%s'",
+		     so->tasks - 1, so->only);
 }
 
-static int submit(const struct experiment *e, const struct submit_opts *so)
+/*
+ * The shards' count: that of the shards already in out (a resubmission: --only 2 means shard 2 of
+ * those), else --tasks. -1 (said) if out has shards of several counts, or --tasks names another.
+ */
+static int shard_count(struct submit_opts *so, const char *out)
+{
+	struct run_shard *sh;
+	long nr = run_shards(out, &sh);
+	int have = nr > 0 ? run_shards_count(sh, (size_t)nr, out) : 0;
+
+	if (nr >= 0)
+		run_shards_free(sh, (size_t)nr);
+	if (have < 0)
+		return -1;
+	if (have && so->tasks_set && so->tasks != have)
+		return error("%s/shards holds shards of %d: submit them with --tasks %d (or without --tasks); "
+			     "to start again with %d shards, remove %s/shards first",
+			     out, have, have, so->tasks, out);
+	if (have)
+		so->tasks = have;
+	return 0;
+}
+
+/*
+ * Shards beyond the selection's chunks have no image: they would run, find nothing and look, to a
+ * reader of the logs, like shards killed before they stored anything. Say so before queueing them.
+ */
+static void warn_idle(const struct experiment *e, const struct submit_opts *so)
+{
+	struct dataset ds;
+	size_t n, chunks;
+	int opened;
+
+	dataset_init(&ds);
+	error_set_quiet(1); /* a dataset that does not open fails the shards, with its message, later */
+	opened = dataset_open(&ds, e->data.path, e->data.labels) == 0;
+	error_set_quiet(0);
+	n = e->data.limit && e->data.limit < ds.nr ? e->data.limit : ds.nr;
+	chunks = (n + SHARD_CHUNK - 1) / SHARD_CHUNK;
+	if (opened && (size_t)so->tasks == chunks + 1)
+		warning("%d shards for %zu image(s), %zu chunk(s) of %d: shard %zu will have nothing to do "
+			"(--tasks %zu is enough)",
+			so->tasks, n, chunks, SHARD_CHUNK, chunks, chunks ? chunks : 1);
+	else if (opened && (size_t)so->tasks > chunks)
+		warning("%d shards for %zu image(s), %zu chunk(s) of %d: shards %zu-%d will have nothing to "
+			"do (--tasks %zu is enough)",
+			so->tasks, n, chunks, SHARD_CHUNK, chunks, so->tasks - 1, chunks ? chunks : 1);
+	dataset_release(&ds);
+}
+
+static int submit(const struct experiment *e, struct submit_opts *so)
 {
 	struct strbuf dir = STRBUF_INIT, shard = STRBUF_INIT, merge = STRBUF_INIT, cmd = STRBUF_INIT;
 	struct strbuf arr = STRBUF_INIT, opt = STRBUF_INIT, log = STRBUF_INIT;
 	struct strbuf shard_path = STRBUF_INIT, merge_path = STRBUF_INIT;
 	char *exe = self_path(), *spec = realpath(e->file, NULL), *out = NULL, *cwd = getcwd(NULL, 0);
 	char *job = NULL, *merge_job = NULL;
-	int gpus = so->gpus, ret = 1;
+	unsigned char *want = NULL;
+	int gpus = so->gpus, ret = 1, k;
 	const char *name = e->name ? e->name : "experiment";
 
 	if (!exe || !spec || !cwd) {
@@ -179,8 +297,6 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 	}
 	if (gpus < 0)
 		gpus = e->device && !strncmp(e->device, "cuda", 4) ? 1 : 0;
-	if (array_spec(so, &arr) < 0)
-		goto out;
 	out = realpath(e->output, NULL);
 	if (!out) {
 		if (mkdir_p(e->output) < 0 || !(out = realpath(e->output, NULL))) {
@@ -188,6 +304,13 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 			goto out;
 		}
 	}
+	if (shard_count(so, out) < 0)
+		goto out;
+	want = xcalloc((size_t)so->tasks, 1);
+	if (array_spec(so, &arr, want) < 0)
+		goto out;
+	if (!so->only)
+		warn_idle(e, so);
 	strbuf_addf(&dir, "%s/slurm", out);
 	if (mkdir_p(dir.buf) < 0)
 		goto out;
@@ -195,16 +318,18 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 	strbuf_addf(&shard_path, "%s/shard.sbatch", dir.buf);
 	strbuf_addf(&merge_path, "%s/merge.sbatch", dir.buf);
 
-	/* the array task: one shard */
-	strbuf_addf(&log, "%s/shard-%%a.log", dir.buf);
-	header(&shard, so, name, "", log.buf, cwd);
+	/* the array task: one shard, its log one per attempt (%A: the array's job id) */
+	if (log_pattern(&log, dir.buf, "shard-%a.%A.log") < 0 || header(&shard, so, name, "", log.buf, cwd) < 0)
+		goto out;
 	if (gpus > 0)
 		strbuf_addf(&shard, "#SBATCH --gres=gpu:%d\n", gpus);
 	if (so->cpus > 0)
 		strbuf_addf(&shard, "#SBATCH --cpus-per-task=%d\n", so->cpus);
-	if (so->mem)
-		strbuf_addf(&shard, "#SBATCH --mem=%s\n", so->mem);
-	strbuf_addf(&shard, "# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d of %s\n", so->tasks, spec);
+	if (so->mem && directive(&shard, "--mem=", so->mem) < 0)
+		goto out;
+	/* no value in a comment: a line break in it would end the comment (the spec is in the command) */
+	strbuf_addf(&shard, "# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d, run by the command below\n",
+		    so->tasks);
 	/* where the shard ran, for its log */
 	strbuf_addstr(&shard, "echo \"shard $SLURM_ARRAY_TASK_ID (job $SLURM_JOB_ID) on $(hostname)"
 			      "${CUDA_VISIBLE_DEVICES:+, GPUs $CUDA_VISIBLE_DEVICES}\"\nexec ");
@@ -216,8 +341,8 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 
 	/* the merge, after the array whatever became of it */
 	strbuf_reset(&log);
-	strbuf_addf(&log, "%s/merge.log", dir.buf);
-	header(&merge, so, name, "-merge", log.buf, cwd);
+	if (log_pattern(&log, dir.buf, "merge.%j.log") < 0 || header(&merge, so, name, "-merge", log.buf, cwd) < 0)
+		goto out;
 	strbuf_addstr(&merge, "exec ");
 	quote_shell(&merge, exe);
 	strbuf_addf(&merge, " merge%s ", so->unsafe ? " --allow-unsafe" : "");
@@ -236,6 +361,27 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 		ret = 0;
 		goto out;
 	}
+	/*
+	 * What merge and status need to name the shards that do not finish: the shards' folders (a shard
+	 * cancelled while pending leaves none of its own; the count is then the folder's), and the options
+	 * and spec of this submission for the command that runs them again.
+	 */
+	for (k = 0; k < so->tasks; k++) {
+		char *sd = want[k] ? run_shard_dir(out, k, so->tasks) : NULL;
+		int bad = sd && mkdir_p(sd) < 0;
+		free(sd);
+		if (bad)
+			goto out;
+	}
+	strbuf_reset(&log);
+	strbuf_addf(&log, "%s/" SHARD_SUBMIT_ARGS, out);
+	strbuf_reset(&opt);
+	strbuf_add(&opt, cwd, strlen(cwd) + 1);
+	strbuf_add(&opt, so->record.buf, so->record.len);
+	strbuf_add(&opt, spec, strlen(spec) + 1);
+	if (write_file(log.buf, opt.buf, opt.len) < 0)
+		goto out;
+	strbuf_reset(&opt);
 	if (sbatch(cmd.buf, &job) < 0)
 		goto out;
 	strbuf_reset(&opt);
@@ -249,11 +395,13 @@ static int submit(const struct experiment *e, const struct submit_opts *so)
 	}
 	printf("submitted %s: shards %s of %d as job %s, the merge as job %s\n", name, arr.buf, so->tasks,
 	       job, merge_job);
-	printf("logs in %s; results and report in %s once job %s ends (squeue -j %s,%s)\n", dir.buf, out,
-	       merge_job, job, merge_job);
+	printf("logs in %s (shard-I.%s.log, merge.%s.log); results and report in %s once job %s ends "
+	       "(squeue -j %s,%s)\n",
+	       dir.buf, job, merge_job, out, merge_job, job, merge_job);
 	ret = 0;
 out:
 	free(exe);
+	free(want);
 	free(job);
 	free(merge_job);
 	free(spec);
@@ -327,14 +475,22 @@ int cmd_submit(int argc, char **argv)
 	};
 	struct submit_opts so;
 	struct experiment e;
-	int opt, ret;
+	int opt, ret, li;
 	long v;
 
 	memset(&so, 0, sizeof(so));
 	so.tasks = 4;
 	so.gpus = -1;
+	strbuf_init(&so.record, 0);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
+		/* a resubmission repeats the options but those that choose the shards */
+		if (opt != OPT_TASKS && opt != OPT_ONLY && opt != OPT_DRY_RUN && opt != 'h' && opt != '?') {
+			strbuf_addf(&so.record, "--%s", longopts[li].name);
+			if (optarg)
+				strbuf_addf(&so.record, "=%s", optarg);
+			strbuf_add(&so.record, "", 1);
+		}
 		switch (opt) {
 		case OPT_TASKS:
 		case OPT_THROTTLE:
@@ -348,11 +504,18 @@ int cmd_submit(int argc, char **argv)
 			while (lo->val != opt)
 				lo++;
 			if (parse_count(lo->name, optarg, &v) < 0)
-				return 2;
-			if (v > 100000 || (opt == OPT_TASKS && v < 1)) {
-				error("--%s: %ld is out of range", lo->name, v);
-				return 2;
+				goto usage_error;
+			if (opt == OPT_TASKS && (v < 1 || v > SHARD_MAX)) {
+				error("--tasks: %ld is out of range: 1 to %d shards (Slurm's MaxArraySize "
+				      "limits an array's length, 1001 by default)",
+				      v, SHARD_MAX);
+				goto usage_error;
 			}
+			if (v > 100000) {
+				error("--%s: %ld is out of range", lo->name, v);
+				goto usage_error;
+			}
+			so.tasks_set |= opt == OPT_TASKS;
 			*field = (int)v;
 			break;
 		}
@@ -386,27 +549,30 @@ int cmd_submit(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(submit_usage, stdout);
-			free(so.extra);
-			return 0;
+			ret = 0;
+			goto out;
 		default:
 			fputs(submit_usage, stderr);
-			free(so.extra);
-			return 2;
+			goto usage_error;
 		}
 	}
 	if (optind != argc - 1) {
 		error("camlab submit takes one experiment file");
 		fputs(submit_usage, stderr);
-		free(so.extra);
-		return 2;
+		goto usage_error;
 	}
 	if (cmd_load_spec(argv[optind], &e, so.unsafe) < 0) {
 		experiment_release(&e);
-		free(so.extra);
-		return 1;
+		ret = 1;
+		goto out;
 	}
 	ret = so.no_check || check_models(&e) == 0 ? submit(&e, &so) : 1;
 	experiment_release(&e);
+	goto out;
+usage_error:
+	ret = 2;
+out:
 	free(so.extra);
+	strbuf_release(&so.record);
 	return ret;
 }

@@ -287,4 +287,17 @@ void quote_yaml(struct strbuf *sb, const char *s)
 		p++;
 	}
 	strbuf_addch(sb, '"');
+
+int quote_sbatch(struct strbuf *sb, const char *s)
+{
+	if (strchr(s, '\n'))
+		return -1; /* a directive ends at the line's end, quoted or not */
+	strbuf_addch(sb, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			strbuf_addch(sb, '\\');
+		strbuf_addch(sb, *s);
+	}
+	strbuf_addch(sb, '"');
+	return 0;
 }

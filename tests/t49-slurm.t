@@ -23,6 +23,41 @@ utilities: [logit, rest]
 outputs: {plots: false}
 EOS
 }
+# kspec FILE OUTPUT NAME: 72 images (chunks of 64 and 8), one slow method (a shard can be stopped midway)
+kspec() {
+	cat >"$1" <<EOS
+name: $3
+output: $2
+batch: 8
+models: [{name: fashion, file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: {pre_gap: features.block5}}]
+data: {path: $FM, limit: 72}
+methods: [shapleycam]
+utilities: [logit]
+outputs: {plots: false}
+EOS
+}
+# same_results REF GOT: byte for byte, the CSV exports and every results table of the database
+same_results() {
+	cmp "$1/images.csv" "$2/images.csv" && cmp "$1/aggregates.csv" "$2/aggregates.csv" &&
+		cmp "$1/user_metrics.csv" "$2/user_metrics.csv" && dump_tables "$1" >"$TMP/.ref.tables" &&
+		dump_tables "$2" >"$TMP/.got.tables" && cmp "$TMP/.ref.tables" "$TMP/.got.tables" &&
+		test "$(wc -l <"$TMP/.ref.tables")" -gt 100
+}
+dump_tables() {
+	sqlite3 -cmd '.timeout 10000' "$1/results.sqlite" \
+		'SELECT * FROM images ORDER BY run_key, idx' 'SELECT * FROM aggregates ORDER BY run_key' \
+		'SELECT run_key, idx, h, w, hex(data) FROM heatmaps ORDER BY run_key, idx' \
+		'SELECT model, idx, path, h, w, hex(rgb) FROM inputs ORDER BY model, idx' \
+		'SELECT * FROM classes ORDER BY model, idx' 'SELECT * FROM user_metrics ORDER BY run_key, idx, name' \
+		'SELECT * FROM skipped ORDER BY run_key, idx' \
+		'SELECT key, model, layer, method, utility, target, config, nr_images, state FROM runs ORDER BY key'
+}
+# jobs_of FILE: job and mjob, the array's and the merge's job ids that submit printed
+jobs_of() {
+	job=$(sed -n 's/.* as job \([0-9]*\), the merge as job \([0-9]*\)$/\1/p' "$1")
+	mjob=$(sed -n 's/.* as job \([0-9]*\), the merge as job \([0-9]*\)$/\2/p' "$1")
+	[ -n "$job" ] && [ -n "$mjob" ]
+}
 # (waiting up to 10 s for a lock: a merge job may still be closing the database it wrote)
 agg() { sqlite3 -cmd '.timeout 10000' "$1/results.sqlite" 'SELECT r.method, r.utility, a.n, round(a.ad, 6), round(a.coh, 6), round(a.add_, 6) FROM aggregates a JOIN runs r ON r.key = a.run_key ORDER BY 1, 2'; }
 for n in one sh fake few; do spec $n; done
@@ -44,6 +79,10 @@ test_expect_success 'shards 0 and 2 of 3 run their chunks; merge says shard 1 is
 	test_grep '^shard 2 of 3: 256 image result\(s\)' $TMP/m1.log &&
 	test_grep '^shard 1 of 3: missing \(never started\)' $TMP/m1.log &&
 	test_grep '0 of 4 run\(s\) done; run the missing or incomplete shards again' $TMP/m1.log &&
+	test_grep '^1 shard\(s\) of 3 missing or incomplete; this runs them again and merges after them:' $TMP/m1.log &&
+	test_grep \"^  camlab submit --tasks 3 --only 1 '\$(realpath $TMP/sh.yaml)'\\\$\" $TMP/m1.log &&
+	$CAMLAB status $TMP/sh >$TMP/st1 && cat $TMP/st1 && test_grep '^shard-001-of-003: missing \(never started\)' $TMP/st1 &&
+	test_grep \"^  camlab submit --tasks 3 --only 1 '\$(realpath $TMP/sh.yaml)'\\\$\" $TMP/st1 &&
 	$CAMLAB plan $TMP/sh.yaml >$TMP/plan.out && test_grep '^4 runs: 0 done, 4 partial' $TMP/plan.out &&
 	test_grep '^2 shard folder\(s\) in .*/sh/shards: .camlab merge .*sh.yaml. gathers them' $TMP/plan.out
 "
@@ -53,7 +92,7 @@ test_expect_success 'the missing shard, merged: the numbers of the single proces
 	$CAMLAB merge $TMP/sh.yaml 2>$TMP/m2.log && cat $TMP/m2.log &&
 	test_grep '^shard 1 of 3: 256 image result\(s\)' $TMP/m2.log &&
 	test_grep 'merged 3 shard folder\(s\) into .*: 4 of 4 run\(s\) done' $TMP/m2.log &&
-	agg $TMP/sh >$TMP/sh.agg && cmp $TMP/one.agg $TMP/sh.agg &&
+	agg $TMP/sh >$TMP/sh.agg && cmp $TMP/one.agg $TMP/sh.agg && same_results $TMP/one $TMP/sh &&
 	sqlite3 $TMP/sh/results.sqlite 'SELECT count(*) FROM images' | test_grep '^800\$' /dev/stdin &&
 	test -f $TMP/sh/report/index.html && ls $TMP/sh/report/tables/*.md &&
 	$CAMLAB status $TMP/sh >$TMP/status && cat $TMP/status &&
@@ -74,7 +113,9 @@ test_expect_success 'a shard another process is running is not started twice' "
 f = open(sys.argv[1], \"w\"); fcntl.lockf(f, fcntl.LOCK_EX); open(sys.argv[2], \"w\").close(); time.sleep(20)' \
 		$TMP/sh/shards/shard-001-of-003/lock $TMP/locked &
 	holder=\$! && i=0 && while [ ! -f $TMP/locked ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done &&
-	test_must_fail $CAMLAB run --no-progress --shard 1/3 $TMP/sh.yaml 2>$TMP/lock.err; kill \$holder;
+	test_must_fail $CAMLAB run --no-progress --shard 1/3 $TMP/sh.yaml 2>$TMP/lock.err;
+	$CAMLAB status $TMP/sh >$TMP/lock.status; kill \$holder; cat $TMP/lock.status &&
+	test_grep '^shard-001-of-003: 256 image results stored; runs: done 4; running now\$' $TMP/lock.status &&
 	test_grep 'another process is running this shard \(.*shard-001-of-003/lock is locked\): not starting a second one' $TMP/lock.err
 "
 fi
@@ -83,11 +124,13 @@ test_expect_success 'a shard with no images need not run: the merge of the other
 	$CAMLAB run --no-progress --shard 0/2 $TMP/few.yaml 2>/dev/null &&
 	$CAMLAB status $TMP/few >$TMP/few.status && cat $TMP/few.status &&
 	test_grep '^no merged results yet \\(camlab merge gathers the shards into .*/few/results.sqlite\\)' $TMP/few.status &&
-	test_grep '^shard-000-of-002: 160 image results stored; runs: done 4' $TMP/few.status &&
+	test_grep '^shard-000-of-002: 160 image results stored; runs: done 4\$' $TMP/few.status &&
+	test_grep '^shard-001-of-002: nothing to do \\(never started\\)' $TMP/few.status &&
+	! grep -q 'camlab submit' $TMP/few.status &&
 	$CAMLAB merge $TMP/few.yaml 2>$TMP/few.log && cat $TMP/few.log &&
-	test_grep '^shard 1 of 2: missing \\(never started\\)' $TMP/few.log &&
-	test_grep 'merged 1 shard folder\\(s\\) into .*: 4 of 4 run\\(s\\) done' $TMP/few.log &&
-	test_grep 'the missing shards had no images' $TMP/few.log
+	test_grep '^shard 1 of 2: nothing to do \\(40 image\\(s\\) make 1 chunk\\(s\\) of 64\\)' $TMP/few.log &&
+	test_grep 'merged 1 shard folder\\(s\\) into .*: 4 of 4 run\\(s\\) done\$' $TMP/few.log &&
+	! grep -q 'camlab submit' $TMP/few.log
 "
 
 test_expect_success 'bad --shard values and a merge without shards are clear errors' "
@@ -95,6 +138,13 @@ test_expect_success 'bad --shard values and a merge without shards are clear err
 	test_grep \"shard needs I/N with 0 <= I < N, not '3/3'\" $TMP/err &&
 	test_must_fail $CAMLAB run --shard x $TMP/sh.yaml 2>$TMP/err &&
 	test_grep \"shard needs I/N\" $TMP/err &&
+	test_must_fail $CAMLAB run --shard 0/99999999999 $TMP/sh.yaml 2>$TMP/err &&
+	test_grep \"shard 0/99999999999: at most 10000 shards \\(Slurm's MaxArraySize\" $TMP/err &&
+	test_must_fail $CAMLAB submit --tasks 10001 $TMP/sh.yaml 2>$TMP/err &&
+	test_grep 'tasks: 10001 is out of range: 1 to 10000 shards' $TMP/err &&
+	mkdir $TMP/sh/shards/shard-000-of-005 && test_must_fail $CAMLAB merge $TMP/sh.yaml 2>$TMP/err &&
+	test_must_fail $CAMLAB submit --dry-run --no-check --only 1 $TMP/sh.yaml 2>>$TMP/err && rmdir $TMP/sh/shards/shard-000-of-005 && cat $TMP/err &&
+	test \$(grep -c 'shards in .*/sh/shards are of different counts (3 and 5): a merge gathers the shards of one count' $TMP/err) -eq 2 &&
 	test_must_fail $CAMLAB merge $TMP/one.yaml 2>$TMP/err &&
 	test_grep 'no shards in .*/one/shards: run .camlab submit. \(Slurm\) or .camlab run --shard I/N. first' $TMP/err
 "
@@ -105,14 +155,28 @@ test_expect_success 'submit --dry-run writes the array and merge scripts' "
 	test_grep \"^sbatch --parsable --array=0-4%2 '$TMP/fake/slurm/shard.sbatch'\" $TMP/dry.out &&
 	test_grep 'afterany:JOBID' $TMP/dry.out &&
 	S=$TMP/fake/slurm/shard.sbatch && cat \$S &&
-	test_grep '^#SBATCH --partition=gpu' \$S && test_grep '^#SBATCH --time=1:00:00' \$S &&
-	test_grep '^#SBATCH --qos=long' \$S && test_grep '^#SBATCH --cpus-per-task=4' \$S &&
-	test_grep \"^#SBATCH --output=$TMP/fake/slurm/shard-%a.log\" \$S &&
+	test_grep '^#SBATCH --partition=\"gpu\"\$' \$S && test_grep '^#SBATCH --time=\"1:00:00\"\$' \$S &&
+	test_grep '^#SBATCH \"--qos=long\"\$' \$S && test_grep '^#SBATCH --cpus-per-task=4' \$S &&
+	test_grep \"^#SBATCH --output=\\\"$TMP/fake/slurm/shard-%a.%A.log\\\"\\\$\" \$S &&
+	test_grep '^#SBATCH --output=\".*/merge.%j.log\"\$' $TMP/fake/slurm/merge.sbatch &&
 	test_grep 'run --no-progress --shard .\\\$SLURM_ARRAY_TASK_ID/5.' \$S &&
 	! grep -q -- '--gres' \$S &&
 	test_grep \" merge '$TMP/fake.yaml'\" $TMP/fake/slurm/merge.sbatch &&
 	test_must_fail $CAMLAB submit --dry-run --tasks 3 --only 1,3 $TMP/fake.yaml 2>$TMP/err &&
 	test_grep 'only needs shard numbers from 0 to 2' $TMP/err
+"
+
+test_expect_success 'submit --only takes the shards count from the output folder, and refuses another' "
+	$CAMLAB submit --dry-run --no-check --only 1-2 $TMP/sh.yaml >$TMP/dry2.out && cat $TMP/dry2.out &&
+	test_grep '^sbatch --parsable --array=1-2 ' $TMP/dry2.out &&
+	test_grep 'run --no-progress --shard .\\\$SLURM_ARRAY_TASK_ID/3.' $TMP/sh/slurm/shard.sbatch &&
+	test_must_fail $CAMLAB submit --dry-run --no-check --tasks 8 --only 2 $TMP/sh.yaml 2>$TMP/err && cat $TMP/err &&
+	test_grep 'sh/shards holds shards of 3: submit them with --tasks 3 \\(or without --tasks\\); to start again with 8 shards, remove .*/sh/shards first' $TMP/err
+"
+
+test_expect_success 'submit warns of shards that will have nothing to do' "
+	$CAMLAB submit --dry-run --no-check --tasks 6 $TMP/fake.yaml >/dev/null 2>$TMP/err && cat $TMP/err &&
+	test_grep '^warning: 6 shards for 200 image\\(s\\), 4 chunk\\(s\\) of 64: shards 4-5 will have nothing to do \\(--tasks 4 is enough\\)' $TMP/err
 "
 
 # A stand-in sbatch: runs the array's tasks (or the merge) at once, one after the other, as Slurm would
@@ -146,14 +210,30 @@ test_expect_success 'submit with a stand-in sbatch: the array, then the merge af
 	test_grep '^submitted fake: shards 0-2 of 3 as job 101, the merge as job 102' $TMP/sub.out &&
 	test_grep '^--parsable --dependency=afterany:101 ' $TMP/fake.calls &&
 	test_grep 'merged 3 shard folder\(s\)' $TMP/fake.calls.jobs &&
-	agg $TMP/fake >$TMP/fake.agg && cmp $TMP/one.agg $TMP/fake.agg
+	same_results $TMP/one $TMP/fake
 "
+
+# a spec whose path has a line break, then a command: it must stay inside its word in the job scripts
+NL="$TMP/nl dir"
+mkdir -p "$NL"
+nlspec="$NL/q
+touch pwned
+.yaml"
+spec nl && sed 's/limit: 200/limit: 8/; s/methods: .*/methods: [gradcam]/; s/utilities: .*/utilities: [logit]/' \
+	$TMP/nl.yaml >"$nlspec"
+test_expect_success 'a line break in the spec path runs nothing in the job scripts' '
+	(cd "$NL" && PATH=$TMP/bin:$PATH FAKE_LOG=$TMP/nl.calls $CAMLAB submit --no-check --tasks 2 "$nlspec") \
+		>$TMP/nl.out 2>&1; cat $TMP/nl.out $TMP/nl.calls.jobs &&
+	test ! -e "$NL/pwned" && test_grep "^submitted nl: shards 0-1 of 2" $TMP/nl.out &&
+	test_grep "merged 2 shard folder\(s\) into .*: 1 of 1 run\(s\) done\$" $TMP/nl.calls.jobs &&
+	test_grep "^shard 1 of 2: nothing to do" $TMP/nl.calls.jobs
+'
 
 test_expect_success 'a failing sbatch is a clear error' "
 	printf '#!/bin/sh\necho sbatch: error: invalid partition >&2\nexit 1\n' >$TMP/bin/sbatch &&
-	test_must_fail env PATH=$TMP/bin:\$PATH $CAMLAB submit --tasks 2 $TMP/fake.yaml 2>$TMP/err &&
-	cat $TMP/err && test_grep 'sbatch failed \(exit status 1\): sbatch --parsable --array=0-1 ' $TMP/err &&
-	mkdir -p $TMP/empty && test_must_fail env PATH=$TMP/empty $CAMLAB submit --tasks 2 $TMP/fake.yaml 2>$TMP/err &&
+	test_must_fail env PATH=$TMP/bin:\$PATH $CAMLAB submit --no-check $TMP/fake.yaml 2>$TMP/err &&
+	cat $TMP/err && test_grep 'sbatch failed \(exit status 1\): sbatch --parsable --array=0-2 ' $TMP/err &&
+	mkdir -p $TMP/empty && test_must_fail env PATH=$TMP/empty $CAMLAB submit --no-check $TMP/fake.yaml 2>$TMP/err &&
 	test_grep 'no sbatch here: submit from a Slurm login node' $TMP/err
 "
 
@@ -255,33 +335,72 @@ wait_file() {
 }
 
 if real_slurm >$TMP/why 2>&1; then
-	spec real
-	test_expect_success 'submit on a real Slurm: 3 shards 2 at a time, then the merge, to the reference numbers' "
+	# (72 images, one run: a chunk of 64 and one of 8, whatever the shards' count)
+	kspec $TMP/kref.yaml $TMP/kref kref
+	kspec $TMP/real.yaml $TMP/real real
+	test_expect_success 'submit on a real Slurm: 3 shards 2 at a time, then the merge, to the reference results' "
+		$CAMLAB run --no-progress $TMP/kref.yaml 2>$TMP/kref.log &&
 		$CAMLAB submit --tasks 3 --throttle 2 $TMP/real.yaml >$TMP/real.out && cat $TMP/real.out &&
 		test_grep '^submitted real: shards 0-2%2 of 3 as job [0-9]*, the merge as job [0-9]*' $TMP/real.out &&
-		wait_file $TMP/real/slurm/merge.log 'merged 3 shard folder' 180 && wait_idle &&
-		cat $TMP/real/slurm/merge.log && agg $TMP/real >$TMP/real.agg && cmp $TMP/one.agg $TMP/real.agg &&
-		test -f $TMP/real/slurm/shard-2.log
+		jobs_of $TMP/real.out && wait_file $TMP/real/slurm/merge.\$mjob.log 'merged 3 shard folder' 180 && wait_idle &&
+		cat $TMP/real/slurm/merge.\$mjob.log && same_results $TMP/kref $TMP/real &&
+		test -f $TMP/real/slurm/shard-2.\$job.log
 	"
-	test_expect_success 'a lost shard: the merge says so; resubmitted with --only, the merge completes' "
-		wait_idle && rm -rf $TMP/real/shards/shard-001-of-003 $TMP/real/slurm/merge.log &&
-		rm $TMP/real/results.sqlite* &&
-		$CAMLAB merge $TMP/real.yaml 2>$TMP/rm.log; test \$? -eq 1 &&
-		test_grep '^shard 1 of 3: missing' $TMP/rm.log &&
-		$CAMLAB submit --tasks 3 --only 1 $TMP/real.yaml >$TMP/real2.out && cat $TMP/real2.out &&
-		test_grep '^submitted real: shards 1 of 3 as job' $TMP/real2.out &&
-		wait_file $TMP/real/slurm/merge.log 'merged 3 shard folder' 120 && wait_idle &&
-		test_grep '4 of 4 run\(s\) done' $TMP/real/slurm/merge.log &&
-		agg $TMP/real >$TMP/real.agg && cmp $TMP/one.agg $TMP/real.agg
-	"
-	spec gres
+	# names with a space and a % everywhere: the project folder (the jobs' working folder), the output
+	# folder (the logs' names are Slurm patterns), the experiment's name (the jobs' names)
+	P="$TMP/sc d%ir"
+	mkdir -p "$P"
+	kspec "$P/my s%jtudy.yaml" "../o w%jx/out" '"my study%x"'
+	CMT='--comment=a "b" #c\d'
+	test_expect_success 'a space and a % in every name, and an idle shard, on a real Slurm: the reference results' '
+		(cd "$P" && $CAMLAB submit --no-check --tasks 3 --sbatch="$CMT" "my s%jtudy.yaml") >$TMP/q.out 2>&1; cat $TMP/q.out &&
+		jobs_of $TMP/q.out && scontrol show job $mjob | grep -F " Comment=${CMT#--comment=}" &&
+		test_grep "^warning: 3 shards for 72 image\(s\), 2 chunk\(s\) of 64: shard 2 will have nothing to do \(--tasks 2 is enough\)" $TMP/q.out &&
+		jobs_of $TMP/q.out && O="$TMP/o w%jx/out" && test_grep "^#SBATCH --job-name=\"camlab-my study%x\"\$" "$O/slurm/shard.sbatch" &&
+		wait_file "$O/slurm/merge.$mjob.log" "merged 3 shard folder" 180 && wait_idle && cat "$O/slurm/merge.$mjob.log" &&
+		test_grep "^shard 2 of 3: nothing to do \(72 image\(s\) make 2 chunk\(s\) of 64\)" "$O/slurm/merge.$mjob.log" &&
+		test_grep "merged 3 shard folder\(s\) into .*: 1 of 1 run\(s\) done\$" "$O/slurm/merge.$mjob.log" &&
+		test_grep "^shard 0 \(job [0-9]*\) on " "$O/slurm/shard-0.$job.log" && test -f "$O/slurm/shard-2.$job.log" &&
+		same_results $TMP/kref "$O"
+	'
+	# a shard killed midway and one cancelled while pending, named by merge and status with the command
+	# that runs them again; that command, run, completes the results (one log per attempt kept)
+	kspec $TMP/kill.yaml $TMP/kill kill
+	K=$TMP/kill/shards/shard-000-of-003/results.sqlite
+	test_expect_success 'a shard killed midway, one cancelled while pending: named, resubmitted, the reference results' '
+		wait_idle && $CAMLAB submit --no-check --tasks 3 --throttle 1 $TMP/kill.yaml >$TMP/k.out && cat $TMP/k.out &&
+		jobs_of $TMP/k.out && scancel ${job}_1 && i=0 &&
+		while [ $i -lt 900 ] && [ "$(sqlite3 -cmd ".timeout 5000" $K "SELECT count(*) FROM images" 2>/dev/null || echo 0)" -lt 8 ]; do
+			sleep 0.1; i=$((i + 1)); done && scancel ${job}_0 &&
+		M=$TMP/kill/slurm/merge.$mjob.log && wait_file $M "merged 3 shard" 180 && wait_idle && cat $M &&
+		test_grep "^shard 0 of 3: [0-9]+ image result\(s\), incomplete \(stopped partway: killed, cancelled, out of time or failed; its log says\)" $M &&
+		test_grep "^shard 1 of 3: no results \(not started yet, cancelled, or stopped before storing any\)" $M &&
+		test_grep "^shard 2 of 3: nothing to do" $M && test_grep "0 of 1 run\(s\) done; run the missing or incomplete" $M &&
+		test_grep "^2 shard\(s\) of 3 missing or incomplete; this runs them again and merges after them:\$" $M &&
+		test_grep "^  camlab submit --tasks 3 --only 0-1 .--no-check. .--throttle=1. .$TMP/kill.yaml.\$" $M &&
+		test_grep "CANCELLED" $TMP/kill/slurm/shard-0.$job.log && ! test -e $TMP/kill/slurm/shard-1.$job.log &&
+		$CAMLAB status $TMP/kill >$TMP/k.status && cat $TMP/k.status &&
+		test_grep "^shard-000-of-003: [0-9]+ image results stored; runs: partial 1; incomplete \(stopped partway" $TMP/k.status &&
+		test_grep "^shard-001-of-003: no results \(not started yet, cancelled, or stopped before storing any\)" $TMP/k.status &&
+		test_grep "^shard-002-of-003: 0 image results stored; runs: done 1; nothing to do\$" $TMP/k.status &&
+		grep "^  camlab submit" $M >$TMP/k.cmd && grep "^  camlab submit" $TMP/k.status | cmp - $TMP/k.cmd &&
+		first=$mjob first_job=$job && cmd=$(sed -n "s/^  camlab submit //p" $M) && eval "$CAMLAB submit $cmd" >$TMP/k2.out && cat $TMP/k2.out &&
+		test_grep "^submitted kill: shards 0-1%1 of 3 as job" $TMP/k2.out && jobs_of $TMP/k2.out &&
+		wait_file $TMP/kill/slurm/merge.$mjob.log "merged 3 shard" 180 && wait_idle && cat $TMP/kill/slurm/merge.$mjob.log &&
+		test_grep "1 of 1 run\(s\) done\$" $TMP/kill/slurm/merge.$mjob.log && ! grep -q "camlab submit" $TMP/kill/slurm/merge.$mjob.log &&
+		test_grep "0 of 1 run" $TMP/kill/slurm/merge.$first.log && test_grep "CANCELLED" $TMP/kill/slurm/shard-0.$first_job.log &&
+		test_grep "^shard 0 of 3 done" $TMP/kill/slurm/shard-0.$job.log && test_grep "^shard 1 of 3 done" $TMP/kill/slurm/shard-1.$job.log &&
+		$CAMLAB status $TMP/kill >$TMP/k2.status && ! grep -q "camlab submit" $TMP/k2.status &&
+		same_results $TMP/kref $TMP/kill
+	'
+	kspec $TMP/gres.yaml $TMP/gres gres
 	test_expect_success 'submit --gpus-per-task 1: the tasks get a GPU each from Slurm (two stand-in GPUs)' "
 		wait_idle && $CAMLAB submit --tasks 3 --gpus-per-task 1 $TMP/gres.yaml >$TMP/gres.out && cat $TMP/gres.out &&
 		test_grep '^#SBATCH --gres=gpu:1' $TMP/gres/slurm/shard.sbatch &&
-		wait_file $TMP/gres/slurm/merge.log 'merged 3 shard folder' 180 && wait_idle &&
+		jobs_of $TMP/gres.out && wait_file $TMP/gres/slurm/merge.\$mjob.log 'merged 3 shard folder' 180 && wait_idle &&
 		cat $TMP/gres/slurm/shard-*.log | grep '^shard' &&
 		test \$(cat $TMP/gres/slurm/shard-*.log | grep -c '^shard [0-2] (job [0-9]*) on .*, GPUs [01]\$') -eq 3 &&
-		agg $TMP/gres >$TMP/gres.agg && cmp $TMP/one.agg $TMP/gres.agg
+		same_results $TMP/kref $TMP/gres
 	"
 	stop_slurm
 else
