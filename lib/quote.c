@@ -287,6 +287,7 @@ void quote_yaml(struct strbuf *sb, const char *s)
 		p++;
 	}
 	strbuf_addch(sb, '"');
+}
 
 int quote_sbatch(struct strbuf *sb, const char *s)
 {
