@@ -7,6 +7,7 @@
 #include "cam/methods.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,29 +18,29 @@
 
 const char *const cam_method_names[CAM_NR_METHODS] = {
 	"cam",	      "gradcam",    "hirescam",	    "gradcam-e",    "layercam", "xgradcam",   "gradcam++",
-	"randomcam",  "shapleycam", "shapleycam-h", "shapleycam-e", "scorecam", "ablationcam",
+	"randomcam",  "shapleycam", "shapleycam-h", "shapleycam-e", "scorecam", "ablationcam", "eigencam",
+	"eigengradcam", "kpcacam",  "segeigencam",  "fem",	    "sobelcam",
 };
 
 /*
  * CAM methods known by other names elsewhere (pytorch-grad-cam's), which the nearest-name suggestion
- * gets wrong: 'eigencam' is nearest to 'hirescam', a different method. Each is one camlab has under its
+ * gets wrong: 'eigen_cam' is nearer to 'hirescam' than to 'eigencam'. Each is one camlab has under its
  * own name, or one it does not have. Names are compared in lower case without '-' and '_', so that
  * 'KPCA_CAM', 'kpca-cam' and 'kpcacam' are one.
  */
 #define SAME(ours, theirs) "; did you mean '" ours "'? (pytorch-grad-cam's " theirs ")"
 #define NOT_OURS(theirs) ": camlab implements the paper's methods (camlab help methods), not " theirs
-#define IN_LUA() " can be defined in Lua (camlab help language, 'define')"
 
 static const struct {
 	const char *name; /* lower case, without '-' and '_' */
 	const char *note;
 } other_methods[] = {
-	{ "eigencam", NOT_OURS("EigenCAM") "; a method of A, G and HA" IN_LUA() },
-	{ "eigengradcam", NOT_OURS("EigenGradCAM") "; a method of A, G and HA" IN_LUA() },
-	{ "kpcacam", NOT_OURS("KPCA-CAM") "; a method of A, G and HA" IN_LUA() },
-	{ "finercam",
-	  NOT_OURS("FinerCAM") ", which is GradCAM of a utility comparing the target with similar "
-			       "classes; such a utility" IN_LUA() },
+	{ "eigencam", SAME("eigencam", "EigenCAM") },
+	{ "eigengradcam", SAME("eigengradcam", "EigenGradCAM") },
+	{ "kpcacam", SAME("kpcacam", "KPCA_CAM") },
+	{ "segeigencam", SAME("segeigencam", "SegEigenCAM") },
+	{ "sobelcam", SAME("sobelcam", "sobel_cam") },
+	{ "finercam", ": FinerCAM is method 'gradcam' with utility 'finer' (camlab help utilities)" },
 	{ "fullgrad", NOT_OURS("FullGrad") ", which needs the gradient of every bias, more than a method "
 					   "defined in Lua is given (A, G and HA at one layer)" },
 	{ "gradcamelementwise", SAME("gradcam-e", "GradCAMElementWise") },
@@ -48,7 +49,6 @@ static const struct {
 
 #undef SAME
 #undef NOT_OURS
-#undef IN_LUA
 
 const char *cam_method_absent_note(const char *name)
 {
@@ -123,6 +123,7 @@ unsigned cam_methods_passes(unsigned mask)
 	unsigned grad = (1u << CAM_GRADCAM) | (1u << CAM_HIRESCAM) | (1u << CAM_GRADCAM_E) |
 			(1u << CAM_LAYERCAM) | (1u << CAM_XGRADCAM) | (1u << CAM_GRADCAMPP);
 	unsigned shapley = (1u << CAM_SHAPLEYCAM) | (1u << CAM_SHAPLEYCAM_H) | (1u << CAM_SHAPLEYCAM_E);
+	grad |= (1u << CAM_EIGENGRADCAM) | (1u << CAM_SEGEIGENCAM);
 	if (mask & (grad | shapley))
 		need |= CAM_PASS_GRAD;
 	if (mask & shapley)
@@ -504,6 +505,162 @@ static ts_tensor *ablationcam(const struct cam_pass *p, const struct cam_extra *
 	return tmp_done(&T, res);
 }
 
+/* ---- methods of one matrix per image: principal components, thresholds ---- */
+
+/* Each image's (h*w) x C matrix of m (B, C, h, w), centred over the positions, in float64: (B, h*w, C). */
+static ts_tensor *centred_rows(const ts_tensor *m)
+{
+	struct tmp T = { 0 };
+	static const int SWAP[3] = { 0, 2, 1 };
+	static const int POS[1] = { 1 };
+	int64_t shape[3] = { ts_size(m, 0), ts_size(m, 1), ts_size(m, 2) * ts_size(m, 3) };
+	ts_tensor *x = K(ts_permute(K(ts_reshape(K(ts_to_f64(m)), shape, 3)), SWAP, 3));
+	return tmp_done(&T, ts_sub(x, K(ts_mean(x, POS, 1, 1))));
+}
+
+/*
+ * p (B, n) negated per image where its most negative value is larger in magnitude than its most
+ * positive one (SegEigenCAM's sign correction; scikit-learn's svd_flip is the same rule on an
+ * eigenvector): a singular or eigen vector's sign is the solver's choice, and this makes it the map's.
+ */
+static ts_tensor *sign_fixed(const ts_tensor *p)
+{
+	struct tmp T = { 0 };
+	static const int POS[1] = { 1 };
+	/* -min > max is -(min + max) > 0; the factor is 1 - 2 flip */
+	ts_tensor *flip = K(ts_gts(K(ts_muls(K(ts_add(K(ts_amin(p, POS, 1, 1)), K(ts_amax(p, POS, 1, 1)))), -1.0)),
+				   0.0));
+	return tmp_done(&T, ts_mul(p, K(ts_adds(K(ts_muls(flip, -2.0)), 1.0))));
+}
+
+/* The top eigenpair of symmetric (B, n, n) as v * sqrt(max(lambda, 0)), (B, n). */
+static ts_tensor *top_component(const ts_tensor *sym)
+{
+	struct tmp T = { 0 };
+	ts_tensor *vals, *vecs;
+	int64_t n = ts_size(sym, 1);
+
+	if (ts_eigh(sym, &vals, &vecs) < 0)
+		return tmp_done(&T, NULL);
+	K(vals);
+	K(vecs);
+	ts_tensor *lam = K(ts_clamp(K(ts_narrow(vals, 1, n - 1, 1)), 0.0, INFINITY));
+	return tmp_done(&T, ts_mul(K(ts_select(vecs, 2, n - 1)), K(ts_sqrt(lam))));
+}
+
+/* float64 (B, n) to the method's float32 (B, h, w) of like (B, C, h, w). */
+static ts_tensor *as_map(const ts_tensor *p, const ts_tensor *like)
+{
+	struct tmp T = { 0 };
+	int64_t shape[3] = { ts_size(like, 0), ts_size(like, 2), ts_size(like, 3) };
+	return tmp_done(&T, ts_reshape(K(ts_to_f32(p)), shape, 3));
+}
+
+/*
+ * pytorch-grad-cam's get_2d_projection: X, each image's centred (h*w) x C matrix of m, projected on its
+ * first right singular vector v1. X v1 = s1 u1 is the top eigenpair of the Gram matrix X X^T, or X v1
+ * with v1 that of X^T X where C is the smaller side: one small batched symmetric eigenproblem per batch
+ * instead of an SVD per image, in float64. Its sign is fixed by sign_fixed(), where upstream leaves
+ * numpy's LAPACK to choose it.
+ */
+static ts_tensor *projection(const ts_tensor *m)
+{
+	struct tmp T = { 0 };
+	static const int SWAP[3] = { 0, 2, 1 };
+	ts_tensor *x = K(centred_rows(m)), *xt = K(ts_permute(x, SWAP, 3)), *p;
+	int64_t n = ts_size(m, 2) * ts_size(m, 3), c = ts_size(m, 1);
+
+	if (n <= c) {
+		p = K(top_component(K(ts_matmul(x, xt))));
+	} else {
+		ts_tensor *v = K(top_component(K(ts_matmul(xt, x)))); /* (B, C), scaled: normalised below */
+		ts_tensor *norm = K(ts_sqrt(K(ts_sum(K(ts_mul(v, v)), (const int[]){ 1 }, 1, 1))));
+		v = K(ts_unsqueeze(K(ts_div(v, K(ts_adds(norm, 1e-300)))), 2));
+		p = K(ts_squeeze(K(ts_matmul(x, v)), 2));
+	}
+	return tmp_done(&T, as_map(K(sign_fixed(p)), m));
+}
+
+/*
+ * KPCA-CAM: scikit-learn's KernelPCA(n_components=1, kernel="sigmoid") of each image's centred (h*w) x C
+ * matrix X, with its defaults gamma = 1 / C and coef0 = 1: the kernel tanh(X X^T / C + 1), centred over
+ * rows and columns, and its top eigenvector times the root of its eigenvalue, the sign fixed as
+ * scikit-learn's svd_flip does (the entry largest in magnitude is positive).
+ */
+static ts_tensor *kpcacam(const ts_tensor *a)
+{
+	struct tmp T = { 0 };
+	static const int SWAP[3] = { 0, 2, 1 }, ROWS[1] = { 1 }, COLS[1] = { 2 }, BOTH[2] = { 1, 2 };
+	ts_tensor *x = K(centred_rows(a));
+	ts_tensor *k = K(ts_tanh(K(ts_adds(K(ts_muls(K(ts_matmul(x, K(ts_permute(x, SWAP, 3)))),
+						    1.0 / (double)ts_size(a, 1))),
+					   1.0))));
+	ts_tensor *kc = K(ts_add(K(ts_sub(K(ts_sub(k, K(ts_mean(k, ROWS, 1, 1)))), K(ts_mean(k, COLS, 1, 1)))),
+				 K(ts_mean(k, BOTH, 2, 1))));
+	return tmp_done(&T, as_map(K(sign_fixed(K(top_component(kc)))), a));
+}
+
+/*
+ * FEM: each channel weighs by the share of its positions above its mean plus k = 2 (upstream's
+ * default) population standard deviations, then the weighted sum of the channels.
+ */
+static ts_tensor *fem(const ts_tensor *a)
+{
+	struct tmp T = { 0 };
+	ts_tensor *mean = K(ts_mean(a, HW, 2, 1)), *d = K(ts_sub(a, mean));
+	ts_tensor *sd = K(ts_sqrt(K(ts_mean(K(ts_mul(d, d)), HW, 2, 1))));
+	ts_tensor *above = K(ts_gts(K(ts_sub(a, K(ts_add(mean, K(ts_muls(sd, 2.0)))))), 0.0));
+	return tmp_done(&T, weighted_sum(K(ts_mean(above, HW, 2, 1)), a));
+}
+
+/* A (1, 3, 1, 1) tensor of three per-channel values, on like's device. */
+static ts_tensor *per_channel(const double v[3], const ts_tensor *like)
+{
+	struct tmp T = { 0 };
+	int64_t shape[4] = { 1, 3, 1, 1 };
+	float f[3] = { (float)v[0], (float)v[1], (float)v[2] };
+	return tmp_done(&T, ts_to_f64(K(ts_to_like(K(ts_from_f32(f, shape, 4, "cpu")), like))));
+}
+
+/*
+ * SobelCAM, pytorch-grad-cam's edge-detector floor: a map of the image alone (no model), at its size.
+ * OpenCV's steps on the bytes: RGB2GRAY in the 15-bit fixed point of OpenCV 4's vector code (the 14-bit
+ * one of its scalar code is 1 grey level off here and there, up to 3 after Sobel), 3x3 Sobel in x and y
+ * with the mirrored border, |.| saturated to 255 each, and their mean rounded half to even, all exact
+ * in float64.
+ * The bytes are x's normalisation undone and rounded, so x * H (Coherency) is an image too.
+ */
+static ts_tensor *sobelcam(const struct cam_extra *e)
+{
+	struct tmp T = { 0 };
+	double mean[3] = { 0, 0, 0 }, sd[3] = { 1, 1, 1 }, luma[3] = { 9798, 19235, 3735 };
+	static const float sobel[18] = { -1, 0, 1, -2, 0, 2, -1, 0, 1, -1, -2, -1, 0, 0, 0, 1, 2, 1 };
+	int64_t wshape[4] = { 2, 1, 3, 3 };
+	int i;
+
+	if (!e->x || ts_dim(e->x) != 4 || ts_size(e->x, 1) != 3) {
+		error("method 'sobelcam' needs the RGB input batch");
+		return NULL;
+	}
+	for (i = 0; i < 3; i++) {
+		if (e->mean)
+			mean[i] = e->mean[i];
+		if (e->std)
+			sd[i] = e->std[i];
+	}
+	ts_tensor *x = K(ts_to_f64(e->x));
+	ts_tensor *rgb = K(ts_clamp(K(ts_round(K(ts_muls(K(ts_add(K(ts_mul(x, K(per_channel(sd, x)))),
+								      K(per_channel(mean, x)))),
+							 255.0)))),
+				    0.0, 255.0));
+	ts_tensor *gray = K(ts_sum(K(ts_mul(rgb, K(per_channel(luma, x)))), CH, 1, 1));
+	gray = K(ts_floor(K(ts_muls(K(ts_adds(gray, 16384.0)), 1.0 / 32768.0))));
+	ts_tensor *w = K(ts_to_f64(K(ts_to_like(K(ts_from_f32(sobel, wshape, 4, "cpu")), x))));
+	ts_tensor *d = K(ts_clamp(K(ts_abs(K(ts_conv2d(K(ts_pad_reflect(gray, 1)), w)))), 0.0, 255.0));
+	ts_tensor *g = K(ts_round(K(ts_muls(K(ts_sum(d, CH, 1, 0)), 0.5))));
+	return tmp_done(&T, ts_to_f32(g));
+}
+
 ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam_extra *e)
 {
 	struct tmp T = { 0 };
@@ -549,6 +706,24 @@ ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam
 		return scorecam(p, e);
 	case CAM_ABLATIONCAM:
 		return ablationcam(p, e);
+	case CAM_EIGENCAM:
+		r = projection(p->a);
+		break;
+	case CAM_EIGENGRADCAM:
+		r = projection(K(ts_mul(p->g, p->a)));
+		break;
+	case CAM_KPCACAM:
+		r = kpcacam(p->a);
+		break;
+	case CAM_SEGEIGENCAM:
+		r = projection(K(ts_mul(K(ts_abs(p->g)), p->a)));
+		break;
+	case CAM_FEM:
+		r = fem(p->a);
+		break;
+	case CAM_SOBELCAM:
+		r = sobelcam(e);
+		break;
 	case CAM_NR_METHODS:
 		BUG("bad method");
 	}

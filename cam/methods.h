@@ -4,7 +4,8 @@
  * For one batch, model, layer, utility and target, cam_pass_run() does one prefix forward, one suffix
  * forward and backward and, only when a Shapley method is asked for, one Hessian-vector product; every
  * gradient method is then a few tensor operations on A, G and HA on the device (cam_map). ScoreCAM and
- * AblationCAM re-run the network (whole, or above the layer) in batches.
+ * AblationCAM re-run the network (whole, or above the layer) in batches. pytorch-grad-cam's principal-
+ * component methods solve one small batched symmetric eigenproblem per batch; SobelCAM reads the input.
  */
 #ifndef CAM_METHODS_H
 #define CAM_METHODS_H
@@ -28,6 +29,12 @@ enum cam_method {
 	CAM_SHAPLEYCAM_E,
 	CAM_SCORECAM,
 	CAM_ABLATIONCAM,
+	CAM_EIGENCAM,
+	CAM_EIGENGRADCAM,
+	CAM_KPCACAM,
+	CAM_SEGEIGENCAM,
+	CAM_FEM,
+	CAM_SOBELCAM,
 	CAM_NR_METHODS
 };
 
@@ -40,11 +47,12 @@ extern const char *const cam_method_names[CAM_NR_METHODS];
 int cam_methods_parse(const char *list, unsigned *mask);
 
 /*
- * What to say of an unknown method name that is a well-known CAM method under another name, where the
- * nearest camlab name would mislead ("eigencam" is not "hirescam"): NULL if `name` (in any case, '_' or
- * '-' anywhere) is none of them; else a static string to follow "unknown method 'NAME'", either
- * "; did you mean 'gradcam-e'? (...)" for one camlab has under its own name, or ": camlab implements the
- * paper's methods ..., not EigenCAM; ..." for one it does not.
+ * What to say of an unknown method name that is a well-known CAM method under another spelling, where the
+ * nearest camlab name would mislead ("eigen_cam" is not "hirescam"): NULL if `name` (in any case, '_' or
+ * '-' anywhere) is none of them; else a static string to follow "unknown method 'NAME'": either
+ * "; did you mean 'eigencam'? (...)" for one camlab has under its own name, ": FinerCAM is ..." for one
+ * camlab has as a utility, or ": camlab implements the paper's methods ..., not FullGrad; ..." for one
+ * it does not have.
  */
 const char *cam_method_absent_note(const char *name);
 
@@ -105,6 +113,11 @@ struct cam_extra {
 	uint64_t seed;		 /* RandomCAM */
 	const size_t *items;	 /* the batch's dataset indices, for RandomCAM's per-image seeds (or NULL) */
 	int chunk;		 /* forwards per batch for ScoreCAM and AblationCAM */
+	/*
+	 * x's normalisation, x = (RGB / 255 - mean) / std per channel (3 values each, borrowed), from which
+	 * SobelCAM gets the image's bytes back; NULL: mean 0, std 1.
+	 */
+	const float *mean, *std;
 };
 
 /* The seed of image `item`'s RandomCAM weights under the run's seed (splitmix64's finaliser). */
@@ -118,7 +131,8 @@ uint64_t cam_image_seed(uint64_t seed, size_t item);
 int cam_head_check(const ts_split *split, const ts_tensor *fc, int64_t channels);
 
 /*
- * The map S (B, h, w) before the final ReLU for one method. NULL with an error on failure.
+ * The map S (B, h, w) before the final ReLU for one method; (B, H, W), the input's size, for SobelCAM,
+ * which reads the image and not the layer. NULL with an error on failure.
  */
 ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam_extra *extra);
 

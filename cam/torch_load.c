@@ -79,6 +79,9 @@
 	FN(ts_tensor *, ts_exp, (const ts_tensor *a), (a))                                                   \
 	FN(ts_tensor *, ts_log, (const ts_tensor *a), (a))                                                   \
 	FN(ts_tensor *, ts_sqrt, (const ts_tensor *a), (a))                                                  \
+	FN(ts_tensor *, ts_tanh, (const ts_tensor *a), (a))                                                  \
+	FN(ts_tensor *, ts_floor, (const ts_tensor *a), (a))                                                 \
+	FN(ts_tensor *, ts_round, (const ts_tensor *a), (a))                                                 \
 	FN(ts_tensor *, ts_gts, (const ts_tensor *a, double s), (a, s))                                      \
 	FN(ts_tensor *, ts_eqs, (const ts_tensor *a, double s), (a, s))                                      \
 	FN(ts_tensor *, ts_where, (const ts_tensor *cond, const ts_tensor *a, const ts_tensor *b),           \
@@ -111,6 +114,10 @@
 	FN(ts_tensor *, ts_repeat_interleave, (const ts_tensor *a, int64_t n), (a, n))                       \
 	FN(ts_tensor *, ts_interpolate, (const ts_tensor *a, int64_t h, int64_t w, int align_corners),       \
 	   (a, h, w, align_corners))                                                                         \
+	FN(int, ts_eigh, (const ts_tensor *a, ts_tensor **values, ts_tensor **vectors),                      \
+	   (a, values, vectors))                                                                             \
+	FN(ts_tensor *, ts_conv2d, (const ts_tensor *x, const ts_tensor *w), (x, w))                         \
+	FN(ts_tensor *, ts_pad_reflect, (const ts_tensor *a, int64_t pad), (a, pad))                         \
 	FN(ts_tensor *, ts_grad,                                                                             \
 	   (const ts_tensor *output, const ts_tensor *input, const ts_tensor *grad_output,                   \
 	    int create_graph),                                                                               \

@@ -491,6 +491,9 @@ UNARY(ts_abs, at::abs(x))
 UNARY(ts_exp, at::exp(x))
 UNARY(ts_log, at::log(x))
 UNARY(ts_sqrt, at::sqrt(x))
+UNARY(ts_tanh, at::tanh(x))
+UNARY(ts_floor, at::floor(x))
+UNARY(ts_round, at::round(x))
 BINARY(ts_add, x + y)
 BINARY(ts_sub, x - y)
 BINARY(ts_mul, x *y)
@@ -685,6 +688,37 @@ ts_tensor *ts_interpolate(const ts_tensor *a, int64_t h, int64_t w, int align_co
 	std::vector<int64_t> size{h, w};
 	return wrap(at::upsample_bilinear2d(a->t, size, align_corners != 0, c10::nullopt,
 					    c10::nullopt));
+	TS_CATCH(nullptr)
+}
+
+int ts_eigh(const ts_tensor *a, ts_tensor **values, ts_tensor **vectors)
+{
+	*values = *vectors = nullptr;
+	if (!a)
+		return -1;
+	TS_TRY
+	auto r = at::linalg_eigh(a->t, "L");
+	*values = wrap(std::get<0>(r));
+	*vectors = wrap(std::get<1>(r));
+	return 0;
+	TS_CATCH(-1)
+}
+
+ts_tensor *ts_conv2d(const ts_tensor *x, const ts_tensor *w)
+{
+	if (!x || !w)
+		return nullptr;
+	TS_TRY
+	return wrap(at::conv2d(x->t, w->t));
+	TS_CATCH(nullptr)
+}
+
+ts_tensor *ts_pad_reflect(const ts_tensor *a, int64_t pad)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(at::reflection_pad2d(a->t, {pad, pad, pad, pad}));
 	TS_CATCH(nullptr)
 }
 

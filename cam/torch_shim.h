@@ -100,6 +100,10 @@ ts_tensor *ts_abs(const ts_tensor *a);
 ts_tensor *ts_exp(const ts_tensor *a);
 ts_tensor *ts_log(const ts_tensor *a);
 ts_tensor *ts_sqrt(const ts_tensor *a);
+ts_tensor *ts_tanh(const ts_tensor *a);
+ts_tensor *ts_floor(const ts_tensor *a);
+/* To the nearest integer, halves to even (as OpenCV's saturate_cast rounds). */
+ts_tensor *ts_round(const ts_tensor *a);
 /* 1.0 where a > s (ts_gts) or a == s (ts_eqs), else 0.0, in a's dtype. */
 ts_tensor *ts_gts(const ts_tensor *a, double s);
 ts_tensor *ts_eqs(const ts_tensor *a, double s);
@@ -136,6 +140,16 @@ ts_tensor *ts_repeat_interleave(const ts_tensor *a, int64_t n);
 
 /* Bilinear resize of (N,C,H,W) to (N,C,h,w), like torch.nn.functional.interpolate. */
 ts_tensor *ts_interpolate(const ts_tensor *a, int64_t h, int64_t w, int align_corners);
+
+/*
+ * Eigenvalues (ascending, (..., n)) and eigenvectors (columns, (..., n, n)) of symmetric matrices
+ * (..., n, n), from their lower triangles; batched. 0, or -1 with both NULL.
+ */
+int ts_eigh(const ts_tensor *a, ts_tensor **values, ts_tensor **vectors);
+/* Convolution of x (N, Cin, H, W) with w (Cout, Cin, kh, kw): no bias, stride 1, no padding. */
+ts_tensor *ts_conv2d(const ts_tensor *x, const ts_tensor *w);
+/* (N, C, H, W) padded by pad on each side, mirrored without repeating the edge (OpenCV's default border). */
+ts_tensor *ts_pad_reflect(const ts_tensor *a, int64_t pad);
 
 /*
  * Gradients of sum(outputs * grad_outputs) with respect to input (grad_outputs NULL: ones).

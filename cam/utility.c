@@ -12,7 +12,7 @@
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
 
-const char *const utility_names[UTILITY_NR] = { "logit", "softmax", "logsoftmax", "rest" };
+const char *const utility_names[UTILITY_NR] = { "logit", "softmax", "logsoftmax", "rest", "finer" };
 
 /* Spellings the paper and other libraries use for the same utilities. */
 static const struct {
@@ -22,6 +22,7 @@ static const struct {
 	{ "pre-softmax", UTILITY_LOGIT }, { "presoftmax", UTILITY_LOGIT },
 	{ "post-softmax", UTILITY_SOFTMAX }, { "postsoftmax", UTILITY_SOFTMAX },
 	{ "log-softmax", UTILITY_LOGSOFTMAX }, { "logit+logsoftmax", UTILITY_REST },
+	{ "finercam", UTILITY_FINER }, { "finer-cam", UTILITY_FINER },
 };
 
 int utility_parse(const char *name)
@@ -43,7 +44,43 @@ int utility_parse(const char *name)
 			return (int)utility_aliases[i].u;
 	if (suggest_nearest(buf, utility_names, UTILITY_NR, near, 1))
 		return error("unknown utility '%s'; did you mean '%s'?", name, near[0]);
-	return error("unknown utility '%s'; known: logit, softmax, logsoftmax, rest", name);
+	return error("unknown utility '%s'; known: logit, softmax, logsoftmax, rest, finer", name);
+}
+
+/*
+ * FinerCAM's target (pytorch-grad-cam's FinerWeightedTarget): y_c against the classes whose logits are
+ * nearest to it, ranks 1, 2, 3 of |y - y_c| (rank 0 is c), each weighed by its softmax probability:
+ * sum_j p_j (y_c - alpha y_j) / (sum_j p_j + 1e-9), alpha = 1. Only the ranking is detached; the
+ * probabilities are part of the gradient, as upstream's are.
+ */
+static ts_tensor *finer(const ts_tensor *logits, const ts_tensor *target)
+{
+	static const int CLS[1] = { 1 };
+	const double alpha = 1.0;
+	int64_t nr = ts_size(logits, 1) - 1 < 3 ? ts_size(logits, 1) - 1 : 3;
+	ts_tensor *t[16] = { NULL }, *vals = NULL, *idx = NULL, *r = NULL;
+	size_t i;
+
+	t[0] = ts_detach(logits);
+	t[1] = ts_gather(t[0], 1, target);
+	t[2] = ts_abs(t[3] = ts_sub(t[0], t[1]));
+	t[4] = ts_muls(t[2], -1.0); /* -|y - y_c|: topk takes the nearest first, c itself at rank 0 */
+	if (t[4] && ts_topk(t[4], (int)nr + 1, 1, &vals, &idx) == 0) {
+		t[5] = ts_narrow(idx, 1, 1, nr);		 /* ranks 1..nr, (B, nr) */
+		t[6] = ts_softmax(logits, 1);			 /* p, with its gradient */
+		t[7] = ts_gather(t[6], 1, t[5]);		 /* p_j */
+		t[8] = ts_gather(logits, 1, t[5]);		 /* y_j */
+		t[9] = ts_gather(logits, 1, target);		 /* y_c */
+		t[10] = ts_sub(t[9], t[11] = ts_muls(t[8], alpha)); /* y_c - alpha y_j */
+		t[12] = ts_sum(t[13] = ts_mul(t[7], t[10]), CLS, 1, 1);
+		t[14] = ts_adds(t[15] = ts_sum(t[7], CLS, 1, 1), 1e-9);
+		r = ts_div(t[12], t[14]);
+	}
+	ts_free(vals);
+	ts_free(idx);
+	for (i = 0; i < sizeof(t) / sizeof(*t); i++)
+		ts_free(t[i]);
+	return r;
 }
 
 ts_tensor *utility_eval(enum utility u, const ts_tensor *logits, const ts_tensor *target)
@@ -70,6 +107,8 @@ ts_tensor *utility_eval(enum utility u, const ts_tensor *logits, const ts_tensor
 		ts_free(t1);
 		ts_free(t2);
 		return r;
+	case UTILITY_FINER:
+		return finer(logits, target);
 	case UTILITY_NR:
 		break;
 	}

@@ -12,6 +12,7 @@ enum utility {
 	UTILITY_SOFTMAX,    /* p_c, post-softmax */
 	UTILITY_LOGSOFTMAX, /* log p_c */
 	UTILITY_REST,	    /* y_c + log p_c */
+	UTILITY_FINER,	    /* FinerCAM's: y_c - y_j of the 3 classes nearest y_c, weighed by p_j */
 	UTILITY_NR
 };
 

@@ -33,8 +33,9 @@ static const char explain_usage[] =
 	"\n" LAYEROPTS_HELP
 	"  --method LIST       comma-separated methods, or all (default gradcam): cam, gradcam,\n"
 	"                      hirescam, gradcam-e, layercam, xgradcam, gradcam++, randomcam,\n"
-	"                      shapleycam, shapleycam-h, shapleycam-e, scorecam, ablationcam\n"
-	"  --utility LIST      logit, softmax, logsoftmax, rest or all (default rest)\n"
+	"                      shapleycam, shapleycam-h, shapleycam-e, scorecam, ablationcam,\n"
+	"                      eigencam, eigengradcam, kpcacam, segeigencam, fem, sobelcam\n"
+	"  --utility LIST      logit, softmax, logsoftmax, rest, finer or all (default rest)\n"
 	"  --target LIST       predicted (default), true, least, top<k>, a class index or name\n"
 	"  --seed N            seed of randomcam (default 0)\n"
 	"  --raw               also write <image>_<method>_raw.npy, the signed map before ReLU and\n"
@@ -500,6 +501,8 @@ static int explain_run(struct explain *e, const char *target_list, char **files,
 	extra.fc = e->fc;
 	extra.seed = e->seed;
 	extra.chunk = e->mo.batch * 4;
+	extra.mean = pp.mean;
+	extra.std = pp.std;
 	batch_source_init(&src, &e->ds, &pp, e->mo.device, e->mo.limit);
 	while (!e->fatal && (r = batch_next(&src, &b, (size_t)e->mo.batch)) > 0)
 		explain_batch(e, &b, &extra);

@@ -35,6 +35,12 @@ static const char *const method_notes[CAM_NR_METHODS] = {
 	"ShapleyCAM-E: ReLU of the corrected gradient x activation",
 	"ScoreCAM: softmax of the utility of the input masked by each channel (C forwards)",
 	"AblationCAM: relative drop of the utility with each channel zeroed",
+	"EigenCAM: first principal component of the activations (no gradient)",
+	"EigenGradCAM: first principal component of gradient x activation",
+	"KPCA-CAM: first kernel principal component of the activations (sigmoid kernel)",
+	"SegEigenCAM: first principal component of |gradient| x activation",
+	"FEM: channels weighed by their share of positions above mean + 2 std (no gradient)",
+	"SobelCAM: edges of the input image (a baseline; no model)",
 };
 
 static void list_topics(FILE *fp)
@@ -79,7 +85,9 @@ int cmd_help(int argc, char **argv)
 	if (!strcmp(argv[1], "utilities")) {
 		printf("utilities (U of the logits y, target class c):\n"
 		       "  logit        y_c (pre-softmax)\n  softmax      p_c (post-softmax)\n"
-		       "  logsoftmax   log p_c\n  rest         y_c + log p_c (ReST, the paper's)\n\n"
+		       "  logsoftmax   log p_c\n  rest         y_c + log p_c (ReST, the paper's)\n"
+		       "  finer        FinerCAM's: sum_j p_j (y_c - y_j) / sum_j p_j over the 3 classes\n"
+		       "               whose logits are nearest y_c (gradcam with it is FinerCAM)\n\n"
 		       "targets:\n  predicted    the most likely class (default)\n"
 		       "  true         the dataset's label\n  least        the least likely class\n"
 		       "  top<k>       each of the k most likely classes, one run each\n"

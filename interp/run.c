@@ -430,7 +430,9 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 				   .fc = r->fc,
 				   .seed = r->e->seed,
 				   .items = b->items,
-				   .chunk = r->batch * 4 };
+				   .chunk = r->batch * 4,
+				   .mean = r->pp.mean,
+				   .std = r->pp.std };
 	struct metric_row *rows = xcalloc(b->n * ng, sizeof(*rows));
 	unsigned char *ok = xcalloc(ng, 1);
 	unsigned passes = 0;

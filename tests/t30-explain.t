@@ -179,10 +179,10 @@ test_expect_success 'every target is checked against the model before any map is
 	test_grep 'layout bnc needs a layer output of 3 dimensions \\(B, tokens, C\\), not 4' $TMP/err
 "
 
-test_expect_success '--utility all is the four utilities, once each' "
+test_expect_success '--utility all is the five utilities, once each' "
 	$CAMLAB explain $M --layer Conv_1 --utility all,rest -o $TMP/uall $BOTH >/dev/null 2>$TMP/err &&
-	test_grep 'wrote 4 heatmaps' $TMP/err &&
-	for u in logit softmax logsoftmax rest; do test -f $TMP/uall/both_gradcam_\$u.npy || exit 1; done
+	test_grep 'wrote 5 heatmaps' $TMP/err &&
+	for u in logit softmax logsoftmax rest finer; do test -f $TMP/uall/both_gradcam_\$u.npy || exit 1; done
 "
 
 test_expect_success 'every command has --help' "

@@ -75,13 +75,14 @@ test_expect_success 'a well-known method: a user definition near it is still sug
 	cat >$TMP/def.yaml <<-EOS &&
 	models: [{file: $PWD/experiments/models/fashion_mnist_cnn.pt, layers: features.block5}]
 	data: /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
-	methods: [eigencam]
-	define: {methods: {eigencam_pca: 'return function(A, G, HA) return A:sum(2) end'}}
+	methods: [finercam]
+	define: {methods: {finercam_x: 'return function(A, G, HA) return A:sum(2) end'}}
 	EOS
 	test_must_fail $CAMLAB check $TMP/def.yaml 2>$TMP/err &&
-	test_grep \"error: unknown method 'eigencam'; did you mean 'eigencam_pca'\\?\$\" $TMP/err &&
-	test_must_fail $CAMLAB explain --method EigenCAM,gradcam_elementwise 2>$TMP/err &&
-	test_grep \"^error: unknown method 'eigencam': camlab implements the paper's methods \\(camlab help methods\\), not EigenCAM; \" $TMP/err &&
+	test_grep \"error: unknown method 'finercam'; did you mean 'finercam_x'\\?\$\" $TMP/err &&
+	test_must_fail $CAMLAB explain --method Finer_CAM,Eigen_CAM,gradcam_elementwise 2>$TMP/err &&
+	test_grep \"^error: unknown method 'finer-cam': FinerCAM is method 'gradcam' with utility 'finer' \\(camlab help utilities\\)\$\" $TMP/err &&
+	test_grep \"^error: unknown method 'eigen-cam'; did you mean 'eigencam'\\? \\(pytorch-grad-cam's EigenCAM\\)\$\" $TMP/err &&
 	test_grep \"^error: unknown method 'gradcam-elementwise'; did you mean 'gradcam-e'\\? \\(pytorch-grad-cam's GradCAMElementWise\\)\$\" $TMP/err
 "
 

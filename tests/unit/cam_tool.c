@@ -5,7 +5,9 @@
  *   cam_tool passes [model options] --layer L [--utility U] [--target T] [--layout K] -o DIR IMAGE...
  *
  * writes DIR/{x,a,g,ha,logits,target}.npy and DIR/S_<method>.npy (the map before ReLU, (B,h,w)) and
- * DIR/H_<method>.npy (after post-processing) for every method that applies.
+ * DIR/H_<method>.npy (after post-processing) for every method that applies, and DIR/M_<method>.npy
+ * (its metrics). --lean computes only the passes the methods need (g and ha may then be missing) and
+ * no metrics, which is what makes a check of many maps on a large model quick.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
-enum { OPT_UTILITY = OPT_FIRST_COMMAND, OPT_TARGET, OPT_METHODS, OPT_RAW_INPUT };
+enum { OPT_UTILITY = OPT_FIRST_COMMAND, OPT_TARGET, OPT_METHODS, OPT_RAW_INPUT, OPT_LEAN };
 
 /* An input tensor from a raw little-endian float32 file "FILE:N,C,H,W", already normalised. */
 static ts_tensor *raw_input(const char *spec)
@@ -89,6 +91,7 @@ int main(int argc, char **argv)
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "methods", required_argument, NULL, OPT_METHODS },
 		{ "raw-input", required_argument, NULL, OPT_RAW_INPUT },
+		{ "lean", no_argument, NULL, OPT_LEAN },
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -103,7 +106,7 @@ int main(int argc, char **argv)
 	struct target_policy target = { TARGET_PREDICTED, 0 };
 	const char *dir = NULL, *methods = "all", *raw = NULL;
 	ts_split *split = NULL;
-	int opt, u = UTILITY_REST, topk, i;
+	int opt, u = UTILITY_REST, topk, i, lean = 0;
 	unsigned mask;
 
 	if (argc < 2 || strcmp(argv[1], "passes")) {
@@ -132,6 +135,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RAW_INPUT:
 			raw = optarg;
+			break;
+		case OPT_LEAN:
+			lean = 1;
 			break;
 		case 'o':
 			dir = optarg;
@@ -163,12 +169,14 @@ int main(int argc, char **argv)
 	if (!raw && batch_next(&src, &b, ds.nr) <= 0)
 		return 1;
 	if (cam_pass_run(&pass, split, b.x, (enum utility)u, &target, b.labels,
-			 CAM_PASS_GRAD | CAM_PASS_HVP) < 0)
+			 lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP) < 0)
 		return 1;
 	save(dir, "x", b.x);
 	save(dir, "a", pass.a);
-	save(dir, "g", pass.g);
-	save(dir, "ha", pass.ha);
+	if (pass.g)
+		save(dir, "g", pass.g);
+	if (pass.ha)
+		save(dir, "ha", pass.ha);
 	save(dir, "logits", pass.logits);
 	{
 		ts_tensor *t = ts_to_f32(pass.target);
@@ -180,6 +188,9 @@ int main(int argc, char **argv)
 	extra.x = b.x;
 	extra.items = b.items;
 	extra.chunk = 64;
+	/* SobelCAM undoes the normalisation: with --raw-input, the one --mean and --std give */
+	extra.mean = raw ? (mo.have_mean ? mo.mean : NULL) : pp.mean;
+	extra.std = raw ? (mo.have_std ? mo.std : NULL) : pp.std;
 	for (i = 0; i < CAM_NR_METHODS; i++) {
 		struct strbuf name = STRBUF_INIT;
 		ts_tensor *s, *h;
@@ -191,7 +202,7 @@ int main(int argc, char **argv)
 		if (!s)
 			continue;
 		h = cam_postprocess(s, b.h, b.w);
-		{
+		if (!lean) {
 			/* M_<method>.npy: (B, 8) rows of ad, coh, com, ic, add, y, o, d */
 			struct metric_row *rows = xcalloc(b.n, sizeof(*rows));
 			float *flat = xcalloc(b.n * 8, sizeof(float));
