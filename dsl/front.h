@@ -9,6 +9,13 @@
 #include "dsl/diag.h"
 #include "dsl/experiment.h"
 
+/*
+ * How deeply lists and mappings (tables in Lua) may nest in a spec: far more than any spec needs, and
+ * few enough that reading a hostile one stays fast (libyaml's scanner checks every open level at each
+ * token, which made 100 000 levels take a minute) and its recursive walks stay shallow.
+ */
+#define SPEC_MAX_DEPTH 256
+
 /* YAML, read with libyaml. */
 int exp_yaml_load(struct experiment *e, const char *file, struct diag *d);
 

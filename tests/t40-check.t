@@ -85,6 +85,17 @@ test_expect_success 'a well-known method: a user definition near it is still sug
 	test_grep \"^error: unknown method 'gradcam-elementwise'; did you mean 'gradcam-e'\\? \\(pytorch-grad-cam's GradCAMElementWise\\)\$\" $TMP/err
 "
 
+test_expect_success 'lists nested 100 000 deep fail at once, at the 257th level (not after a minute)' "
+	awk 'BEGIN { printf \"name: \"; for (i = 0; i < 100000; i++) printf \"[\"; for (i = 0; i < 100000; i++) printf \"]\"; print \"\" }' >$TMP/deep.yaml &&
+	start=\$(date +%s) &&
+	test_must_fail $CAMLAB check $TMP/deep.yaml 2>$TMP/err &&
+	test \$((\$(date +%s) - start)) -le 2 &&
+	test_grep 'deep.yaml:1:262: error: lists and mappings nested more than 256 levels deep\$' $TMP/err &&
+	awk 'BEGIN { printf \"name: \"; for (i = 0; i < 255; i++) printf \"[\"; for (i = 0; i < 255; i++) printf \"]\"; print \"\" }' >$TMP/deep.yaml &&
+	test_must_fail $CAMLAB check $TMP/deep.yaml 2>$TMP/err &&
+	! grep -q 'nested' $TMP/err && test_grep \"expected a string for 'name', not a list\" $TMP/err
+"
+
 test_expect_success '200 random mutations of a valid spec: no crash' "
 	$BUILD/tests/test_yaml_mutate 200 >$TMP/tap &&
 	! grep -q '^not ok' $TMP/tap
