@@ -185,8 +185,14 @@ int store_commit(struct store *s)
 	return exec(s, "COMMIT");
 }
 
+/*
+ * SQLite rolls a transaction back by itself after some errors (SQLITE_FULL, SQLITE_IOERR): then there is
+ * nothing left to roll back, which is no error.
+ */
 int store_rollback(struct store *s)
 {
+	if (sqlite3_get_autocommit(s->db))
+		return 0;
 	return exec(s, "ROLLBACK");
 }
 

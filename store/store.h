@@ -111,6 +111,7 @@ long store_undo_figures(struct store *s, const char *key, const unsigned char *f
 
 int store_begin(struct store *s);
 int store_commit(struct store *s);
+/* Roll back the transaction in flight, if any: after a failed write, nothing of it is kept. */
 int store_rollback(struct store *s);
 int store_put_image(struct store *s, const char *key, const struct store_image *img);
 /* Record that the run could not read image idx (an unreadable file), so that it is not tried again. */
