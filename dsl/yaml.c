@@ -964,6 +964,20 @@ static void check_one_document(struct yctx *c, yaml_parser_t *parser, const stru
 	yaml_document_delete(&next);
 }
 
+/*
+ * A double-quoted "\0" makes a scalar with a NUL in it, which every C string would cut there (a name
+ * silently shortened): an error at each such scalar.
+ */
+static void check_nul(struct yctx *c)
+{
+	yaml_node_t *n;
+
+	for (n = c->doc.nodes.start; n < c->doc.nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE && strlen(scalar(n)) != n->data.scalar.length)
+			diag_error(c->d, pos_of(c, n), "a NUL character (\\0) in '%s...': strings cannot hold one",
+				   scalar(n));
+}
+
 int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -1014,6 +1028,7 @@ int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 		strbuf_release(&sb);
 		return -1;
 	}
+	check_nul(&c);
 	walk_map(&c, root, &top_section, e);
 	yaml_document_delete(&c.doc);
 	strbuf_release(&sb);

@@ -96,6 +96,25 @@ test_expect_success 'lists nested 100 000 deep fail at once, at the 257th level 
 	! grep -q 'nested' $TMP/err && test_grep \"expected a string for 'name', not a list\" $TMP/err
 "
 
+test_expect_success 'a NUL in a quoted string and control characters in names are errors at their position' "
+	printf 'name: \"ab\\\\0cd\"\nmodels: [{name: \"m\\\\nx\", file: %s/experiments/models/fashion_mnist_cnn.pt, layers: features.block5}]\ndata: /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz\ntargets: [\"tab\\\\x1b[31mby\"]\n' $PWD >$TMP/ctl.yaml &&
+	cat $TMP/ctl.yaml &&
+	test_must_fail $CAMLAB check $TMP/ctl.yaml 2>$TMP/err && cat $TMP/err &&
+	test_grep \"ctl.yaml:1:7: error: a NUL character \\(.0\\) in 'ab...': strings cannot hold one\\$\" $TMP/err &&
+	test_grep \"ctl.yaml:2:17: error: bad model name 'm...': it holds a control character \\(byte 0x0a\\)\" $TMP/err &&
+	test_grep \"ctl.yaml:4:11: error: bad target name 'tab...': it holds a control character \\(byte 0x1b\\)\" $TMP/err &&
+	cat >$TMP/ctl.lua <<-EOS &&
+	experiment {
+	  name = \"ok\\\\nforged line\",
+	  models = { { name = \"m\", file = \"$PWD/experiments/models/fashion_mnist_cnn.pt\", layers = \"features.block5\" } },
+	  data = \"/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz\",
+	}
+	EOS
+	cat $TMP/ctl.lua &&
+	test_must_fail $CAMLAB check $TMP/ctl.lua 2>$TMP/err && cat $TMP/err &&
+	test_grep \"ctl.lua:2:3: error: bad experiment name 'ok...': it holds a control character \\(byte 0x0a\\)\" $TMP/err
+"
+
 test_expect_success '200 random mutations of a valid spec: no crash' "
 	$BUILD/tests/test_yaml_mutate 200 >$TMP/tap &&
 	! grep -q '^not ok' $TMP/tap
