@@ -247,6 +247,7 @@ struct group_run {
 	int failed;
 	char *error;
 	size_t stored;
+	size_t nonfinite; /* of them, images whose class probability was NaN or infinite */
 	int started; /* its state went from pending to partial with its first stored batch */
 };
 
@@ -595,6 +596,7 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 			if (!g->done[b->items[i]]) {
 				g->done[b->items[i]] = 1;
 				g->stored++;
+				g->nonfinite += !isfinite(rows[k * b->n + i].y);
 			}
 	}
 	r->t_store += seconds() - t;
@@ -1096,6 +1098,16 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 		goto out;
 	if (group_pass_init(r, &grp) == 0)
 		group_batches(r, &grp);
+	/*
+	 * NaN or infinite outputs are stored as empty metrics, which the averages leave out: a run of them
+	 * would end "done" with empty columns, so each run says how many it had
+	 */
+	for (k = 0; k < grp.nr; k++)
+		if (grp.runs[k].nonfinite)
+			warning("run %s (%s): %zu of %zu image(s) had a NaN or infinite class probability (the "
+				"model's outputs): their metrics are empty, and the averages leave them out",
+				grp.runs[k].pr->key, plan_run_label(&r->plan, grp.runs[k].pr),
+				grp.runs[k].nonfinite, grp.runs[k].stored);
 settle:
 	for (k = 0; k < grp.nr && !r->store_failed; k++)
 		if (!grp.runs[k].failed && r->workers == 1)

@@ -813,6 +813,13 @@ int store_summary_load(struct store_summary *sum, struct store *s)
 	if (rc != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
+	/* the class probability is computed for every image: NULL only where it was not finite */
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM images WHERE y IS NULL", -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		goto fail;
+	sum->nr_nonfinite = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(s->db, "SELECT id, path, camlab_version, created FROM specs ORDER BY id", -1,
 			       &st, NULL) != SQLITE_OK)
 		goto fail;

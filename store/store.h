@@ -172,10 +172,11 @@ struct store_summary {
 	struct store_spec_info *specs; /* ordered by id */
 	size_t nr_specs;
 	long nr_stored; /* image results in all */
+	long nr_nonfinite; /* of them, those whose class probability was NaN or infinite (stored NULL) */
 };
-#define STORE_SUMMARY_INIT                   \
-	{                                    \
-		NULL, 0, NULL, 0, NULL, 0, 0 \
+#define STORE_SUMMARY_INIT                      \
+	{                                       \
+		NULL, 0, NULL, 0, NULL, 0, 0, 0 \
 	}
 
 /* Fill sum (which must be empty) from s. 0, or -1 after an error; sum is then left empty. */

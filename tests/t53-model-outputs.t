@@ -1,7 +1,8 @@
 #!/bin/sh
 # t53-model-outputs.t - models whose outputs are not logits of shape (images, classes), made by the
 # Debian python's torch: a scalar or a vector output is a clear error in explain, predict, check
-# --models and run (it was an out-of-memory crash from a size read as -1).
+# --models and run (it was an out-of-memory crash from a size read as -1); NaN outputs are said in the
+# run's log and by status (they ended "done" with empty metric columns and no word).
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 need_python torch PIL numpy
@@ -70,5 +71,20 @@ for m in scalar vector; do
 		"failed: the shared pass failed: forward from the target layer failed: the model's output $what; expected logits of shape (4, classes) for a batch of 4 image(s)" \
 		$CAMLAB run --no-progress $TMP/spec-$m.yaml
 done
+
+spec nan
+test_expect_success 'NaN outputs: the run says how many images per run, and status notes them' "
+	$CAMLAB run --no-progress $TMP/spec-nan.yaml 2>$TMP/nan.log && cat $TMP/nan.log &&
+	test_grep '^warning: run [0-9a-f]{16} \(m/f gradcam logit predicted\): 6 of 6 image\(s\) had a NaN or infinite class probability' $TMP/nan.log &&
+	$CAMLAB status $TMP/out-nan >$TMP/st && cat $TMP/st &&
+	test_grep '^note: 6 image result\(s\) had a NaN or infinite class probability' $TMP/st
+"
+
+spec good
+test_expect_success 'finite outputs: no such warning or note' "
+	$CAMLAB run --no-progress $TMP/spec-good.yaml 2>$TMP/good.log &&
+	! grep -q 'NaN' $TMP/good.log &&
+	$CAMLAB status $TMP/out-good >$TMP/st && ! grep -q 'NaN' $TMP/st
+"
 
 test_done
