@@ -333,6 +333,12 @@ static int read_csv(const char *path, struct label_map *m)
 			error("'%s':%d: bad label '%s'", path, lineno, val);
 			goto fail;
 		}
+		if (label < 0) {
+			/* -1 means "no label" everywhere after: an image would silently lose its own */
+			error("'%s':%d: negative label '%s': labels are class indices, 0 or more", path, lineno,
+			      val);
+			goto fail;
+		}
 		seen++;
 		ALLOC_GROW(m->v, m->nr + 1, m->alloc);
 		m->v[m->nr].key = xstrdup(key);
@@ -480,6 +486,12 @@ static int open_list_file(struct dataset *ds, const char *path, const char *labe
 		while (last > line && last[-1] != ' ' && last[-1] != '\t')
 			last--;
 		if (last > line && !parse_label(last, &label)) {
+			if (label < 0) {
+				/* -1 means "no label" everywhere after */
+				ret = error("'%s':%d: negative label '%s': labels are class indices, 0 or more",
+					    path, lineno, last);
+				break;
+			}
 			end = last;
 			while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
 				end--;
@@ -490,9 +502,9 @@ static int open_list_file(struct dataset *ds, const char *path, const char *labe
 		add_item(ds, line[0] == '/' ? xstrdup(line) : path_join(dir, line), label, -1);
 		name_list_add(&keys, xstrdup(line));
 	}
-	if (!ds->nr)
+	if (!ret && !ds->nr)
 		ret = error("no images listed in '%s'", path);
-	else if (labels)
+	else if (!ret && labels)
 		ret = apply_csv(ds, labels, keys.v);
 	if (!ret)
 		warn_listed_twice(ds, path);

@@ -197,6 +197,32 @@ static at::Tensor module_output(const ts_module *m, const at::Tensor &t)
 	return m->amp != at::kFloat && low_precision(t) ? t.to(at::kFloat) : t;
 }
 
+/*
+ * A forward's output as logits: a tensor (the first of a tuple) of shape (batch, classes). Callers index
+ * it as such, and a scalar's or a vector's missing dimension would be read as a size of -1, so any other
+ * shape is an error here, which every forward of the model passes.
+ */
+static at::Tensor logits_of(const ts_module *m, c10::IValue out, int64_t batch)
+{
+	if (out.isTuple())
+		out = out.toTupleRef().elements()[0];
+	if (!out.isTensor())
+		throw std::runtime_error("the model's forward returned " + out.tagKind() +
+					 ", expected a tensor of logits");
+	at::Tensor t = out.toTensor();
+	std::string want = "expected logits of shape (" + std::to_string(batch) + ", classes) for a batch of " +
+			   std::to_string(batch) + " image(s)";
+	if (t.dim() == 0)
+		throw std::runtime_error("the model's output is a scalar; " + want);
+	if (t.dim() != 2 || t.size(0) != batch || t.size(1) < 1) {
+		std::string shape;
+		for (int64_t i = 0; i < t.dim(); i++)
+			shape += (i ? ", " : "") + std::to_string(t.size(i));
+		throw std::runtime_error("the model's output has shape (" + shape + "); " + want);
+	}
+	return module_output(m, t);
+}
+
 static c10::Device parse_device(const char *name)
 {
 	std::string n(name ? name : "cpu");
@@ -866,12 +892,7 @@ ts_tensor *ts_module_forward(ts_module *m, const ts_tensor *x)
 		autocast_scope ac(m);
 		out = m->mod.forward({module_input(m, x->t)});
 	}
-	if (out.isTuple())
-		out = out.toTupleRef().elements()[0];
-	if (!out.isTensor())
-		throw std::runtime_error("the model's forward returned " + out.tagKind() +
-					 ", expected a tensor of logits");
-	return wrap(module_output(m, out.toTensor()));
+	return wrap(logits_of(m, out, x->t.size(0)));
 	TS_CATCH(nullptr)
 }
 
@@ -1407,13 +1428,7 @@ static ts_tensor *suffix_run(ts_split *s, const ts_carry *carry, const ts_tensor
 		autocast_scope ac(s->m);
 		s->suffix->run(stack);
 	}
-	c10::IValue out = stack.back();
-	if (out.isTuple())
-		out = out.toTupleRef().elements()[0];
-	if (!out.isTensor())
-		throw std::runtime_error("the model's forward returned " + out.tagKind() +
-					 ", expected a tensor of logits");
-	ts_tensor *logits = wrap(module_output(s->m, out.toTensor()));
+	ts_tensor *logits = wrap(logits_of(s->m, stack.back(), a->t.size(0)));
 	if (live && in._version() != version) {
 		at::Tensor after = to_bchw(in.detach(), s->layout);
 		*live = wrap(low_precision(after) ? after.to(at::kFloat) : after.clone());

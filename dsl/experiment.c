@@ -1277,6 +1277,44 @@ static void check_outputs(struct experiment *e, struct diag *d)
 	}
 }
 
+/*
+ * Names go into log lines, file names, the results database and the report: a control character (a
+ * newline, an escape sequence) would forge or garble their lines, so no name may hold one. Returns 1 if
+ * name has one, after an error at pos that shows the name up to it.
+ */
+static int control_in_name(struct diag *d, struct src_pos pos, const char *what, const char *name)
+{
+	const char *p;
+
+	if (!name)
+		return 0;
+	for (p = name; *p && (unsigned char)*p >= 0x20 && *p != 0x7f; p++)
+		;
+	if (!*p)
+		return 0;
+	diag_error(d, pos, "bad %s name '%.*s...': it holds a control character (byte 0x%02x), which names "
+			   "cannot",
+		   what, (int)(p - name), name, (unsigned)(unsigned char)*p);
+	return 1;
+}
+
+static void check_control_names(const struct experiment *e, struct diag *d, struct src_pos nowhere)
+{
+	size_t i, j;
+
+	for (i = 0; i < e->nr_models; i++) {
+		const struct exp_model *m = &e->models[i];
+		control_in_name(d, pos_or(m->name_pos, m->pos), "model", m->name);
+		for (j = 0; j < m->nr_layers; j++)
+			control_in_name(d, pos_or(m->layers[j].pos, m->pos), "layer", m->layers[j].name);
+	}
+	/* methods, utilities and metrics must be built-in or defined names, and their errors escape them */
+	for (i = 0; i < e->nr_targets; i++)
+		control_in_name(d, pos_or(e->targets[i].pos, nowhere), "target", e->targets[i].name);
+	for (i = 0; i < e->nr_defs; i++)
+		control_in_name(d, pos_or(e->defs[i].pos, nowhere), "definition", e->defs[i].name);
+}
+
 int experiment_validate(struct experiment *e, struct diag *d)
 {
 	struct src_pos nowhere = { NULL, 0, 0 };
@@ -1288,7 +1326,10 @@ int experiment_validate(struct experiment *e, struct diag *d)
 	if (!e->name)
 		e->name = stem(e->file);
 	/* the name becomes the default output folder, and names files: it must stay one path component */
-	if (!*e->name)
+	check_control_names(e, d, nowhere);
+	if (control_in_name(d, pos_or(e->name_pos, nowhere), "experiment", e->name))
+		; /* said */
+	else if (!*e->name)
 		diag_error(d, pos_or(e->name_pos, nowhere), "empty experiment name");
 	else if (strchr(e->name, '/') || !strcmp(e->name, ".") || !strcmp(e->name, ".."))
 		diag_error(d, pos_or(e->name_pos, nowhere),

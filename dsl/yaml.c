@@ -910,6 +910,41 @@ static void syntax_error(struct yctx *c, yaml_parser_t *parser, const struct str
 }
 
 /*
+ * A first pass over the parser's events that stops at the first list or mapping nested deeper than
+ * SPEC_MAX_DEPTH, before libyaml builds the document (quadratic in the depth) and the walk recurses
+ * into it: a hostile spec fails at once. A syntax error stops the pass quietly; the load reports it.
+ */
+static int check_depth(struct yctx *c, const struct strbuf *sb)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, ret = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return 0; /* the load says it is out of memory */
+	yaml_parser_set_input_string(&parser, (const unsigned char *)sb->buf, sb->len);
+	while (!ret && yaml_parser_parse(&parser, &ev)) {
+		yaml_event_type_t type = ev.type;
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > SPEC_MAX_DEPTH) {
+				struct src_pos p = { c->e->file, (int)ev.start_mark.line + 1,
+						     (int)ev.start_mark.column + 1 };
+				diag_error(c->d, p, "lists and mappings nested more than %d levels deep",
+					   SPEC_MAX_DEPTH);
+				ret = -1;
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		yaml_event_delete(&ev);
+		if (type == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
+/*
  * libyaml reads one document at a time: a second one (after "---") would be ignored silently, so it is an
  * error at its start, as is a syntax error in it.
  */
@@ -929,6 +964,20 @@ static void check_one_document(struct yctx *c, yaml_parser_t *parser, const stru
 	yaml_document_delete(&next);
 }
 
+/*
+ * A double-quoted "\0" makes a scalar with a NUL in it, which every C string would cut there (a name
+ * silently shortened): an error at each such scalar.
+ */
+static void check_nul(struct yctx *c)
+{
+	yaml_node_t *n;
+
+	for (n = c->doc.nodes.start; n < c->doc.nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE && strlen(scalar(n)) != n->data.scalar.length)
+			diag_error(c->d, pos_of(c, n), "a NUL character (\\0) in '%s...': strings cannot hold one",
+				   scalar(n));
+}
+
 int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -946,6 +995,10 @@ int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 	c.def_alloc = e->nr_defs;
 	if (read_file(file, &sb, d, nowhere) < 0)
 		return -1;
+	if (check_depth(&c, &sb) < 0) {
+		strbuf_release(&sb);
+		return -1;
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		strbuf_release(&sb);
 		diag_error(d, nowhere, "out of memory reading the spec");
@@ -975,6 +1028,7 @@ int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 		strbuf_release(&sb);
 		return -1;
 	}
+	check_nul(&c);
 	walk_map(&c, root, &top_section, e);
 	yaml_document_delete(&c.doc);
 	strbuf_release(&sb);

@@ -461,6 +461,10 @@ int cmd_status(int argc, char **argv)
 			printf(", %ld unreadable skipped", c->nr_skipped);
 		putchar('\n');
 	}
+	if (sum.nr_nonfinite)
+		printf("note: %ld image result(s) had a NaN or infinite class probability (the model's outputs): "
+		       "their metrics are empty, and the averages leave them out\n",
+		       sum.nr_nonfinite);
 	for (i = 0; i < sum.nr_failed; i++) {
 		const struct store_failed_run *f = &sum.failed[i];
 		printf("failed: %s %s/%s %s %s %s: %s\n", f->key, f->model, f->layer, f->method, f->utility,

@@ -120,6 +120,11 @@ struct runner {
 	size_t runs_done, images_done_now, batches_done;
 	double t0, t_line; /* the start; the last progress line without a bar */
 	int failed;
+	/*
+	 * A write to the results database failed (a full disk, a file made read-only or damaged): every
+	 * later batch would fail alike, so the run stops, keeping every batch committed before
+	 */
+	int store_failed;
 	int batch; /* images per batch: the experiment's, halved after an out-of-memory error */
 	int batch_auto; /* batch: auto on a CUDA device: 1 until the first batch has been measured */
 	/* where a group's time went, in seconds: waiting for decoded images, the shared pass, the methods'
@@ -150,6 +155,8 @@ void run_model_preprocess(const struct exp_model *em, const struct model *m, str
 			em->name);
 }
 
+static int store_failure(struct runner *r);
+
 static int load_model(struct runner *r, size_t mi)
 {
 	const struct exp_model *em = &r->e->models[mi];
@@ -176,7 +183,8 @@ static int load_model(struct runner *r, size_t mi)
 		return -1;
 	run_model_preprocess(em, &r->model, &r->pp);
 	r->fc = model_head_weight(&r->model);
-	store_set_classes(r->store, em->name, r->model.meta.classes, r->model.meta.nr_classes);
+	if (store_set_classes(r->store, em->name, r->model.meta.classes, r->model.meta.nr_classes) < 0)
+		return store_failure(r);
 	free(r->label_map);
 	r->label_map = model_label_map(&r->model, &r->ds);
 	r->model_index = (long)mi;
@@ -241,6 +249,7 @@ struct group_run {
 	int failed;
 	char *error;
 	size_t stored;
+	size_t nonfinite; /* of them, images whose class probability was NaN or infinite */
 	int started; /* its state went from pending to partial with its first stored batch */
 };
 
@@ -251,6 +260,22 @@ static ts_tensor *user_map(const struct cam_pass *p, const struct cam_extra *ext
 	return luacam_method(g->lua, g->user, p->a, p->g, p->ha);
 }
 
+/*
+ * The results database could not take a write: what is in flight is rolled back (SQLite may have done
+ * so already), so that nothing is half-written, and the run stops at the next check of store_failed.
+ * Returns -1.
+ */
+static int store_failure(struct runner *r)
+{
+	if (!r->store_failed) {
+		r->store_failed = 1;
+		if (r->bar)
+			fputc('\n', stderr);
+	}
+	store_rollback(r->store);
+	return -1;
+}
+
 static void fail_run(struct runner *r, struct group_run *g, const char *why)
 {
 	if (g->failed)
@@ -258,7 +283,8 @@ static void fail_run(struct runner *r, struct group_run *g, const char *why)
 	g->failed = 1;
 	g->error = xstrdup(why); /* why may be error_last(), which the error() below rewrites */
 	r->failed = 1;
-	store_set_state(r->store, g->pr->key, "failed", g->error);
+	if (!r->store_failed) /* else the run is not at fault, and nothing can be written */
+		store_set_state(r->store, g->pr->key, "failed", g->error);
 	if (r->bar)
 		fputc('\n', stderr);
 	error("run %s (%s) failed: %s", g->pr->key, plan_run_label(&r->plan, g->pr), g->error);
@@ -274,18 +300,30 @@ static void record_skipped(struct runner *r, struct group_run *gr, size_t ng, co
 {
 	size_t i, k;
 
-	if (*nr_recorded == src->nr_skipped || store_begin(r->store) < 0)
+	if (*nr_recorded == src->nr_skipped || r->store_failed)
 		return;
+	if (store_begin(r->store) < 0) {
+		store_failure(r);
+		return;
+	}
 	for (i = *nr_recorded; i < src->nr_skipped; i++) {
 		size_t idx = src->skipped[i];
 		for (k = 0; k < ng; k++)
-			if (!gr[k].failed) {
-				store_put_skipped(r->store, gr[k].pr->key, (long)idx, r->ds.items[idx].path);
-				gr[k].done[idx] = 1;
+			if (!gr[k].failed &&
+			    store_put_skipped(r->store, gr[k].pr->key, (long)idx, r->ds.items[idx].path) < 0) {
+				store_failure(r);
+				return;
 			}
 	}
-	if (store_commit(r->store) == 0)
-		*nr_recorded = src->nr_skipped;
+	if (store_commit(r->store) < 0) {
+		store_failure(r);
+		return;
+	}
+	for (i = *nr_recorded; i < src->nr_skipped; i++)
+		for (k = 0; k < ng; k++)
+			if (!gr[k].failed)
+				gr[k].done[src->skipped[i]] = 1;
+	*nr_recorded = src->nr_skipped;
 }
 
 /*
@@ -306,26 +344,42 @@ static void fail_runs(struct runner *r, struct group_run *gr, size_t ng, const c
 	strbuf_release(&why);
 }
 
-/* Heatmaps and prepared inputs of the images that figures show, for reports to draw from the database. */
-static void keep_figures(struct runner *r, struct group_run *g, const struct batch *b, const ts_tensor *heat)
+/*
+ * The batch's heatmaps on the host when figures show one of its images (caller frees), else NULL: they
+ * are stored with the batch's results, in its transaction.
+ */
+static float *figure_maps(struct runner *r, const struct batch *b, const ts_tensor *heat)
 {
 	size_t i, plane = (size_t)b->h * (size_t)b->w;
-	float *host = NULL;
+	float *host;
 
-	for (i = 0; i < b->n; i++) {
-		size_t idx = b->items[i];
-		if (!r->figure[idx])
-			continue;
-		if (!host) {
-			host = xmalloc(b->n * plane * sizeof(float));
-			if (ts_copy_f32(heat, host, b->n * plane) < 0)
-				break;
-		}
-		store_put_heatmap(r->store, g->pr->key, (long)idx, b->h, b->w, host + i * plane);
-		store_put_input(r->store, r->e->models[g->pr->model].name, (long)idx, r->ds.items[idx].path,
-				b->h, b->w, b->shown[i].rgb);
+	for (i = 0; i < b->n && !r->figure[b->items[i]]; i++)
+		;
+	if (i == b->n)
+		return NULL;
+	host = xmalloc(b->n * plane * sizeof(float));
+	if (ts_copy_f32(heat, host, b->n * plane) < 0) {
+		free(host);
+		return NULL;
 	}
-	free(host);
+	return host;
+}
+
+/* Heatmaps and prepared inputs of the images that figures show, for reports to draw from the database. */
+static int keep_figures(struct runner *r, struct group_run *g, const struct batch *b, const float *host)
+{
+	size_t i, plane = (size_t)b->h * (size_t)b->w;
+
+	for (i = 0; host && i < b->n; i++) {
+		size_t idx = b->items[i];
+		if (!r->figure[idx] || g->done[idx])
+			continue;
+		if (store_put_heatmap(r->store, g->pr->key, (long)idx, b->h, b->w, host + i * plane) < 0 ||
+		    store_put_input(r->store, r->e->models[g->pr->model].name, (long)idx,
+				    r->ds.items[idx].path, b->h, b->w, b->shown[i].rgb) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 struct user_utility_ctx {
@@ -413,6 +467,28 @@ static void fake_crash(const struct runner *r, size_t batches)
 }
 
 /*
+ * A third test knob: CAMLAB_TEST_DB_PAGES=K lets the results database grow by K pages (of 4 KiB) from
+ * its size when opened, after which SQLite's writes fail with SQLITE_FULL as they do on a full disk
+ * (PRAGMA max_page_count), to test that a run stops and resumes without a disk to fill.
+ */
+static void fake_full_disk(struct store *s)
+{
+	const char *v = getenv("CAMLAB_TEST_DB_PAGES");
+	sqlite3_stmt *st;
+	long pages = 0;
+	char sql[64];
+
+	if (!s || !v || !*v)
+		return;
+	if (sqlite3_prepare_v2(store_db(s), "PRAGMA page_count", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		pages = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld", pages + strtol(v, NULL, 10));
+	sqlite3_exec(store_db(s), sql, NULL, NULL, NULL);
+}
+
+/*
  * One batch for every run of a group: the shared pass, then each method's heatmaps and metrics; the
  * rows of images a run does not have yet are then written in one short transaction, so that another
  * camlab process writing to the same database (one per device) never waits for a computation.
@@ -434,6 +510,7 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 				   .mean = r->pp.mean,
 				   .std = r->pp.std };
 	struct metric_row *rows = xcalloc(b->n * ng, sizeof(*rows));
+	float **maps = xcalloc(ng, sizeof(*maps));
 	unsigned char *ok = xcalloc(ng, 1);
 	unsigned passes = 0;
 	size_t k, i;
@@ -475,20 +552,24 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 			fail_runs(r, g, 1, "a metric defined in Lua failed");
 		} else {
 			ok[k] = 1;
-			keep_figures(r, g, b, heat);
+			maps[k] = figure_maps(r, b, heat);
 		}
 		ts_free(s);
 		ts_free(heat);
 	}
 	r->t_maps += seconds() - t;
 	t = seconds();
-	if (oom || store_begin(r->store) < 0)
+	if (oom)
 		goto out;
+	if (store_begin(r->store) < 0)
+		goto store_failed;
 	for (k = 0; k < ng; k++) {
 		struct group_run *g = &gr[k];
 		const struct metric_row *rk = rows + k * b->n;
 		if (!ok[k] || g->failed)
 			continue;
+		if (keep_figures(r, g, b, maps[k]) < 0)
+			goto store_failed;
 		for (i = 0; i < b->n; i++) {
 			size_t idx = b->items[i];
 			struct store_image img = { (long)idx, r->ds.items[idx].path, b->labels[i], pass.classes[i],
@@ -496,23 +577,40 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 						   rk[i].y, rk[i].o, rk[i].d };
 			if (g->done[idx])
 				continue;
-			if (store_put_image(r->store, g->pr->key, &img) < 0) {
-				fail_run(r, g, "cannot store results");
-				break;
-			}
+			if (store_put_image(r->store, g->pr->key, &img) < 0)
+				goto store_failed;
 			for (m = 0; m < nu; m++)
-				store_put_user_metric(r->store, g->pr->key, (long)idx, r->user_metrics[m],
-						      uvals[(k * b->n + i) * nu + m]);
-			g->done[idx] = 1;
-			g->stored++;
+				if (store_put_user_metric(r->store, g->pr->key, (long)idx, r->user_metrics[m],
+							  uvals[(k * b->n + i) * nu + m]) < 0)
+					goto store_failed;
 		}
 		/* an interrupted run holds results: status and plan say partial, not pending */
-		if (g->stored && !g->started && store_run_started(r->store, g->pr->key) == 0)
-			g->started = 1;
+		if (!g->started && store_run_started(r->store, g->pr->key) < 0)
+			goto store_failed;
 	}
-	store_commit(r->store);
+	if (store_commit(r->store) < 0)
+		goto store_failed;
+	/* only what is committed counts as done: a failed commit leaves the images to a resumed run */
+	for (k = 0; k < ng; k++) {
+		struct group_run *g = &gr[k];
+		if (!ok[k] || g->failed)
+			continue;
+		g->started = 1;
+		for (i = 0; i < b->n; i++)
+			if (!g->done[b->items[i]]) {
+				g->done[b->items[i]] = 1;
+				g->stored++;
+				g->nonfinite += !isfinite(rows[k * b->n + i].y);
+			}
+	}
 	r->t_store += seconds() - t;
+	goto out;
+store_failed:
+	store_failure(r);
 out:
+	for (k = 0; k < ng; k++)
+		free(maps[k]);
+	free(maps);
 	cam_pass_release(&pass);
 	free(rows);
 	free(ok);
@@ -530,7 +628,7 @@ static void process_batch(struct runner *r, struct group_run *gr, size_t ng, ts_
 {
 	size_t half, part;
 
-	if (!group_batch(r, gr, ng, split, b, u, hook, tp))
+	if (!group_batch(r, gr, ng, split, b, u, hook, tp) || r->store_failed)
 		return;
 	if (b->n == 1) {
 		size_t k;
@@ -618,8 +716,9 @@ static int in_shard(const struct runner *r, size_t i)
 }
 
 /*
- * A run's state from the images stored for it (done: per dataset index), with its aggregates: done when
- * it has every image of the selection (of the shard's part of it, in a shard). Returns 1 if it is done.
+ * A run's state from the images stored for it (done: per dataset index), with its aggregates, in one
+ * transaction: done when it has every image of the selection (of the shard's part of it, in a shard).
+ * Returns 1 if it is done, 0 if not, -1 when the database could not take it (store_failure).
  */
 static int settle_run(struct runner *r, const char *key, const unsigned char *done)
 {
@@ -629,8 +728,10 @@ static int settle_run(struct runner *r, const char *key, const unsigned char *do
 			want++;
 			nd += done[r->images[i]];
 		}
-	store_aggregate(r->store, key);
-	store_set_state(r->store, key, nd == want ? "done" : "partial", NULL);
+	if (store_begin(r->store) < 0 || store_aggregate(r->store, key) < 0 ||
+	    store_set_state(r->store, key, nd == want ? "done" : "partial", NULL) < 0 ||
+	    store_commit(r->store) < 0)
+		return store_failure(r);
 	return nd == want;
 }
 
@@ -814,7 +915,8 @@ static int group_pass_init(struct runner *r, struct group *grp)
 	}
 	error_last_reset();
 	if (load_model(r, pr0->model) < 0) {
-		fail_runs(r, grp->runs, grp->nr, "cannot load the model");
+		if (!r->store_failed) /* the database's trouble is no fault of the runs */
+			fail_runs(r, grp->runs, grp->nr, "cannot load the model");
 		return -1;
 	}
 	error_last_reset(); /* from here, the error a failure records is the utility's or the target's */
@@ -927,7 +1029,7 @@ static void group_batches(struct runner *r, struct group *grp)
 		fake_crash(r, ++r->batches_done);
 		progress(r, r->runs_done + 1, r->plan.nr, done_here, grp->nr_todo,
 			 plan_run_label(&r->plan, grp->pr0));
-		if (all_failed(grp->runs, grp->nr) || (r->failed && r->o->fail_fast))
+		if (all_failed(grp->runs, grp->nr) || (r->failed && r->o->fail_fast) || r->store_failed)
 			break;
 		tw = seconds();
 	}
@@ -1009,8 +1111,18 @@ static void run_group(struct runner *r, size_t first, size_t last, size_t g)
 		goto out;
 	if (group_pass_init(r, &grp) == 0)
 		group_batches(r, &grp);
-settle:
+	/*
+	 * NaN or infinite outputs are stored as empty metrics, which the averages leave out: a run of them
+	 * would end "done" with empty columns, so each run says how many it had
+	 */
 	for (k = 0; k < grp.nr; k++)
+		if (grp.runs[k].nonfinite)
+			warning("run %s (%s): %zu of %zu image(s) had a NaN or infinite class probability (the "
+				"model's outputs): their metrics are empty, and the averages leave them out",
+				grp.runs[k].pr->key, plan_run_label(&r->plan, grp.runs[k].pr),
+				grp.runs[k].nonfinite, grp.runs[k].stored);
+settle:
+	for (k = 0; k < grp.nr && !r->store_failed; k++)
 		if (!grp.runs[k].failed && r->workers == 1)
 			settle_run(r, grp.runs[k].pr->key, grp.runs[k].done);
 out:
@@ -1169,7 +1281,13 @@ static int devices_of(const struct experiment *e, const struct run_opts *o, stru
 	return d->nr ? 0 : error("no device given");
 }
 
-/* Run the groups, taking chunks of their images with the other workers (if any). Returns 0 or 1. */
+/* A worker's exit status when the results database could not take a write. */
+enum { RUN_STORE_FAILED = 3 };
+
+/*
+ * Run the groups, taking chunks of their images with the other workers (if any). Returns 0, 1, or
+ * RUN_STORE_FAILED when it stopped because the results database could not take a write.
+ */
 static int run_worker(struct runner *r)
 {
 	struct diag d = DIAG_INIT;
@@ -1200,12 +1318,17 @@ static int run_worker(struct runner *r)
 	}
 	if (ts_init(r->workers > 1 ? 1 : 0) < 0 || ts_device_check(r->device) < 0)
 		return error("%s", ts_error()) ? 1 : 1;
-	if (!r->store && !(r->store = store_open(r->out)))
-		return 1;
+	if (!r->store) {
+		if (!(r->store = store_open(r->out)))
+			return 1;
+		fake_full_disk(r->store);
+	}
 	r->t0 = r->t_line = seconds();
 	for (i = 0, g = 0; i < r->plan.nr; i = j, g++) {
 		j = group_end(&r->plan, i);
 		run_group(r, i, j, g);
+		if (r->store_failed)
+			return RUN_STORE_FAILED;
 		if (r->failed && r->o->fail_fast) {
 			error("stopping at the first failure (--fail-fast)");
 			break;
@@ -1297,6 +1420,8 @@ static int fork_workers(struct runner *r, const struct devices *devs)
 			any = 1;
 			alive--;
 			pids[i] = 0;
+			if (p > 0 && WIFEXITED(status) && WEXITSTATUS(status) == RUN_STORE_FAILED)
+				r->store_failed = 1;
 			if (p < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 				if (p > 0 && !WIFEXITED(status))
 					error("the worker on '%s' died (signal %d)", devs->names[i],
@@ -1756,6 +1881,7 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 	    (lock_fd = lock_output(r.out, o->nr_shards ? "this shard" : "on this output folder")) < 0 ||
 	    !(r.store = store_open(r.out)))
 		goto out;
+	fake_full_disk(r.store);
 	if ((spec_id = record_spec(&r)) < 0)
 		goto out;
 	if (dataset_open(&r.ds, e->data.path, e->data.labels) < 0)
@@ -1791,11 +1917,28 @@ int run_experiment(const struct experiment *e, const struct run_opts *o)
 			ret = 1; /* the workers' results are stored, but nothing can settle or report them */
 			goto out;
 		}
-		settle_runs(&r);
+		if (!r.store_failed)
+			settle_runs(&r);
 	} else {
 		r.device = devs.nr ? devs.names[0] : "cpu";
 		r.workers = 1;
 		ret = run_worker(&r);
+	}
+	if (r.store_failed) {
+		/* a report now would show results that are not all there, and could not be written either */
+		error("stopped: '%s/results.sqlite' cannot take more results (see above); every batch stored "
+		      "before is kept, and nothing of the batch in flight was written",
+		      r.out);
+		if (o->nr_shards)
+			fprintf(stderr, "hint: once it can (free space on its disk), run shard %d of %d again: it "
+					"resumes where it stopped\n",
+				o->shard, o->nr_shards);
+		else
+			fprintf(stderr, "hint: once it can (free space on its disk), `camlab run %s` resumes where "
+					"it stopped\n",
+				e->file);
+		ret = 1;
+		goto out;
 	}
 	if (o->nr_shards) {
 		/* the report is the merge's, over all shards */

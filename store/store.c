@@ -77,6 +77,20 @@ char *store_path(const char *dir)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* SQLite found the file damaged (truncated, overwritten) or no database at all. */
+static int is_damaged(sqlite3 *db)
+{
+	int code = sqlite3_errcode(db) & 0xff;
+	return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+static int damaged(struct store *s)
+{
+	return error("'%s' is damaged, or not a camlab results database: %s; camlab cannot use it (restore it "
+		     "from a copy, or run into a new output folder)",
+		     s->path, sqlite3_errmsg(s->db));
+}
+
 struct store *store_open(const char *dir)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
@@ -91,7 +105,10 @@ struct store *store_open(const char *dir)
 	/* Another camlab on the same folder (a resumed run, a report) waits rather than fails. */
 	sqlite3_busy_timeout(s->db, 10000);
 	if (sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK) {
-		error("cannot set up results database '%s': %s", s->path, err ? err : "?");
+		if (is_damaged(s->db))
+			damaged(s);
+		else
+			error("cannot set up results database '%s': %s", s->path, err ? err : "?");
 		sqlite3_free(err);
 		store_close(s);
 		return NULL;
@@ -110,7 +127,7 @@ struct store *store_open_readonly(const char *dir)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 	sqlite3_stmt *st = NULL;
-	int ok;
+	int ok, rc;
 
 	s->path = store_path(dir);
 	if (access(s->path, F_OK) < 0) {
@@ -126,15 +143,21 @@ struct store *store_open_readonly(const char *dir)
 	}
 	sqlite3_busy_timeout(s->db, 10000);
 	/* store_open writes the version first, in the same statement as the tables */
-	ok = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
-				NULL) == SQLITE_OK &&
-	     sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (!ok) {
-		error("'%s' is not a camlab results database (it records no schema version)", s->path);
+	rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		if (is_damaged(s->db))
+			damaged(s);
+		else if (rc == SQLITE_DONE || strstr(sqlite3_errmsg(s->db), "no such table"))
+			error("'%s' is not a camlab results database (it records no schema version)", s->path);
+		else
+			error("cannot read results database '%s': %s", s->path, sqlite3_errmsg(s->db));
+		sqlite3_finalize(st);
 		store_close(s);
 		return NULL;
 	}
+	sqlite3_finalize(st);
 	ok = sqlite3_prepare_v2(s->db,
 				"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'skipped'", -1,
 				&st, NULL) == SQLITE_OK &&
@@ -186,8 +209,14 @@ int store_commit(struct store *s)
 	return exec(s, "COMMIT");
 }
 
+/*
+ * SQLite rolls a transaction back by itself after some errors (SQLITE_FULL, SQLITE_IOERR): then there is
+ * nothing left to roll back, which is no error.
+ */
 int store_rollback(struct store *s)
 {
+	if (sqlite3_get_autocommit(s->db))
+		return 0;
 	return exec(s, "ROLLBACK");
 }
 
@@ -777,6 +806,13 @@ int store_summary_load(struct store_summary *sum, struct store *s)
 	}
 	if (rc != SQLITE_DONE)
 		goto fail;
+	sqlite3_finalize(st);
+	/* the class probability is computed for every image: NULL only where it was not finite */
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM images WHERE y IS NULL", -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		goto fail;
+	sum->nr_nonfinite = (long)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(s->db, "SELECT id, path, camlab_version, created FROM specs ORDER BY id", -1,
 			       &st, NULL) != SQLITE_OK)

@@ -111,6 +111,7 @@ long store_undo_figures(struct store *s, const char *key, const unsigned char *f
 
 int store_begin(struct store *s);
 int store_commit(struct store *s);
+/* Roll back the transaction in flight, if any: after a failed write, nothing of it is kept. */
 int store_rollback(struct store *s);
 int store_put_image(struct store *s, const char *key, const struct store_image *img);
 /* Record that the run could not read image idx (an unreadable file), so that it is not tried again. */
@@ -171,10 +172,11 @@ struct store_summary {
 	struct store_spec_info *specs; /* ordered by id */
 	size_t nr_specs;
 	long nr_stored; /* image results in all */
+	long nr_nonfinite; /* of them, those whose class probability was NaN or infinite (stored NULL) */
 };
-#define STORE_SUMMARY_INIT                   \
-	{                                    \
-		NULL, 0, NULL, 0, NULL, 0, 0 \
+#define STORE_SUMMARY_INIT                      \
+	{                                       \
+		NULL, 0, NULL, 0, NULL, 0, 0, 0 \
 	}
 
 /* Fill sum (which must be empty) from s. 0, or -1 after an error; sum is then left empty. */

@@ -56,6 +56,9 @@ test_ok $? "flat folder: sorted images only, CSV labels, unknown files -1"
 test_ok $? "flat folder without labels: all -1"
 printf 'a.png,1\nb.jpg,2\nc.bmp,x7\n' >"$TMP/bad.csv"
 test_fails_with "bad CSV label names the file and line 3" "bad.csv':3: bad label 'x7'" "$TOOL" list "$L" "$TMP/bad.csv"
+printf 'filename,label\na.png,1\nb.jpg,-1\n' >"$TMP/neg.csv"
+test_fails_with "a negative CSV label (later 'no label') names the file and line 3" \
+	"neg.csv':3: negative label '-1': labels are class indices, 0 or more" "$TOOL" list "$L" "$TMP/neg.csv"
 printf 'a.png,1\nb.jpg\n' >"$TMP/bad2.csv"
 test_fails_with "CSV line without a comma names line 2" "bad2.csv':2:" "$TOOL" list "$L" "$TMP/bad2.csv"
 printf 'a.png,1\na.png,2\n' >"$TMP/dup.csv"
@@ -73,6 +76,9 @@ printf '4 items\n0\t4\t%s/list/folder/one.png\n1\t-1\t%s/list/a b.png\n2\t7\t%s\
 cmp -s "$TMP/got" "$TMP/want"
 test_ok $? "list file: paths relative to the list, labels, comments and blanks skipped"
 cmp -s "$TMP/got" "$TMP/want" || diff "$TMP/got" "$TMP/want" | sed 's/^/# /'
+printf 'folder/one.png 4\na b.png -1\n' >"$TMP/list/neg.txt"
+test_fails_with "a negative label in a list file names the file and line 2" \
+	"neg.txt':2: negative label '-1': labels are class indices, 0 or more" "$TOOL" list "$TMP/list/neg.txt"
 "$TOOL" load "$TMP/list/items.txt" 1 "$TMP/one.bin" >/dev/null
 test_ok $? "dataset_load decodes a list item"
 printf 'a b.png\nfolder/one.png\na b.png\n' >"$TMP/list/twice.txt"

@@ -86,6 +86,36 @@ test_expect_success 'a well-known method: a user definition near it is still sug
 	test_grep \"^error: unknown method 'gradcam-elementwise'; did you mean 'gradcam-e'\\? \\(pytorch-grad-cam's GradCAMElementWise\\)\$\" $TMP/err
 "
 
+test_expect_success 'lists nested 100 000 deep fail at once, at the 257th level (not after a minute)' "
+	awk 'BEGIN { printf \"name: \"; for (i = 0; i < 100000; i++) printf \"[\"; for (i = 0; i < 100000; i++) printf \"]\"; print \"\" }' >$TMP/deep.yaml &&
+	start=\$(date +%s) &&
+	test_must_fail $CAMLAB check $TMP/deep.yaml 2>$TMP/err &&
+	test \$((\$(date +%s) - start)) -le 2 &&
+	test_grep 'deep.yaml:1:262: error: lists and mappings nested more than 256 levels deep\$' $TMP/err &&
+	awk 'BEGIN { printf \"name: \"; for (i = 0; i < 255; i++) printf \"[\"; for (i = 0; i < 255; i++) printf \"]\"; print \"\" }' >$TMP/deep.yaml &&
+	test_must_fail $CAMLAB check $TMP/deep.yaml 2>$TMP/err &&
+	! grep -q 'nested' $TMP/err && test_grep \"expected a string for 'name', not a list\" $TMP/err
+"
+
+test_expect_success 'a NUL in a quoted string and control characters in names are errors at their position' "
+	printf 'name: \"ab\\\\0cd\"\nmodels: [{name: \"m\\\\nx\", file: %s/experiments/models/fashion_mnist_cnn.pt, layers: features.block5}]\ndata: /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz\ntargets: [\"tab\\\\x1b[31mby\"]\n' $PWD >$TMP/ctl.yaml &&
+	cat $TMP/ctl.yaml &&
+	test_must_fail $CAMLAB check $TMP/ctl.yaml 2>$TMP/err && cat $TMP/err &&
+	test_grep \"ctl.yaml:1:7: error: a NUL character \\(.0\\) in 'ab...': strings cannot hold one\\$\" $TMP/err &&
+	test_grep \"ctl.yaml:2:17: error: bad model name 'm...': it holds a control character \\(byte 0x0a\\)\" $TMP/err &&
+	test_grep \"ctl.yaml:4:11: error: bad target name 'tab...': it holds a control character \\(byte 0x1b\\)\" $TMP/err &&
+	cat >$TMP/ctl.lua <<-EOS &&
+	experiment {
+	  name = \"ok\\\\nforged line\",
+	  models = { { name = \"m\", file = \"$PWD/experiments/models/fashion_mnist_cnn.pt\", layers = \"features.block5\" } },
+	  data = \"/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz\",
+	}
+	EOS
+	cat $TMP/ctl.lua &&
+	test_must_fail $CAMLAB check $TMP/ctl.lua 2>$TMP/err && cat $TMP/err &&
+	test_grep \"ctl.lua:2:3: error: bad experiment name 'ok...': it holds a control character \\(byte 0x0a\\)\" $TMP/err
+"
+
 test_expect_success '200 random mutations of a valid spec: no crash' "
 	$BUILD/tests/test_yaml_mutate 200 >$TMP/tap &&
 	! grep -q '^not ok' $TMP/tap

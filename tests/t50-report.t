@@ -185,6 +185,18 @@ test_expect_success 'a database that is not camlab'\''s is refused and left as i
 	test \"\$(sqlite3 $TMP/foreign/results.sqlite .tables)\" = x && test ! -e $TMP/foreign/report
 "
 
+test_expect_success 'a half-truncated database is called damaged, with its path, by report and status' "
+	mkdir $TMP/cut && cp $TMP/fx/results.sqlite $TMP/cut/ &&
+	truncate -s \$((\$(stat -c %s $TMP/cut/results.sqlite) / 2)) $TMP/cut/results.sqlite &&
+	test_must_fail $CAMLAB report $TMP/cut >$TMP/out 2>$TMP/err && cat $TMP/err &&
+	test_grep \"error: '$TMP/cut/results.sqlite' is damaged, or not a camlab results database: database disk image is malformed\" $TMP/err &&
+	test_must_fail $CAMLAB status $TMP/cut >$TMP/out 2>$TMP/err &&
+	test_grep \"error: '$TMP/cut/results.sqlite' is damaged\" $TMP/err &&
+	printf 'not a database at all, but long enough to have a header %0400d' 0 >$TMP/cut/results.sqlite &&
+	test_must_fail $CAMLAB status $TMP/cut >$TMP/out 2>$TMP/err &&
+	test_grep \"error: '$TMP/cut/results.sqlite' is damaged, or not a camlab results database: file is not a database\" $TMP/err
+"
+
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	AS_OTHER="setpriv --reuid=65534 --regid=65534 --clear-groups"
 elif [ "$(id -u)" != 0 ]; then
