@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "lib/xalloc.h"
 #include "reports/figure.h"
 #include "reports/table.h"
+#include "store/store.h"
 
 #define FONT "sans,10"
 
@@ -537,37 +537,35 @@ static void add_outliers(struct strbuf *sb, size_t x, const double *v, size_t n,
 }
 
 /* The per-image AD and ADD of one methods table as box plots, one box per method. */
-static int distribution_one(const char *dir, sqlite3 *db, const struct result *x, size_t n,
+static int distribution_one(const char *dir, struct store *s, const struct result *x, size_t n,
 			    struct plot_list *l)
 {
 	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT,
 		      counts = STRBUF_INIT, outliers[2] = { STRBUF_INIT, STRBUF_INIT };
-	sqlite3_stmt *st;
-	size_t i, count = 0;
+	struct store_image_values iv = STORE_IMAGE_VALUES_INIT;
+	size_t i, j, count = 0;
 	long lo, hi;
 	int ret = 0, p;
 
-	if (sqlite3_prepare_v2(db, "SELECT ad, add_ FROM images WHERE run_key = ?", -1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the images of the results database: %s", sqlite3_errmsg(db));
 	strbuf_addstr(&data, "# x, AD: q1 low high q3 median mean, ADD: the same, colour\n$box << EOD\n");
 	for (i = 0; i < n; i++) {
-		size_t nad = 0, nadd = 0, alloc = (size_t)x[i].n + 1;
-		double *ad = xcalloc(alloc, sizeof(double)), *add = xcalloc(alloc, sizeof(double));
+		size_t nad = 0, nadd = 0;
+		double *ad, *add;
 		double sa[6], sd[6];
 		int k;
-		sqlite3_bind_text(st, 1, x[i].key, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			if (nad >= alloc || nadd >= alloc) {
-				alloc *= 2;
-				ad = xrealloc(ad, alloc * sizeof(double));
-				add = xrealloc(add, alloc * sizeof(double));
-			}
-			if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-				ad[nad++] = sqlite3_column_double(st, 0);
-			if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-				add[nadd++] = sqlite3_column_double(st, 1);
+		if (store_image_values_load(&iv, s, x[i].key) < 0) {
+			store_image_values_release(&iv);
+			ret = -1;
+			goto out;
 		}
-		sqlite3_reset(st);
+		ad = xcalloc(iv.nr + 1, sizeof(double));
+		add = xcalloc(iv.nr + 1, sizeof(double));
+		for (j = 0; j < iv.nr; j++) {
+			if (!isnan(iv.rows[j].ad))
+				ad[nad++] = iv.rows[j].ad;
+			if (!isnan(iv.rows[j].add))
+				add[nadd++] = iv.rows[j].add;
+		}
 		if (box_stats(ad, nad, sa) && box_stats(add, nadd, sd)) {
 			add_outliers(&outliers[0], i + 1, ad, nad, sa);
 			add_outliers(&outliers[1], i + 1, add, nadd, sd);
@@ -582,7 +580,7 @@ static int distribution_one(const char *dir, sqlite3 *db, const struct result *x
 		free(ad);
 		free(add);
 	}
-	sqlite3_finalize(st);
+	store_image_values_release(&iv);
 	strbuf_addstr(&data, "EOD\n");
 	if (!count)
 		goto out;
@@ -659,7 +657,7 @@ out:
 	return ret;
 }
 
-static int distributions(const char *dir, const struct results *r, sqlite3 *db, struct plot_list *l)
+static int distributions(const char *dir, const struct results *r, struct store *s, struct plot_list *l)
 {
 	size_t i, j;
 	int ret = 0, rc;
@@ -667,13 +665,13 @@ static int distributions(const char *dir, const struct results *r, sqlite3 *db, 
 	for (i = 0; i < r->nr && ret != -2; i = j) {
 		for (j = i + 1; j < r->nr && same_block(&r->rows[j], &r->rows[i], 1); j++)
 			;
-		rc = distribution_one(dir, db, &r->rows[i], j - i, l);
+		rc = distribution_one(dir, s, &r->rows[i], j - i, l);
 		ret = rc == -2 ? -2 : ret | rc;
 	}
 	return ret;
 }
 
-int plots_build(const char *dir, const struct results *r, sqlite3 *db, struct plot_list *l)
+int plots_build(const char *dir, const struct results *r, struct store *s, struct plot_list *l)
 {
 	int ret, rc;
 	if (!r->nr)
@@ -681,7 +679,7 @@ int plots_build(const char *dir, const struct results *r, sqlite3 *db, struct pl
 	if ((ret = metric_bars(dir, r, l)) == -2 || (rc = ablation_bars(dir, r, l)) == -2)
 		return -2;
 	ret |= rc;
-	if ((rc = distributions(dir, r, db, l)) == -2)
+	if ((rc = distributions(dir, r, s, l)) == -2)
 		return -2;
 	return ret | rc ? -1 : 0;
 }

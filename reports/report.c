@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +30,6 @@ char *report_index_path(const char *dir)
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "%s/report/index.html", dir);
 	return strbuf_detach(&sb, NULL);
-}
-
-/* The outputs table's value for key, or NULL when it is missing or empty (caller frees). */
-static char *output_value(sqlite3 *db, const char *key)
-{
-	sqlite3_stmt *st;
-	char *v = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM outputs WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) && *sqlite3_column_text(st, 0))
-		v = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return v;
 }
 
 static unsigned parse_formats(const char *s)
@@ -246,7 +231,6 @@ int report_build(const char *dir, char **written)
 	struct stat st;
 	unsigned formats;
 	int ret = 0, tables_on, plots_on, gnuplot;
-	sqlite3 *db;
 
 	*written = NULL;
 	if (stat(path, &st) < 0) {
@@ -257,22 +241,21 @@ int report_build(const char *dir, char **written)
 		ret = -1;
 		goto out;
 	}
-	db = store_db(s);
-	if (results_load(&r, db) < 0 || store_summary_load(&sum, s) < 0) {
+	if (results_load(&r, s) < 0 || store_summary_load(&sum, s) < 0) {
 		ret = -1;
 		goto out;
 	}
-	name = output_value(db, "name");
-	v = output_value(db, "tables");
+	name = store_output_value(s, "name");
+	v = store_output_value(s, "tables");
 	tables_on = !v || strcmp(v, "0");
 	free(v);
-	v = output_value(db, "plots");
+	v = store_output_value(s, "plots");
 	plots_on = !v || strcmp(v, "0");
 	free(v);
-	v = output_value(db, "formats");
+	v = store_output_value(s, "formats");
 	formats = parse_formats(v);
 	free(v);
-	if ((v = output_value(db, "paper"))) {
+	if ((v = store_output_value(s, "paper"))) {
 		struct strbuf why = STRBUF_INIT;
 		if (paper_resolve(v, &paper, &why) == 0) {
 			pp = &paper;
@@ -315,11 +298,11 @@ int report_build(const char *dir, char **written)
 	}
 	strbuf_reset(&sub);
 	strbuf_addf(&sub, "%s/plots", root.buf);
-	if (gnuplot && plots_on && plots_build(sub.buf, &r, db, &plots) < 0)
+	if (gnuplot && plots_on && plots_build(sub.buf, &r, s, &plots) < 0)
 		ret = -1;
 	strbuf_reset(&sub);
 	strbuf_addf(&sub, "%s/figures", root.buf);
-	if (gnuplot && gallery_build(sub.buf, &r, db, &figs) < 0)
+	if (gnuplot && gallery_build(sub.buf, &r, s, &figs) < 0)
 		ret = -1;
 
 	index = report_index_path(dir);

@@ -5,13 +5,13 @@
 #include "reports/results.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
+#include "store/store.h"
 
 const struct metric_info metric_info[METRIC_NR] = {
 	{ "AD", "ad", "Average drop", 0 },
@@ -58,12 +58,6 @@ int results_cmp_utility(const char *a, const char *b)
 int results_is_baseline(const char *method)
 {
 	return !strcmp(method, "randomcam");
-}
-
-static char *col_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-	return xstrdup(s ? (const char *)s : "");
 }
 
 static int cmp_result(const void *pa, const void *pb)
@@ -131,91 +125,52 @@ static void free_seen(char **seen, size_t nr)
 	free(seen);
 }
 
-/* The latest spec's id when the database records which runs each spec has (outputs.spec_id), else -1. */
-static long latest_spec(sqlite3 *db)
+/* Keep one row per model, layer, method, utility and target: a later duplicate replaces an earlier one. */
+static int add_result(const struct store_result *y, void *data)
 {
-	sqlite3_stmt *st;
-	long id = -1;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT CAST(o.value AS INTEGER) FROM outputs o WHERE o.key = 'spec_id' AND EXISTS "
-			       "(SELECT 1 FROM spec_runs s WHERE s.spec_id = CAST(o.value AS INTEGER))",
-			       -1, &st, NULL) != SQLITE_OK)
-		return -1; /* an older database without these tables */
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return id;
+	struct results *r = data;
+	struct result x;
+	size_t i;
+
+	memset(&x, 0, sizeof(x));
+	x.key = xstrdup(y->key);
+	x.model = xstrdup(y->model);
+	x.layer = xstrdup(y->layer);
+	x.layer_path = xstrdup(y->layer_path);
+	x.method = xstrdup(y->method);
+	x.utility = xstrdup(y->utility);
+	x.target = xstrdup(y->target);
+	x.state = xstrdup(y->state);
+	x.nr_images = y->nr_images;
+	x.n = y->n;
+	x.v[METRIC_AD] = y->ad;
+	x.v[METRIC_COH] = y->coh;
+	x.v[METRIC_COM] = y->com;
+	x.v[METRIC_ADCC] = y->adcc;
+	x.v[METRIC_IC] = y->ic;
+	x.v[METRIC_ADD] = y->add;
+	x.precision = config_precision(y->config);
+	for (i = 0; i < r->nr && !same_cell(&r->rows[i], &x); i++)
+		;
+	if (i < r->nr) {
+		free_result(&r->rows[i]);
+		r->rows[i] = x;
+		r->nr_superseded++;
+		return 0;
+	}
+	ALLOC_GROW(r->rows, r->nr + 1, r->alloc);
+	r->rows[r->nr++] = x;
+	return 0;
 }
 
-int results_load(struct results *r, sqlite3 *db)
+int results_load(struct results *r, struct store *s)
 {
-	/* created, then rowid: a later duplicate replaces an earlier one below. */
-	static const char sql_all[] =
-		"SELECT r.key, r.model, r.layer, r.layer_path, r.method, r.utility, r.target, r.state,"
-		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_, r.config"
-		" FROM runs r JOIN aggregates a ON a.run_key = r.key WHERE a.n > 0"
-		" ORDER BY r.created, r.rowid";
-	/* Only the latest spec's runs, in its grid order: a reverted spec shows its own old runs again. */
-	static const char sql_spec[] =
-		"SELECT r.key, r.model, r.layer, r.layer_path, r.method, r.utility, r.target, r.state,"
-		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_, r.config"
-		" FROM runs r JOIN aggregates a ON a.run_key = r.key"
-		" JOIN spec_runs s ON s.run_key = r.key AND s.spec_id = ?1 WHERE a.n > 0 ORDER BY s.pos";
 	char **models = NULL, **layers = NULL, **targets = NULL;
-	size_t nm = 0, am = 0, nl = 0, al = 0, nt = 0, at = 0, i;
-	long spec = latest_spec(db);
-	sqlite3_stmt *st;
-	int rc, m;
+	size_t nm = 0, am = 0, nl = 0, al = 0, nt = 0, at = 0, i, other;
 
-	if (sqlite3_prepare_v2(db, spec >= 0 ? sql_spec : sql_all, -1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the runs of the results database: %s", sqlite3_errmsg(db));
-	if (spec >= 0) {
-		sqlite3_stmt *c;
-		sqlite3_bind_int64(st, 1, spec);
-		/* runs of other specs with results are left out of the tables; the index says how many */
-		if (sqlite3_prepare_v2(db,
-				       "SELECT count(*) FROM aggregates a WHERE a.n > 0 AND a.run_key NOT IN "
-				       "(SELECT run_key FROM spec_runs WHERE spec_id = ?1)",
-				       -1, &c, NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(c, 1, spec);
-			if (sqlite3_step(c) == SQLITE_ROW)
-				r->nr_superseded += (size_t)sqlite3_column_int64(c, 0);
-			sqlite3_finalize(c);
-		}
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct result x;
-		memset(&x, 0, sizeof(x));
-		x.key = col_str(st, 0);
-		x.model = col_str(st, 1);
-		x.layer = col_str(st, 2);
-		x.layer_path = col_str(st, 3);
-		x.method = col_str(st, 4);
-		x.utility = col_str(st, 5);
-		x.target = col_str(st, 6);
-		x.state = col_str(st, 7);
-		x.nr_images = (long)sqlite3_column_int64(st, 8);
-		x.n = (long)sqlite3_column_int64(st, 9);
-		for (m = 0; m < METRIC_NR; m++)
-			x.v[m] = sqlite3_column_type(st, 10 + m) == SQLITE_NULL ? NAN
-										  : sqlite3_column_double(st, 10 + m);
-		x.precision = config_precision((const char *)sqlite3_column_text(st, 10 + METRIC_NR));
-		for (i = 0; i < r->nr && !same_cell(&r->rows[i], &x); i++)
-			;
-		if (i < r->nr) {
-			free_result(&r->rows[i]);
-			r->rows[i] = x;
-			r->nr_superseded++;
-			continue;
-		}
-		ALLOC_GROW(r->rows, r->nr + 1, r->alloc);
-		r->rows[r->nr++] = x;
-	}
-	if (rc != SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return error("cannot read the runs of the results database: %s", sqlite3_errmsg(db));
-	}
-	sqlite3_finalize(st);
+	if (store_each_result(s, add_result, r, &other) < 0)
+		return -1;
+	r->nr_superseded += other;
 
 	/* Order of appearance is the order the runs were created in, which follows the spec's lists. */
 	for (i = 0; i < r->nr; i++) {

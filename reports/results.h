@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-struct sqlite3;
+struct store;
 
 /* The paper's table columns, in its order. */
 enum metric { METRIC_AD, METRIC_COH, METRIC_COM, METRIC_ADCC, METRIC_IC, METRIC_ADD, METRIC_NR };
@@ -44,8 +44,8 @@ struct results {
 };
 #define RESULTS_INIT { NULL, 0, 0, 0 }
 
-/* Fill r (initialised, empty) from db; 0, or -1 after error() naming what failed. */
-int results_load(struct results *r, struct sqlite3 *db);
+/* Fill r (initialised, empty) from s; 0, or -1 after error() naming what failed. */
+int results_load(struct results *r, struct store *s);
 void results_release(struct results *r);
 
 /*
