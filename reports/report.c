@@ -151,7 +151,7 @@ static void add_pictures(struct strbuf *h, const char *folder, const struct plot
 
 static int write_index(const char *path, const char *name, const struct store_summary *sum,
 		       const struct results *r, const struct table *t, size_t nt, unsigned formats,
-		       int tables_on, const struct plot_list *plots, const struct plot_list *figs,
+		       int tables_on, int stats, const struct plot_list *plots, const struct plot_list *figs,
 		       const char *note)
 {
 	struct strbuf h = STRBUF_INIT;
@@ -180,8 +180,18 @@ static int write_index(const char *path, const char *name, const struct store_su
 		strbuf_addstr(&h, "<p>No run has results yet.</p>\n");
 	} else {
 		strbuf_addstr(&h, "<p>Dataset averages \u00d7100 with two decimals; AD\u2193 Coh\u2191 Com\u2193 "
-				  "ADCC\u2191 IC\u2191 ADD\u2191. In each column the best value is in bold and the "
-				  "second underlined; RandomCAM, the random baseline, is left out of the ranking.");
+				  "ADCC\u2191 IC\u2191 ADD\u2191.");
+		if (stats)
+			strbuf_addstr(&h, " Each mean with the half-width of its bootstrap interval; in each column "
+					  "the best value is in bold, and so is every value a paired test cannot tell "
+					  "from it (the captions say which); RandomCAM, the random baseline, is left "
+					  "out of the ranking.");
+		else
+			strbuf_addstr(&h, " In each column the best value is in bold and the second underlined; "
+					  "RandomCAM, the random baseline, is left out of the ranking.");
+		if (formats & TABLE_CSV)
+			strbuf_addstr(&h, " The CSV tables give each mean's bootstrap interval (<i>metric</i>_lo, "
+					  "<i>metric</i>_hi).");
 		if (formats & TABLE_LATEX)
 			strbuf_addstr(&h, " <a href=\"tables/tables.tex\">tables.tex</a> inputs every LaTeX "
 					  "table (booktabs).");
@@ -224,6 +234,7 @@ int report_build(const char *dir, char **written)
 	struct plot_list plots = PLOT_LIST_INIT, figs = PLOT_LIST_INIT;
 	struct strbuf root = STRBUF_INIT, sub = STRBUF_INIT, note = STRBUF_INIT, out = STRBUF_INIT;
 	struct paper_table paper, *pp = NULL;
+	struct table_stats stats;
 	struct table *t = NULL;
 	size_t nt = 0;
 	char *path = store_path(dir), *name = NULL, *v, *index = NULL;
@@ -241,7 +252,7 @@ int report_build(const char *dir, char **written)
 		ret = -1;
 		goto out;
 	}
-	if (results_load(&r, s) < 0 || store_summary_load(&sum, s) < 0) {
+	if (results_load(&r, s) < 0 || results_load_images(&r, s) < 0 || store_summary_load(&sum, s) < 0) {
 		ret = -1;
 		goto out;
 	}
@@ -251,6 +262,9 @@ int report_build(const char *dir, char **written)
 	free(v);
 	v = store_output_value(s, "plots");
 	plots_on = !v || strcmp(v, "0");
+	free(v);
+	v = store_spec_canonical(s);
+	table_stats_from_canonical(&stats, v);
 	free(v);
 	v = store_output_value(s, "formats");
 	formats = parse_formats(v);
@@ -283,7 +297,7 @@ int report_build(const char *dir, char **written)
 	if (ret)
 		goto out;
 
-	tables_build(&r, pp, &t, &nt);
+	tables_build(&r, pp, &stats, &t, &nt);
 	strbuf_reset(&sub);
 	strbuf_addf(&sub, "%s/tables", root.buf);
 	if (tables_on && tables_write(sub.buf, t, nt, formats) < 0)
@@ -310,7 +324,7 @@ int report_build(const char *dir, char **written)
 		const char *slash = strrchr(dir, '/');
 		name = xstrdup(slash && slash[1] ? slash + 1 : dir);
 	}
-	if (write_index(index, name, &sum, &r, t, nt, formats, tables_on, &plots, &figs, note.buf) < 0) {
+	if (write_index(index, name, &sum, &r, t, nt, formats, tables_on, stats.on, &plots, &figs, note.buf) < 0) {
 		ret = -1;
 	} else {
 		*written = index;

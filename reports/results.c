@@ -86,6 +86,7 @@ static void free_result(struct result *x)
 	free(x->target);
 	free(x->state);
 	free(x->precision);
+	store_image_values_release(&x->images);
 }
 
 /* The precision a run's configuration names (plan.c writes "precision=P" only when it is not fp32). */
@@ -187,6 +188,15 @@ int results_load(struct results *r, struct store *s)
 	free_seen(targets, nt);
 	if (r->nr > 1) /* qsort with a NULL base is undefined even for no elements */
 		qsort(r->rows, r->nr, sizeof(*r->rows), cmp_result);
+	return 0;
+}
+
+int results_load_images(struct results *r, struct store *s)
+{
+	size_t i;
+	for (i = 0; i < r->nr; i++)
+		if (store_image_values_load(&r->rows[i].images, s, r->rows[i].key) < 0)
+			return -1;
 	return 0;
 }
 

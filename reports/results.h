@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-struct store;
+#include "store/store.h"
 
 /* The paper's table columns, in its order. */
 enum metric { METRIC_AD, METRIC_COH, METRIC_COM, METRIC_ADCC, METRIC_IC, METRIC_ADD, METRIC_NR };
@@ -29,6 +29,8 @@ struct result {
 	double v[METRIC_NR]; /* averages in [0, 1] (x100 in the tables); NAN: not computed */
 	/* First-appearance ranks of model, layer (within the model) and target, for sorting. */
 	int model_ord, layer_ord, target_ord;
+	/* The per-image values, ordered by image index, once results_load_images has read them. */
+	struct store_image_values images;
 };
 
 /*
@@ -46,6 +48,8 @@ struct results {
 
 /* Fill r (initialised, empty) from s; 0, or -1 after error() naming what failed. */
 int results_load(struct results *r, struct store *s);
+/* Read every row's per-image values (result.images) from s; 0, or -1 after error(). */
+int results_load_images(struct results *r, struct store *s);
 void results_release(struct results *r);
 
 /*

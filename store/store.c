@@ -1086,4 +1086,21 @@ char *store_class_name(struct store *s, const char *model, long idx)
 	return name;
 }
 
+char *store_spec_canonical(struct store *s)
+{
+	sqlite3_stmt *st;
+	char *text = NULL;
+
+	/* outputs.spec_id names the spec that last ran here; a database without it, its newest spec */
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT canonical FROM specs WHERE id = coalesce((SELECT CAST(value AS INTEGER)"
+			       " FROM outputs WHERE key = 'spec_id'), (SELECT max(id) FROM specs))",
+			       -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		text = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return text;
+}
+
 /* End of the queries of the report */

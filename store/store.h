@@ -259,6 +259,12 @@ void store_heatmap_release(struct store_heatmap *hm);
 /* The name of a model's class idx, or NULL when the database has none (caller frees). */
 char *store_class_name(struct store *s, const char *model, long idx);
 
+/*
+ * The canonical text (dsl/experiment.h, experiment_canonical) of the spec that last ran here, for the
+ * report settings that have no outputs row; NULL when there is none (caller frees).
+ */
+char *store_spec_canonical(struct store *s);
+
 /* Write runs.csv, images.csv, aggregates.csv and user_metrics.csv into dir. */
 int store_export_csv(struct store *s, const char *dir);
 
