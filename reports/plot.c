@@ -142,16 +142,6 @@ static size_t names_find(const struct names *n, const char *s)
 	return i;
 }
 
-/* A bar chart's y range: from 0, up to the data, or to 1 where all is 0 (gnuplot warns of an empty range). */
-static const char *y_range(const double *v, size_t n)
-{
-	size_t i;
-	for (i = 0; i < n; i++)
-		if (!isnan(v[i]) && v[i] != 0)
-			return "[0:*]";
-	return "[0:1]";
-}
-
 /*
  * What gnuplot said about a script that drew, a warning a line: a script draws its plot twice (PNG, SVG),
  * so each thing it says comes twice, differing only in the script's line number; it is said once.
@@ -262,8 +252,13 @@ static int same_block(const struct result *a, const struct result *b, int with_u
 	       (!with_utility || !strcmp(a->utility, b->utility));
 }
 
-/* Per metric: one cluster per methods table (model, layer, utility, target), one bar per method. */
-static int metric_bars(const char *dir, const struct results *r, struct plot_list *l)
+/*
+ * Per metric: one cluster per methods table (model, layer, utility, target), in it each method's mean
+ * as a dot with its bootstrap interval as whiskers (boot; a mean without an interval has none), on a y
+ * axis fitted to the intervals: differences of a point matter where bars from 0 would hide them.
+ */
+static int metric_points(const char *dir, const struct results *r, const struct stats_boot_opts *boot,
+			 struct plot_list *l)
 {
 	struct names methods = { 0 }, utilities = { 0 }, targets = { 0 };
 	size_t i, j, k, nb = 0, *start = xcalloc(r->nr + 1, sizeof(size_t));
@@ -279,44 +274,69 @@ static int metric_bars(const char *dir, const struct results *r, struct plot_lis
 	start[nb] = r->nr;
 	for (m = 0; m < METRIC_NR; m++) {
 		struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT;
-		double *v = xcalloc(nb * methods.nr + 1, sizeof(double));
+		double *v = xcalloc(3 * nb * methods.nr + 1, sizeof(double)), *lo, *hi, ymin = NAN, ymax = NAN,
+		       pad;
 		int *shown = xcalloc(methods.nr + 1, sizeof(int)), any = 0, w, col, rc;
+		size_t ns = 0, s;
+		lo = v + nb * methods.nr;
+		hi = lo + nb * methods.nr;
 		for (j = 0; j < nb * methods.nr; j++)
-			v[j] = NAN;
+			v[j] = lo[j] = hi[j] = NAN;
 		for (k = 0; k < nb; k++)
-			for (i = start[k]; i < start[k + 1]; i++)
-				v[k * methods.nr + names_find(&methods, r->rows[i].method)] = r->rows[i].v[m];
+			for (i = start[k]; i < start[k + 1]; i++) {
+				struct stats_ci ci;
+				j = k * methods.nr + names_find(&methods, r->rows[i].method);
+				v[j] = r->rows[i].v[m];
+				if (!isfinite(v[j])) {
+					v[j] = NAN;
+					continue;
+				}
+				if (table_interval(&r->rows[i], m, boot, &ci) == 0) {
+					lo[j] = ci.lo < v[j] ? ci.lo : v[j];
+					hi[j] = ci.hi > v[j] ? ci.hi : v[j];
+				} else {
+					lo[j] = hi[j] = v[j];
+				}
+				ymin = isnan(ymin) || lo[j] < ymin ? lo[j] : ymin;
+				ymax = isnan(ymax) || hi[j] > ymax ? hi[j] : ymax;
+			}
 		/* A method without this metric anywhere gets neither a column nor a legend entry. */
 		for (j = 0; j < nb * methods.nr; j++)
 			if (!isnan(v[j]))
 				any = shown[j % methods.nr] = 1;
-		strbuf_addstr(&data, "$data << EOD\n");
+		for (j = 0; j < methods.nr; j++)
+			ns += shown[j] != 0;
+		strbuf_addstr(&data, "# cluster, then per method: mean, interval low, high (%)\n$data << EOD\n");
 		for (k = 0; k < nb; k++) {
 			strbuf_addf(&data, "%zu", k);
 			for (j = 0; j < methods.nr; j++) {
+				size_t at = k * methods.nr + j;
 				if (!shown[j])
 					continue;
-				if (isnan(v[k * methods.nr + j]))
-					strbuf_addstr(&data, " NaN");
+				if (isnan(v[at]))
+					strbuf_addstr(&data, " NaN NaN NaN");
 				else
-					strbuf_addf(&data, " %.4f", 100 * v[k * methods.nr + j]);
+					strbuf_addf(&data, " %.4f %.4f %.4f", 100 * v[at], 100 * lo[at], 100 * hi[at]);
 			}
 			strbuf_addch(&data, '\n');
 		}
 		strbuf_addstr(&data, "EOD\n");
+		/* a twentieth of the span above and below; a span of 0 (all equal) gets one point each way */
+		pad = any && ymax > ymin ? (ymax - ymin) * 100 / 20 : 1;
 		if (any) {
 			if (strcmp(metric_info[m].longname, metric_info[m].name))
 				strbuf_addf(&title, "%s (%s)", metric_info[m].longname, metric_info[m].name);
 			else
 				strbuf_addstr(&title, metric_info[m].name);
-			strbuf_addf(&title, ", %s is better", metric_info[m].higher_better ? "higher" : "lower");
+			strbuf_addf(&title, ", %s is better; mean and %g%% bootstrap interval",
+				    metric_info[m].higher_better ? "higher" : "lower", 100 * (1 - boot->alpha));
 			strbuf_addf(&stem, "metric-%s", metric_info[m].name);
 			strbuf_addstr(&body, common);
 			strbuf_addstr(&body, "set title ");
 			quote_gnuplot(&body, title.buf, 0);
-			strbuf_addf(&body, " font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange %s\n",
-				    metric_info[m].name, y_range(v, nb * methods.nr));
-			strbuf_addstr(&body, "set style data histograms\nset style histogram clustered gap 1\n"
+			strbuf_addf(&body, " font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange [%.4f:%.4f]\n",
+				    metric_info[m].name, 100 * ymin - pad, 100 * ymax + pad);
+			strbuf_addstr(&body, "set style data yerrorbars\nset bars 0.5\n"
 					     "set key outside right top vertical Left reverse title \"Method\"\n");
 			/* The cluster labels have up to four lines; give them room. */
 			strbuf_addf(&body, "set bmargin %d\nset xrange [-0.6:%zu.6]\nset xtics (",
@@ -330,13 +350,17 @@ static int metric_bars(const char *dir, const struct results *r, struct plot_lis
 				strbuf_release(&lab);
 			}
 			strbuf_addstr(&body, ")\nplot ");
-			for (j = 0, col = 2; j < methods.nr; j++) {
+			/* the methods of a cluster side by side over 0.8 of its width, in the paper's order */
+			for (j = 0, s = 0, col = 2; j < methods.nr; j++) {
 				if (!shown[j])
 					continue;
-				strbuf_addf(&body, "%s$data using %d title ", col > 2 ? ", \\\n     " : "", col);
-				col++;
+				strbuf_addf(&body, "%s$data using ($1%+.4f):%d:%d:%d title ", s ? ", \\\n     " : "",
+					    ns > 1 ? 0.8 * ((double)s / (double)(ns - 1) - 0.5) : 0.0, col, col + 1,
+					    col + 2);
+				col += 3;
+				s++;
 				quote_gnuplot(&body, figure_display_name(methods.v[j]), 0);
-				strbuf_addf(&body, " lc rgb \"%s\"", colour(methods.v[j], j));
+				strbuf_addf(&body, " pt 7 ps 0.9 lw 1.5 lc rgb \"%s\"", colour(methods.v[j], j));
 			}
 			strbuf_addch(&body, '\n');
 			w = 260 + (int)nb * ((int)methods.nr * 14 + 40);
@@ -671,12 +695,13 @@ static int distributions(const char *dir, const struct results *r, struct store 
 	return ret;
 }
 
-int plots_build(const char *dir, const struct results *r, struct store *s, struct plot_list *l)
+int plots_build(const char *dir, const struct results *r, struct store *s, const struct stats_boot_opts *boot,
+		struct plot_list *l)
 {
 	int ret, rc;
 	if (!r->nr)
 		return 0;
-	if ((ret = metric_bars(dir, r, l)) == -2 || (rc = ablation_bars(dir, r, l)) == -2)
+	if ((ret = metric_points(dir, r, boot, l)) == -2 || (rc = ablation_bars(dir, r, l)) == -2)
 		return -2;
 	ret |= rc;
 	if ((rc = distributions(dir, r, s, l)) == -2)

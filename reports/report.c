@@ -312,7 +312,7 @@ int report_build(const char *dir, char **written)
 	}
 	strbuf_reset(&sub);
 	strbuf_addf(&sub, "%s/plots", root.buf);
-	if (gnuplot && plots_on && plots_build(sub.buf, &r, s, &plots) < 0)
+	if (gnuplot && plots_on && plots_build(sub.buf, &r, s, &stats.mark.boot, &plots) < 0)
 		ret = -1;
 	strbuf_reset(&sub);
 	strbuf_addf(&sub, "%s/figures", root.buf);

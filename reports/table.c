@@ -150,8 +150,7 @@ static int adcc_interval(const struct store_image_values *iv, const struct stats
 	return isfinite(out->lo) && isfinite(out->hi) ? 0 : -1;
 }
 
-/* The bootstrap interval of metric m's mean over the images of x that have it; 0, or -1 if none. */
-static int interval(const struct result *x, int m, const struct stats_boot_opts *o, struct stats_ci *out)
+int table_interval(const struct result *x, int m, const struct stats_boot_opts *o, struct stats_ci *out)
 {
 	double *v;
 	size_t n = 0, i;
@@ -177,7 +176,7 @@ static void set_values(struct table_row *row, const struct result *x, const stru
 		struct stats_ci ci;
 		row->has[m] = !isnan(x->v[m]) && isfinite(x->v[m]);
 		row->q[m] = row->has[m] ? to_q(x->v[m]) : 0;
-		row->has_ci[m] = row->has[m] && interval(x, m, &st->mark.boot, &ci) == 0;
+		row->has_ci[m] = row->has[m] && table_interval(x, m, &st->mark.boot, &ci) == 0;
 		if (row->has_ci[m]) {
 			row->lo[m] = to_q(ci.lo);
 			row->hi[m] = to_q(ci.hi);

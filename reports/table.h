@@ -55,6 +55,13 @@ struct table_stats {
  */
 void table_stats_from_canonical(struct table_stats *st, const char *canonical);
 
+/*
+ * The bootstrap interval (o) of metric m's mean over the images of x that have a value of it
+ * (results_load_images); ADCC's from the ADCC of each resample's mean AD, Coh and Com, drawn as the
+ * other columns draw theirs. 0, or -1 when x has no such image.
+ */
+int table_interval(const struct result *x, int m, const struct stats_boot_opts *o, struct stats_ci *out);
+
 struct table {
 	char *name;	     /* file stem, e.g. "methods.resnet50.last_conv.rest.predicted"; owned */
 	char *caption;	     /* plain UTF-8 text; owned */
