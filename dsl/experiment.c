@@ -1297,9 +1297,10 @@ static void check_statistics(struct experiment *e, struct diag *d)
 		return;
 	a = st->alpha ? strtod(st->alpha, &end) : NAN;
 	if (!st->alpha || end == st->alpha || *end || !(a > 0 && a < 1))
-		diag_error(d, pos_or(st->alpha_pos, st->pos),
-			   "bad 'alpha' '%s' in 'statistics': expected a number between 0 and 1, such as 0.05",
-			   st->alpha ? st->alpha : "null");
+		diag_error(
+			d, pos_or(st->alpha_pos, st->pos),
+			"bad 'alpha' '%s' in 'statistics': expected a number between 0 and 1, such as 0.05",
+			st->alpha ? st->alpha : "null");
 	else
 		st->alpha_value = a;
 }
@@ -1537,8 +1538,8 @@ char *experiment_canonical(const struct experiment *e)
 		do
 			snprintf(alpha, sizeof(alpha), "%.*g", ++prec, e->statistics.alpha_value);
 		while (prec < 17 && strtod(alpha, NULL) != e->statistics.alpha_value);
-		strbuf_addf(&sb, "statistics bootstrap %zu alpha %s seed %llu test ", e->statistics.bootstrap, alpha,
-			    (unsigned long long)e->statistics.seed);
+		strbuf_addf(&sb, "statistics bootstrap %zu alpha %s seed %llu test ", e->statistics.bootstrap,
+			    alpha, (unsigned long long)e->statistics.seed);
 		put_str(&sb, e->statistics.test);
 		strbuf_addch(&sb, '\n');
 	}

@@ -86,8 +86,8 @@ struct exp_statistics {
 	size_t bootstrap; /* resamples (default 1000) */
 	char *alpha;	  /* as written (default "0.05"); alpha_value once validated: 0 < alpha < 1 */
 	double alpha_value;
-	uint64_t seed;	  /* the bootstrap's seed (default 0) */
-	char *test;	  /* "wilcoxon" (default) or "bootstrap" */
+	uint64_t seed; /* the bootstrap's seed (default 0) */
+	char *test;    /* "wilcoxon" (default) or "bootstrap" */
 	struct src_pos pos, alpha_pos;
 };
 

@@ -73,7 +73,8 @@ static int load_overlay(struct store *s, const struct result *x, long idx, const
 	*cls = hm.cls;
 	if (rc > 0) {
 		if (hm.h != in->h || hm.w != in->w || !hm.data)
-			warning("heatmap of run %s, image %ld is %dx%d, its input %dx%d; left out of the figure",
+			warning("heatmap of run %s, image %ld is %dx%d, its input %dx%d; left out of the "
+				"figure",
 				x->key, idx, hm.w, hm.h, in->w, in->h);
 		else
 			found = overlay_jet(in, hm.data, 0.5f, out) == 0;

@@ -274,8 +274,8 @@ static int metric_points(const char *dir, const struct results *r, const struct 
 	start[nb] = r->nr;
 	for (m = 0; m < METRIC_NR; m++) {
 		struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT;
-		double *v = xcalloc(3 * nb * methods.nr + 1, sizeof(double)), *lo, *hi, ymin = NAN, ymax = NAN,
-		       pad;
+		double *v = xcalloc(3 * nb * methods.nr + 1, sizeof(double)), *lo, *hi, ymin = NAN,
+		       ymax = NAN, pad;
 		int *shown = xcalloc(methods.nr + 1, sizeof(int)), any = 0, w, col, rc;
 		size_t ns = 0, s;
 		lo = v + nb * methods.nr;
@@ -306,7 +306,8 @@ static int metric_points(const char *dir, const struct results *r, const struct 
 				any = shown[j % methods.nr] = 1;
 		for (j = 0; j < methods.nr; j++)
 			ns += shown[j] != 0;
-		strbuf_addstr(&data, "# cluster, then per method: mean, interval low, high (%)\n$data << EOD\n");
+		strbuf_addstr(&data,
+			      "# cluster, then per method: mean, interval low, high (%)\n$data << EOD\n");
 		for (k = 0; k < nb; k++) {
 			strbuf_addf(&data, "%zu", k);
 			for (j = 0; j < methods.nr; j++) {
@@ -316,7 +317,8 @@ static int metric_points(const char *dir, const struct results *r, const struct 
 				if (isnan(v[at]))
 					strbuf_addstr(&data, " NaN NaN NaN");
 				else
-					strbuf_addf(&data, " %.4f %.4f %.4f", 100 * v[at], 100 * lo[at], 100 * hi[at]);
+					strbuf_addf(&data, " %.4f %.4f %.4f", 100 * v[at], 100 * lo[at],
+						    100 * hi[at]);
 			}
 			strbuf_addch(&data, '\n');
 		}
@@ -329,15 +331,19 @@ static int metric_points(const char *dir, const struct results *r, const struct 
 			else
 				strbuf_addstr(&title, metric_info[m].name);
 			strbuf_addf(&title, ", %s is better; mean and %g%% bootstrap interval",
-				    metric_info[m].higher_better ? "higher" : "lower", 100 * (1 - boot->alpha));
+				    metric_info[m].higher_better ? "higher" : "lower",
+				    100 * (1 - boot->alpha));
 			strbuf_addf(&stem, "metric-%s", metric_info[m].name);
 			strbuf_addstr(&body, common);
 			strbuf_addstr(&body, "set title ");
 			quote_gnuplot(&body, title.buf, 0);
-			strbuf_addf(&body, " font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange [%.4f:%.4f]\n",
-				    metric_info[m].name, 100 * ymin - pad, 100 * ymax + pad);
-			strbuf_addstr(&body, "set style data yerrorbars\nset bars 0.5\n"
-					     "set key outside right top vertical Left reverse title \"Method\"\n");
+			strbuf_addf(
+				&body,
+				" font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange [%.4f:%.4f]\n",
+				metric_info[m].name, 100 * ymin - pad, 100 * ymax + pad);
+			strbuf_addstr(&body,
+				      "set style data yerrorbars\nset bars 0.5\n"
+				      "set key outside right top vertical Left reverse title \"Method\"\n");
 			/* The cluster labels have up to four lines; give them room. */
 			strbuf_addf(&body, "set bmargin %d\nset xrange [-0.6:%zu.6]\nset xtics (",
 				    2 + 2 + (utilities.nr > 1) + (targets.nr > 1), nb - 1);
@@ -354,13 +360,15 @@ static int metric_points(const char *dir, const struct results *r, const struct 
 			for (j = 0, s = 0, col = 2; j < methods.nr; j++) {
 				if (!shown[j])
 					continue;
-				strbuf_addf(&body, "%s$data using ($1%+.4f):%d:%d:%d title ", s ? ", \\\n     " : "",
-					    ns > 1 ? 0.8 * ((double)s / (double)(ns - 1) - 0.5) : 0.0, col, col + 1,
-					    col + 2);
+				strbuf_addf(&body, "%s$data using ($1%+.4f):%d:%d:%d title ",
+					    s ? ", \\\n     " : "",
+					    ns > 1 ? 0.8 * ((double)s / (double)(ns - 1) - 0.5) : 0.0, col,
+					    col + 1, col + 2);
 				col += 3;
 				s++;
 				quote_gnuplot(&body, figure_display_name(methods.v[j]), 0);
-				strbuf_addf(&body, " pt 7 ps 0.9 lw 1.5 lc rgb \"%s\"", colour(methods.v[j], j));
+				strbuf_addf(&body, " pt 7 ps 0.9 lw 1.5 lc rgb \"%s\"",
+					    colour(methods.v[j], j));
 			}
 			strbuf_addch(&body, '\n');
 			w = 260 + (int)nb * ((int)methods.nr * 14 + 40);
@@ -695,6 +703,168 @@ static int distributions(const char *dir, const struct results *r, struct store 
 	return ret;
 }
 
+/* One critical-difference diagram: k methods (names, in the paper's order) with their average ranks. */
+static int cd_one(const char *dir, int m, const char *const *names, const double *rank, size_t k, size_t nset,
+		  const struct stats_friedman *fr, double cd, struct plot_list *l)
+{
+	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT,
+		      lab = STRBUF_INIT;
+	size_t *order = xcalloc(k, sizeof(*order)), i, j, t, half = (k + 1) / 2, ncl = 0, last = 0;
+	double ybottom, ylab;
+	int ret, w;
+
+	/* the methods by average rank, best (lowest) first; insertion sort keeps the paper's order on ties */
+	for (i = 0; i < k; i++) {
+		for (j = i; j > 0 && rank[order[j - 1]] > rank[i]; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	strbuf_addstr(&data, "# method's average rank, 0\n$ranks << EOD\n");
+	for (i = 0; i < k; i++)
+		strbuf_addf(&data, "%.4f 0\n", rank[i]);
+	strbuf_addstr(&data, "EOD\n");
+
+	strbuf_addf(&title,
+		    "Critical difference, %s: average ranks over %zu settings (Friedman p = %.2g; "
+		    "Nemenyi CD %.2f at 0.05)",
+		    metric_info[m].name, nset, fr->p, cd);
+	strbuf_addf(&stem, "cd-%s", metric_info[m].name);
+	strbuf_addstr(&body, "unset border\nunset xtics\nunset ytics\nunset key\nunset label\nunset arrow\n"
+			     "set title ");
+	quote_gnuplot(&body, title.buf, 0);
+	strbuf_addstr(&body, " font \"sans:Bold,11\"\n");
+	/* the axis 1..k, rank 1 (the best) on the left, with the CD as a bar above it */
+	strbuf_addf(&body, "set arrow from 1,0 to %zu,0 nohead lw 1.5\n", k);
+	for (t = 1; t <= k; t++)
+		strbuf_addf(&body,
+			    "set arrow from %zu,0 to %zu,0.15 nohead\nset label \"%zu\" at %zu,0.4 center\n",
+			    t, t, t, t);
+	strbuf_addf(&body,
+		    "set arrow from 1,1.1 to %.4f,1.1 heads size 0.1,90 lw 1.5\n"
+		    "set label \"CD = %.2f\" at %.4f,1.45 center\n",
+		    1 + cd, cd, 1 + cd / 2);
+	/* the groups no pair of which differs by CD: maximal runs of the sorted ranks, one line each */
+	for (i = 0; i < k; i++) {
+		for (j = i; j + 1 < k && rank[order[j + 1]] - rank[order[i]] < cd; j++)
+			;
+		if (j > i && (!ncl || j > last)) {
+			strbuf_addf(&body, "set arrow from %.4f,%.4f to %.4f,%.4f nohead lw 4\n",
+				    rank[order[i]] - 0.03, -0.3 - 0.2 * (double)ncl, rank[order[j]] + 0.03,
+				    -0.3 - 0.2 * (double)ncl);
+			ncl++;
+			last = j;
+		}
+	}
+	/* each method's name beside the axis: the better half on the left, the others on the right */
+	ybottom = -0.3 - 0.2 * (double)ncl;
+	for (i = 0; i < k; i++) {
+		size_t row = i < half ? i : k - 1 - i;
+		int left = i < half;
+		double x = rank[order[i]], end = left ? 0.8 : (double)k + 0.2;
+		ylab = ybottom - 0.45 * (double)(row + 1);
+		strbuf_addf(&body, "set arrow from %.4f,0 to %.4f,%.4f nohead lc rgb \"#606060\"\n", x, x,
+			    ylab);
+		strbuf_addf(&body, "set arrow from %.4f,%.4f to %.4f,%.4f nohead lc rgb \"#606060\"\n", x,
+			    ylab, end, ylab);
+		strbuf_reset(&lab);
+		strbuf_addf(&lab, "%s (%.2f)", figure_display_name(names[order[i]]), x);
+		strbuf_addstr(&body, "set label ");
+		quote_gnuplot(&body, lab.buf, 0);
+		strbuf_addf(&body, " at %.4f,%.4f %s\n", left ? end - 0.05 : end + 0.05, ylab,
+			    left ? "right" : "left");
+	}
+	strbuf_addf(&body, "set xrange [-1.6:%.4f]\nset yrange [%.4f:1.8]\n", (double)k + 2.6,
+		    ybottom - 0.45 * (double)(half + 1));
+	strbuf_addstr(&body, "plot $ranks using 1:2 with points pt 7 ps 0.8 lc rgb \"black\"\n");
+	w = 110 * ((int)k + 4);
+	ret = draw(dir, stem.buf, title.buf, &data, &body, w < 760 ? 760 : w, 200 + 30 * (int)(half + ncl),
+		   l);
+	free(order);
+	strbuf_release(&data);
+	strbuf_release(&body);
+	strbuf_release(&stem);
+	strbuf_release(&title);
+	strbuf_release(&lab);
+	return ret;
+}
+
+/*
+ * The critical-difference diagrams (Demšar 2006), one per metric, where the results hold several
+ * models or layers: the settings are the methods tables, the methods those with the metric in every
+ * setting (RandomCAM left out, as from the tables' marks); Friedman's test over the settings, Nemenyi's
+ * CD at 0.05. Needs 3 to 20 such methods (Friedman's test; Nemenyi's table).
+ */
+static int cd_figures(const char *dir, const struct results *r, struct plot_list *l)
+{
+	struct names methods = { 0 }, settings = { 0 };
+	size_t i, j, k, nb = 0, *start = xcalloc(r->nr + 1, sizeof(size_t));
+	struct strbuf key = STRBUF_INIT;
+	char **keys = xcalloc(r->nr + 1, sizeof(*keys));
+	int m, ret = 0;
+
+	for (i = 0; i < r->nr; i++) {
+		if (!results_is_baseline(r->rows[i].method))
+			names_add(&methods, r->rows[i].method, results_cmp_method);
+		strbuf_reset(&key);
+		strbuf_addf(&key, "%s\n%s", r->rows[i].model, r->rows[i].layer);
+		keys[i] = strbuf_detach(&key, NULL);
+		names_add(&settings, keys[i], NULL);
+		if (!i || !same_block(&r->rows[i], &r->rows[i - 1], 1))
+			start[nb++] = i;
+	}
+	start[nb] = r->nr;
+	for (m = 0; m < METRIC_NR && settings.nr > 1 && ret != -2; m++) {
+		double *v = xcalloc(nb * methods.nr + 1, sizeof(double)), *scores, *rank;
+		const char **names = xcalloc(methods.nr + 1, sizeof(*names));
+		size_t kk = 0;
+		for (j = 0; j < nb * methods.nr; j++)
+			v[j] = NAN;
+		for (k = 0; k < nb; k++)
+			for (i = start[k]; i < start[k + 1]; i++)
+				if (!results_is_baseline(r->rows[i].method) && isfinite(r->rows[i].v[m]))
+					v[k * methods.nr + names_find(&methods, r->rows[i].method)] =
+						r->rows[i].v[m];
+		scores = xcalloc(nb * methods.nr + 1, sizeof(double));
+		rank = xcalloc(methods.nr + 1, sizeof(double));
+		for (j = 0; j < methods.nr; j++) {
+			for (k = 0; k < nb && !isnan(v[k * methods.nr + j]); k++)
+				;
+			if (k < nb)
+				continue; /* not in every setting */
+			for (k = 0; k < nb; k++)
+				scores[k * methods.nr + kk] = v[k * methods.nr + j];
+			names[kk++] = methods.v[j];
+		}
+		if (kk >= 3 && !isnan(stats_nemenyi_q(kk, 0.05))) {
+			struct stats_friedman fr;
+			/* rows of scores were laid out methods.nr apart: close them up to kk */
+			for (k = 1; k < nb; k++)
+				memmove(scores + k * kk, scores + k * methods.nr, kk * sizeof(double));
+			if (stats_average_ranks(scores, nb, kk,
+						metric_info[m].higher_better ? STATS_HIGHER_BETTER
+									     : STATS_LOWER_BETTER,
+						rank) == 0 &&
+			    stats_friedman(scores, nb, kk, &fr) == 0) {
+				int rc = cd_one(dir, m, names, rank, kk, nb, &fr,
+						stats_nemenyi_cd(kk, nb, 0.05), l);
+				ret = rc == -2 ? -2 : ret | rc;
+			}
+		}
+		free(v);
+		free(scores);
+		free(rank);
+		free(names);
+	}
+	for (i = 0; i < r->nr; i++)
+		free(keys[i]);
+	free(keys);
+	free(start);
+	free(methods.v);
+	free(settings.v);
+	strbuf_release(&key);
+	return ret;
+}
+
 int plots_build(const char *dir, const struct results *r, struct store *s, const struct stats_boot_opts *boot,
 		struct plot_list *l)
 {
@@ -705,6 +875,9 @@ int plots_build(const char *dir, const struct results *r, struct store *s, const
 		return -2;
 	ret |= rc;
 	if ((rc = distributions(dir, r, s, l)) == -2)
+		return -2;
+	ret |= rc;
+	if ((rc = cd_figures(dir, r, l)) == -2)
 		return -2;
 	return ret | rc ? -1 : 0;
 }

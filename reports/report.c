@@ -179,19 +179,24 @@ static int write_index(const char *path, const char *name, const struct store_su
 	} else if (!nt) {
 		strbuf_addstr(&h, "<p>No run has results yet.</p>\n");
 	} else {
-		strbuf_addstr(&h, "<p>Dataset averages \u00d7100 with two decimals; AD\u2193 Coh\u2191 Com\u2193 "
-				  "ADCC\u2191 IC\u2191 ADD\u2191.");
+		strbuf_addstr(&h,
+			      "<p>Dataset averages \u00d7100 with two decimals; AD\u2193 Coh\u2191 Com\u2193 "
+			      "ADCC\u2191 IC\u2191 ADD\u2191.");
 		if (stats)
-			strbuf_addstr(&h, " Each mean with the half-width of its bootstrap interval; in each column "
-					  "the best value is in bold, and so is every value a paired test cannot tell "
-					  "from it (the captions say which); RandomCAM, the random baseline, is left "
-					  "out of the ranking.");
+			strbuf_addstr(
+				&h,
+				" Each mean with the half-width of its bootstrap interval; in each column "
+				"the best value is in bold, and so is every value a paired test cannot tell "
+				"from it (the captions say which); RandomCAM, the random baseline, is left "
+				"out of the ranking.");
 		else
-			strbuf_addstr(&h, " In each column the best value is in bold and the second underlined; "
-					  "RandomCAM, the random baseline, is left out of the ranking.");
+			strbuf_addstr(&h,
+				      " In each column the best value is in bold and the second underlined; "
+				      "RandomCAM, the random baseline, is left out of the ranking.");
 		if (formats & TABLE_CSV)
-			strbuf_addstr(&h, " The CSV tables give each mean's bootstrap interval (<i>metric</i>_lo, "
-					  "<i>metric</i>_hi).");
+			strbuf_addstr(
+				&h, " The CSV tables give each mean's bootstrap interval (<i>metric</i>_lo, "
+				    "<i>metric</i>_hi).");
 		if (formats & TABLE_LATEX)
 			strbuf_addstr(&h, " <a href=\"tables/tables.tex\">tables.tex</a> inputs every LaTeX "
 					  "table (booktabs).");
@@ -324,7 +329,8 @@ int report_build(const char *dir, char **written)
 		const char *slash = strrchr(dir, '/');
 		name = xstrdup(slash && slash[1] ? slash + 1 : dir);
 	}
-	if (write_index(index, name, &sum, &r, t, nt, formats, tables_on, stats.on, &plots, &figs, note.buf) < 0) {
+	if (write_index(index, name, &sum, &r, t, nt, formats, tables_on, stats.on, &plots, &figs, note.buf) <
+	    0) {
 		ret = -1;
 	} else {
 		*written = index;

@@ -247,7 +247,8 @@ static void mark_tested(struct table *t, const struct table_stats *st)
 				memmove(values + r * n, values + r * first->nr, n * sizeof(double));
 			mark = xcalloc(nk, sizeof(*mark));
 			if (stats_mark_best(values, nk, n,
-					    metric_info[c].higher_better ? STATS_HIGHER_BETTER : STATS_LOWER_BETTER,
+					    metric_info[c].higher_better ? STATS_HIGHER_BETTER
+									 : STATS_LOWER_BETTER,
 					    &st->mark, mark, NULL) == 0)
 				for (r = 0; r < nk; r++)
 					t->rows[who[r]].mark[c] = mark[r] ? TABLE_BEST : TABLE_PLAIN;
@@ -263,14 +264,15 @@ static void mark_tested(struct table *t, const struct table_stats *st)
 static void add_stats_caption(struct strbuf *sb, const struct table_stats *st, const char *who,
 			      const char *whom)
 {
-	strbuf_addf(sb,
-		    "Mean \u00b1 half-width of the %g%% bootstrap interval (%u resamples, seed %llu). In bold %s "
-		    "and every %s that the %s (Holm-corrected, family-wise level %g) cannot tell from it; ADCC: "
-		    "the best value",
-		    100 * (1 - st->mark.boot.alpha), st->mark.boot.B, (unsigned long long)st->mark.boot.seed, who,
-		    whom,
-		    st->mark.test == STATS_TEST_BOOTSTRAP ? "paired bootstrap test" : "Wilcoxon signed-rank test",
-		    st->mark.alpha);
+	strbuf_addf(
+		sb,
+		"Mean \u00b1 half-width of the %g%% bootstrap interval (%u resamples, seed %llu). In bold %s "
+		"and every %s that the %s (Holm-corrected, family-wise level %g) cannot tell from it; ADCC: "
+		"the best value",
+		100 * (1 - st->mark.boot.alpha), st->mark.boot.B, (unsigned long long)st->mark.boot.seed, who,
+		whom,
+		st->mark.test == STATS_TEST_BOOTSTRAP ? "paired bootstrap test" : "Wilcoxon signed-rank test",
+		st->mark.alpha);
 }
 
 void table_stats_from_canonical(struct table_stats *st, const char *canonical)
@@ -284,13 +286,15 @@ void table_stats_from_canonical(struct table_stats *st, const char *canonical)
 	*st = (struct table_stats)TABLE_STATS_INIT;
 	while (p && *p) {
 		if (!strncmp(p, "statistics ", 11) &&
-		    sscanf(p, "statistics bootstrap %u alpha %lf seed %llu test %15s", &B, &alpha, &seed, test) == 4 &&
+		    sscanf(p, "statistics bootstrap %u alpha %lf seed %llu test %15s", &B, &alpha, &seed,
+			   test) == 4 &&
 		    B > 0 && alpha > 0 && alpha < 1) {
 			st->on = 1;
 			st->mark.boot.B = B;
 			st->mark.boot.alpha = st->mark.alpha = alpha;
 			st->mark.boot.seed = seed;
-			st->mark.test = !strcmp(test, "bootstrap") ? STATS_TEST_BOOTSTRAP : STATS_TEST_WILCOXON;
+			st->mark.test =
+				!strcmp(test, "bootstrap") ? STATS_TEST_BOOTSTRAP : STATS_TEST_WILCOXON;
 			return;
 		}
 		p = strchr(p, '\n');

@@ -47,7 +47,10 @@ struct table_stats {
 	int on;
 	struct stats_mark_opts mark; /* the test, alpha, and the bootstrap (B, seed; alpha = 1 - level) */
 };
-#define TABLE_STATS_INIT { 0, STATS_MARK_OPTS_INIT }
+#define TABLE_STATS_INIT                \
+	{                               \
+		0, STATS_MARK_OPTS_INIT \
+	}
 
 /*
  * Set st from the "statistics ..." line of a spec's canonical text (NULL, or no such line: st stays

@@ -844,10 +844,11 @@ static long latest_spec(struct store *s)
 {
 	sqlite3_stmt *st;
 	long id = -1;
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT CAST(o.value AS INTEGER) FROM outputs o WHERE o.key = 'spec_id' AND EXISTS "
-			       "(SELECT 1 FROM spec_runs s WHERE s.spec_id = CAST(o.value AS INTEGER))",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT CAST(o.value AS INTEGER) FROM outputs o WHERE o.key = 'spec_id' AND EXISTS "
+		    "(SELECT 1 FROM spec_runs s WHERE s.spec_id = CAST(o.value AS INTEGER))",
+		    -1, &st, NULL) != SQLITE_OK)
 		return -1; /* an older database without these tables */
 	if (sqlite3_step(st) == SQLITE_ROW)
 		id = (long)sqlite3_column_int64(st, 0);
@@ -945,9 +946,9 @@ int store_image_values_load(struct store_image_values *v, struct store *s, const
 	int rc;
 
 	v->nr = 0;
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT idx, ad, coh, com, ic, add_ FROM images WHERE run_key = ? ORDER BY idx", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    s->db, "SELECT idx, ad, coh, com, ic, add_ FROM images WHERE run_key = ? ORDER BY idx",
+		    -1, &st, NULL) != SQLITE_OK)
 		return error("cannot read the images of the results database: %s", sqlite3_errmsg(s->db));
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -974,7 +975,8 @@ int store_each_figure(struct store *s, store_figure_fn fn, void *data)
 
 	if (sqlite3_prepare_v2(s->db, "SELECT idx, by FROM figures ORDER BY idx, by", -1, &st, NULL) !=
 	    SQLITE_OK)
-		return error("cannot read the figure requests of the results database: %s", sqlite3_errmsg(s->db));
+		return error("cannot read the figure requests of the results database: %s",
+			     sqlite3_errmsg(s->db));
 	while (!ret && sqlite3_step(st) == SQLITE_ROW)
 		ret = fn((long)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1), data);
 	sqlite3_finalize(st);
@@ -998,8 +1000,8 @@ int store_input_load(struct store_input *in, struct store *s, const char *model,
 	sqlite3_stmt *st;
 	int found = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT h, w, rgb, path FROM inputs WHERE model = ? AND idx = ?", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT h, w, rgb, path FROM inputs WHERE model = ? AND idx = ?", -1,
+			       &st, NULL) != SQLITE_OK)
 		return error("cannot read the inputs of the results database: %s", sqlite3_errmsg(s->db));
 	sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, idx);
@@ -1040,10 +1042,11 @@ int store_heatmap_load(struct store_heatmap *hm, struct store *s, const char *ke
 	sqlite3_stmt *st;
 	int found = 0;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT h.h, h.w, h.data, (SELECT class FROM images i WHERE i.run_key = h.run_key"
-			       " AND i.idx = h.idx) FROM heatmaps h WHERE h.run_key = ? AND h.idx = ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT h.h, h.w, h.data, (SELECT class FROM images i WHERE i.run_key = h.run_key"
+		    " AND i.idx = h.idx) FROM heatmaps h WHERE h.run_key = ? AND h.idx = ?",
+		    -1, &st, NULL) != SQLITE_OK)
 		return error("cannot read the heatmaps of the results database: %s", sqlite3_errmsg(s->db));
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, idx);
@@ -1075,8 +1078,8 @@ char *store_class_name(struct store *s, const char *model, long idx)
 	sqlite3_stmt *st;
 	char *name = NULL;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT name FROM classes WHERE model = ? AND idx = ?", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT name FROM classes WHERE model = ? AND idx = ?", -1, &st,
+			       NULL) != SQLITE_OK)
 		return NULL;
 	sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, idx);
@@ -1092,10 +1095,11 @@ char *store_spec_canonical(struct store *s)
 	char *text = NULL;
 
 	/* outputs.spec_id names the spec that last ran here; a database without it, its newest spec */
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT canonical FROM specs WHERE id = coalesce((SELECT CAST(value AS INTEGER)"
-			       " FROM outputs WHERE key = 'spec_id'), (SELECT max(id) FROM specs))",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT canonical FROM specs WHERE id = coalesce((SELECT CAST(value AS INTEGER)"
+		    " FROM outputs WHERE key = 'spec_id'), (SELECT max(id) FROM specs))",
+		    -1, &st, NULL) != SQLITE_OK)
 		return NULL;
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
 		text = xstrdup((const char *)sqlite3_column_text(st, 0));

@@ -193,8 +193,8 @@ char *store_output_value(struct store *s, const char *key);
 /* A run with aggregate results (n > 0). A NULL text column reads as "". */
 struct store_result {
 	const char *key, *model, *layer, *layer_path, *method, *utility, *target, *state;
-	const char *config; /* the canonical configuration ("key=value" lines) */
-	long nr_images, n;  /* images the run covers; images averaged */
+	const char *config;		    /* the canonical configuration ("key=value" lines) */
+	long nr_images, n;		    /* images the run covers; images averaged */
 	double ad, coh, com, adcc, ic, add; /* averages; NAN: not computed */
 };
 typedef int (*store_result_fn)(const struct store_result *x, void *data);
@@ -218,7 +218,10 @@ struct store_image_values {
 	struct store_image_value *rows;
 	size_t nr, alloc;
 };
-#define STORE_IMAGE_VALUES_INIT { NULL, 0, 0 }
+#define STORE_IMAGE_VALUES_INIT \
+	{                       \
+		NULL, 0, 0      \
+	}
 void store_image_values_init(struct store_image_values *v);
 /* Replace v's rows with the image results of run key. 0 or -1 (v then holds no rows). */
 int store_image_values_load(struct store_image_values *v, struct store *s, const char *key);

@@ -35,6 +35,16 @@ test_expect_success 'statistics with the paired bootstrap test' "
 	$FX check $TMP/boot '$BOOT'
 "
 
+test_expect_success 'two layers: a critical-difference diagram per metric, ranks and Friedman as scipy' "
+	$FX make $TMP/cd && $FX layer $TMP/cd &&
+	$CAMLAB report $TMP/cd >/dev/null 2>$TMP/err && test ! -s $TMP/err &&
+	$FX cd $TMP/cd && test_grep 'id=\"plots-cd-AD\"' $TMP/cd/report/index.html
+"
+
+test_expect_success 'one model and layer: no critical-difference diagram' "
+	! ls $TMP/wil/report/plots/cd-* 2>/dev/null
+"
+
 MODEL=$PWD/experiments/models/fashion_mnist_cnn.pt
 mkdir $TMP/images
 cat >$TMP/s.yaml <<EOF

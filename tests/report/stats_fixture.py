@@ -7,6 +7,9 @@
 #                                                canonical text ("statistics bootstrap 1000 ...")
 #   stats_fixture.py check DIR [STATISTICS-LINE]  compare DIR/report/tables with what they should be;
 #                                                prints each difference, exits 1 if any
+#   stats_fixture.py layer DIR                   add a second layer (runs of other values) to DIR's
+#                                                database: two settings, for the critical differences
+#   stats_fixture.py cd DIR                      check DIR/report/plots/cd-*.gp: average ranks, Friedman
 import math
 import os
 import sqlite3
@@ -124,7 +127,7 @@ def make(d, line):
     db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
     db.execute("INSERT INTO specs VALUES (1, 'stats.yaml', 'name: stats', ?, '0.1.0', '2025-01-01T00:00:00Z')",
                (canonical,))
-    for k, val in [("name", "stats"), ("tables", "1"), ("plots", "0"), ("formats", "markdown,latex,csv"),
+    for k, val in [("name", "stats"), ("tables", "1"), ("plots", "1"), ("formats", "markdown,latex,csv"),
                    ("spec_id", "1")]:
         db.execute("INSERT INTO outputs VALUES (?, ?)", (k, val))
     for j, m in enumerate(METHODS):
@@ -291,7 +294,62 @@ def check(d, line):
     return 1 if bad else 0
 
 
+def layer(d):
+    """Layer l2: each method's aggregates with the methods' order changed, so the ranks differ."""
+    db = sqlite3.connect(os.path.join(d, "results.sqlite"))
+    runs = db.execute("SELECT key, method FROM runs ORDER BY key").fetchall()
+    for j, (key, m) in enumerate(runs):
+        k2 = key + "e"
+        db.execute("INSERT INTO runs SELECT ?, spec_id, model, 'l2', 'l2', method, utility, target, config,"
+                   " nr_images, state, error, created, finished FROM runs WHERE key = ?", (k2, key))
+        db.execute("INSERT INTO spec_runs VALUES (1, ?, ?)", (k2, 10 + j))
+        a = db.execute("SELECT n, ad, coh, com, adcc, ic, add_ FROM aggregates WHERE run_key = ?", (key,)).fetchone()
+        # l2 swaps GradCAM and HiResCAM on every metric
+        other = {"gradcam": "hirescam", "hirescam": "gradcam"}.get(m)
+        if other:
+            okey = [k for k, mm in runs if mm == other][0]
+            a = db.execute("SELECT n, ad, coh, com, adcc, ic, add_ FROM aggregates WHERE run_key = ?",
+                           (okey,)).fetchone()
+        db.execute("INSERT INTO aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (k2,) + tuple(a))
+    db.commit()
+    db.close()
+
+
+def cd(d):
+    db = sqlite3.connect(os.path.join(d, "results.sqlite"))
+    bad = []
+    for k, (h, up) in enumerate(HEADS):
+        col = ["ad", "coh", "com", "adcc", "ic", "add_"][k]
+        rows = []
+        for lay in ("l", "l2"):
+            row = []
+            for m in METHODS[1:]:
+                row.append(db.execute("SELECT a.%s FROM aggregates a JOIN runs r ON r.key = a.run_key"
+                                      " WHERE r.layer = ? AND r.method = ?" % col, (lay, m)).fetchone()[0])
+            rows.append(row)
+        S = np.array(rows)
+        ranks = np.mean([st.rankdata(-x if up else x) for x in S], axis=0)
+        fr = st.friedmanchisquare(*S.T)
+        gp = open(os.path.join(d, "report", "plots", "cd-%s.gp" % h)).read()
+        for m, r in zip(METHODS[1:], ranks):
+            if "'%s (%.2f)'" % (SHOWN[m], r) not in gp:
+                bad.append("cd-%s: no label '%s (%.2f)'" % (h, SHOWN[m], r))
+        if "Friedman p = %.2g;" % fr.pvalue not in gp:
+            bad.append("cd-%s: not Friedman p = %.2g" % (h, fr.pvalue))
+        q = st.studentized_range.ppf(0.95, 4, np.inf) / np.sqrt(2)
+        if "CD = %.2f" % (q * np.sqrt(4 * 5 / (6 * 2))) not in gp:
+            bad.append("cd-%s: not CD = %.2f" % (h, q * np.sqrt(4 * 5 / (6 * 2))))
+    for b in bad:
+        print(b)
+    return 1 if bad else 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "layer":
+        layer(sys.argv[2])
+        sys.exit(0)
+    if sys.argv[1] == "cd":
+        sys.exit(cd(sys.argv[2]))
     line = sys.argv[3] if len(sys.argv) > 3 else ""
     if sys.argv[1] == "make":
         make(sys.argv[2], line)
