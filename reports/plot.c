@@ -284,16 +284,16 @@ static int metric_points(const char *dir, const struct results *r, const struct 
 			v[j] = lo[j] = hi[j] = NAN;
 		for (k = 0; k < nb; k++)
 			for (i = start[k]; i < start[k + 1]; i++) {
-				struct stats_ci ci;
 				j = k * methods.nr + names_find(&methods, r->rows[i].method);
 				v[j] = r->rows[i].v[m];
 				if (!isfinite(v[j])) {
 					v[j] = NAN;
 					continue;
 				}
-				if (table_interval(&r->rows[i], m, boot, &ci) == 0) {
-					lo[j] = ci.lo < v[j] ? ci.lo : v[j];
-					hi[j] = ci.hi > v[j] ? ci.hi : v[j];
+				if (r->rows[i].has_ci[m]) {
+					const struct stats_ci *ci = &r->rows[i].ci[m];
+					lo[j] = ci->lo < v[j] ? ci->lo : v[j];
+					hi[j] = ci->hi > v[j] ? ci->hi : v[j];
 				} else {
 					lo[j] = hi[j] = v[j];
 				}

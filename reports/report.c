@@ -257,7 +257,11 @@ int report_build(const char *dir, char **written)
 		ret = -1;
 		goto out;
 	}
-	if (results_load(&r, s) < 0 || results_load_images(&r, s) < 0 || store_summary_load(&sum, s) < 0) {
+	v = store_spec_canonical(s);
+	table_stats_from_canonical(&stats, v);
+	free(v);
+	if (results_load(&r, s) < 0 || results_load_images(&r, s, &stats.mark.boot) < 0 ||
+	    store_summary_load(&sum, s) < 0) {
 		ret = -1;
 		goto out;
 	}
@@ -267,9 +271,6 @@ int report_build(const char *dir, char **written)
 	free(v);
 	v = store_output_value(s, "plots");
 	plots_on = !v || strcmp(v, "0");
-	free(v);
-	v = store_spec_canonical(s);
-	table_stats_from_canonical(&stats, v);
 	free(v);
 	v = store_output_value(s, "formats");
 	formats = parse_formats(v);

@@ -11,6 +11,7 @@
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
+#include "reports/stats.h"
 #include "store/store.h"
 
 const struct metric_info metric_info[METRIC_NR] = {
@@ -191,12 +192,110 @@ int results_load(struct results *r, struct store *s)
 	return 0;
 }
 
-int results_load_images(struct results *r, struct store *s)
+double results_image_value(const struct store_image_value *v, int m)
+{
+	switch (m) {
+	case METRIC_AD:
+		return v->ad;
+	case METRIC_COH:
+		return v->coh;
+	case METRIC_COM:
+		return v->com;
+	case METRIC_IC:
+		return v->ic;
+	case METRIC_ADD:
+		return v->add;
+	}
+	return NAN;
+}
+
+static double adcc(double ad, double coh, double com)
+{
+	return 3.0 / (1.0 / coh + 1.0 / (1.0 - com) + 1.0 / (1.0 - ad));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The interval of ADCC, the harmonic combination of the mean AD, Coh and Com (store_aggregate): over
+ * the images that have all three, each resample draws its images as stats_bootstrap_mean does (the
+ * same draws as the other columns when they have the same images) and gives the ADCC of its means.
+ * 0, or -1 when no image has the three values.
+ */
+static int adcc_interval(const struct store_image_values *iv, const struct stats_boot_opts *o,
+			 struct stats_ci *out)
+{
+	double *v = xcalloc(3 * iv->nr + 1, sizeof(double)), *m;
+	struct stats_rng rng;
+	size_t n = 0, i;
+	unsigned b;
+
+	for (i = 0; i < iv->nr; i++) {
+		const struct store_image_value *x = &iv->rows[i];
+		if (isfinite(x->ad) && isfinite(x->coh) && isfinite(x->com)) {
+			v[3 * n] = x->ad;
+			v[3 * n + 1] = x->coh;
+			v[3 * n + 2] = x->com;
+			n++;
+		}
+	}
+	if (!n || !o->B) {
+		free(v);
+		return -1;
+	}
+	m = xcalloc(o->B, sizeof(double));
+	stats_rng_init(&rng, o->seed);
+	for (b = 0; b < o->B; b++) {
+		double s[3] = { 0, 0, 0 };
+		for (i = 0; i < n; i++) {
+			size_t k = (size_t)stats_rng_below(&rng, n);
+			s[0] += v[3 * k];
+			s[1] += v[3 * k + 1];
+			s[2] += v[3 * k + 2];
+		}
+		m[b] = adcc(s[0] / (double)n, s[1] / (double)n, s[2] / (double)n);
+	}
+	qsort(m, o->B, sizeof(*m), cmp_double);
+	out->lo = stats_percentile(m, o->B, 100.0 * o->alpha / 2);
+	out->hi = stats_percentile(m, o->B, 100.0 * (1 - o->alpha / 2));
+	free(m);
+	free(v);
+	return isfinite(out->lo) && isfinite(out->hi) ? 0 : -1;
+}
+
+/* The bootstrap interval of metric m's mean over the images of x that have it; 0, or -1 if none. */
+static int interval(const struct result *x, int m, const struct stats_boot_opts *o, struct stats_ci *out)
+{
+	double *v;
+	size_t n = 0, i;
+	int ret;
+
+	if (m == METRIC_ADCC)
+		return adcc_interval(&x->images, o, out);
+	v = xcalloc(x->images.nr + 1, sizeof(double));
+	for (i = 0; i < x->images.nr; i++)
+		if (isfinite(results_image_value(&x->images.rows[i], m)))
+			v[n++] = results_image_value(&x->images.rows[i], m);
+	ret = n && o->B ? stats_bootstrap_mean(v, n, o, out) : -1;
+	free(v);
+	return ret;
+}
+
+int results_load_images(struct results *r, struct store *s, const struct stats_boot_opts *o)
 {
 	size_t i;
-	for (i = 0; i < r->nr; i++)
-		if (store_image_values_load(&r->rows[i].images, s, r->rows[i].key) < 0)
+	int m;
+	for (i = 0; i < r->nr; i++) {
+		struct result *x = &r->rows[i];
+		if (store_image_values_load(&x->images, s, x->key) < 0)
 			return -1;
+		for (m = 0; m < METRIC_NR; m++)
+			x->has_ci[m] = isfinite(x->v[m]) && interval(x, m, o, &x->ci[m]) == 0;
+	}
 	return 0;
 }
 

@@ -74,113 +74,19 @@ static struct table_row *new_row(struct table *t)
 	return row;
 }
 
-/* Image i's value of metric m (not ADCC, which is a function of three means). */
-static double image_value(const struct store_image_value *v, int m)
-{
-	switch (m) {
-	case METRIC_AD:
-		return v->ad;
-	case METRIC_COH:
-		return v->coh;
-	case METRIC_COM:
-		return v->com;
-	case METRIC_IC:
-		return v->ic;
-	case METRIC_ADD:
-		return v->add;
-	}
-	return NAN;
-}
-
-static double adcc(double ad, double coh, double com)
-{
-	return 3.0 / (1.0 / coh + 1.0 / (1.0 - com) + 1.0 / (1.0 - ad));
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/*
- * The interval of ADCC, the harmonic combination of the mean AD, Coh and Com (store_aggregate): over
- * the images that have all three, each resample draws its images as stats_bootstrap_mean does (the
- * same draws as the other columns when they have the same images) and gives the ADCC of its means.
- * 0, or -1 when no image has the three values.
- */
-static int adcc_interval(const struct store_image_values *iv, const struct stats_boot_opts *o,
-			 struct stats_ci *out)
-{
-	double *v = xcalloc(3 * iv->nr + 1, sizeof(double)), *m;
-	struct stats_rng rng;
-	size_t n = 0, i;
-	unsigned b;
-
-	for (i = 0; i < iv->nr; i++) {
-		const struct store_image_value *x = &iv->rows[i];
-		if (isfinite(x->ad) && isfinite(x->coh) && isfinite(x->com)) {
-			v[3 * n] = x->ad;
-			v[3 * n + 1] = x->coh;
-			v[3 * n + 2] = x->com;
-			n++;
-		}
-	}
-	if (!n || !o->B) {
-		free(v);
-		return -1;
-	}
-	m = xcalloc(o->B, sizeof(double));
-	stats_rng_init(&rng, o->seed);
-	for (b = 0; b < o->B; b++) {
-		double s[3] = { 0, 0, 0 };
-		for (i = 0; i < n; i++) {
-			size_t k = (size_t)stats_rng_below(&rng, n);
-			s[0] += v[3 * k];
-			s[1] += v[3 * k + 1];
-			s[2] += v[3 * k + 2];
-		}
-		m[b] = adcc(s[0] / (double)n, s[1] / (double)n, s[2] / (double)n);
-	}
-	qsort(m, o->B, sizeof(*m), cmp_double);
-	out->lo = stats_percentile(m, o->B, 100.0 * o->alpha / 2);
-	out->hi = stats_percentile(m, o->B, 100.0 * (1 - o->alpha / 2));
-	free(m);
-	free(v);
-	return isfinite(out->lo) && isfinite(out->hi) ? 0 : -1;
-}
-
-int table_interval(const struct result *x, int m, const struct stats_boot_opts *o, struct stats_ci *out)
-{
-	double *v;
-	size_t n = 0, i;
-	int ret;
-
-	if (m == METRIC_ADCC)
-		return adcc_interval(&x->images, o, out);
-	v = xcalloc(x->images.nr + 1, sizeof(double));
-	for (i = 0; i < x->images.nr; i++)
-		if (isfinite(image_value(&x->images.rows[i], m)))
-			v[n++] = image_value(&x->images.rows[i], m);
-	ret = n && o->B ? stats_bootstrap_mean(v, n, o, out) : -1;
-	free(v);
-	return ret;
-}
-
 static void set_values(struct table_row *row, const struct result *x, const struct table_stats *st)
 {
 	int m;
 	row->x = x;
 	row->ranked = !results_is_baseline(x->method);
 	for (m = 0; m < METRIC_NR; m++) {
-		struct stats_ci ci;
 		row->has[m] = !isnan(x->v[m]) && isfinite(x->v[m]);
 		row->q[m] = row->has[m] ? to_q(x->v[m]) : 0;
-		row->has_ci[m] = row->has[m] && table_interval(x, m, &st->mark.boot, &ci) == 0;
+		row->has_ci[m] = row->has[m] && x->has_ci[m];
 		if (row->has_ci[m]) {
-			row->lo[m] = to_q(ci.lo);
-			row->hi[m] = to_q(ci.hi);
-			row->hw[m] = to_q((ci.hi - ci.lo) / 2);
+			row->lo[m] = to_q(x->ci[m].lo);
+			row->hi[m] = to_q(x->ci[m].hi);
+			row->hw[m] = to_q((x->ci[m].hi - x->ci[m].lo) / 2);
 		}
 	}
 }
@@ -235,9 +141,9 @@ static void mark_tested(struct table *t, const struct table_stats *st)
 				for (r = 0; r < nk; r++) {
 					const struct store_image_values *iv = &t->rows[who[r]].x->images;
 					at = find_image(iv, first->rows[p].idx);
-					if (at == iv->nr || !isfinite(image_value(&iv->rows[at], c)))
+					if (at == iv->nr || !isfinite(results_image_value(&iv->rows[at], c)))
 						break;
-					values[r * first->nr + n] = image_value(&iv->rows[at], c);
+					values[r * first->nr + n] = results_image_value(&iv->rows[at], c);
 				}
 				n += r == nk;
 			}

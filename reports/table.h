@@ -58,13 +58,6 @@ struct table_stats {
  */
 void table_stats_from_canonical(struct table_stats *st, const char *canonical);
 
-/*
- * The bootstrap interval (o) of metric m's mean over the images of x that have a value of it
- * (results_load_images); ADCC's from the ADCC of each resample's mean AD, Coh and Com, drawn as the
- * other columns draw theirs. 0, or -1 when x has no such image.
- */
-int table_interval(const struct result *x, int m, const struct stats_boot_opts *o, struct stats_ci *out);
-
 struct table {
 	char *name;	     /* file stem, e.g. "methods.resnet50.last_conv.rest.predicted"; owned */
 	char *caption;	     /* plain UTF-8 text; owned */
@@ -80,9 +73,9 @@ struct table {
 /*
  * Build every table of r into *out (an array of *nr tables, the caller's: free with tables_free).
  * paper (may be NULL) adds the paper's column set to the methods tables of its network, or to every
- * methods table when no model is named like the network. The intervals come from the rows' per-image
- * values (results_load_images), with st's bootstrap settings (NULL: TABLE_STATS_INIT). The tables
- * borrow r's rows: free them before r.
+ * methods table when no model is named like the network. The intervals are r's (results_load_images);
+ * st (NULL: TABLE_STATS_INIT) says how to print them and mark the best. The tables borrow r's rows:
+ * free them before r.
  */
 void tables_build(const struct results *r, const struct paper_table *paper, const struct table_stats *st,
 		  struct table **out, size_t *nr);

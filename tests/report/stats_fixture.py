@@ -7,6 +7,7 @@
 #                                                canonical text ("statistics bootstrap 1000 ...")
 #   stats_fixture.py check DIR [STATISTICS-LINE]  compare DIR/report/tables with what they should be;
 #                                                prints each difference, exits 1 if any
+#   (STATS_FIXTURE_N=5000 makes a larger database, for timing the report)
 #   stats_fixture.py layer DIR                   add a second layer (runs of other values) to DIR's
 #                                                database: two settings, for the critical differences
 #   stats_fixture.py cd DIR                      check DIR/report/plots/cd-*.gp: average ranks, Friedman
@@ -19,7 +20,7 @@ import numpy as np
 import scipy.stats as st
 
 M64 = (1 << 64) - 1
-N = 30  # images: the exact Wilcoxon distribution (n <= 50)
+N = int(os.environ.get("STATS_FIXTURE_N", "30"))  # images: the exact Wilcoxon distribution (n <= 50)
 METHODS = ["randomcam", "gradcam++", "hirescam", "gradcam", "shapleycam"]  # the paper's order
 SHOWN = {"randomcam": "RandomCAM", "gradcam++": "GradCAM++", "hirescam": "HiResCAM", "gradcam": "GradCAM",
          "shapleycam": "ShapleyCAM"}
