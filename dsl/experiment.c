@@ -65,6 +65,10 @@ void experiment_init(struct experiment *e)
 	for (i = 0; i < ARRAY_SIZE(default_formats); i++)
 		e->table_formats[i] = xstrdup(default_formats[i]);
 	e->nr_table_formats = ARRAY_SIZE(default_formats);
+	e->statistics.bootstrap = 1000;
+	e->statistics.alpha = xstrdup("0.05");
+	e->statistics.alpha_value = 0.05;
+	e->statistics.test = xstrdup("wilcoxon");
 }
 
 static void free_names(struct exp_name *list, size_t nr)
@@ -122,6 +126,8 @@ void experiment_release(struct experiment *e)
 		free(e->table_formats[i]);
 	free(e->table_formats);
 	free(e->paper_table);
+	free(e->statistics.alpha);
+	free(e->statistics.test);
 	for (i = 0; i < e->nr_figures; i++) {
 		free(e->figures[i].image);
 		free(e->figures[i].by);
@@ -616,6 +622,9 @@ const struct exp_choice experiment_quirk_choice = { "quirk", "shapley-live-activ
 						    ARRAY_SIZE(quirks), NULL };
 const struct exp_choice experiment_figure_by_choice = { "'by' value", "method, utility or target", figure_by,
 							ARRAY_SIZE(figure_by), NULL };
+static const char *const tests[] = { "wilcoxon", "bootstrap" };
+const struct exp_choice experiment_test_choice = { "test", "wilcoxon or bootstrap", tests, ARRAY_SIZE(tests),
+						   NULL };
 
 void experiment_set_choice(const struct exp_choice *ch, const char *s, char **field, struct diag *d,
 			   struct src_pos pos)
@@ -1315,6 +1324,25 @@ static void check_control_names(const struct experiment *e, struct diag *d, stru
 		control_in_name(d, pos_or(e->defs[i].pos, nowhere), "definition", e->defs[i].name);
 }
 
+/* statistics.alpha: a number strictly between 0 and 1 (a level of the test and of the intervals). */
+static void check_statistics(struct experiment *e, struct diag *d)
+{
+	struct exp_statistics *st = &e->statistics;
+	char *end = NULL;
+	double a;
+
+	if (!st->on)
+		return;
+	a = st->alpha ? strtod(st->alpha, &end) : NAN;
+	if (!st->alpha || end == st->alpha || *end || !(a > 0 && a < 1))
+		diag_error(
+			d, pos_or(st->alpha_pos, st->pos),
+			"bad 'alpha' '%s' in 'statistics': expected a number between 0 and 1, such as 0.05",
+			st->alpha ? st->alpha : "null");
+	else
+		st->alpha_value = a;
+}
+
 int experiment_validate(struct experiment *e, struct diag *d)
 {
 	struct src_pos nowhere = { NULL, 0, 0 };
@@ -1361,6 +1389,7 @@ int experiment_validate(struct experiment *e, struct diag *d)
 	check_excludes(e, d);
 	check_zip(e, d);
 	check_outputs(e, d);
+	check_statistics(e, d);
 	return d->errors > before ? -1 : 0;
 }
 
@@ -1386,6 +1415,8 @@ int experiment_validate(struct experiment *e, struct diag *d)
  *                                 which the two front ends keep in different forms (YAML's inline code,
  *                                 the Lua function's own source)
  *   tables 0|1 / plots 0|1 / formats F... / paper T|-
+ *   statistics bootstrap B alpha A seed S test T      only when the spec has 'statistics'; A is the
+ *                                 shortest decimal that reads back as the same double
  *   figure IMAGE BY               in the order written
  *
  * Paths are absolute and normalised. Positions are not part of the text.
@@ -1541,6 +1572,18 @@ char *experiment_canonical(const struct experiment *e)
 	}
 	strbuf_addch(&sb, '\n');
 	put_kv(&sb, "", "paper", e->paper_table);
+	if (e->statistics.on) {
+		char alpha[32];
+		int prec = 0;
+		/* the shortest decimal that reads back as the same double: "0.05", not 0.050000000000000003 */
+		do
+			snprintf(alpha, sizeof(alpha), "%.*g", ++prec, e->statistics.alpha_value);
+		while (prec < 17 && strtod(alpha, NULL) != e->statistics.alpha_value);
+		strbuf_addf(&sb, "statistics bootstrap %zu alpha %s seed %llu test ", e->statistics.bootstrap,
+			    alpha, (unsigned long long)e->statistics.seed);
+		put_str(&sb, e->statistics.test);
+		strbuf_addch(&sb, '\n');
+	}
 	for (i = 0; i < e->nr_figures; i++) {
 		strbuf_addstr(&sb, "figure ");
 		put_str(&sb, e->figures[i].image);

@@ -77,6 +77,20 @@ struct exp_def {
 	struct src_pos pos;
 };
 
+/*
+ * statistics: the report's uncertainty (reports/stats.h): bootstrap intervals of every mean and the
+ * paired test behind the bold marks. Off unless the spec has the key.
+ */
+struct exp_statistics {
+	int on;
+	size_t bootstrap; /* resamples (default 1000) */
+	char *alpha;	  /* as written (default "0.05"); alpha_value once validated: 0 < alpha < 1 */
+	double alpha_value;
+	uint64_t seed; /* the bootstrap's seed (default 0) */
+	char *test;    /* "wilcoxon" (default) or "bootstrap" */
+	struct src_pos pos, alpha_pos;
+};
+
 struct exp_figure {
 	char *image;	/* an image of the dataset (path as listed, or its index as a decimal string) */
 	char *by;	/* "method", "utility" or "target": what goes side by side */
@@ -123,6 +137,7 @@ struct experiment {
 	struct src_pos paper_pos; /* where it was written; line 0 if not */
 	struct exp_figure *figures;
 	size_t nr_figures;
+	struct exp_statistics statistics;
 };
 
 /*
@@ -161,7 +176,8 @@ struct exp_choice {
 	int (*valid)(const char *s); /* NULL: the names are the valid values */
 };
 extern const struct exp_choice experiment_device_choice, experiment_precision_choice,
-	experiment_layout_choice, experiment_figure_by_choice, experiment_quirk_choice;
+	experiment_layout_choice, experiment_figure_by_choice, experiment_quirk_choice,
+	experiment_test_choice;
 /*
  * *field (owned by the experiment) becomes a copy of s when it is valid; otherwise an error at pos
  * with the nearest name, or else with what to use.

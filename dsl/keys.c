@@ -40,7 +40,11 @@ const struct exp_key exp_output_keys[6] = {
 	{ "paper", O_PAPER },	{ "figures", O_FIGURES }, { "figure", O_FIGURES },
 };
 
-const struct exp_key exp_top_keys[22] = {
+const struct exp_key exp_statistics_keys[4] = {
+	{ "bootstrap", S_BOOTSTRAP }, { "alpha", S_ALPHA }, { "seed", S_SEED }, { "test", S_TEST },
+};
+
+const struct exp_key exp_top_keys[23] = {
 	{ "name", T_NAME },	  { "output", T_OUTPUT },	{ "device", T_DEVICE },
 	{ "batch", T_BATCH },	  { "seed", T_SEED },		{ "models", T_MODELS },
 	{ "data", T_DATA },	  { "methods", T_METHODS },	{ "utilities", T_UTILITIES },
@@ -48,7 +52,7 @@ const struct exp_key exp_top_keys[22] = {
 	{ "define", T_DEFINE },	  { "outputs", T_OUTPUTS },	{ "model", T_MODELS },
 	{ "method", T_METHODS },  { "utility", T_UTILITIES },	{ "target", T_TARGETS },
 	{ "metric", T_METRICS },  { "precision", T_PRECISION }, { "channels_last", T_CHANNELS_LAST },
-	{ "quirk", T_QUIRK },
+	{ "quirk", T_QUIRK },	  { "statistics", T_STATISTICS },
 };
 
 const struct exp_field *exp_field_of(const struct exp_field *fields, size_t n, int id)
@@ -69,6 +73,7 @@ const struct exp_field *exp_field_of(const struct exp_field *fields, size_t n, i
 #define DATA(f) offsetof(struct exp_data, f)
 #define EXCLUDE(f) offsetof(struct exp_exclude, f)
 #define FIGURE(f) offsetof(struct exp_figure, f)
+#define STATISTICS(f) offsetof(struct exp_statistics, f)
 #define EXP(f) offsetof(struct experiment, f)
 
 const struct exp_field exp_layer_fields[3] = {
@@ -112,6 +117,14 @@ const struct exp_field exp_output_fields[3] = {
 	{ F(O_PAPER, STR, EXP(paper_table)), .sets_pos = 1, .pos = EXP(paper_pos) },
 };
 
+const struct exp_field exp_statistics_fields[4] = {
+	{ F(S_BOOTSTRAP, SIZE, STATISTICS(bootstrap)), .min = 1, .max = 1000000 },
+	{ F(S_ALPHA, STR, STATISTICS(alpha)), .required = "a number between 0 and 1", .sets_pos = 1,
+	  .pos = STATISTICS(alpha_pos) },
+	{ F(S_SEED, U64, STATISTICS(seed)) },
+	{ F(S_TEST, CHOICE, STATISTICS(test)), .choice = &experiment_test_choice },
+};
+
 const struct exp_field exp_top_fields[11] = {
 	{ F(T_NAME, STR, EXP(name)), .sets_pos = 1, .pos = EXP(name_pos) },
 	{ F(T_OUTPUT, STR, EXP(output)), .sets_pos = 1, .pos = EXP(output_pos) },
@@ -141,6 +154,7 @@ static const struct {
 	{ "grid", "'grid'", exp_grid_keys, ARRAY_SIZE(exp_grid_keys) },
 	{ "data", "'data'", exp_data_keys, ARRAY_SIZE(exp_data_keys) },
 	{ "outputs", "'outputs'", exp_output_keys, ARRAY_SIZE(exp_output_keys) },
+	{ "statistics", "'statistics'", exp_statistics_keys, ARRAY_SIZE(exp_statistics_keys) },
 	{ "model", "a model (in 'models')", exp_model_keys, ARRAY_SIZE(exp_model_keys) },
 };
 

@@ -26,6 +26,8 @@ enum { G_EXCLUDE, G_ZIP };
 enum { F_IMAGE, F_BY };
 /* outputs */
 enum { O_TABLES, O_PLOTS, O_FORMATS, O_PAPER, O_FIGURES };
+/* statistics */
+enum { S_BOOTSTRAP, S_ALPHA, S_SEED, S_TEST };
 /* the top level (define takes exp_def_kind) */
 enum {
 	T_NAME,
@@ -43,6 +45,7 @@ enum {
 	T_METRICS,
 	T_GRID,
 	T_DEFINE,
+	T_STATISTICS, /* before T_OUTPUTS: lua.c reads the sections from T_NAME to T_OUTPUTS */
 	T_OUTPUTS,
 	T_QUIRK
 };
@@ -91,6 +94,7 @@ extern const struct exp_field exp_data_fields[5];
 extern const struct exp_field exp_exclude_fields[5];
 extern const struct exp_field exp_figure_fields[2];
 extern const struct exp_field exp_output_fields[3];
+extern const struct exp_field exp_statistics_fields[4];
 extern const struct exp_field exp_top_fields[11];
 
 extern const struct exp_key exp_layer_keys[3];
@@ -101,6 +105,7 @@ extern const struct exp_key exp_grid_keys[2];
 extern const struct exp_key exp_define_keys[6];
 extern const struct exp_key exp_figure_keys[2];
 extern const struct exp_key exp_output_keys[6];
-extern const struct exp_key exp_top_keys[22];
+extern const struct exp_key exp_statistics_keys[4];
+extern const struct exp_key exp_top_keys[23];
 
 #endif

@@ -1150,6 +1150,22 @@ static void get_data(struct lua_ctx *c, lua_State *L, int v, const struct where 
 	read_fields(c, L, v, FIELDS(exp_data_keys), FIELDS(exp_data_fields), w, dt);
 }
 
+/* statistics: {bootstrap, alpha, seed, test}; an empty table asks for the defaults. */
+static void get_statistics(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	struct exp_statistics *st = &c->e->statistics;
+
+	v = lua_absindex(L, v);
+	st->pos = w->pos;
+	if (!is_mapping(L, v)) {
+		type_error(c, L, v, w, "a mapping with 'bootstrap', 'alpha', 'seed' or 'test'");
+		return;
+	}
+	st->on = 1;
+	check_keys(c, L, v, "statistics", exp_statistics_keys, ARRAY_SIZE(exp_statistics_keys), w);
+	read_fields(c, L, v, FIELDS(exp_statistics_keys), FIELDS(exp_statistics_fields), w, st);
+}
+
 static void get_exclude(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
 	struct experiment *e = c->e;
@@ -1571,6 +1587,9 @@ static void convert_experiment(struct lua_ctx *c, lua_State *L, int t)
 			break;
 		case T_DATA:
 			get_data(c, L, v, &f);
+			break;
+		case T_STATISTICS:
+			get_statistics(c, L, v, &f);
 			break;
 		case T_GRID:
 			get_grid(c, L, v, &f);

@@ -631,6 +631,25 @@ static void parse_data(struct yctx *c, yaml_node_t *v)
 	walk_map(c, v, &data_section, &c->e->data);
 }
 
+/* ---- statistics ---- */
+
+static const struct section statistics_section = { "statistics", FIELDS(exp_statistics_keys),
+						   FIELDS(exp_statistics_fields), NULL };
+
+/* statistics: {bootstrap, alpha, seed, test}; an empty mapping asks for the defaults, null for none. */
+static void parse_statistics(struct yctx *c, yaml_node_t *v)
+{
+	c->e->statistics.pos = pos_of(c, v);
+	if (is_null(v))
+		return;
+	if (v->type != YAML_MAPPING_NODE) {
+		type_error(c, v, "a mapping with 'bootstrap', 'alpha', 'seed' or 'test'", "statistics");
+		return;
+	}
+	c->e->statistics.on = 1;
+	walk_map(c, v, &statistics_section, &c->e->statistics);
+}
+
 /* ---- grid ---- */
 
 static const struct section exclude_section = { "exclude", FIELDS(exp_exclude_keys),
@@ -815,6 +834,9 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 		break;
 	case T_DATA:
 		parse_data(c, v);
+		break;
+	case T_STATISTICS:
+		parse_statistics(c, v);
 		break;
 	case T_GRID:
 		if (v->type == YAML_MAPPING_NODE)

@@ -98,7 +98,7 @@ static void side_release(struct side *sd)
 	free(sd->paired);
 }
 
-static int same_run(const struct store_result *a, const struct store_result *b)
+static int same_run(const struct store_run_result *a, const struct store_run_result *b)
 {
 	int f;
 
@@ -109,9 +109,9 @@ static int same_run(const struct store_result *a, const struct store_result *b)
 }
 
 /* One row: a and b may each be NULL (a run one side lacks), not both. */
-static void row(struct tab *t, const struct store_result *a, const struct store_result *b, const int *want)
+static void row(struct tab *t, const struct store_run_result *a, const struct store_run_result *b, const int *want)
 {
-	const struct store_result *r = a ? a : b;
+	const struct store_run_result *r = a ? a : b;
 	int f, m;
 
 	for (f = 0; f < TAB_STATE; f++)
@@ -233,7 +233,7 @@ int cmd_compare(int argc, char **argv)
 	tab_begin(&t, stdout, fmt, cols, nr_cols);
 	/* A's runs in its grid order, each with its first match in B (a version has each run once) */
 	for (i = 0; i < A.res.nr; i++) {
-		const struct store_result *a = &A.res.runs[i], *b = NULL;
+		const struct store_run_result *a = &A.res.runs[i], *b = NULL;
 
 		for (j = 0; j < B.res.nr; j++)
 			if (!B.paired[j] && same_run(a, &B.res.runs[j])) {

@@ -39,7 +39,7 @@ static const char results_usage[] =
 
 struct image_rows {
 	struct tab *t;
-	const struct store_result *r;
+	const struct store_run_result *r;
 	const int *want; /* metrics: ad coh com adcc ic add; per image adcc has no value */
 };
 
@@ -162,7 +162,7 @@ int cmd_results(int argc, char **argv)
 	tab_begin(&t, stdout, fmt, cols, nr_cols);
 	status = 0;
 	for (i = 0; i < res.nr; i++) {
-		const struct store_result *r = &res.runs[i];
+		const struct store_run_result *r = &res.runs[i];
 
 		if (!tab_where_match(&where, r))
 			continue;

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "cam/torch_load.h"
 #include "dsl/experiment.h"
@@ -309,20 +308,6 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The images of the selection a results database's runs cover (the runs' nr_images), or -1. */
-static long selection_size(struct store *s)
-{
-	sqlite3_stmt *st;
-	long n = -1;
-
-	if (sqlite3_prepare_v2(store_db(s), "SELECT max(nr_images) FROM runs", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		n = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
 /*
  * The shards under DIR/shards (camlab submit, run --shard) and the image results each holds; whether it
  * runs now, had nothing to do, or is missing or incomplete, and the command that runs those again. With
@@ -351,7 +336,7 @@ static long print_shards(const char *dir, const char *intro, int complete)
 		struct store_summary sum = STORE_SUMMARY_INIT;
 		struct store *s = store_open_readonly(sh[i].dir);
 		if (s && nr_images < 0)
-			nr_images = selection_size(s);
+			nr_images = store_selection_size(s);
 		if (s && !spec && store_summary_load(&sum, s) == 0 && sum.nr_specs)
 			spec = xstrdup(sum.specs[sum.nr_specs - 1].path);
 		store_summary_release(&sum);

@@ -23,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "cam/batch.h"
 #include "cam/methods.h"
@@ -474,18 +473,9 @@ static void fake_crash(const struct runner *r, size_t batches)
 static void fake_full_disk(struct store *s)
 {
 	const char *v = getenv("CAMLAB_TEST_DB_PAGES");
-	sqlite3_stmt *st;
-	long pages = 0;
-	char sql[64];
 
-	if (!s || !v || !*v)
-		return;
-	if (sqlite3_prepare_v2(store_db(s), "PRAGMA page_count", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		pages = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld", pages + strtol(v, NULL, 10));
-	sqlite3_exec(store_db(s), sql, NULL, NULL, NULL);
+	if (s && v && *v)
+		store_limit_growth(s, strtol(v, NULL, 10));
 }
 
 /*

@@ -152,7 +152,7 @@ int tab_end(struct tab *t)
 static const char *const field_names[TAB_NR_FIELDS] = { "model",   "layer",  "method",
 							"utility", "target", "state" };
 
-const char *tab_field_value(const struct store_result *r, enum tab_field f)
+const char *tab_field_value(const struct store_run_result *r, enum tab_field f)
 {
 	switch (f) {
 	case TAB_MODEL:
@@ -225,7 +225,7 @@ int tab_where_add(struct tab_where *w, const char *arg)
 	return 0;
 }
 
-int tab_where_match(const struct tab_where *w, const struct store_result *r)
+int tab_where_match(const struct tab_where *w, const struct store_run_result *r)
 {
 	int f;
 	size_t i;
@@ -257,7 +257,7 @@ void tab_where_release(struct tab_where *w)
 
 const char *const tab_metric_names[TAB_NR_METRICS] = { "ad", "coh", "com", "adcc", "ic", "add" };
 
-double tab_metric(const struct store_result *r, int m)
+double tab_metric(const struct store_run_result *r, int m)
 {
 	const double v[TAB_NR_METRICS] = { r->ad, r->coh, r->com, r->adcc, r->ic, r->add };
 	return v[m];

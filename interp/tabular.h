@@ -12,7 +12,7 @@
 #include "lib/strbuf.h"
 
 struct store;
-struct store_result;
+struct store_run_result;
 struct store_results;
 
 enum tab_format { TAB_MARKDOWN, TAB_CSV, TAB_JSON };
@@ -69,14 +69,14 @@ struct tab_where {
  * ends a value only where a field name and '=' follow it, so a value may hold commas.
  */
 int tab_where_add(struct tab_where *w, const char *arg);
-int tab_where_match(const struct tab_where *w, const struct store_result *r);
-const char *tab_field_value(const struct store_result *r, enum tab_field f);
+int tab_where_match(const struct tab_where *w, const struct store_run_result *r);
+const char *tab_field_value(const struct store_run_result *r, enum tab_field f);
 void tab_where_release(struct tab_where *w);
 
 /* The aggregate metrics a run has, in the report's order: ad, coh, com, adcc, ic, add. */
 #define TAB_NR_METRICS 6
 extern const char *const tab_metric_names[TAB_NR_METRICS];
-double tab_metric(const struct store_result *r, int m);
+double tab_metric(const struct store_run_result *r, int m);
 /*
  * --metrics "ad,coh": want[m] = 1 for each metric named (want[] zeroed first); "all" is every one.
  * 0, or -1 after an error with the nearest name.

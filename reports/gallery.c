@@ -4,7 +4,6 @@
  */
 #include "reports/gallery.h"
 
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "lib/xalloc.h"
 #include "reports/figure.h"
 #include "reports/table.h"
+#include "store/store.h"
 
 enum by { BY_METHOD, BY_UTILITY, BY_TARGET };
 
@@ -44,70 +44,43 @@ static int (*const order[])(const char *, const char *) = {
 };
 
 /* The prepared input of image idx, and the name of its file (its path's last part) appended to name. */
-static int load_input(sqlite3 *db, const char *model, long idx, struct image *img, struct strbuf *name)
+static int load_input(struct store *s, const char *model, long idx, struct image *img, struct strbuf *name)
 {
-	sqlite3_stmt *st;
+	struct store_input in;
 	int ret = -1;
 
-	if (sqlite3_prepare_v2(db, "SELECT h, w, rgb, path FROM inputs WHERE model = ? AND idx = ?", -1, &st,
-			       NULL) != SQLITE_OK)
-		return error("cannot read the inputs of the results database: %s", sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, idx);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		int h = sqlite3_column_int(st, 0), w = sqlite3_column_int(st, 1);
-		const void *rgb = sqlite3_column_blob(st, 2);
-		if (h > 0 && w > 0 && rgb && sqlite3_column_bytes(st, 2) == h * w * 3 &&
-		    image_alloc(img, w, h) == 0) {
-			const char *path = (const char *)sqlite3_column_text(st, 3);
-			const char *slash = path ? strrchr(path, '/') : NULL;
-			memcpy(img->rgb, rgb, (size_t)h * (size_t)w * 3);
-			if (path)
-				strbuf_addstr(name, slash ? slash + 1 : path);
-			ret = 0;
-		}
+	store_input_init(&in);
+	if (store_input_load(&in, s, model, idx) > 0 && image_alloc(img, in.w, in.h) == 0) {
+		const char *slash = in.path ? strrchr(in.path, '/') : NULL;
+		memcpy(img->rgb, in.rgb, (size_t)in.h * (size_t)in.w * 3);
+		if (in.path)
+			strbuf_addstr(name, slash ? slash + 1 : in.path);
+		ret = 0;
 	}
-	sqlite3_finalize(st);
+	store_input_release(&in);
 	return ret;
 }
 
 /* The overlay of run x's heatmap of image idx on in; 1 drawn, 0 no (usable) heatmap stored. */
-static int load_overlay(sqlite3 *db, const struct result *x, long idx, const struct image *in,
+static int load_overlay(struct store *s, const struct result *x, long idx, const struct image *in,
 			struct image *out, long *cls)
 {
-	sqlite3_stmt *st;
-	int found = 0;
+	struct store_heatmap hm;
+	int found = 0, rc;
 
-	*cls = -1;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT h.h, h.w, h.data, (SELECT class FROM images i WHERE i.run_key = h.run_key"
-			       " AND i.idx = h.idx) FROM heatmaps h WHERE h.run_key = ? AND h.idx = ?",
-			       -1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the heatmaps of the results database: %s", sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, x->key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, idx);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		int h = sqlite3_column_int(st, 0), w = sqlite3_column_int(st, 1);
-		const unsigned char *p = sqlite3_column_blob(st, 2);
-		size_t n = (size_t)h * (size_t)w, i;
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			*cls = (long)sqlite3_column_int64(st, 3);
-		if (h != in->h || w != in->w || !p || (size_t)sqlite3_column_bytes(st, 2) != n * 4) {
-			warning("heatmap of run %s, image %ld is %dx%d, its input %dx%d; left out of the figure",
-				x->key, idx, w, h, in->w, in->h);
-		} else {
-			float *heat = xmalloc(n * sizeof(float));
-			for (i = 0; i < n; i++) { /* float32 little-endian, whatever this machine is */
-				uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
-					     (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-				memcpy(&heat[i], &u, sizeof(float));
-			}
-			found = overlay_jet(in, heat, 0.5f, out) == 0;
-			free(heat);
-		}
+	store_heatmap_init(&hm);
+	rc = store_heatmap_load(&hm, s, x->key, idx);
+	*cls = hm.cls;
+	if (rc > 0) {
+		if (hm.h != in->h || hm.w != in->w || !hm.data)
+			warning("heatmap of run %s, image %ld is %dx%d, its input %dx%d; left out of the "
+				"figure",
+				x->key, idx, hm.w, hm.h, in->w, in->h);
+		else
+			found = overlay_jet(in, hm.data, 0.5f, out) == 0;
 	}
-	sqlite3_finalize(st);
-	return found;
+	store_heatmap_release(&hm);
+	return rc < 0 ? -1 : found;
 }
 
 static size_t add_name(const char ***v, size_t *nr, size_t *alloc, const char *s,
@@ -145,31 +118,23 @@ static int varies(const struct cand *c, size_t n, enum by b)
 	return 0;
 }
 
-static void add_target(struct strbuf *sb, sqlite3 *db, const char *model, const char *target, long cls)
+static void add_target(struct strbuf *sb, struct store *s, const char *model, const char *target, long cls)
 {
-	sqlite3_stmt *st;
-	const unsigned char *name = NULL;
+	char *name = NULL;
 
 	strbuf_addstr(sb, target);
 	if (cls < 0)
 		return;
 	/* the class's name where the run recorded the model's class names */
-	if (sqlite3_prepare_v2(db, "SELECT name FROM classes WHERE model = ? AND idx = ?", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, cls);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			name = sqlite3_column_text(st, 0);
-		if (name)
-			strbuf_addf(sb, ": %s (%ld)", name, cls);
-		sqlite3_finalize(st);
-	}
+	if ((name = store_class_name(s, model, cls)))
+		strbuf_addf(sb, ": %s (%ld)", name, cls);
 	if (!name && strcmp(target, "class") && strspn(target, "0123456789") != strlen(target))
 		strbuf_addf(sb, " (class %ld)", cls);
+	free(name);
 }
 
 /* One figure: image idx, runs x[0..n) of one model and layer, varying b. 1 drawn, 0 nothing, -1 failed. */
-static int figure_one(const char *dir, sqlite3 *db, long idx, enum by b, const char *by_name,
+static int figure_one(const char *dir, struct store *s, long idx, enum by b, const char *by_name,
 		      const struct result *x, size_t n, struct plot_list *l)
 {
 	struct image in = IMAGE_INIT;
@@ -183,12 +148,12 @@ static int figure_one(const char *dir, sqlite3 *db, long idx, enum by b, const c
 	const char **row_labels = NULL;
 	int ret = 0, other[2], ov[2];
 
-	if (load_input(db, x->model, idx, &in, &file) < 0)
+	if (load_input(s, x->model, idx, &in, &file) < 0)
 		goto out; /* the image was not prepared for this model: nothing to show */
 	for (i = 0, k = 0; i < n; i++) {
 		c[k].x = &x[i];
 		image_init(&c[k].over);
-		if (load_overlay(db, &x[i], idx, &in, &c[k].over, &c[k].cls) > 0)
+		if (load_overlay(s, &x[i], idx, &in, &c[k].over, &c[k].cls) > 0)
 			k++;
 		else
 			image_release(&c[k].over);
@@ -247,7 +212,7 @@ static int figure_one(const char *dir, sqlite3 *db, long idx, enum by b, const c
 		cells[cell].img = &c[i].over;
 		if (c[i].row == top[c[i].col] || b == BY_TARGET) {
 			if (b == BY_TARGET)
-				add_target(lab, db, c[i].x->model, c[i].x->target, c[i].cls);
+				add_target(lab, s, c[i].x->model, c[i].x->target, c[i].cls);
 			else
 				strbuf_addstr(lab, figure_display_name(dim(c[i].x, b)));
 			cells[cell].label = lab->buf;
@@ -278,7 +243,7 @@ static int figure_one(const char *dir, sqlite3 *db, long idx, enum by b, const c
 			strbuf_addf(&title, ", %s utility", figure_display_name(c[0].x->utility));
 		else {
 			strbuf_addstr(&title, ", target ");
-			add_target(&title, db, c[0].x->model, c[0].x->target, c[0].cls);
+			add_target(&title, s, c[0].x->model, c[0].x->target, c[0].cls);
 		}
 	}
 	strbuf_addf(&stem, "image%ld.by-", idx);
@@ -325,45 +290,51 @@ out:
 	return ret;
 }
 
-int gallery_build(const char *dir, const struct results *r, sqlite3 *db, struct plot_list *l)
-{
-	sqlite3_stmt *st;
-	size_t i, j;
-	int ret = 0, rc;
+struct gallery {
+	const char *dir;
+	const struct results *r;
+	struct store *s;
+	struct plot_list *l;
+};
 
-	if (sqlite3_prepare_v2(db, "SELECT idx, by FROM figures ORDER BY idx, by", -1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the figure requests of the results database: %s", sqlite3_errmsg(db));
-	while (sqlite3_step(st) == SQLITE_ROW && !ret) {
-		long idx = (long)sqlite3_column_int64(st, 0);
-		const char *by = (const char *)sqlite3_column_text(st, 1);
-		enum by b;
-		int drawn = 0;
-		if (!by)
-			by = "method";
-		if (!strcmp(by, "method")) {
-			b = BY_METHOD;
-		} else if (!strcmp(by, "utility")) {
-			b = BY_UTILITY;
-		} else if (!strcmp(by, "target")) {
-			b = BY_TARGET;
-		} else {
-			warning("figure of image %ld varies '%s', not method, utility or target; skipped", idx, by);
-			continue;
-		}
-		/* One figure per model and layer: the results are sorted by those first. */
-		for (i = 0; i < r->nr && !ret; i = j) {
-			for (j = i + 1; j < r->nr && r->rows[j].layer_ord == r->rows[i].layer_ord &&
-					r->rows[j].model_ord == r->rows[i].model_ord;
-			     j++)
-				;
-			rc = figure_one(dir, db, idx, b, by, &r->rows[i], j - i, l);
-			if (rc < 0)
-				ret = -1; /* gnuplot is missing or failing: the next figure would too */
-			drawn |= rc > 0;
-		}
-		if (!drawn && !ret)
-			warning("no heatmaps of image %ld are stored; no figure for it", idx);
+static int gallery_one(long idx, const char *by, void *data)
+{
+	struct gallery *g = data;
+	const struct results *r = g->r;
+	size_t i, j;
+	enum by b;
+	int ret = 0, rc, drawn = 0;
+
+	if (!by)
+		by = "method";
+	if (!strcmp(by, "method")) {
+		b = BY_METHOD;
+	} else if (!strcmp(by, "utility")) {
+		b = BY_UTILITY;
+	} else if (!strcmp(by, "target")) {
+		b = BY_TARGET;
+	} else {
+		warning("figure of image %ld varies '%s', not method, utility or target; skipped", idx, by);
+		return 0;
 	}
-	sqlite3_finalize(st);
+	/* One figure per model and layer: the results are sorted by those first. */
+	for (i = 0; i < r->nr && !ret; i = j) {
+		for (j = i + 1; j < r->nr && r->rows[j].layer_ord == r->rows[i].layer_ord &&
+				r->rows[j].model_ord == r->rows[i].model_ord;
+		     j++)
+			;
+		rc = figure_one(g->dir, g->s, idx, b, by, &r->rows[i], j - i, g->l);
+		if (rc < 0)
+			ret = -1; /* gnuplot is missing or failing: the next figure would too */
+		drawn |= rc > 0;
+	}
+	if (!drawn && !ret)
+		warning("no heatmaps of image %ld are stored; no figure for it", idx);
 	return ret;
+}
+
+int gallery_build(const char *dir, const struct results *r, struct store *s, struct plot_list *l)
+{
+	struct gallery g = { dir, r, s, l };
+	return store_each_figure(s, gallery_one, &g);
 }

@@ -9,7 +9,7 @@
 #include "reports/plot.h"
 #include "reports/results.h"
 
-struct sqlite3;
+struct store;
 
 /*
  * Draw the figures into dir (which exists) as image<IDX>.by-<BY>.<MODEL>.<LAYER>.png and list them in
@@ -18,6 +18,6 @@ struct sqlite3;
  * draws them) per value of the one that does. Returns 0, or -1 when some figure could not be drawn
  * (reported with error() or warning()).
  */
-int gallery_build(const char *dir, const struct results *r, struct sqlite3 *db, struct plot_list *l);
+int gallery_build(const char *dir, const struct results *r, struct store *s, struct plot_list *l);
 
 #endif

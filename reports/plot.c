@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "lib/xalloc.h"
 #include "reports/figure.h"
 #include "reports/table.h"
+#include "store/store.h"
 
 #define FONT "sans,10"
 
@@ -142,16 +142,6 @@ static size_t names_find(const struct names *n, const char *s)
 	return i;
 }
 
-/* A bar chart's y range: from 0, up to the data, or to 1 where all is 0 (gnuplot warns of an empty range). */
-static const char *y_range(const double *v, size_t n)
-{
-	size_t i;
-	for (i = 0; i < n; i++)
-		if (!isnan(v[i]) && v[i] != 0)
-			return "[0:*]";
-	return "[0:1]";
-}
-
 /*
  * What gnuplot said about a script that drew, a warning a line: a script draws its plot twice (PNG, SVG),
  * so each thing it says comes twice, differing only in the script's line number; it is said once.
@@ -262,8 +252,13 @@ static int same_block(const struct result *a, const struct result *b, int with_u
 	       (!with_utility || !strcmp(a->utility, b->utility));
 }
 
-/* Per metric: one cluster per methods table (model, layer, utility, target), one bar per method. */
-static int metric_bars(const char *dir, const struct results *r, struct plot_list *l)
+/*
+ * Per metric: one cluster per methods table (model, layer, utility, target), in it each method's mean
+ * as a dot with its bootstrap interval as whiskers (boot; a mean without an interval has none), on a y
+ * axis fitted to the intervals: differences of a point matter where bars from 0 would hide them.
+ */
+static int metric_points(const char *dir, const struct results *r, const struct stats_boot_opts *boot,
+			 struct plot_list *l)
 {
 	struct names methods = { 0 }, utilities = { 0 }, targets = { 0 };
 	size_t i, j, k, nb = 0, *start = xcalloc(r->nr + 1, sizeof(size_t));
@@ -279,45 +274,76 @@ static int metric_bars(const char *dir, const struct results *r, struct plot_lis
 	start[nb] = r->nr;
 	for (m = 0; m < METRIC_NR; m++) {
 		struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT;
-		double *v = xcalloc(nb * methods.nr + 1, sizeof(double));
+		double *v = xcalloc(3 * nb * methods.nr + 1, sizeof(double)), *lo, *hi, ymin = NAN,
+		       ymax = NAN, pad;
 		int *shown = xcalloc(methods.nr + 1, sizeof(int)), any = 0, w, col, rc;
+		size_t ns = 0, s;
+		lo = v + nb * methods.nr;
+		hi = lo + nb * methods.nr;
 		for (j = 0; j < nb * methods.nr; j++)
-			v[j] = NAN;
+			v[j] = lo[j] = hi[j] = NAN;
 		for (k = 0; k < nb; k++)
-			for (i = start[k]; i < start[k + 1]; i++)
-				v[k * methods.nr + names_find(&methods, r->rows[i].method)] = r->rows[i].v[m];
+			for (i = start[k]; i < start[k + 1]; i++) {
+				j = k * methods.nr + names_find(&methods, r->rows[i].method);
+				v[j] = r->rows[i].v[m];
+				if (!isfinite(v[j])) {
+					v[j] = NAN;
+					continue;
+				}
+				if (r->rows[i].has_ci[m]) {
+					const struct stats_ci *ci = &r->rows[i].ci[m];
+					lo[j] = ci->lo < v[j] ? ci->lo : v[j];
+					hi[j] = ci->hi > v[j] ? ci->hi : v[j];
+				} else {
+					lo[j] = hi[j] = v[j];
+				}
+				ymin = isnan(ymin) || lo[j] < ymin ? lo[j] : ymin;
+				ymax = isnan(ymax) || hi[j] > ymax ? hi[j] : ymax;
+			}
 		/* A method without this metric anywhere gets neither a column nor a legend entry. */
 		for (j = 0; j < nb * methods.nr; j++)
 			if (!isnan(v[j]))
 				any = shown[j % methods.nr] = 1;
-		strbuf_addstr(&data, "$data << EOD\n");
+		for (j = 0; j < methods.nr; j++)
+			ns += shown[j] != 0;
+		strbuf_addstr(&data,
+			      "# cluster, then per method: mean, interval low, high (%)\n$data << EOD\n");
 		for (k = 0; k < nb; k++) {
 			strbuf_addf(&data, "%zu", k);
 			for (j = 0; j < methods.nr; j++) {
+				size_t at = k * methods.nr + j;
 				if (!shown[j])
 					continue;
-				if (isnan(v[k * methods.nr + j]))
-					strbuf_addstr(&data, " NaN");
+				if (isnan(v[at]))
+					strbuf_addstr(&data, " NaN NaN NaN");
 				else
-					strbuf_addf(&data, " %.4f", 100 * v[k * methods.nr + j]);
+					strbuf_addf(&data, " %.4f %.4f %.4f", 100 * v[at], 100 * lo[at],
+						    100 * hi[at]);
 			}
 			strbuf_addch(&data, '\n');
 		}
 		strbuf_addstr(&data, "EOD\n");
+		/* a twentieth of the span above and below; a span of 0 (all equal) gets one point each way */
+		pad = any && ymax > ymin ? (ymax - ymin) * 100 / 20 : 1;
 		if (any) {
 			if (strcmp(metric_info[m].longname, metric_info[m].name))
 				strbuf_addf(&title, "%s (%s)", metric_info[m].longname, metric_info[m].name);
 			else
 				strbuf_addstr(&title, metric_info[m].name);
-			strbuf_addf(&title, ", %s is better", metric_info[m].higher_better ? "higher" : "lower");
+			strbuf_addf(&title, ", %s is better; mean and %g%% bootstrap interval",
+				    metric_info[m].higher_better ? "higher" : "lower",
+				    100 * (1 - boot->alpha));
 			strbuf_addf(&stem, "metric-%s", metric_info[m].name);
 			strbuf_addstr(&body, common);
 			strbuf_addstr(&body, "set title ");
 			quote_gnuplot(&body, title.buf, 0);
-			strbuf_addf(&body, " font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange %s\n",
-				    metric_info[m].name, y_range(v, nb * methods.nr));
-			strbuf_addstr(&body, "set style data histograms\nset style histogram clustered gap 1\n"
-					     "set key outside right top vertical Left reverse title \"Method\"\n");
+			strbuf_addf(
+				&body,
+				" font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange [%.4f:%.4f]\n",
+				metric_info[m].name, 100 * ymin - pad, 100 * ymax + pad);
+			strbuf_addstr(&body,
+				      "set style data yerrorbars\nset bars 0.5\n"
+				      "set key outside right top vertical Left reverse title \"Method\"\n");
 			/* The cluster labels have up to four lines; give them room. */
 			strbuf_addf(&body, "set bmargin %d\nset xrange [-0.6:%zu.6]\nset xtics (",
 				    2 + 2 + (utilities.nr > 1) + (targets.nr > 1), nb - 1);
@@ -330,13 +356,19 @@ static int metric_bars(const char *dir, const struct results *r, struct plot_lis
 				strbuf_release(&lab);
 			}
 			strbuf_addstr(&body, ")\nplot ");
-			for (j = 0, col = 2; j < methods.nr; j++) {
+			/* the methods of a cluster side by side over 0.8 of its width, in the paper's order */
+			for (j = 0, s = 0, col = 2; j < methods.nr; j++) {
 				if (!shown[j])
 					continue;
-				strbuf_addf(&body, "%s$data using %d title ", col > 2 ? ", \\\n     " : "", col);
-				col++;
+				strbuf_addf(&body, "%s$data using ($1%+.4f):%d:%d:%d title ",
+					    s ? ", \\\n     " : "",
+					    ns > 1 ? 0.8 * ((double)s / (double)(ns - 1) - 0.5) : 0.0, col,
+					    col + 1, col + 2);
+				col += 3;
+				s++;
 				quote_gnuplot(&body, figure_display_name(methods.v[j]), 0);
-				strbuf_addf(&body, " lc rgb \"%s\"", colour(methods.v[j], j));
+				strbuf_addf(&body, " pt 7 ps 0.9 lw 1.5 lc rgb \"%s\"",
+					    colour(methods.v[j], j));
 			}
 			strbuf_addch(&body, '\n');
 			w = 260 + (int)nb * ((int)methods.nr * 14 + 40);
@@ -537,37 +569,35 @@ static void add_outliers(struct strbuf *sb, size_t x, const double *v, size_t n,
 }
 
 /* The per-image AD and ADD of one methods table as box plots, one box per method. */
-static int distribution_one(const char *dir, sqlite3 *db, const struct result *x, size_t n,
+static int distribution_one(const char *dir, struct store *s, const struct result *x, size_t n,
 			    struct plot_list *l)
 {
 	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT,
 		      counts = STRBUF_INIT, outliers[2] = { STRBUF_INIT, STRBUF_INIT };
-	sqlite3_stmt *st;
-	size_t i, count = 0;
+	struct store_image_values iv = STORE_IMAGE_VALUES_INIT;
+	size_t i, j, count = 0;
 	long lo, hi;
 	int ret = 0, p;
 
-	if (sqlite3_prepare_v2(db, "SELECT ad, add_ FROM images WHERE run_key = ?", -1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the images of the results database: %s", sqlite3_errmsg(db));
 	strbuf_addstr(&data, "# x, AD: q1 low high q3 median mean, ADD: the same, colour\n$box << EOD\n");
 	for (i = 0; i < n; i++) {
-		size_t nad = 0, nadd = 0, alloc = (size_t)x[i].n + 1;
-		double *ad = xcalloc(alloc, sizeof(double)), *add = xcalloc(alloc, sizeof(double));
+		size_t nad = 0, nadd = 0;
+		double *ad, *add;
 		double sa[6], sd[6];
 		int k;
-		sqlite3_bind_text(st, 1, x[i].key, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			if (nad >= alloc || nadd >= alloc) {
-				alloc *= 2;
-				ad = xrealloc(ad, alloc * sizeof(double));
-				add = xrealloc(add, alloc * sizeof(double));
-			}
-			if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-				ad[nad++] = sqlite3_column_double(st, 0);
-			if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-				add[nadd++] = sqlite3_column_double(st, 1);
+		if (store_image_values_load(&iv, s, x[i].key) < 0) {
+			store_image_values_release(&iv);
+			ret = -1;
+			goto out;
 		}
-		sqlite3_reset(st);
+		ad = xcalloc(iv.nr + 1, sizeof(double));
+		add = xcalloc(iv.nr + 1, sizeof(double));
+		for (j = 0; j < iv.nr; j++) {
+			if (!isnan(iv.rows[j].ad))
+				ad[nad++] = iv.rows[j].ad;
+			if (!isnan(iv.rows[j].add))
+				add[nadd++] = iv.rows[j].add;
+		}
 		if (box_stats(ad, nad, sa) && box_stats(add, nadd, sd)) {
 			add_outliers(&outliers[0], i + 1, ad, nad, sa);
 			add_outliers(&outliers[1], i + 1, add, nadd, sd);
@@ -582,7 +612,7 @@ static int distribution_one(const char *dir, sqlite3 *db, const struct result *x
 		free(ad);
 		free(add);
 	}
-	sqlite3_finalize(st);
+	store_image_values_release(&iv);
 	strbuf_addstr(&data, "EOD\n");
 	if (!count)
 		goto out;
@@ -659,7 +689,7 @@ out:
 	return ret;
 }
 
-static int distributions(const char *dir, const struct results *r, sqlite3 *db, struct plot_list *l)
+static int distributions(const char *dir, const struct results *r, struct store *s, struct plot_list *l)
 {
 	size_t i, j;
 	int ret = 0, rc;
@@ -667,21 +697,187 @@ static int distributions(const char *dir, const struct results *r, sqlite3 *db, 
 	for (i = 0; i < r->nr && ret != -2; i = j) {
 		for (j = i + 1; j < r->nr && same_block(&r->rows[j], &r->rows[i], 1); j++)
 			;
-		rc = distribution_one(dir, db, &r->rows[i], j - i, l);
+		rc = distribution_one(dir, s, &r->rows[i], j - i, l);
 		ret = rc == -2 ? -2 : ret | rc;
 	}
 	return ret;
 }
 
-int plots_build(const char *dir, const struct results *r, sqlite3 *db, struct plot_list *l)
+/* One critical-difference diagram: k methods (names, in the paper's order) with their average ranks. */
+static int cd_one(const char *dir, int m, const char *const *names, const double *rank, size_t k, size_t nset,
+		  const struct stats_friedman *fr, double cd, struct plot_list *l)
+{
+	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT,
+		      lab = STRBUF_INIT;
+	size_t *order = xcalloc(k, sizeof(*order)), i, j, t, half = (k + 1) / 2, ncl = 0, last = 0;
+	double ybottom, ylab;
+	int ret, w;
+
+	/* the methods by average rank, best (lowest) first; insertion sort keeps the paper's order on ties */
+	for (i = 0; i < k; i++) {
+		for (j = i; j > 0 && rank[order[j - 1]] > rank[i]; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	strbuf_addstr(&data, "# method's average rank, 0\n$ranks << EOD\n");
+	for (i = 0; i < k; i++)
+		strbuf_addf(&data, "%.4f 0\n", rank[i]);
+	strbuf_addstr(&data, "EOD\n");
+
+	strbuf_addf(&title,
+		    "Critical difference, %s: average ranks over %zu settings (Friedman p = %.2g; "
+		    "Nemenyi CD %.2f at 0.05)",
+		    metric_info[m].name, nset, fr->p, cd);
+	strbuf_addf(&stem, "cd-%s", metric_info[m].name);
+	strbuf_addstr(&body, "unset border\nunset xtics\nunset ytics\nunset key\nunset label\nunset arrow\n"
+			     "set title ");
+	quote_gnuplot(&body, title.buf, 0);
+	strbuf_addstr(&body, " font \"sans:Bold,11\"\n");
+	/* the axis 1..k, rank 1 (the best) on the left, with the CD as a bar above it */
+	strbuf_addf(&body, "set arrow from 1,0 to %zu,0 nohead lw 1.5\n", k);
+	for (t = 1; t <= k; t++)
+		strbuf_addf(&body,
+			    "set arrow from %zu,0 to %zu,0.15 nohead\nset label \"%zu\" at %zu,0.4 center\n",
+			    t, t, t, t);
+	strbuf_addf(&body,
+		    "set arrow from 1,1.1 to %.4f,1.1 heads size 0.1,90 lw 1.5\n"
+		    "set label \"CD = %.2f\" at %.4f,1.45 center\n",
+		    1 + cd, cd, 1 + cd / 2);
+	/* the groups no pair of which differs by CD: maximal runs of the sorted ranks, one line each */
+	for (i = 0; i < k; i++) {
+		for (j = i; j + 1 < k && rank[order[j + 1]] - rank[order[i]] < cd; j++)
+			;
+		if (j > i && (!ncl || j > last)) {
+			strbuf_addf(&body, "set arrow from %.4f,%.4f to %.4f,%.4f nohead lw 4\n",
+				    rank[order[i]] - 0.03, -0.3 - 0.2 * (double)ncl, rank[order[j]] + 0.03,
+				    -0.3 - 0.2 * (double)ncl);
+			ncl++;
+			last = j;
+		}
+	}
+	/* each method's name beside the axis: the better half on the left, the others on the right */
+	ybottom = -0.3 - 0.2 * (double)ncl;
+	for (i = 0; i < k; i++) {
+		size_t row = i < half ? i : k - 1 - i;
+		int left = i < half;
+		double x = rank[order[i]], end = left ? 0.8 : (double)k + 0.2;
+		ylab = ybottom - 0.45 * (double)(row + 1);
+		strbuf_addf(&body, "set arrow from %.4f,0 to %.4f,%.4f nohead lc rgb \"#606060\"\n", x, x,
+			    ylab);
+		strbuf_addf(&body, "set arrow from %.4f,%.4f to %.4f,%.4f nohead lc rgb \"#606060\"\n", x,
+			    ylab, end, ylab);
+		strbuf_reset(&lab);
+		strbuf_addf(&lab, "%s (%.2f)", figure_display_name(names[order[i]]), x);
+		strbuf_addstr(&body, "set label ");
+		quote_gnuplot(&body, lab.buf, 0);
+		strbuf_addf(&body, " at %.4f,%.4f %s\n", left ? end - 0.05 : end + 0.05, ylab,
+			    left ? "right" : "left");
+	}
+	strbuf_addf(&body, "set xrange [-1.6:%.4f]\nset yrange [%.4f:1.8]\n", (double)k + 2.6,
+		    ybottom - 0.45 * (double)(half + 1));
+	strbuf_addstr(&body, "plot $ranks using 1:2 with points pt 7 ps 0.8 lc rgb \"black\"\n");
+	w = 110 * ((int)k + 4);
+	ret = draw(dir, stem.buf, title.buf, &data, &body, w < 760 ? 760 : w, 200 + 30 * (int)(half + ncl),
+		   l);
+	free(order);
+	strbuf_release(&data);
+	strbuf_release(&body);
+	strbuf_release(&stem);
+	strbuf_release(&title);
+	strbuf_release(&lab);
+	return ret;
+}
+
+/*
+ * The critical-difference diagrams (Demšar 2006), one per metric, where the results hold several
+ * models or layers: the settings are the methods tables, the methods those with the metric in every
+ * setting (RandomCAM left out, as from the tables' marks); Friedman's test over the settings, Nemenyi's
+ * CD at 0.05. Needs 3 to 20 such methods (Friedman's test; Nemenyi's table).
+ */
+static int cd_figures(const char *dir, const struct results *r, struct plot_list *l)
+{
+	struct names methods = { 0 }, settings = { 0 };
+	size_t i, j, k, nb = 0, *start = xcalloc(r->nr + 1, sizeof(size_t));
+	struct strbuf key = STRBUF_INIT;
+	char **keys = xcalloc(r->nr + 1, sizeof(*keys));
+	int m, ret = 0;
+
+	for (i = 0; i < r->nr; i++) {
+		if (!results_is_baseline(r->rows[i].method))
+			names_add(&methods, r->rows[i].method, results_cmp_method);
+		strbuf_reset(&key);
+		strbuf_addf(&key, "%s\n%s", r->rows[i].model, r->rows[i].layer);
+		keys[i] = strbuf_detach(&key, NULL);
+		names_add(&settings, keys[i], NULL);
+		if (!i || !same_block(&r->rows[i], &r->rows[i - 1], 1))
+			start[nb++] = i;
+	}
+	start[nb] = r->nr;
+	for (m = 0; m < METRIC_NR && settings.nr > 1 && ret != -2; m++) {
+		double *v = xcalloc(nb * methods.nr + 1, sizeof(double)), *scores, *rank;
+		const char **names = xcalloc(methods.nr + 1, sizeof(*names));
+		size_t kk = 0;
+		for (j = 0; j < nb * methods.nr; j++)
+			v[j] = NAN;
+		for (k = 0; k < nb; k++)
+			for (i = start[k]; i < start[k + 1]; i++)
+				if (!results_is_baseline(r->rows[i].method) && isfinite(r->rows[i].v[m]))
+					v[k * methods.nr + names_find(&methods, r->rows[i].method)] =
+						r->rows[i].v[m];
+		scores = xcalloc(nb * methods.nr + 1, sizeof(double));
+		rank = xcalloc(methods.nr + 1, sizeof(double));
+		for (j = 0; j < methods.nr; j++) {
+			for (k = 0; k < nb && !isnan(v[k * methods.nr + j]); k++)
+				;
+			if (k < nb)
+				continue; /* not in every setting */
+			for (k = 0; k < nb; k++)
+				scores[k * methods.nr + kk] = v[k * methods.nr + j];
+			names[kk++] = methods.v[j];
+		}
+		if (kk >= 3 && !isnan(stats_nemenyi_q(kk, 0.05))) {
+			struct stats_friedman fr;
+			/* rows of scores were laid out methods.nr apart: close them up to kk */
+			for (k = 1; k < nb; k++)
+				memmove(scores + k * kk, scores + k * methods.nr, kk * sizeof(double));
+			if (stats_average_ranks(scores, nb, kk,
+						metric_info[m].higher_better ? STATS_HIGHER_BETTER
+									     : STATS_LOWER_BETTER,
+						rank) == 0 &&
+			    stats_friedman(scores, nb, kk, &fr) == 0) {
+				int rc = cd_one(dir, m, names, rank, kk, nb, &fr,
+						stats_nemenyi_cd(kk, nb, 0.05), l);
+				ret = rc == -2 ? -2 : ret | rc;
+			}
+		}
+		free(v);
+		free(scores);
+		free(rank);
+		free(names);
+	}
+	for (i = 0; i < r->nr; i++)
+		free(keys[i]);
+	free(keys);
+	free(start);
+	free(methods.v);
+	free(settings.v);
+	strbuf_release(&key);
+	return ret;
+}
+
+int plots_build(const char *dir, const struct results *r, struct store *s, const struct stats_boot_opts *boot,
+		struct plot_list *l)
 {
 	int ret, rc;
 	if (!r->nr)
 		return 0;
-	if ((ret = metric_bars(dir, r, l)) == -2 || (rc = ablation_bars(dir, r, l)) == -2)
+	if ((ret = metric_points(dir, r, boot, l)) == -2 || (rc = ablation_bars(dir, r, l)) == -2)
 		return -2;
 	ret |= rc;
-	if ((rc = distributions(dir, r, db, l)) == -2)
+	if ((rc = distributions(dir, r, s, l)) == -2)
+		return -2;
+	ret |= rc;
+	if ((rc = cd_figures(dir, r, l)) == -2)
 		return -2;
 	return ret | rc ? -1 : 0;
 }

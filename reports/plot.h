@@ -9,8 +9,9 @@
 
 #include "lib/strbuf.h"
 #include "reports/results.h"
+#include "reports/stats.h"
 
-struct sqlite3;
+struct store;
 
 /* A plot written (stem: DIR/STEM.png, .svg and .gp) and what it shows. */
 struct plot_item {
@@ -32,10 +33,12 @@ void plot_list_release(struct plot_list *l);
 int plot_gnuplot(const char *dir, const char *script, struct strbuf *out);
 
 /*
- * Write every plot of r into dir (which exists), reading the per-image values from db, and list them
- * in l. Plots gnuplot fails on, or prints anything for, are reported with error() or warning().
+ * Write every plot of r into dir (which exists), reading the per-image values from s, and list them
+ * in l. The metric plots show each mean with its bootstrap interval (boot; r's per-image values,
+ * results_load_images). Plots gnuplot fails on, or prints anything for, are reported with error() or warning().
  * Returns 0; -1 when some plot failed; -2 when gnuplot cannot be run (nothing is drawn then).
  */
-int plots_build(const char *dir, const struct results *r, struct sqlite3 *db, struct plot_list *l);
+int plots_build(const char *dir, const struct results *r, struct store *s, const struct stats_boot_opts *boot,
+		struct plot_list *l);
 
 #endif

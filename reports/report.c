@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +30,6 @@ char *report_index_path(const char *dir)
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "%s/report/index.html", dir);
 	return strbuf_detach(&sb, NULL);
-}
-
-/* The outputs table's value for key, or NULL when it is missing or empty (caller frees). */
-static char *output_value(sqlite3 *db, const char *key)
-{
-	sqlite3_stmt *st;
-	char *v = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM outputs WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) && *sqlite3_column_text(st, 0))
-		v = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return v;
 }
 
 static unsigned parse_formats(const char *s)
@@ -166,7 +151,7 @@ static void add_pictures(struct strbuf *h, const char *folder, const struct plot
 
 static int write_index(const char *path, const char *name, const struct store_summary *sum,
 		       const struct results *r, const struct table *t, size_t nt, unsigned formats,
-		       int tables_on, const struct plot_list *plots, const struct plot_list *figs,
+		       int tables_on, int stats, const struct plot_list *plots, const struct plot_list *figs,
 		       const char *note)
 {
 	struct strbuf h = STRBUF_INIT;
@@ -194,9 +179,24 @@ static int write_index(const char *path, const char *name, const struct store_su
 	} else if (!nt) {
 		strbuf_addstr(&h, "<p>No run has results yet.</p>\n");
 	} else {
-		strbuf_addstr(&h, "<p>Dataset averages \u00d7100 with two decimals; AD\u2193 Coh\u2191 Com\u2193 "
-				  "ADCC\u2191 IC\u2191 ADD\u2191. In each column the best value is in bold and the "
-				  "second underlined; RandomCAM, the random baseline, is left out of the ranking.");
+		strbuf_addstr(&h,
+			      "<p>Dataset averages \u00d7100 with two decimals; AD\u2193 Coh\u2191 Com\u2193 "
+			      "ADCC\u2191 IC\u2191 ADD\u2191.");
+		if (stats)
+			strbuf_addstr(
+				&h,
+				" Each mean with the half-width of its bootstrap interval; in each column "
+				"the best value is in bold, and so is every value a paired test cannot tell "
+				"from it (the captions say which); RandomCAM, the random baseline, is left "
+				"out of the ranking.");
+		else
+			strbuf_addstr(&h,
+				      " In each column the best value is in bold and the second underlined; "
+				      "RandomCAM, the random baseline, is left out of the ranking.");
+		if (formats & TABLE_CSV)
+			strbuf_addstr(
+				&h, " The CSV tables give each mean's bootstrap interval (<i>metric</i>_lo, "
+				    "<i>metric</i>_hi).");
 		if (formats & TABLE_LATEX)
 			strbuf_addstr(&h, " <a href=\"tables/tables.tex\">tables.tex</a> inputs every LaTeX "
 					  "table (booktabs).");
@@ -239,6 +239,7 @@ int report_build(const char *dir, char **written)
 	struct plot_list plots = PLOT_LIST_INIT, figs = PLOT_LIST_INIT;
 	struct strbuf root = STRBUF_INIT, sub = STRBUF_INIT, note = STRBUF_INIT, out = STRBUF_INIT;
 	struct paper_table paper, *pp = NULL;
+	struct table_stats stats;
 	struct table *t = NULL;
 	size_t nt = 0;
 	char *path = store_path(dir), *name = NULL, *v, *index = NULL;
@@ -246,7 +247,6 @@ int report_build(const char *dir, char **written)
 	struct stat st;
 	unsigned formats;
 	int ret = 0, tables_on, plots_on, gnuplot;
-	sqlite3 *db;
 
 	*written = NULL;
 	if (stat(path, &st) < 0) {
@@ -257,22 +257,25 @@ int report_build(const char *dir, char **written)
 		ret = -1;
 		goto out;
 	}
-	db = store_db(s);
-	if (results_load(&r, db) < 0 || store_summary_load(&sum, s) < 0) {
+	v = store_spec_canonical(s);
+	table_stats_from_canonical(&stats, v);
+	free(v);
+	if (results_load(&r, s) < 0 || results_load_images(&r, s, &stats.mark.boot) < 0 ||
+	    store_summary_load(&sum, s) < 0) {
 		ret = -1;
 		goto out;
 	}
-	name = output_value(db, "name");
-	v = output_value(db, "tables");
+	name = store_output_value(s, "name");
+	v = store_output_value(s, "tables");
 	tables_on = !v || strcmp(v, "0");
 	free(v);
-	v = output_value(db, "plots");
+	v = store_output_value(s, "plots");
 	plots_on = !v || strcmp(v, "0");
 	free(v);
-	v = output_value(db, "formats");
+	v = store_output_value(s, "formats");
 	formats = parse_formats(v);
 	free(v);
-	if ((v = output_value(db, "paper"))) {
+	if ((v = store_output_value(s, "paper"))) {
 		struct strbuf why = STRBUF_INIT;
 		if (paper_resolve(v, &paper, &why) == 0) {
 			pp = &paper;
@@ -300,7 +303,7 @@ int report_build(const char *dir, char **written)
 	if (ret)
 		goto out;
 
-	tables_build(&r, pp, &t, &nt);
+	tables_build(&r, pp, &stats, &t, &nt);
 	strbuf_reset(&sub);
 	strbuf_addf(&sub, "%s/tables", root.buf);
 	if (tables_on && tables_write(sub.buf, t, nt, formats) < 0)
@@ -315,11 +318,11 @@ int report_build(const char *dir, char **written)
 	}
 	strbuf_reset(&sub);
 	strbuf_addf(&sub, "%s/plots", root.buf);
-	if (gnuplot && plots_on && plots_build(sub.buf, &r, db, &plots) < 0)
+	if (gnuplot && plots_on && plots_build(sub.buf, &r, s, &stats.mark.boot, &plots) < 0)
 		ret = -1;
 	strbuf_reset(&sub);
 	strbuf_addf(&sub, "%s/figures", root.buf);
-	if (gnuplot && gallery_build(sub.buf, &r, db, &figs) < 0)
+	if (gnuplot && gallery_build(sub.buf, &r, s, &figs) < 0)
 		ret = -1;
 
 	index = report_index_path(dir);
@@ -327,7 +330,8 @@ int report_build(const char *dir, char **written)
 		const char *slash = strrchr(dir, '/');
 		name = xstrdup(slash && slash[1] ? slash + 1 : dir);
 	}
-	if (write_index(index, name, &sum, &r, t, nt, formats, tables_on, &plots, &figs, note.buf) < 0) {
+	if (write_index(index, name, &sum, &r, t, nt, formats, tables_on, stats.on, &plots, &figs, note.buf) <
+	    0) {
 		ret = -1;
 	} else {
 		*written = index;

@@ -5,13 +5,14 @@
 #include "reports/results.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
+#include "reports/stats.h"
+#include "store/store.h"
 
 const struct metric_info metric_info[METRIC_NR] = {
 	{ "AD", "ad", "Average drop", 0 },
@@ -60,12 +61,6 @@ int results_is_baseline(const char *method)
 	return !strcmp(method, "randomcam");
 }
 
-static char *col_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-	return xstrdup(s ? (const char *)s : "");
-}
-
 static int cmp_result(const void *pa, const void *pb)
 {
 	const struct result *a = pa, *b = pb;
@@ -92,6 +87,7 @@ static void free_result(struct result *x)
 	free(x->target);
 	free(x->state);
 	free(x->precision);
+	store_image_values_release(&x->images);
 }
 
 /* The precision a run's configuration names (plan.c writes "precision=P" only when it is not fp32). */
@@ -131,91 +127,52 @@ static void free_seen(char **seen, size_t nr)
 	free(seen);
 }
 
-/* The latest spec's id when the database records which runs each spec has (outputs.spec_id), else -1. */
-static long latest_spec(sqlite3 *db)
+/* Keep one row per model, layer, method, utility and target: a later duplicate replaces an earlier one. */
+static int add_result(const struct store_result *y, void *data)
 {
-	sqlite3_stmt *st;
-	long id = -1;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT CAST(o.value AS INTEGER) FROM outputs o WHERE o.key = 'spec_id' AND EXISTS "
-			       "(SELECT 1 FROM spec_runs s WHERE s.spec_id = CAST(o.value AS INTEGER))",
-			       -1, &st, NULL) != SQLITE_OK)
-		return -1; /* an older database without these tables */
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = (long)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return id;
+	struct results *r = data;
+	struct result x;
+	size_t i;
+
+	memset(&x, 0, sizeof(x));
+	x.key = xstrdup(y->key);
+	x.model = xstrdup(y->model);
+	x.layer = xstrdup(y->layer);
+	x.layer_path = xstrdup(y->layer_path);
+	x.method = xstrdup(y->method);
+	x.utility = xstrdup(y->utility);
+	x.target = xstrdup(y->target);
+	x.state = xstrdup(y->state);
+	x.nr_images = y->nr_images;
+	x.n = y->n;
+	x.v[METRIC_AD] = y->ad;
+	x.v[METRIC_COH] = y->coh;
+	x.v[METRIC_COM] = y->com;
+	x.v[METRIC_ADCC] = y->adcc;
+	x.v[METRIC_IC] = y->ic;
+	x.v[METRIC_ADD] = y->add;
+	x.precision = config_precision(y->config);
+	for (i = 0; i < r->nr && !same_cell(&r->rows[i], &x); i++)
+		;
+	if (i < r->nr) {
+		free_result(&r->rows[i]);
+		r->rows[i] = x;
+		r->nr_superseded++;
+		return 0;
+	}
+	ALLOC_GROW(r->rows, r->nr + 1, r->alloc);
+	r->rows[r->nr++] = x;
+	return 0;
 }
 
-int results_load(struct results *r, sqlite3 *db)
+int results_load(struct results *r, struct store *s)
 {
-	/* created, then rowid: a later duplicate replaces an earlier one below. */
-	static const char sql_all[] =
-		"SELECT r.key, r.model, r.layer, r.layer_path, r.method, r.utility, r.target, r.state,"
-		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_, r.config"
-		" FROM runs r JOIN aggregates a ON a.run_key = r.key WHERE a.n > 0"
-		" ORDER BY r.created, r.rowid";
-	/* Only the latest spec's runs, in its grid order: a reverted spec shows its own old runs again. */
-	static const char sql_spec[] =
-		"SELECT r.key, r.model, r.layer, r.layer_path, r.method, r.utility, r.target, r.state,"
-		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_, r.config"
-		" FROM runs r JOIN aggregates a ON a.run_key = r.key"
-		" JOIN spec_runs s ON s.run_key = r.key AND s.spec_id = ?1 WHERE a.n > 0 ORDER BY s.pos";
 	char **models = NULL, **layers = NULL, **targets = NULL;
-	size_t nm = 0, am = 0, nl = 0, al = 0, nt = 0, at = 0, i;
-	long spec = latest_spec(db);
-	sqlite3_stmt *st;
-	int rc, m;
+	size_t nm = 0, am = 0, nl = 0, al = 0, nt = 0, at = 0, i, other;
 
-	if (sqlite3_prepare_v2(db, spec >= 0 ? sql_spec : sql_all, -1, &st, NULL) != SQLITE_OK)
-		return error("cannot read the runs of the results database: %s", sqlite3_errmsg(db));
-	if (spec >= 0) {
-		sqlite3_stmt *c;
-		sqlite3_bind_int64(st, 1, spec);
-		/* runs of other specs with results are left out of the tables; the index says how many */
-		if (sqlite3_prepare_v2(db,
-				       "SELECT count(*) FROM aggregates a WHERE a.n > 0 AND a.run_key NOT IN "
-				       "(SELECT run_key FROM spec_runs WHERE spec_id = ?1)",
-				       -1, &c, NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(c, 1, spec);
-			if (sqlite3_step(c) == SQLITE_ROW)
-				r->nr_superseded += (size_t)sqlite3_column_int64(c, 0);
-			sqlite3_finalize(c);
-		}
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct result x;
-		memset(&x, 0, sizeof(x));
-		x.key = col_str(st, 0);
-		x.model = col_str(st, 1);
-		x.layer = col_str(st, 2);
-		x.layer_path = col_str(st, 3);
-		x.method = col_str(st, 4);
-		x.utility = col_str(st, 5);
-		x.target = col_str(st, 6);
-		x.state = col_str(st, 7);
-		x.nr_images = (long)sqlite3_column_int64(st, 8);
-		x.n = (long)sqlite3_column_int64(st, 9);
-		for (m = 0; m < METRIC_NR; m++)
-			x.v[m] = sqlite3_column_type(st, 10 + m) == SQLITE_NULL ? NAN
-										  : sqlite3_column_double(st, 10 + m);
-		x.precision = config_precision((const char *)sqlite3_column_text(st, 10 + METRIC_NR));
-		for (i = 0; i < r->nr && !same_cell(&r->rows[i], &x); i++)
-			;
-		if (i < r->nr) {
-			free_result(&r->rows[i]);
-			r->rows[i] = x;
-			r->nr_superseded++;
-			continue;
-		}
-		ALLOC_GROW(r->rows, r->nr + 1, r->alloc);
-		r->rows[r->nr++] = x;
-	}
-	if (rc != SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return error("cannot read the runs of the results database: %s", sqlite3_errmsg(db));
-	}
-	sqlite3_finalize(st);
+	if (store_each_result(s, add_result, r, &other) < 0)
+		return -1;
+	r->nr_superseded += other;
 
 	/* Order of appearance is the order the runs were created in, which follows the spec's lists. */
 	for (i = 0; i < r->nr; i++) {
@@ -232,6 +189,113 @@ int results_load(struct results *r, sqlite3 *db)
 	free_seen(targets, nt);
 	if (r->nr > 1) /* qsort with a NULL base is undefined even for no elements */
 		qsort(r->rows, r->nr, sizeof(*r->rows), cmp_result);
+	return 0;
+}
+
+double results_image_value(const struct store_image_value *v, int m)
+{
+	switch (m) {
+	case METRIC_AD:
+		return v->ad;
+	case METRIC_COH:
+		return v->coh;
+	case METRIC_COM:
+		return v->com;
+	case METRIC_IC:
+		return v->ic;
+	case METRIC_ADD:
+		return v->add;
+	}
+	return NAN;
+}
+
+static double adcc(double ad, double coh, double com)
+{
+	return 3.0 / (1.0 / coh + 1.0 / (1.0 - com) + 1.0 / (1.0 - ad));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The interval of ADCC, the harmonic combination of the mean AD, Coh and Com (store_aggregate): over
+ * the images that have all three, each resample draws its images as stats_bootstrap_mean does (the
+ * same draws as the other columns when they have the same images) and gives the ADCC of its means.
+ * 0, or -1 when no image has the three values.
+ */
+static int adcc_interval(const struct store_image_values *iv, const struct stats_boot_opts *o,
+			 struct stats_ci *out)
+{
+	double *v = xcalloc(3 * iv->nr + 1, sizeof(double)), *m;
+	struct stats_rng rng;
+	size_t n = 0, i;
+	unsigned b;
+
+	for (i = 0; i < iv->nr; i++) {
+		const struct store_image_value *x = &iv->rows[i];
+		if (isfinite(x->ad) && isfinite(x->coh) && isfinite(x->com)) {
+			v[3 * n] = x->ad;
+			v[3 * n + 1] = x->coh;
+			v[3 * n + 2] = x->com;
+			n++;
+		}
+	}
+	if (!n || !o->B) {
+		free(v);
+		return -1;
+	}
+	m = xcalloc(o->B, sizeof(double));
+	stats_rng_init(&rng, o->seed);
+	for (b = 0; b < o->B; b++) {
+		double s[3] = { 0, 0, 0 };
+		for (i = 0; i < n; i++) {
+			size_t k = (size_t)stats_rng_below(&rng, n);
+			s[0] += v[3 * k];
+			s[1] += v[3 * k + 1];
+			s[2] += v[3 * k + 2];
+		}
+		m[b] = adcc(s[0] / (double)n, s[1] / (double)n, s[2] / (double)n);
+	}
+	qsort(m, o->B, sizeof(*m), cmp_double);
+	out->lo = stats_percentile(m, o->B, 100.0 * o->alpha / 2);
+	out->hi = stats_percentile(m, o->B, 100.0 * (1 - o->alpha / 2));
+	free(m);
+	free(v);
+	return isfinite(out->lo) && isfinite(out->hi) ? 0 : -1;
+}
+
+/* The bootstrap interval of metric m's mean over the images of x that have it; 0, or -1 if none. */
+static int interval(const struct result *x, int m, const struct stats_boot_opts *o, struct stats_ci *out)
+{
+	double *v;
+	size_t n = 0, i;
+	int ret;
+
+	if (m == METRIC_ADCC)
+		return adcc_interval(&x->images, o, out);
+	v = xcalloc(x->images.nr + 1, sizeof(double));
+	for (i = 0; i < x->images.nr; i++)
+		if (isfinite(results_image_value(&x->images.rows[i], m)))
+			v[n++] = results_image_value(&x->images.rows[i], m);
+	ret = n && o->B ? stats_bootstrap_mean(v, n, o, out) : -1;
+	free(v);
+	return ret;
+}
+
+int results_load_images(struct results *r, struct store *s, const struct stats_boot_opts *o)
+{
+	size_t i;
+	int m;
+	for (i = 0; i < r->nr; i++) {
+		struct result *x = &r->rows[i];
+		if (store_image_values_load(&x->images, s, x->key) < 0)
+			return -1;
+		for (m = 0; m < METRIC_NR; m++)
+			x->has_ci[m] = isfinite(x->v[m]) && interval(x, m, o, &x->ci[m]) == 0;
+	}
 	return 0;
 }
 

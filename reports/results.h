@@ -8,7 +8,8 @@
 
 #include <stddef.h>
 
-struct sqlite3;
+#include "reports/stats.h"
+#include "store/store.h"
 
 /* The paper's table columns, in its order. */
 enum metric { METRIC_AD, METRIC_COH, METRIC_COM, METRIC_ADCC, METRIC_IC, METRIC_ADD, METRIC_NR };
@@ -29,6 +30,11 @@ struct result {
 	double v[METRIC_NR]; /* averages in [0, 1] (x100 in the tables); NAN: not computed */
 	/* First-appearance ranks of model, layer (within the model) and target, for sorting. */
 	int model_ord, layer_ord, target_ord;
+	/* Once results_load_images has read them: the per-image values, ordered by image index, and each
+	 * metric's bootstrap interval (has_ci 0: none, the run has no per-image value of it). */
+	struct store_image_values images;
+	struct stats_ci ci[METRIC_NR];
+	int has_ci[METRIC_NR];
 };
 
 /*
@@ -44,8 +50,17 @@ struct results {
 };
 #define RESULTS_INIT { NULL, 0, 0, 0 }
 
-/* Fill r (initialised, empty) from db; 0, or -1 after error() naming what failed. */
-int results_load(struct results *r, struct sqlite3 *db);
+/* Fill r (initialised, empty) from s; 0, or -1 after error() naming what failed. */
+int results_load(struct results *r, struct store *s);
+/*
+ * Read every row's per-image values (result.images) from s and compute the bootstrap interval (o) of
+ * each of its means: over the images that have a value of the metric; ADCC's from the ADCC of each
+ * resample's mean AD, Coh and Com, drawn as the other columns draw theirs. 0, or -1 after error().
+ */
+int results_load_images(struct results *r, struct store *s, const struct stats_boot_opts *o);
+
+/* Image v's value of metric m (NAN for ADCC, a function of three means, which images do not have). */
+double results_image_value(const struct store_image_value *v, int m);
 void results_release(struct results *r);
 
 /*

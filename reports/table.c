@@ -14,6 +14,7 @@
 #include "lib/quote.h"
 #include "lib/xalloc.h"
 #include "reports/figure.h"
+#include "reports/stats.h"
 
 void table_slug(struct strbuf *sb, const char *s)
 {
@@ -36,13 +37,21 @@ static void add_q(struct strbuf *sb, long long q)
 	strbuf_addf(sb, "%s%lld.%02lld", q < 0 ? "-" : "", a / 100, a % 100);
 }
 
-/* Cell c of row: the value wrapped in the markup of its mark (open/close pairs: best, second). */
-static void add_cell(struct strbuf *sb, const struct table_row *row, int c, const char *const mark[4])
+/*
+ * Cell c of row: the value wrapped in the markup of its mark (open/close pairs: best, second), and in a
+ * table with statistics its interval's half-width after pm (the format's plus-minus sign).
+ */
+static void add_cell(struct strbuf *sb, const struct table *t, const struct table_row *row, int c,
+		     const char *const mark[4], const char *pm)
 {
 	int k = row->mark[c] == TABLE_BEST ? 0 : row->mark[c] == TABLE_SECOND ? 2 : -1;
 	if (k >= 0)
 		strbuf_addstr(sb, mark[k]);
 	add_q(sb, row->q[c]);
+	if (t->stats && c < METRIC_NR && row->has_ci[c]) {
+		strbuf_addstr(sb, pm);
+		add_q(sb, row->hw[c]);
+	}
 	if (k >= 0)
 		strbuf_addstr(sb, mark[k + 1]);
 }
@@ -65,13 +74,137 @@ static struct table_row *new_row(struct table *t)
 	return row;
 }
 
-static void set_values(struct table_row *row, const struct result *x)
+static void set_values(struct table_row *row, const struct result *x, const struct table_stats *st)
 {
 	int m;
+	row->x = x;
 	row->ranked = !results_is_baseline(x->method);
 	for (m = 0; m < METRIC_NR; m++) {
 		row->has[m] = !isnan(x->v[m]) && isfinite(x->v[m]);
 		row->q[m] = row->has[m] ? to_q(x->v[m]) : 0;
+		row->has_ci[m] = row->has[m] && x->has_ci[m];
+		if (row->has_ci[m]) {
+			row->lo[m] = to_q(x->ci[m].lo);
+			row->hi[m] = to_q(x->ci[m].hi);
+			row->hw[m] = to_q((x->ci[m].hi - x->ci[m].lo) / 2);
+		}
+	}
+}
+
+/* The index of image idx in iv (ordered by index), or iv->nr when it has none. */
+static size_t find_image(const struct store_image_values *iv, long idx)
+{
+	size_t lo = 0, hi = iv->nr;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (iv->rows[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < iv->nr && iv->rows[lo].idx == idx ? lo : iv->nr;
+}
+
+/*
+ * With statistics, bold marks in each group's column the best row and every row the paired test cannot
+ * tell from it (stats_mark_best), over the images every ranked row of the column has a value for; ADCC,
+ * a function of three means with no per-image value, and a column without such images keep the bold
+ * of the best value. Nothing is underlined.
+ */
+static void mark_tested(struct table *t, const struct table_stats *st)
+{
+	size_t i, j, k;
+	int c;
+
+	for (i = 0; i < t->nr; i = j) {
+		for (j = i + 1; j < t->nr && t->rows[j].group == t->rows[i].group; j++)
+			;
+		for (c = 0; c < METRIC_NR; c++) {
+			size_t *who = xcalloc(j - i + 1, sizeof(*who)), nk = 0, n = 0, r, p, at;
+			const struct store_image_values *first;
+			double *values = NULL;
+			int *mark = NULL;
+
+			for (k = i; k < j; k++) {
+				if (t->rows[k].mark[c] == TABLE_SECOND)
+					t->rows[k].mark[c] = TABLE_PLAIN;
+				if (t->rows[k].ranked && t->rows[k].has[c])
+					who[nk++] = k;
+			}
+			if (c == METRIC_ADCC || nk < 2)
+				goto next;
+			/* the images of the first row that every row has a value for, in index order: values
+			 * holds row r's at values[r * first->nr + image], closed up to n apart below */
+			first = &t->rows[who[0]].x->images;
+			values = xcalloc(nk * first->nr + 1, sizeof(double));
+			for (p = 0; p < first->nr; p++) {
+				for (r = 0; r < nk; r++) {
+					const struct store_image_values *iv = &t->rows[who[r]].x->images;
+					at = find_image(iv, first->rows[p].idx);
+					if (at == iv->nr || !isfinite(results_image_value(&iv->rows[at], c)))
+						break;
+					values[r * first->nr + n] = results_image_value(&iv->rows[at], c);
+				}
+				n += r == nk;
+			}
+			if (!n)
+				goto next;
+			for (r = 1; r < nk; r++)
+				memmove(values + r * n, values + r * first->nr, n * sizeof(double));
+			mark = xcalloc(nk, sizeof(*mark));
+			if (stats_mark_best(values, nk, n,
+					    metric_info[c].higher_better ? STATS_HIGHER_BETTER
+									 : STATS_LOWER_BETTER,
+					    &st->mark, mark, NULL) == 0)
+				for (r = 0; r < nk; r++)
+					t->rows[who[r]].mark[c] = mark[r] ? TABLE_BEST : TABLE_PLAIN;
+		next:
+			free(who);
+			free(values);
+			free(mark);
+		}
+	}
+}
+
+/* What the caption of a table with statistics adds: how the intervals and the marks were made. */
+static void add_stats_caption(struct strbuf *sb, const struct table_stats *st, const char *who,
+			      const char *whom)
+{
+	strbuf_addf(
+		sb,
+		"Mean \u00b1 half-width of the %g%% bootstrap interval (%u resamples, seed %llu). In bold %s "
+		"and every %s that the %s (Holm-corrected, family-wise level %g) cannot tell from it; ADCC: "
+		"the best value",
+		100 * (1 - st->mark.boot.alpha), st->mark.boot.B, (unsigned long long)st->mark.boot.seed, who,
+		whom,
+		st->mark.test == STATS_TEST_BOOTSTRAP ? "paired bootstrap test" : "Wilcoxon signed-rank test",
+		st->mark.alpha);
+}
+
+void table_stats_from_canonical(struct table_stats *st, const char *canonical)
+{
+	const char *p = canonical;
+	unsigned long long seed;
+	char test[16];
+	double alpha;
+	unsigned B;
+
+	*st = (struct table_stats)TABLE_STATS_INIT;
+	while (p && *p) {
+		if (!strncmp(p, "statistics ", 11) &&
+		    sscanf(p, "statistics bootstrap %u alpha %lf seed %llu test %15s", &B, &alpha, &seed,
+			   test) == 4 &&
+		    B > 0 && alpha > 0 && alpha < 1) {
+			st->on = 1;
+			st->mark.boot.B = B;
+			st->mark.boot.alpha = st->mark.alpha = alpha;
+			st->mark.boot.seed = seed;
+			st->mark.test =
+				!strcmp(test, "bootstrap") ? STATS_TEST_BOOTSTRAP : STATS_TEST_WILCOXON;
+			return;
+		}
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
 	}
 }
 
@@ -113,7 +246,7 @@ static int same_block(const struct result *a, const struct result *b, int with_u
 }
 
 static void methods_table(struct table *t, const struct result *const *x, size_t n,
-			  const struct paper_table *paper)
+			  const struct paper_table *paper, const struct table_stats *st)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t i;
@@ -132,10 +265,16 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 	add_setting(&sb, x[0]);
 	strbuf_addf(&sb, ", %s utility, target %s; ", figure_display_name(x[0]->utility), x[0]->target);
 	add_counts(&sb, x, n);
-	strbuf_addstr(&sb, ". Best in bold, second underlined");
+	if (st->on) {
+		strbuf_addstr(&sb, ". ");
+		add_stats_caption(&sb, st, "the best method", "method");
+	} else {
+		strbuf_addstr(&sb, ". Best in bold, second underlined");
+	}
 	for (i = 0; i < n && !results_is_baseline(x[i]->method); i++)
 		;
 	strbuf_addstr(&sb, i < n ? "; RandomCAM left out." : ".");
+	t->stats = st->on;
 	t->caption = strbuf_detach(&sb, NULL);
 	t->nr_keys = 1;
 	t->nr_vals = METRIC_NR;
@@ -149,7 +288,7 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 		struct table_row *row = new_row(t);
 		double pv[METRIC_NR];
 		row->key[0] = xstrdup(figure_display_name(x[i]->method));
-		set_values(row, x[i]);
+		set_values(row, x[i], st);
 		if (paper && paper_lookup(paper, x[i]->method, pv))
 			for (m = 0; m < METRIC_NR; m++) {
 				row->has[METRIC_NR + m] = 1;
@@ -157,6 +296,8 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 			}
 	}
 	table_rank(t);
+	if (st->on)
+		mark_tested(t, st);
 }
 
 static int cmp_result_method(const void *pa, const void *pb)
@@ -167,7 +308,8 @@ static int cmp_result_method(const void *pa, const void *pb)
 }
 
 /* The ablation of one model, layer and target: each method with several utilities, one row each. */
-static int ablation_table(struct table *t, const struct result *const *x, size_t n)
+static int ablation_table(struct table *t, const struct result *const *x, size_t n,
+			  const struct table_stats *st)
 {
 	const struct result **s = xcalloc(n, sizeof(*s));
 	struct strbuf sb = STRBUF_INIT;
@@ -186,7 +328,7 @@ static int ablation_table(struct table *t, const struct result *const *x, size_t
 			row->key[0] = xstrdup(figure_display_name(s[i]->method));
 			row->key[1] = xstrdup(figure_display_name(s[i]->utility));
 			row->group = (int)group;
-			set_values(row, s[i]);
+			set_values(row, s[i], st);
 		}
 		group++;
 	}
@@ -204,23 +346,35 @@ static int ablation_table(struct table *t, const struct result *const *x, size_t
 	add_setting(&sb, x[0]);
 	strbuf_addf(&sb, ", target %s; ", x[0]->target);
 	add_counts(&sb, x, n);
-	strbuf_addstr(&sb, ". Best of each method in bold, second underlined.");
+	if (st->on) {
+		strbuf_addstr(&sb, ". ");
+		add_stats_caption(&sb, st, "the best utility of each method", "utility of the method");
+		strbuf_addch(&sb, '.');
+	} else {
+		strbuf_addstr(&sb, ". Best of each method in bold, second underlined.");
+	}
 	t->caption = strbuf_detach(&sb, NULL);
 	t->nr_keys = 2;
 	t->nr_vals = METRIC_NR;
+	t->stats = st->on;
 	table_rank(t);
+	if (st->on)
+		mark_tested(t, st);
 	return 1;
 }
 
-void tables_build(const struct results *r, const struct paper_table *paper, struct table **out,
-		  size_t *nr)
+void tables_build(const struct results *r, const struct paper_table *paper, const struct table_stats *st,
+		  struct table **out, size_t *nr)
 {
+	static const struct table_stats defaults = TABLE_STATS_INIT;
 	const struct result **x = xcalloc(r->nr + 1, sizeof(*x));
 	struct table *tables = NULL;
 	size_t alloc = 0, i, j, k;
 	int any_match = 0;
 
 	*nr = 0;
+	if (!st)
+		st = &defaults;
 	for (i = 0; i < r->nr; i++)
 		x[i] = &r->rows[i];
 	for (i = 0; paper && !paper->automatic && i < r->nr; i++)
@@ -235,7 +389,7 @@ void tables_build(const struct results *r, const struct paper_table *paper, stru
 			p = paper_for(x[i]->model, x[i]->layer, x[i]->layer_path, &own) ? &own : NULL;
 		else if (paper && (!any_match || paper_matches_model(paper, x[i]->model)))
 			p = paper;
-		methods_table(new_table(&tables, nr, &alloc), x + i, j - i, p);
+		methods_table(new_table(&tables, nr, &alloc), x + i, j - i, p, st);
 	}
 	for (i = 0; i < r->nr; i = j) {
 		struct table *t;
@@ -246,7 +400,7 @@ void tables_build(const struct results *r, const struct paper_table *paper, stru
 		if (k == j)
 			continue; /* one utility: no ablation */
 		t = new_table(&tables, nr, &alloc);
-		if (!ablation_table(t, x + i, j - i))
+		if (!ablation_table(t, x + i, j - i, st))
 			(*nr)--;
 	}
 	free(x);
@@ -370,7 +524,7 @@ void table_write_markdown(FILE *f, const struct table *t)
 				strbuf_addstr(&sb, "\u2013 |");
 				continue;
 			}
-			add_cell(&sb, row, c, md_marks);
+			add_cell(&sb, t, row, c, md_marks, " \u00b1 ");
 			strbuf_addstr(&sb, " |");
 		}
 		strbuf_addch(&sb, '\n');
@@ -433,7 +587,7 @@ void table_write_latex(FILE *f, const struct table *t)
 				strbuf_addstr(&sb, "--");
 				continue;
 			}
-			add_cell(&sb, row, c, tex_marks);
+			add_cell(&sb, t, row, c, tex_marks, " $\\pm$ ");
 		}
 		strbuf_addstr(&sb, " \\\\\n");
 	}
@@ -452,8 +606,11 @@ void table_write_csv(FILE *f, const struct table *t)
 
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addf(&sb, "%s%s", k ? "," : "", key_head(t, k));
-	for (c = 0; c < t->nr_vals; c++)
+	for (c = 0; c < t->nr_vals; c++) {
 		strbuf_addf(&sb, ",%s%s", c >= METRIC_NR ? "paper " : "", metric_info[c % METRIC_NR].name);
+		if (c < METRIC_NR) /* the interval of camlab's mean: always here, whatever the spec asks */
+			strbuf_addf(&sb, ",%s_lo,%s_hi", metric_info[c].name, metric_info[c].name);
+	}
 	strbuf_addch(&sb, '\n');
 	for (i = 0; i < t->nr; i++) {
 		const struct table_row *row = &t->rows[i];
@@ -466,6 +623,14 @@ void table_write_csv(FILE *f, const struct table *t)
 			strbuf_addch(&sb, ',');
 			if (row->has[c])
 				add_q(&sb, row->q[c]);
+			if (c >= METRIC_NR)
+				continue;
+			strbuf_addch(&sb, ',');
+			if (row->has_ci[c])
+				add_q(&sb, row->lo[c]);
+			strbuf_addch(&sb, ',');
+			if (row->has_ci[c])
+				add_q(&sb, row->hi[c]);
 		}
 		strbuf_addch(&sb, '\n');
 	}
@@ -510,7 +675,7 @@ void table_write_html(struct strbuf *sb, const struct table *t)
 				strbuf_addstr(sb, "\u2013</td>");
 				continue;
 			}
-			add_cell(sb, row, c, html_marks);
+			add_cell(sb, t, row, c, html_marks, " \u00b1 ");
 			strbuf_addstr(sb, "</td>");
 		}
 		strbuf_addstr(sb, "</tr>\n");

@@ -13,6 +13,7 @@
 #include "lib/strbuf.h"
 #include "reports/paper.h"
 #include "reports/results.h"
+#include "reports/stats.h"
 
 enum table_mark { TABLE_PLAIN, TABLE_BEST, TABLE_SECOND };
 
@@ -28,7 +29,34 @@ struct table_row {
 	int has[TABLE_MAX_VALS];
 	long long q[TABLE_MAX_VALS]; /* the value x100 in hundredths: 1691 prints as 16.91 */
 	enum table_mark mark[TABLE_MAX_VALS];
+	/* camlab's columns: the bootstrap interval of the mean over the run's images, in hundredths
+	 * like q (has_ci 0: the run has no per-image values of that metric) */
+	int has_ci[METRIC_NR];
+	long long lo[METRIC_NR], hi[METRIC_NR], hw[METRIC_NR]; /* hw: half the width */
+	const struct result *x; /* the run the row shows (borrowed from the results) */
 };
+
+/*
+ * The statistics the spec asks for (its statistics key, read from the canonical text the database
+ * keeps): without them (on == 0) the tables print means alone, the best of each column in bold and the
+ * second underlined, and only the CSV tables carry the intervals (bootstrap with the defaults). With
+ * them every format prints "mean ± half-width", and bold marks the best value and every row the paired
+ * test (Holm-corrected over the column) cannot tell from it (stats_mark_best); nothing is underlined.
+ */
+struct table_stats {
+	int on;
+	struct stats_mark_opts mark; /* the test, alpha, and the bootstrap (B, seed; alpha = 1 - level) */
+};
+#define TABLE_STATS_INIT                \
+	{                               \
+		0, STATS_MARK_OPTS_INIT \
+	}
+
+/*
+ * Set st from the "statistics ..." line of a spec's canonical text (NULL, or no such line: st stays
+ * off, with the defaults).
+ */
+void table_stats_from_canonical(struct table_stats *st, const char *canonical);
 
 struct table {
 	char *name;	     /* file stem, e.g. "methods.resnet50.last_conv.rest.predicted"; owned */
@@ -37,6 +65,7 @@ struct table {
 	int nr_vals;	     /* METRIC_NR, or TABLE_MAX_VALS with the paper's columns */
 	char *paper_head;    /* which paper table the paper's columns are ("resnet50, last conv.
 				(layer4.2.conv3)"), or NULL; owned */
+	int stats;	     /* the rows print "mean ± half-width" (struct table_stats on) */
 	struct table_row *rows;
 	size_t nr, alloc;
 };
@@ -44,10 +73,12 @@ struct table {
 /*
  * Build every table of r into *out (an array of *nr tables, the caller's: free with tables_free).
  * paper (may be NULL) adds the paper's column set to the methods tables of its network, or to every
- * methods table when no model is named like the network.
+ * methods table when no model is named like the network. The intervals are r's (results_load_images);
+ * st (NULL: TABLE_STATS_INIT) says how to print them and mark the best. The tables borrow r's rows:
+ * free them before r.
  */
-void tables_build(const struct results *r, const struct paper_table *paper, struct table **out,
-		  size_t *nr);
+void tables_build(const struct results *r, const struct paper_table *paper, const struct table_stats *st,
+		  struct table **out, size_t *nr);
 void tables_free(struct table *t, size_t nr);
 
 /* Mark the best and second values of each column within each group (dense ranks: ties share). */

@@ -3,6 +3,7 @@
  */
 #include "store/store.h"
 
+#include <limits.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -181,11 +182,6 @@ void store_close(struct store *s)
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
-}
-
-struct sqlite3 *store_db(struct store *s)
-{
-	return s->db;
 }
 
 static int exec(struct store *s, const char *sql)
@@ -902,10 +898,317 @@ fail:
 	return -1;
 }
 
+/* Queries of the report */
+
+char *store_output_value(struct store *s, const char *key)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM outputs WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) && *sqlite3_column_text(st, 0))
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The latest spec's id when the database records which runs each spec has (outputs.spec_id), else -1. */
+static long latest_spec(struct store *s)
+{
+	sqlite3_stmt *st;
+	long id = -1;
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT CAST(o.value AS INTEGER) FROM outputs o WHERE o.key = 'spec_id' AND EXISTS "
+		    "(SELECT 1 FROM spec_runs s WHERE s.spec_id = CAST(o.value AS INTEGER))",
+		    -1, &st, NULL) != SQLITE_OK)
+		return -1; /* an older database without these tables */
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+static const char *column_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? (const char *)t : "";
+}
+
 static double column_real(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
+
+int store_each_result(struct store *s, store_result_fn fn, void *data, size_t *nr_other)
+{
+	/* created, then rowid: the caller keeps the last of duplicates. */
+	static const char sql_all[] =
+		"SELECT r.key, r.model, r.layer, r.layer_path, r.method, r.utility, r.target, r.state,"
+		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_, r.config"
+		" FROM runs r JOIN aggregates a ON a.run_key = r.key WHERE a.n > 0"
+		" ORDER BY r.created, r.rowid";
+	/* Only the latest spec's runs, in its grid order: a reverted spec shows its own old runs again. */
+	static const char sql_spec[] =
+		"SELECT r.key, r.model, r.layer, r.layer_path, r.method, r.utility, r.target, r.state,"
+		" r.nr_images, a.n, a.ad, a.coh, a.com, a.adcc, a.ic, a.add_, r.config"
+		" FROM runs r JOIN aggregates a ON a.run_key = r.key"
+		" JOIN spec_runs s ON s.run_key = r.key AND s.spec_id = ?1 WHERE a.n > 0 ORDER BY s.pos";
+	long spec = latest_spec(s);
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	*nr_other = 0;
+	if (sqlite3_prepare_v2(s->db, spec >= 0 ? sql_spec : sql_all, -1, &st, NULL) != SQLITE_OK)
+		return error("cannot read the runs of the results database: %s", sqlite3_errmsg(s->db));
+	if (spec >= 0) {
+		sqlite3_stmt *c;
+		sqlite3_bind_int64(st, 1, spec);
+		/* runs of other specs with results are left out of the tables; the index says how many */
+		if (sqlite3_prepare_v2(s->db,
+				       "SELECT count(*) FROM aggregates a WHERE a.n > 0 AND a.run_key NOT IN "
+				       "(SELECT run_key FROM spec_runs WHERE spec_id = ?1)",
+				       -1, &c, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(c, 1, spec);
+			if (sqlite3_step(c) == SQLITE_ROW)
+				*nr_other = (size_t)sqlite3_column_int64(c, 0);
+			sqlite3_finalize(c);
+		}
+	}
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_result x;
+		x.key = column_text(st, 0);
+		x.model = column_text(st, 1);
+		x.layer = column_text(st, 2);
+		x.layer_path = column_text(st, 3);
+		x.method = column_text(st, 4);
+		x.utility = column_text(st, 5);
+		x.target = column_text(st, 6);
+		x.state = column_text(st, 7);
+		x.nr_images = (long)sqlite3_column_int64(st, 8);
+		x.n = (long)sqlite3_column_int64(st, 9);
+		x.ad = column_real(st, 10);
+		x.coh = column_real(st, 11);
+		x.com = column_real(st, 12);
+		x.adcc = column_real(st, 13);
+		x.ic = column_real(st, 14);
+		x.add = column_real(st, 15);
+		x.config = column_text(st, 16);
+		ret = fn(&x, data);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = error("cannot read the runs of the results database: %s", sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return ret;
+}
+
+void store_image_values_init(struct store_image_values *v)
+{
+	memset(v, 0, sizeof(*v));
+}
+
+void store_image_values_release(struct store_image_values *v)
+{
+	free(v->rows);
+	store_image_values_init(v);
+}
+
+int store_image_values_load(struct store_image_values *v, struct store *s, const char *key)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	v->nr = 0;
+	if (sqlite3_prepare_v2(
+		    s->db, "SELECT idx, ad, coh, com, ic, add_ FROM images WHERE run_key = ? ORDER BY idx",
+		    -1, &st, NULL) != SQLITE_OK)
+		return error("cannot read the images of the results database: %s", sqlite3_errmsg(s->db));
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_image_value *x;
+		ALLOC_GROW(v->rows, v->nr + 1, v->alloc);
+		x = &v->rows[v->nr++];
+		x->idx = (long)sqlite3_column_int64(st, 0);
+		x->ad = column_real(st, 1);
+		x->coh = column_real(st, 2);
+		x->com = column_real(st, 3);
+		x->ic = column_real(st, 4);
+		x->add = column_real(st, 5);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return error("cannot read the images of the results database: %s", sqlite3_errmsg(s->db));
+	return 0;
+}
+
+int store_each_figure(struct store *s, store_figure_fn fn, void *data)
+{
+	sqlite3_stmt *st;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT idx, by FROM figures ORDER BY idx, by", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return error("cannot read the figure requests of the results database: %s",
+			     sqlite3_errmsg(s->db));
+	while (!ret && sqlite3_step(st) == SQLITE_ROW)
+		ret = fn((long)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1), data);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+void store_input_init(struct store_input *in)
+{
+	memset(in, 0, sizeof(*in));
+}
+
+void store_input_release(struct store_input *in)
+{
+	free(in->rgb);
+	free(in->path);
+	store_input_init(in);
+}
+
+int store_input_load(struct store_input *in, struct store *s, const char *model, long idx)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT h, w, rgb, path FROM inputs WHERE model = ? AND idx = ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return error("cannot read the inputs of the results database: %s", sqlite3_errmsg(s->db));
+	sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int h = sqlite3_column_int(st, 0), w = sqlite3_column_int(st, 1);
+		const void *rgb = sqlite3_column_blob(st, 2);
+		/* h * w * 3 in int, as the blob's size is: a product beyond it matches no blob */
+		if (h > 0 && w > 0 && rgb && (size_t)h <= INT_MAX / 3 / (size_t)w &&
+		    sqlite3_column_bytes(st, 2) == h * w * 3) {
+			const char *path = (const char *)sqlite3_column_text(st, 3);
+			size_t n = (size_t)h * (size_t)w * 3;
+			in->h = h;
+			in->w = w;
+			in->rgb = xmalloc(n);
+			memcpy(in->rgb, rgb, n);
+			in->path = path ? xstrdup(path) : NULL;
+			found = 1;
+		}
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+void store_heatmap_init(struct store_heatmap *hm)
+{
+	memset(hm, 0, sizeof(*hm));
+	hm->cls = -1;
+}
+
+void store_heatmap_release(struct store_heatmap *hm)
+{
+	free(hm->data);
+	store_heatmap_init(hm);
+}
+
+int store_heatmap_load(struct store_heatmap *hm, struct store *s, const char *key, long idx)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT h.h, h.w, h.data, (SELECT class FROM images i WHERE i.run_key = h.run_key"
+		    " AND i.idx = h.idx) FROM heatmaps h WHERE h.run_key = ? AND h.idx = ?",
+		    -1, &st, NULL) != SQLITE_OK)
+		return error("cannot read the heatmaps of the results database: %s", sqlite3_errmsg(s->db));
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *p = sqlite3_column_blob(st, 2);
+		size_t n, i;
+		hm->h = sqlite3_column_int(st, 0);
+		hm->w = sqlite3_column_int(st, 1);
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			hm->cls = (long)sqlite3_column_int64(st, 3);
+		n = (size_t)hm->h * (size_t)hm->w;
+		if (hm->h > 0 && hm->w > 0 && p && (size_t)sqlite3_column_bytes(st, 2) / 4 == n &&
+		    (size_t)sqlite3_column_bytes(st, 2) % 4 == 0) {
+			hm->data = xmalloc(n * sizeof(float));
+			for (i = 0; i < n; i++) { /* float32 little-endian, whatever this machine is */
+				uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+					     (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+				memcpy(&hm->data[i], &u, sizeof(float));
+			}
+		}
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+char *store_class_name(struct store *s, const char *model, long idx)
+{
+	sqlite3_stmt *st;
+	char *name = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT name FROM classes WHERE model = ? AND idx = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		name = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return name;
+}
+
+char *store_spec_canonical(struct store *s)
+{
+	sqlite3_stmt *st;
+	char *text = NULL;
+
+	/* outputs.spec_id names the spec that last ran here; a database without it, its newest spec */
+	if (sqlite3_prepare_v2(
+		    s->db,
+		    "SELECT canonical FROM specs WHERE id = coalesce((SELECT CAST(value AS INTEGER)"
+		    " FROM outputs WHERE key = 'spec_id'), (SELECT max(id) FROM specs))",
+		    -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		text = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return text;
+}
+
+void store_limit_growth(struct store *s, long pages)
+{
+	sqlite3_stmt *st;
+	long have = 0;
+	char sql[64];
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA page_count", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		have = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld", have + pages);
+	sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+long store_selection_size(struct store *s)
+{
+	sqlite3_stmt *st;
+	long n = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT max(nr_images) FROM runs", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* End of the queries of the report */
 
 int store_results_load(struct store_results *r, struct store *s, long spec_id)
 {
@@ -923,7 +1226,7 @@ int store_results_load(struct store_results *r, struct store *s, long spec_id)
 		goto fail;
 	sqlite3_bind_int64(st, 1, spec_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_result *x;
+		struct store_run_result *x;
 		int has = sqlite3_column_int64(st, 8) > 0; /* an empty aggregate's averages mean nothing */
 
 		ALLOC_GROW(r->runs, r->nr + 1, r->alloc);
@@ -960,7 +1263,7 @@ void store_results_release(struct store_results *r)
 	size_t i;
 
 	for (i = 0; i < r->nr; i++) {
-		struct store_result *x = &r->runs[i];
+		struct store_run_result *x = &r->runs[i];
 		free(x->key);
 		free(x->model);
 		free(x->layer);

@@ -183,18 +183,111 @@ struct store_summary {
 int store_summary_load(struct store_summary *sum, struct store *s);
 void store_summary_release(struct store_summary *sum);
 
+/*
+ * Queries of the report: everything reports/ reads from the database. Strings handed to a callback are
+ * the store's, valid during the call only; a struct filled by a _load function owns what it points to
+ * until its _release. Errors are reported with error() and the function returns -1.
+ */
+
+/* The outputs table's value for key, or NULL when it is missing or empty (caller frees). */
+char *store_output_value(struct store *s, const char *key);
+
+/* A run with aggregate results (n > 0). A NULL text column reads as "". */
+struct store_result {
+	const char *key, *model, *layer, *layer_path, *method, *utility, *target, *state;
+	const char *config;		    /* the canonical configuration ("key=value" lines) */
+	long nr_images, n;		    /* images the run covers; images averaged */
+	double ad, coh, com, adcc, ic, add; /* averages; NAN: not computed */
+};
+typedef int (*store_result_fn)(const struct store_result *x, void *data);
+
+/*
+ * Call fn for each run with results: where the database records the latest spec's runs (outputs.spec_id
+ * and spec_runs), those in the spec's grid order, and *nr_other is the number of other runs with
+ * results; else every run in the order they were created (several runs of one model, layer, method,
+ * utility and target may come: a later one is the newer) and *nr_other is 0. Returns 0, -1 after an
+ * error, or the first nonzero value fn returns (which stops the walk).
+ */
+int store_each_result(struct store *s, store_result_fn fn, void *data, size_t *nr_other);
+
+/* One image's results of a run. */
+struct store_image_value {
+	long idx;
+	double ad, coh, com, ic, add; /* NAN: not computed */
+};
+/* A run's image results, ordered by image index; rows is owned by the struct. */
+struct store_image_values {
+	struct store_image_value *rows;
+	size_t nr, alloc;
+};
+#define STORE_IMAGE_VALUES_INIT \
+	{                       \
+		NULL, 0, 0      \
+	}
+void store_image_values_init(struct store_image_values *v);
+/* Replace v's rows with the image results of run key. 0 or -1 (v then holds no rows). */
+int store_image_values_load(struct store_image_values *v, struct store *s, const char *key);
+void store_image_values_release(struct store_image_values *v);
+
+/*
+ * Call fn for each figure request, ordered by image index and then by; by may be NULL. Returns 0, -1
+ * after an error, or the first nonzero value fn returns.
+ */
+typedef int (*store_figure_fn)(long idx, const char *by, void *data);
+int store_each_figure(struct store *s, store_figure_fn fn, void *data);
+
+/* The prepared input image of one image of a model: h x w 8-bit RGB; path NULL when not recorded. */
+struct store_input {
+	int h, w;
+	unsigned char *rgb;
+	char *path;
+};
+void store_input_init(struct store_input *in);
+/* Fill in (initialised, empty): 1 found, 0 none stored or its pixels unusable, -1 after an error. */
+int store_input_load(struct store_input *in, struct store *s, const char *model, long idx);
+void store_input_release(struct store_input *in);
+
+/*
+ * A run's heatmap of one image, as stored: h x w, and data (h x w floats, row-major) NULL when the
+ * stored pixels do not match that size; cls the class the image's result explains, -1 if unknown.
+ */
+struct store_heatmap {
+	int h, w;
+	float *data;
+	long cls;
+};
+void store_heatmap_init(struct store_heatmap *hm);
+/* Fill hm (initialised, empty): 1 found, 0 none stored, -1 after an error. */
+int store_heatmap_load(struct store_heatmap *hm, struct store *s, const char *key, long idx);
+void store_heatmap_release(struct store_heatmap *hm);
+
+/* The name of a model's class idx, or NULL when the database has none (caller frees). */
+char *store_class_name(struct store *s, const char *model, long idx);
+
+/*
+ * The canonical text (dsl/experiment.h, experiment_canonical) of the spec that last ran here, for the
+ * report settings that have no outputs row; NULL when there is none (caller frees).
+ */
+char *store_spec_canonical(struct store *s);
+
+/*
+ * For tests: let the database grow by at most pages pages from its size now, after which writes fail with
+ * SQLITE_FULL as on a full disk (PRAGMA max_page_count).
+ */
+void store_limit_growth(struct store *s, long pages);
+
+/* The images of the selection the database's runs cover (the runs' largest nr_images), or -1. */
+long store_selection_size(struct store *s);
+
 /* Write runs.csv, images.csv, aggregates.csv and user_metrics.csv into dir. */
 int store_export_csv(struct store *s, const char *dir);
-
-/* The underlying handle, for readers (reports) that run their own queries. */
-struct sqlite3 *store_db(struct store *s);
 
 /*
  * The runs of one spec version with their aggregates, for `camlab results` and `camlab compare`, which
  * read the database as data rather than as a report. Every string is owned by the list and freed by
  * store_results_release.
  */
-struct store_result {
+struct store_run_result {
 	char *key, *model, *layer, *method, *utility, *target, *state;
 	long nr_images; /* images the run covers */
 	long n;		/* images in its aggregate; 0 when it has none yet */
@@ -203,7 +296,7 @@ struct store_result {
 
 struct store_results {
 	long spec_id; /* the spec version listed */
-	struct store_result *runs; /* in the spec's grid order */
+	struct store_run_result *runs; /* in the spec's grid order */
 	size_t nr, alloc;
 };
 #define STORE_RESULTS_INIT { 0, NULL, 0, 0 }

@@ -102,7 +102,7 @@ test_expect_success 'a run that fails keeps its cause in the database, the statu
 	methods: [gradcam]
 	EOS
 	test_must_fail $CAMLAB run --no-progress $TMP/flat.yaml 2>$TMP/flat.log &&
-	why='the shared pass failed: forward to the target layer failed: the layer.s output has 2 dimensions' &&
+	why='the shared pass failed: forward to the target layer failed: the layer(.s|&#39;s) output has 2 dimensions' &&
 	test_grep \"failed: \$why\" $TMP/flat.log &&
 	sqlite3 $TMP/flat/results.sqlite 'SELECT error FROM runs' | test_grep \"^\$why\" /dev/stdin &&
 	$CAMLAB status $TMP/flat | test_grep \"^failed: .* fashion/flat gradcam rest predicted: \$why\" /dev/stdin &&
