@@ -96,11 +96,16 @@ static int cmp_entry(const void *a, const void *b)
 	return x < y ? -1 : (x > y);
 }
 
+void diag_sort(struct diag *d)
+{
+	if (d->nr > 1) /* qsort with a NULL base is undefined even for no elements */
+		qsort(d->items, d->nr, sizeof(*d->items), cmp_entry);
+}
+
 void diag_print(struct diag *d, FILE *fp)
 {
 	size_t i;
-	if (d->nr > 1) /* qsort with a NULL base is undefined even for no elements */
-		qsort(d->items, d->nr, sizeof(*d->items), cmp_entry);
+	diag_sort(d);
 	for (i = 0; i < d->nr; i++) {
 		const struct diag_entry *e = &d->items[i];
 		/* columns are 1-based: where only the line is known (a Lua error), the line's first column */

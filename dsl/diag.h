@@ -36,6 +36,8 @@ void diag_release(struct diag *d);
 void diag_error(struct diag *d, struct src_pos pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_warning(struct diag *d, struct src_pos pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Order d's entries as diag_print prints them: by line and column, then as they were recorded. */
+void diag_sort(struct diag *d);
 /*
  * Print every entry as "file:line:col: error: message", sorted by position: column 1 where only the line is
  * known (col 0), "file: error: message" where not even the line is.

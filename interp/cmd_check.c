@@ -75,16 +75,6 @@ static int suggestion(const char *msg, struct strbuf *sb)
 	return 1;
 }
 
-static int cmp_pos(const void *a, const void *b)
-{
-	const struct diag_entry *x = a, *y = b;
-	if (x->pos.line != y->pos.line)
-		return x->pos.line < y->pos.line ? -1 : 1;
-	if (x->pos.col != y->pos.col)
-		return x->pos.col < y->pos.col ? -1 : 1;
-	return x < y ? -1 : (x > y);
-}
-
 /*
  * d's entries as JSON objects, in the order diag_print prints them, after *nr_printed others (for the
  * commas of one array). file names the spec where an entry knows no file.
@@ -94,8 +84,7 @@ static void print_json(struct diag *d, const char *file, long *nr_printed)
 	struct strbuf sb = STRBUF_INIT, near = STRBUF_INIT;
 	size_t i;
 
-	if (d->nr > 1) /* qsort with a NULL base is undefined even for no elements */
-		qsort(d->items, d->nr, sizeof(*d->items), cmp_pos);
+	diag_sort(d);
 	for (i = 0; i < d->nr; i++) {
 		const struct diag_entry *e = &d->items[i];
 
