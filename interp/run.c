@@ -38,20 +38,6 @@
 #include "lib/xalloc.h"
 #include "store/store.h"
 
-static char *read_file(const char *path)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char buf[4096];
-	size_t got;
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return strbuf_detach(&sb, NULL);
-	while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
-		strbuf_add(&sb, buf, got);
-	fclose(fp);
-	return strbuf_detach(&sb, NULL);
-}
-
 static double seconds(void)
 {
 	struct timespec ts;
@@ -1790,14 +1776,25 @@ static void runner_release(struct runner *r)
 	free(r->out);
 }
 
-/* The spec in the database, as written and in canonical form. Returns its id, or -1. */
+/* The largest spec the front ends read (dsl/yaml.c, dsl/lua.c): a larger one never gets this far. */
+#define SPEC_MAX_BYTES ((size_t)16 << 20)
+
+/*
+ * The spec in the database, as written and in canonical form. Returns its id, or -1. The front end read
+ * the file moments ago: should it be gone or have grown since, the canonical form still says what runs,
+ * and the text is recorded empty, quietly, as it always was.
+ */
 static long record_spec(struct runner *r)
 {
-	char *text = read_file(r->e->file);
+	struct strbuf text = STRBUF_INIT;
 	char *canon = experiment_canonical(r->e);
-	long id = store_add_spec(r->store, r->e->file, text, canon);
+	long id;
 
-	free(text);
+	error_set_quiet(1);
+	read_file(r->e->file, SPEC_MAX_BYTES, &text);
+	error_set_quiet(0);
+	id = store_add_spec(r->store, r->e->file, text.buf, canon);
+	strbuf_release(&text);
 	free(canon);
 	return id;
 }
