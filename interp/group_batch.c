@@ -167,6 +167,62 @@ static int fake_oom(size_t n)
 }
 
 /*
+ * The rows of the batch's images that each run which computed them (ok) does not have yet, with the
+ * figures' heatmaps (maps), in one transaction; then, and only then, they count as done for the runs.
+ * Returns 0, or -1 when the database could not take them (runner_store_failure).
+ */
+static int store_batch(struct runner *r, struct group_run *gr, size_t ng, const struct batch *b,
+		       const struct cam_pass *pass, const struct metric_row *rows, const double *uvals,
+		       float *const *maps, const unsigned char *ok)
+{
+	size_t nu = r->nr_user_metrics, k, i, m;
+
+	if (store_begin(r->store) < 0)
+		return runner_store_failure(r);
+	for (k = 0; k < ng; k++) {
+		struct group_run *g = &gr[k];
+		const struct metric_row *rk = rows + k * b->n;
+		if (!ok[k] || g->failed)
+			continue;
+		if (keep_figures(r, g, b, maps[k]) < 0)
+			return runner_store_failure(r);
+		for (i = 0; i < b->n; i++) {
+			size_t idx = b->items[i];
+			struct store_image img = { (long)idx, r->ds.items[idx].path, b->labels[i], pass->classes[i],
+						   rk[i].ad, rk[i].coh, rk[i].com, rk[i].ic, rk[i].add,
+						   rk[i].y, rk[i].o, rk[i].d };
+			if (g->done[idx])
+				continue;
+			if (store_put_image(r->store, g->pr->key, &img) < 0)
+				return runner_store_failure(r);
+			for (m = 0; m < nu; m++)
+				if (store_put_user_metric(r->store, g->pr->key, (long)idx, r->user_metrics[m],
+							  uvals[(k * b->n + i) * nu + m]) < 0)
+					return runner_store_failure(r);
+		}
+		/* an interrupted run holds results: status and plan say partial, not pending */
+		if (!g->started && store_run_started(r->store, g->pr->key) < 0)
+			return runner_store_failure(r);
+	}
+	if (store_commit(r->store) < 0)
+		return runner_store_failure(r);
+	/* only what is committed counts as done: a failed commit leaves the images to a resumed run */
+	for (k = 0; k < ng; k++) {
+		struct group_run *g = &gr[k];
+		if (!ok[k] || g->failed)
+			continue;
+		g->started = 1;
+		for (i = 0; i < b->n; i++)
+			if (!g->done[b->items[i]]) {
+				g->done[b->items[i]] = 1;
+				g->stored++;
+				g->nonfinite += !isfinite(rows[k * b->n + i].y);
+			}
+	}
+	return 0;
+}
+
+/*
  * One batch for every run of a group: the shared pass, then each method's heatmaps and metrics; the
  * rows of images a run does not have yet are then written in one short transaction, so that another
  * camlab process writing to the same database (one per device) never waits for a computation.
@@ -176,7 +232,7 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 		       const struct batch *b, enum utility u, const struct utility_hook *hook,
 		       const struct target_policy *tp)
 {
-	size_t nu = r->nr_user_metrics, m;
+	size_t nu = r->nr_user_metrics;
 	double *uvals = xcalloc(b->n * ng * (nu ? nu : 1), sizeof(double));
 	struct cam_pass pass = CAM_PASS_INIT;
 	struct cam_extra extra = { .model = r->model.mod,
@@ -191,7 +247,7 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 	float **maps = xcalloc(ng, sizeof(*maps));
 	unsigned char *ok = xcalloc(ng, 1);
 	unsigned passes = 0;
-	size_t k, i;
+	size_t k;
 	int oom = 0;
 
 	for (k = 0; k < ng; k++)
@@ -239,52 +295,8 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 	t = progress_now();
 	if (oom)
 		goto out;
-	if (store_begin(r->store) < 0)
-		goto store_failed;
-	for (k = 0; k < ng; k++) {
-		struct group_run *g = &gr[k];
-		const struct metric_row *rk = rows + k * b->n;
-		if (!ok[k] || g->failed)
-			continue;
-		if (keep_figures(r, g, b, maps[k]) < 0)
-			goto store_failed;
-		for (i = 0; i < b->n; i++) {
-			size_t idx = b->items[i];
-			struct store_image img = { (long)idx, r->ds.items[idx].path, b->labels[i], pass.classes[i],
-						   rk[i].ad, rk[i].coh, rk[i].com, rk[i].ic, rk[i].add,
-						   rk[i].y, rk[i].o, rk[i].d };
-			if (g->done[idx])
-				continue;
-			if (store_put_image(r->store, g->pr->key, &img) < 0)
-				goto store_failed;
-			for (m = 0; m < nu; m++)
-				if (store_put_user_metric(r->store, g->pr->key, (long)idx, r->user_metrics[m],
-							  uvals[(k * b->n + i) * nu + m]) < 0)
-					goto store_failed;
-		}
-		/* an interrupted run holds results: status and plan say partial, not pending */
-		if (!g->started && store_run_started(r->store, g->pr->key) < 0)
-			goto store_failed;
-	}
-	if (store_commit(r->store) < 0)
-		goto store_failed;
-	/* only what is committed counts as done: a failed commit leaves the images to a resumed run */
-	for (k = 0; k < ng; k++) {
-		struct group_run *g = &gr[k];
-		if (!ok[k] || g->failed)
-			continue;
-		g->started = 1;
-		for (i = 0; i < b->n; i++)
-			if (!g->done[b->items[i]]) {
-				g->done[b->items[i]] = 1;
-				g->stored++;
-				g->nonfinite += !isfinite(rows[k * b->n + i].y);
-			}
-	}
-	r->t_store += progress_now() - t;
-	goto out;
-store_failed:
-	runner_store_failure(r);
+	if (store_batch(r, gr, ng, b, &pass, rows, uvals, maps, ok) == 0)
+		r->t_store += progress_now() - t;
 out:
 	for (k = 0; k < ng; k++)
 		free(maps[k]);
