@@ -169,7 +169,7 @@ static int in_shard(const struct runner *r, size_t i)
 /*
  * A run's state from the images stored for it (done: per dataset index), with its aggregates, in one
  * transaction: done when it has every image of the selection (of the shard's part of it, in a shard).
- * Returns 1 if it is done, 0 if not, -1 when the database could not take it (store_failure).
+ * Returns 1 if it is done, 0 if not, -1 when the database could not take it (runner_store_failure).
  */
 static int settle_run(struct runner *r, const char *key, const unsigned char *done)
 {
