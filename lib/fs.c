@@ -49,6 +49,49 @@ int write_file(const char *path, const void *buf, size_t len)
 	return 0;
 }
 
+int read_file(const char *path, size_t max, struct strbuf *out)
+{
+	size_t old = out->len, got;
+	char buf[8192];
+	struct stat st;
+	FILE *f = fopen(path, "rb");
+	int err = 0;
+
+	if (!f) {
+		err = errno;
+		error("cannot open '%s': %s", path, strerror(err));
+		errno = err;
+		return -1;
+	}
+	if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		error("cannot read '%s': it is a folder", path);
+		errno = EISDIR;
+		return -1;
+	}
+	errno = 0;
+	while (!err && (got = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (max && out->len - old + got > max) {
+			error("'%s' is larger than %zu bytes", path, max);
+			err = EFBIG;
+		} else {
+			strbuf_add(out, buf, got);
+		}
+	}
+	if (!err && ferror(f)) {
+		err = errno ? errno : EIO;
+		error("cannot read '%s': %s", path, strerror(err));
+	}
+	fclose(f);
+	if (err) {
+		out->len = old; /* the caller's bytes, as they were */
+		out->buf[old] = '\0';
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
 char *self_path(void)
 {
 	return realpath("/proc/self/exe", NULL);
