@@ -6,6 +6,7 @@
  */
 #include "dsl/front.h"
 #include "dsl/keys.h"
+#include "dsl/values.h"
 #include "dsl/sandbox.h"
 
 #include <ctype.h>

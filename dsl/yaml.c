@@ -8,6 +8,7 @@
  */
 #include "dsl/front.h"
 #include "dsl/keys.h"
+#include "dsl/values.h"
 
 #include <errno.h>
 #include <math.h>
