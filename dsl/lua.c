@@ -6,7 +6,7 @@
  */
 #include "dsl/front.h"
 #include "dsl/keys.h"
-#include "dsl/values.h"
+#include "dsl/reader.h"
 #include "dsl/sandbox.h"
 
 #include <ctype.h>
@@ -539,106 +539,6 @@ static char *scalar_text(lua_State *L, int v)
 	return strbuf_detach(&sb, NULL);
 }
 
-/* A scalar that is not what w's key wants, as YAML's front end reports it ("not '8.5'", "not 'yes'"). */
-static void value_error(struct lua_ctx *c, lua_State *L, int v, const struct where *w, const char *expected,
-			int boolean)
-{
-	char *s = scalar_text(L, v);
-
-	if (s)
-		diag_error(c->d, w->pos, "expected %s for '%s', not '%s'%s", expected, w->key, s,
-			   lua_type(L, v) == LUA_TSTRING ? exp_string_hint(s, boolean) : "");
-	else
-		type_error(c, L, v, w, expected);
-	free(s);
-}
-
-/* An integer in [min, max]; a float with an integral value counts (1e3). */
-static int get_int(struct lua_ctx *c, lua_State *L, int v, const struct where *w, long long min, long long max,
-		   long long *out)
-{
-	int isint = 0;
-	lua_Integer i = 0;
-
-	if (lua_type(L, v) == LUA_TNUMBER)
-		i = lua_tointegerx(L, v, &isint);
-	if (!isint) {
-		value_error(c, L, v, w, "an integer", 0);
-		return -1;
-	}
-	if (exp_check_range(c->d, w->pos, w->key, i, min, max) < 0)
-		return -1;
-	*out = i;
-	return 0;
-}
-
-static int get_u64(struct lua_ctx *c, lua_State *L, int v, const struct where *w, uint64_t *out)
-{
-	int isint = 0;
-	lua_Integer i = 0;
-
-	if (lua_type(L, v) == LUA_TNUMBER)
-		i = lua_tointegerx(L, v, &isint);
-	if (!isint || i < 0) {
-		value_error(c, L, v, w, "a non-negative integer", 0);
-		return -1;
-	}
-	*out = (uint64_t)i;
-	return 0;
-}
-
-static int get_bool(struct lua_ctx *c, lua_State *L, int v, const struct where *w, int *out)
-{
-	if (lua_type(L, v) != LUA_TBOOLEAN) {
-		value_error(c, L, v, w, "true or false", 1);
-		return -1;
-	}
-	*out = lua_toboolean(L, v);
-	return 0;
-}
-
-/* Three numbers (one per channel), or one number for all three; each finite. */
-static void get_floats3(struct lua_ctx *c, lua_State *L, int v, const struct where *w, float out[3], int *have)
-{
-	const char *hint = "";
-	double x[3];
-	int i;
-
-	v = lua_absindex(L, v);
-
-	if (lua_type(L, v) == LUA_TNUMBER) {
-		x[0] = (double)lua_tonumber(L, v);
-		if (exp_check_float(c->d, w->pos, w->key, x[0]) < 0)
-			return;
-		out[0] = out[1] = out[2] = (float)x[0];
-		*have = 1;
-		return;
-	}
-	if (lua_type(L, v) == LUA_TSTRING)
-		hint = exp_string_hint(lua_tostring(L, v), 0);
-	if (lua_type(L, v) == LUA_TTABLE && is_list(L, v) && lua_rawlen(L, v) == 3) {
-		for (i = 0; i < 3; i++) {
-			int t = lua_rawgeti(L, v, i + 1);
-			x[i] = (double)lua_tonumber(L, -1);
-			if (t == LUA_TSTRING && !*hint)
-				hint = exp_string_hint(lua_tostring(L, -1), 0);
-			lua_pop(L, 1);
-			if (t != LUA_TNUMBER)
-				break;
-		}
-		if (i == 3) {
-			for (i = 0; i < 3; i++)
-				if (exp_check_float(c->d, w->pos, w->key, x[i]) < 0)
-					return;
-			for (i = 0; i < 3; i++)
-				out[i] = (float)x[i];
-			*have = 1;
-			return;
-		}
-	}
-	diag_error(c->d, w->pos, "expected 3 numbers (or one) for '%s'%s", w->key, hint);
-}
-
 /* The next '{' from b that opens a table (not one in a string or comment); the text's end if none. */
 static size_t next_brace(const struct lua_ctx *c, size_t b)
 {
@@ -835,7 +735,123 @@ static struct where list_item(const struct lua_ctx *c, lua_State *L, const struc
 	return item;
 }
 
-/* ---- lists of names ---- */
+/* ---- values, for the reader (reader.h): a value on the stack and where it was written ---- */
+
+struct lval {
+	struct lua_ctx *c;
+	lua_State *L;
+	int idx; /* absolute */
+	struct where w;
+};
+
+static enum exp_vkind l_kind(void *ctx, void *v)
+{
+	struct lval *x = v;
+
+	switch (lua_type(x->L, x->idx)) {
+	case LUA_TSTRING:
+	case LUA_TNUMBER:
+		return EXP_V_SCALAR;
+	case LUA_TTABLE:
+		return is_list(x->L, x->idx) ? EXP_V_LIST : EXP_V_OTHER;
+	default:
+		return EXP_V_OTHER; /* nil (never read: a key set to nil is no key), a boolean, a function */
+	}
+}
+
+static const char *l_type_name(void *ctx, void *v)
+{
+	struct lval *x = v;
+	return type_name(x->L, x->idx);
+}
+
+static struct src_pos l_pos(void *ctx, void *v)
+{
+	return ((struct lval *)v)->w.pos;
+}
+
+static char *l_text(void *ctx, void *v)
+{
+	struct lval *x = v;
+	return scalar_text(x->L, x->idx);
+}
+
+static int l_is_string(void *ctx, void *v)
+{
+	struct lval *x = v;
+	return lua_type(x->L, x->idx) == LUA_TSTRING;
+}
+
+/* An integer; a float with an integral value counts (1e3). */
+static int l_integer(void *ctx, void *v, long long *out)
+{
+	struct lval *x = v;
+	int isint = 0;
+	lua_Integer i = 0;
+
+	if (lua_type(x->L, x->idx) == LUA_TNUMBER)
+		i = lua_tointegerx(x->L, x->idx, &isint);
+	if (!isint)
+		return -1;
+	*out = i;
+	return 0;
+}
+
+static int l_u64(void *ctx, void *v, uint64_t *out)
+{
+	long long i;
+
+	if (l_integer(ctx, v, &i) < 0 || i < 0)
+		return -1;
+	*out = (uint64_t)i;
+	return 0;
+}
+
+static int l_boolean(void *ctx, void *v, int *out)
+{
+	struct lval *x = v;
+
+	if (lua_type(x->L, x->idx) != LUA_TBOOLEAN)
+		return -1;
+	*out = lua_toboolean(x->L, x->idx);
+	return 0;
+}
+
+static int l_number(void *ctx, void *v, double *out)
+{
+	struct lval *x = v;
+
+	if (lua_type(x->L, x->idx) != LUA_TNUMBER)
+		return -1;
+	*out = (double)lua_tonumber(x->L, x->idx);
+	return 0;
+}
+
+static size_t l_length(void *ctx, void *v)
+{
+	struct lval *x = v;
+	return (size_t)lua_rawlen(x->L, x->idx);
+}
+
+/* Each item pushed in turn, placed where it is written (list_offsets, list_item). */
+static void l_each(void *ctx, void *v, int (*fn)(const struct exp_reader *r, void *item, void *arg),
+		   const struct exp_reader *r, void *arg)
+{
+	struct lval *x = v;
+	size_t len = (size_t)lua_rawlen(x->L, x->idx), *off = list_offsets(x->c, x->L, x->idx, &x->w), i,
+	       cursor = x->w.off;
+	int stop = 0;
+
+	for (i = 1; i <= len && !stop; i++) {
+		struct lval item = { x->c, x->L, 0, x->w };
+		lua_rawgeti(x->L, x->idx, (lua_Integer)i);
+		item.idx = lua_gettop(x->L);
+		item.w = list_item(x->c, x->L, &x->w, off, i, &cursor);
+		stop = fn(r, &item, arg);
+		lua_pop(x->L, 1);
+	}
+	free(off);
+}
 
 /* A string "a, b, c" is a list too, as in YAML; each name is placed where it starts in the literal. */
 static void split_names(struct lua_ctx *c, const char *s, size_t *cursor, struct src_pos dflt,
@@ -847,109 +863,62 @@ static void split_names(struct lua_ctx *c, const char *s, size_t *cursor, struct
 	exp_names_split(l, s, base, found ? 1 : -1);
 }
 
-/*
- * A list of names, or one string (comma-separated). On any error the list keeps its default, so that
- * validation does not report the same key again.
- */
+static void l_split(void *ctx, void *v, struct exp_names *l)
+{
+	struct lval *x = v;
+	char *s = scalar_text(x->L, x->idx);
+	size_t cursor = x->w.off;
+
+	split_names(x->c, s, &cursor, x->w.pos, l);
+	free(s);
+}
+
+static const struct exp_reader lua_reader = { NULL,	   NULL,      l_kind,	 l_type_name, l_pos,	l_text,
+					      l_is_string, l_integer, l_u64,	 l_boolean,   l_number, l_length,
+					      l_each,	   l_split };
+
+/* The reader for the value at v, written at w. */
+static void reader_at(struct lua_ctx *c, lua_State *L, int v, const struct where *w, struct exp_reader *r,
+		      struct lval *x)
+{
+	*r = lua_reader;
+	r->ctx = c;
+	r->d = c->d;
+	x->c = c;
+	x->L = L;
+	x->idx = lua_absindex(L, v);
+	x->w = *w;
+}
+
+static int get_int(struct lua_ctx *c, lua_State *L, int v, const struct where *w, long long min, long long max,
+		   long long *out)
+{
+	struct exp_reader r;
+	struct lval x;
+
+	reader_at(c, L, v, w, &r, &x);
+	return exp_get_int(&r, &x, w->key, min, max, out);
+}
+
 static void get_names(struct lua_ctx *c, lua_State *L, int v, const struct where *w, const char *key,
 		      struct exp_name **list, size_t *nr)
 {
-	struct exp_names l = EXP_NAMES_INIT;
-	size_t i, cursor = w->off;
+	struct exp_reader r;
+	struct lval x;
 
-	v = lua_absindex(L, v);
-
-	if (lua_type(L, v) == LUA_TSTRING || lua_type(L, v) == LUA_TNUMBER) {
-		char *s = scalar_text(L, v);
-		split_names(c, s, &cursor, w->pos, &l);
-		free(s);
-	} else if (lua_type(L, v) == LUA_TTABLE && is_list(L, v)) {
-		size_t len = lua_rawlen(L, v), *off = list_offsets(c, L, v, w);
-		for (i = 1; i <= len; i++) {
-			struct where item;
-			char *s;
-			lua_rawgeti(L, v, (lua_Integer)i);
-			item = list_item(c, L, w, off, i, &cursor);
-			s = scalar_text(L, -1);
-			if (!s) {
-				diag_error(c->d, item.pos, "expected a name in '%s', not %s", key,
-					   type_name(L, -1));
-				exp_names_skip(&l, item.pos);
-			} else {
-				exp_names_push(&l, s, strlen(s), item.pos);
-				free(s);
-			}
-			lua_pop(L, 1);
-		}
-		free(off);
-		if (!l.n) {
-			diag_error(c->d, w->pos, "empty list for '%s'", key);
-			l.bad = 1;
-		}
-	} else {
-		diag_error(c->d, w->pos, "expected a list of names for '%s', not %s", key, type_name(L, v));
-		l.bad = 1;
-	}
-	exp_names_end(&l, key, c->d, list, nr);
-}
-
-/* A string key checked by experiment_set_choice (device, precision, layout...), copied into *field. */
-static void get_choice_str(struct lua_ctx *c, lua_State *L, int v, const struct where *w,
-			   const struct exp_choice *ch, char **field)
-{
-	char expected[96], *s = scalar_text(L, v); /* a number too, as YAML's scalars */
-
-	if (!s) {
-		snprintf(expected, sizeof(expected), "a %s (%s)", ch->what, ch->use);
-		type_error(c, L, v, w, expected);
-		return;
-	}
-	experiment_set_choice(ch, s, field, c->d, w->pos);
-	free(s);
+	reader_at(c, L, v, w, &r, &x);
+	exp_get_names(&r, &x, key, list, nr);
 }
 
 /* Read the value at v (written at w) into the field f of ud (its section's struct), as keys.h describes it. */
 static void read_field(struct lua_ctx *c, lua_State *L, int v, const struct where *w,
 		       const struct exp_field *f, void *ud)
 {
-	char *at = (char *)ud + f->off, *aux = (char *)ud + f->aux, *str;
-	long long x;
+	struct exp_reader r;
+	struct lval x;
 
-	switch (f->type) {
-	case EXP_FIELD_STR:
-		if ((str = scalar_text(L, v))) {
-			free(*(char **)at);
-			*(char **)at = str;
-		} else {
-			type_error(c, L, v, w, f->required ? f->required : "a string");
-		}
-		break;
-	case EXP_FIELD_INT:
-		if (!get_int(c, L, v, w, f->min, f->max, &x))
-			*(int *)at = (int)x;
-		break;
-	case EXP_FIELD_SIZE:
-		if (!get_int(c, L, v, w, f->min, f->max, &x))
-			*(size_t *)at = (size_t)x;
-		break;
-	case EXP_FIELD_U64:
-		get_u64(c, L, v, w, (uint64_t *)at);
-		break;
-	case EXP_FIELD_BOOL:
-		get_bool(c, L, v, w, (int *)at);
-		break;
-	case EXP_FIELD_FLOATS3:
-		get_floats3(c, L, v, w, (float *)at, (int *)aux);
-		break;
-	case EXP_FIELD_CHOICE:
-		get_choice_str(c, L, v, w, f->choice, (char **)at);
-		break;
-	case EXP_FIELD_NAMES:
-		get_names(c, L, v, w, w->key, (struct exp_name **)at, (size_t *)aux);
-		break;
-	}
-	if (f->sets_pos) /* where the value was written, valid or not: the later errors point there */
-		*(struct src_pos *)((char *)ud + f->pos) = w->pos;
+	reader_at(c, L, v, w, &r, &x);
+	exp_read_field(&r, &x, w->key, f, ud);
 }
 
 #define FIELDS(a) a, ARRAY_SIZE(a)
