@@ -111,7 +111,6 @@ static int cmp_def(const void *a, const void *b)
 
 char *experiment_canonical(const struct experiment *e)
 {
-	static const char *const def_kinds[] = { "method", "utility", "metric" };
 	struct strbuf sb = STRBUF_INIT;
 	const struct exp_def **defs;
 	size_t i, j;
@@ -180,7 +179,7 @@ char *experiment_canonical(const struct experiment *e)
 	if (e->nr_defs > 1) /* qsort with a NULL base is undefined even for no elements */
 		qsort(defs, e->nr_defs, sizeof(*defs), cmp_def);
 	for (i = 0; i < e->nr_defs; i++) {
-		strbuf_addf(&sb, "define %s ", def_kinds[defs[i]->kind]);
+		strbuf_addf(&sb, "define %s ", exp_def_kind_names[defs[i]->kind]);
 		put_str(&sb, defs[i]->name);
 		strbuf_addch(&sb, '\n');
 	}

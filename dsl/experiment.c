@@ -22,6 +22,7 @@ static const char *const default_methods[] = {
 const char *const exp_table_formats[3] = { "markdown", "latex", "csv" };
 const char *const exp_layouts[4] = { "auto", "bchw", "bhwc", "bnc" };
 const char *const exp_figure_by[3] = { "method", "utility", "target" };
+const char *const exp_def_kind_names[3] = { "method", "utility", "metric" };
 const char *const exp_dim_names[EXP_NR_DIMS] = { "model", "layer", "method", "utility", "target" };
 const char *const exp_dim_plurals[EXP_NR_DIMS] = { "models", "layers", "methods", "utilities", "targets" };
 

@@ -171,6 +171,7 @@ int experiment_valid_device(const char *s);
 extern const char *const exp_table_formats[3]; /* outputs.tables.formats, the default's order */
 extern const char *const exp_layouts[4];       /* a layer's layout: auto, bchw, bhwc, bnc */
 extern const char *const exp_figure_by[3];     /* a figure's 'by': method, utility, target */
+extern const char *const exp_def_kind_names[3]; /* exp_def_kind: method, utility, metric */
 extern const char *const exp_dim_names[EXP_NR_DIMS], *const exp_dim_plurals[EXP_NR_DIMS];
 
 /* Is s one of names[0..n)? */

@@ -383,7 +383,6 @@ void exp_check_exclude_name(const struct experiment *e, struct diag *d, struct s
  */
 static void compile_def(const struct exp_def *df, const char *file, struct diag *d)
 {
-	static const char *const kinds[] = { "method", "utility", "metric" };
 	lua_State *L = lua_newstate(xalloc_lua, NULL);
 	struct strbuf name = STRBUF_INIT;
 
@@ -391,7 +390,7 @@ static void compile_def(const struct exp_def *df, const char *file, struct diag 
 		return;
 	strbuf_addf(&name, "=%s:%d (%s)", file, df->pos.line, df->name);
 	if (luaL_loadbufferx(L, df->lua, strlen(df->lua), name.buf, "t") != LUA_OK)
-		diag_error(d, df->pos, "%s '%s' does not compile: %s", kinds[df->kind], df->name,
+		diag_error(d, df->pos, "%s '%s' does not compile: %s", exp_def_kind_names[df->kind], df->name,
 			   lua_tostring(L, -1));
 	strbuf_release(&name);
 	lua_close(L);
@@ -399,14 +398,13 @@ static void compile_def(const struct exp_def *df, const char *file, struct diag 
 
 void exp_check_defs(struct experiment *e, struct diag *d)
 {
-	static const char *const kinds[] = { "method", "utility", "metric" };
 	size_t i, j;
 
 	for (i = 0; i < e->nr_defs; i++) {
 		struct exp_def *df = &e->defs[i];
 		int builtin = -1;
 		if (!df->name || !*df->name) {
-			diag_error(d, df->pos, "a %s definition without a name", kinds[df->kind]);
+			diag_error(d, df->pos, "a %s definition without a name", exp_def_kind_names[df->kind]);
 			continue;
 		}
 		if (df->kind == EXP_DEF_METHOD)
@@ -417,14 +415,14 @@ void exp_check_defs(struct experiment *e, struct diag *d)
 			builtin = quiet_metric(df->name);
 		if (builtin >= 0 || !strcasecmp(df->name, "all"))
 			diag_error(d, df->pos, "%s '%s' is built in; give the definition another name",
-				   kinds[df->kind], df->name);
+				   exp_def_kind_names[df->kind], df->name);
 		for (j = 0; j < i; j++)
 			if (e->defs[j].kind == df->kind && e->defs[j].name && !strcmp(e->defs[j].name, df->name)) {
-				diag_error(d, df->pos, "%s '%s' is defined twice", kinds[df->kind], df->name);
+				diag_error(d, df->pos, "%s '%s' is defined twice", exp_def_kind_names[df->kind], df->name);
 				break;
 			}
 		if (!df->lua || !*df->lua)
-			diag_error(d, df->pos, "%s '%s' has no code", kinds[df->kind], df->name);
+			diag_error(d, df->pos, "%s '%s' has no code", exp_def_kind_names[df->kind], df->name);
 		else
 			compile_def(df, e->file, d);
 	}
