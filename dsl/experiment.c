@@ -57,8 +57,10 @@ static void set_names(struct exp_name **list, size_t *nr, const char *const *nam
 {
 	size_t i;
 	*list = xcalloc(n ? n : 1, sizeof(**list));
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		(*list)[i].name = xstrdup(names[i]);
+		(*list)[i].id = EXP_ID_NONE;
+	}
 	*nr = n;
 }
 

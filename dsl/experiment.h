@@ -11,6 +11,7 @@
 #ifndef DSL_EXPERIMENT_H
 #define DSL_EXPERIMENT_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,7 +56,16 @@ struct exp_data {
 struct exp_name {
 	char *name;
 	struct src_pos pos;
+	/*
+	 * Methods, utilities and metrics, once experiment_validate() returned 0: the built-in's enum value
+	 * (enum cam_method, enum utility_kind, the metric's index in metric_names), or EXP_ID_DEF(i) for the
+	 * user definition e->defs[i]. EXP_ID_NONE before validation and for targets.
+	 */
+	int id;
 };
+#define EXP_ID_NONE INT_MIN
+#define EXP_ID_DEF(i) (-1 - (int)(i))
+#define EXP_ID_DEF_INDEX(id) ((size_t)(-1 - (id)))
 
 /*
  * A partial assignment of the grid's dimensions (NULL: any); a run that matches every non-NULL field is
@@ -113,6 +123,7 @@ struct experiment {
 	size_t nr_targets;
 	struct exp_name *metrics;
 	size_t nr_metrics;
+	unsigned metric_mask;		/* the built-in metrics (1 << id), set by experiment_validate() */
 	struct exp_exclude *excludes;
 	size_t nr_excludes;
 	unsigned zip;			/* dimensions (1 << exp_dim) iterated together, not as a product */

@@ -85,16 +85,17 @@ static int builtin_method(const char *name)
 	return -1;
 }
 
-static const char *find_def(const struct experiment *e, enum exp_def_kind kind, const char *name)
+/* The index of the definition of this kind named name (exactly, else folded), or -1. */
+static long find_def(const struct experiment *e, enum exp_def_kind kind, const char *name)
 {
 	size_t i;
 	for (i = 0; i < e->nr_defs; i++)
 		if (e->defs[i].kind == kind && !strcmp(e->defs[i].name, name))
-			return e->defs[i].name;
+			return (long)i;
 	for (i = 0; i < e->nr_defs; i++)
 		if (e->defs[i].kind == kind && folded_equal(e->defs[i].name, name))
-			return e->defs[i].name;
-	return NULL;
+			return (long)i;
+	return -1;
 }
 
 static int lookup_method(const char *name)
@@ -136,30 +137,43 @@ static void report_unknown(const struct experiment *e, struct diag *d, const str
 	free(cands);
 }
 
-/* The canonical spelling of one name, or NULL if it is unknown ("all" is handled by the caller). */
-static const char *canonical_name(const struct experiment *e, const struct dim_kind *k, const char *name)
+/*
+ * The canonical spelling of one name, with its id (experiment.h), or NULL if it is unknown ("all" is
+ * handled by the caller).
+ */
+static const char *canonical_name(const struct experiment *e, const struct dim_kind *k, const char *name,
+				  int *id)
 {
-	const char *def;
+	long def;
 	int i;
 
 	if (k->has_defs && e->nr_defs) {
 		size_t j;
 		for (j = 0; j < e->nr_defs; j++)
-			if (e->defs[j].kind == k->def_kind && !strcmp(e->defs[j].name, name))
+			if (e->defs[j].kind == k->def_kind && !strcmp(e->defs[j].name, name)) {
+				*id = EXP_ID_DEF(j);
 				return e->defs[j].name;
+			}
 	}
 	i = k->lookup(name);
-	if (i >= 0)
+	if (i >= 0) {
+		*id = i;
 		return k->builtins[i];
-	def = k->has_defs ? find_def(e, k->def_kind, name) : NULL;
-	return def;
+	}
+	def = k->has_defs ? find_def(e, k->def_kind, name) : -1;
+	if (def < 0)
+		return NULL;
+	*id = EXP_ID_DEF(def);
+	return e->defs[def].name;
 }
 
-static void push_name(struct exp_name **list, size_t *nr, size_t *alloc, const char *name, struct src_pos pos)
+static void push_name(struct exp_name **list, size_t *nr, size_t *alloc, const char *name, struct src_pos pos,
+		      int id)
 {
 	ALLOC_GROW(*list, *nr + 1, *alloc);
-	(*list)[*nr].name = xstrdup(name);
+	(*list)[*nr].name = name ? xstrdup(name) : NULL;
 	(*list)[*nr].pos = pos;
+	(*list)[*nr].id = id;
 	(*nr)++;
 }
 
@@ -182,24 +196,21 @@ void exp_check_names(const struct experiment *e, struct diag *d, const struct di
 		struct exp_name *in = &(*list)[i];
 		const char *c;
 		size_t first = n;
+		int id;
 
 		if (!in->name) { /* reported by the front end; kept, so that zip sees the list's length */
-			ALLOC_GROW(out, n + 1, alloc);
-			out[n].name = NULL;
-			out[n++].pos = in->pos;
+			push_name(&out, &n, &alloc, NULL, in->pos, EXP_ID_NONE);
 			continue;
 		}
 		if (k->has_all && !strcasecmp(in->name, "all")) {
 			for (b = 0; b < k->nr_builtins; b++)
-				push_name(&out, &n, &alloc, k->builtins[b], in->pos);
-		} else if ((c = canonical_name(e, k, in->name))) {
-			push_name(&out, &n, &alloc, c, in->pos);
+				push_name(&out, &n, &alloc, k->builtins[b], in->pos, (int)b);
+		} else if ((c = canonical_name(e, k, in->name, &id))) {
+			push_name(&out, &n, &alloc, c, in->pos, id);
 		} else {
 			/* kept as a NULL name, as the front ends keep an item of the wrong type: zip counts it */
 			report_unknown(e, d, k, in->pos, "", in->name);
-			ALLOC_GROW(out, n + 1, alloc);
-			out[n].name = NULL;
-			out[n++].pos = in->pos;
+			push_name(&out, &n, &alloc, NULL, in->pos, EXP_ID_NONE);
 			continue;
 		}
 		/* drop what this entry added that is already there */
@@ -353,7 +364,8 @@ int exp_in_names(const struct exp_name *list, size_t n, const char *name)
 void exp_check_exclude_name(const struct experiment *e, struct diag *d, struct src_pos pos,
 			       const struct dim_kind *k, char **field, const struct exp_name *list, size_t n)
 {
-	const char *c = canonical_name(e, k, *field);
+	int id;
+	const char *c = canonical_name(e, k, *field, &id);
 	const char **cands;
 	const char *near[1];
 	size_t i, j;

@@ -531,6 +531,7 @@ int experiment_validate(struct experiment *e, struct diag *d)
 {
 	struct src_pos nowhere = { NULL, 0, 0 };
 	int before = d->errors;
+	size_t i;
 
 	if (!e->file)
 		e->file = xstrdup("spec");
@@ -569,6 +570,10 @@ int experiment_validate(struct experiment *e, struct diag *d)
 	exp_check_names(e, d, &exp_kind_method, &e->methods, &e->nr_methods);
 	exp_check_names(e, d, &exp_kind_utility, &e->utilities, &e->nr_utilities);
 	exp_check_names(e, d, &exp_kind_metric, &e->metrics, &e->nr_metrics);
+	e->metric_mask = 0;
+	for (i = 0; i < e->nr_metrics; i++)
+		if (e->metrics[i].name && e->metrics[i].id >= 0)
+			e->metric_mask |= 1u << e->metrics[i].id;
 	exp_check_targets(e, d);
 	check_excludes(e, d);
 	check_zip(e, d);

@@ -120,6 +120,7 @@ void exp_names_push(struct exp_names *l, const char *s, size_t len, struct src_p
 	ALLOC_GROW(l->v, l->n + 1, l->alloc);
 	l->v[l->n].name = xstrndup(s, len);
 	l->v[l->n].pos = pos;
+	l->v[l->n].id = EXP_ID_NONE;
 	l->n++;
 }
 
@@ -128,6 +129,7 @@ void exp_names_skip(struct exp_names *l, struct src_pos pos)
 	ALLOC_GROW(l->v, l->n + 1, l->alloc);
 	l->v[l->n].name = NULL;
 	l->v[l->n].pos = pos;
+	l->v[l->n].id = EXP_ID_NONE;
 	l->n++;
 }
 

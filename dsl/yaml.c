@@ -1,7 +1,8 @@
 /*
  * yaml.c - the YAML front end (see front.h): reads a spec with libyaml's document API into the
- * experiment IR (the text is read and its syntax checked by yaml_text.c), recording where each value was written, and reports unknown keys (with the nearest
- * valid key), wrong types and syntax errors. Names are checked later, by experiment_validate().
+ * experiment IR (the text is read and its syntax checked by yaml_text.c), recording where each value
+ * was written, and reports unknown keys (with the nearest valid key), wrong types and syntax errors.
+ * Names are checked later, by experiment_validate().
  *
  * Values the IR keeps without a position (device, batch, table formats) are checked here, where their
  * position is known; a bad one is reported and the default kept, so validation does not repeat it.
