@@ -11,6 +11,7 @@
 #ifndef DSL_EXPERIMENT_H
 #define DSL_EXPERIMENT_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,7 +56,16 @@ struct exp_data {
 struct exp_name {
 	char *name;
 	struct src_pos pos;
+	/*
+	 * Methods, utilities and metrics, once experiment_validate() returned 0: the built-in's enum value
+	 * (enum cam_method, enum utility_kind, the metric's index in metric_names), or EXP_ID_DEF(i) for the
+	 * user definition e->defs[i]. EXP_ID_NONE before validation and for targets.
+	 */
+	int id;
 };
+#define EXP_ID_NONE INT_MIN
+#define EXP_ID_DEF(i) (-1 - (int)(i))
+#define EXP_ID_DEF_INDEX(id) ((size_t)(-1 - (id)))
 
 /*
  * A partial assignment of the grid's dimensions (NULL: any); a run that matches every non-NULL field is
@@ -113,6 +123,7 @@ struct experiment {
 	size_t nr_targets;
 	struct exp_name *metrics;
 	size_t nr_metrics;
+	unsigned metric_mask;		/* the built-in metrics (1 << id), set by experiment_validate() */
 	struct exp_exclude *excludes;
 	size_t nr_excludes;
 	unsigned zip;			/* dimensions (1 << exp_dim) iterated together, not as a product */
@@ -155,7 +166,7 @@ void experiment_init(struct experiment *e);
 void experiment_release(struct experiment *e);
 
 /*
- * Read a spec, choosing the front end by extension (.yaml/.yml or .lua). Errors go to d, each with
+ * Read a spec, choosing the front end by extension (.yaml/.yml or .lua) (load.c). Errors go to d, each with
  * file:line:col; returns 0 when the spec is valid, -1 otherwise (d then holds at least one error).
  * allow_unsafe lets a Lua spec use io, os and require.
  */
@@ -164,53 +175,21 @@ int experiment_load(struct experiment *e, const char *file, struct diag *d, int 
 /* Check names and values, adding every problem found to d; 0 if none. */
 int experiment_validate(struct experiment *e, struct diag *d);
 
-/* Helpers the front ends share. Is s a device name camlab accepts (cpu, cuda, cuda:N)? */
+/* Is s a device name camlab accepts (cpu, cuda, cuda:N)? */
 int experiment_valid_device(const char *s);
 
-/* A key whose value is one of a few names (device, precision, layout), as both front ends check it. */
-struct exp_choice {
-	const char *what;	  /* "device": for messages */
-	const char *use;	  /* "cpu, cuda or cuda:N": what to write instead */
-	const char *const *names; /* the names a misspelling is compared with */
-	size_t nr_names;
-	int (*valid)(const char *s); /* NULL: the names are the valid values */
-};
-extern const struct exp_choice experiment_device_choice, experiment_precision_choice,
-	experiment_layout_choice, experiment_figure_by_choice, experiment_quirk_choice,
-	experiment_test_choice;
-/*
- * *field (owned by the experiment) becomes a copy of s when it is valid; otherwise an error at pos
- * with the nearest name, or else with what to use.
- */
-void experiment_set_choice(const struct exp_choice *ch, const char *s, char **field, struct diag *d,
-			   struct src_pos pos);
-/*
- * 0 if min <= x <= max; otherwise -1 after an error at pos giving the range (as "an integer >= min" when
- * max is 0x7fffffff, the front ends' "no maximum").
- */
-int exp_check_range(struct diag *d, struct src_pos pos, const char *key, long long x, long long min,
-		    long long max);
-/*
- * 0 if x is a finite number a float holds; otherwise -1 after an error at pos ("expected a finite number
- * for 'mean', not infinity"). Both front ends check every number of a float field (mean, std) with it.
- */
-int exp_check_float(struct diag *d, struct src_pos pos, const char *key, double x);
-/*
- * What to add to a type error about the string s, where a boolean (boolean != 0) or a number is expected:
- * a hint when s reads as one (a quoted "true" or "8" is a string in both front ends), else "".
- */
-const char *exp_string_hint(const char *s, int boolean);
-/*
- * The table formats (outputs.tables.formats) from the names given, all of them for "all"; an unknown
- * name is an error at its position with the nearest one, and then the formats stay as they were.
- * Frees names.
- */
-void experiment_set_formats(struct experiment *e, struct exp_name *names, size_t n, struct diag *d);
-/*
- * Add to *zip the bits (1 << exp_dim) of the dimension names (singular or plural), reporting unknown
- * names (with the nearest one) and duplicates to d. 0, or -1 if a name is unknown.
- */
-int experiment_zip_dims(const struct exp_name *names, size_t n, struct diag *d, unsigned *zip);
+/* The IR's vocabulary, for validation, the canonical text and the front ends' checks. */
+extern const char *const exp_table_formats[3]; /* outputs.tables.formats, the default's order */
+extern const char *const exp_layouts[4];       /* a layer's layout: auto, bchw, bhwc, bnc */
+extern const char *const exp_figure_by[3];     /* a figure's 'by': method, utility, target */
+extern const char *const exp_def_kind_names[3]; /* exp_def_kind: method, utility, metric */
+extern const char *const exp_dim_names[EXP_NR_DIMS], *const exp_dim_plurals[EXP_NR_DIMS];
+
+/* Is s one of names[0..n)? */
+int exp_one_of(const char *s, const char *const *names, size_t n);
+
+/* Free a list of names and the array. */
+void exp_names_free(struct exp_name *list, size_t nr);
 
 /*
  * The canonical text of an experiment (every field, defaults filled, in a fixed order, except precision,

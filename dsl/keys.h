@@ -7,7 +7,7 @@
 #ifndef DSL_KEYS_H
 #define DSL_KEYS_H
 
-#include "dsl/experiment.h"
+#include "dsl/values.h"
 
 struct exp_key {
 	const char *name;

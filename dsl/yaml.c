@@ -1,13 +1,16 @@
 /*
  * yaml.c - the YAML front end (see front.h): reads a spec with libyaml's document API into the
- * experiment IR, recording where each value was written, and reports unknown keys (with the nearest
- * valid key), wrong types and syntax errors. Names are checked later, by experiment_validate().
+ * experiment IR (the text is read and its syntax checked by yaml_text.c), recording where each value
+ * was written, and reports unknown keys (with the nearest valid key), wrong types and syntax errors.
+ * Names are checked later, by experiment_validate().
  *
  * Values the IR keeps without a position (device, batch, table formats) are checked here, where their
  * position is known; a bad one is reported and the default kept, so validation does not repeat it.
  */
 #include "dsl/front.h"
+#include "dsl/yaml_front.h"
 #include "dsl/keys.h"
+#include "dsl/reader.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,14 +25,6 @@
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
 
-#define MAX_SPEC_BYTES (16u << 20)
-
-struct yctx {
-	struct experiment *e;
-	struct diag *d;
-	yaml_document_t doc;
-	size_t def_alloc; /* e->defs' allocation */
-};
 
 static struct src_pos pos_of(struct yctx *c, const yaml_node_t *n)
 {
@@ -165,24 +160,7 @@ static void walk_map(struct yctx *c, yaml_node_t *map, const struct section *s, 
 	}
 }
 
-/* ---- scalars ---- */
-
-/* An optional string: null clears it. */
-static int get_str(struct yctx *c, yaml_node_t *v, const char *key, char **out)
-{
-	if (is_null(v)) {
-		free(*out);
-		*out = NULL;
-		return 0;
-	}
-	if (!scalar(v)) {
-		type_error(c, v, "a string", key);
-		return -1;
-	}
-	free(*out);
-	*out = xstrdup(scalar(v));
-	return 0;
-}
+/* ---- values, for the reader (reader.h) ---- */
 
 /*
  * A number with an integral value written as a float ("8.0", "1e3") is an integer, as it is in a Lua
@@ -205,60 +183,65 @@ static int parse_integral(const char *s, long long *out)
 	return 0;
 }
 
-/* A type error about a scalar that is not what key wants (an integer, true or false) */
-static void value_error(struct yctx *c, yaml_node_t *v, const char *expected, const char *key, int boolean)
+static enum exp_vkind y_kind(void *ctx, void *v)
 {
-	diag_error(c->d, pos_of(c, v), "expected %s for '%s', not '%s'%s", expected, key, scalar(v),
-		   is_quoted(v) ? exp_string_hint(scalar(v), boolean) : "");
+	const yaml_node_t *n = v;
+
+	if (n->type == YAML_SEQUENCE_NODE)
+		return EXP_V_LIST;
+	if (n->type == YAML_MAPPING_NODE)
+		return EXP_V_OTHER;
+	return is_null(n) ? EXP_V_NULL : EXP_V_SCALAR;
 }
 
-static int get_int(struct yctx *c, yaml_node_t *v, const char *key, long long min, long long max, long long *out)
+static const char *y_type_name(void *ctx, void *v)
 {
-	const char *s = scalar(v);
-	long long x;
-
-	if (!s || is_null(v)) {
-		type_error(c, v, "an integer", key);
-		return -1;
-	}
-	if (is_quoted(v) || parse_integral(s, &x) < 0) {
-		value_error(c, v, "an integer", key, 0);
-		return -1;
-	}
-	if (exp_check_range(c->d, pos_of(c, v), key, x, min, max) < 0)
-		return -1;
-	*out = x;
-	return 0;
+	return type_name(v);
 }
 
-static int get_u64(struct yctx *c, yaml_node_t *v, const char *key, uint64_t *out)
+static struct src_pos y_pos(void *ctx, void *v)
+{
+	return pos_of(ctx, v);
+}
+
+static char *y_text(void *ctx, void *v)
+{
+	return scalar(v) ? xstrdup(scalar(v)) : NULL;
+}
+
+static int y_is_string(void *ctx, void *v)
+{
+	return is_quoted(v);
+}
+
+static int y_integer(void *ctx, void *v, long long *out)
+{
+	if (!scalar(v) || is_null(v) || is_quoted(v))
+		return -1;
+	return parse_integral(scalar(v), out);
+}
+
+static int y_u64(void *ctx, void *v, uint64_t *out)
 {
 	const char *s = scalar(v);
 	char *end;
 	unsigned long long x;
+	long long y;
 
-	if (!s || is_null(v)) {
-		type_error(c, v, "an integer", key);
+	if (!s || is_null(v) || is_quoted(v))
 		return -1;
-	}
 	errno = 0;
 	x = strtoull(s, &end, 10);
 	if (end == s || *end || errno || *s == '-') {
-		long long y;
-		if (is_quoted(v) || parse_integral(s, &y) < 0 || y < 0) {
-			value_error(c, v, "a non-negative integer", key, 0);
+		if (parse_integral(s, &y) < 0 || y < 0)
 			return -1;
-		}
 		x = (unsigned long long)y;
-	} else if (is_quoted(v)) {
-		value_error(c, v, "a non-negative integer", key, 0);
-		return -1;
 	}
 	*out = x;
 	return 0;
 }
 
-static int get_bool(struct yctx *c, yaml_node_t *v, const char *key, int *out)
+static int y_boolean(void *ctx, void *v, int *out)
 {
 	static const char *const yes[] = { "true", "yes", "on" }, *const no[] = { "false", "no", "off" };
 	const char *s = scalar(v);
@@ -274,33 +257,23 @@ static int get_bool(struct yctx *c, yaml_node_t *v, const char *key, int *out)
 			return 0;
 		}
 	}
-	if (!s)
-		type_error(c, v, "true or false", key);
-	else
-		value_error(c, v, "true or false", key, 1);
 	return -1;
 }
 
 /*
- * A plain scalar as a number: 0, or -1 if it is none (*hint then says why a quoted number is not one).
- * YAML's .inf, -.inf and .nan are numbers, for exp_check_float to refuse by name; so is a float too large
- * for strtod (an infinity).
+ * A plain scalar as a number. YAML's .inf, -.inf and .nan are numbers, for exp_check_float to refuse by
+ * name; so is a float too large for strtod (an infinity).
  */
-static int parse_number(const yaml_node_t *n, double *out, const char **hint)
+static int y_number(void *ctx, void *v, double *out)
 {
 	static const char *const infs[] = { ".inf", ".Inf", ".INF" };
 	static const char *const nans[] = { ".nan", ".NaN", ".NAN" };
-	const char *s = scalar(n), *p;
+	const char *s = scalar(v), *p;
 	char *end;
 	size_t i;
 
-	if (!s || !*s || is_null(n))
+	if (!s || !*s || is_null(v) || is_quoted(v))
 		return -1;
-	if (is_quoted(n)) {
-		if (!**hint)
-			*hint = exp_string_hint(s, 0);
-		return -1;
-	}
 	p = *s == '-' || *s == '+' ? s + 1 : s;
 	for (i = 0; i < ARRAY_SIZE(infs); i++) {
 		if (!strcmp(p, infs[i])) {
@@ -316,144 +289,67 @@ static int parse_number(const yaml_node_t *n, double *out, const char **hint)
 	return *end ? -1 : 0;
 }
 
-/* Three numbers (one per channel), or one number for all three; each finite. */
-static int get_floats3(struct yctx *c, yaml_node_t *v, const char *key, float out[3], int *have)
+static size_t y_length(void *ctx, void *v)
 {
-	const char *hint = "";
-	double x[3];
-	int i;
-
-	if (v->type == YAML_SCALAR_NODE && !parse_number(v, &x[0], &hint)) {
-		if (exp_check_float(c->d, pos_of(c, v), key, x[0]) < 0)
-			return -1;
-		out[0] = out[1] = out[2] = (float)x[0];
-		*have = 1;
-		return 0;
-	}
-	if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.top - v->data.sequence.items.start == 3) {
-		yaml_node_t *item[3];
-		for (i = 0; i < 3; i++) {
-			item[i] = get_node(c, v->data.sequence.items.start[i]);
-			if (parse_number(item[i], &x[i], &hint) < 0)
-				break;
-		}
-		if (i == 3) {
-			for (i = 0; i < 3; i++)
-				if (exp_check_float(c->d, pos_of(c, item[i]), key, x[i]) < 0)
-					return -1;
-			for (i = 0; i < 3; i++)
-				out[i] = (float)x[i];
-			*have = 1;
-			return 0;
-		}
-	}
-	diag_error(c->d, pos_of(c, v), "expected 3 numbers (or one) for '%s'%s", key, hint);
-	return -1;
+	const yaml_node_t *n = v;
+	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 }
 
-/* ---- lists of names ---- */
+static void y_each(void *ctx, void *v, int (*fn)(const struct exp_reader *r, void *item, void *arg),
+		   const struct exp_reader *r, void *arg)
+{
+	yaml_node_t *n = v;
+	yaml_node_item_t *it;
+
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = get_node(ctx, *it);
+		if (item && fn(r, item, arg))
+			break;
+	}
+}
 
 /* A scalar "a, b, c" is a list too; each name's column is where it starts in the line. */
-static void split_scalar(struct yctx *c, yaml_node_t *v, struct exp_names *l)
+static void y_split(void *ctx, void *v, struct exp_names *l)
 {
-	int quoted = v->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-		     v->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	yaml_node_t *n = v;
+	int quoted = n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+		     n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 
-	exp_names_split(l, scalar(v), pos_of(c, v), quoted);
+	exp_names_split(l, scalar(n), pos_of(ctx, n), quoted);
 }
 
-/*
- * A list of names: a sequence of scalars, or one scalar (comma-separated). On any error the list keeps
- * its default, so validation does not report the same key again.
- */
-static void get_names(struct yctx *c, yaml_node_t *v, const char *key, struct exp_name **list, size_t *nr)
+static struct exp_reader reader_of(struct yctx *c)
 {
-	struct exp_names l = EXP_NAMES_INIT;
-
-	if (v->type == YAML_SCALAR_NODE && !is_null(v)) {
-		split_scalar(c, v, &l);
-	} else if (v->type == YAML_SEQUENCE_NODE) {
-		yaml_node_item_t *it;
-		for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-			yaml_node_t *item = get_node(c, *it);
-			if (!item)
-				continue;
-			if (!scalar(item) || is_null(item)) {
-				diag_error(c->d, pos_of(c, item), "expected a name in '%s', not %s", key,
-					   type_name(item));
-				exp_names_skip(&l, pos_of(c, item));
-				continue;
-			}
-			exp_names_push(&l, scalar(item), strlen(scalar(item)), pos_of(c, item));
-		}
-		if (!l.n) {
-			diag_error(c->d, pos_of(c, v), "empty list for '%s'", key);
-			l.bad = 1;
-		}
-	} else {
-		diag_error(c->d, pos_of(c, v), "expected a list of names for '%s', not %s", key, type_name(v));
-		l.bad = 1;
-	}
-	exp_names_end(&l, key, c->d, list, nr);
+	struct exp_reader r = { c,	     c->d,	  y_kind,    y_type_name, y_pos,   y_text,
+				y_is_string, y_integer, y_u64,	     y_boolean,	  y_number, y_length,
+				y_each,	     y_split };
+	return r;
 }
 
-/* A string key checked by experiment_set_choice (device, precision, layout...), copied into *field. */
-static void get_choice_str(struct yctx *c, yaml_node_t *v, const char *key, const struct exp_choice *ch,
-			   char **field)
-{
-	char expected[96];
-
-	if (!scalar(v) || is_null(v)) {
-		snprintf(expected, sizeof(expected), "a %s (%s)", ch->what, ch->use);
-		type_error(c, v, expected, key);
-	} else {
-		experiment_set_choice(ch, scalar(v), field, c->d, pos_of(c, v));
-	}
-}
-
-/* Read v into the field f of ud (its section's struct), as keys.h describes it. */
 static void read_field(struct yctx *c, const struct exp_field *f, const char *key, yaml_node_t *v, void *ud)
 {
-	char *at = (char *)ud + f->off, *aux = (char *)ud + f->aux;
-	long long x;
+	struct exp_reader r = reader_of(c);
 
-	switch (f->type) {
-	case EXP_FIELD_STR:
-		if (f->required && is_null(v))
-			type_error(c, v, f->required, key);
-		else
-			get_str(c, v, key, (char **)at);
-		break;
-	case EXP_FIELD_INT:
-		if (!get_int(c, v, key, f->min, f->max, &x))
-			*(int *)at = (int)x;
-		break;
-	case EXP_FIELD_SIZE:
-		if (!get_int(c, v, key, f->min, f->max, &x))
-			*(size_t *)at = (size_t)x;
-		break;
-	case EXP_FIELD_U64:
-		get_u64(c, v, key, (uint64_t *)at);
-		break;
-	case EXP_FIELD_BOOL:
-		get_bool(c, v, key, (int *)at);
-		break;
-	case EXP_FIELD_FLOATS3:
-		get_floats3(c, v, key, (float *)at, (int *)aux);
-		break;
-	case EXP_FIELD_CHOICE:
-		get_choice_str(c, v, key, f->choice, (char **)at);
-		break;
-	case EXP_FIELD_NAMES:
-		get_names(c, v, key, (struct exp_name **)at, (size_t *)aux);
-		break;
-	}
-	/*
-	 * Where the value was written, valid or not: the later errors point there. A null optional string
-	 * is a key not given, whose errors point where they would without it.
-	 */
-	if (f->sets_pos && !(f->type == EXP_FIELD_STR && !f->required && is_null(v)))
-		*(struct src_pos *)((char *)ud + f->pos) = pos_of(c, v);
+	exp_read_field(&r, v, key, f, ud);
+}
+
+static int get_int(struct yctx *c, yaml_node_t *v, const char *key, long long min, long long max, long long *out)
+{
+	struct exp_reader r = reader_of(c);
+
+	return exp_get_int(&r, v, key, min, max, out);
+}
+
+static void get_names(struct yctx *c, yaml_node_t *v, const char *key, struct exp_name **list, size_t *nr)
+{
+	struct exp_reader r = reader_of(c);
+
+	exp_get_names(&r, v, key, list, nr);
+}
+
+static void split_scalar(struct yctx *c, yaml_node_t *v, struct exp_names *l)
+{
+	y_split(c, v, l);
 }
 
 /* ---- models ---- */
@@ -861,131 +757,6 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 
 static const struct section top_section = { NULL, FIELDS(exp_top_keys), FIELDS(exp_top_fields), visit_top };
 
-/* ---- reading the file ---- */
-
-static int read_file(const char *file, struct strbuf *sb, struct diag *d, struct src_pos nowhere)
-{
-	FILE *fp = fopen(file, "rb");
-	char buf[8192];
-	size_t n;
-
-	if (!fp) {
-		diag_error(d, nowhere, "cannot open the spec: %s", strerror(errno));
-		return -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
-		strbuf_add(sb, buf, n);
-		if (sb->len > MAX_SPEC_BYTES) {
-			fclose(fp);
-			diag_error(d, nowhere, "the spec is larger than %u bytes", MAX_SPEC_BYTES);
-			return -1;
-		}
-	}
-	if (ferror(fp)) {
-		diag_error(d, nowhere, "cannot read the spec: %s", strerror(errno));
-		fclose(fp);
-		return -1;
-	}
-	fclose(fp);
-	return 0;
-}
-
-/* libyaml's reader errors carry a byte offset, not a mark: count lines and columns ourselves. */
-static struct src_pos offset_pos(const char *file, const struct strbuf *sb, size_t offset)
-{
-	struct src_pos p = { file, 1, 1 };
-	size_t i;
-	for (i = 0; i < offset && i < sb->len; i++) {
-		if (sb->buf[i] == '\n') {
-			p.line++;
-			p.col = 1;
-		} else if (((unsigned char)sb->buf[i] & 0xc0) != 0x80) {
-			p.col++;
-		}
-	}
-	return p;
-}
-
-static void syntax_error(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb)
-{
-	struct src_pos p = { c->e->file, (int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1 };
-	const char *problem = parser->problem ? parser->problem : "invalid YAML";
-
-	switch (parser->error) {
-	case YAML_MEMORY_ERROR:
-		diag_error(c->d, p, "out of memory reading the spec");
-		break;
-	case YAML_READER_ERROR:
-		p = offset_pos(c->e->file, sb, parser->problem_offset);
-		if (parser->problem_value != -1)
-			diag_error(c->d, p, "%s (byte 0x%02x)", problem, (unsigned)parser->problem_value & 0xff);
-		else
-			diag_error(c->d, p, "%s", problem);
-		break;
-	default:
-		if (parser->context)
-			diag_error(c->d, p, "%s: %s", parser->context, problem);
-		else
-			diag_error(c->d, p, "%s", problem);
-		break;
-	}
-}
-
-/*
- * A first pass over the parser's events that stops at the first list or mapping nested deeper than
- * SPEC_MAX_DEPTH, before libyaml builds the document (quadratic in the depth) and the walk recurses
- * into it: a hostile spec fails at once. A syntax error stops the pass quietly; the load reports it.
- */
-static int check_depth(struct yctx *c, const struct strbuf *sb)
-{
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	int depth = 0, ret = 0;
-
-	if (!yaml_parser_initialize(&parser))
-		return 0; /* the load says it is out of memory */
-	yaml_parser_set_input_string(&parser, (const unsigned char *)sb->buf, sb->len);
-	while (!ret && yaml_parser_parse(&parser, &ev)) {
-		yaml_event_type_t type = ev.type;
-		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
-			if (++depth > SPEC_MAX_DEPTH) {
-				struct src_pos p = { c->e->file, (int)ev.start_mark.line + 1,
-						     (int)ev.start_mark.column + 1 };
-				diag_error(c->d, p, "lists and mappings nested more than %d levels deep",
-					   SPEC_MAX_DEPTH);
-				ret = -1;
-			}
-		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
-			depth--;
-		}
-		yaml_event_delete(&ev);
-		if (type == YAML_STREAM_END_EVENT)
-			break;
-	}
-	yaml_parser_delete(&parser);
-	return ret;
-}
-
-/*
- * libyaml reads one document at a time: a second one (after "---") would be ignored silently, so it is an
- * error at its start, as is a syntax error in it.
- */
-static void check_one_document(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb)
-{
-	yaml_document_t next;
-
-	if (!yaml_parser_load(parser, &next)) {
-		syntax_error(c, parser, sb);
-		return;
-	}
-	if (yaml_document_get_root_node(&next)) {
-		struct src_pos p = { c->e->file, (int)next.start_mark.line + 1,
-				     (int)next.start_mark.column + 1 };
-		diag_error(c->d, p, "a spec is one YAML document; this is a second one");
-	}
-	yaml_document_delete(&next);
-}
-
 /*
  * A double-quoted "\0" makes a scalar with a NUL in it, which every C string would cut there (a name
  * silently shortened): an error at each such scalar.
@@ -1015,9 +786,9 @@ int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 	c.e = e;
 	c.d = d;
 	c.def_alloc = e->nr_defs;
-	if (read_file(file, &sb, d, nowhere) < 0)
+	if (yspec_read_file(file, &sb, d, nowhere) < 0)
 		return -1;
-	if (check_depth(&c, &sb) < 0) {
+	if (yspec_check_depth(&c, &sb) < 0) {
 		strbuf_release(&sb);
 		return -1;
 	}
@@ -1028,12 +799,12 @@ int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)sb.buf, sb.len);
 	if (!yaml_parser_load(&parser, &c.doc)) {
-		syntax_error(&c, &parser, &sb);
+		yspec_syntax_error(&c, &parser, &sb);
 		yaml_parser_delete(&parser);
 		strbuf_release(&sb);
 		return -1;
 	}
-	check_one_document(&c, &parser, &sb);
+	yspec_check_one_document(&c, &parser, &sb);
 	yaml_parser_delete(&parser);
 	root = yaml_document_get_root_node(&c.doc);
 	if (!root || is_null(root)) {

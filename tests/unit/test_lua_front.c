@@ -10,6 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cam/methods.h"
+#include "cam/metrics.h"
+#include "cam/utility.h"
 #include "dsl/experiment.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
@@ -377,6 +380,54 @@ static void test_defs(void)
 	done(&r);
 }
 
+/*
+ * Validation resolves each method, utility and metric to an id once (experiment.h): a built-in's enum
+ * value, whatever the spelling or alias, or its definition; and the built-in metrics as a mask.
+ */
+static void test_ids(void)
+{
+	struct run r;
+	size_t i;
+	long mine = -1;
+
+	load_text(&r, "method('mine', function(A, G) return G end)\n"
+		      "experiment { models = { { file = '" CAMLAB_SOURCE_DIR "/experiments/models/fashion_mnist_cnn.pt', "
+		      "layers = 'features.block5' } }, data = '/tmp',\n"
+		      "  methods = { 'GradCAM++', 'MINE', 'layercam' }, utilities = 'logit, rest',\n"
+		      "  metrics = { 'coh', 'ad' } }\n",
+		  0);
+	r.ret = r.ret < 0 ? -1 : experiment_validate(&r.e, &r.d);
+	if (!ok(r.ret == 0, "a valid spec")) {
+		diag("%s", r.text);
+		done(&r);
+		return;
+	}
+	for (i = 0; i < r.e.nr_defs; i++)
+		if (!strcmp(r.e.defs[i].name, "mine"))
+			mine = (long)i;
+	ok(r.e.nr_methods == 3 && r.e.methods[0].id >= 0 &&
+		   !strcmp(cam_method_names[r.e.methods[0].id], "gradcam++") && !strcmp(r.e.methods[0].name, "gradcam++"),
+	   "a built-in method's id, whatever its spelling");
+	ok(r.e.nr_methods == 3 && mine >= 0 && r.e.methods[1].id == EXP_ID_DEF(mine) &&
+		   EXP_ID_DEF_INDEX(r.e.methods[1].id) == (size_t)mine,
+	   "a defined method's id is its definition");
+	ok(r.e.nr_utilities == 2 && r.e.utilities[0].id == UTILITY_LOGIT && r.e.utilities[1].id == UTILITY_REST,
+	   "utilities' ids");
+	ok(r.e.nr_metrics == 2 && !strcmp(metric_names[r.e.metrics[0].id], "coh") &&
+		   !strcmp(metric_names[r.e.metrics[1].id], "ad"),
+	   "metrics' ids");
+	ok(r.e.metric_mask == ((1u << r.e.metrics[0].id) | (1u << r.e.metrics[1].id)), "the metric mask (%#x)",
+	   r.e.metric_mask);
+	done(&r);
+	load_text(&r, "experiment { models = { { file = '" CAMLAB_SOURCE_DIR "/experiments/models/fashion_mnist_cnn.pt', "
+		      "layers = 'features.block5' } }, data = '/tmp', metrics = 'all' }\n",
+		  0);
+	r.ret = r.ret < 0 ? -1 : experiment_validate(&r.e, &r.d);
+	ok(r.ret == 0 && r.e.nr_metrics == METRIC_NR && r.e.metric_mask == (1u << METRIC_NR) - 1,
+	   "metrics = 'all': every metric in the mask");
+	done(&r);
+}
+
 /* Random byte mutations of a valid spec: every one is read or rejected, none crashes or leaks state. */
 static void test_mutations(void)
 {
@@ -457,6 +508,7 @@ int main(void)
 	test_limits();
 	test_errors();
 	test_defs();
+	test_ids();
 	test_mutations();
 	return done_testing();
 }

@@ -1,0 +1,242 @@
+/*
+ * reader.c - the value reader both front ends share (see reader.h): a key's parsing, its defaults and
+ * its errors, written once over the small interface each language provides.
+ */
+#include "dsl/reader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/xalloc.h"
+
+void exp_type_error(const struct exp_reader *r, void *v, const char *expected, const char *key)
+{
+	diag_error(r->d, r->pos(r->ctx, v), "expected %s for '%s', not %s", expected, key, r->type_name(r->ctx, v));
+}
+
+/*
+ * A scalar that is not what key wants, shown as written ("not '8.5'", "not 'yes'"), with a hint where a
+ * string reads as what was wanted; another kind of value (a list, nothing) is a type error.
+ */
+static void value_error(const struct exp_reader *r, void *v, const char *expected, const char *key, int boolean)
+{
+	char *s = r->kind(r->ctx, v) == EXP_V_NULL ? NULL : r->text(r->ctx, v);
+
+	if (s)
+		diag_error(r->d, r->pos(r->ctx, v), "expected %s for '%s', not '%s'%s", expected, key, s,
+			   r->is_string(r->ctx, v) ? exp_string_hint(s, boolean) : "");
+	else
+		exp_type_error(r, v, expected, key);
+	free(s);
+}
+
+int exp_get_int(const struct exp_reader *r, void *v, const char *key, long long min, long long max,
+		long long *out)
+{
+	long long x;
+
+	if (r->integer(r->ctx, v, &x) < 0) {
+		value_error(r, v, "an integer", key, 0);
+		return -1;
+	}
+	if (exp_check_range(r->d, r->pos(r->ctx, v), key, x, min, max) < 0)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+static int get_u64(const struct exp_reader *r, void *v, const char *key, uint64_t *out)
+{
+	if (r->u64(r->ctx, v, out) < 0) {
+		value_error(r, v, "a non-negative integer", key, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_bool(const struct exp_reader *r, void *v, const char *key, int *out)
+{
+	if (r->boolean(r->ctx, v, out) < 0) {
+		value_error(r, v, "true or false", key, 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* An optional string: null clears it; required, it must be a scalar (what says what it must be). */
+static void get_str(const struct exp_reader *r, void *v, const char *key, const char *required, char **out)
+{
+	char *s;
+
+	if (r->kind(r->ctx, v) == EXP_V_NULL && !required) {
+		free(*out);
+		*out = NULL;
+	} else if (r->kind(r->ctx, v) != EXP_V_NULL && (s = r->text(r->ctx, v))) {
+		free(*out);
+		*out = s;
+	} else {
+		exp_type_error(r, v, required ? required : "a string", key);
+	}
+}
+
+/* v as a number; a string's hint ("a quoted value is a string, not a number") kept in *hint, the first */
+static int number(const struct exp_reader *r, void *v, double *x, const char **hint)
+{
+	char *s;
+
+	if (!r->number(r->ctx, v, x))
+		return 0;
+	if (!**hint && r->is_string(r->ctx, v) && (s = r->text(r->ctx, v))) {
+		*hint = exp_string_hint(s, 0);
+		free(s);
+	}
+	return -1;
+}
+
+struct floats3 {
+	double x[3];
+	struct src_pos pos[3];
+	const char *hint;
+	size_t n;
+};
+
+static int float_item(const struct exp_reader *r, void *item, void *arg)
+{
+	struct floats3 *f = arg;
+
+	if (number(r, item, &f->x[f->n], &f->hint) < 0)
+		return 1;
+	f->pos[f->n++] = r->pos(r->ctx, item);
+	return 0;
+}
+
+/* Three numbers (one per channel), or one number for all three; each finite. */
+static void get_floats3(const struct exp_reader *r, void *v, const char *key, float out[3], int *have)
+{
+	struct floats3 f = { .hint = "" };
+	enum exp_vkind k = r->kind(r->ctx, v);
+	int i;
+
+	if (k == EXP_V_SCALAR && !number(r, v, &f.x[0], &f.hint)) {
+		if (exp_check_float(r->d, r->pos(r->ctx, v), key, f.x[0]) < 0)
+			return;
+		out[0] = out[1] = out[2] = (float)f.x[0];
+		*have = 1;
+		return;
+	}
+	if (k == EXP_V_LIST && r->length(r->ctx, v) == 3) {
+		r->each(r->ctx, v, float_item, r, &f);
+		if (f.n == 3) {
+			for (i = 0; i < 3; i++)
+				if (exp_check_float(r->d, f.pos[i], key, f.x[i]) < 0)
+					return;
+			for (i = 0; i < 3; i++)
+				out[i] = (float)f.x[i];
+			*have = 1;
+			return;
+		}
+	}
+	diag_error(r->d, r->pos(r->ctx, v), "expected 3 numbers (or one) for '%s'%s", key, f.hint);
+}
+
+struct names_arg {
+	struct exp_names *l;
+	const char *key;
+};
+
+static int name_item(const struct exp_reader *r, void *item, void *arg)
+{
+	struct names_arg *a = arg;
+	struct src_pos pos = r->pos(r->ctx, item);
+	char *s = r->kind(r->ctx, item) == EXP_V_SCALAR ? r->text(r->ctx, item) : NULL;
+
+	if (!s) {
+		diag_error(r->d, pos, "expected a name in '%s', not %s", a->key, r->type_name(r->ctx, item));
+		exp_names_skip(a->l, pos);
+		return 0;
+	}
+	exp_names_push(a->l, s, strlen(s), pos);
+	free(s);
+	return 0;
+}
+
+void exp_get_names(const struct exp_reader *r, void *v, const char *key, struct exp_name **list, size_t *nr)
+{
+	struct exp_names l = EXP_NAMES_INIT;
+	struct names_arg a = { &l, key };
+
+	switch (r->kind(r->ctx, v)) {
+	case EXP_V_SCALAR:
+		r->split(r->ctx, v, &l);
+		break;
+	case EXP_V_LIST:
+		r->each(r->ctx, v, name_item, r, &a);
+		if (!l.n) {
+			diag_error(r->d, r->pos(r->ctx, v), "empty list for '%s'", key);
+			l.bad = 1;
+		}
+		break;
+	default:
+		diag_error(r->d, r->pos(r->ctx, v), "expected a list of names for '%s', not %s", key,
+			   r->type_name(r->ctx, v));
+		l.bad = 1;
+	}
+	exp_names_end(&l, key, r->d, list, nr);
+}
+
+/* A string key checked by experiment_set_choice (device, precision, layout...), copied into *field. */
+static void get_choice(const struct exp_reader *r, void *v, const char *key, const struct exp_choice *ch,
+		       char **field)
+{
+	char expected[96], *s = r->kind(r->ctx, v) == EXP_V_SCALAR ? r->text(r->ctx, v) : NULL;
+
+	if (!s) {
+		snprintf(expected, sizeof(expected), "a %s (%s)", ch->what, ch->use);
+		exp_type_error(r, v, expected, key);
+		return;
+	}
+	experiment_set_choice(ch, s, field, r->d, r->pos(r->ctx, v));
+	free(s);
+}
+
+void exp_read_field(const struct exp_reader *r, void *v, const char *key, const struct exp_field *f, void *ud)
+{
+	char *at = (char *)ud + f->off, *aux = (char *)ud + f->aux;
+	long long x;
+
+	switch (f->type) {
+	case EXP_FIELD_STR:
+		get_str(r, v, key, f->required, (char **)at);
+		break;
+	case EXP_FIELD_INT:
+		if (!exp_get_int(r, v, key, f->min, f->max, &x))
+			*(int *)at = (int)x;
+		break;
+	case EXP_FIELD_SIZE:
+		if (!exp_get_int(r, v, key, f->min, f->max, &x))
+			*(size_t *)at = (size_t)x;
+		break;
+	case EXP_FIELD_U64:
+		get_u64(r, v, key, (uint64_t *)at);
+		break;
+	case EXP_FIELD_BOOL:
+		get_bool(r, v, key, (int *)at);
+		break;
+	case EXP_FIELD_FLOATS3:
+		get_floats3(r, v, key, (float *)at, (int *)aux);
+		break;
+	case EXP_FIELD_CHOICE:
+		get_choice(r, v, key, f->choice, (char **)at);
+		break;
+	case EXP_FIELD_NAMES:
+		exp_get_names(r, v, key, (struct exp_name **)at, (size_t *)aux);
+		break;
+	}
+	/*
+	 * Where the value was written, valid or not: the later errors point there. A null optional string
+	 * is a key not given, whose errors point where they would without it.
+	 */
+	if (f->sets_pos && !(f->type == EXP_FIELD_STR && !f->required && r->kind(r->ctx, v) == EXP_V_NULL))
+		*(struct src_pos *)((char *)ud + f->pos) = r->pos(r->ctx, v);
+}

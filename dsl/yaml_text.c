@@ -1,0 +1,141 @@
+/*
+ * yaml_text.c - a YAML spec's text: read whole (refused past MAX_SPEC_BYTES), and the errors libyaml
+ * leaves to the application: a syntax error's position and message, nesting too deep for its scanner,
+ * a second document.
+ */
+#include "dsl/yaml_front.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dsl/front.h"
+#include "lib/xalloc.h"
+
+/* ---- reading the file ---- */
+
+int yspec_read_file(const char *file, struct strbuf *sb, struct diag *d, struct src_pos nowhere)
+{
+	FILE *fp = fopen(file, "rb");
+	char buf[8192];
+	size_t n;
+
+	if (!fp) {
+		diag_error(d, nowhere, "cannot open the spec: %s", strerror(errno));
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		strbuf_add(sb, buf, n);
+		if (sb->len > MAX_SPEC_BYTES) {
+			fclose(fp);
+			diag_error(d, nowhere, "the spec is larger than %u bytes", MAX_SPEC_BYTES);
+			return -1;
+		}
+	}
+	if (ferror(fp)) {
+		diag_error(d, nowhere, "cannot read the spec: %s", strerror(errno));
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	return 0;
+}
+
+/* libyaml's reader errors carry a byte offset, not a mark: count lines and columns ourselves. */
+static struct src_pos offset_pos(const char *file, const struct strbuf *sb, size_t offset)
+{
+	struct src_pos p = { file, 1, 1 };
+	size_t i;
+	for (i = 0; i < offset && i < sb->len; i++) {
+		if (sb->buf[i] == '\n') {
+			p.line++;
+			p.col = 1;
+		} else if (((unsigned char)sb->buf[i] & 0xc0) != 0x80) {
+			p.col++;
+		}
+	}
+	return p;
+}
+
+void yspec_syntax_error(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb)
+{
+	struct src_pos p = { c->e->file, (int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1 };
+	const char *problem = parser->problem ? parser->problem : "invalid YAML";
+
+	switch (parser->error) {
+	case YAML_MEMORY_ERROR:
+		diag_error(c->d, p, "out of memory reading the spec");
+		break;
+	case YAML_READER_ERROR:
+		p = offset_pos(c->e->file, sb, parser->problem_offset);
+		if (parser->problem_value != -1)
+			diag_error(c->d, p, "%s (byte 0x%02x)", problem, (unsigned)parser->problem_value & 0xff);
+		else
+			diag_error(c->d, p, "%s", problem);
+		break;
+	default:
+		if (parser->context)
+			diag_error(c->d, p, "%s: %s", parser->context, problem);
+		else
+			diag_error(c->d, p, "%s", problem);
+		break;
+	}
+}
+
+/*
+ * A first pass over the parser's events that stops at the first list or mapping nested deeper than
+ * SPEC_MAX_DEPTH, before libyaml builds the document (quadratic in the depth) and the walk recurses
+ * into it: a hostile spec fails at once. A syntax error stops the pass quietly; the load reports it.
+ */
+int yspec_check_depth(struct yctx *c, const struct strbuf *sb)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, ret = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return 0; /* the load says it is out of memory */
+	yaml_parser_set_input_string(&parser, (const unsigned char *)sb->buf, sb->len);
+	while (!ret && yaml_parser_parse(&parser, &ev)) {
+		yaml_event_type_t type = ev.type;
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+			if (++depth > SPEC_MAX_DEPTH) {
+				struct src_pos p = { c->e->file, (int)ev.start_mark.line + 1,
+						     (int)ev.start_mark.column + 1 };
+				diag_error(c->d, p, "lists and mappings nested more than %d levels deep",
+					   SPEC_MAX_DEPTH);
+				ret = -1;
+			}
+		} else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		yaml_event_delete(&ev);
+		if (type == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
+/*
+ * libyaml reads one document at a time: a second one (after "---") would be ignored silently, so it is an
+ * error at its start, as is a syntax error in it.
+ */
+void yspec_check_one_document(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb)
+{
+	yaml_document_t next;
+
+	if (!yaml_parser_load(parser, &next)) {
+		yspec_syntax_error(c, parser, sb);
+		return;
+	}
+	if (yaml_document_get_root_node(&next)) {
+		struct src_pos p = { c->e->file, (int)next.start_mark.line + 1,
+				     (int)next.start_mark.column + 1 };
+		diag_error(c->d, p, "a spec is one YAML document; this is a second one");
+	}
+	yaml_document_delete(&next);
+}
+
