@@ -1,4 +1,4 @@
-# stats_fixture.py - the independent side of tests/t57-report-statistics.t: makes a results database
+# stats_fixture.py - the independent side of tests/t74-report-statistics.t: makes a results database
 # with known per-image values, and checks camlab report's tables against a computation of its own
 # (numpy, scipy; the bootstrap draws with the PRNG reports/stats.h specifies, written again here as
 # tests/unit/test_stats.c's python side writes it).

@@ -1,5 +1,5 @@
 #!/bin/sh
-# t57-report-statistics.t - the uncertainty in camlab report's tables (issue 17): on a database with
+# t74-report-statistics.t - the uncertainty in camlab report's tables (issue 17): on a database with
 # known per-image values (tests/report/stats_fixture.py), the CSV tables' bootstrap intervals, and with
 # the spec's statistics key the "mean ± half-width" cells and the bold marks of the paired tests, all
 # against numpy and scipy; and the statistics key itself in both front ends.

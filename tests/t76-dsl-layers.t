@@ -1,5 +1,5 @@
 #!/bin/sh
-# t63-dsl-layers.t - dsl/'s files call one way (docs/hacking.md): by nm over the build's dsl objects, no
+# t76-dsl-layers.t - dsl/'s files call one way (docs/hacking.md): by nm over the build's dsl objects, no
 # two call each other, directly or round a circle, and the IR (experiment.o) calls no other dsl file.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh

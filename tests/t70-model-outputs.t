@@ -1,5 +1,5 @@
 #!/bin/sh
-# t53-model-outputs.t - models whose outputs are not logits of shape (images, classes), made by the
+# t70-model-outputs.t - models whose outputs are not logits of shape (images, classes), made by the
 # Debian python's torch: a scalar or a vector output is a clear error in explain, predict, check
 # --models and run (it was an out-of-memory crash from a size read as -1); NaN outputs are said in the
 # run's log and by status (they ended "done" with empty metric columns and no word).

@@ -1,5 +1,5 @@
 #!/bin/sh
-# t62-dsl-keys.t - every plain key of the language (dsl/keys.c's fields, and batch and formats), given a
+# t75-dsl-keys.t - every plain key of the language (dsl/keys.c's fields, and batch and formats), given a
 # wrong value, fails with the same message in YAML and in Lua (dsl/reader.c reads both), at the value in
 # YAML and at the key in Lua (Lua keeps no positions for table fields: lua.c places a key by scanning the
 # text). One spec per key and language, so that each message is the key's own.

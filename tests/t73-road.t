@@ -1,5 +1,5 @@
 #!/bin/sh
-# t56-road.t - ROAD and ARCC (cam/road.c, through bench/road_bench) against pytorch-grad-cam's stored
+# t73-road.t - ROAD and ARCC (cam/road.c, through bench/road_bench) against pytorch-grad-cam's stored
 # values: the stored gradcam maps of resnet20 (20 images) and mobilenet_v2 (16 images), both layers, the
 # same targets, noise 0; each percentile, the averages, the combined score and ARCC's road part within
 # 1e-3 per image (README "Comparing in a test"), complexity within 1e-6, ARCC from the stored coherency.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# t54-disk-full.t - a results database that cannot take a batch (a full disk) stops the run at that
+# t71-disk-full.t - a results database that cannot take a batch (a full disk) stops the run at that
 # batch: a non-zero exit naming the folder and how to resume, whole batches only in the database, and
 # a resumed run, once there is space, ends with the CSV files of an uninterrupted run. Always with
 # CAMLAB_TEST_DB_PAGES (SQLite's max_page_count, a real SQLITE_FULL); on a real full tmpfs where mount

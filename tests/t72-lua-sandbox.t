@@ -1,5 +1,5 @@
 #!/bin/sh
-# t56-lua-sandbox.t - the Lua sandbox cannot be hung and its definitions cannot change one another
+# t72-lua-sandbox.t - the Lua sandbox cannot be hung and its definitions cannot change one another
 # (dsl/sandbox.c, interp/luacam.c; docs/security.md): C functions that loop without returning to the VM
 # are refused before they start, finalisers are refused, every call has a wall clock with a watchdog
 # behind it, each call of a definition runs in a fresh state, and a spec cannot nest past SPEC_MAX_DEPTH.
