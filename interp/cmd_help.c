@@ -57,7 +57,6 @@ static void list_topics(FILE *fp)
 int cmd_help(int argc, char **argv)
 {
 	const struct help_topic *t;
-	const struct command *c;
 	const char *names[16];
 	const char *near[1];
 	size_t n = 0, i;
@@ -65,17 +64,8 @@ int cmd_help(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		printf("usage: camlab help TOPIC | COMMAND\n\n");
 		list_topics(stdout);
-		printf("\ncommands (camlab help COMMAND is camlab COMMAND --help):\n");
-		for (c = commands; c->name; c++)
-			printf("  %-10s%s\n", c->name, c->summary);
 		return 0;
 	}
-	/* camlab help COMMAND is camlab COMMAND --help */
-	for (c = commands; c->name; c++)
-		if (argc == 2 && strcmp(c->name, "help") && !strcmp(argv[1], c->name)) {
-			char *args[] = { argv[1], "--help", NULL };
-			return c->fn(2, args);
-		}
 	if (!strcmp(argv[1], "methods")) {
 		for (i = 0; i < CAM_NR_METHODS; i++)
 			printf("%-13s %s\n", cam_method_names[i], method_notes[i]);

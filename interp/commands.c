@@ -4,8 +4,10 @@
  */
 #include "interp/commands.h"
 
-#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
+
+static int help(int argc, char **argv);
 
 const struct command commands[] = {
 	{ "run", cmd_run, "run an experiment file (YAML or Lua), resuming where it stopped", 0 },
@@ -22,7 +24,7 @@ const struct command commands[] = {
 	{ "check", cmd_check, "read and validate experiment specs without running them", 0 },
 	{ "init", cmd_init, "write a commented starter experiment for a model", 0 },
 	{ "version", cmd_version, "print camlab's version", 0 },
-	{ "help", cmd_help,
+	{ "help", help,
 	  "documentation: camlab help language | tutorial | studies | reports | methods\n"
 	  "            | utilities | metrics | schema",
 	  1 },
@@ -45,14 +47,25 @@ void commands_usage(FILE *fp)
 	fputs("\ncamlab <command> --help describes each command.\n", fp);
 }
 
-const char *commands_bad_option(char **argv)
+/*
+ * `camlab help`: the topics are cmd_help's; the commands are known here, so `camlab help COMMAND` (which
+ * is `camlab COMMAND --help`) and the list of commands are answered here, and cmd_help needs no table.
+ */
+static int help(int argc, char **argv)
 {
-	static char one[3];
+	const struct command *c;
 
-	if (optopt > 0 && optopt < 128) { /* a short option: it may stand in a group ("-qx") */
-		one[0] = '-';
-		one[1] = (char)optopt;
-		return one;
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		cmd_help(argc, argv);
+		printf("\ncommands (camlab help COMMAND is camlab COMMAND --help):\n");
+		for (c = commands; c->name; c++)
+			printf("  %-10s%s\n", c->name, c->summary);
+		return 0;
 	}
-	return argv[optind - 1];
+	for (c = commands; c->name; c++)
+		if (argc == 2 && c->fn != help && !strcmp(argv[1], c->name)) {
+			char *args[] = { argv[1], "--help", NULL };
+			return c->fn(2, args);
+		}
+	return cmd_help(argc, argv);
 }

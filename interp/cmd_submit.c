@@ -1,5 +1,5 @@
 /*
- * cmd_slurm.c - big studies on a Slurm cluster: `camlab submit` runs an experiment as an array job of
+ * cmd_submit.c - big studies on a Slurm cluster: `camlab submit` runs an experiment as an array job of
  * shards (`camlab run --shard I/N`, each into its own database under OUTPUT/shards) followed by a job that
  * `camlab merge`s them into OUTPUT and builds the report, whatever became of the shards (afterany): it
  * says which shards are missing, and resubmitting them (they resume) and merging again completes the run.
@@ -24,16 +24,6 @@
 #include "lib/quote.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
-
-static const char merge_usage[] =
-	"usage: camlab merge [--allow-unsafe] FILE\n"
-	"\n"
-	"Gathers the results of the experiment's shards (OUTPUT/shards/shard-000-of-004 and so on,\n"
-	"written by `camlab run --shard I/N`, as `camlab submit` runs them) into OUTPUT's database, sets\n"
-	"the runs' states and builds the report. Says of every shard whether it is complete, has nothing\n"
-	"to do (fewer chunks of images than shards), or is missing or incomplete, and for those prints the\n"
-	"`camlab submit --only ...` command that runs them again (they resume) and merges after them.\n"
-	"The shards must all be of one count. Exit status 0 when every run is done.\n";
 
 static const char submit_usage[] =
 	"usage: camlab submit [options] FILE\n"
@@ -60,26 +50,6 @@ static const char submit_usage[] =
 	"  --no-check          submit without first checking the models here on one image (by default,\n"
 	"                      as `camlab check --models`: a wrong layer fails now, not in the queue)\n"
 	"  --allow-unsafe      let a Lua spec use io, os and require (also --unsafe)\n";
-
-int cmd_merge(int argc, char **argv)
-{
-	struct run_opts o = { 0 };
-	struct experiment e;
-	const char *file;
-	int unsafe, ret;
-
-	if ((ret = cmd_spec_args(argc, argv, merge_usage, &file, &unsafe)) >= 0)
-		return ret;
-	if (cmd_load_spec(file, &e, unsafe) < 0) {
-		experiment_release(&e);
-		return 1;
-	}
-	o.merge = 1;
-	o.progress = 0;
-	ret = run_experiment(&e, &o);
-	experiment_release(&e);
-	return ret;
-}
 
 /* Run the command line cmd, its first line of output into *out (the job id with --parsable). */
 static int sbatch(const char *cmd, char **out)
