@@ -266,7 +266,8 @@ static void cells_fill(struct cells *t, const struct grid *g, const struct cand 
 				if (g->ov[d]) {
 					if (rl.len)
 						strbuf_addch(&rl, '\n');
-					strbuf_addstr(&rl, figure_display_name(dim(c[i].x, (enum by)g->other[d])));
+					strbuf_addstr(&rl,
+						      figure_display_name(dim(c[i].x, (enum by)g->other[d])));
 				}
 			t->row_labels[c[i].row] = strbuf_detach(&rl, NULL);
 		}
