@@ -1080,6 +1080,126 @@ static void inline_helpers(Graph &g, Value *self, const std::string &path)
 	}
 }
 
+/*
+ * The call node of the module at dotted path target in g's top level: walks the path, inlining each
+ * enclosing module's call. Throws, saying why, when the layer cannot be cut out (never called, called
+ * twice, called inside control flow).
+ */
+static Node *layer_call(Graph &g, Value *self, const std::string &target)
+{
+	Node *call = nullptr;
+	size_t pos = 0;
+	while (true) {
+		size_t dot = target.find('.', pos);
+		std::string path = target.substr(0, dot);
+		std::vector<Node *> calls;
+		inline_helpers(g, self, path);
+		find_calls(g.block(), self, path, calls);
+		if (calls.empty())
+			throw std::runtime_error("module '" + path +
+						 "' is never called by the model's forward, so it has no "
+						 "activation to explain");
+		if (calls.size() > 1)
+			throw std::runtime_error("module '" + path + "' is called " +
+						 std::to_string(calls.size()) +
+						 " times in the model's forward; camlab needs a layer "
+						 "called once");
+		call = calls[0];
+		if (call->owningBlock() != g.block())
+			throw std::runtime_error("module '" + path +
+						 "' is called inside control flow (an if or a loop); "
+						 "camlab cannot cut the model there");
+		if (dot == std::string::npos)
+			break;
+		auto cls = call->input(0)->type()->expect<c10::ClassType>();
+		auto &callee = torch::jit::toGraphFunction(cls->getMethod("forward"));
+		torch::jit::inlineCallTo(call, &callee);
+		pos = dot + 1;
+	}
+	return call;
+}
+
+/* The values computed before call (its output a aside) that the rest of the graph needs. */
+static std::vector<Value *> carried_values(Graph &g, Node *call, Value *a, Value *self)
+{
+	Block *top = g.block();
+	std::set<Node *> after;
+	for (Node *n = call->next(); n != top->return_node(); n = n->next())
+		after.insert(n);
+	after.insert(top->return_node());
+	std::vector<Value *> needed;
+	auto consider = [&](Value *v) {
+		if (v == a || rematerializable(v, self))
+			return;
+		for (const auto &use : v->uses()) {
+			if (after.count(top_level(use.user, top))) {
+				needed.push_back(v);
+				return;
+			}
+		}
+	};
+	consider(g.inputs()[1]);
+	for (Node *n = top->nodes().front(); n != call; n = n->next())
+		for (Value *o : n->outputs())
+			consider(o);
+	return needed;
+}
+
+/* Prefix: a copy of the graph returning (A, needed...), pruned to what that needs. */
+static std::shared_ptr<Graph> prefix_graph(Graph &g, Node *call, Value *a, Value *self,
+					   const std::vector<Value *> &needed)
+{
+	Block *top = g.block();
+	auto pg = std::make_shared<Graph>();
+	std::map<Value *, Value *> map;
+	Value *pself = pg->addInput("self")->setType(self->type());
+	Value *px = pg->addInput("x")->setType(g.inputs()[1]->type());
+	map[self] = pself;
+	map[g.inputs()[1]] = px;
+	for (Node *n = top->nodes().front(); n != call->next(); n = n->next()) {
+		Node *c = pg->createClone(n, [&](Value *v) { return map.at(v); });
+		pg->insertNode(c);
+		for (size_t i = 0; i < n->outputs().size(); i++)
+			map[n->output(i)] = c->output(i);
+	}
+	std::vector<Value *> outs{map.at(a)};
+	for (Value *v : needed)
+		outs.push_back(map.at(v));
+	Node *tup = pg->insertNode(pg->createTuple(outs));
+	pg->registerOutput(tup->output());
+	torch::jit::EliminateDeadCode(pg);
+	return pg;
+}
+
+/* Suffix: (self, needed..., A) to the original outputs; notes in s which inputs it mutates. */
+static std::shared_ptr<Graph> suffix_graph(ts_split *s, Graph &g, Node *call, Value *a, Value *self,
+					   const std::vector<Value *> &needed)
+{
+	Block *top = g.block();
+	auto sg = std::make_shared<Graph>();
+	std::map<Value *, Value *> map;
+	Value *sself = sg->addInput("self")->setType(self->type());
+	for (Value *v : needed) {
+		Value *in = sg->addInput()->setType(v->type());
+		map[v] = in;
+		s->carry_mutated.push_back(false);
+	}
+	Value *sa = sg->addInput("a")->setType(a->type());
+	map[a] = sa;
+	for (Node *n = call->next(); n != top->return_node(); n = n->next()) {
+		Node *c = sg->createClone(n, [&](Value *v) { return remat(*sg, v, self, sself, map); });
+		sg->insertNode(c);
+		for (size_t i = 0; i < n->outputs().size(); i++)
+			map[n->output(i)] = c->output(i);
+	}
+	for (Value *o : top->return_node()->inputs())
+		sg->registerOutput(remat(*sg, o, self, sself, map));
+	for (size_t i = 0; i < needed.size(); i++)
+		s->carry_mutated[i] = mutated_in(sg->inputs()[i + 1]);
+	s->a_mutated = mutated_in(sa);
+	return sg;
+}
+
 extern "C" {
 
 /*
@@ -1104,117 +1224,20 @@ ts_split *ts_split_new(ts_module *m, const char *layer, enum ts_layout layout)
 					 std::to_string(g->inputs().size() - 1) +
 					 " arguments; camlab needs forward(image)");
 	Value *self = g->inputs()[0];
-
-	/* Walk the path, inlining each enclosing module's call. */
-	Node *call = nullptr;
-	size_t pos = 0;
-	while (true) {
-		size_t dot = target.find('.', pos);
-		std::string path = target.substr(0, dot);
-		std::vector<Node *> calls;
-		inline_helpers(*g, self, path);
-		find_calls(g->block(), self, path, calls);
-		if (calls.empty())
-			throw std::runtime_error("module '" + path +
-						 "' is never called by the model's forward, so it has no "
-						 "activation to explain");
-		if (calls.size() > 1)
-			throw std::runtime_error("module '" + path + "' is called " +
-						 std::to_string(calls.size()) +
-						 " times in the model's forward; camlab needs a layer "
-						 "called once");
-		call = calls[0];
-		if (call->owningBlock() != g->block())
-			throw std::runtime_error("module '" + path +
-						 "' is called inside control flow (an if or a loop); "
-						 "camlab cannot cut the model there");
-		if (dot == std::string::npos)
-			break;
-		auto cls = call->input(0)->type()->expect<c10::ClassType>();
-		auto &callee = torch::jit::toGraphFunction(cls->getMethod("forward"));
-		torch::jit::inlineCallTo(call, &callee);
-		pos = dot + 1;
-	}
+	Node *call = layer_call(*g, self, target);
 	if (call->outputs().size() != 1)
 		throw std::runtime_error("layer '" + target + "' has more than one output");
 	Value *a = call->output();
-	Block *top = g->block();
-
-	/* Which earlier values the rest of the graph needs. */
-	std::set<Node *> after;
-	for (Node *n = call->next(); n != top->return_node(); n = n->next())
-		after.insert(n);
-	after.insert(top->return_node());
-	std::vector<Value *> needed;
-	auto consider = [&](Value *v) {
-		if (v == a || rematerializable(v, self))
-			return;
-		for (const auto &use : v->uses()) {
-			if (after.count(top_level(use.user, top))) {
-				needed.push_back(v);
-				return;
-			}
-		}
-	};
-	consider(g->inputs()[1]);
-	for (Node *n = top->nodes().front(); n != call; n = n->next())
-		for (Value *o : n->outputs())
-			consider(o);
+	std::vector<Value *> needed = carried_values(*g, call, a, self);
 
 	auto s = std::make_unique<ts_split>();
 	s->m = m;
 	s->layout = layout;
 	s->nr_carry = needed.size();
-
-	/* Prefix: a copy of the graph returning (A, needed...), pruned to what that needs. */
-	{
-		auto pg = std::make_shared<Graph>();
-		std::map<Value *, Value *> map;
-		Value *pself = pg->addInput("self")->setType(self->type());
-		Value *px = pg->addInput("x")->setType(g->inputs()[1]->type());
-		map[self] = pself;
-		map[g->inputs()[1]] = px;
-		for (Node *n = top->nodes().front(); n != call->next(); n = n->next()) {
-			Node *c = pg->createClone(n, [&](Value *v) { return map.at(v); });
-			pg->insertNode(c);
-			for (size_t i = 0; i < n->outputs().size(); i++)
-				map[n->output(i)] = c->output(i);
-		}
-		std::vector<Value *> outs{map.at(a)};
-		for (Value *v : needed)
-			outs.push_back(map.at(v));
-		Node *tup = pg->insertNode(pg->createTuple(outs));
-		pg->registerOutput(tup->output());
-		torch::jit::EliminateDeadCode(pg);
-		s->prefix = std::make_unique<torch::jit::GraphFunction>("camlab_prefix", pg, nullptr);
-	}
-
-	/* Suffix: (self, needed..., A) to the original outputs. */
-	{
-		auto sg = std::make_shared<Graph>();
-		std::map<Value *, Value *> map;
-		Value *sself = sg->addInput("self")->setType(self->type());
-		for (Value *v : needed) {
-			Value *in = sg->addInput()->setType(v->type());
-			map[v] = in;
-			s->carry_mutated.push_back(false);
-		}
-		Value *sa = sg->addInput("a")->setType(a->type());
-		map[a] = sa;
-		for (Node *n = call->next(); n != top->return_node(); n = n->next()) {
-			Node *c = sg->createClone(
-				n, [&](Value *v) { return remat(*sg, v, self, sself, map); });
-			sg->insertNode(c);
-			for (size_t i = 0; i < n->outputs().size(); i++)
-				map[n->output(i)] = c->output(i);
-		}
-		for (Value *o : top->return_node()->inputs())
-			sg->registerOutput(remat(*sg, o, self, sself, map));
-		for (size_t i = 0; i < needed.size(); i++)
-			s->carry_mutated[i] = mutated_in(sg->inputs()[i + 1]);
-		s->a_mutated = mutated_in(sa);
-		s->suffix = std::make_unique<torch::jit::GraphFunction>("camlab_suffix", sg, nullptr);
-	}
+	s->prefix = std::make_unique<torch::jit::GraphFunction>("camlab_prefix",
+								 prefix_graph(*g, call, a, self, needed), nullptr);
+	s->suffix = std::make_unique<torch::jit::GraphFunction>(
+		"camlab_suffix", suffix_graph(s.get(), *g, call, a, self, needed), nullptr);
 	return s.release();
 	TS_CATCH(nullptr)
 }

@@ -133,119 +133,193 @@ static void add_target(struct strbuf *sb, struct store *s, const char *model, co
 	free(name);
 }
 
+/* The overlays of runs x[0..n) on image in, into c[]: those with a usable heatmap, in x's order. */
+static size_t load_cands(struct store *s, const struct result *x, size_t n, long idx, const struct image *in,
+			 struct cand *c)
+{
+	size_t i, k;
+	for (i = 0, k = 0; i < n; i++) {
+		c[k].x = &x[i];
+		image_init(&c[k].over);
+		if (load_overlay(s, &x[i], idx, in, &c[k].over, &c[k].cls) > 0)
+			k++;
+		else
+			image_release(&c[k].over);
+	}
+	return k;
+}
+
+/*
+ * Where a figure's pictures go: a column per value of the dimension b, a row per pair of values of the
+ * two others (other[]); ov[] says which of these vary among the runs, and so label the rows.
+ */
+struct grid {
+	int other[2], ov[2];
+	const char **cols;
+	size_t nc, ac;
+	char **rowkeys; /* "value of other[0]\nvalue of other[1]" of each row */
+	size_t nr, ar;
+	size_t *top; /* each column's first row with a picture, where its label goes */
+};
+#define GRID_INIT { { 0, 0 }, { 0, 0 }, NULL, 0, 0, NULL, 0, 0, NULL }
+
+static void grid_release(struct grid *g)
+{
+	size_t i;
+	for (i = 0; i < g->nr; i++)
+		free(g->rowkeys[i]);
+	free(g->rowkeys);
+	free(g->cols);
+	free(g->top);
+}
+
+/* Lays out the runs of c[0..n) varying b: fills g, and each candidate's row and column. */
+static void grid_place(struct grid *g, struct cand *c, size_t n, enum by b)
+{
+	size_t i, k;
+
+	g->other[0] = b == BY_METHOD ? BY_UTILITY : BY_METHOD;
+	g->other[1] = b == BY_TARGET ? BY_UTILITY : BY_TARGET;
+	g->ov[0] = varies(c, n, g->other[0]);
+	g->ov[1] = varies(c, n, g->other[1]);
+	for (i = 0; i < n; i++)
+		add_name(&g->cols, &g->nc, &g->ac, dim(c[i].x, b), order[b]);
+	/* Rows in the results' order (target, utility, method), which is the order of appearance. */
+	for (i = 0; i < n; i++) {
+		struct strbuf key = STRBUF_INIT;
+		strbuf_addf(&key, "%s\n%s", dim(c[i].x, g->other[0]), dim(c[i].x, g->other[1]));
+		for (k = 0; k < g->nr && strcmp(g->rowkeys[k], key.buf); k++)
+			;
+		if (k == g->nr) {
+			ALLOC_GROW(g->rowkeys, g->nr + 1, g->ar);
+			g->rowkeys[g->nr++] = strbuf_detach(&key, NULL);
+		}
+		strbuf_release(&key);
+		c[i].row = k;
+	}
+	g->top = xcalloc(g->nc, sizeof(*g->top));
+	for (k = 0; k < g->nc; k++)
+		g->top[k] = g->nr;
+	for (i = 0; i < n; i++) {
+		c[i].col = find_name(g->cols, g->nc, dim(c[i].x, b));
+		if (c[i].row < g->top[c[i].col]) /* a column is labelled at its first picture */
+			g->top[c[i].col] = c[i].row;
+	}
+}
+
+/* The cells of a figure, row-major with the input first in each row, and the texts of their labels. */
+struct cells {
+	size_t nrows, ncols;
+	struct figure_cell *cells;
+	struct strbuf *labels;	 /* a label per cell; cells[i].label points into labels[i] */
+	const char **row_labels; /* owned */
+};
+#define CELLS_INIT { 0, 0, NULL, NULL, NULL }
+
+static void cells_release(struct cells *t)
+{
+	size_t i;
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		strbuf_release(&t->labels[i]);
+	for (i = 0; i < t->nrows; i++)
+		free((char *)t->row_labels[i]);
+	free(t->cells);
+	free(t->labels);
+	free(t->row_labels);
+}
+
+/* Fills t with the input in and the overlays of c[0..n), placed by g, varying b. */
+static void cells_fill(struct cells *t, const struct grid *g, const struct cand *c, size_t n, enum by b,
+		       struct store *s, const struct image *in)
+{
+	size_t i, k;
+
+	t->nrows = g->nr;
+	t->ncols = g->nc + 1;
+	t->cells = xcalloc(t->nrows * t->ncols, sizeof(*t->cells));
+	t->labels = xcalloc(t->nrows * t->ncols, sizeof(*t->labels));
+	t->row_labels = xcalloc(t->nrows, sizeof(*t->row_labels));
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		strbuf_init(&t->labels[i], 0);
+	for (k = 0; k < t->nrows; k++) {
+		t->cells[k * t->ncols].img = in;
+		if (k == 0) {
+			strbuf_addstr(&t->labels[0], "input");
+			t->cells[0].label = t->labels[0].buf;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		size_t cell = c[i].row * t->ncols + 1 + c[i].col;
+		struct strbuf *lab = &t->labels[cell];
+		t->cells[cell].img = &c[i].over;
+		if (c[i].row == g->top[c[i].col] || b == BY_TARGET) {
+			if (b == BY_TARGET)
+				add_target(lab, s, c[i].x->model, c[i].x->target, c[i].cls);
+			else
+				strbuf_addstr(lab, figure_display_name(dim(c[i].x, b)));
+			t->cells[cell].label = lab->buf;
+		}
+		if (!t->row_labels[c[i].row] && t->nrows > 1) {
+			struct strbuf rl = STRBUF_INIT;
+			int d;
+			for (d = 0; d < 2; d++)
+				if (g->ov[d]) {
+					if (rl.len)
+						strbuf_addch(&rl, '\n');
+					strbuf_addstr(&rl,
+						      figure_display_name(dim(c[i].x, (enum by)g->other[d])));
+				}
+			t->row_labels[c[i].row] = strbuf_detach(&rl, NULL);
+		}
+	}
+}
+
+/* The title of the figure of image idx (its file's name in file): what its pictures all share. */
+static void figure_title(struct strbuf *title, struct store *s, long idx, const struct strbuf *file,
+			 const struct result *x, const struct grid *g, const struct cand *c)
+{
+	size_t k;
+
+	strbuf_addf(title, "Image %ld", idx);
+	if (file->len) /* which file it is: the index alone says little once images were drawn at random */
+		strbuf_addf(title, " (%s)", file->buf);
+	strbuf_addf(title, ": %s, layer %s", x->model, x->layer);
+	for (k = 0; k < 2; k++) { /* what the whole figure shares */
+		if (g->ov[k])
+			continue;
+		if (g->other[k] == BY_METHOD)
+			strbuf_addf(title, ", %s", figure_display_name(c[0].x->method));
+		else if (g->other[k] == BY_UTILITY)
+			strbuf_addf(title, ", %s utility", figure_display_name(c[0].x->utility));
+		else {
+			strbuf_addstr(title, ", target ");
+			add_target(title, s, c[0].x->model, c[0].x->target, c[0].cls);
+		}
+	}
+}
+
 /* One figure: image idx, runs x[0..n) of one model and layer, varying b. 1 drawn, 0 nothing, -1 failed. */
 static int figure_one(const char *dir, struct store *s, long idx, enum by b, const char *by_name,
 		      const struct result *x, size_t n, struct plot_list *l)
 {
 	struct image in = IMAGE_INIT;
 	struct cand *c = xcalloc(n + 1, sizeof(*c));
-	const char **cols = NULL, **rows = NULL;
-	char **rowkeys = NULL;
-	size_t nc = 0, ac = 0, nr = 0, ar = 0, nk = 0, ak = 0, i, k, nrows, ncols, *top = NULL;
-	struct figure_cell *cells = NULL;
-	struct strbuf *labels = NULL, stem = STRBUF_INIT, path = STRBUF_INIT, title = STRBUF_INIT,
-		      err = STRBUF_INIT, file = STRBUF_INIT;
-	const char **row_labels = NULL;
-	int ret = 0, other[2], ov[2];
+	struct grid g = GRID_INIT;
+	struct cells t = CELLS_INIT;
+	struct strbuf stem = STRBUF_INIT, path = STRBUF_INIT, title = STRBUF_INIT, err = STRBUF_INIT,
+		      file = STRBUF_INIT;
+	size_t i;
+	int ret = 0;
 
 	if (load_input(s, x->model, idx, &in, &file) < 0)
 		goto out; /* the image was not prepared for this model: nothing to show */
-	for (i = 0, k = 0; i < n; i++) {
-		c[k].x = &x[i];
-		image_init(&c[k].over);
-		if (load_overlay(s, &x[i], idx, &in, &c[k].over, &c[k].cls) > 0)
-			k++;
-		else
-			image_release(&c[k].over);
-	}
-	n = k;
+	n = load_cands(s, x, n, idx, &in, c);
 	if (!n)
 		goto out;
+	grid_place(&g, c, n, b);
+	cells_fill(&t, &g, c, n, b, s, &in);
+	figure_title(&title, s, idx, &file, x, &g, c);
 
-	other[0] = b == BY_METHOD ? BY_UTILITY : BY_METHOD;
-	other[1] = b == BY_TARGET ? BY_UTILITY : BY_TARGET;
-	ov[0] = varies(c, n, other[0]);
-	ov[1] = varies(c, n, other[1]);
-	for (i = 0; i < n; i++)
-		add_name(&cols, &nc, &ac, dim(c[i].x, b), order[b]);
-	/* Rows in the results' order (target, utility, method), which is the order of appearance. */
-	for (i = 0; i < n; i++) {
-		struct strbuf key = STRBUF_INIT;
-		strbuf_addf(&key, "%s\n%s", dim(c[i].x, other[0]), dim(c[i].x, other[1]));
-		for (k = 0; k < nk && strcmp(rowkeys[k], key.buf); k++)
-			;
-		if (k == nk) {
-			ALLOC_GROW(rowkeys, nk + 1, ak);
-			ALLOC_GROW(rows, nr + 1, ar);
-			rowkeys[nk++] = strbuf_detach(&key, NULL);
-			rows[nr++] = NULL;
-		}
-		strbuf_release(&key);
-		c[i].row = k;
-	}
-	top = xcalloc(nc, sizeof(*top));
-	for (k = 0; k < nc; k++)
-		top[k] = nr;
-	for (i = 0; i < n; i++) {
-		c[i].col = find_name(cols, nc, dim(c[i].x, b));
-		if (c[i].row < top[c[i].col]) /* a column is labelled at its first picture */
-			top[c[i].col] = c[i].row;
-	}
-
-	nrows = nr;
-	ncols = nc + 1;
-	cells = xcalloc(nrows * ncols, sizeof(*cells));
-	labels = xcalloc(nrows * ncols, sizeof(*labels));
-	row_labels = xcalloc(nrows, sizeof(*row_labels));
-	for (i = 0; i < nrows * ncols; i++)
-		strbuf_init(&labels[i], 0);
-	for (k = 0; k < nrows; k++) {
-		cells[k * ncols].img = &in;
-		if (k == 0) {
-			strbuf_addstr(&labels[0], "input");
-			cells[0].label = labels[0].buf;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		size_t cell = c[i].row * ncols + 1 + c[i].col;
-		struct strbuf *lab = &labels[cell];
-		cells[cell].img = &c[i].over;
-		if (c[i].row == top[c[i].col] || b == BY_TARGET) {
-			if (b == BY_TARGET)
-				add_target(lab, s, c[i].x->model, c[i].x->target, c[i].cls);
-			else
-				strbuf_addstr(lab, figure_display_name(dim(c[i].x, b)));
-			cells[cell].label = lab->buf;
-		}
-		if (!row_labels[c[i].row] && nrows > 1) {
-			struct strbuf rl = STRBUF_INIT;
-			int d;
-			for (d = 0; d < 2; d++)
-				if (ov[d]) {
-					if (rl.len)
-						strbuf_addch(&rl, '\n');
-					strbuf_addstr(&rl, figure_display_name(dim(c[i].x, (enum by)other[d])));
-				}
-			row_labels[c[i].row] = strbuf_detach(&rl, NULL);
-		}
-	}
-
-	strbuf_addf(&title, "Image %ld", idx);
-	if (file.len) /* which file it is: the index alone says little once images were drawn at random */
-		strbuf_addf(&title, " (%s)", file.buf);
-	strbuf_addf(&title, ": %s, layer %s", x->model, x->layer);
-	for (k = 0; k < 2; k++) { /* what the whole figure shares */
-		if (ov[k])
-			continue;
-		if (other[k] == BY_METHOD)
-			strbuf_addf(&title, ", %s", figure_display_name(c[0].x->method));
-		else if (other[k] == BY_UTILITY)
-			strbuf_addf(&title, ", %s utility", figure_display_name(c[0].x->utility));
-		else {
-			strbuf_addstr(&title, ", target ");
-			add_target(&title, s, c[0].x->model, c[0].x->target, c[0].cls);
-		}
-	}
 	strbuf_addf(&stem, "image%ld.by-", idx);
 	table_slug(&stem, by_name);
 	strbuf_addch(&stem, '.');
@@ -253,7 +327,7 @@ static int figure_one(const char *dir, struct store *s, long idx, enum by b, con
 	strbuf_addch(&stem, '.');
 	table_slug(&stem, x->layer);
 	strbuf_addf(&path, "%s/%s.png", dir, stem.buf);
-	if (figure_grid(path.buf, cells, (int)nrows, (int)ncols, row_labels, title.buf, &err) < 0) {
+	if (figure_grid(path.buf, t.cells, (int)t.nrows, (int)t.ncols, t.row_labels, title.buf, &err) < 0) {
 		error("%s; no figures are drawn", err.buf);
 		ret = -1;
 	} else {
@@ -263,24 +337,12 @@ static int figure_one(const char *dir, struct store *s, long idx, enum by b, con
 		l->nr++;
 		ret = 1;
 	}
-
-	for (i = 0; i < nrows * ncols; i++)
-		strbuf_release(&labels[i]);
-	for (i = 0; i < nrows; i++)
-		free((char *)row_labels[i]);
 out:
 	for (i = 0; i < n; i++)
 		image_release(&c[i].over);
-	for (i = 0; i < nk; i++)
-		free(rowkeys[i]);
-	free(rowkeys);
-	free(top);
-	free(rows);
-	free(cols);
 	free(c);
-	free(cells);
-	free(labels);
-	free(row_labels);
+	grid_release(&g);
+	cells_release(&t);
 	image_release(&in);
 	strbuf_release(&stem);
 	strbuf_release(&path);

@@ -3,6 +3,7 @@
  * same body twice, once for pngcairo and once for SVG, so the two pictures cannot differ.
  */
 #include "reports/plot.h"
+#include "reports/plot_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,7 +99,7 @@ static const struct {
 };
 static const char *const spare[] = { "#ff7f0e", "#7f7f7f", "#aec7e8", "#ffbb78", "#c5b0d5", "#c49c94" };
 
-static const char *colour(const char *name, size_t i)
+const char *colour(const char *name, size_t i)
 {
 	size_t k;
 	for (k = 0; k < sizeof(colours) / sizeof(*colours); k++)
@@ -107,7 +108,7 @@ static const char *colour(const char *name, size_t i)
 	return spare[i % (sizeof(spare) / sizeof(*spare))];
 }
 
-static unsigned long colour_int(const char *rgb)
+unsigned long colour_int(const char *rgb)
 {
 	return strtoul(rgb + 1, NULL, 16);
 }
@@ -172,8 +173,8 @@ static void warn_lines(const char *dir, const char *stem, const char *log)
 }
 
 /* Write dir/stem.gp (data, then body for PNG and for SVG) and run it; the result lands in l. */
-static int draw(const char *dir, const char *stem, const char *title, const struct strbuf *data,
-		const struct strbuf *body, int w, int h, struct plot_list *l)
+int draw(const char *dir, const char *stem, const char *title, const struct strbuf *data,
+	 const struct strbuf *body, int w, int h, struct plot_list *l)
 {
 	struct strbuf gp = STRBUF_INIT, path = STRBUF_INIT, log = STRBUF_INIT;
 	FILE *f;
@@ -233,7 +234,7 @@ out:
 	return ret;
 }
 
-static const char common[] = "unset label\nset border 3\nset xtics nomirror\nset ytics nomirror\n"
+const char common[] = "unset label\nset border 3\nset xtics nomirror\nset ytics nomirror\n"
 			     "set grid ytics lc rgb \"#d8d8d8\"\nset style fill solid 0.85 border rgb \"#505050\"\n";
 
 /* A table block's label: model and layer, with utility and target where those vary. */
@@ -246,10 +247,161 @@ static void block_label(struct strbuf *sb, const struct result *x, int utilities
 		strbuf_addf(sb, "\n%s", x->target);
 }
 
-static int same_block(const struct result *a, const struct result *b, int with_utility)
+int same_block(const struct result *a, const struct result *b, int with_utility)
 {
 	return !strcmp(a->model, b->model) && !strcmp(a->layer, b->layer) && !strcmp(a->target, b->target) &&
 	       (!with_utility || !strcmp(a->utility, b->utility));
+}
+
+/* The clusters of metric_points: the methods tables of r, rows start[k] to start[k + 1], k < nb. */
+struct clusters {
+	struct names methods, utilities, targets;
+	size_t nb, *start;
+};
+
+static void clusters_init(struct clusters *c, const struct results *r)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->start = xcalloc(r->nr + 1, sizeof(size_t));
+	for (i = 0; i < r->nr; i++) {
+		names_add(&c->methods, r->rows[i].method, results_cmp_method);
+		names_add(&c->utilities, r->rows[i].utility, NULL);
+		names_add(&c->targets, r->rows[i].target, NULL);
+		if (!i || !same_block(&r->rows[i], &r->rows[i - 1], 1))
+			c->start[c->nb++] = i;
+	}
+	c->start[c->nb] = r->nr;
+}
+
+static void clusters_release(struct clusters *c)
+{
+	free(c->start);
+	free(c->methods.v);
+	free(c->utilities.v);
+	free(c->targets.v);
+}
+
+/*
+ * One metric's dots: the mean v, interval lo to hi of cluster k's method j at k * methods + j (NaN: no
+ * such run or no finite mean), the range of the intervals, and which methods have a dot anywhere.
+ */
+struct points {
+	double *v, *lo, *hi, ymin, ymax;
+	int *shown, any;
+	size_t ns; /* methods shown */
+};
+
+static void points_load(struct points *p, const struct clusters *c, const struct results *r, int m)
+{
+	size_t i, j, k, nm = c->methods.nr;
+
+	p->v = xcalloc(3 * c->nb * nm + 1, sizeof(double));
+	p->lo = p->v + c->nb * nm;
+	p->hi = p->lo + c->nb * nm;
+	p->ymin = p->ymax = NAN;
+	p->shown = xcalloc(nm + 1, sizeof(int));
+	p->any = 0;
+	p->ns = 0;
+	for (j = 0; j < c->nb * nm; j++)
+		p->v[j] = p->lo[j] = p->hi[j] = NAN;
+	for (k = 0; k < c->nb; k++)
+		for (i = c->start[k]; i < c->start[k + 1]; i++) {
+			j = k * nm + names_find(&c->methods, r->rows[i].method);
+			p->v[j] = r->rows[i].v[m];
+			if (!isfinite(p->v[j])) {
+				p->v[j] = NAN;
+				continue;
+			}
+			if (r->rows[i].has_ci[m]) {
+				const struct stats_ci *ci = &r->rows[i].ci[m];
+				p->lo[j] = ci->lo < p->v[j] ? ci->lo : p->v[j];
+				p->hi[j] = ci->hi > p->v[j] ? ci->hi : p->v[j];
+			} else {
+				p->lo[j] = p->hi[j] = p->v[j];
+			}
+			p->ymin = isnan(p->ymin) || p->lo[j] < p->ymin ? p->lo[j] : p->ymin;
+			p->ymax = isnan(p->ymax) || p->hi[j] > p->ymax ? p->hi[j] : p->ymax;
+		}
+	/* A method without this metric anywhere gets neither a column nor a legend entry. */
+	for (j = 0; j < c->nb * nm; j++)
+		if (!isnan(p->v[j]))
+			p->any = p->shown[j % nm] = 1;
+	for (j = 0; j < nm; j++)
+		p->ns += p->shown[j] != 0;
+}
+
+static void points_release(struct points *p)
+{
+	free(p->v);
+	free(p->shown);
+}
+
+/* The gnuplot data block of the dots: a line per cluster, three columns per method shown. */
+static void points_data(struct strbuf *data, const struct points *p, const struct clusters *c)
+{
+	size_t j, k;
+
+	strbuf_addstr(data, "# cluster, then per method: mean, interval low, high (%)\n$data << EOD\n");
+	for (k = 0; k < c->nb; k++) {
+		strbuf_addf(data, "%zu", k);
+		for (j = 0; j < c->methods.nr; j++) {
+			size_t at = k * c->methods.nr + j;
+			if (!p->shown[j])
+				continue;
+			if (isnan(p->v[at]))
+				strbuf_addstr(data, " NaN NaN NaN");
+			else
+				strbuf_addf(data, " %.4f %.4f %.4f", 100 * p->v[at], 100 * p->lo[at],
+					    100 * p->hi[at]);
+		}
+		strbuf_addch(data, '\n');
+	}
+	strbuf_addstr(data, "EOD\n");
+}
+
+/* The gnuplot commands that draw metric m's dots (p, any of them) with the title in title. */
+static void points_body(struct strbuf *body, const char *title, const struct points *p,
+			const struct clusters *c, const struct results *r, int m)
+{
+	/* a twentieth of the span above and below; a span of 0 (all equal) gets one point each way */
+	double pad = p->any && p->ymax > p->ymin ? (p->ymax - p->ymin) * 100 / 20 : 1;
+	size_t j, k, s;
+	int col;
+
+	strbuf_addstr(body, common);
+	strbuf_addstr(body, "set title ");
+	quote_gnuplot(body, title, 0);
+	strbuf_addf(body, " font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange [%.4f:%.4f]\n",
+		    metric_info[m].name, 100 * p->ymin - pad, 100 * p->ymax + pad);
+	strbuf_addstr(body, "set style data yerrorbars\nset bars 0.5\n"
+			    "set key outside right top vertical Left reverse title \"Method\"\n");
+	/* The cluster labels have up to four lines; give them room. */
+	strbuf_addf(body, "set bmargin %d\nset xrange [-0.6:%zu.6]\nset xtics (",
+		    2 + 2 + (c->utilities.nr > 1) + (c->targets.nr > 1), c->nb - 1);
+	for (k = 0; k < c->nb; k++) {
+		struct strbuf lab = STRBUF_INIT;
+		block_label(&lab, &r->rows[c->start[k]], c->utilities.nr > 1, c->targets.nr > 1);
+		strbuf_addstr(body, k ? ", " : "");
+		quote_gnuplot(body, lab.buf, QUOTE_GNUPLOT_FORMAT);
+		strbuf_addf(body, " %zu", k);
+		strbuf_release(&lab);
+	}
+	strbuf_addstr(body, ")\nplot ");
+	/* the methods of a cluster side by side over 0.8 of its width, in the paper's order */
+	for (j = 0, s = 0, col = 2; j < c->methods.nr; j++) {
+		if (!p->shown[j])
+			continue;
+		strbuf_addf(body, "%s$data using ($1%+.4f):%d:%d:%d title ", s ? ", \\\n     " : "",
+			    p->ns > 1 ? 0.8 * ((double)s / (double)(p->ns - 1) - 0.5) : 0.0, col, col + 1,
+			    col + 2);
+		col += 3;
+		s++;
+		quote_gnuplot(body, figure_display_name(c->methods.v[j]), 0);
+		strbuf_addf(body, " pt 7 ps 0.9 lw 1.5 lc rgb \"%s\"", colour(c->methods.v[j], j));
+	}
+	strbuf_addch(body, '\n');
 }
 
 /*
@@ -260,123 +412,31 @@ static int same_block(const struct result *a, const struct result *b, int with_u
 static int metric_points(const char *dir, const struct results *r, const struct stats_boot_opts *boot,
 			 struct plot_list *l)
 {
-	struct names methods = { 0 }, utilities = { 0 }, targets = { 0 };
-	size_t i, j, k, nb = 0, *start = xcalloc(r->nr + 1, sizeof(size_t));
+	struct clusters c;
 	int m, ret = 0;
 
-	for (i = 0; i < r->nr; i++) {
-		names_add(&methods, r->rows[i].method, results_cmp_method);
-		names_add(&utilities, r->rows[i].utility, NULL);
-		names_add(&targets, r->rows[i].target, NULL);
-		if (!i || !same_block(&r->rows[i], &r->rows[i - 1], 1))
-			start[nb++] = i;
-	}
-	start[nb] = r->nr;
+	clusters_init(&c, r);
 	for (m = 0; m < METRIC_NR; m++) {
 		struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT;
-		double *v = xcalloc(3 * nb * methods.nr + 1, sizeof(double)), *lo, *hi, ymin = NAN,
-		       ymax = NAN, pad;
-		int *shown = xcalloc(methods.nr + 1, sizeof(int)), any = 0, w, col, rc;
-		size_t ns = 0, s;
-		lo = v + nb * methods.nr;
-		hi = lo + nb * methods.nr;
-		for (j = 0; j < nb * methods.nr; j++)
-			v[j] = lo[j] = hi[j] = NAN;
-		for (k = 0; k < nb; k++)
-			for (i = start[k]; i < start[k + 1]; i++) {
-				j = k * methods.nr + names_find(&methods, r->rows[i].method);
-				v[j] = r->rows[i].v[m];
-				if (!isfinite(v[j])) {
-					v[j] = NAN;
-					continue;
-				}
-				if (r->rows[i].has_ci[m]) {
-					const struct stats_ci *ci = &r->rows[i].ci[m];
-					lo[j] = ci->lo < v[j] ? ci->lo : v[j];
-					hi[j] = ci->hi > v[j] ? ci->hi : v[j];
-				} else {
-					lo[j] = hi[j] = v[j];
-				}
-				ymin = isnan(ymin) || lo[j] < ymin ? lo[j] : ymin;
-				ymax = isnan(ymax) || hi[j] > ymax ? hi[j] : ymax;
-			}
-		/* A method without this metric anywhere gets neither a column nor a legend entry. */
-		for (j = 0; j < nb * methods.nr; j++)
-			if (!isnan(v[j]))
-				any = shown[j % methods.nr] = 1;
-		for (j = 0; j < methods.nr; j++)
-			ns += shown[j] != 0;
-		strbuf_addstr(&data,
-			      "# cluster, then per method: mean, interval low, high (%)\n$data << EOD\n");
-		for (k = 0; k < nb; k++) {
-			strbuf_addf(&data, "%zu", k);
-			for (j = 0; j < methods.nr; j++) {
-				size_t at = k * methods.nr + j;
-				if (!shown[j])
-					continue;
-				if (isnan(v[at]))
-					strbuf_addstr(&data, " NaN NaN NaN");
-				else
-					strbuf_addf(&data, " %.4f %.4f %.4f", 100 * v[at], 100 * lo[at],
-						    100 * hi[at]);
-			}
-			strbuf_addch(&data, '\n');
-		}
-		strbuf_addstr(&data, "EOD\n");
-		/* a twentieth of the span above and below; a span of 0 (all equal) gets one point each way */
-		pad = any && ymax > ymin ? (ymax - ymin) * 100 / 20 : 1;
-		if (any) {
+		struct points p;
+		int w, rc;
+
+		points_load(&p, &c, r, m);
+		points_data(&data, &p, &c);
+		if (p.any) {
 			if (strcmp(metric_info[m].longname, metric_info[m].name))
 				strbuf_addf(&title, "%s (%s)", metric_info[m].longname, metric_info[m].name);
 			else
 				strbuf_addstr(&title, metric_info[m].name);
 			strbuf_addf(&title, ", %s is better; mean and %g%% bootstrap interval",
-				    metric_info[m].higher_better ? "higher" : "lower",
-				    100 * (1 - boot->alpha));
+				    metric_info[m].higher_better ? "higher" : "lower", 100 * (1 - boot->alpha));
 			strbuf_addf(&stem, "metric-%s", metric_info[m].name);
-			strbuf_addstr(&body, common);
-			strbuf_addstr(&body, "set title ");
-			quote_gnuplot(&body, title.buf, 0);
-			strbuf_addf(
-				&body,
-				" font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange [%.4f:%.4f]\n",
-				metric_info[m].name, 100 * ymin - pad, 100 * ymax + pad);
-			strbuf_addstr(&body,
-				      "set style data yerrorbars\nset bars 0.5\n"
-				      "set key outside right top vertical Left reverse title \"Method\"\n");
-			/* The cluster labels have up to four lines; give them room. */
-			strbuf_addf(&body, "set bmargin %d\nset xrange [-0.6:%zu.6]\nset xtics (",
-				    2 + 2 + (utilities.nr > 1) + (targets.nr > 1), nb - 1);
-			for (k = 0; k < nb; k++) {
-				struct strbuf lab = STRBUF_INIT;
-				block_label(&lab, &r->rows[start[k]], utilities.nr > 1, targets.nr > 1);
-				strbuf_addstr(&body, k ? ", " : "");
-				quote_gnuplot(&body, lab.buf, QUOTE_GNUPLOT_FORMAT);
-				strbuf_addf(&body, " %zu", k);
-				strbuf_release(&lab);
-			}
-			strbuf_addstr(&body, ")\nplot ");
-			/* the methods of a cluster side by side over 0.8 of its width, in the paper's order */
-			for (j = 0, s = 0, col = 2; j < methods.nr; j++) {
-				if (!shown[j])
-					continue;
-				strbuf_addf(&body, "%s$data using ($1%+.4f):%d:%d:%d title ",
-					    s ? ", \\\n     " : "",
-					    ns > 1 ? 0.8 * ((double)s / (double)(ns - 1) - 0.5) : 0.0, col,
-					    col + 1, col + 2);
-				col += 3;
-				s++;
-				quote_gnuplot(&body, figure_display_name(methods.v[j]), 0);
-				strbuf_addf(&body, " pt 7 ps 0.9 lw 1.5 lc rgb \"%s\"",
-					    colour(methods.v[j], j));
-			}
-			strbuf_addch(&body, '\n');
-			w = 260 + (int)nb * ((int)methods.nr * 14 + 40);
+			points_body(&body, title.buf, &p, &c, r, m);
+			w = 260 + (int)c.nb * ((int)c.methods.nr * 14 + 40);
 			rc = draw(dir, stem.buf, title.buf, &data, &body, w < 720 ? 720 : w, 480, l);
 			ret = rc == -2 ? -2 : ret | rc;
 		}
-		free(v);
-		free(shown);
+		points_release(&p);
 		strbuf_release(&data);
 		strbuf_release(&body);
 		strbuf_release(&stem);
@@ -384,10 +444,7 @@ static int metric_points(const char *dir, const struct results *r, const struct 
 		if (ret == -2)
 			break;
 	}
-	free(start);
-	free(methods.v);
-	free(utilities.v);
-	free(targets.v);
+	clusters_release(&c);
 	return ret;
 }
 
@@ -511,195 +568,6 @@ static int ablation_bars(const char *dir, const struct results *r, struct plot_l
 		}
 	}
 	free(targets.v);
-	return ret;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* numpy's default (linear) quantile of sorted v. */
-static double quantile(const double *v, size_t n, double p)
-{
-	double pos = p * (double)(n - 1);
-	size_t lo = (size_t)pos;
-	if (lo + 1 >= n)
-		return v[n - 1];
-	return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
-}
-
-/* Box statistics, x100: q1, low whisker, high whisker, q3, median, mean (Tukey's 1.5 IQR whiskers). */
-static int box_stats(double *v, size_t n, double out[6])
-{
-	double q1, q3, iqr, sum = 0;
-	size_t i;
-	if (!n)
-		return 0;
-	qsort(v, n, sizeof(*v), cmp_double);
-	q1 = quantile(v, n, 0.25);
-	q3 = quantile(v, n, 0.75);
-	iqr = q3 - q1;
-	out[0] = q1;
-	out[3] = q3;
-	out[4] = quantile(v, n, 0.5);
-	out[1] = q1;
-	out[2] = q3;
-	for (i = 0; i < n; i++) {
-		sum += v[i];
-		if (v[i] >= q1 - 1.5 * iqr && v[i] < out[1])
-			out[1] = v[i];
-		if (v[i] <= q3 + 1.5 * iqr && v[i] > out[2])
-			out[2] = v[i];
-	}
-	out[5] = sum / (double)n;
-	for (i = 0; i < 6; i++)
-		out[i] *= 100;
-	return 1;
-}
-
-/* The values of v (n of them, fractions) outside the whiskers of box (percent), as "x value" lines. */
-static void add_outliers(struct strbuf *sb, size_t x, const double *v, size_t n, const double box[6])
-{
-	size_t i;
-	for (i = 0; i < n; i++)
-		if (v[i] * 100 < box[1] || v[i] * 100 > box[2])
-			strbuf_addf(sb, "%zu %.4f\n", x, v[i] * 100);
-}
-
-/* The per-image AD and ADD of one methods table as box plots, one box per method. */
-static int distribution_one(const char *dir, struct store *s, const struct result *x, size_t n,
-			    struct plot_list *l)
-{
-	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT,
-		      counts = STRBUF_INIT, outliers[2] = { STRBUF_INIT, STRBUF_INIT };
-	struct store_image_values iv = STORE_IMAGE_VALUES_INIT;
-	size_t i, j, count = 0;
-	long lo, hi;
-	int ret = 0, p;
-
-	strbuf_addstr(&data, "# x, AD: q1 low high q3 median mean, ADD: the same, colour\n$box << EOD\n");
-	for (i = 0; i < n; i++) {
-		size_t nad = 0, nadd = 0;
-		double *ad, *add;
-		double sa[6], sd[6];
-		int k;
-		if (store_image_values_load(&iv, s, x[i].key) < 0) {
-			store_image_values_release(&iv);
-			ret = -1;
-			goto out;
-		}
-		ad = xcalloc(iv.nr + 1, sizeof(double));
-		add = xcalloc(iv.nr + 1, sizeof(double));
-		for (j = 0; j < iv.nr; j++) {
-			if (!isnan(iv.rows[j].ad))
-				ad[nad++] = iv.rows[j].ad;
-			if (!isnan(iv.rows[j].add))
-				add[nadd++] = iv.rows[j].add;
-		}
-		if (box_stats(ad, nad, sa) && box_stats(add, nadd, sd)) {
-			add_outliers(&outliers[0], i + 1, ad, nad, sa);
-			add_outliers(&outliers[1], i + 1, add, nadd, sd);
-			strbuf_addf(&data, "%zu", i + 1);
-			for (k = 0; k < 6; k++)
-				strbuf_addf(&data, " %.4f", sa[k]);
-			for (k = 0; k < 6; k++)
-				strbuf_addf(&data, " %.4f", sd[k]);
-			strbuf_addf(&data, " %lu\n", colour_int(colour(x[i].method, i)));
-			count++;
-		}
-		free(ad);
-		free(add);
-	}
-	store_image_values_release(&iv);
-	strbuf_addstr(&data, "EOD\n");
-	if (!count)
-		goto out;
-	for (p = 0; p < 2; p++)
-		if (outliers[p].len)
-			strbuf_addf(&data, "# x, %s of an image beyond the whiskers\n$out%d << EOD\n%sEOD\n",
-				    p ? "ADD" : "AD", p, outliers[p].buf);
-
-	strbuf_addstr(&stem, "distribution.");
-	table_slug(&stem, x->model);
-	strbuf_addch(&stem, '.');
-	table_slug(&stem, x->layer);
-	strbuf_addch(&stem, '.');
-	table_slug(&stem, x->utility);
-	strbuf_addch(&stem, '.');
-	table_slug(&stem, x->target);
-	strbuf_addf(&title, "Per-image AD and ADD: %s, layer %s, %s utility, target %s", x->model, x->layer,
-		    figure_display_name(x->utility), x->target);
-	for (i = 0, lo = hi = x[0].n; i < n; i++) {
-		lo = x[i].n < lo ? x[i].n : lo;
-		hi = x[i].n > hi ? x[i].n : hi;
-	}
-	if (lo == hi)
-		strbuf_addf(&counts, "%ld", lo);
-	else
-		strbuf_addf(&counts, "%ld to %ld", lo, hi);
-	strbuf_addstr(&body, "set multiplot layout 1,2 title ");
-	quote_gnuplot(&body, title.buf, 0);
-	strbuf_addstr(&body, " font \"sans:Bold,12\"\n");
-	strbuf_addstr(&body, common);
-	strbuf_addstr(&body, "set style fill solid 0.6 border rgb \"#303030\"\nset boxwidth 0.6 absolute\n"
-			     "set yrange [0:100]\nunset key\nset bmargin 7\n");
-	strbuf_addf(&body, "set xrange [0.4:%zu.6]\nset xtics rotate by 35 right (", n);
-	for (i = 0; i < n; i++) {
-		strbuf_addstr(&body, i ? ", " : "");
-		quote_gnuplot(&body, figure_display_name(x[i].method), QUOTE_GNUPLOT_FORMAT);
-		strbuf_addf(&body, " %zu", i + 1);
-	}
-	strbuf_addstr(&body, ")\n");
-	for (p = 0; p < 2; p++) {
-		int c = 2 + 6 * p;
-		if (p == 1) /* the legend, as words, once */
-			strbuf_addf(
-				&body,
-				"set label 1 \"Box: quartiles; whiskers: the furthest values within 1.5 IQR "
-				"of the box; circles: the images beyond; line: median; dot: mean. %s images "
-				"per method.\" "
-				"at screen 0.5, screen 0.03 center\n",
-				counts.buf);
-		strbuf_addf(&body, "set title \"%s, %s is better\"\nset ylabel \"%s per image (%%)\"\n",
-			    p ? "ADD" : "AD", p ? "higher" : "lower", p ? "ADD" : "AD");
-		strbuf_addf(&body,
-			    "plot $box using 1:%d:%d:%d:%d:14 with candlesticks whiskerbars 0.5 "
-			    "lc rgb variable, \\\n"
-			    "     $box using 1:%d:%d:%d:%d with candlesticks lc rgb \"black\" lw 2, \\\n"
-			    "     $box using 1:%d with points pt 7 ps 0.7 lc rgb \"black\"",
-			    c, c + 1, c + 2, c + 3, c + 4, c + 4, c + 4, c + 4, c + 5);
-		if (outliers[p].len)
-			strbuf_addf(&body,
-				    ", \\\n     $out%d using 1:2 with points pt 6 ps 0.6 lc rgb \"#404040\"",
-				    p);
-		strbuf_addch(&body, '\n');
-	}
-	strbuf_addstr(&body, "unset multiplot\n");
-	ret = draw(dir, stem.buf, title.buf, &data, &body, 1400, 600, l);
-out:
-	strbuf_release(&outliers[0]);
-	strbuf_release(&outliers[1]);
-	strbuf_release(&counts);
-	strbuf_release(&data);
-	strbuf_release(&body);
-	strbuf_release(&stem);
-	strbuf_release(&title);
-	return ret;
-}
-
-static int distributions(const char *dir, const struct results *r, struct store *s, struct plot_list *l)
-{
-	size_t i, j;
-	int ret = 0, rc;
-
-	for (i = 0; i < r->nr && ret != -2; i = j) {
-		for (j = i + 1; j < r->nr && same_block(&r->rows[j], &r->rows[i], 1); j++)
-			;
-		rc = distribution_one(dir, s, &r->rows[i], j - i, l);
-		ret = rc == -2 ? -2 : ret | rc;
-	}
 	return ret;
 }
 
@@ -874,7 +742,7 @@ int plots_build(const char *dir, const struct results *r, struct store *s, const
 	if ((ret = metric_points(dir, r, boot, l)) == -2 || (rc = ablation_bars(dir, r, l)) == -2)
 		return -2;
 	ret |= rc;
-	if ((rc = distributions(dir, r, s, l)) == -2)
+	if ((rc = plot_distributions(dir, r, s, l)) == -2)
 		return -2;
 	ret |= rc;
 	if ((rc = cd_figures(dir, r, l)) == -2)

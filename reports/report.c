@@ -232,21 +232,107 @@ static int write_index(const char *path, const char *name, const struct store_su
 	return ret;
 }
 
+/* What the spec's outputs asked of the report, as the run recorded them in the outputs table. */
+struct report_outputs {
+	char *name; /* the experiment's name; NULL: none recorded */
+	int tables_on, plots_on;
+	unsigned formats;
+	struct paper_table paper, *pp; /* pp: &paper when the spec names a paper table it can resolve */
+};
+
+/* Reads o from s; a paper table that cannot be resolved is a warning, and a sentence in note. */
+static void report_outputs_load(struct report_outputs *o, struct store *s, struct strbuf *note)
+{
+	char *v;
+
+	o->name = store_output_value(s, "name");
+	v = store_output_value(s, "tables");
+	o->tables_on = !v || strcmp(v, "0");
+	free(v);
+	v = store_output_value(s, "plots");
+	o->plots_on = !v || strcmp(v, "0");
+	free(v);
+	v = store_output_value(s, "formats");
+	o->formats = parse_formats(v);
+	free(v);
+	o->pp = NULL;
+	if ((v = store_output_value(s, "paper"))) {
+		struct strbuf why = STRBUF_INIT;
+		if (paper_resolve(v, &o->paper, &why) == 0) {
+			o->pp = &o->paper;
+		} else {
+			warning("%s (the tables have no paper columns)", why.buf);
+			strbuf_addf(note, "%s (the tables have no paper columns).", why.buf);
+		}
+		strbuf_release(&why);
+		free(v);
+	}
+}
+
+/* Creates the report's folder root, and its tables, plots and figures folders emptied. */
+static int report_dirs(const char *root)
+{
+	struct strbuf sub = STRBUF_INIT;
+	int ret = 0;
+
+	if (mkdir(root, 0777) < 0 && errno != EEXIST)
+		return error("cannot create '%s': %s", root, strerror(errno));
+	strbuf_addf(&sub, "%s/tables", root);
+	ret |= fresh_dir(sub.buf);
+	strbuf_reset(&sub);
+	strbuf_addf(&sub, "%s/plots", root);
+	ret |= fresh_dir(sub.buf);
+	strbuf_reset(&sub);
+	strbuf_addf(&sub, "%s/figures", root);
+	ret |= fresh_dir(sub.buf);
+	strbuf_release(&sub);
+	return ret;
+}
+
+/*
+ * The plots (when plots_on) and figures of r into root's folders, listed in plots and figs; where gnuplot
+ * cannot be run, none, a warning and a sentence in note.
+ */
+static int report_pictures(const char *root, const struct results *r, struct store *s,
+			   const struct stats_boot_opts *boot, int plots_on, struct plot_list *plots,
+			   struct plot_list *figs, struct strbuf *note)
+{
+	struct strbuf sub = STRBUF_INIT, out = STRBUF_INIT;
+	int ret = 0, gnuplot;
+
+	/* One probe, so that a machine without gnuplot gets one warning, not one per picture. */
+	gnuplot = plot_gnuplot(root, "/dev/null", &out) != -2;
+	if (!gnuplot) {
+		warning("%s; the report has no plots or figures", out.buf);
+		strbuf_addf(note, "%sgnuplot could not be run, so there are no plots or figures.",
+			    note->len ? " " : "");
+	}
+	strbuf_addf(&sub, "%s/plots", root);
+	if (gnuplot && plots_on && plots_build(sub.buf, r, s, boot, plots) < 0)
+		ret = -1;
+	strbuf_reset(&sub);
+	strbuf_addf(&sub, "%s/figures", root);
+	if (gnuplot && gallery_build(sub.buf, r, s, figs) < 0)
+		ret = -1;
+	strbuf_release(&sub);
+	strbuf_release(&out);
+	return ret;
+}
+
 int report_build(const char *dir, char **written)
 {
 	struct results r = RESULTS_INIT;
 	struct store_summary sum = STORE_SUMMARY_INIT;
 	struct plot_list plots = PLOT_LIST_INIT, figs = PLOT_LIST_INIT;
-	struct strbuf root = STRBUF_INIT, sub = STRBUF_INIT, note = STRBUF_INIT, out = STRBUF_INIT;
-	struct paper_table paper, *pp = NULL;
+	struct strbuf root = STRBUF_INIT, sub = STRBUF_INIT, note = STRBUF_INIT;
+	struct report_outputs o = { NULL, 0, 0, 0, { 0 }, NULL };
 	struct table_stats stats;
 	struct table *t = NULL;
 	size_t nt = 0;
-	char *path = store_path(dir), *name = NULL, *v, *index = NULL;
+	char *path = store_path(dir), *v, *index = NULL;
 	struct store *s = NULL;
 	struct stat st;
-	unsigned formats;
-	int ret = 0, tables_on, plots_on, gnuplot;
+	int ret = 0;
 
 	*written = NULL;
 	if (stat(path, &st) < 0) {
@@ -265,73 +351,26 @@ int report_build(const char *dir, char **written)
 		ret = -1;
 		goto out;
 	}
-	name = store_output_value(s, "name");
-	v = store_output_value(s, "tables");
-	tables_on = !v || strcmp(v, "0");
-	free(v);
-	v = store_output_value(s, "plots");
-	plots_on = !v || strcmp(v, "0");
-	free(v);
-	v = store_output_value(s, "formats");
-	formats = parse_formats(v);
-	free(v);
-	if ((v = store_output_value(s, "paper"))) {
-		struct strbuf why = STRBUF_INIT;
-		if (paper_resolve(v, &paper, &why) == 0) {
-			pp = &paper;
-		} else {
-			warning("%s (the tables have no paper columns)", why.buf);
-			strbuf_addf(&note, "%s (the tables have no paper columns).", why.buf);
-		}
-		strbuf_release(&why);
-		free(v);
-	}
+	report_outputs_load(&o, s, &note);
 
 	strbuf_addf(&root, "%s/report", dir);
-	if (mkdir(root.buf, 0777) < 0 && errno != EEXIST) {
-		ret = error("cannot create '%s': %s", root.buf, strerror(errno));
-		goto out;
-	}
-	strbuf_addf(&sub, "%s/tables", root.buf);
-	ret |= fresh_dir(sub.buf);
-	strbuf_reset(&sub);
-	strbuf_addf(&sub, "%s/plots", root.buf);
-	ret |= fresh_dir(sub.buf);
-	strbuf_reset(&sub);
-	strbuf_addf(&sub, "%s/figures", root.buf);
-	ret |= fresh_dir(sub.buf);
-	if (ret)
+	if ((ret = report_dirs(root.buf)))
 		goto out;
 
-	tables_build(&r, pp, &stats, &t, &nt);
-	strbuf_reset(&sub);
+	tables_build(&r, o.pp, &stats, &t, &nt);
 	strbuf_addf(&sub, "%s/tables", root.buf);
-	if (tables_on && tables_write(sub.buf, t, nt, formats) < 0)
+	if (o.tables_on && tables_write(sub.buf, t, nt, o.formats) < 0)
 		ret = -1;
-
-	/* One probe, so that a machine without gnuplot gets one warning, not one per picture. */
-	gnuplot = plot_gnuplot(root.buf, "/dev/null", &out) != -2;
-	if (!gnuplot) {
-		warning("%s; the report has no plots or figures", out.buf);
-		strbuf_addf(&note, "%sgnuplot could not be run, so there are no plots or figures.",
-			    note.len ? " " : "");
-	}
-	strbuf_reset(&sub);
-	strbuf_addf(&sub, "%s/plots", root.buf);
-	if (gnuplot && plots_on && plots_build(sub.buf, &r, s, &stats.mark.boot, &plots) < 0)
-		ret = -1;
-	strbuf_reset(&sub);
-	strbuf_addf(&sub, "%s/figures", root.buf);
-	if (gnuplot && gallery_build(sub.buf, &r, s, &figs) < 0)
+	if (report_pictures(root.buf, &r, s, &stats.mark.boot, o.plots_on, &plots, &figs, &note) < 0)
 		ret = -1;
 
 	index = report_index_path(dir);
-	if (!name) {
+	if (!o.name) {
 		const char *slash = strrchr(dir, '/');
-		name = xstrdup(slash && slash[1] ? slash + 1 : dir);
+		o.name = xstrdup(slash && slash[1] ? slash + 1 : dir);
 	}
-	if (write_index(index, name, &sum, &r, t, nt, formats, tables_on, stats.on, &plots, &figs, note.buf) <
-	    0) {
+	if (write_index(index, o.name, &sum, &r, t, nt, o.formats, o.tables_on, stats.on, &plots, &figs,
+			note.buf) < 0) {
 		ret = -1;
 	} else {
 		*written = index;
@@ -347,9 +386,8 @@ out:
 	strbuf_release(&root);
 	strbuf_release(&sub);
 	strbuf_release(&note);
-	strbuf_release(&out);
 	free(index);
-	free(name);
+	free(o.name);
 	free(path);
 	return ret ? -1 : 0;
 }
