@@ -500,6 +500,9 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 			for (m = 0; m < nu; m++)
 				store_put_user_metric(r->store, g->pr->key, (long)idx, r->user_metrics[m],
 						      uvals[(k * b->n + i) * nu + m]);
+			for (m = 0; m < METRIC_NR_EXTRA; m++) /* road, insertion, ...: NAN writes nothing */
+				store_put_metric(r->store, g->pr->key, (long)idx, metric_extra_names[m],
+						 metric_row_extra(&rk[i], m));
 			g->done[idx] = 1;
 			g->stored++;
 		}

@@ -48,6 +48,8 @@ static const char schema[] =
 	" PRIMARY KEY (spec_id, run_key));"
 	"CREATE TABLE IF NOT EXISTS user_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
 	" PRIMARY KEY (run_key, idx, name));"
+	"CREATE TABLE IF NOT EXISTS image_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
+	" PRIMARY KEY (run_key, idx, name));"
 	"CREATE TABLE IF NOT EXISTS outputs(key TEXT PRIMARY KEY, value TEXT);"
 	"CREATE TABLE IF NOT EXISTS figures(idx INTEGER, by TEXT, PRIMARY KEY (idx, by));"
 	"CREATE TABLE IF NOT EXISTS skipped(run_key TEXT, idx INTEGER, path TEXT, PRIMARY KEY (run_key, "
@@ -144,6 +146,17 @@ struct store *store_open_readonly(const char *dir)
 	 * a write-protected file allows) lets the queries stay the same */
 	if (!ok && exec(s, "CREATE TEMP TABLE skipped(run_key TEXT, idx INTEGER, path TEXT,"
 			   " PRIMARY KEY (run_key, idx))") < 0) {
+		store_close(s);
+		return NULL;
+	}
+	/* likewise a database from before image_metrics (road, insertion, ...) */
+	ok = sqlite3_prepare_v2(s->db,
+				"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'image_metrics'", -1,
+				&st, NULL) == SQLITE_OK &&
+	     sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!ok && exec(s, "CREATE TEMP TABLE image_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
+			   " PRIMARY KEY (run_key, idx, name))") < 0) {
 		store_close(s);
 		return NULL;
 	}
@@ -532,6 +545,10 @@ long store_merge(struct store *s, const char *path)
 		"WHERE run_key IN (SELECT key FROM main.runs)",
 		"INSERT OR REPLACE INTO main.user_metrics SELECT * FROM shard.user_metrics "
 		"WHERE run_key IN (SELECT key FROM main.runs)",
+		"CREATE TABLE IF NOT EXISTS shard.image_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
+		" PRIMARY KEY (run_key, idx, name))",
+		"INSERT OR REPLACE INTO main.image_metrics SELECT * FROM shard.image_metrics "
+		"WHERE run_key IN (SELECT key FROM main.runs)",
 		/* a shard of a camlab from before the table */
 		"CREATE TABLE IF NOT EXISTS shard.skipped(run_key TEXT, idx INTEGER, path TEXT,"
 		" PRIMARY KEY (run_key, idx))",
@@ -586,22 +603,54 @@ detach:
 	return n;
 }
 
+/*
+ * The columns the image_metrics names add to images.csv (per image) or aggregates.csv (the average over
+ * the run's images that have it), after prefix; names other than [a-z0-9_] are left out.
+ */
+static void metric_columns(struct store *s, struct strbuf *sb, int aggregate)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT DISTINCT name FROM image_metrics ORDER BY name", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (!name || !*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name))
+			continue;
+		if (aggregate)
+			strbuf_addf(sb, ", (SELECT avg(m.value) FROM image_metrics m WHERE m.run_key = a.run_key AND "
+					"m.name = '%s') AS %s", name, name);
+		else
+			strbuf_addf(sb, ", (SELECT m.value FROM image_metrics m WHERE m.run_key = i.run_key AND "
+					"m.idx = i.idx AND m.name = '%s') AS %s", name, name);
+	}
+	sqlite3_finalize(st);
+}
+
 int store_export_csv(struct store *s, const char *dir)
 {
+	struct strbuf images = STRBUF_INIT, aggregates = STRBUF_INIT;
 	int ret = 0;
 	ret |= export_one(s, dir, "runs.csv",
 			  "SELECT key, model, layer, layer_path, method, utility, target, nr_images, state, "
 			  "created, finished FROM runs ORDER BY created, key");
-	ret |= export_one(s, dir, "images.csv",
-			  "SELECT r.model, r.layer, r.method, r.utility, r.target, i.* FROM images i JOIN runs r "
-			  "ON r.key = i.run_key ORDER BY r.model, r.layer, r.method, r.utility, r.target, i.idx");
+	strbuf_addstr(&images, "SELECT r.model, r.layer, r.method, r.utility, r.target, i.*");
+	metric_columns(s, &images, 0);
+	strbuf_addstr(&images, " FROM images i JOIN runs r ON r.key = i.run_key ORDER BY r.model, r.layer, "
+			       "r.method, r.utility, r.target, i.idx");
+	ret |= export_one(s, dir, "images.csv", images.buf);
 	ret |= export_one(s, dir, "user_metrics.csv",
 			  "SELECT r.model, r.layer, r.method, r.utility, r.target, u.name, count(*) AS n, "
 			  "avg(u.value) AS mean FROM user_metrics u JOIN runs r ON r.key = u.run_key "
 			  "GROUP BY u.run_key, u.name ORDER BY 1, 2, 3, 4, 5, 6");
-	ret |= export_one(s, dir, "aggregates.csv",
-			  "SELECT r.model, r.layer, r.method, r.utility, r.target, a.* FROM aggregates a JOIN "
-			  "runs r ON r.key = a.run_key ORDER BY r.model, r.layer, r.method, r.utility, r.target");
+	strbuf_addstr(&aggregates, "SELECT r.model, r.layer, r.method, r.utility, r.target, a.*");
+	metric_columns(s, &aggregates, 1);
+	strbuf_addstr(&aggregates, " FROM aggregates a JOIN runs r ON r.key = a.run_key ORDER BY r.model, "
+				   "r.layer, r.method, r.utility, r.target");
+	ret |= export_one(s, dir, "aggregates.csv", aggregates.buf);
+	strbuf_release(&images);
+	strbuf_release(&aggregates);
 	return ret ? -1 : 0;
 }
 
@@ -673,6 +722,24 @@ int store_set_figures(struct store *s, const long *idx, const char *const *by, s
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+int store_put_metric(struct store *s, const char *key, long idx, const char *name, double value)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (isnan(value)) /* not computed: no row, as the CSV's empty field says */
+		return 0;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO image_metrics VALUES (?,?,?,?)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sql_error(s, "insert metric");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 4, value);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert metric");
 }
 
 int store_put_user_metric(struct store *s, const char *key, long idx, const char *name, double value)

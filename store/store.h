@@ -31,6 +31,11 @@
  *             PRIMARY KEY (spec_id, run_key))              outputs' spec_id names the latest spec run
  *   user_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,   metrics defined in the spec's Lua,
  *                PRIMARY KEY (run_key, idx, name))            one row per image and metric
+ *   image_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,  the metrics beyond the paper's six
+ *                 PRIMARY KEY (run_key, idx, name))  (road, road_morf, road_lerf, arcc, insertion,
+ *                                                    deletion, gain): one row per image and value computed;
+ *                                                    added to schema 1 without a version change (a
+ *                                                    database from before reads as having none of them)
  *   outputs(key TEXT PRIMARY KEY, value TEXT)             what the latest spec asks the report for:
  *          name, tables (0/1), plots (0/1), formats ("markdown,latex,csv"), paper ("table1/...")
  *   figures(idx INTEGER, by TEXT, PRIMARY KEY (idx, by))  figure requests: image index, what varies
@@ -119,6 +124,9 @@ int store_put_skipped(struct store *s, const char *key, long idx, const char *pa
 /* Record a model's class names (n of them). */
 int store_set_classes(struct store *s, const char *model, char *const *names, size_t n);
 
+/* One image's value of a built-in metric beyond the paper's six (NAN: nothing is written). */
+int store_put_metric(struct store *s, const char *key, long idx, const char *name, double value);
+
 /* One image's value of a user-defined metric. */
 int store_put_user_metric(struct store *s, const char *key, long idx, const char *name, double value);
 
@@ -181,7 +189,10 @@ struct store_summary {
 int store_summary_load(struct store_summary *sum, struct store *s);
 void store_summary_release(struct store_summary *sum);
 
-/* Write runs.csv, images.csv, aggregates.csv and user_metrics.csv into dir. */
+/*
+ * Write runs.csv, images.csv, aggregates.csv and user_metrics.csv into dir; images.csv and aggregates.csv
+ * get a column for each name in image_metrics (its per-image value, its mean over the run's images).
+ */
 int store_export_csv(struct store *s, const char *dir);
 
 /* The underlying handle, for readers (reports) that run their own queries. */
