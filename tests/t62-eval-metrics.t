@@ -15,7 +15,7 @@ FM=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 command -v sqlite3 >/dev/null || skip_all "no sqlite3 command"
 need_python torch numpy scipy
 
-N=12
+N=8
 spec() { # spec NAME
 	cat <<EOS
 name: $1
