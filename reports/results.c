@@ -22,6 +22,38 @@ const struct metric_info metric_info[METRIC_NR] = {
 	{ "ADD", "add_", "Average drop in deletion", 1 },
 };
 
+/* column: the image_metrics name, whose mean over the run's images is the value */
+const struct metric_info extra_metric_info[RESULT_NR_EXTRA] = {
+	{ "ROAD", "road", "ROAD (combined)", 1 },  { "ARCC", "arcc", "ARCC", 1 },
+	{ "Ins", "insertion", "Insertion AUC", 1 }, { "Del", "deletion", "Deletion AUC", 0 },
+	{ "AG", "gain", "Average gain", 1 },
+};
+
+/* The extra metrics' means of the loaded runs; a database without image_metrics has none. */
+static void load_extra(struct results *r, sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int m;
+
+	for (i = 0; i < r->nr; i++)
+		for (m = 0; m < RESULT_NR_EXTRA; m++)
+			r->rows[i].extra[m] = NAN;
+	if (sqlite3_prepare_v2(db, "SELECT run_key, name, avg(value) FROM image_metrics GROUP BY 1, 2", -1, &st,
+			       NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		for (m = 0; name && m < RESULT_NR_EXTRA && strcmp(name, extra_metric_info[m].column); m++)
+			;
+		for (i = 0; key && m < RESULT_NR_EXTRA && i < r->nr; i++)
+			if (!strcmp(r->rows[i].key, key) && sqlite3_column_type(st, 2) != SQLITE_NULL)
+				r->rows[i].extra[m] = sqlite3_column_double(st, 2);
+	}
+	sqlite3_finalize(st);
+}
+
 static const char *const method_order[] = {
 	"randomcam", "gradcam++", "xgradcam", "layercam", "gradcam-e",
 	"shapleycam-e", "hirescam", "shapleycam-h", "gradcam", "shapleycam",
@@ -230,6 +262,7 @@ int results_load(struct results *r, sqlite3 *db)
 	free_seen(models, nm);
 	free_seen(layers, nl);
 	free_seen(targets, nt);
+	load_extra(r, db);
 	if (r->nr > 1) /* qsort with a NULL base is undefined even for no elements */
 		qsort(r->rows, r->nr, sizeof(*r->rows), cmp_result);
 	return 0;
