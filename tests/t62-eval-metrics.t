@@ -27,9 +27,8 @@ methods: [gradcam, luacam]
 metrics: [ad, gain, insertion, deletion, road, arcc]
 define:
   methods:
-    luacam: 'return function(A, G, HA) return (G * A):sum(2) end'
+    luacam: 'return function(A, G, HA) return A:sum(2) end'
 outputs:
-  tables: false
   plots: false
   figures: [$(i=1; printf '{image: 0}'; while [ $i -lt $N ]; do printf ', {image: %d}' $i; i=$((i + 1)); done)]
 EOS
@@ -58,7 +57,10 @@ test_expect_success 'a run with them stores every value per image' "
 	sqlite3 $TMP/clean/results.sqlite \"SELECT count(*) FROM image_metrics WHERE (name IN ('arcc', 'insertion', 'deletion', 'gain') AND (value < 0 OR value > 1)) OR (name LIKE 'road%' AND abs(value) > 1)\" | test_grep '^0\$' /dev/stdin
 "
 
-test_expect_success 'images.csv and aggregates.csv carry them' "
+test_expect_success 'images.csv, aggregates.csv and the report carry them' "
+	f=$TMP/clean/report/tables/faithfulness.fashion.pre_gap.rest.predicted.csv &&
+	cat \$f && test_grep '^Method,ROAD,ARCC,Ins,Del,AG\$' \$f &&
+	test_grep '^GradCAM,-?[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+\$' \$f && test_grep '^luacam,' \$f &&
 	head -1 $TMP/clean/images.csv | test_grep ',arcc,deletion,gain,insertion,road,road_lerf,road_morf\$' /dev/stdin &&
 	head -1 $TMP/clean/aggregates.csv | test_grep ',arcc,deletion,gain,insertion,road,road_lerf,road_morf\$' /dev/stdin &&
 	test \$(wc -l <$TMP/clean/images.csv) -eq $((2 * N + 1)) &&
@@ -84,6 +86,8 @@ test_expect_success 'a database from before image_metrics still reports' "
 	sqlite3 $TMP/old/results.sqlite 'DROP TABLE image_metrics' &&
 	chmod a-w $TMP/old/results.sqlite &&
 	$CAMLAB report $TMP/old 2>$TMP/old.log && cat $TMP/old.log &&
+	ls $TMP/old/report/tables >$TMP/old.tables && test_grep '^methods' $TMP/old.tables &&
+	! grep faithfulness $TMP/old.tables &&
 	$CAMLAB results $TMP/old >$TMP/old.res && test_grep gradcam $TMP/old.res
 "
 
