@@ -19,16 +19,16 @@
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
 
-const char *const metric_names[METRIC_NR_ALL] = { "ad",	 "coh",	      "com",	  "adcc", "ic", "add",
-						 "road", "arcc", "insertion", "deletion", "gain" };
+const char *const metric_names[METRIC_NR_ALL] = { "ad",	  "coh",  "com",       "adcc",	   "ic",  "add",
+						  "road", "arcc", "insertion", "deletion", "gain" };
 
-const char *const metric_extra_names[METRIC_NR_EXTRA] = { "road",	   "road_morf", "road_lerf", "arcc",
+const char *const metric_extra_names[METRIC_NR_EXTRA] = { "road",      "road_morf", "road_lerf", "arcc",
 							  "insertion", "deletion",  "gain" };
 
 double metric_row_extra(const struct metric_row *r, size_t i)
 {
-	const double v[METRIC_NR_EXTRA] = { r->road, r->road_morf, r->road_lerf, r->arcc,
-					    r->insertion, r->deletion, r->gain };
+	const double v[METRIC_NR_EXTRA] = { r->road,	  r->road_morf, r->road_lerf, r->arcc,
+					    r->insertion, r->deletion,	r->gain };
 	return i < METRIC_NR_EXTRA ? v[i] : NAN;
 }
 
@@ -248,8 +248,8 @@ static double softmax_at(const double *l, size_t K, long c)
  * [0, 1]. The (N + 1) B images of each curve asked for (ins, del non-NULL) go through the model in
  * forwards of `chunk`.
  */
-static int causal_curves(ts_module *m, const ts_tensor *x, const float *maps, const long *classes,
-			 size_t n, int chunk, double *ins, double *del)
+static int causal_curves(ts_module *m, const ts_tensor *x, const float *maps, const long *classes, size_t n,
+			 int chunk, double *ins, double *del)
 {
 	const size_t N = METRIC_STEPS, per = (size_t)(!!ins + !!del) * (N + 1);
 	int C = (int)ts_size(x, 1), H = (int)ts_size(x, 2), W = (int)ts_size(x, 3);
@@ -285,14 +285,16 @@ static int causal_curves(ts_module *m, const ts_tensor *x, const float *maps, co
 		for (q = 0; q < k; q++) {
 			size_t t = j + q, s = t % per, step = s % (N + 1), kept = step * hw / N, p;
 			int deletion = del && s < N + 1;
-			const float *img = xh + (t / per) * chw, *from = deletion ? img : blur + (t / per) * chw;
+			const float *img = xh + (t / per) * chw,
+				    *from = deletion ? img : blur + (t / per) * chw;
 			const uint32_t *rk = rank + (t / per) * hw;
 			float *o = buf + q * chw;
 
 			for (c = 0; c < (size_t)C; c++)
 				for (p = 0; p < hw; p++) {
 					int moved = rk[p] < kept;
-					o[c * hw + p] = moved ? (deletion ? 0.0f : img[c * hw + p]) : from[c * hw + p];
+					o[c * hw + p] = moved ? (deletion ? 0.0f : img[c * hw + p])
+							      : from[c * hw + p];
 				}
 		}
 		h = ts_from_f32(buf, shape, 4, "cpu");
@@ -407,7 +409,8 @@ static int metrics_eval_extra(const struct cam_pass *p, const ts_tensor *x, cons
 		double *ins = which & (1u << METRIC_INSERTION) ? v : NULL;
 		double *del = which & (1u << METRIC_DELETION) ? v + n : NULL;
 		size_t bytes = (size_t)ts_size(x, 1) * hw * sizeof(float);
-		int chunk = bytes * CAUSAL_CHUNK > CAUSAL_CHUNK_BYTES ? (int)(CAUSAL_CHUNK_BYTES / bytes) : CAUSAL_CHUNK;
+		int chunk = bytes * CAUSAL_CHUNK > CAUSAL_CHUNK_BYTES ? (int)(CAUSAL_CHUNK_BYTES / bytes)
+								      : CAUSAL_CHUNK;
 		ret = causal_curves(extra->model, x, maps, p->classes, n, chunk, ins, del);
 		for (i = 0; !ret && i < n; i++) {
 			if (which & (1u << METRIC_INSERTION))

@@ -92,7 +92,7 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 struct metric_summary {
 	size_t n;
 	double ad, coh, com, ic, add, adcc; /* averages over the images; NAN when not computed */
-	double extra[METRIC_NR_EXTRA];	     /* the averages of metric_row_extra's columns, likewise */
+	double extra[METRIC_NR_EXTRA];	    /* the averages of metric_row_extra's columns, likewise */
 };
 
 /*

@@ -151,8 +151,8 @@ struct store *store_open_readonly(const char *dir)
 	}
 	/* likewise a database from before image_metrics (road, insertion, ...) */
 	ok = sqlite3_prepare_v2(s->db,
-				"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'image_metrics'", -1,
-				&st, NULL) == SQLITE_OK &&
+				"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'image_metrics'",
+				-1, &st, NULL) == SQLITE_OK &&
 	     sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	if (!ok && exec(s, "CREATE TEMP TABLE image_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
