@@ -1,21 +1,36 @@
 /*
  * metrics.c - AD, IC, ADD, Complexity, Coherency and ADCC (see metrics.h), computed on the device for
  * a whole batch: two extra forwards per method (x * H with its CAM for O and Coherency, x * (1 - H) for
- * D) on top of the passes the heatmaps came from.
+ * D) on top of the passes the heatmaps came from. Gain reuses O; ROAD and ARCC go through cam/road.c
+ * (18 and 8 imputed images per image); insertion and deletion forward 2 * (METRIC_STEPS + 1) images
+ * per image, built on the host and sent in chunks.
  */
 #include "cam/metrics.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cam/road.h"
 #include "lib/error.h"
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
 
-const char *const metric_names[METRIC_NR] = { "ad", "coh", "com", "adcc", "ic", "add" };
+const char *const metric_names[METRIC_NR_ALL] = { "ad",	  "coh",  "com",       "adcc",	   "ic",  "add",
+						  "road", "arcc", "insertion", "deletion", "gain" };
+
+const char *const metric_extra_names[METRIC_NR_EXTRA] = { "road",      "road_morf", "road_lerf", "arcc",
+							  "insertion", "deletion",  "gain" };
+
+double metric_row_extra(const struct metric_row *r, size_t i)
+{
+	const double v[METRIC_NR_EXTRA] = { r->road,	  r->road_morf, r->road_lerf, r->arcc,
+					    r->insertion, r->deletion,	r->gain };
+	return i < METRIC_NR_EXTRA ? v[i] : NAN;
+}
 
 /* Names as the paper's tables spell them, accepted too. */
 static const struct {
@@ -24,6 +39,8 @@ static const struct {
 } metric_aliases[] = {
 	{ "average-drop", METRIC_AD }, { "coherency", METRIC_COH }, { "complexity", METRIC_COM },
 	{ "increase-in-confidence", METRIC_IC }, { "average-drop-in-deletion", METRIC_ADD },
+	{ "road-combined", METRIC_ROAD }, { "average-gain", METRIC_GAIN }, { "ins", METRIC_INSERTION },
+	{ "del", METRIC_DELETION },
 };
 
 static int metric_parse_one(const char *s, size_t len, unsigned *mask)
@@ -41,7 +58,7 @@ static int metric_parse_one(const char *s, size_t len, unsigned *mask)
 		*mask |= (1u << METRIC_NR) - 1;
 		return 0;
 	}
-	for (i = 0; i < METRIC_NR; i++)
+	for (i = 0; i < METRIC_NR_ALL; i++)
 		if (!strcmp(buf, metric_names[i])) {
 			*mask |= 1u << i;
 			return 0;
@@ -51,9 +68,11 @@ static int metric_parse_one(const char *s, size_t len, unsigned *mask)
 			*mask |= 1u << metric_aliases[i].m;
 			return 0;
 		}
-	if (suggest_nearest(buf, metric_names, METRIC_NR, near, 1))
+	if (suggest_nearest(buf, metric_names, METRIC_NR_ALL, near, 1))
 		return error("unknown metric '%s'; did you mean '%s'?", buf, near[0]);
-	return error("unknown metric '%s'; known: ad, coh, com, adcc, ic, add", buf);
+	return error("unknown metric '%s'; known: ad, coh, com, adcc, ic, add, road, arcc, insertion, "
+		     "deletion, gain",
+		     buf);
 }
 
 int metrics_parse(const char *list, unsigned *mask)
@@ -140,6 +159,272 @@ void cam_mapper_builtin(struct cam_mapper *mp, enum cam_method m)
 	mp->method = m;
 }
 
+/*
+ * RISE's blur for insertion: its gkern(11, 5), scipy.ndimage.gaussian_filter (sigma 5, truncate 4,
+ * mode reflect) of an 11 x 11 delta, which is g g^T for g the same filter of a 1-D delta.
+ */
+#define RISE_KLEN 11
+static void rise_kernel(double g[RISE_KLEN])
+{
+	double w[41], sum = 0;
+	int j, p;
+
+	for (j = -20; j <= 20; j++)
+		sum += w[j + 20] = exp(-0.5 * j * j / 25.0);
+	for (p = 0; p < RISE_KLEN; p++) {
+		g[p] = 0;
+		for (j = -20; j <= 20; j++) {
+			int q = ((p + j) % (2 * RISE_KLEN) + 2 * RISE_KLEN) % (2 * RISE_KLEN);
+			if (q >= RISE_KLEN)
+				q = 2 * RISE_KLEN - 1 - q; /* reflect: d c b a | a b c d | d c b a */
+			if (q == RISE_KLEN / 2)
+				g[p] += w[j + 20] / sum;
+		}
+	}
+}
+
+/* Each channel of img (C, H, W) convolved with g g^T, zero padding (RISE's conv2d, padding 5). */
+static void rise_blur(const float *img, int C, int H, int W, float *out)
+{
+	double g[RISE_KLEN];
+	const int r = RISE_KLEN / 2;
+	int c, y, x, dy, dx;
+
+	rise_kernel(g);
+	for (c = 0; c < C; c++)
+		for (y = 0; y < H; y++)
+			for (x = 0; x < W; x++) {
+				double s = 0;
+				for (dy = -r; dy <= r; dy++) {
+					const float *row;
+					if (y + dy < 0 || y + dy >= H)
+						continue;
+					row = img + ((size_t)c * H + (size_t)(y + dy)) * W;
+					for (dx = -r; dx <= r; dx++)
+						if (x + dx >= 0 && x + dx < W)
+							s += g[dy + r] * g[dx + r] * row[x + dx];
+				}
+				out[((size_t)c * H + y) * W + x] = (float)s;
+			}
+}
+
+/*
+ * Images per forward of insertion and deletion: at most CAUSAL_CHUNK (on the CPU, 256 Fashion-MNIST
+ * images per forward ran 4x faster than 64; 1024 no faster) and 64 MiB of input.
+ */
+#define CAUSAL_CHUNK 256
+#define CAUSAL_CHUNK_BYTES (64u << 20)
+
+struct ranked {
+	float v;
+	uint32_t i;
+};
+
+/* Most salient first; equal values in pixel order, so that the curve does not depend on the sort. */
+static int by_salience(const void *a, const void *b)
+{
+	const struct ranked *p = a, *q = b;
+	if (p->v != q->v)
+		return p->v > q->v ? -1 : 1;
+	return p->i < q->i ? -1 : p->i > q->i;
+}
+
+/* Softmax probability of class c from logits l[K], in double. */
+static double softmax_at(const double *l, size_t K, long c)
+{
+	double mx = l[0], s = 0;
+	size_t k;
+	for (k = 1; k < K; k++)
+		mx = l[k] > mx ? l[k] : mx;
+	for (k = 0; k < K; k++)
+		s += exp(l[k] - mx);
+	return c >= 0 && (size_t)c < K ? exp(l[c] - mx) / s : NAN;
+}
+
+/*
+ * Insertion and deletion (RISE's CausalMetric) of the batch: for step i = 0..N the first floor(i * HW / N)
+ * pixels in salience order take the finishing image's values (all channels): x into its blur
+ * (insertion), 0 into x (deletion); p_c of each, and the curve's area by the trapezoidal rule over
+ * [0, 1]. The (N + 1) B images of each curve asked for (ins, del non-NULL) go through the model in
+ * forwards of `chunk`.
+ */
+static int causal_curves(ts_module *m, const ts_tensor *x, const float *maps, const long *classes, size_t n,
+			 int chunk, double *ins, double *del)
+{
+	const size_t N = METRIC_STEPS, per = (size_t)(!!ins + !!del) * (N + 1);
+	int C = (int)ts_size(x, 1), H = (int)ts_size(x, 2), W = (int)ts_size(x, 3);
+	size_t hw = (size_t)H * W, chw = (size_t)C * hw, total = n * per, j, b, i, c, K = 0;
+	float *xh = xmalloc(n * chw * sizeof(float)), *blur = xmalloc(n * chw * sizeof(float));
+	uint32_t *rank = xmalloc(n * hw * sizeof(uint32_t));
+	struct ranked *order = xmalloc(hw * sizeof(*order));
+	double *score = xmalloc(total * sizeof(double)), *logits = NULL;
+	float *buf;
+	int ret = 0, prev = ts_set_grad(0);
+
+	if (chunk < 1)
+		chunk = 1;
+	buf = xmalloc((size_t)chunk * chw * sizeof(float));
+	if (ts_copy_f32(x, xh, n * chw) != (long)(n * chw)) {
+		ret = error("insertion/deletion: %s", ts_error());
+		goto out;
+	}
+	for (b = 0; b < n; b++) {
+		rise_blur(xh + b * chw, C, H, W, blur + b * chw);
+		for (i = 0; i < hw; i++)
+			order[i] = (struct ranked){ maps[b * hw + i], (uint32_t)i };
+		qsort(order, hw, sizeof(*order), by_salience);
+		for (i = 0; i < hw; i++)
+			rank[b * hw + order[i].i] = (uint32_t)i;
+	}
+	/* image j of the whole set: image b = j / per, deletion (if asked) for the first N + 1 of its steps */
+	for (j = 0; j < total && !ret; j += (size_t)chunk) {
+		size_t k = total - j < (size_t)chunk ? total - j : (size_t)chunk, q;
+		int64_t shape[4] = { (int64_t)k, C, H, W };
+		ts_tensor *h, *d, *out;
+
+		for (q = 0; q < k; q++) {
+			size_t t = j + q, s = t % per, step = s % (N + 1), kept = step * hw / N, p;
+			int deletion = del && s < N + 1;
+			const float *img = xh + (t / per) * chw,
+				    *from = deletion ? img : blur + (t / per) * chw;
+			const uint32_t *rk = rank + (t / per) * hw;
+			float *o = buf + q * chw;
+
+			for (c = 0; c < (size_t)C; c++)
+				for (p = 0; p < hw; p++) {
+					int moved = rk[p] < kept;
+					o[c * hw + p] = moved ? (deletion ? 0.0f : img[c * hw + p])
+							      : from[c * hw + p];
+				}
+		}
+		h = ts_from_f32(buf, shape, 4, "cpu");
+		d = h ? ts_to_like(h, x) : NULL;
+		out = d ? ts_module_forward(m, d) : NULL;
+		if (!out || ts_dim(out) != 2) {
+			ret = error("insertion/deletion forward failed: %s", ts_error());
+		} else {
+			if (!K) {
+				K = (size_t)ts_size(out, 1);
+				logits = xmalloc((size_t)chunk * K * sizeof(double));
+			}
+			if (ts_copy_f64(out, logits, k * K) != (long)(k * K))
+				ret = error("insertion/deletion: %s", ts_error());
+			for (q = 0; !ret && q < k; q++)
+				score[j + q] = softmax_at(logits + q * K, K, classes[(j + q) / per]);
+		}
+		ts_free(h);
+		ts_free(d);
+		ts_free(out);
+	}
+	for (b = 0; !ret && b < n; b++) {
+		const double *sd = score + b * per, *si = del ? sd + N + 1 : sd;
+		double a = 0, e = 0;
+		for (i = 0; i <= N; i++) {
+			a += sd[i];
+			e += si[i];
+		}
+		if (del)
+			del[b] = (a - sd[0] / 2 - sd[N] / 2) / (double)N;
+		if (ins)
+			ins[b] = (e - si[0] / 2 - si[N] / 2) / (double)N;
+	}
+out:
+	ts_set_grad(prev);
+	free(xh);
+	free(blur);
+	free(rank);
+	free(order);
+	free(score);
+	free(logits);
+	free(buf);
+	return ret;
+}
+
+/*
+ * ROAD of each image on its own, so that its noise comes from its dataset index (a resumed run or
+ * another batch size draws the same): combined, MoRF and LeRF averages into out3[3 * B].
+ */
+static int road_images(ts_module *m, const ts_tensor *x, const float *maps, const long *classes, size_t n,
+		       const struct cam_extra *extra, enum road_target target, double *out3)
+{
+	size_t hw = (size_t)ts_size(x, 2) * (size_t)ts_size(x, 3), b;
+	int ret = 0;
+
+	for (b = 0; b < n && !ret; b++) {
+		struct road_opts o = ROAD_OPTS_INIT;
+		struct road_scores sc = ROAD_SCORES_INIT;
+		ts_tensor *xb = ts_narrow(x, 0, (int64_t)b, 1);
+
+		if (target == ROAD_LOGIT) {
+			o.percentiles = road_percentiles_arcc;
+			o.nr_percentiles = 4;
+		}
+		o.target = target;
+		o.seed = cam_image_seed(extra->seed ^ 0x524f4144, extra->items ? extra->items[b] : b);
+		if (!xb || road_eval(m, xb, maps + b * hw, classes + b, &o, &sc) < 0) {
+			ret = xb ? -1 : error("road: %s", ts_error());
+		} else {
+			out3[3 * b] = sc.combined[0];
+			out3[3 * b + 1] = sc.morf_avg[0];
+			out3[3 * b + 2] = sc.lerf_avg[0];
+		}
+		road_scores_release(&sc);
+		ts_free(xb);
+	}
+	return ret;
+}
+
+/* ROAD, ARCC (after Coherency and Complexity), insertion and deletion of a batch, into rows. */
+static int metrics_eval_extra(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *heat,
+			      const struct cam_extra *extra, unsigned which, struct metric_row *rows)
+{
+	size_t n = (size_t)p->batch, hw = (size_t)ts_size(heat, 1) * (size_t)ts_size(heat, 2), i;
+	float *maps;
+	double *v;
+	int ret = 0;
+
+	if (!(which & ((1u << METRIC_ROAD) | (1u << METRIC_ARCC) | (1u << METRIC_INSERTION) |
+		       (1u << METRIC_DELETION))))
+		return 0;
+	maps = xmalloc(n * hw * sizeof(float));
+	v = xmalloc(3 * n * sizeof(double));
+	if (ts_copy_f32(heat, maps, n * hw) != (long)(n * hw)) {
+		ret = error("cannot read the heatmaps: %s", ts_error());
+		goto out;
+	}
+	if (which & (1u << METRIC_ROAD)) {
+		ret = road_images(extra->model, x, maps, p->classes, n, extra, ROAD_SOFTMAX, v);
+		for (i = 0; !ret && i < n; i++) {
+			rows[i].road = v[3 * i];
+			rows[i].road_morf = v[3 * i + 1];
+			rows[i].road_lerf = v[3 * i + 2];
+		}
+	}
+	if (!ret && (which & (1u << METRIC_ARCC))) {
+		ret = road_images(extra->model, x, maps, p->classes, n, extra, ROAD_LOGIT, v);
+		for (i = 0; !ret && i < n; i++)
+			rows[i].arcc = road_arcc(rows[i].coh, rows[i].com, v[3 * i]);
+	}
+	if (!ret && (which & ((1u << METRIC_INSERTION) | (1u << METRIC_DELETION)))) {
+		double *ins = which & (1u << METRIC_INSERTION) ? v : NULL;
+		double *del = which & (1u << METRIC_DELETION) ? v + n : NULL;
+		size_t bytes = (size_t)ts_size(x, 1) * hw * sizeof(float);
+		int chunk = bytes * CAUSAL_CHUNK > CAUSAL_CHUNK_BYTES ? (int)(CAUSAL_CHUNK_BYTES / bytes)
+								      : CAUSAL_CHUNK;
+		ret = causal_curves(extra->model, x, maps, p->classes, n, chunk, ins, del);
+		for (i = 0; !ret && i < n; i++) {
+			if (which & (1u << METRIC_INSERTION))
+				rows[i].insertion = ins[i];
+			if (which & (1u << METRIC_DELETION))
+				rows[i].deletion = del[i];
+		}
+	}
+out:
+	free(maps);
+	free(v);
+	return ret;
+}
+
 int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *heat,
 		 const struct cam_mapper *mapper, const struct cam_extra *extra, unsigned which,
 		 struct metric_row *rows)
@@ -150,13 +435,15 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 	ts_tensor *xh = ts_mul(x, mask), *xinv = ts_mul(x, inv);
 	double *y = xcalloc(n, sizeof(double)), *o = xcalloc(n, sizeof(double));
 	double *d = xcalloc(n, sizeof(double)), *r = xcalloc(n, sizeof(double));
-	int need_o = (which & ((1u << METRIC_AD) | (1u << METRIC_IC) | (1u << METRIC_ADCC))) != 0;
-	int need_coh = (which & ((1u << METRIC_COH) | (1u << METRIC_ADCC))) != 0;
+	int need_o = (which & ((1u << METRIC_AD) | (1u << METRIC_IC) | (1u << METRIC_ADCC) |
+			       (1u << METRIC_GAIN))) != 0;
+	int need_coh = (which & ((1u << METRIC_COH) | (1u << METRIC_ADCC) | (1u << METRIC_ARCC))) != 0;
 	int need_d = (which & (1u << METRIC_ADD)) != 0;
 	int ret = 0;
 
 	for (i = 0; i < n; i++) {
-		rows[i] = (struct metric_row){ NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN };
+		rows[i] = (struct metric_row){ NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN,
+					       NAN, NAN, NAN, NAN, NAN, NAN, NAN };
 		r[i] = NAN;
 	}
 	if (!xh || !xinv) {
@@ -199,7 +486,7 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 		if (ret)
 			goto out;
 	}
-	if (which & ((1u << METRIC_COM) | (1u << METRIC_ADCC))) {
+	if (which & ((1u << METRIC_COM) | (1u << METRIC_ADCC) | (1u << METRIC_ARCC))) {
 		static const int D12[2] = { 1, 2 };
 		ts_tensor *a = ts_abs(heat), *com = ts_mean(a, D12, 2, 0);
 		double *c = xcalloc(n, sizeof(double));
@@ -221,6 +508,9 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 				rows[i].ad = fmax(0.0, y[i] - o[i]) / y[i];
 			if (which & (1u << METRIC_IC))
 				rows[i].ic = o[i] > y[i] ? 1.0 : 0.0;
+			/* Opti-CAM's gain; O <= Y (Y = 1 included) gains nothing */
+			if (which & (1u << METRIC_GAIN))
+				rows[i].gain = o[i] > y[i] ? (o[i] - y[i]) / (1.0 - y[i]) : 0.0;
 		}
 		if (need_d) {
 			rows[i].d = d[i];
@@ -229,6 +519,7 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 		if (need_coh)
 			rows[i].coh = isfinite(r[i]) ? (r[i] + 1) / 2 : 0.0;
 	}
+	ret = metrics_eval_extra(p, x, heat, extra, which, rows);
 out:
 	ts_free(mask);
 	ts_free(inv);
@@ -263,6 +554,13 @@ void metrics_summarize(const struct metric_row *rows, size_t n, struct metric_su
 	out->com = mean_of(rows, n, offsetof(struct metric_row, com));
 	out->ic = mean_of(rows, n, offsetof(struct metric_row, ic));
 	out->add = mean_of(rows, n, offsetof(struct metric_row, add));
+	for (size_t k = 0; k < METRIC_NR_EXTRA; k++) {
+		double sum = 0;
+		size_t i;
+		for (i = 0; i < n && !isnan(metric_row_extra(&rows[i], k)); i++)
+			sum += metric_row_extra(&rows[i], k);
+		out->extra[k] = n && i == n ? sum / (double)n : NAN;
+	}
 	/* ADCC of the averages, not the average of per-image ADCC (SCIENCE.md) */
 	out->adcc = 3.0 / (1.0 / out->coh + 1.0 / (1.0 - out->com) + 1.0 / (1.0 - out->ad));
 }

@@ -5,6 +5,18 @@
  * The CAM uses the experiment's utility; the scores use the softmax probability of the target class c:
  * Y = p_c(x), O = p_c(x * H), D = p_c(x * (1 - H)), where H multiplies the normalised input. Coherency
  * compares H with H', the same method, utility and class applied to x * H, whose forward also gives O.
+ *
+ * Beyond the paper, the field's faithfulness metrics, named in a spec's metrics: but not in "all" (they
+ * cost many forwards per image; parameters are the defaults below, the spec has no syntax for them):
+ *   road       ROADCombined (Rong et al., ICML 2022) as cam/road.h: percentiles 10..90, softmax target,
+ *              noise 0.01 seeded by the experiment's seed and the image's dataset index; also keeps the
+ *              MoRF and LeRF averages (road_morf, road_lerf).
+ *   arcc       pytorch-grad-cam's ARCC: harmonic mean of Coherency, 1 - Complexity and
+ *              clip(2 * ROADCombined, 0, 1), that ROAD with logit targets over percentiles 20, 40, 60, 80.
+ *   insertion  Petsiuk et al. (RISE, BMVC 2018): p_c as the pixels of x are inserted into a blurred x
+ *   deletion   (insertion) or replaced by 0 of the normalised input (deletion), most salient first, in
+ *              METRIC_STEPS steps; the area under that curve by the trapezoidal rule.
+ *   gain       Average Gain (Zhang et al., Opti-CAM, 2024): max(0, O - Y) / (1 - Y) per image.
  */
 #ifndef CAM_METRICS_H
 #define CAM_METRICS_H
@@ -13,9 +25,28 @@
 
 #include "cam/methods.h"
 
-enum metric { METRIC_AD, METRIC_COH, METRIC_COM, METRIC_ADCC, METRIC_IC, METRIC_ADD, METRIC_NR };
+/* METRIC_NR counts the paper's six ("all"); METRIC_NR_ALL every metric camlab knows. */
+enum metric {
+	METRIC_AD,
+	METRIC_COH,
+	METRIC_COM,
+	METRIC_ADCC,
+	METRIC_IC,
+	METRIC_ADD,
+	METRIC_NR,
+	METRIC_ROAD = METRIC_NR,
+	METRIC_ARCC,
+	METRIC_INSERTION,
+	METRIC_DELETION,
+	METRIC_GAIN,
+	METRIC_NR_ALL
+};
 
-extern const char *const metric_names[METRIC_NR];
+extern const char *const metric_names[METRIC_NR_ALL];
+
+/* insertion and deletion: points on the curve after the first (the spec cannot change it) */
+#define METRIC_STEPS 100
+
 
 /* Parse a comma-separated list of metric names ("all" for the six) into a mask of (1 << metric). */
 int metrics_parse(const char *list, unsigned *mask);
@@ -24,7 +55,17 @@ int metrics_parse(const char *list, unsigned *mask);
 struct metric_row {
 	double ad, coh, com, ic, add;
 	double y, o, d; /* the probabilities behind them */
+	double road, road_morf, road_lerf, arcc, insertion, deletion, gain;
 };
+
+/*
+ * The per-image values beyond the paper's six that a metric_row holds, by the names the database and
+ * CSV files give them: road, road_morf, road_lerf, arcc, insertion, deletion, gain.
+ */
+enum { METRIC_NR_EXTRA = 7 };
+extern const char *const metric_extra_names[METRIC_NR_EXTRA];
+/* The value of extra column i of row r (NAN: not computed). */
+double metric_row_extra(const struct metric_row *r, size_t i);
 
 /*
  * How to make a method's map again for Coherency's second CAM: the passes it needs and a function from a
@@ -51,9 +92,13 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 struct metric_summary {
 	size_t n;
 	double ad, coh, com, ic, add, adcc; /* averages over the images; NAN when not computed */
+	double extra[METRIC_NR_EXTRA];	    /* the averages of metric_row_extra's columns, likewise */
 };
 
-/* Dataset level: averages of each metric and ADCC = 3 / (1/Coh + 1/(1 - Com) + 1/(1 - AD)) of them. */
+/*
+ * Dataset level: averages of each metric (Average Gain is the mean of the per-image gains, as ARCC,
+ * ROAD, insertion and deletion are) and ADCC = 3 / (1/Coh + 1/(1 - Com) + 1/(1 - AD)) of them.
+ */
 void metrics_summarize(const struct metric_row *rows, size_t n, struct metric_summary *out);
 
 #endif

@@ -78,7 +78,7 @@ static void choice(struct strbuf *sb, const struct exp_choice *ch)
 
 static void field(struct strbuf *sb, const struct exp_field *f)
 {
-	static const char *metrics_offer[METRIC_NR + 1] = { "all" };
+	static const char *metrics_offer[METRIC_NR_ALL + 1] = { "all" };
 	const char *const *offer = NULL;
 	size_t n = 0, i;
 
@@ -115,10 +115,10 @@ static void field(struct strbuf *sb, const struct exp_field *f)
 			offer = utility_names;
 			n = UTILITY_NR;
 		} else if (f == exp_field_of(exp_top_fields, ARRAY_SIZE(exp_top_fields), T_METRICS)) {
-			for (i = 0; i < METRIC_NR; i++)
+			for (i = 0; i < METRIC_NR_ALL; i++)
 				metrics_offer[i + 1] = metric_names[i];
 			offer = metrics_offer;
-			n = METRIC_NR + 1;
+			n = METRIC_NR_ALL + 1;
 		}
 		names(sb, offer, n);
 		break;

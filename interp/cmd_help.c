@@ -91,7 +91,17 @@ int cmd_help(int argc, char **argv)
 		       "  com   Complexity: mean |H|                                     (lower)\n"
 		       "  adcc  3 / (1/Coh + 1/(1 - Com) + 1/(1 - AD)) of the averages  (higher)\n"
 		       "  ic    Increase in Confidence: 1 if O > Y                       (higher)\n"
-		       "  add   Average Drop in Deletion: max(0, Y - D) / Y, D = p_c(x * (1 - H)) (higher)\n");
+		       "  add   Average Drop in Deletion: max(0, Y - D) / Y, D = p_c(x * (1 - H)) (higher)\n"
+		       "\"all\" is these six. Named on their own (defaults; a spec cannot change them):\n"
+		       "  road       ROADCombined (Rong et al., ICML 2022): (LeRF - MoRF) / 2, each the mean over\n"
+		       "             percentiles 10..90 of p_c(imputed x) - Y, pixels removed by noisy linear\n"
+		       "             imputation (noise 0.01, seeded); also stores road_morf, road_lerf (higher)\n"
+		       "  arcc       ARCC (pytorch-grad-cam): 3 / (1/Coh + 1/(1 - Com) + 1/r) per image, with\n"
+		       "             r = clip(2 ROADCombined, 0, 1) on logits, percentiles 20, 40, 60, 80 (higher)\n"
+		       "  insertion  Petsiuk et al. (RISE, BMVC 2018): area under p_c as x's pixels, most salient\n"
+		       "             first, replace those of x blurred (RISE's 11x11, sigma 5), 100 steps (higher)\n"
+		       "  deletion   the same, pixels set to 0 of the normalised input (the mean)     (lower)\n"
+		       "  gain       Average Gain (Zhang et al., Opti-CAM, 2024): max(0, O - Y) / (1 - Y) (higher)\n");
 		(void)metric_names;
 		return 0;
 	}

@@ -199,6 +199,10 @@ static int store_batch(struct runner *r, struct group_run *gr, size_t ng, const 
 				if (store_put_user_metric(r->store, g->pr->key, (long)idx, r->user_metrics[m],
 							  uvals[(k * b->n + i) * nu + m]) < 0)
 					return runner_store_failure(r);
+			for (m = 0; m < METRIC_NR_EXTRA; m++) /* road, insertion, ...: NAN writes nothing */
+				if (store_put_metric(r->store, g->pr->key, (long)idx, metric_extra_names[m],
+						     metric_row_extra(&rk[i], m)) < 0)
+					return runner_store_failure(r);
 		}
 		/* an interrupted run holds results: status and plan say partial, not pending */
 		if (!g->started && store_run_started(r->store, g->pr->key) < 0)

@@ -23,6 +23,39 @@ const struct metric_info metric_info[METRIC_NR] = {
 	{ "ADD", "add_", "Average drop in deletion", 1 },
 };
 
+/* column: the image_metrics name, whose mean over the run's images is the value */
+const struct metric_info extra_metric_info[RESULT_NR_EXTRA] = {
+	{ "ROAD", "road", "ROAD (combined)", 1 },  { "ARCC", "arcc", "ARCC", 1 },
+	{ "Ins", "insertion", "Insertion AUC", 1 }, { "Del", "deletion", "Deletion AUC", 0 },
+	{ "AG", "gain", "Average gain", 1 },
+};
+
+static int extra_mean(const char *key, const char *name, double mean, void *ud)
+{
+	struct results *r = ud;
+	size_t i;
+	int m;
+
+	for (m = 0; m < RESULT_NR_EXTRA && strcmp(name, extra_metric_info[m].column); m++)
+		;
+	for (i = 0; m < RESULT_NR_EXTRA && i < r->nr; i++)
+		if (!strcmp(r->rows[i].key, key))
+			r->rows[i].extra[m] = mean;
+	return 0;
+}
+
+/* The extra metrics' means of the loaded runs; a database without image_metrics has none. */
+static void load_extra(struct results *r, struct store *s)
+{
+	size_t i;
+	int m;
+
+	for (i = 0; i < r->nr; i++)
+		for (m = 0; m < RESULT_NR_EXTRA; m++)
+			r->rows[i].extra[m] = NAN;
+	store_each_metric_mean(s, extra_mean, r);
+}
+
 static const char *const method_order[] = {
 	"randomcam", "gradcam++", "xgradcam", "layercam", "gradcam-e",
 	"shapleycam-e", "hirescam", "shapleycam-h", "gradcam", "shapleycam",
@@ -187,6 +220,7 @@ int results_load(struct results *r, struct store *s)
 	free_seen(models, nm);
 	free_seen(layers, nl);
 	free_seen(targets, nt);
+	load_extra(r, s);
 	if (r->nr > 1) /* qsort with a NULL base is undefined even for no elements */
 		qsort(r->rows, r->nr, sizeof(*r->rows), cmp_result);
 	return 0;

@@ -22,12 +22,17 @@ struct metric_info {
 };
 extern const struct metric_info metric_info[METRIC_NR];
 
+/* The metrics beyond the paper's (store.h's image_metrics): ROAD, ARCC, insertion, deletion, gain. */
+enum { RESULT_NR_EXTRA = 5 };
+extern const struct metric_info extra_metric_info[RESULT_NR_EXTRA];
+
 /* One run that has aggregate values. Every string is owned by the struct results it is in. */
 struct result {
 	char *key, *model, *layer, *layer_path, *method, *utility, *target, *state;
 	char *precision; /* "fp32", or the run's other arithmetic ("bf16", "fp16", "tf32") */
 	long n, nr_images; /* images averaged; images the run covers */
 	double v[METRIC_NR]; /* averages in [0, 1] (x100 in the tables); NAN: not computed */
+	double extra[RESULT_NR_EXTRA]; /* likewise, of extra_metric_info's metrics */
 	/* First-appearance ranks of model, layer (within the model) and target, for sorting. */
 	int model_ord, layer_ord, target_ord;
 	/* Once results_load_images has read them: the per-image values, ordered by image index, and each

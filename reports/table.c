@@ -26,6 +26,12 @@ void table_slug(struct strbuf *sb, const char *s)
 	}
 }
 
+/* What column c of t shows. */
+static const struct metric_info *col_info(const struct table *t, int c)
+{
+	return t->cols ? &t->cols[c] : &metric_info[c % METRIC_NR];
+}
+
 static long long to_q(double v)
 {
 	return llround(v * 10000.0);
@@ -363,6 +369,53 @@ static int ablation_table(struct table *t, const struct result *const *x, size_t
 	return 1;
 }
 
+/*
+ * The metrics beyond the paper's of one block (ROAD, ARCC, insertion, deletion, gain), methods as rows,
+ * when a run of it has one of them. Returns 0 (t left empty) when none has.
+ */
+static int extra_table(struct table *t, const struct result *const *x, size_t n)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	int m, any = 0;
+
+	for (i = 0; i < n; i++)
+		for (m = 0; m < RESULT_NR_EXTRA; m++)
+			any |= isfinite(x[i]->extra[m]);
+	if (!any)
+		return 0;
+	strbuf_addstr(&sb, "faithfulness.");
+	table_slug(&sb, x[0]->model);
+	strbuf_addch(&sb, '.');
+	table_slug(&sb, x[0]->layer);
+	strbuf_addch(&sb, '.');
+	table_slug(&sb, x[0]->utility);
+	strbuf_addch(&sb, '.');
+	table_slug(&sb, x[0]->target);
+	t->name = strbuf_detach(&sb, NULL);
+	strbuf_addstr(&sb, "Faithfulness metrics (camlab help metrics): ");
+	add_setting(&sb, x[0]);
+	strbuf_addf(&sb, ", %s utility, target %s; ", figure_display_name(x[0]->utility), x[0]->target);
+	add_counts(&sb, x, n);
+	strbuf_addstr(&sb, ". Best in bold, second underlined.");
+	t->caption = strbuf_detach(&sb, NULL);
+	t->nr_keys = 1;
+	t->nr_vals = RESULT_NR_EXTRA;
+	t->cols = extra_metric_info;
+	for (i = 0; i < n; i++) {
+		struct table_row *row = new_row(t);
+		row->key[0] = xstrdup(figure_display_name(x[i]->method));
+		row->ranked = !results_is_baseline(x[i]->method);
+		for (m = 0; m < RESULT_NR_EXTRA; m++) {
+			row->has[m] = isfinite(x[i]->extra[m]);
+			row->q[m] = row->has[m] ? to_q(x[i]->extra[m]) : 0;
+		}
+	}
+	table_rank(t);
+	return 1;
+}
+
+
 void tables_build(const struct results *r, const struct paper_table *paper, const struct table_stats *st,
 		  struct table **out, size_t *nr)
 {
@@ -390,6 +443,8 @@ void tables_build(const struct results *r, const struct paper_table *paper, cons
 		else if (paper && (!any_match || paper_matches_model(paper, x[i]->model)))
 			p = paper;
 		methods_table(new_table(&tables, nr, &alloc), x + i, j - i, p, st);
+		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i))
+			(*nr)--;
 	}
 	for (i = 0; i < r->nr; i = j) {
 		struct table *t;
@@ -432,7 +487,7 @@ void table_rank(struct table *t)
 		for (j = i + 1; j < t->nr && t->rows[j].group == t->rows[i].group; j++)
 			;
 		for (c = 0; c < METRIC_NR && c < t->nr_vals; c++) {
-			int up = metric_info[c].higher_better, have1 = 0, have2 = 0;
+			int up = col_info(t, c)->higher_better, have1 = 0, have2 = 0;
 			long long best = 0, second = 0;
 			size_t k;
 			/* Dense ranks on the printed values: ties share a mark, the next value is second. */
@@ -481,9 +536,9 @@ static const char *key_head(const struct table *t, int k)
 	return k == 0 ? "Method" : "Utility";
 }
 
-static const char *arrow(int c, const char *up, const char *down)
+static const char *arrow(const struct table *t, int c, const char *up, const char *down)
 {
-	return metric_info[c % METRIC_NR].higher_better ? up : down;
+	return col_info(t, c)->higher_better ? up : down;
 }
 
 static const char *const md_marks[4] = { "**", "**", "<u>", "</u>" };
@@ -502,8 +557,8 @@ void table_write_markdown(FILE *f, const struct table *t)
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addf(&sb, " %s |", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++)
-		strbuf_addf(&sb, " %s%s%s |", c >= METRIC_NR ? "paper " : "", metric_info[c % METRIC_NR].name,
-			    arrow(c, "\u2191", "\u2193"));
+		strbuf_addf(&sb, " %s%s%s |", c >= METRIC_NR ? "paper " : "", col_info(t, c)->name,
+			    arrow(t, c, "\u2191", "\u2193"));
 	strbuf_addstr(&sb, "\n|");
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addstr(&sb, " :--- |");
@@ -570,7 +625,7 @@ void table_write_latex(FILE *f, const struct table *t)
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addf(&sb, "%s%s", k ? " & " : "", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++)
-		strbuf_addf(&sb, " & %s$%s$", metric_info[c % METRIC_NR].name, arrow(c, "\\uparrow", "\\downarrow"));
+		strbuf_addf(&sb, " & %s$%s$", col_info(t, c)->name, arrow(t, c, "\\uparrow", "\\downarrow"));
 	strbuf_addstr(&sb, " \\\\\n\\midrule\n");
 	for (i = 0; i < t->nr; i++) {
 		const struct table_row *row = &t->rows[i];
@@ -607,8 +662,8 @@ void table_write_csv(FILE *f, const struct table *t)
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addf(&sb, "%s%s", k ? "," : "", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++) {
-		strbuf_addf(&sb, ",%s%s", c >= METRIC_NR ? "paper " : "", metric_info[c % METRIC_NR].name);
-		if (c < METRIC_NR) /* the interval of camlab's mean: always here, whatever the spec asks */
+		strbuf_addf(&sb, ",%s%s", c >= METRIC_NR ? "paper " : "", col_info(t, c)->name);
+		if (c < METRIC_NR && !t->cols) /* the interval of camlab's mean: always, whatever the spec asks */
 			strbuf_addf(&sb, ",%s_lo,%s_hi", metric_info[c].name, metric_info[c].name);
 	}
 	strbuf_addch(&sb, '\n');
@@ -623,7 +678,7 @@ void table_write_csv(FILE *f, const struct table *t)
 			strbuf_addch(&sb, ',');
 			if (row->has[c])
 				add_q(&sb, row->q[c]);
-			if (c >= METRIC_NR)
+			if (c >= METRIC_NR || t->cols)
 				continue;
 			strbuf_addch(&sb, ',');
 			if (row->has_ci[c])
@@ -658,7 +713,7 @@ void table_write_html(struct strbuf *sb, const struct table *t)
 		strbuf_addf(sb, "<th class=\"key\">%s</th>", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++)
 		strbuf_addf(sb, "<th%s>%s%s</th>", c >= METRIC_NR ? " class=\"paper\"" : "",
-			    metric_info[c % METRIC_NR].name, arrow(c, "\u2191", "\u2193"));
+			    col_info(t, c)->name, arrow(t, c, "\u2191", "\u2193"));
 	strbuf_addstr(sb, "</tr>\n</thead>\n<tbody>\n");
 	for (i = 0; i < t->nr; i++) {
 		const struct table_row *row = &t->rows[i];

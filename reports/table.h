@@ -63,6 +63,7 @@ struct table {
 	char *caption;	     /* plain UTF-8 text; owned */
 	int nr_keys;	     /* label columns: 1 (Method) or 2 (Method, Utility) */
 	int nr_vals;	     /* METRIC_NR, or TABLE_MAX_VALS with the paper's columns */
+	const struct metric_info *cols; /* the columns' metrics (nr_vals), or NULL: metric_info's */
 	char *paper_head;    /* which paper table the paper's columns are ("resnet50, last conv.
 				(layer4.2.conv3)"), or NULL; owned */
 	int stats;	     /* the rows print "mean ± half-width" (struct table_stats on) */

@@ -43,6 +43,8 @@ static const char schema[] =
 	" PRIMARY KEY (spec_id, run_key));"
 	"CREATE TABLE IF NOT EXISTS user_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
 	" PRIMARY KEY (run_key, idx, name));"
+	"CREATE TABLE IF NOT EXISTS image_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
+	" PRIMARY KEY (run_key, idx, name));"
 	"CREATE TABLE IF NOT EXISTS outputs(key TEXT PRIMARY KEY, value TEXT);"
 	"CREATE TABLE IF NOT EXISTS figures(idx INTEGER, by TEXT, PRIMARY KEY (idx, by));"
 	"CREATE TABLE IF NOT EXISTS skipped(run_key TEXT, idx INTEGER, path TEXT, PRIMARY KEY (run_key, "
@@ -162,6 +164,17 @@ struct store *store_open_readonly(const char *dir)
 	 * a write-protected file allows) lets the queries stay the same */
 	if (!ok && exec(s, "CREATE TEMP TABLE skipped(run_key TEXT, idx INTEGER, path TEXT,"
 			   " PRIMARY KEY (run_key, idx))") < 0) {
+		store_close(s);
+		return NULL;
+	}
+	/* likewise a database from before image_metrics (road, insertion, ...) */
+	ok = sqlite3_prepare_v2(s->db,
+				"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'image_metrics'",
+				-1, &st, NULL) == SQLITE_OK &&
+	     sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!ok && exec(s, "CREATE TEMP TABLE image_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
+			   " PRIMARY KEY (run_key, idx, name))") < 0) {
 		store_close(s);
 		return NULL;
 	}
@@ -552,6 +565,24 @@ int store_set_figures(struct store *s, const long *idx, const char *const *by, s
 	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+int store_put_metric(struct store *s, const char *key, long idx, const char *name, double value)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (isnan(value)) /* not computed: no row, as the CSV's empty field says */
+		return 0;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO image_metrics VALUES (?,?,?,?)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sql_error(s, "insert metric");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, idx);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 4, value);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_error(s, "insert metric");
 }
 
 int store_put_user_metric(struct store *s, const char *key, long idx, const char *name, double value)

@@ -31,6 +31,11 @@
  *             PRIMARY KEY (spec_id, run_key))              outputs' spec_id names the latest spec run
  *   user_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,   metrics defined in the spec's Lua,
  *                PRIMARY KEY (run_key, idx, name))            one row per image and metric
+ *   image_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,  the metrics beyond the paper's six
+ *                 PRIMARY KEY (run_key, idx, name))  (road, road_morf, road_lerf, arcc, insertion,
+ *                                                    deletion, gain): one row per image and value computed;
+ *                                                    added to schema 1 without a version change (a
+ *                                                    database from before reads as having none of them)
  *   outputs(key TEXT PRIMARY KEY, value TEXT)             what the latest spec asks the report for:
  *          name, tables (0/1), plots (0/1), formats ("markdown,latex,csv"), paper ("table1/...")
  *   figures(idx INTEGER, by TEXT, PRIMARY KEY (idx, by))  figure requests: image index, what varies
@@ -119,6 +124,9 @@ int store_put_skipped(struct store *s, const char *key, long idx, const char *pa
 
 /* Record a model's class names (n of them). */
 int store_set_classes(struct store *s, const char *model, char *const *names, size_t n);
+
+/* One image's value of a built-in metric beyond the paper's six (NAN: nothing is written). */
+int store_put_metric(struct store *s, const char *key, long idx, const char *name, double value);
 
 /* One image's value of a user-defined metric. */
 int store_put_user_metric(struct store *s, const char *key, long idx, const char *name, double value);
@@ -276,10 +284,21 @@ char *store_spec_canonical(struct store *s);
  */
 void store_limit_growth(struct store *s, long pages);
 
+/*
+ * Call fn with the mean of each metric of the image_metrics table (road, insertion, ...) per run, in no
+ * particular order (key and name valid only during the call); a database from before the table has
+ * none. fn returns 0 to go on; its other values stop the walk and are returned. Returns 0 or fn's value.
+ */
+int store_each_metric_mean(struct store *s, int (*fn)(const char *key, const char *name, double mean, void *ud),
+			   void *ud);
+
 /* The images of the selection the database's runs cover (the runs' largest nr_images), or -1. */
 long store_selection_size(struct store *s);
 
-/* Write runs.csv, images.csv, aggregates.csv and user_metrics.csv into dir. */
+/*
+ * Write runs.csv, images.csv, aggregates.csv and user_metrics.csv into dir; images.csv and aggregates.csv
+ * get a column for each name in image_metrics (its per-image value, its mean over the run's images).
+ */
 int store_export_csv(struct store *s, const char *dir);
 
 /*

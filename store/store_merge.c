@@ -17,6 +17,10 @@ long store_merge(struct store *s, const char *path)
 		"WHERE run_key IN (SELECT key FROM main.runs)",
 		"INSERT OR REPLACE INTO main.user_metrics SELECT * FROM shard.user_metrics "
 		"WHERE run_key IN (SELECT key FROM main.runs)",
+		"CREATE TABLE IF NOT EXISTS shard.image_metrics(run_key TEXT, idx INTEGER, name TEXT, value REAL,"
+		" PRIMARY KEY (run_key, idx, name))",
+		"INSERT OR REPLACE INTO main.image_metrics SELECT * FROM shard.image_metrics "
+		"WHERE run_key IN (SELECT key FROM main.runs)",
 		/* a shard of a camlab from before the table */
 		"CREATE TABLE IF NOT EXISTS shard.skipped(run_key TEXT, idx INTEGER, path TEXT,"
 		" PRIMARY KEY (run_key, idx))",

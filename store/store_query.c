@@ -585,3 +585,22 @@ int store_each_image(struct store *s, const char *key, int (*fn)(const struct st
 	sqlite3_finalize(st);
 	return ret;
 }
+
+int store_each_metric_mean(struct store *s, int (*fn)(const char *key, const char *name, double mean, void *ud),
+			   void *ud)
+{
+	sqlite3_stmt *st;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT run_key, name, avg(value) FROM image_metrics GROUP BY 1, 2", -1, &st,
+			       NULL) != SQLITE_OK)
+		return 0; /* a database from before the table */
+	while (!ret && sqlite3_step(st) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		if (key && name && sqlite3_column_type(st, 2) != SQLITE_NULL)
+			ret = fn(key, name, sqlite3_column_double(st, 2), ud);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
