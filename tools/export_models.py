@@ -42,7 +42,13 @@ def build(name, random):
         if ctor is None:
             raise SystemExit("%s needs a newer torchvision than %s" % (name, torchvision.__version__))
         if random:
-            return ctor()
+            model = ctor()
+            # ViT's head starts at zero (a trained start), which makes every logit and gradient of a
+            # random export zero: give such heads random weights too.
+            for m in model.modules():
+                if isinstance(m, torch.nn.Linear) and not m.weight.any():
+                    torch.nn.init.normal_(m.weight, std=0.02)
+            return model
         try:
             return ctor(weights="DEFAULT")
         except TypeError:  # torchvision < 0.13
