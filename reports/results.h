@@ -26,6 +26,7 @@ extern const struct metric_info metric_info[METRIC_NR];
 struct result {
 	char *key, *model, *layer, *layer_path, *method, *utility, *target, *state;
 	char *precision; /* "fp32", or the run's other arithmetic ("bf16", "fp16", "tf32") */
+	char *note;	 /* store_run_note's, such as "hvp-zero"; NULL: none */
 	long n, nr_images; /* images averaged; images the run covers */
 	double v[METRIC_NR]; /* averages in [0, 1] (x100 in the tables); NAN: not computed */
 	/* First-appearance ranks of model, layer (within the model) and target, for sorting. */

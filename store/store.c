@@ -1316,3 +1316,27 @@ int store_each_image(struct store *s, const char *key, int (*fn)(const struct st
 	sqlite3_finalize(st);
 	return ret;
 }
+
+/* Per-run notes: in outputs under "note:<run key>", so that no table changes. */
+
+int store_set_run_note(struct store *s, const char *key, const char *note)
+{
+	struct strbuf k = STRBUF_INIT;
+	int ret;
+
+	strbuf_addf(&k, "note:%s", key);
+	ret = store_set_output(s, k.buf, note);
+	strbuf_release(&k);
+	return ret;
+}
+
+char *store_run_note(struct store *s, const char *key)
+{
+	struct strbuf k = STRBUF_INIT;
+	char *v;
+
+	strbuf_addf(&k, "note:%s", key);
+	v = store_output_value(s, k.buf);
+	strbuf_release(&k);
+	return v;
+}
