@@ -35,7 +35,7 @@ test_expect_success 'the log says it once, for the ShapleyCAM run with the logit
 
 test_expect_success 'the database records it for that run only' "
 	sqlite3 $TMP/out/results.sqlite \"SELECT r.method, r.utility FROM outputs o JOIN runs r
-		ON o.key = 'note:' || r.key WHERE o.value = 'hvp-zero'\" >$TMP/db &&
+		ON o.key = 'note:' || r.key WHERE o.value LIKE '%hvp-zero%'\" >$TMP/db &&
 	cat $TMP/db &&
 	test \"\$(cat $TMP/db)\" = 'shapleycam|logit'
 "
@@ -46,6 +46,12 @@ test_expect_success 'the report notes it under the logit table, not the rest one
 	grep -q 'ShapleyCAM equals GradCAM' \$T/methods.fashion_cnn.pre_gap.logit.predicted.tex &&
 	test -f \$T/methods.fashion_cnn.pre_gap.rest.predicted.md &&
 	! grep -q 'ShapleyCAM equals GradCAM' \$T/methods.fashion_cnn.pre_gap.rest.predicted.md
+"
+
+test_expect_success 'both tables note the identities of a layer under pooling and a linear head' "
+	T=$TMP/out/report/tables &&
+	grep -q 'HiResCAM and XGradCAM equal GradCAM' \$T/methods.fashion_cnn.pre_gap.logit.predicted.md &&
+	grep -q 'HiResCAM and XGradCAM equal GradCAM' \$T/methods.fashion_cnn.pre_gap.rest.predicted.md
 "
 
 test_done

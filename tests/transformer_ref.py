@@ -122,8 +122,12 @@ for name, ctor, layer, reshape, prefix, getmod in [
     logits, A, G, HA = reference(model, getmod(model), reshape, x, t, prefix)
     ok(torch.equal(t, logits.argmax(1, keepdim=True)), "%s at %s: the same predicted class" % (name, layer))
     # an all-zero gradient (a head initialised to zero) would make every comparison below pass
-    ok(float(G.abs().max()) > 0 and float(HA.abs().max()) > 0,
-       "%s at %s: G and HA are not zero (max %.2e, %.2e)" % (name, layer, G.abs().max(), HA.abs().max()))
+    ok(float(G.abs().max()) > 0, "%s at %s: G is not zero (max %.2e)" % (name, layer, G.abs().max()))
+    # Swin's norm feeds pooling and a linear head: piecewise linear above, so with the logit HA is zero
+    # (t64's collapse); elsewhere attention makes it curved
+    linear_above = layer == "norm"
+    ok((float(HA.abs().max()) == 0) == linear_above, "%s at %s: HA is %szero (max %.2e)"
+       % (name, layer, "" if linear_above else "not ", HA.abs().max()))
     for what, mine, ref in [("A", L("a"), A), ("dU/dA", L("g"), G), ("HA", L("ha"), HA)]:
         e = rel(mine, ref.numpy())
         ok(e < 1e-3, "%s at %s: %s as the reference (max rel err %.2e)" % (name, layer, what, e))
