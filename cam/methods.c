@@ -204,6 +204,32 @@ int cam_pass_run(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum u
 	return cam_pass_run_hooked(p, split, x, u, NULL, target, labels, flags);
 }
 
+const char *cam_pass_note(const struct cam_pass *p, unsigned passes)
+{
+	int hvp = p->hvp_zero && (passes & CAM_PASS_HVP);
+
+	if (hvp && p->linear_head)
+		return "hvp-zero,linear-head";
+	if (hvp)
+		return "hvp-zero";
+	return p->linear_head && (passes & CAM_PASS_GRAD) ? "linear-head" : NULL;
+}
+
+/* Whether HA is zero to rounding beside G (struct cam_pass's hvp_zero). */
+static int hvp_vanishes(const ts_tensor *g, const ts_tensor *ha)
+{
+	ts_tensor *ag = ts_abs(g), *ah = ts_abs(ha), *mg = ag ? ts_amax(ag, NULL, 0, 0) : NULL,
+		  *mh = ah ? ts_amax(ah, NULL, 0, 0) : NULL;
+	int zero = mg && mh && ts_item(mh) <= CAM_HVP_ZERO * ts_item(mg);
+
+	ts_free(ag);
+	ts_free(ah);
+	ts_free(mg);
+	ts_free(mh);
+	return zero;
+}
+
+
 int cam_pass_run_hooked(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum utility u,
 			const struct utility_hook *hook, const struct target_policy *target, const long *labels,
 			unsigned flags)
@@ -259,6 +285,9 @@ int cam_pass_run_hooked(struct cam_pass *p, ts_split *split, const ts_tensor *x,
 		p->g = ts_grad(total, leaf, NULL, (flags & CAM_PASS_HVP) != 0);
 		if (p->g && (flags & CAM_PASS_HVP))
 			p->ha = ts_grad(p->g, leaf, p->a_live ? p->a_live : leaf, 0);
+		if (p->g && p->ha)
+			p->hvp_zero = hvp_vanishes(p->g, p->ha);
+		p->linear_head = ts_split_linear_head(split) == 1;
 		if (p->g && (flags & CAM_PASS_HVP)) {
 			ts_tensor *g = ts_detach(p->g);
 			ts_free(p->g);

@@ -87,7 +87,29 @@ struct cam_pass {
 	const struct utility_hook *hook; /* a user utility that replaces utility, or NULL (borrowed) */
 	long *classes; /* host copy of the targets, B entries */
 	long batch;
+	/*
+	 * 1 when HA vanished to rounding: max|HA| <= CAM_HVP_ZERO * max|G| (HA and G have the same units,
+	 * and ShapleyCAM weighs G - HA/2). The network above the layer is then piecewise linear for this
+	 * utility (the logit, through ReLUs, pooling and linear maps), so ShapleyCAM equals GradCAM and its
+	 * -H and -E forms HiResCAM and GradCAM-E. 0 when HA was not computed.
+	 */
+	int hvp_zero;
+	/* 1 when the layer feeds only pooling and a linear head (ts_split_linear_head): G and HA are the
+	 * same at every position, so HiResCAM and XGradCAM equal GradCAM, ShapleyCAM-H ShapleyCAM. */
+	int linear_head;
 };
+
+/* float32 rounding of a backward pass is ~1e-7 relative; curvature that matters is far above 1e-6. */
+#define CAM_HVP_ZERO 1e-6
+/*
+ * The identities theory gives a run of a method that needs passes on pass p, as the report reads them
+ * back from the database: "hvp-zero", "linear-head", both joined by ',', or NULL when none holds.
+ */
+const char *cam_pass_note(const struct cam_pass *p, unsigned passes);
+/* What a run whose first batch had hvp_zero logs (once) and the report notes under its table. */
+#define CAM_HVP_ZERO_NOTE                                                                                  \
+	"the Hessian-vector product is zero (the network is piecewise linear above the layer for this " \
+	"utility), so ShapleyCAM equals GradCAM here, as theory says (not a finding)"
 
 #define CAM_PASS_INIT { 0 }
 

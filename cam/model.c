@@ -592,6 +592,59 @@ int model_layout_parse(const char *name, enum ts_layout *out)
 	return error("unknown layout '%s': use auto, bchw, bhwc or bnc", name);
 }
 
+int model_grid_parse(const char *text, int *h, int *w)
+{
+	char *end;
+	long a, b;
+
+	a = strtol(text, &end, 10);
+	if (end != text && *end == '\0') {
+		b = a;
+	} else if (end != text && (*end == 'x' || *end == ',')) {
+		const char *rest = end + 1;
+		b = strtol(rest, &end, 10);
+		if (end == rest || *end)
+			a = 0;
+	} else {
+		a = 0;
+	}
+	if (a < 1 || b < 1 || a > 65536 || b > 65536)
+		return error("bad grid '%s': use HxW (e.g. 14x14), H,W or N", text);
+	*h = (int)a;
+	*w = (int)b;
+	return 0;
+}
+
+int model_split_tokens(ts_split *split, const char *layer, int prefix_tokens, int grid_h, int grid_w)
+{
+	if (prefix_tokens < 0 && !grid_h && !grid_w)
+		return 0;
+	if (ts_split_set_tokens(split, prefix_tokens, grid_h, grid_w) < 0)
+		return error("layer '%s': %s", layer, ts_error());
+	return 0;
+}
+
+void model_describe_layout(const ts_split *split, struct strbuf *sb)
+{
+	int p, h, w;
+
+	switch (ts_split_layout(split)) {
+	case TS_LAYOUT_BHWC:
+		strbuf_addstr(sb, "bhwc");
+		return;
+	case TS_LAYOUT_BNC:
+		ts_split_tokens(split, &p, &h, &w);
+		if (p < 0)
+			strbuf_addstr(sb, "bnc");
+		else
+			strbuf_addf(sb, "bnc %d+%dx%d", p, h, w);
+		return;
+	default:
+		strbuf_addstr(sb, "bchw");
+		return;
+	}
+}
+
 int model_preprocess(const struct model *m, int size, int resize, const float *mean, const float *std,
 		     struct preprocess *pp)
 {

@@ -13,6 +13,8 @@
 #include "cam/batch.h"
 #include "cam/torch_shim.h"
 
+struct strbuf;
+
 struct model_layer_alias {
 	char *name; /* e.g. "pre_gap" */
 	char *path; /* e.g. "layer4.1" */
@@ -108,6 +110,18 @@ int model_precision_parse(const char *name, enum ts_precision *out);
 
 /* A layout named "auto", "bchw", "bhwc" or "bnc"; -1 with an error for anything else. */
 int model_layout_parse(const char *name, enum ts_layout *out);
+/* A token grid "HxW", "H,W" or "N" (N x N); -1 with an error for anything else. */
+int model_grid_parse(const char *text, int *h, int *w);
+/*
+ * Declare a token layer's prefix tokens (-1: detect) and grid (0x0: infer from the input size) on a split
+ * (see ts_split_set_tokens); -1 with an error naming the layer for values out of range.
+ */
+int model_split_tokens(ts_split *split, const char *layer, int prefix_tokens, int grid_h, int grid_w);
+/*
+ * What camlab assumes of a split's output after its first prefix run, for messages and `camlab layers`:
+ * "bchw", "bhwc", or "bnc 1+14x14" (prefix tokens + grid). Appended to sb.
+ */
+void model_describe_layout(const ts_split *split, struct strbuf *sb);
 
 /* The path of the last Linear module (the head, for CAM), or NULL. */
 const char *model_last_linear(const struct model *m);

@@ -137,6 +137,11 @@
 	FN(ts_split *, ts_split_new, (ts_module * m, const char *layer, enum ts_layout layout),              \
 	   (m, layer, layout))                                                                               \
 	FREE(ts_split_free, ts_split)                                                                        \
+	FN(int, ts_split_set_tokens, (ts_split *s, int prefix_tokens, int grid_h, int grid_w),               \
+	   (s, prefix_tokens, grid_h, grid_w))                                                               \
+	FN(enum ts_layout, ts_split_layout, (const ts_split *s), (s))                                        \
+	VOID(ts_split_tokens, (const ts_split *s, int *prefix_tokens, int *grid_h, int *grid_w),             \
+	     (s, prefix_tokens, grid_h, grid_w))                                                             \
 	FN(int, ts_split_prefix, (ts_split * s, const ts_tensor *x, ts_carry **carry, ts_tensor **a),        \
 	   (s, x, carry, a))                                                                                 \
 	FN(ts_tensor *, ts_split_suffix, (ts_split * s, const ts_carry *carry, const ts_tensor *a),          \

@@ -49,11 +49,18 @@ struct ts_module {
 
 struct ts_carry {
 	std::vector<c10::IValue> values;
+	/* A token layer's prefix tokens (class, distillation, registers) as (B, N, C): not part of A, put
+	 * back in front of A's tokens for the suffix; undefined when there are none. */
+	at::Tensor prefix;
 };
 
 struct ts_split {
 	ts_module *m;
 	enum ts_layout layout; /* an AUTO layout is resolved by the first prefix run */
+	/* Token layouts: prefix tokens before the grid (-1: detect) and the grid (0: infer), see to_bchw. */
+	int prefix_tokens = -1;
+	int64_t grid_h = 0, grid_w = 0;
+	int64_t seen_prefix = -1, seen_h = 0, seen_w = 0; /* the last prefix run's split, for the suffix's */
 	std::unique_ptr<torch::jit::GraphFunction> prefix, suffix;
 	/* Suffix inputs (after self) that the suffix mutates in place, so they are cloned before a call. */
 	std::vector<bool> carry_mutated;
@@ -1256,7 +1263,52 @@ static enum ts_layout resolve_layout(const at::Tensor &raw, enum ts_layout layou
 	return layout == TS_LAYOUT_AUTO_LAST ? TS_LAYOUT_BHWC : TS_LAYOUT_BCHW;
 }
 
-static at::Tensor to_bchw(const at::Tensor &raw, enum ts_layout layout)
+/* Detection looks at most this many prefix tokens: a class token, a distillation token, registers. */
+#define MAX_PREFIX_TOKENS 16
+
+/*
+ * How n tokens from an in_h x in_w image split into prefix tokens and an h x w grid, the way
+ * pytorch-grad-cam's reshape_transform does it for ViT (drop the class token, reshape the rest to the
+ * patch grid). Declared values win; otherwise the smallest prefix count leaves a grid that is the image
+ * divided by a whole stride (a patch size, or patch size times merges), else a square one. Returns false
+ * when nothing fits.
+ */
+static bool token_grid(const ts_split *s, int64_t n, int64_t in_h, int64_t in_w, int64_t *prefix, int64_t *h,
+		       int64_t *w)
+{
+	int64_t p_lo = s->prefix_tokens >= 0 ? s->prefix_tokens : 0;
+	int64_t p_hi = s->prefix_tokens >= 0 ? s->prefix_tokens : std::min<int64_t>(MAX_PREFIX_TOKENS, n - 1);
+	if (s->grid_h > 0 && s->grid_w > 0) {
+		*h = s->grid_h;
+		*w = s->grid_w;
+		*prefix = n - *h * *w;
+		return *prefix >= 0 && (s->prefix_tokens < 0 || *prefix == s->prefix_tokens);
+	}
+	for (int64_t p = p_lo; p <= p_hi; p++) {
+		int64_t g = n - p;
+		if (g <= 0)
+			break;
+		/* the image's own grid at some stride (rounded up, as patch embeddings with padding do) */
+		for (int64_t stride = 1; in_h > 0 && in_w > 0 && stride <= std::max(in_h, in_w); stride++) {
+			int64_t gh = (in_h + stride - 1) / stride, gw = (in_w + stride - 1) / stride;
+			if (gh * gw == g) {
+				*prefix = p, *h = gh, *w = gw;
+				return true;
+			}
+			if (gh * gw < g)
+				break;
+		}
+		int64_t side = (int64_t)std::lround(std::sqrt((double)g));
+		if (side * side == g) {
+			*prefix = p, *h = *w = side;
+			return true;
+		}
+	}
+	return false;
+}
+
+static at::Tensor to_bchw(ts_split *s, const at::Tensor &raw, enum ts_layout layout, int64_t in_h,
+			  int64_t in_w, at::Tensor *prefix)
 {
 	switch (layout) {
 	case TS_LAYOUT_AUTO:
@@ -1273,11 +1325,24 @@ static at::Tensor to_bchw(const at::Tensor &raw, enum ts_layout layout)
 			throw std::runtime_error("layout bnc needs a layer output of 3 dimensions (B, tokens, C), "
 						 "not " + std::to_string(raw.dim()) +
 						 (raw.dim() == 4 ? "; leave the layout out (auto) for (B, C, h, w)" : ""));
-		int64_t n = raw.size(1), side = (int64_t)std::lround(std::sqrt((double)n));
-		if (side * side != n)
-			throw std::runtime_error("token layout: " + std::to_string(n) +
-						 " tokens do not form a square grid");
-		return raw.transpose(1, 2).reshape({raw.size(0), raw.size(2), side, side});
+		int64_t n = raw.size(1), p = 0, h = 0, w = 0;
+		if (!prefix && s->seen_prefix >= 0) { /* the suffix's A: split as its prefix run did */
+			p = s->seen_prefix, h = s->seen_h, w = s->seen_w;
+		} else if (!token_grid(s, n, in_h, in_w, &p, &h, &w))
+			throw std::runtime_error(
+				"token layout: " + std::to_string(n) + " tokens" +
+				(s->prefix_tokens >= 0 ? " less " + std::to_string(s->prefix_tokens) + " prefix tokens"
+						       : "") +
+				(s->grid_h > 0 ? " do not make a " + std::to_string(s->grid_h) + "x" +
+							 std::to_string(s->grid_w) + " grid"
+					       : " do not form the image's grid or a square one") +
+				"; give the prefix tokens (prefix_tokens, --prefix-tokens) or the grid (grid, --grid)");
+		if (prefix) {
+			*prefix = p > 0 ? raw.narrow(1, 0, p).detach().clone() : at::Tensor();
+			s->seen_prefix = p, s->seen_h = h, s->seen_w = w;
+		}
+		at::Tensor grid = p > 0 ? raw.narrow(1, p, n - p) : raw;
+		return grid.transpose(1, 2).reshape({raw.size(0), raw.size(2), h, w});
 	}
 	}
 	if (raw.dim() != 4)
@@ -1287,7 +1352,8 @@ static at::Tensor to_bchw(const at::Tensor &raw, enum ts_layout layout)
 	return raw;
 }
 
-static at::Tensor from_bchw(const at::Tensor &a, enum ts_layout layout)
+/* prefix: the dropped tokens (B or 1, N, C) of the batch a belongs to, or undefined. */
+static at::Tensor from_bchw(const at::Tensor &a, enum ts_layout layout, const at::Tensor &prefix)
 {
 	switch (layout) {
 	case TS_LAYOUT_AUTO:
@@ -1296,10 +1362,50 @@ static at::Tensor from_bchw(const at::Tensor &a, enum ts_layout layout)
 		return a;
 	case TS_LAYOUT_BHWC:
 		return a.permute({0, 2, 3, 1});
-	case TS_LAYOUT_BNC:
-		return a.flatten(2).transpose(1, 2);
+	case TS_LAYOUT_BNC: {
+		at::Tensor tokens = a.flatten(2).transpose(1, 2);
+		if (!prefix.defined())
+			return tokens;
+		at::Tensor p = prefix.to(tokens.scalar_type());
+		if (p.size(0) != tokens.size(0)) {
+			if (p.size(0) != 1)
+				throw std::runtime_error("a batch of " + std::to_string(tokens.size(0)) +
+							 " activations for " + std::to_string(p.size(0)) +
+							 " images' prefix tokens");
+			p = p.expand({tokens.size(0), p.size(1), p.size(2)});
+		}
+		return at::cat({p, tokens}, 1);
+	}
 	}
 	return a;
+}
+
+int ts_split_set_tokens(ts_split *s, int prefix_tokens, int grid_h, int grid_w)
+{
+	if (!s)
+		return -1;
+	if (prefix_tokens > 100000 || grid_h < 0 || grid_w < 0 || (grid_h > 0) != (grid_w > 0)) {
+		set_error("bad token layout: prefix tokens " + std::to_string(prefix_tokens) + ", grid " +
+			  std::to_string(grid_h) + "x" + std::to_string(grid_w));
+		return -1;
+	}
+	s->prefix_tokens = prefix_tokens < 0 ? -1 : prefix_tokens;
+	s->grid_h = grid_h;
+	s->grid_w = grid_w;
+	return 0;
+}
+
+enum ts_layout ts_split_layout(const ts_split *s)
+{
+	return s->layout;
+}
+
+void ts_split_tokens(const ts_split *s, int *prefix_tokens, int *grid_h, int *grid_w)
+{
+	bool bnc = s->layout == TS_LAYOUT_BNC && s->seen_prefix >= 0;
+	*prefix_tokens = bnc ? (int)s->seen_prefix : -1;
+	*grid_h = bnc ? (int)s->seen_h : 0;
+	*grid_w = bnc ? (int)s->seen_w : 0;
 }
 
 int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor **a)
@@ -1322,7 +1428,9 @@ int ts_split_prefix(ts_split *s, const ts_tensor *x, ts_carry **carry, ts_tensor
 	for (size_t i = 1; i < elems.size(); i++)
 		c->values.push_back(elems[i]);
 	/* A clone: a later in-place op in the model must not change the captured activation. */
-	at::Tensor a_bchw = to_bchw(raw, s->layout);
+	const at::Tensor &img = x->t;
+	at::Tensor a_bchw = to_bchw(s, raw, s->layout, img.dim() == 4 ? img.size(2) : 0,
+				    img.dim() == 4 ? img.size(3) : 0, &c->prefix);
 	/* a copy either way: the float32 conversion of a bf16/fp16 A, or a clone */
 	*a = wrap(low_precision(a_bchw) ? a_bchw.to(at::kFloat) : a_bchw.clone());
 	*carry = c.release();
@@ -1441,7 +1549,7 @@ static ts_tensor *suffix_run(ts_split *s, const ts_carry *carry, const ts_tensor
 		const c10::IValue &v = carry->values[i];
 		stack.push_back(s->carry_mutated[i] && v.isTensor() ? c10::IValue(v.toTensor().clone()) : v);
 	}
-	at::Tensor in = from_bchw(a->t, s->layout);
+	at::Tensor in = from_bchw(a->t, s->layout, carry->prefix);
 	/* An in-place op on a leaf that requires grad is an autograd error; on a copy it is fine. */
 	if (s->a_mutated || in.is_leaf() || live)
 		in = in.clone();
@@ -1453,7 +1561,7 @@ static ts_tensor *suffix_run(ts_split *s, const ts_carry *carry, const ts_tensor
 	}
 	ts_tensor *logits = wrap(logits_of(s->m, stack.back(), a->t.size(0)));
 	if (live && in._version() != version) {
-		at::Tensor after = to_bchw(in.detach(), s->layout);
+		at::Tensor after = to_bchw(s, in.detach(), s->layout, 0, 0, nullptr);
 		*live = wrap(low_precision(after) ? after.to(at::kFloat) : after.clone());
 	}
 	return logits;
@@ -1482,6 +1590,8 @@ ts_carry *ts_carry_repeat_interleave(const ts_carry *c, int64_t n)
 		else
 			r->values.push_back(v);
 	}
+	if (c->prefix.defined())
+		r->prefix = c->prefix.repeat_interleave(n, 0);
 	return r.release();
 	TS_CATCH(nullptr)
 }

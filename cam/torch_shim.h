@@ -209,7 +209,7 @@ enum ts_layout {
 	TS_LAYOUT_AUTO_LAST,  /* 3-D output: BNC; 4-D: BHWC (for normalisation layers of transformers) */
 	TS_LAYOUT_BCHW,	      /* convolutional maps */
 	TS_LAYOUT_BHWC,	      /* channels last, e.g. Swin's (B, 7, 7, C) */
-	TS_LAYOUT_BNC,	      /* square token grid (B, h*w, C) */
+	TS_LAYOUT_BNC,	      /* tokens (B, N + h*w, C): N prefix tokens, then an h x w grid row by row */
 };
 
 /*
@@ -219,6 +219,18 @@ enum ts_layout {
  */
 ts_split *ts_split_new(ts_module *m, const char *layer, enum ts_layout layout);
 void ts_split_free(ts_split *s);
+/*
+ * For the bnc layout: prefix_tokens tokens (a class token, distillation or register tokens) come before
+ * the grid and are left out of A (the suffix gets them back unchanged); grid_h x grid_w is the grid. By
+ * default (prefix_tokens -1, grid 0x0) both are inferred by the first prefix run: the fewest prefix
+ * tokens (at most 16) that leave the input image's grid at some stride, else a square grid. -1 with
+ * ts_error() set for values out of range.
+ */
+int ts_split_set_tokens(ts_split *s, int prefix_tokens, int grid_h, int grid_w);
+/* The layout, resolved once ts_split_prefix has run (before that an AUTO layout reads as given). */
+enum ts_layout ts_split_layout(const ts_split *s);
+/* The prefix tokens and grid the last ts_split_prefix used (bnc only; *prefix_tokens -1 otherwise). */
+void ts_split_tokens(const ts_split *s, int *prefix_tokens, int *grid_h, int *grid_w);
 
 /*
  * Run the prefix on x without recording gradients: *a receives A as (B, C, h, w), as the layer produced

@@ -146,6 +146,11 @@ char *experiment_canonical(const struct experiment *e)
 			put_str(&sb, m->layers[j].path);
 			strbuf_addch(&sb, ' ');
 			put_str(&sb, m->layers[j].layout);
+			/* only when given, so that the canonical text of every earlier spec stays the same */
+			if (m->layers[j].prefix_tokens_pos.line)
+				strbuf_addf(&sb, " prefix_tokens %d", m->layers[j].prefix_tokens);
+			if (m->layers[j].grid_h > 0)
+				strbuf_addf(&sb, " grid %dx%d", m->layers[j].grid_h, m->layers[j].grid_w);
 			strbuf_addch(&sb, '\n');
 		}
 	}

@@ -111,6 +111,7 @@ void experiment_release(struct experiment *e)
 			free(m->layers[j].name);
 			free(m->layers[j].path);
 			free(m->layers[j].layout);
+			exp_names_free(m->layers[j].grid, m->layers[j].nr_grid);
 		}
 		free(m->layers);
 	}

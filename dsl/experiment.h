@@ -22,6 +22,14 @@ struct exp_layer {
 	char *path;	/* module path as named_modules() prints it */
 	char *layout;	/* "auto" (default), "bchw", "bhwc", "bnc" */
 	struct src_pos pos;
+	/* bnc: tokens before the grid (-1 once validated when not given: detect) */
+	int prefix_tokens;
+	struct src_pos prefix_tokens_pos; /* line 0: not given */
+	/* bnc: the token grid as written ([h, w], "h, w" or "hxw"), and once validated as numbers (0: infer) */
+	struct exp_name *grid;
+	size_t nr_grid;
+	struct src_pos grid_pos;
+	int grid_h, grid_w;
 };
 
 struct exp_model {

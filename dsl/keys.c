@@ -8,7 +8,11 @@
 
 #include "lib/xalloc.h"
 
-const struct exp_key exp_layer_keys[3] = { { "path", L_PATH }, { "layout", L_LAYOUT }, { "name", L_NAME } };
+/* "name" last: a layer given as a mapping's value takes every key but the last (yaml.c, lua.c) */
+const struct exp_key exp_layer_keys[5] = {
+	{ "path", L_PATH }, { "layout", L_LAYOUT }, { "prefix_tokens", L_PREFIX_TOKENS }, { "grid", L_GRID },
+	{ "name", L_NAME },
+};
 
 const struct exp_key exp_model_keys[9] = {
 	{ "name", M_NAME },	  { "file", M_FILE },	  { "input_size", M_INPUT_SIZE },
@@ -76,9 +80,12 @@ const struct exp_field *exp_field_of(const struct exp_field *fields, size_t n, i
 #define STATISTICS(f) offsetof(struct exp_statistics, f)
 #define EXP(f) offsetof(struct experiment, f)
 
-const struct exp_field exp_layer_fields[3] = {
+const struct exp_field exp_layer_fields[5] = {
 	{ F(L_PATH, STR, LAYER(path)), .sets_pos = 1, .pos = LAYER(pos) },
 	{ F(L_LAYOUT, CHOICE, LAYER(layout)), .choice = &experiment_layout_choice },
+	{ F(L_PREFIX_TOKENS, INT, LAYER(prefix_tokens)), .min = 0, .max = 4096, .sets_pos = 1,
+	  .pos = LAYER(prefix_tokens_pos) },
+	{ F(L_GRID, NAMES, LAYER(grid)), .aux = LAYER(nr_grid), .sets_pos = 1, .pos = LAYER(grid_pos) },
 	{ F(L_NAME, STR, LAYER(name)) },
 };
 

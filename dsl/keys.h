@@ -15,7 +15,7 @@ struct exp_key {
 };
 
 /* a layer: models[].layers.NAME */
-enum { L_PATH, L_LAYOUT, L_NAME };
+enum { L_PATH, L_LAYOUT, L_NAME, L_PREFIX_TOKENS, L_GRID };
 /* a model */
 enum { M_NAME, M_FILE, M_INPUT_SIZE, M_RESIZE, M_MEAN, M_STD, M_CLASSES, M_LAYERS };
 /* data */
@@ -88,7 +88,7 @@ const char *exp_key_home(const char *where, const char *name);
 /* The field of the key with this id, or NULL (a section of its own). */
 const struct exp_field *exp_field_of(const struct exp_field *fields, size_t n, int id);
 
-extern const struct exp_field exp_layer_fields[3];
+extern const struct exp_field exp_layer_fields[5];
 extern const struct exp_field exp_model_fields[7];
 extern const struct exp_field exp_data_fields[5];
 extern const struct exp_field exp_exclude_fields[5];
@@ -97,7 +97,7 @@ extern const struct exp_field exp_output_fields[3];
 extern const struct exp_field exp_statistics_fields[4];
 extern const struct exp_field exp_top_fields[11];
 
-extern const struct exp_key exp_layer_keys[3];
+extern const struct exp_key exp_layer_keys[5];
 extern const struct exp_key exp_model_keys[9];
 extern const struct exp_key exp_data_keys[5];
 extern const struct exp_key exp_exclude_keys[5];

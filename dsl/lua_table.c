@@ -302,7 +302,7 @@ static void get_layers(struct lua_ctx *c, lua_State *L, int v, struct exp_model 
 			l = new_layer(m, item.pos);
 			l->name = xstrdup(name);
 			if (lspec_is_mapping(L, -1))
-				layer_table(c, L, lua_gettop(L), l, 2, &item);
+				layer_table(c, L, lua_gettop(L), l, ARRAY_SIZE(exp_layer_keys) - 1, &item);
 			else if (lua_type(L, -1) == LUA_TSTRING)
 				l->path = xstrdup(lua_tostring(L, -1));
 			else

@@ -128,7 +128,7 @@ static void field(struct strbuf *sb, const struct exp_field *f)
 /* ---- the sections dsl/yaml.c reads itself ---- */
 
 static const struct object layer_value = {
-	exp_layer_keys, 2, exp_layer_fields, ARRAY_SIZE(exp_layer_fields), NULL, NULL
+	exp_layer_keys, ARRAY_SIZE(exp_layer_keys) - 1, exp_layer_fields, ARRAY_SIZE(exp_layer_fields), NULL, NULL
 };
 static const struct object layer_item = {
 	exp_layer_keys, ARRAY_SIZE(exp_layer_keys), exp_layer_fields, ARRAY_SIZE(exp_layer_fields), NULL, NULL

@@ -137,6 +137,51 @@ static struct src_pos pos_or(struct src_pos pos, struct src_pos dflt)
 	return pos.line ? pos : dflt;
 }
 
+/* A whole number from 1 to 65536 spelled by the whole of s, else 0. */
+static int grid_side(const char *s, size_t len)
+{
+	size_t i;
+	int v = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > 65536)
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v <= 65536 ? v : 0;
+}
+
+/*
+ * A layer's token keys: prefix_tokens not given becomes -1 (detect), and grid ([h, w], "h, w" or "hxw")
+ * becomes grid_h x grid_w; both only mean something for tokens, so another layout is an error.
+ */
+static void check_layer_tokens(struct diag *d, struct exp_layer *l)
+{
+	if (!l->prefix_tokens_pos.line)
+		l->prefix_tokens = -1;
+	if (l->nr_grid == 2 && l->grid[0].name && l->grid[1].name) {
+		l->grid_h = grid_side(l->grid[0].name, strlen(l->grid[0].name));
+		l->grid_w = grid_side(l->grid[1].name, strlen(l->grid[1].name));
+	} else if (l->nr_grid == 1 && l->grid[0].name) {
+		const char *s = l->grid[0].name, *x = strchr(s, 'x');
+		if (x) {
+			l->grid_h = grid_side(s, (size_t)(x - s));
+			l->grid_w = grid_side(x + 1, strlen(x + 1));
+		}
+	}
+	if (l->nr_grid && (!l->grid_h || !l->grid_w)) {
+		diag_error(d, l->grid_pos, "bad 'grid' for layer '%s': expected [h, w] (two whole numbers from 1)",
+			   l->name ? l->name : "?");
+		l->grid_h = l->grid_w = 0;
+	}
+	if ((l->prefix_tokens_pos.line || l->nr_grid) && l->layout && strcmp(l->layout, "auto") &&
+	    strcmp(l->layout, "bnc"))
+		diag_error(d, l->prefix_tokens_pos.line ? l->prefix_tokens_pos : l->grid_pos,
+			   "layer '%s' has layout '%s': 'prefix_tokens' and 'grid' are for tokens (layout bnc)",
+			   l->name ? l->name : "?", l->layout);
+}
+
+
 static void check_models(struct experiment *e, struct diag *d)
 {
 	struct src_pos nowhere = { e->file, 0, 0 };
@@ -199,6 +244,7 @@ static void check_models(struct experiment *e, struct diag *d)
 				l->layout = xstrdup("auto");
 			else if (!exp_one_of(l->layout, exp_layouts, ARRAY_SIZE(exp_layouts)))
 				unknown_value(d, l->pos, "layout", l->layout, exp_layouts, ARRAY_SIZE(exp_layouts));
+			check_layer_tokens(d, l);
 			for (k = 0; k < j; k++)
 				if (m->layers[k].name && !strcmp(m->layers[k].name, l->name)) {
 					diag_error(d, l->pos, "duplicate layer name '%s' in model '%s'", l->name,

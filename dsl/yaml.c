@@ -357,7 +357,8 @@ static void split_scalar(struct yctx *c, yaml_node_t *v, struct exp_names *l)
 #define FIELDS(a) a, ARRAY_SIZE(a)
 
 /* a layer as a mapping's value {path, layout}, and as a list's item {name, path, layout} */
-static const struct section layer_value = { "layers", exp_layer_keys, 2, FIELDS(exp_layer_fields), NULL };
+static const struct section layer_value = { "layers", exp_layer_keys, ARRAY_SIZE(exp_layer_keys) - 1,
+					     FIELDS(exp_layer_fields), NULL };
 static const struct section layer_item = { "layers", FIELDS(exp_layer_keys), FIELDS(exp_layer_fields), NULL };
 
 static int cmp_layer(const void *a, const void *b)

@@ -482,7 +482,8 @@ static int explain_run(struct explain *e, const char *target_list, char **files,
 	if (parse_targets(e, target_list) < 0)
 		return -1;
 	e->grids = e->nr_utilities > 1 || e->nr_targets > 1 || (e->methods & (e->methods - 1));
-	if (model_split(&e->model, e->mo.layer, e->mo.layout, &e->split) < 0)
+	if (model_split(&e->model, e->mo.layer, e->mo.layout, &e->split) < 0 ||
+	    model_split_tokens(e->split, e->mo.layer, e->mo.prefix_tokens, e->mo.grid_h, e->mo.grid_w) < 0)
 		return -1;
 	if (e->methods & (1u << CAM_CAM))
 		e->fc = model_head_weight(&e->model);

@@ -394,7 +394,8 @@ static int group_pass_init(struct runner *r, struct group *grp)
 	/* the spec's layout was validated by experiment_validate; NULL is the default, auto */
 	error_last_reset();
 	if (model_layout_parse(el->layout ? el->layout : "auto", &layout) < 0 ||
-	    model_split(&r->model, el->path, layout, &grp->split) < 0) {
+	    model_split(&r->model, el->path, layout, &grp->split) < 0 ||
+	    model_split_tokens(grp->split, el->path, el->prefix_tokens, el->grid_h, el->grid_w) < 0) {
 		group_runs_fail(r, grp->runs, grp->nr, "cannot cut the model at the layer");
 		return -1;
 	}

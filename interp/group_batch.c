@@ -205,6 +205,11 @@ static int store_batch(struct runner *r, struct group_run *gr, size_t ng, const 
 					return runner_store_failure(r);
 		}
 		/* an interrupted run holds results: status and plan say partial, not pending */
+		if (!g->started && cam_pass_note(pass, g->mapper.passes) &&
+		    ((pass->hvp_zero && (g->mapper.passes & CAM_PASS_HVP) &&
+		      fprintf(stderr, "note: run %s: %s\n", g->pr->key, CAM_HVP_ZERO_NOTE) < 0) ||
+		     store_set_run_note(r->store, g->pr->key, cam_pass_note(pass, g->mapper.passes)) < 0))
+			return runner_store_failure(r);
 		if (!g->started && store_run_started(r->store, g->pr->key) < 0)
 			return runner_store_failure(r);
 	}

@@ -18,6 +18,7 @@ void modelopts_init(struct modelopts *o)
 	o->size = o->resize = -1;
 	o->batch = 8;
 	o->workers = -1;
+	o->prefix_tokens = -1;
 }
 
 int parse_count(const char *opt, const char *arg, long *out)
@@ -92,6 +93,13 @@ int modelopts_parse(struct modelopts *o, int opt, const char *arg)
 		return 1;
 	case OPT_LAYOUT:
 		return model_layout_parse(arg, &o->layout) < 0 ? -1 : 1;
+	case OPT_PREFIX_TOKENS:
+		if (parse_count("prefix-tokens", arg, &v) < 0)
+			return -1;
+		o->prefix_tokens = (int)v;
+		return 1;
+	case OPT_GRID:
+		return model_grid_parse(arg, &o->grid_h, &o->grid_w) < 0 ? -1 : 1;
 	case OPT_MEAN:
 	case OPT_STD:
 		if (parse_float3(arg, opt == OPT_MEAN ? o->mean : o->std) < 0)

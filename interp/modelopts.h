@@ -31,6 +31,8 @@ struct modelopts {
 	int channels_last;
 	const char *layer;     /* --layer (LAYEROPTS_LONG); NULL: not given */
 	enum ts_layout layout; /* --layout; default auto */
+	int prefix_tokens;     /* --prefix-tokens; -1: detect */
+	int grid_h, grid_w;    /* --grid; 0: infer */
 };
 
 #define MODELOPTS_HELP                                                                                  \
@@ -61,7 +63,10 @@ struct modelopts {
 	"                      features.28, Conv_1) or a name from the model's metadata (pre_gap)\n"  \
 	"  --layout K          how the layer lays out its output: bchw, bhwc (channels last, e.g.\n"  \
 	"                      Swin), bnc (a square grid of tokens); the default, auto, takes 3-D\n"  \
-	"                      outputs as tokens, LayerNorm outputs as channels-last, others as bchw\n"
+	"                      outputs as tokens, LayerNorm outputs as channels-last, others as bchw\n" \
+	"  --prefix-tokens N   tokens before the grid in a bnc layer (class, distillation, register\n" \
+	"                      tokens), left out of the map (default: detected, e.g. 1 for ViT)\n"   \
+	"  --grid HxW          the token grid (default: the input size over the patch size)\n"
 
 enum {
 	OPT_MODEL = 1000,
@@ -82,6 +87,8 @@ enum {
 	OPT_CHANNELS_LAST,
 	OPT_LAYER,
 	OPT_LAYOUT,
+	OPT_PREFIX_TOKENS,
+	OPT_GRID,
 	OPT_FIRST_COMMAND /* commands number their own options from here */
 };
 
@@ -97,10 +104,12 @@ enum {
 	{ "workers", required_argument, NULL, OPT_WORKERS },                                           \
 	{ "precision", required_argument, NULL, OPT_PRECISION },                                       \
 	{ "channels-last", no_argument, NULL, OPT_CHANNELS_LAST }
-#define LAYEROPTS_LONG                                        \
-	{ "layer", required_argument, NULL, OPT_LAYER },      \
-	{                                                     \
-		"layout", required_argument, NULL, OPT_LAYOUT \
+#define LAYEROPTS_LONG                                                         \
+	{ "layer", required_argument, NULL, OPT_LAYER },                       \
+	{ "layout", required_argument, NULL, OPT_LAYOUT },                     \
+	{ "prefix-tokens", required_argument, NULL, OPT_PREFIX_TOKENS },       \
+	{                                                                      \
+		"grid", required_argument, NULL, OPT_GRID                      \
 	}
 
 void modelopts_init(struct modelopts *o);

@@ -120,6 +120,7 @@ static void free_result(struct result *x)
 	free(x->target);
 	free(x->state);
 	free(x->precision);
+	free(x->note);
 	store_image_values_release(&x->images);
 }
 
@@ -216,6 +217,7 @@ int results_load(struct results *r, struct store *s)
 		x->layer_ord = ordinal(&layers, &nl, &al, ml.buf);
 		strbuf_release(&ml);
 		x->target_ord = ordinal(&targets, &nt, &at, x->target);
+		x->note = store_run_note(s, x->key);
 	}
 	free_seen(models, nm);
 	free_seen(layers, nl);

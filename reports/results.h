@@ -30,6 +30,7 @@ extern const struct metric_info extra_metric_info[RESULT_NR_EXTRA];
 struct result {
 	char *key, *model, *layer, *layer_path, *method, *utility, *target, *state;
 	char *precision; /* "fp32", or the run's other arithmetic ("bf16", "fp16", "tf32") */
+	char *note;	 /* store_run_note's, such as "hvp-zero"; NULL: none */
 	long n, nr_images; /* images averaged; images the run covers */
 	double v[METRIC_NR]; /* averages in [0, 1] (x100 in the tables); NAN: not computed */
 	double extra[RESULT_NR_EXTRA]; /* likewise, of extra_metric_info's metrics */

@@ -238,6 +238,30 @@ static void add_counts(struct strbuf *sb, const struct result *const *x, size_t 
 			    strcmp(x[i]->precision, "tf32") ? " (autocast)" : "");
 }
 
+/*
+ * Equal rows that theory predicts are no finding: where a run found the Hessian-vector product zero
+ * (the network is piecewise linear above the layer for the utility, pytorch-grad-cam issue #582),
+ * ShapleyCAM is GradCAM and its -H and -E forms are HiResCAM and GradCAM-E; at a layer that feeds only
+ * pooling and a linear head (cam_head_check's condition), SCIENCE.md's identities hold.
+ */
+static void add_theory_note(struct strbuf *sb, const struct result *const *x, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && !(x[i]->note && strstr(x[i]->note, "hvp-zero")); i++)
+		;
+	if (i < n)
+		strbuf_addstr(sb, " Note: the Hessian-vector product is zero here (the network is piecewise "
+				  "linear above the layer for this utility), so ShapleyCAM equals GradCAM "
+				  "(and ShapleyCAM-H, -E equal HiResCAM, GradCAM-E) by theory, not as a finding.");
+	for (i = 0; i < n && !(x[i]->note && strstr(x[i]->note, "linear-head")); i++)
+		;
+	if (i < n)
+		strbuf_addstr(sb, " Note: the layer feeds only pooling and a linear head, where the gradient is "
+				  "the same at every position: HiResCAM and XGradCAM equal GradCAM, and "
+				  "ShapleyCAM-H equals ShapleyCAM, by theory.");
+}
+
 static void add_setting(struct strbuf *sb, const struct result *x)
 {
 	strbuf_addf(sb, "%s, layer %s", x->model, x->layer);
@@ -280,6 +304,7 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 	for (i = 0; i < n && !results_is_baseline(x[i]->method); i++)
 		;
 	strbuf_addstr(&sb, i < n ? "; RandomCAM left out." : ".");
+	add_theory_note(&sb, x, n);
 	t->stats = st->on;
 	t->caption = strbuf_detach(&sb, NULL);
 	t->nr_keys = 1;

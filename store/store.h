@@ -343,4 +343,12 @@ void store_results_release(struct store_results *r);
 int store_each_image(struct store *s, const char *key, int (*fn)(const struct store_image *img, void *ud),
 		     void *ud);
 
+/*
+ * A note on run key that the report prints under its table, such as "hvp-zero" (the Hessian-vector
+ * product vanished: ShapleyCAM equals GradCAM there, by theory). Replaces an earlier note; kept in the
+ * outputs table. store_run_note returns it (caller frees) or NULL.
+ */
+int store_set_run_note(struct store *s, const char *key, const char *note);
+char *store_run_note(struct store *s, const char *key);
+
 #endif

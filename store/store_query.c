@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lib/error.h"
+#include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
 static char *column_dup(sqlite3_stmt *st, int i)
@@ -603,4 +604,28 @@ int store_each_metric_mean(struct store *s, int (*fn)(const char *key, const cha
 	}
 	sqlite3_finalize(st);
 	return ret;
+}
+
+/* Per-run notes: in outputs under "note:<run key>", so that no table changes. */
+
+int store_set_run_note(struct store *s, const char *key, const char *note)
+{
+	struct strbuf k = STRBUF_INIT;
+	int ret;
+
+	strbuf_addf(&k, "note:%s", key);
+	ret = store_set_output(s, k.buf, note);
+	strbuf_release(&k);
+	return ret;
+}
+
+char *store_run_note(struct store *s, const char *key)
+{
+	struct strbuf k = STRBUF_INIT;
+	char *v;
+
+	strbuf_addf(&k, "note:%s", key);
+	v = store_output_value(s, k.buf);
+	strbuf_release(&k);
+	return v;
 }

@@ -5,7 +5,8 @@ Usage:
     /usr/bin/python3 tools/export_models.py OUTDIR [--random] [NAME ...]
 
 Writes OUTDIR/<name>.pt for resnet18 resnet50 resnet101 resnet152 resnext50 vgg16 efficientnetb0
-mobilenetv2 (torchvision) and swint_t swint_s swint_b swint_l (timm >= 0.9, if installed). Pretrained
+mobilenetv2 (torchvision), vit_b_16 and swin_t (torchvision >= 0.13; only when named: the tests' token
+and channels-last networks) and swint_t swint_s swint_b swint_l (timm >= 0.9, if installed). Pretrained
 weights are the libraries' defaults (weights="DEFAULT", pretrained=True): torchvision takes them from the
 torch hub cache (~/.cache/torch/hub/checkpoints, $TORCH_HOME) and timm from the Hugging Face cache, and
 both download them when they are missing and a network is reachable. camlab itself never downloads
@@ -25,6 +26,9 @@ TORCHVISION = {
     "resnext50": "resnext50_32x4d", "vgg16": "vgg16", "efficientnetb0": "efficientnet_b0",
     "mobilenetv2": "mobilenet_v2",
 }
+# Transformers: layers encoder.layers.encoder_layer_11.ln_1 (tokens, a class token first: layout bnc),
+# features.7.1.norm1 and norm (channels last: bhwc). Only when named.
+TORCHVISION_EXTRA = {"vit_b_16": "vit_b_16", "swin_t": "swin_t"}
 TIMM = {
     "swint_t": "swin_tiny_patch4_window7_224", "swint_s": "swin_small_patch4_window7_224",
     "swint_b": "swin_base_patch4_window7_224", "swint_l": "swin_large_patch4_window7_224",
@@ -32,11 +36,19 @@ TIMM = {
 
 
 def build(name, random):
-    if name in TORCHVISION:
+    if name in TORCHVISION or name in TORCHVISION_EXTRA:
         import torchvision
-        ctor = getattr(torchvision.models, TORCHVISION[name])
+        ctor = getattr(torchvision.models, TORCHVISION.get(name) or TORCHVISION_EXTRA[name], None)
+        if ctor is None:
+            raise SystemExit("%s needs a newer torchvision than %s" % (name, torchvision.__version__))
         if random:
-            return ctor()
+            model = ctor()
+            # ViT's head starts at zero (a trained start), which makes every logit and gradient of a
+            # random export zero: give such heads random weights too.
+            for m in model.modules():
+                if isinstance(m, torch.nn.Linear) and not m.weight.any():
+                    torch.nn.init.normal_(m.weight, std=0.02)
+            return model
         try:
             return ctor(weights="DEFAULT")
         except TypeError:  # torchvision < 0.13
@@ -57,8 +69,9 @@ def main(argv):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
     for name in names:
-        if name not in TORCHVISION and name not in TIMM:
-            raise SystemExit("unknown model '%s'; known: %s" % (name, " ".join(list(TORCHVISION) + list(TIMM))))
+        known = list(TORCHVISION) + list(TORCHVISION_EXTRA) + list(TIMM)
+        if name not in known:
+            raise SystemExit("unknown model '%s'; known: %s" % (name, " ".join(known)))
         try:
             model = build(name, random).eval()
         except SystemExit:
@@ -66,8 +79,12 @@ def main(argv):
         except Exception as e:  # no cached weights and no network
             print("skipping %s: %s" % (name, str(e).splitlines()[0]), file=sys.stderr)
             continue
-        with torch.no_grad():
-            traced = torch.jit.trace(model, torch.randn(1, 3, 224, 224))
+        # With gradients off, nn.MultiheadAttention takes its fast path, a fused op
+        # (_native_multi_head_attention) that has no derivative: the transformers are traced with them on,
+        # and not checked (the checker's second trace runs without gradients, so takes the fast path).
+        slow = name in TORCHVISION_EXTRA
+        with torch.set_grad_enabled(slow):
+            traced = torch.jit.trace(model, torch.randn(1, 3, 224, 224), check_trace=not slow)
         path = os.path.join(out, name + ".pt")
         traced.save(path)
         print("wrote", path)

@@ -163,7 +163,8 @@ int main(int argc, char **argv)
 	} else if (modelopts_load(&mo, &m, &ds, argv + optind, argc - optind, &pp) < 0) {
 		return 1;
 	}
-	if (model_split(&m, mo.layer, mo.layout, &split) < 0)
+	if (model_split(&m, mo.layer, mo.layout, &split) < 0 ||
+	    model_split_tokens(split, mo.layer, mo.prefix_tokens, mo.grid_h, mo.grid_w) < 0)
 		return 1;
 	batch_source_init(&src, &ds, &pp, mo.device, mo.limit);
 	if (!raw && batch_next(&src, &b, ds.nr) <= 0)
