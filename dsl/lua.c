@@ -120,6 +120,34 @@ static int l_define(lua_State *L)
 }
 
 /* define = { methods = { name = "return function(A, G, HA) ... end" or function(A, G, HA) ... end } } */
+/*
+ * Lua strings may hold NUL bytes, which C strings cannot: a name would be cut there silently. Report each
+ * string key or value of the spec's table t that holds one (as the YAML front end does), at the call of
+ * experiment{}. The walk stops at SPEC_MAX_DEPTH, which also ends a table that holds itself.
+ */
+static void check_nul(struct lua_ctx *c, lua_State *L, int t, struct src_pos pos, int depth)
+{
+	int i;
+
+	if (depth > SPEC_MAX_DEPTH || !lua_checkstack(L, 4))
+		return;
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		for (i = -2; i <= -1; i++) {
+			size_t len;
+			const char *str;
+			if (lua_type(L, i) != LUA_TSTRING)
+				continue;
+			str = lua_tolstring(L, i, &len);
+			if (strlen(str) != len)
+				diag_error(c->d, pos, "a NUL character (\\0) in '%s...': strings cannot hold one", str);
+		}
+		if (lua_type(L, -1) == LUA_TTABLE)
+			check_nul(c, L, lua_gettop(L), pos, depth + 1);
+		lua_pop(L, 1);
+	}
+}
+
 static int l_experiment(lua_State *L)
 {
 	struct lua_ctx *c = ctx_of(L);
@@ -137,6 +165,7 @@ static int l_experiment(lua_State *L)
 		diag_error(c->d, lspec_pos_line(c, line), "experiment expects one table: experiment { name = ..., ... }");
 		return 0;
 	}
+	check_nul(c, L, 1, lspec_pos_line(c, line), 1);
 	lspec_convert_experiment(c, L, 1);
 	return 0;
 }

@@ -113,7 +113,17 @@ test_expect_success 'a NUL in a quoted string and control characters in names ar
 	EOS
 	cat $TMP/ctl.lua &&
 	test_must_fail $CAMLAB check $TMP/ctl.lua 2>$TMP/err && cat $TMP/err &&
-	test_grep \"ctl.lua:2:3: error: bad experiment name 'ok...': it holds a control character \\(byte 0x0a\\)\" $TMP/err
+	test_grep \"ctl.lua:2:3: error: bad experiment name 'ok...': it holds a control character \\(byte 0x0a\\)\" $TMP/err &&
+	cat >$TMP/nul.lua <<-EOS &&
+	experiment {
+	  name = \"ab\\\\0cd\",
+	  models = { { name = \"m\", file = \"$PWD/experiments/models/fashion_mnist_cnn.pt\", layers = \"features.block5\" } },
+	  data = \"/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz\",
+	}
+	EOS
+	cat $TMP/nul.lua &&
+	test_must_fail $CAMLAB check $TMP/nul.lua 2>$TMP/err && cat $TMP/err &&
+	test_grep \"nul.lua:1:1: error: a NUL character \\(.0\\) in 'ab...': strings cannot hold one\" $TMP/err
 "
 
 test_expect_success '200 random mutations of a valid spec: no crash' "
