@@ -206,6 +206,10 @@ static const struct object outputs = { exp_output_keys,	  ARRAY_SIZE(exp_output_
 				       exp_output_fields, ARRAY_SIZE(exp_output_fields),
 				       outputs_section,	  NULL };
 
+static const struct object statistics = { exp_statistics_keys,	ARRAY_SIZE(exp_statistics_keys),
+					   exp_statistics_fields, ARRAY_SIZE(exp_statistics_fields),
+					   NULL,		  NULL };
+
 /* null is allowed where yaml.c lets a section be empty */
 static void maybe(struct strbuf *sb, const struct object *o)
 {
@@ -238,6 +242,9 @@ static void top_section(struct strbuf *sb, int id)
 		break;
 	case T_OUTPUTS:
 		maybe(sb, &outputs);
+		break;
+	case T_STATISTICS:
+		maybe(sb, &statistics);
 		break;
 	}
 }
