@@ -369,7 +369,7 @@ int cmd_init(int argc, char **argv)
 	/* the spec may be anywhere: name the model by its absolute path */
 	if (!(model_path = realpath(model_arg, NULL))) {
 		error("cannot read model '%s': %s%s", model_arg, strerror(errno),
-		      model_arg == (const char *)SHIPPED_MODEL ? " (give one with --model FILE)" : "");
+		      !strcmp(model_arg, SHIPPED_MODEL) ? " (give one with --model FILE)" : "");
 		strbuf_release(&file);
 		return 1;
 	}
