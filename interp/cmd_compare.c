@@ -5,12 +5,12 @@
  */
 #include "interp/commands.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "interp/tabular.h"
 #include "lib/error.h"
@@ -36,7 +36,8 @@ static const char compare_usage[] =
 	"\n"
 	"  --where F=V,...  only runs whose field F (model, layer, method, utility, target, state) is V\n"
 	"                   (on either side; as camlab results --where)\n"
-	"  --metrics LIST   the metrics compared, such as ad,coh, or all (default: those the runs have)\n"
+	"  --metrics LIST   the metrics compared, such as ad,coh,road, or all (default: those the runs\n"
+	"                   have)\n"
 	"  --format F       markdown (default), csv or json\n"
 	"\n"
 	"Reads results.sqlite read-only. A line on stderr counts the pairs. Exit status: 0, 1 if a side has "
@@ -109,10 +110,12 @@ static int same_run(const struct store_run_result *a, const struct store_run_res
 }
 
 /* One row: a and b may each be NULL (a run one side lacks), not both. */
-static void row(struct tab *t, const struct store_run_result *a, const struct store_run_result *b, const int *want)
+static void row(struct tab *t, const struct store_run_result *a, const struct store_run_result *b,
+		const struct tab_metrics *tm)
 {
 	const struct store_run_result *r = a ? a : b;
-	int f, m;
+	size_t m;
+	int f;
 
 	for (f = 0; f < TAB_STATE; f++)
 		tab_str(t, tab_field_value(r, (enum tab_field)f));
@@ -128,9 +131,9 @@ static void row(struct tab *t, const struct store_run_result *a, const struct st
 		tab_int(t, b->n);
 	else
 		tab_str(t, NULL);
-	for (m = 0; m < TAB_NR_METRICS; m++) {
-		double x = a ? tab_metric(a, m) : NAN, y = b ? tab_metric(b, m) : NAN;
-		if (!want[m])
+	for (m = 0; m < tm->nr; m++) {
+		double x = a ? tab_metric(a, tm, m) : NAN, y = b ? tab_metric(b, tm, m) : NAN;
+		if (!tm->want[m])
 			continue;
 		tab_num(t, x);
 		tab_num(t, y);
@@ -139,98 +142,76 @@ static void row(struct tab *t, const struct store_run_result *a, const struct st
 	tab_row_end(t);
 }
 
-int cmd_compare(int argc, char **argv)
+/* The sides from the operands: A B, or A alone for A@-1 against A. 0, or 2 after a usage error. */
+static int sides_parse(struct side *A, struct side *B, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "where", required_argument, NULL, 'w' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "metrics", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static const char *const fixed[] = { "model",	    "layer",   "method",  "utility", "target", "in",
-					     "same_config", "state_a", "state_b", "n_a",     "n_b" };
-	struct tab_where where = TAB_WHERE_INIT;
-	struct side A = { 0 }, B = { 0 };
-	enum tab_format fmt = TAB_MARKDOWN;
-	int opt, want[TAB_NR_METRICS], status = 1, m, metrics_given = 0;
-	long both = 0, same = 0, only_a = 0, only_b = 0;
-	struct strbuf names = STRBUF_INIT;
-	const char *cols[64];
-	char *colnames[3 * TAB_NR_METRICS];
-	size_t nr_cols = 0, nr_names = 0, i, j;
-	struct tab t;
-
-	memset(want, 0, sizeof(want));
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			fputs(compare_usage, stdout);
-			tab_where_release(&where);
-			return 0;
-		case 'w':
-			if (tab_where_add(&where, optarg) < 0)
-				goto usage;
-			break;
-		case 'f':
-			if (tab_format_parse(optarg, &fmt) < 0)
-				goto usage;
-			break;
-		case 'm':
-			if (tab_metrics_parse(optarg, want) < 0)
-				goto usage;
-			metrics_given = 1;
-			break;
-		default:
-			fprintf(stderr, "camlab compare: unknown option '%s'\n\n%s",
-				commands_bad_option(argv), compare_usage);
-			tab_where_release(&where);
-			return 2;
-		}
-	}
 	if (argc - optind == 1) {
-		side_parse(&A, argv[optind], "-1");
-		side_parse(&B, argv[optind], NULL);
-		if (B.spec) { /* DIR@ID alone: which version would it be compared with? */
-			fprintf(stderr, "camlab compare: give B beside '%s'\n\n%s", argv[optind],
-				compare_usage);
-			side_release(&A);
-			side_release(&B);
-			tab_where_release(&where);
+		side_parse(A, argv[optind], "-1");
+		side_parse(B, argv[optind], NULL);
+		if (B->spec) { /* DIR@ID alone: which version would it be compared with? */
+			fprintf(stderr, "camlab compare: give B beside '%s'\n\n%s", argv[optind], compare_usage);
 			return 2;
 		}
 	} else if (argc - optind == 2) {
-		side_parse(&A, argv[optind], NULL);
-		side_parse(&B, argv[optind + 1], NULL);
+		side_parse(A, argv[optind], NULL);
+		side_parse(B, argv[optind + 1], NULL);
 	} else {
 		fputs(compare_usage, stderr);
-		tab_where_release(&where);
 		return 2;
 	}
-	if (side_load(&A) < 0 || side_load(&B) < 0)
-		goto out;
-	if (!metrics_given) {
-		tab_metrics_present(&A.res, &where, want);
-		tab_metrics_present(&B.res, &where, want);
-	}
+	return 0;
+}
+
+/* The fixed columns, then for each metric wanted its value in A, in B and the difference. */
+static size_t columns(const char **cols, struct strbuf *names, const struct tab_metrics *tm)
+{
+	static const char *const fixed[] = { "model",	    "layer",   "method",  "utility", "target", "in",
+					     "same_config", "state_a", "state_b", "n_a",     "n_b" };
+	static const char *const suffix[3] = { "_a", "_b", "_diff" };
+	size_t nr = 0, i, m, k;
 
 	for (i = 0; i < ARRAY_SIZE(fixed); i++)
-		cols[nr_cols++] = fixed[i];
-	for (m = 0; m < TAB_NR_METRICS; m++) {
-		static const char *const suffix[3] = { "_a", "_b", "_diff" };
-		int k;
-		if (!want[m])
-			continue;
-		for (k = 0; k < 3; k++) {
-			strbuf_reset(&names);
-			strbuf_addf(&names, "%s%s", tab_metric_names[m], suffix[k]);
-			colnames[nr_names] = xstrdup(names.buf);
-			cols[nr_cols++] = colnames[nr_names++];
-		}
+		cols[nr++] = fixed[i];
+	/* the names are NUL-separated in one buffer, which does not move once it is filled */
+	for (m = 0; m < tm->nr; m++)
+		for (k = 0; tm->want[m] && k < 3; k++)
+			strbuf_addf(names, "%s%s%c", tm->names[m], suffix[k], '\0');
+	for (i = 0; i < names->len; i += strlen(names->buf + i) + 1)
+		cols[nr++] = names->buf + i;
+	return nr;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	struct side A = { 0 }, B = { 0 };
+	int status = 1;
+	long both = 0, same = 0, only_a = 0, only_b = 0;
+	struct strbuf names = STRBUF_INIT;
+	struct tab_metrics tm;
+	struct tab_options o;
+	const char **cols = NULL;
+	size_t i, j;
+	struct tab t;
+
+	if ((status = tab_options_parse(&o, argc, argv, "compare", compare_usage, 0)) >= 0)
+		return status;
+	tab_metrics_init(&tm);
+	if ((status = sides_parse(&A, &B, argc, argv)))
+		goto out;
+	status = 1;
+	if (side_load(&A) < 0 || side_load(&B) < 0)
+		goto out;
+	tab_metrics_collect(&tm, &A.res);
+	tab_metrics_collect(&tm, &B.res);
+	if (o.metrics) {
+		tab_metrics_choose(&tm, o.metrics); /* checked by tab_options_parse */
+	} else {
+		tab_metrics_present(&tm, &A.res, &o.where);
+		tab_metrics_present(&tm, &B.res, &o.where);
 	}
-	tab_begin(&t, stdout, fmt, cols, nr_cols);
+
+	cols = xcalloc(16 + 3 * tm.nr, sizeof(*cols));
+	tab_begin(&t, stdout, o.fmt, cols, columns(cols, &names, &tm));
 	/* A's runs in its grid order, each with its first match in B (a version has each run once) */
 	for (i = 0; i < A.res.nr; i++) {
 		const struct store_run_result *a = &A.res.runs[i], *b = NULL;
@@ -240,7 +221,7 @@ int cmd_compare(int argc, char **argv)
 				b = &B.res.runs[j];
 				break;
 			}
-		if (!tab_where_match(&where, a) && !(b && tab_where_match(&where, b)))
+		if (!tab_where_match(&o.where, a) && !(b && tab_where_match(&o.where, b)))
 			continue;
 		if (b) {
 			B.paired[j] = 1;
@@ -249,27 +230,23 @@ int cmd_compare(int argc, char **argv)
 		} else {
 			only_a++;
 		}
-		row(&t, a, b, want);
+		row(&t, a, b, &tm);
 	}
 	for (j = 0; j < B.res.nr; j++) {
-		if (B.paired[j] || !tab_where_match(&where, &B.res.runs[j]))
+		if (B.paired[j] || !tab_where_match(&o.where, &B.res.runs[j]))
 			continue;
 		only_b++;
-		row(&t, NULL, &B.res.runs[j], want);
+		row(&t, NULL, &B.res.runs[j], &tm);
 	}
 	status = tab_end(&t) < 0;
 	fprintf(stderr, "%ld %s in both (%ld with the same configuration), %ld only in A, %ld only in B\n",
 		both, both == 1 ? "run" : "runs", same, only_a, only_b);
 out:
-	for (i = 0; i < nr_names; i++)
-		free(colnames[i]);
+	free(cols);
 	strbuf_release(&names);
+	tab_metrics_release(&tm);
 	side_release(&A);
 	side_release(&B);
-	tab_where_release(&where);
+	tab_options_release(&o);
 	return status;
-usage:
-	fprintf(stderr, "\n%s", compare_usage);
-	tab_where_release(&where);
-	return 2;
 }

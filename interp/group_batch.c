@@ -190,7 +190,7 @@ static int store_batch(struct runner *r, struct group_run *gr, size_t ng, const 
 			size_t idx = b->items[i];
 			struct store_image img = { (long)idx, r->ds.items[idx].path, b->labels[i], pass->classes[i],
 						   rk[i].ad, rk[i].coh, rk[i].com, rk[i].ic, rk[i].add,
-						   rk[i].y, rk[i].o, rk[i].d };
+						   rk[i].y, rk[i].o, rk[i].d, NULL, 0 };
 			if (g->done[idx])
 				continue;
 			if (store_put_image(r->store, g->pr->key, &img) < 0)

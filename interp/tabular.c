@@ -5,10 +5,13 @@
 #include "interp/tabular.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cam/metrics.h"
+#include "interp/commands.h"
 #include "lib/error.h"
 #include "lib/quote.h"
 #include "lib/suggest.h"
@@ -255,20 +258,95 @@ void tab_where_release(struct tab_where *w)
 	memset(w, 0, sizeof(*w));
 }
 
-const char *const tab_metric_names[TAB_NR_METRICS] = { "ad", "coh", "com", "adcc", "ic", "add" };
+/* The paper's metrics, as the aggregates table holds them */
+static const char *const paper_metrics[] = { "ad", "coh", "com", "adcc", "ic", "add" };
+enum { NR_PAPER = 6 };
 
-double tab_metric(const struct store_run_result *r, int m)
+static size_t metric_index(const struct tab_metrics *tm, const char *name)
 {
-	const double v[TAB_NR_METRICS] = { r->ad, r->coh, r->com, r->adcc, r->ic, r->add };
-	return v[m];
+	size_t m;
+	for (m = 0; m < tm->nr && strcmp(tm->names[m], name); m++)
+		;
+	return m;
 }
 
-int tab_metrics_parse(const char *arg, int want[TAB_NR_METRICS])
+static void metric_add(struct tab_metrics *tm, const char *name)
+{
+	size_t old = tm->alloc;
+
+	if (metric_index(tm, name) < tm->nr)
+		return;
+	ALLOC_GROW(tm->names, tm->nr + 1, tm->alloc);
+	if (tm->alloc != old) {
+		tm->want = xrealloc(tm->want, tm->alloc);
+		memset(tm->want + old, 0, tm->alloc - old);
+	}
+	tm->names[tm->nr++] = xstrdup(name);
+}
+
+void tab_metrics_init(struct tab_metrics *tm)
+{
+	size_t i;
+
+	memset(tm, 0, sizeof(*tm));
+	for (i = 0; i < NR_PAPER; i++)
+		metric_add(tm, paper_metrics[i]);
+	for (i = 0; i < METRIC_NR_EXTRA; i++)
+		metric_add(tm, metric_extra_names[i]);
+}
+
+void tab_metrics_release(struct tab_metrics *tm)
+{
+	size_t i;
+
+	for (i = 0; i < tm->nr; i++)
+		free(tm->names[i]);
+	free(tm->names);
+	free(tm->want);
+	memset(tm, 0, sizeof(*tm));
+}
+
+void tab_metrics_collect(struct tab_metrics *tm, const struct store_results *res)
+{
+	size_t i, j;
+
+	for (i = 0; i < res->nr; i++)
+		for (j = 0; j < res->runs[i].nr_extra; j++)
+			metric_add(tm, res->runs[i].extra[j].name);
+}
+
+double tab_metric(const struct store_run_result *r, const struct tab_metrics *tm, size_t m)
+{
+	const double v[NR_PAPER] = { r->ad, r->coh, r->com, r->adcc, r->ic, r->add };
+	size_t i;
+
+	if (m < NR_PAPER)
+		return v[m];
+	for (i = 0; i < r->nr_extra; i++)
+		if (!strcmp(r->extra[i].name, tm->names[m]))
+			return r->extra[i].value;
+	return NAN;
+}
+
+double tab_image_metric(const struct store_image *img, const struct tab_metrics *tm, size_t m)
+{
+	const double v[NR_PAPER] = { img->ad, img->coh, img->com, NAN, img->ic, img->add };
+	size_t i;
+
+	if (m < NR_PAPER)
+		return v[m];
+	for (i = 0; i < img->nr_extra; i++)
+		if (!strcmp(img->extra[i].name, tm->names[m]))
+			return img->extra[i].value;
+	return NAN;
+}
+
+int tab_metrics_choose(struct tab_metrics *tm, const char *arg)
 {
 	const char *p = arg;
-	int m;
+	size_t m;
 
-	memset(want, 0, TAB_NR_METRICS * sizeof(*want));
+	memset(tm->want, 0, tm->nr);
 	while (*p) {
 		const char *end = strchr(p, ','), *near[1];
 		char *name;
@@ -277,28 +355,101 @@ int tab_metrics_parse(const char *arg, int want[TAB_NR_METRICS])
 			end = p + strlen(p);
 		name = xstrndup(p, (size_t)(end - p));
 		if (!strcmp(name, "all")) {
-			for (m = 0; m < TAB_NR_METRICS; m++)
-				want[m] = 1;
+			memset(tm->want, 1, tm->nr);
+		} else if ((m = metric_index(tm, name)) < tm->nr) {
+			tm->want[m] = 1;
 		} else {
-			for (m = 0; m < TAB_NR_METRICS && strcmp(name, tab_metric_names[m]); m++)
-				;
-			if (m == TAB_NR_METRICS) {
-				if (suggest_nearest(name, tab_metric_names, TAB_NR_METRICS, near, 1))
-					error("--metrics: unknown metric '%s'; did you mean '%s'?", name,
-					      near[0]);
-				else
-					error("--metrics: unknown metric '%s' (ad, coh, com, adcc, ic, add "
-					      "or all)",
-					      name);
-				free(name);
-				return -1;
-			}
-			want[m] = 1;
+			if (suggest_nearest(name, (const char *const *)tm->names, tm->nr, near, 1))
+				error("--metrics: unknown metric '%s'; did you mean '%s'?", name, near[0]);
+			else
+				error("--metrics: unknown metric '%s' (ad, coh, com, adcc, ic, add, road, ... or "
+				      "all)",
+				      name);
+			free(name);
+			return -1;
 		}
 		free(name);
 		p = *end ? end + 1 : end;
 	}
 	return 0;
+}
+
+void tab_metrics_present(struct tab_metrics *tm, const struct store_results *res, const struct tab_where *w)
+{
+	size_t i, m;
+
+	for (i = 0; i < res->nr; i++)
+		for (m = 0; m < tm->nr; m++)
+			if (tab_where_match(w, &res->runs[i]) && isfinite(tab_metric(&res->runs[i], tm, m)))
+				tm->want[m] = 1;
+}
+
+int tab_options_parse(struct tab_options *o, int argc, char **argv, const char *name, const char *usage,
+		      int with_results)
+{
+	/* --spec and --images are results' alone */
+	static const struct option longopts[] = {
+		{ "where", required_argument, NULL, 'w' }, { "format", required_argument, NULL, 'f' },
+		{ "metrics", required_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },
+		{ "spec", required_argument, NULL, 's' },	 { "images", no_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option compare_longopts[] = {
+		{ "where", required_argument, NULL, 'w' }, { "format", required_argument, NULL, 'f' },
+		{ "metrics", required_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tab_metrics check;
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", with_results ? longopts : compare_longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			fputs(usage, stdout);
+			tab_options_release(o);
+			return 0;
+		case 'w':
+			if (tab_where_add(&o->where, optarg) < 0)
+				goto usage;
+			break;
+		case 'f':
+			if (tab_format_parse(optarg, &o->fmt) < 0)
+				goto usage;
+			break;
+		case 'm':
+			tab_metrics_init(&check);
+			opt = tab_metrics_choose(&check, optarg);
+			tab_metrics_release(&check);
+			if (opt < 0)
+				goto usage;
+			o->metrics = optarg;
+			break;
+		case 's':
+			o->spec = optarg;
+			break;
+		case 'i':
+			o->images = 1;
+			break;
+		default:
+			fprintf(stderr, "camlab %s: unknown option '%s'\n\n%s", name, commands_bad_option(argv),
+				usage);
+			tab_options_release(o);
+			return 2;
+		}
+	}
+	return -1;
+usage:
+	fprintf(stderr, "\n%s", usage);
+	tab_options_release(o);
+	return 2;
+}
+
+void tab_options_release(struct tab_options *o)
+{
+	tab_where_release(&o->where);
 }
 
 long tab_spec_id(struct store *s, const char *dir, const char *which)
@@ -342,15 +493,4 @@ long tab_spec_id(struct store *s, const char *dir, const char *which)
 	}
 	free(ids);
 	return want;
-}
-
-void tab_metrics_present(const struct store_results *res, const struct tab_where *w, int want[TAB_NR_METRICS])
-{
-	size_t i;
-	int m;
-
-	for (i = 0; i < res->nr; i++)
-		for (m = 0; m < TAB_NR_METRICS; m++)
-			if (tab_where_match(w, &res->runs[i]) && isfinite(tab_metric(&res->runs[i], m)))
-				want[m] = 1;
 }

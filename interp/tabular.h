@@ -13,6 +13,7 @@
 
 struct store;
 struct store_run_result;
+struct store_image;
 struct store_results;
 
 enum tab_format { TAB_MARKDOWN, TAB_CSV, TAB_JSON };
@@ -73,22 +74,55 @@ int tab_where_match(const struct tab_where *w, const struct store_run_result *r)
 const char *tab_field_value(const struct store_run_result *r, enum tab_field f);
 void tab_where_release(struct tab_where *w);
 
-/* The aggregate metrics a run has, in the report's order: ad, coh, com, adcc, ic, add. */
-#define TAB_NR_METRICS 6
-extern const char *const tab_metric_names[TAB_NR_METRICS];
-double tab_metric(const struct store_run_result *r, int m);
 /*
- * --metrics "ad,coh": want[m] = 1 for each metric named (want[] zeroed first); "all" is every one.
+ * The metric columns: the paper's six (ad, coh, com, adcc, ic, add), the others camlab computes (road,
+ * arcc, insertion, ... as cam/metrics.h names them) and any other name the databases hold, each wanted
+ * or not. tab_metrics_init knows the first two groups; tab_metrics_collect adds the third.
+ */
+struct tab_metrics {
+	char **names;
+	unsigned char *want;
+	size_t nr, alloc;
+};
+
+void tab_metrics_init(struct tab_metrics *tm);
+void tab_metrics_release(struct tab_metrics *tm);
+/* Add the names of the metrics the runs of res have that tm does not know yet. */
+void tab_metrics_collect(struct tab_metrics *tm, const struct store_results *res);
+/*
+ * --metrics "ad,road": want each metric named (none other); "all" is every one tm knows.
  * 0, or -1 after an error with the nearest name.
  */
-int tab_metrics_parse(const char *arg, int want[TAB_NR_METRICS]);
+int tab_metrics_choose(struct tab_metrics *tm, const char *arg);
+/*
+ * Want each metric that a run of res that w matches has a value of: the default columns, which leave
+ * out the metrics a spec did not ask for.
+ */
+void tab_metrics_present(struct tab_metrics *tm, const struct store_results *res, const struct tab_where *w);
+/* Metric m of tm: a run's aggregate, or one image's value (adcc has none per image); NAN: none. */
+double tab_metric(const struct store_run_result *r, const struct tab_metrics *tm, size_t m);
+double tab_image_metric(const struct store_image *img, const struct tab_metrics *tm, size_t m);
 
 /*
- * Set want[m] for each metric that a run of res that w matches has a value of: the default columns,
- * which leave out the metrics a spec did not ask for.
+ * The options `camlab results` and `camlab compare` share: --where, --format, --metrics, --help, and
+ * for results also --spec and --images (with_results).
  */
-void tab_metrics_present(const struct store_results *res, const struct tab_where *w,
-			 int want[TAB_NR_METRICS]);
+struct tab_options {
+	struct tab_where where;
+	enum tab_format fmt;
+	const char *metrics; /* --metrics as given (checked), or NULL */
+	const char *spec;
+	int images;
+};
+
+/*
+ * Parse the options of `camlab name` into o (zeroed first), printing usage after --help (to stdout) or
+ * a usage error (to stderr). Returns -1 to go on, optind at the first operand; else the exit status
+ * (0 after --help, 2 after a usage error), with o released.
+ */
+int tab_options_parse(struct tab_options *o, int argc, char **argv, const char *name, const char *usage,
+		      int with_results);
+void tab_options_release(struct tab_options *o);
 
 /*
  * The spec version which names in the results database s of the folder dir: a recorded id ("3"), or

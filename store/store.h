@@ -62,11 +62,20 @@ struct store_run {
 	long nr_images;
 };
 
+/* A value of a metric beyond the paper's six (the image_metrics table), by its column name. */
+struct store_metric_value {
+	char *name;
+	double value; /* NAN: not computed */
+};
+
 struct store_image {
 	long idx;
 	const char *path;
 	long label, cls;
 	double ad, coh, com, ic, add, y, o, d; /* NAN: not computed (stored as NULL) */
+	/* store_each_image: the image's other metrics, by name (borrowed); writers leave them empty */
+	const struct store_metric_value *extra;
+	size_t nr_extra;
 };
 
 /* Open (creating if needed) DIR/results.sqlite. Returns NULL after an error naming the file. */
@@ -311,6 +320,8 @@ struct store_run_result {
 	long nr_images; /* images the run covers */
 	long n;		/* images in its aggregate; 0 when it has none yet */
 	double ad, coh, com, adcc, ic, add; /* the aggregate; NAN where there is none */
+	struct store_metric_value *extra;   /* the means of its other metrics (road, ...), by name */
+	size_t nr_extra;
 };
 
 struct store_results {

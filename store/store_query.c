@@ -480,6 +480,57 @@ long store_selection_size(struct store *s)
 
 /* End of the queries of the report */
 
+/* Append (name, value) to a metric list; name is copied. */
+static void metric_value_add(struct store_metric_value **v, size_t *nr, size_t *alloc, const char *name,
+			     double value)
+{
+	ALLOC_GROW(*v, *nr + 1, *alloc);
+	(*v)[*nr].name = xstrdup(name);
+	(*v)[(*nr)++].value = value;
+}
+
+static void metric_values_free(struct store_metric_value *v, size_t nr)
+{
+	size_t i;
+	for (i = 0; i < nr; i++)
+		free(v[i].name);
+	free(v);
+}
+
+/* The means of each run's image_metrics, by name in name order, into r's runs (loaded, in key order too). */
+static int load_extra_means(struct store_results *r, struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i, *alloc = xcalloc(r->nr + 1, sizeof(*alloc));
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT m.run_key, m.name, avg(m.value) FROM image_metrics m"
+			       " JOIN spec_runs p ON p.run_key = m.run_key WHERE p.spec_id = ?1"
+			       " GROUP BY 1, 2 ORDER BY 1, 2",
+			       -1, &st, NULL) != SQLITE_OK) {
+		free(alloc);
+		return sql_error(s, "reading the runs' metrics");
+	}
+	sqlite3_bind_int64(st, 1, r->spec_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+
+		if (!key || !name)
+			continue;
+		for (i = 0; i < r->nr; i++)
+			if (!strcmp(r->runs[i].key, key))
+				metric_value_add(&r->runs[i].extra, &r->runs[i].nr_extra, &alloc[i], name,
+						 column_real(st, 2));
+	}
+	sqlite3_finalize(st);
+	free(alloc);
+	if (rc != SQLITE_DONE)
+		return sql_error(s, "reading the runs' metrics");
+	return 0;
+}
+
 int store_results_load(struct store_results *r, struct store *s, long spec_id)
 {
 	sqlite3_stmt *st = NULL;
@@ -520,10 +571,13 @@ int store_results_load(struct store_results *r, struct store *s, long spec_id)
 	if (rc != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
+	if (load_extra_means(r, s) < 0)
+		goto fail_extra;
 	return 0;
 fail:
 	sql_error(s, "reading the runs");
 	sqlite3_finalize(st);
+fail_extra:
 	store_results_release(r);
 	return -1;
 }
@@ -541,23 +595,64 @@ void store_results_release(struct store_results *r)
 		free(x->utility);
 		free(x->target);
 		free(x->state);
+		metric_values_free(x->extra, x->nr_extra);
 	}
 	free(r->runs);
 	*r = (struct store_results)STORE_RESULTS_INIT;
 }
 
+/* One image's extra metrics, read from ex (rows idx, name, value in idx order) as the images walk on. */
+struct image_extras {
+	struct store_metric_value *v;
+	size_t nr, alloc;
+	int pending; /* ex holds a row not yet taken */
+};
+
+static int image_extra(struct store *s, sqlite3_stmt *ex, long idx, struct image_extras *x)
+{
+	int rc = SQLITE_ROW;
+	size_t i;
+
+	for (i = 0; i < x->nr; i++)
+		free(x->v[i].name);
+	x->nr = 0;
+	while (x->pending || (rc = sqlite3_step(ex)) == SQLITE_ROW) {
+		long at = (long)sqlite3_column_int64(ex, 0);
+		const char *name = (const char *)sqlite3_column_text(ex, 1);
+
+		x->pending = 1;
+		if (at > idx)
+			return 0;
+		x->pending = 0;
+		if (at == idx && name)
+			metric_value_add(&x->v, &x->nr, &x->alloc, name, column_real(ex, 2));
+	}
+	x->pending = 0;
+	if (rc != SQLITE_DONE)
+		return sql_error(s, "reading the images' metrics");
+	return 0;
+}
+
 int store_each_image(struct store *s, const char *key, int (*fn)(const struct store_image *img, void *ud),
 		     void *ud)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *ex = NULL;
+	struct image_extras extra = { NULL, 0, 0, 0 };
 	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT idx, name, value FROM image_metrics WHERE run_key = ?1 ORDER BY idx, name", -1,
+			       &ex, NULL) != SQLITE_OK)
+		ex = NULL; /* a database from before the table: no extra values */
+	else
+		sqlite3_bind_text(ex, 1, key, -1, SQLITE_STATIC);
 
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT idx, path, label, class, ad, coh, com, ic, add_, y, o, d FROM images"
 			       " WHERE run_key = ?1 ORDER BY idx",
 			       -1, &st, NULL) != SQLITE_OK) {
-		sql_error(s, "reading the images");
-		return -1;
+		sqlite3_finalize(ex);
+		return sql_error(s, "reading the images");
 	}
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -576,6 +671,12 @@ int store_each_image(struct store *s, const char *key, int (*fn)(const struct st
 		img.y = column_real(st, 9);
 		img.o = column_real(st, 10);
 		img.d = column_real(st, 11);
+		img.extra = NULL;
+		img.nr_extra = 0;
+		if (ex && (ret = image_extra(s, ex, img.idx, &extra)) < 0)
+			break;
+		img.extra = extra.v;
+		img.nr_extra = extra.nr;
 		if ((ret = fn(&img, ud)))
 			break;
 	}
@@ -584,6 +685,8 @@ int store_each_image(struct store *s, const char *key, int (*fn)(const struct st
 		ret = -1;
 	}
 	sqlite3_finalize(st);
+	sqlite3_finalize(ex);
+	metric_values_free(extra.v, extra.nr);
 	return ret;
 }
 

@@ -108,7 +108,7 @@ for r in rows:
 
 test_expect_success '--metrics picks the columns' "
 	$CAMLAB results --format csv --metrics coh $TMP/out | head -n 1 | test_grep ',n,coh\$' /dev/stdin &&
-	$CAMLAB results --format csv --metrics all $TMP/out | head -n 1 | test_grep ',ad,coh,com,adcc,ic,add\$' /dev/stdin
+	$CAMLAB results --format csv --metrics all $TMP/out | head -n 1 | test_grep ',ad,coh,com,adcc,ic,add,road,' /dev/stdin
 "
 
 test_expect_success 'a write-protected folder: read-only, nothing written' "
