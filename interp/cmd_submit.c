@@ -250,92 +250,69 @@ static void warn_idle(const struct experiment *e, const struct submit_opts *so)
 	dataset_release(&ds);
 }
 
-static int submit(const struct experiment *e, struct submit_opts *so)
+/* The array task's script: one shard, its log one per attempt (%A: the array's job id). */
+static int shard_script(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *dir,
+			const char *cwd, const char *exe, const char *spec, int gpus)
 {
-	struct strbuf dir = STRBUF_INIT, shard = STRBUF_INIT, merge = STRBUF_INIT, cmd = STRBUF_INIT;
-	struct strbuf arr = STRBUF_INIT, opt = STRBUF_INIT, log = STRBUF_INIT;
-	struct strbuf shard_path = STRBUF_INIT, merge_path = STRBUF_INIT;
-	char *exe = self_path(), *spec = realpath(e->file, NULL), *out = NULL, *cwd = getcwd(NULL, 0);
-	char *job = NULL, *merge_job = NULL;
-	unsigned char *want = NULL;
-	int gpus = so->gpus, ret = 1, k;
-	const char *name = e->name ? e->name : "experiment";
+	struct strbuf log = STRBUF_INIT;
+	int ret = -1;
 
-	if (!exe || !spec || !cwd) {
-		error("cannot find camlab's own path or the spec's");
-		goto out;
-	}
-	if (gpus < 0)
-		gpus = e->device && !strncmp(e->device, "cuda", 4) ? 1 : 0;
-	out = realpath(e->output, NULL);
-	if (!out) {
-		if (mkdir_p(e->output) < 0 || !(out = realpath(e->output, NULL))) {
-			error("cannot create the output folder %s", e->output);
-			goto out;
-		}
-	}
-	if (shard_count(so, out) < 0)
-		goto out;
-	want = xcalloc((size_t)so->tasks, 1);
-	if (array_spec(so, &arr, want) < 0)
-		goto out;
-	if (!so->only)
-		warn_idle(e, so);
-	strbuf_addf(&dir, "%s/slurm", out);
-	if (mkdir_p(dir.buf) < 0)
-		goto out;
-
-	strbuf_addf(&shard_path, "%s/shard.sbatch", dir.buf);
-	strbuf_addf(&merge_path, "%s/merge.sbatch", dir.buf);
-
-	/* the array task: one shard, its log one per attempt (%A: the array's job id) */
-	if (log_pattern(&log, dir.buf, "shard-%a.%A.log") < 0 || header(&shard, so, name, "", log.buf, cwd) < 0)
+	if (log_pattern(&log, dir, "shard-%a.%A.log") < 0 || header(sb, so, name, "", log.buf, cwd) < 0)
 		goto out;
 	if (gpus > 0)
-		strbuf_addf(&shard, "#SBATCH --gres=gpu:%d\n", gpus);
+		strbuf_addf(sb, "#SBATCH --gres=gpu:%d\n", gpus);
 	if (so->cpus > 0)
-		strbuf_addf(&shard, "#SBATCH --cpus-per-task=%d\n", so->cpus);
-	if (so->mem && directive(&shard, "--mem=", so->mem) < 0)
+		strbuf_addf(sb, "#SBATCH --cpus-per-task=%d\n", so->cpus);
+	if (so->mem && directive(sb, "--mem=", so->mem) < 0)
 		goto out;
 	/* no value in a comment: a line break in it would end the comment (the spec is in the command) */
-	strbuf_addf(&shard, "# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d, run by the command below\n",
+	strbuf_addf(sb, "# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d, run by the command below\n",
 		    so->tasks);
 	/* where the shard ran, for its log */
-	strbuf_addstr(&shard, "echo \"shard $SLURM_ARRAY_TASK_ID (job $SLURM_JOB_ID) on $(hostname)"
-			      "${CUDA_VISIBLE_DEVICES:+, GPUs $CUDA_VISIBLE_DEVICES}\"\nexec ");
-	quote_shell(&shard, exe);
-	strbuf_addf(&shard, " run --no-progress --shard \"$SLURM_ARRAY_TASK_ID/%d\"%s%s ", so->tasks,
+	strbuf_addstr(sb, "echo \"shard $SLURM_ARRAY_TASK_ID (job $SLURM_JOB_ID) on $(hostname)"
+			  "${CUDA_VISIBLE_DEVICES:+, GPUs $CUDA_VISIBLE_DEVICES}\"\nexec ");
+	quote_shell(sb, exe);
+	strbuf_addf(sb, " run --no-progress --shard \"$SLURM_ARRAY_TASK_ID/%d\"%s%s ", so->tasks,
 		    gpus > 1 ? " --devices all" : "", so->unsafe ? " --allow-unsafe" : "");
-	quote_shell(&shard, spec);
-	strbuf_addch(&shard, '\n');
+	quote_shell(sb, spec);
+	strbuf_addch(sb, '\n');
+	ret = 0;
+out:
+	strbuf_release(&log);
+	return ret;
+}
 
-	/* the merge, after the array whatever became of it */
-	strbuf_reset(&log);
-	if (log_pattern(&log, dir.buf, "merge.%j.log") < 0 || header(&merge, so, name, "-merge", log.buf, cwd) < 0)
-		goto out;
-	strbuf_addstr(&merge, "exec ");
-	quote_shell(&merge, exe);
-	strbuf_addf(&merge, " merge%s ", so->unsafe ? " --allow-unsafe" : "");
-	quote_shell(&merge, spec);
-	strbuf_addch(&merge, '\n');
+/* The merge's script, run after the array whatever became of it. */
+static int merge_script(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *dir,
+			const char *cwd, const char *exe, const char *spec)
+{
+	struct strbuf log = STRBUF_INIT;
+	int ret = -1;
 
-	if (write_file(shard_path.buf, shard.buf, shard.len) < 0 ||
-	    write_file(merge_path.buf, merge.buf, merge.len) < 0)
+	if (log_pattern(&log, dir, "merge.%j.log") < 0 || header(sb, so, name, "-merge", log.buf, cwd) < 0)
 		goto out;
-	strbuf_addf(&opt, "--array=%s", arr.buf);
-	sbatch_cmd(&cmd, opt.buf, shard_path.buf);
-	if (so->dry_run) {
-		printf("%s\n", cmd.buf);
-		sbatch_cmd(&cmd, "--dependency=afterany:JOBID", merge_path.buf);
-		printf("%s\n# scripts written to %s (nothing submitted: --dry-run)\n", cmd.buf, dir.buf);
-		ret = 0;
-		goto out;
-	}
-	/*
-	 * What merge and status need to name the shards that do not finish: the shards' folders (a shard
-	 * cancelled while pending leaves none of its own; the count is then the folder's), and the options
-	 * and spec of this submission for the command that runs them again.
-	 */
+	strbuf_addstr(sb, "exec ");
+	quote_shell(sb, exe);
+	strbuf_addf(sb, " merge%s ", so->unsafe ? " --allow-unsafe" : "");
+	quote_shell(sb, spec);
+	strbuf_addch(sb, '\n');
+	ret = 0;
+out:
+	strbuf_release(&log);
+	return ret;
+}
+
+/*
+ * What merge and status need to name the shards that do not finish: the shards' folders (a shard
+ * cancelled while pending leaves none of its own; the count is then the folder's), and the options
+ * and spec of this submission for the command that runs them again.
+ */
+static int record_submission(const char *out, const struct submit_opts *so, const unsigned char *want,
+			     const char *cwd, const char *spec)
+{
+	struct strbuf path = STRBUF_INIT, args = STRBUF_INIT;
+	int k, ret = -1;
+
 	for (k = 0; k < so->tasks; k++) {
 		char *sd = want[k] ? run_shard_dir(out, k, so->tasks) : NULL;
 		int bad = sd && mkdir_p(sd) < 0;
@@ -343,15 +320,46 @@ static int submit(const struct experiment *e, struct submit_opts *so)
 		if (bad)
 			goto out;
 	}
-	strbuf_reset(&log);
-	strbuf_addf(&log, "%s/" SHARD_SUBMIT_ARGS, out);
-	strbuf_reset(&opt);
-	strbuf_add(&opt, cwd, strlen(cwd) + 1);
-	strbuf_add(&opt, so->record.buf, so->record.len);
-	strbuf_add(&opt, spec, strlen(spec) + 1);
-	if (write_file(log.buf, opt.buf, opt.len) < 0)
+	strbuf_addf(&path, "%s/" SHARD_SUBMIT_ARGS, out);
+	strbuf_add(&args, cwd, strlen(cwd) + 1);
+	strbuf_add(&args, so->record.buf, so->record.len);
+	strbuf_add(&args, spec, strlen(spec) + 1);
+	ret = write_file(path.buf, args.buf, args.len);
+out:
+	strbuf_release(&path);
+	strbuf_release(&args);
+	return ret;
+}
+
+/* The output folder's absolute path, created if missing (caller frees), or NULL after an error. */
+static char *output_dir(const struct experiment *e)
+{
+	char *out = realpath(e->output, NULL);
+
+	if (!out && (mkdir_p(e->output) < 0 || !(out = realpath(e->output, NULL))))
+		error("cannot create the output folder %s", e->output);
+	return out;
+}
+
+/* Submit the scripts in dir: the array, then the merge depending on it; or print them (--dry-run). */
+static int queue(const struct submit_opts *so, const char *name, const char *dir, const char *arr,
+		 const char *out, const char *spec)
+{
+	struct strbuf cmd = STRBUF_INIT, opt = STRBUF_INIT, shard_path = STRBUF_INIT, merge_path = STRBUF_INIT;
+	char *job = NULL, *merge_job = NULL;
+	int ret = -1;
+
+	strbuf_addf(&shard_path, "%s/shard.sbatch", dir);
+	strbuf_addf(&merge_path, "%s/merge.sbatch", dir);
+	strbuf_addf(&opt, "--array=%s", arr);
+	sbatch_cmd(&cmd, opt.buf, shard_path.buf);
+	if (so->dry_run) {
+		printf("%s\n", cmd.buf);
+		sbatch_cmd(&cmd, "--dependency=afterany:JOBID", merge_path.buf);
+		printf("%s\n# scripts written to %s (nothing submitted: --dry-run)\n", cmd.buf, dir);
+		ret = 0;
 		goto out;
-	strbuf_reset(&opt);
+	}
 	if (sbatch(cmd.buf, &job) < 0)
 		goto out;
 	strbuf_reset(&opt);
@@ -363,29 +371,69 @@ static int submit(const struct experiment *e, struct submit_opts *so)
 		      job, spec);
 		goto out;
 	}
-	printf("submitted %s: shards %s of %d as job %s, the merge as job %s\n", name, arr.buf, so->tasks,
-	       job, merge_job);
+	printf("submitted %s: shards %s of %d as job %s, the merge as job %s\n", name, arr, so->tasks, job,
+	       merge_job);
 	printf("logs in %s (shard-I.%s.log, merge.%s.log); results and report in %s once job %s ends "
 	       "(squeue -j %s,%s)\n",
-	       dir.buf, job, merge_job, out, merge_job, job, merge_job);
+	       dir, job, merge_job, out, merge_job, job, merge_job);
 	ret = 0;
+out:
+	free(job);
+	free(merge_job);
+	strbuf_release(&cmd);
+	strbuf_release(&opt);
+	strbuf_release(&shard_path);
+	strbuf_release(&merge_path);
+	return ret;
+}
+
+static int submit(const struct experiment *e, struct submit_opts *so)
+{
+	struct strbuf dir = STRBUF_INIT, shard = STRBUF_INIT, merge = STRBUF_INIT, arr = STRBUF_INIT;
+	struct strbuf path = STRBUF_INIT;
+	char *exe = self_path(), *spec = realpath(e->file, NULL), *out = NULL, *cwd = getcwd(NULL, 0);
+	unsigned char *want = NULL;
+	int gpus = so->gpus, ret = 1;
+	const char *name = e->name ? e->name : "experiment";
+
+	if (!exe || !spec || !cwd) {
+		error("cannot find camlab's own path or the spec's");
+		goto out;
+	}
+	if (gpus < 0)
+		gpus = e->device && !strncmp(e->device, "cuda", 4) ? 1 : 0;
+	if (!(out = output_dir(e)) || shard_count(so, out) < 0)
+		goto out;
+	want = xcalloc((size_t)so->tasks, 1);
+	if (array_spec(so, &arr, want) < 0)
+		goto out;
+	if (!so->only)
+		warn_idle(e, so);
+	strbuf_addf(&dir, "%s/slurm", out);
+	if (mkdir_p(dir.buf) < 0 || shard_script(&shard, so, name, dir.buf, cwd, exe, spec, gpus) < 0 ||
+	    merge_script(&merge, so, name, dir.buf, cwd, exe, spec) < 0)
+		goto out;
+	strbuf_addf(&path, "%s/shard.sbatch", dir.buf);
+	if (write_file(path.buf, shard.buf, shard.len) < 0)
+		goto out;
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/merge.sbatch", dir.buf);
+	if (write_file(path.buf, merge.buf, merge.len) < 0)
+		goto out;
+	if (!so->dry_run && record_submission(out, so, want, cwd, spec) < 0)
+		goto out;
+	ret = queue(so, name, dir.buf, arr.buf, out, spec) < 0;
 out:
 	free(exe);
 	free(want);
-	free(job);
-	free(merge_job);
 	free(spec);
 	free(out);
 	free(cwd);
 	strbuf_release(&dir);
 	strbuf_release(&shard);
 	strbuf_release(&merge);
-	strbuf_release(&cmd);
 	strbuf_release(&arr);
-	strbuf_release(&opt);
-	strbuf_release(&log);
-	strbuf_release(&shard_path);
-	strbuf_release(&merge_path);
+	strbuf_release(&path);
 	return ret;
 }
 
@@ -423,6 +471,28 @@ enum {
 	OPT_UNSAFE_SUBMIT
 };
 
+/* --tasks, --throttle, --gpus-per-task or --cpus-per-task (named name) into so: 0, or -1 after an error. */
+static int count_option(struct submit_opts *so, int opt, const char *name, const char *arg)
+{
+	int *field = opt == OPT_TASKS	   ? &so->tasks
+		     : opt == OPT_THROTTLE ? &so->throttle
+		     : opt == OPT_GPUS	   ? &so->gpus
+					   : &so->cpus;
+	long v;
+
+	if (parse_count(name, arg, &v) < 0)
+		return -1;
+	if (opt == OPT_TASKS && (v < 1 || v > SHARD_MAX))
+		return error("--tasks: %ld is out of range: 1 to %d shards (Slurm's MaxArraySize limits an "
+			     "array's length, 1001 by default)",
+			     v, SHARD_MAX);
+	if (v > 100000)
+		return error("--%s: %ld is out of range", name, v);
+	so->tasks_set |= opt == OPT_TASKS;
+	*field = (int)v;
+	return 0;
+}
+
 int cmd_submit(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -446,7 +516,6 @@ int cmd_submit(int argc, char **argv)
 	struct submit_opts so;
 	struct experiment e;
 	int opt, ret, li;
-	long v;
 
 	memset(&so, 0, sizeof(so));
 	so.tasks = 4;
@@ -465,30 +534,10 @@ int cmd_submit(int argc, char **argv)
 		case OPT_TASKS:
 		case OPT_THROTTLE:
 		case OPT_GPUS:
-		case OPT_CPUS: {
-			const struct option *lo = longopts;
-			int *field = opt == OPT_TASKS	   ? &so.tasks
-				     : opt == OPT_THROTTLE ? &so.throttle
-				     : opt == OPT_GPUS	   ? &so.gpus
-							   : &so.cpus;
-			while (lo->val != opt)
-				lo++;
-			if (parse_count(lo->name, optarg, &v) < 0)
+		case OPT_CPUS:
+			if (count_option(&so, opt, longopts[li].name, optarg) < 0)
 				goto usage_error;
-			if (opt == OPT_TASKS && (v < 1 || v > SHARD_MAX)) {
-				error("--tasks: %ld is out of range: 1 to %d shards (Slurm's MaxArraySize "
-				      "limits an array's length, 1001 by default)",
-				      v, SHARD_MAX);
-				goto usage_error;
-			}
-			if (v > 100000) {
-				error("--%s: %ld is out of range", lo->name, v);
-				goto usage_error;
-			}
-			so.tasks_set |= opt == OPT_TASKS;
-			*field = (int)v;
 			break;
-		}
 		case OPT_ONLY:
 			so.only = optarg;
 			break;
