@@ -59,6 +59,10 @@ test_fails_with "bad CSV label names the file and line 3" "bad.csv':3: bad label
 printf 'filename,label\na.png,1\nb.jpg,-1\n' >"$TMP/neg.csv"
 test_fails_with "a negative CSV label (later 'no label') names the file and line 3" \
 	"neg.csv':3: negative label '-1': labels are class indices, 0 or more" "$TOOL" list "$L" "$TMP/neg.csv"
+# a labels path from someone else's spec: a device is refused at a cap instead of filling the memory
+test_fails_with "a labels file that never ends (/dev/zero) is refused at the size cap" \
+	"'/dev/zero' is larger than 268435456 bytes" "$TOOL" list "$L" /dev/zero
+test_fails_with "a folder as labels file says so" "cannot read '$TMP': it is a folder" "$TOOL" list "$L" "$TMP"
 printf 'a.png,1\nb.jpg\n' >"$TMP/bad2.csv"
 test_fails_with "CSV line without a comma names line 2" "bad2.csv':2:" "$TOOL" list "$L" "$TMP/bad2.csv"
 printf 'a.png,1\na.png,2\n' >"$TMP/dup.csv"
