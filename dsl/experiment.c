@@ -100,6 +100,7 @@ void experiment_release(struct experiment *e)
 	size_t i, j;
 
 	free(e->file);
+	free(e->text);
 	free(e->name);
 	free(e->output);
 	for (i = 0; i < e->nr_models; i++) {

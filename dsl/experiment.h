@@ -117,6 +117,8 @@ struct exp_figure {
 
 struct experiment {
 	char *file;		/* the spec's path; positions point at this string */
+	char *text;		/* experiment_load: the spec's bytes as read and parsed (NUL-terminated) */
+	size_t text_len;
 	char *name;
 	char *output;		/* output folder, resolved against the spec's folder */
 	struct src_pos name_pos, output_pos; /* where each was written; line 0 if not */

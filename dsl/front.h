@@ -17,13 +17,25 @@
  */
 #define SPEC_MAX_DEPTH 256
 
+/*
+ * The largest spec camlab reads: load.c refuses a larger file before the front ends see it, so that a
+ * hostile path (a device, a huge file) costs at most this much memory.
+ */
+#define SPEC_MAX_BYTES ((size_t)16 << 20)
+
+/*
+ * Each front end parses the len bytes of text (NUL-terminated; the whole of file, read by load.c) and
+ * names file in its positions.
+ */
+
 /* YAML, read with libyaml. */
-int exp_yaml_load(struct experiment *e, const char *file, struct diag *d);
+int exp_yaml_load(struct experiment *e, const char *file, const char *text, size_t len, struct diag *d);
 
 /*
  * Lua 5.4, run in a sandbox (no io, os, require, load of binary chunks; an instruction budget and a
  * memory cap) unless allow_unsafe.
  */
-int exp_lua_load(struct experiment *e, const char *file, struct diag *d, int allow_unsafe);
+int exp_lua_load(struct experiment *e, const char *file, const char *text, size_t len, struct diag *d,
+		 int allow_unsafe);
 
 #endif

@@ -4,11 +4,15 @@
  */
 #include "dsl/experiment.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "dsl/front.h"
+#include "lib/error.h"
+#include "lib/fs.h"
+#include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
 static int has_suffix(const char *s, const char *suffix)
@@ -22,22 +26,50 @@ static int has_suffix(const char *s, const char *suffix)
  * error), and 0 otherwise even if they recorded errors: validation then still runs, so that one pass
  * reports every problem of a spec, not only its syntax errors.
  */
+/*
+ * The spec's bytes into sb, refused past SPEC_MAX_BYTES: the one reader of spec files. 0, or -1 after an
+ * error in d.
+ */
+static int read_spec(const char *file, struct strbuf *sb, struct diag *d, struct src_pos nowhere)
+{
+	int err;
+
+	error_set_quiet(1); /* the message is worded here, in the spec's diagnostics */
+	err = read_file(file, SPEC_MAX_BYTES, sb) < 0 ? errno : 0;
+	error_set_quiet(0);
+	if (err == EFBIG)
+		diag_error(d, nowhere, "the spec is larger than %zu bytes", SPEC_MAX_BYTES);
+	else if (err == EISDIR)
+		diag_error(d, nowhere, "cannot read the spec: it is a folder");
+	else if (err)
+		diag_error(d, nowhere, "cannot open the spec: %s", strerror(err));
+	return err ? -1 : 0;
+}
+
 int experiment_load(struct experiment *e, const char *file, struct diag *d, int allow_unsafe)
 {
 	struct src_pos nowhere = { NULL, 0, 0 };
+	struct strbuf text = STRBUF_INIT;
+	int yaml = has_suffix(file, ".yaml") || has_suffix(file, ".yml");
 	int ret;
 
 	free(e->file);
 	e->file = xstrdup(file);
 	nowhere.file = e->file;
-	if (has_suffix(file, ".yaml") || has_suffix(file, ".yml"))
-		ret = exp_yaml_load(e, e->file, d);
-	else if (has_suffix(file, ".lua"))
-		ret = exp_lua_load(e, e->file, d, allow_unsafe);
-	else {
+	if (!yaml && !has_suffix(file, ".lua")) {
 		diag_error(d, nowhere, "unknown spec type: the file name should end in .yaml, .yml or .lua");
 		return -1;
 	}
+	if (read_spec(file, &text, d, nowhere) < 0)
+		return -1;
+	if (yaml)
+		ret = exp_yaml_load(e, e->file, text.buf, text.len, d);
+	else
+		ret = exp_lua_load(e, e->file, text.buf, text.len, d, allow_unsafe);
+	/* the bytes that were read are what the database records as the spec that ran */
+	free(e->text);
+	e->text_len = text.len;
+	e->text = strbuf_detach(&text, NULL);
 	if (ret < 0) {
 		if (!d->errors)
 			diag_error(d, nowhere, "cannot read the spec");

@@ -36,7 +36,6 @@
 #define LUA_BUDGET 10000000L		/* VM instructions */
 #define LUA_SECONDS 10.0		/* wall clock (CAMLAB_LUA_SECONDS), for what C functions do */
 #define LUA_HOOK_EVERY 1000		/* instructions between two budget checks */
-#define SPEC_MAX_BYTES ((size_t)16 << 20) /* a larger spec is refused, as the YAML front end does */
 
 /* The context of a state: its allocator's ud is the context's memory cap, whose hit_ud is the context. */
 static struct lua_ctx *ctx_of(lua_State *L)
@@ -518,42 +517,15 @@ static int run_spec(lua_State *L)
 	return 1;
 }
 
-static int read_spec(struct lua_ctx *c)
+/* The spec's text, a copy the first-line fix may change, and where its lines start. */
+static void take_spec(struct lua_ctx *c, const char *text, size_t len)
 {
-	struct src_pos nowhere = { c->file, 0, 0 };
-	struct strbuf sb = STRBUF_INIT;
-	char buf[8192];
-	size_t n, i, alloc = 0;
-	FILE *fp = fopen(c->file, "rb");
-	struct stat st;
+	size_t i, alloc = 0;
 
-	if (!fp) {
-		diag_error(c->d, nowhere, "cannot open the spec: %s", strerror(errno));
-		return -1;
-	}
-	if (!fstat(fileno(fp), &st) && S_ISDIR(st.st_mode)) {
-		fclose(fp);
-		diag_error(c->d, nowhere, "cannot read the spec: it is a folder");
-		return -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
-		if (sb.len + n > SPEC_MAX_BYTES) {
-			fclose(fp);
-			strbuf_release(&sb);
-			diag_error(c->d, nowhere, "the spec is larger than %zu bytes", SPEC_MAX_BYTES);
-			return -1;
-		}
-		strbuf_add(&sb, buf, n);
-	}
-	if (ferror(fp)) {
-		fclose(fp);
-		strbuf_release(&sb);
-		diag_error(c->d, nowhere, "cannot read the spec: %s", strerror(errno));
-		return -1;
-	}
-	fclose(fp);
-	c->len = sb.len;
-	c->text = strbuf_detach(&sb, NULL);
+	c->len = len;
+	c->text = xmalloc(len + 1);
+	memcpy(c->text, text, len);
+	c->text[len] = '\0';
 	/* a first line starting with '#' is skipped, as lua(1) and luaL_loadfile do */
 	if (c->len && c->text[0] == '#')
 		for (i = 0; i < c->len && c->text[i] != '\n'; i++)
@@ -565,10 +537,10 @@ static int read_spec(struct lua_ctx *c)
 			ALLOC_GROW(c->lines, c->nr_lines + 1, alloc);
 			c->lines[c->nr_lines++] = i + 1;
 		}
-	return 0;
 }
 
-int exp_lua_load(struct experiment *e, const char *file, struct diag *d, int allow_unsafe)
+int exp_lua_load(struct experiment *e, const char *file, const char *text, size_t len, struct diag *d,
+		 int allow_unsafe)
 {
 	struct lua_ctx c;
 	struct strbuf source = STRBUF_INIT;
@@ -587,8 +559,7 @@ int exp_lua_load(struct experiment *e, const char *file, struct diag *d, int all
 	c.mem.hit_ud = &c;
 	c.call.budget = LUA_BUDGET;
 	c.call.seconds = sandbox_seconds(LUA_SECONDS);
-	if (read_spec(&c) < 0)
-		return -1;
+	take_spec(&c, text, len);
 	strbuf_init(&c.what, 0);
 	strbuf_addf(&c.what, "the spec '%s'", file);
 	c.call.what = c.what.buf;

@@ -772,7 +772,7 @@ static void check_nul(struct yctx *c)
 				   scalar(n));
 }
 
-int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
+int exp_yaml_load(struct experiment *e, const char *file, const char *text, size_t len, struct diag *d)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct src_pos start = { e->file ? e->file : file, 1, 1 }, nowhere = { start.file, 0, 0 };
@@ -787,8 +787,7 @@ int exp_yaml_load(struct experiment *e, const char *file, struct diag *d)
 	c.e = e;
 	c.d = d;
 	c.def_alloc = e->nr_defs;
-	if (yspec_read_file(file, &sb, d, nowhere) < 0)
-		return -1;
+	strbuf_add(&sb, text, len);
 	if (yspec_check_depth(&c, &sb) < 0) {
 		strbuf_release(&sb);
 		return -1;

@@ -11,8 +11,6 @@
 #include "dsl/experiment.h"
 #include "lib/strbuf.h"
 
-#define MAX_SPEC_BYTES (16u << 20)
-
 struct yctx {
 	struct experiment *e;
 	struct diag *d;
@@ -21,7 +19,6 @@ struct yctx {
 };
 
 /* yaml_text.c */
-int yspec_read_file(const char *file, struct strbuf *sb, struct diag *d, struct src_pos nowhere);
 void yspec_syntax_error(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb);
 int yspec_check_depth(struct yctx *c, const struct strbuf *sb);
 void yspec_check_one_document(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb);

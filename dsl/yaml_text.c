@@ -1,7 +1,6 @@
 /*
- * yaml_text.c - a YAML spec's text: read whole (refused past MAX_SPEC_BYTES), and the errors libyaml
- * leaves to the application: a syntax error's position and message, nesting too deep for its scanner,
- * a second document.
+ * yaml_text.c - the errors libyaml leaves to the application in a YAML spec's text: a syntax error's
+ * position and message, nesting too deep for its scanner, a second document.
  */
 #include "dsl/yaml_front.h"
 
@@ -13,35 +12,6 @@
 
 #include "dsl/front.h"
 #include "lib/xalloc.h"
-
-/* ---- reading the file ---- */
-
-int yspec_read_file(const char *file, struct strbuf *sb, struct diag *d, struct src_pos nowhere)
-{
-	FILE *fp = fopen(file, "rb");
-	char buf[8192];
-	size_t n;
-
-	if (!fp) {
-		diag_error(d, nowhere, "cannot open the spec: %s", strerror(errno));
-		return -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
-		strbuf_add(sb, buf, n);
-		if (sb->len > MAX_SPEC_BYTES) {
-			fclose(fp);
-			diag_error(d, nowhere, "the spec is larger than %u bytes", MAX_SPEC_BYTES);
-			return -1;
-		}
-	}
-	if (ferror(fp)) {
-		diag_error(d, nowhere, "cannot read the spec: %s", strerror(errno));
-		fclose(fp);
-		return -1;
-	}
-	fclose(fp);
-	return 0;
-}
 
 /* libyaml's reader errors carry a byte offset, not a mark: count lines and columns ourselves. */
 static struct src_pos offset_pos(const char *file, const struct strbuf *sb, size_t offset)

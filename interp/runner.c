@@ -198,25 +198,15 @@ static void runner_release(struct runner *r)
 	free(r->out);
 }
 
-/* The largest spec the front ends read (dsl/yaml.c, dsl/lua.c): a larger one never gets this far. */
-#define SPEC_MAX_BYTES ((size_t)16 << 20)
-
 /*
- * The spec in the database, as written and in canonical form. Returns its id, or -1. The front end read
- * the file moments ago: should it be gone or have grown since, the canonical form still says what runs,
- * and the text is recorded empty, quietly, as it always was.
+ * The spec in the database, as written (the very bytes experiment_load parsed) and in canonical form.
+ * Returns its id, or -1.
  */
 static long record_spec(struct runner *r)
 {
-	struct strbuf text = STRBUF_INIT;
 	char *canon = experiment_canonical(r->e);
-	long id;
+	long id = store_add_spec(r->store, r->e->file, r->e->text ? r->e->text : "", canon);
 
-	error_set_quiet(1);
-	read_file(r->e->file, SPEC_MAX_BYTES, &text);
-	error_set_quiet(0);
-	id = store_add_spec(r->store, r->e->file, text.buf, canon);
-	strbuf_release(&text);
 	free(canon);
 	return id;
 }
