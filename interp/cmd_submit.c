@@ -250,21 +250,29 @@ static void warn_idle(const struct experiment *e, const struct submit_opts *so)
 	dataset_release(&ds);
 }
 
+/* A script's #SBATCH header, its log named pattern in dir and its job name + suffix. */
+static int script_header(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *suffix,
+			 const char *dir, const char *pattern, const char *cwd)
+{
+	struct strbuf log = STRBUF_INIT;
+	int ret = log_pattern(&log, dir, pattern) < 0 || header(sb, so, name, suffix, log.buf, cwd) < 0 ? -1 : 0;
+
+	strbuf_release(&log);
+	return ret;
+}
+
 /* The array task's script: one shard, its log one per attempt (%A: the array's job id). */
 static int shard_script(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *dir,
 			const char *cwd, const char *exe, const char *spec, int gpus)
 {
-	struct strbuf log = STRBUF_INIT;
-	int ret = -1;
-
-	if (log_pattern(&log, dir, "shard-%a.%A.log") < 0 || header(sb, so, name, "", log.buf, cwd) < 0)
-		goto out;
+	if (script_header(sb, so, name, "", dir, "shard-%a.%A.log", cwd) < 0)
+		return -1;
 	if (gpus > 0)
 		strbuf_addf(sb, "#SBATCH --gres=gpu:%d\n", gpus);
 	if (so->cpus > 0)
 		strbuf_addf(sb, "#SBATCH --cpus-per-task=%d\n", so->cpus);
 	if (so->mem && directive(sb, "--mem=", so->mem) < 0)
-		goto out;
+		return -1;
 	/* no value in a comment: a line break in it would end the comment (the spec is in the command) */
 	strbuf_addf(sb, "# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d, run by the command below\n",
 		    so->tasks);
@@ -276,30 +284,21 @@ static int shard_script(struct strbuf *sb, const struct submit_opts *so, const c
 		    gpus > 1 ? " --devices all" : "", so->unsafe ? " --allow-unsafe" : "");
 	quote_shell(sb, spec);
 	strbuf_addch(sb, '\n');
-	ret = 0;
-out:
-	strbuf_release(&log);
-	return ret;
+	return 0;
 }
 
 /* The merge's script, run after the array whatever became of it. */
 static int merge_script(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *dir,
 			const char *cwd, const char *exe, const char *spec)
 {
-	struct strbuf log = STRBUF_INIT;
-	int ret = -1;
-
-	if (log_pattern(&log, dir, "merge.%j.log") < 0 || header(sb, so, name, "-merge", log.buf, cwd) < 0)
-		goto out;
+	if (script_header(sb, so, name, "-merge", dir, "merge.%j.log", cwd) < 0)
+		return -1;
 	strbuf_addstr(sb, "exec ");
 	quote_shell(sb, exe);
 	strbuf_addf(sb, " merge%s ", so->unsafe ? " --allow-unsafe" : "");
 	quote_shell(sb, spec);
 	strbuf_addch(sb, '\n');
-	ret = 0;
-out:
-	strbuf_release(&log);
-	return ret;
+	return 0;
 }
 
 /*

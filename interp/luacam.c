@@ -322,8 +322,6 @@ static void open_sandbox(lua_State *L)
 	lua_pop(L, 1);
 }
 
-static const char *const kind_names[] = { "method", "utility", "metric" };
-
 static int opened(lua_State *L)
 {
 	open_sandbox(L);
@@ -354,7 +352,7 @@ static lua_State *def_state(struct luacam *lc, const struct exp_def *def, struct
 		return NULL;
 	}
 	strbuf_addf(&name, "=%s:%d (%s)", lc->e->file, def->pos.line, def->name);
-	strbuf_addf(&what, "%s '%s' (loading)", kind_names[def->kind], def->name);
+	strbuf_addf(&what, "%s '%s' (loading)", exp_def_kind_names[def->kind], def->name);
 	/* the chunk's own code (before `return function`) runs here: it gets the limits of a call */
 	if (luaL_loadbufferx(L, def->lua, strlen(def->lua), name.buf, "t") != LUA_OK ||
 	    limited_pcall(lc, L, 0, what.buf) != LUA_OK) {
@@ -468,7 +466,7 @@ int luacam_has_metric(const struct luacam *lc, const char *name)
 static ts_tensor *call(struct luacam *lc, enum exp_def_kind kind, const char *name, const ts_tensor *const *args,
 		       int n, int keep_graph)
 {
-	const char *what = kind_names[kind];
+	const char *what = exp_def_kind_names[kind];
 	const struct exp_def *def = find(lc, kind, name, NULL);
 	struct strbuf call_what = STRBUF_INIT;
 	struct lua_cap mem;

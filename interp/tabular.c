@@ -315,30 +315,27 @@ void tab_metrics_collect(struct tab_metrics *tm, const struct store_results *res
 			metric_add(tm, res->runs[i].extra[j].name);
 }
 
+/* The value of the metric called name among v[n], NAN if it has none. */
+static double value_named(const struct store_metric_value *v, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return v[i].value;
+	return NAN;
+}
+
 double tab_metric(const struct store_run_result *r, const struct tab_metrics *tm, size_t m)
 {
 	const double v[NR_PAPER] = { r->ad, r->coh, r->com, r->adcc, r->ic, r->add };
-	size_t i;
-
-	if (m < NR_PAPER)
-		return v[m];
-	for (i = 0; i < r->nr_extra; i++)
-		if (!strcmp(r->extra[i].name, tm->names[m]))
-			return r->extra[i].value;
-	return NAN;
+	return m < NR_PAPER ? v[m] : value_named(r->extra, r->nr_extra, tm->names[m]);
 }
 
 double tab_image_metric(const struct store_image *img, const struct tab_metrics *tm, size_t m)
 {
 	const double v[NR_PAPER] = { img->ad, img->coh, img->com, NAN, img->ic, img->add };
-	size_t i;
-
-	if (m < NR_PAPER)
-		return v[m];
-	for (i = 0; i < img->nr_extra; i++)
-		if (!strcmp(img->extra[i].name, tm->names[m]))
-			return img->extra[i].value;
-	return NAN;
+	return m < NR_PAPER ? v[m] : value_named(img->extra, img->nr_extra, tm->names[m]);
 }
 
 int tab_metrics_choose(struct tab_metrics *tm, const char *arg)
