@@ -37,6 +37,8 @@
  *   tables 0|1 / plots 0|1 / formats F... / paper T|-
  *   statistics bootstrap B alpha A seed S test T      only when the spec has 'statistics'; A is the
  *                                 shortest decimal that reads back as the same double
+ *   ablation OVER BASELINE|-      in the order written; "ablations none" for an empty list, nothing
+ *                                 without the key (the report then makes the utility ablation)
  *   figure IMAGE BY               in the order written
  *
  * Paths are absolute and normalised. Positions are not part of the text.
@@ -206,6 +208,15 @@ char *experiment_canonical(const struct experiment *e)
 		strbuf_addf(&sb, "statistics bootstrap %zu alpha %s seed %llu test ", e->statistics.bootstrap,
 			    alpha, (unsigned long long)e->statistics.seed);
 		put_str(&sb, e->statistics.test);
+		strbuf_addch(&sb, '\n');
+	}
+	if (e->ablations_set && !e->nr_ablations)
+		strbuf_addstr(&sb, "ablations none\n");
+	for (i = 0; i < e->nr_ablations; i++) {
+		strbuf_addstr(&sb, "ablation ");
+		put_str(&sb, e->ablations[i].over);
+		strbuf_addch(&sb, ' ');
+		put_str(&sb, e->ablations[i].baseline);
 		strbuf_addch(&sb, '\n');
 	}
 	for (i = 0; i < e->nr_figures; i++) {

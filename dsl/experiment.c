@@ -151,5 +151,10 @@ void experiment_release(struct experiment *e)
 		free(e->figures[i].by);
 	}
 	free(e->figures);
+	for (i = 0; i < e->nr_ablations; i++) {
+		free(e->ablations[i].over);
+		free(e->ablations[i].baseline);
+	}
+	free(e->ablations);
 	memset(e, 0, sizeof(*e));
 }

@@ -115,6 +115,16 @@ struct exp_figure {
 	struct src_pos pos;
 };
 
+/*
+ * ablations[]: a table of differences to declare (reports/ablation.h). It shapes the report only: runs
+ * and their keys do not change. over is a grid dimension (model, layer, utility, target, precision) or
+ * a method's parameter, "method.NAME.PARAM"; baseline (NULL: none) one of its values in the grid.
+ */
+struct exp_ablation {
+	char *over, *baseline;
+	struct src_pos pos, over_pos, baseline_pos;
+};
+
 struct experiment {
 	char *file;		/* the spec's path; positions point at this string */
 	char *text;		/* experiment_load: the spec's bytes as read and parsed (NUL-terminated) */
@@ -159,6 +169,11 @@ struct experiment {
 	struct exp_figure *figures;
 	size_t nr_figures;
 	struct exp_statistics statistics;
+	/* ablations_set 0: the key is absent, and the report makes the utility ablation it always made */
+	struct exp_ablation *ablations;
+	size_t nr_ablations;
+	int ablations_set;
+	struct src_pos ablations_pos;
 };
 
 /*

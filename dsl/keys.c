@@ -48,7 +48,9 @@ const struct exp_key exp_statistics_keys[4] = {
 	{ "bootstrap", S_BOOTSTRAP }, { "alpha", S_ALPHA }, { "seed", S_SEED }, { "test", S_TEST },
 };
 
-const struct exp_key exp_top_keys[23] = {
+const struct exp_key exp_ablation_keys[2] = { { "over", A_OVER }, { "baseline", A_BASELINE } };
+
+const struct exp_key exp_top_keys[25] = {
 	{ "name", T_NAME },	  { "output", T_OUTPUT },	{ "device", T_DEVICE },
 	{ "batch", T_BATCH },	  { "seed", T_SEED },		{ "models", T_MODELS },
 	{ "data", T_DATA },	  { "methods", T_METHODS },	{ "utilities", T_UTILITIES },
@@ -57,6 +59,7 @@ const struct exp_key exp_top_keys[23] = {
 	{ "method", T_METHODS },  { "utility", T_UTILITIES },	{ "target", T_TARGETS },
 	{ "metric", T_METRICS },  { "precision", T_PRECISION }, { "channels_last", T_CHANNELS_LAST },
 	{ "quirk", T_QUIRK },	  { "statistics", T_STATISTICS },
+	{ "ablations", T_ABLATIONS }, { "ablation", T_ABLATIONS },
 };
 
 const struct exp_field *exp_field_of(const struct exp_field *fields, size_t n, int id)
@@ -78,6 +81,7 @@ const struct exp_field *exp_field_of(const struct exp_field *fields, size_t n, i
 #define EXCLUDE(f) offsetof(struct exp_exclude, f)
 #define FIGURE(f) offsetof(struct exp_figure, f)
 #define STATISTICS(f) offsetof(struct exp_statistics, f)
+#define ABLATION(f) offsetof(struct exp_ablation, f)
 #define EXP(f) offsetof(struct experiment, f)
 
 const struct exp_field exp_layer_fields[5] = {
@@ -132,6 +136,12 @@ const struct exp_field exp_statistics_fields[4] = {
 	{ F(S_TEST, CHOICE, STATISTICS(test)), .choice = &experiment_test_choice },
 };
 
+const struct exp_field exp_ablation_fields[2] = {
+	{ F(A_OVER, STR, ABLATION(over)), .required = "a grid dimension", .sets_pos = 1,
+	  .pos = ABLATION(over_pos) },
+	{ F(A_BASELINE, STR, ABLATION(baseline)), .sets_pos = 1, .pos = ABLATION(baseline_pos) },
+};
+
 const struct exp_field exp_top_fields[11] = {
 	{ F(T_NAME, STR, EXP(name)), .sets_pos = 1, .pos = EXP(name_pos) },
 	{ F(T_OUTPUT, STR, EXP(output)), .sets_pos = 1, .pos = EXP(output_pos) },
@@ -162,6 +172,7 @@ static const struct {
 	{ "data", "'data'", exp_data_keys, ARRAY_SIZE(exp_data_keys) },
 	{ "outputs", "'outputs'", exp_output_keys, ARRAY_SIZE(exp_output_keys) },
 	{ "statistics", "'statistics'", exp_statistics_keys, ARRAY_SIZE(exp_statistics_keys) },
+	{ "ablations", "an ablation (in 'ablations')", exp_ablation_keys, ARRAY_SIZE(exp_ablation_keys) },
 	{ "model", "a model (in 'models')", exp_model_keys, ARRAY_SIZE(exp_model_keys) },
 };
 

@@ -28,6 +28,8 @@ enum { F_IMAGE, F_BY };
 enum { O_TABLES, O_PLOTS, O_FORMATS, O_PAPER, O_FIGURES };
 /* statistics */
 enum { S_BOOTSTRAP, S_ALPHA, S_SEED, S_TEST };
+/* ablations[] */
+enum { A_OVER, A_BASELINE };
 /* the top level (define takes exp_def_kind) */
 enum {
 	T_NAME,
@@ -46,6 +48,7 @@ enum {
 	T_GRID,
 	T_DEFINE,
 	T_STATISTICS, /* before T_OUTPUTS: lua.c reads the sections from T_NAME to T_OUTPUTS */
+	T_ABLATIONS,
 	T_OUTPUTS,
 	T_QUIRK
 };
@@ -95,6 +98,7 @@ extern const struct exp_field exp_exclude_fields[5];
 extern const struct exp_field exp_figure_fields[2];
 extern const struct exp_field exp_output_fields[3];
 extern const struct exp_field exp_statistics_fields[4];
+extern const struct exp_field exp_ablation_fields[2];
 extern const struct exp_field exp_top_fields[11];
 
 extern const struct exp_key exp_layer_keys[5];
@@ -106,6 +110,7 @@ extern const struct exp_key exp_define_keys[6];
 extern const struct exp_key exp_figure_keys[2];
 extern const struct exp_key exp_output_keys[6];
 extern const struct exp_key exp_statistics_keys[4];
-extern const struct exp_key exp_top_keys[23];
+extern const struct exp_key exp_ablation_keys[2];
+extern const struct exp_key exp_top_keys[25];
 
 #endif

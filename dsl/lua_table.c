@@ -560,6 +560,44 @@ static void get_figures(struct lua_ctx *c, lua_State *L, int v, const struct whe
 	free(off);
 }
 
+/* ablations: a list of {over, baseline} or of dimensions; {} for none (not even Table 5's). */
+static void get_ablations(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
+{
+	struct experiment *e = c->e;
+	size_t i, n, cursor = w->off, *off;
+
+	v = lua_absindex(L, v);
+	e->ablations_set = 1;
+	e->ablations_pos = w->pos;
+	if (lua_type(L, v) != LUA_TTABLE || !lspec_is_list(L, v)) {
+		lspec_type_error(c, L, v, w, "a list of {over, baseline}");
+		return;
+	}
+	n = lua_rawlen(L, v);
+	off = lspec_list_offsets(c, L, v, w);
+	for (i = 1; i <= n; i++) {
+		struct exp_ablation *a;
+		struct where item;
+		int av;
+		lua_rawgeti(L, v, (lua_Integer)i);
+		av = lua_gettop(L);
+		item = lspec_list_item(c, L, w, off, i, &cursor);
+		e->ablations = xrealloc(e->ablations, (e->nr_ablations + 1) * sizeof(*e->ablations));
+		a = &e->ablations[e->nr_ablations++];
+		memset(a, 0, sizeof(*a));
+		a->pos = a->over_pos = item.pos;
+		if (lspec_is_mapping(L, av)) {
+			lspec_check_keys(c, L, av, "ablations", exp_ablation_keys, ARRAY_SIZE(exp_ablation_keys),
+					 &item);
+			read_fields(c, L, av, FIELDS(exp_ablation_keys), FIELDS(exp_ablation_fields), &item, a);
+		} else if (!(a->over = lspec_scalar_text(L, av))) {
+			lspec_type_error(c, L, av, &item, "{over, baseline}");
+		}
+		lua_pop(L, 1);
+	}
+	free(off);
+}
+
 static void get_formats(struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
 	struct exp_name *names = NULL;
@@ -628,6 +666,9 @@ void lspec_convert_experiment(struct lua_ctx *c, lua_State *L, int t)
 			break;
 		case T_STATISTICS:
 			get_statistics(c, L, v, &f);
+			break;
+		case T_ABLATIONS:
+			get_ablations(c, L, v, &f);
 			break;
 		case T_GRID:
 			get_grid(c, L, v, &f);

@@ -210,6 +210,11 @@ static const struct object statistics = { exp_statistics_keys,	ARRAY_SIZE(exp_st
 					   exp_statistics_fields, ARRAY_SIZE(exp_statistics_fields),
 					   NULL,		  NULL };
 
+static const char *const ablation_required[] = { "over", NULL };
+static const struct object ablation = { exp_ablation_keys,   ARRAY_SIZE(exp_ablation_keys),
+					 exp_ablation_fields, ARRAY_SIZE(exp_ablation_fields),
+					 NULL,		      ablation_required };
+
 /* null is allowed where yaml.c lets a section be empty */
 static void maybe(struct strbuf *sb, const struct object *o)
 {
@@ -245,6 +250,10 @@ static void top_section(struct strbuf *sb, int id)
 		break;
 	case T_STATISTICS:
 		maybe(sb, &statistics);
+		break;
+	case T_ABLATIONS: /* a list of {over, baseline} or of dimensions; null for none */
+		strbuf_addstr(sb, "{\"anyOf\":[" NOTHING ",{\"type\":\"array\",\"items\":{\"anyOf\":[" SCALAR
+				  "," REF("ablation") "]}}]}");
 		break;
 	}
 }
@@ -420,7 +429,8 @@ void schema_json(struct strbuf *sb)
 		     { "layer", &layer_value },
 		     { "layer_item", &layer_item },
 		     { "exclude", &exclude },
-		     { "figure", &figure } };
+		     { "figure", &figure },
+		     { "ablation", &ablation } };
 	size_t i;
 
 	object(&body, &top);

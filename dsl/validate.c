@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cam/model.h"
+#include "dsl/ablations.h"
 #include "dsl/names.h"
 #include "lib/strbuf.h"
 #include "lib/suggest.h"
@@ -625,5 +626,6 @@ int experiment_validate(struct experiment *e, struct diag *d)
 	check_zip(e, d);
 	check_outputs(e, d);
 	check_statistics(e, d);
+	exp_check_ablations(e, d);
 	return d->errors > before ? -1 : 0;
 }

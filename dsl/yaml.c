@@ -706,6 +706,44 @@ static void visit_outputs(struct yctx *c, int id, const char *key, yaml_node_t *
 		parse_figures(c, v);
 }
 
+/* ---- ablations ---- */
+
+static const struct section ablation_section = { "ablations", FIELDS(exp_ablation_keys),
+						 FIELDS(exp_ablation_fields), NULL };
+
+/* ablations: a list of {over, baseline} or of dimensions; null or [] for none (not even Table 5's). */
+static void parse_ablations(struct yctx *c, yaml_node_t *v)
+{
+	struct experiment *e = c->e;
+	yaml_node_item_t *it;
+	size_t alloc = 0;
+
+	e->ablations_set = 1;
+	e->ablations_pos = pos_of(c, v);
+	if (is_null(v))
+		return;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		type_error(c, v, "a list of {over, baseline}", "ablations");
+		return;
+	}
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *av = get_node(c, *it);
+		struct exp_ablation *a;
+		if (!av)
+			continue;
+		ALLOC_GROW(e->ablations, e->nr_ablations + 1, alloc);
+		a = &e->ablations[e->nr_ablations++];
+		memset(a, 0, sizeof(*a));
+		a->pos = a->over_pos = pos_of(c, av);
+		if (av->type == YAML_MAPPING_NODE)
+			walk_map(c, av, &ablation_section, a);
+		else if (scalar(av) && !is_null(av))
+			a->over = xstrdup(scalar(av));
+		else
+			type_error(c, av, "{over, baseline}", "ablations");
+	}
+}
+
 /* ---- the top level ---- */
 
 static const struct section grid_section = { "grid", FIELDS(exp_grid_keys), NULL, 0, visit_grid };
@@ -734,6 +772,9 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 		break;
 	case T_STATISTICS:
 		parse_statistics(c, v);
+		break;
+	case T_ABLATIONS:
+		parse_ablations(c, v);
 		break;
 	case T_GRID:
 		if (v->type == YAML_MAPPING_NODE)

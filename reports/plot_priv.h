@@ -1,6 +1,7 @@
 /*
- * plot_priv.h - what the files of the report's plots (plot.c, plot_distribution.c) share, and nothing
- * else includes: the colours, the gnuplot settings of every plot, and the drawing of one plot.
+ * plot_priv.h - what the files of the report's plots (plot.c, plot_distribution.c, ablation.c's plots
+ * of differences) share, and nothing else includes: the colours, the gnuplot settings of every plot,
+ * and the drawing of one plot.
  */
 #ifndef REPORTS_PLOT_PRIV_H
 #define REPORTS_PLOT_PRIV_H

@@ -18,6 +18,7 @@
 #include "lib/quote.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
+#include "reports/ablation.h"
 #include "reports/gallery.h"
 #include "reports/paper.h"
 #include "reports/plot.h"
@@ -294,8 +295,8 @@ static int report_dirs(const char *root)
  * cannot be run, none, a warning and a sentence in note.
  */
 static int report_pictures(const char *root, const struct results *r, struct store *s,
-			   const struct stats_boot_opts *boot, int plots_on, struct plot_list *plots,
-			   struct plot_list *figs, struct strbuf *note)
+			   const struct stats_boot_opts *boot, const struct table *t, size_t nt, int plots_on,
+			   struct plot_list *plots, struct plot_list *figs, struct strbuf *note)
 {
 	struct strbuf sub = STRBUF_INIT, out = STRBUF_INIT;
 	int ret = 0, gnuplot;
@@ -309,6 +310,8 @@ static int report_pictures(const char *root, const struct results *r, struct sto
 	}
 	strbuf_addf(&sub, "%s/plots", root);
 	if (gnuplot && plots_on && plots_build(sub.buf, r, s, boot, plots) < 0)
+		ret = -1;
+	if (gnuplot && plots_on && ablation_plots_build(sub.buf, t, nt, plots) < 0)
 		ret = -1;
 	strbuf_reset(&sub);
 	strbuf_addf(&sub, "%s/figures", root);
@@ -327,6 +330,7 @@ int report_build(const char *dir, char **written)
 	struct strbuf root = STRBUF_INIT, sub = STRBUF_INIT, note = STRBUF_INIT;
 	struct report_outputs o = { NULL, 0, 0, 0, { 0 }, NULL };
 	struct table_stats stats;
+	struct ablation_list abl = ABLATION_LIST_INIT;
 	struct table *t = NULL;
 	size_t nt = 0;
 	char *path = store_path(dir), *v, *index = NULL;
@@ -345,6 +349,7 @@ int report_build(const char *dir, char **written)
 	}
 	v = store_spec_canonical(s);
 	table_stats_from_canonical(&stats, v);
+	ablation_list_from_canonical(&abl, v);
 	free(v);
 	if (results_load(&r, s) < 0 || results_load_images(&r, s, &stats.mark.boot) < 0 ||
 	    store_summary_load(&sum, s) < 0) {
@@ -358,10 +363,11 @@ int report_build(const char *dir, char **written)
 		goto out;
 
 	tables_build(&r, o.pp, &stats, &t, &nt);
+	ablation_tables_build(&r, &abl, &stats, &t, &nt);
 	strbuf_addf(&sub, "%s/tables", root.buf);
 	if (o.tables_on && tables_write(sub.buf, t, nt, o.formats) < 0)
 		ret = -1;
-	if (report_pictures(root.buf, &r, s, &stats.mark.boot, o.plots_on, &plots, &figs, &note) < 0)
+	if (report_pictures(root.buf, &r, s, &stats.mark.boot, t, nt, o.plots_on, &plots, &figs, &note) < 0)
 		ret = -1;
 
 	index = report_index_path(dir);
@@ -378,6 +384,7 @@ int report_build(const char *dir, char **written)
 	}
 out:
 	tables_free(t, nt);
+	ablation_list_release(&abl);
 	results_release(&r);
 	store_summary_release(&sum);
 	plot_list_release(&plots);

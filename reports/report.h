@@ -4,9 +4,10 @@
  *
  * Layout, under DIR/report/ (docs/reports.md describes every file):
  *   index.html                 everything on one page; relative links, no external CSS, JS or fonts
- *   tables/NAME.md|.tex|.csv   methods.MODEL.LAYER.UTILITY.TARGET and ablation.MODEL.LAYER.TARGET
+ *   tables/NAME.md|.tex|.csv   methods.MODEL.LAYER.UTILITY.TARGET, ablation.MODEL.LAYER.TARGET, the
+ *                              spec's other ablations and their differences (reports/ablation.h)
  *   tables/tables.tex          a document that inputs every .tex table (pdflatex tables.tex)
- *   plots/NAME.png|.svg|.gp    metric-<M>, ablation.MODEL.LAYER.TARGET and
+ *   plots/NAME.png|.svg|.gp    metric-<M>, ablation.MODEL.LAYER.TARGET, NAME.vs-BASELINE and
  *                              distribution.MODEL.LAYER.UTILITY.TARGET
  *   figures/NAME.png           image<IDX>.by-<BY>.MODEL.LAYER
  * The three folders are emptied first, so nothing stale survives a rebuild.

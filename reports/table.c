@@ -32,7 +32,7 @@ static const struct metric_info *col_info(const struct table *t, int c)
 	return t->cols ? &t->cols[c] : &metric_info[c % METRIC_NR];
 }
 
-static long long to_q(double v)
+long long table_q(double v)
 {
 	return llround(v * 10000.0);
 }
@@ -43,9 +43,18 @@ static void add_q(struct strbuf *sb, long long q)
 	strbuf_addf(sb, "%s%lld.%02lld", q < 0 ? "-" : "", a / 100, a % 100);
 }
 
+/* A difference: its sign always, so that "+0.12" and "-0.12" read alike. */
+static void add_signed(struct strbuf *sb, long long q)
+{
+	if (q > 0)
+		strbuf_addch(sb, '+');
+	add_q(sb, q);
+}
+
 /*
  * Cell c of row: the value wrapped in the markup of its mark (open/close pairs: best, second), and in a
- * table with statistics its interval's half-width after pm (the format's plus-minus sign).
+ * table with statistics its interval's half-width after pm (the format's plus-minus sign), or in a
+ * table of differences the interval itself, whose side of 0 is what its mark says.
  */
 static void add_cell(struct strbuf *sb, const struct table *t, const struct table_row *row, int c,
 		     const char *const mark[4], const char *pm)
@@ -53,8 +62,17 @@ static void add_cell(struct strbuf *sb, const struct table *t, const struct tabl
 	int k = row->mark[c] == TABLE_BEST ? 0 : row->mark[c] == TABLE_SECOND ? 2 : -1;
 	if (k >= 0)
 		strbuf_addstr(sb, mark[k]);
-	add_q(sb, row->q[c]);
-	if (t->stats && c < METRIC_NR && row->has_ci[c]) {
+	if (t->diff)
+		add_signed(sb, row->q[c]);
+	else
+		add_q(sb, row->q[c]);
+	if (t->stats && c < METRIC_NR && row->has_ci[c] && t->diff) {
+		strbuf_addstr(sb, " [");
+		add_signed(sb, row->lo[c]);
+		strbuf_addstr(sb, ", ");
+		add_signed(sb, row->hi[c]);
+		strbuf_addch(sb, ']');
+	} else if (t->stats && c < METRIC_NR && row->has_ci[c]) {
 		strbuf_addstr(sb, pm);
 		add_q(sb, row->hw[c]);
 	}
@@ -71,7 +89,7 @@ static struct table *new_table(struct table **tables, size_t *nr, size_t *alloc)
 	return t;
 }
 
-static struct table_row *new_row(struct table *t)
+struct table_row *table_new_row(struct table *t)
 {
 	struct table_row *row;
 	ALLOC_GROW(t->rows, t->nr + 1, t->alloc);
@@ -80,19 +98,19 @@ static struct table_row *new_row(struct table *t)
 	return row;
 }
 
-static void set_values(struct table_row *row, const struct result *x, const struct table_stats *st)
+void table_row_set_values(struct table_row *row, const struct result *x)
 {
 	int m;
 	row->x = x;
 	row->ranked = !results_is_baseline(x->method);
 	for (m = 0; m < METRIC_NR; m++) {
 		row->has[m] = !isnan(x->v[m]) && isfinite(x->v[m]);
-		row->q[m] = row->has[m] ? to_q(x->v[m]) : 0;
+		row->q[m] = row->has[m] ? table_q(x->v[m]) : 0;
 		row->has_ci[m] = row->has[m] && x->has_ci[m];
 		if (row->has_ci[m]) {
-			row->lo[m] = to_q(x->ci[m].lo);
-			row->hi[m] = to_q(x->ci[m].hi);
-			row->hw[m] = to_q((x->ci[m].hi - x->ci[m].lo) / 2);
+			row->lo[m] = table_q(x->ci[m].lo);
+			row->hi[m] = table_q(x->ci[m].hi);
+			row->hw[m] = table_q((x->ci[m].hi - x->ci[m].lo) / 2);
 		}
 	}
 }
@@ -117,7 +135,7 @@ static size_t find_image(const struct store_image_values *iv, long idx)
  * a function of three means with no per-image value, and a column without such images keep the bold
  * of the best value. Nothing is underlined.
  */
-static void mark_tested(struct table *t, const struct table_stats *st)
+void table_mark_tested(struct table *t, const struct table_stats *st)
 {
 	size_t i, j, k;
 	int c;
@@ -173,8 +191,8 @@ static void mark_tested(struct table *t, const struct table_stats *st)
 }
 
 /* What the caption of a table with statistics adds: how the intervals and the marks were made. */
-static void add_stats_caption(struct strbuf *sb, const struct table_stats *st, const char *who,
-			      const char *whom)
+void table_add_stats_caption(struct strbuf *sb, const struct table_stats *st, const char *who,
+			     const char *whom)
 {
 	strbuf_addf(
 		sb,
@@ -215,7 +233,7 @@ void table_stats_from_canonical(struct table_stats *st, const char *canonical)
 }
 
 /* "N images", or "N1-N2 images" when the runs differ, and a note on unfinished runs. */
-static void add_counts(struct strbuf *sb, const struct result *const *x, size_t n)
+void table_add_counts(struct strbuf *sb, const struct result *const *x, size_t n)
 {
 	long lo = x[0]->n, hi = x[0]->n;
 	size_t i, unfinished = 0;
@@ -262,7 +280,7 @@ static void add_theory_note(struct strbuf *sb, const struct result *const *x, si
 				  "ShapleyCAM-H equals ShapleyCAM, by theory.");
 }
 
-static void add_setting(struct strbuf *sb, const struct result *x)
+void table_add_setting(struct strbuf *sb, const struct result *x)
 {
 	strbuf_addf(sb, "%s, layer %s", x->model, x->layer);
 	if (*x->layer_path && strcmp(x->layer_path, x->layer))
@@ -292,12 +310,12 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 	table_slug(&sb, x[0]->target);
 	t->name = strbuf_detach(&sb, NULL);
 
-	add_setting(&sb, x[0]);
+	table_add_setting(&sb, x[0]);
 	strbuf_addf(&sb, ", %s utility, target %s; ", figure_display_name(x[0]->utility), x[0]->target);
-	add_counts(&sb, x, n);
+	table_add_counts(&sb, x, n);
 	if (st->on) {
 		strbuf_addstr(&sb, ". ");
-		add_stats_caption(&sb, st, "the best method", "method");
+		table_add_stats_caption(&sb, st, "the best method", "method");
 	} else {
 		strbuf_addstr(&sb, ". Best in bold, second underlined");
 	}
@@ -316,10 +334,10 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 		t->paper_head = strbuf_detach(&sb, NULL);
 	}
 	for (i = 0; i < n; i++) {
-		struct table_row *row = new_row(t);
+		struct table_row *row = table_new_row(t);
 		double pv[METRIC_NR];
 		row->key[0] = xstrdup(figure_display_name(x[i]->method));
-		set_values(row, x[i], st);
+		table_row_set_values(row, x[i]);
 		if (paper && paper_lookup(paper, x[i]->method, pv))
 			for (m = 0; m < METRIC_NR; m++) {
 				row->has[METRIC_NR + m] = 1;
@@ -328,70 +346,7 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 	}
 	table_rank(t);
 	if (st->on)
-		mark_tested(t, st);
-}
-
-static int cmp_result_method(const void *pa, const void *pb)
-{
-	const struct result *a = *(const struct result *const *)pa, *b = *(const struct result *const *)pb;
-	int c = results_cmp_method(a->method, b->method);
-	return c ? c : results_cmp_utility(a->utility, b->utility);
-}
-
-/* The ablation of one model, layer and target: each method with several utilities, one row each. */
-static int ablation_table(struct table *t, const struct result *const *x, size_t n,
-			  const struct table_stats *st)
-{
-	const struct result **s = xcalloc(n, sizeof(*s));
-	struct strbuf sb = STRBUF_INIT;
-	size_t i, j, group = 0;
-
-	memcpy(s, x, n * sizeof(*s));
-	if (n > 1) /* qsort with a NULL base is undefined even for no elements */
-		qsort(s, n, sizeof(*s), cmp_result_method);
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && !strcmp(s[j]->method, s[i]->method); j++)
-			;
-		if (j - i < 2)
-			continue;
-		for (; i < j; i++) {
-			struct table_row *row = new_row(t);
-			row->key[0] = xstrdup(figure_display_name(s[i]->method));
-			row->key[1] = xstrdup(figure_display_name(s[i]->utility));
-			row->group = (int)group;
-			set_values(row, s[i], st);
-		}
-		group++;
-	}
-	free(s);
-	if (!t->nr)
-		return 0;
-	strbuf_addstr(&sb, "ablation.");
-	table_slug(&sb, x[0]->model);
-	strbuf_addch(&sb, '.');
-	table_slug(&sb, x[0]->layer);
-	strbuf_addch(&sb, '.');
-	table_slug(&sb, x[0]->target);
-	t->name = strbuf_detach(&sb, NULL);
-	strbuf_addstr(&sb, "Utility ablation (the paper's Table 5): ");
-	add_setting(&sb, x[0]);
-	strbuf_addf(&sb, ", target %s; ", x[0]->target);
-	add_counts(&sb, x, n);
-	if (st->on) {
-		strbuf_addstr(&sb, ". ");
-		add_stats_caption(&sb, st, "the best utility of each method", "utility of the method");
-		strbuf_addch(&sb, '.');
-	} else {
-		strbuf_addstr(&sb, ". Best of each method in bold, second underlined.");
-	}
-	t->caption = strbuf_detach(&sb, NULL);
-	t->nr_keys = 2;
-	t->nr_vals = METRIC_NR;
-	t->stats = st->on;
-	table_rank(t);
-	if (st->on)
-		mark_tested(t, st);
-	return 1;
+		table_mark_tested(t, st);
 }
 
 /*
@@ -419,21 +374,21 @@ static int extra_table(struct table *t, const struct result *const *x, size_t n)
 	table_slug(&sb, x[0]->target);
 	t->name = strbuf_detach(&sb, NULL);
 	strbuf_addstr(&sb, "Faithfulness metrics (camlab help metrics): ");
-	add_setting(&sb, x[0]);
+	table_add_setting(&sb, x[0]);
 	strbuf_addf(&sb, ", %s utility, target %s; ", figure_display_name(x[0]->utility), x[0]->target);
-	add_counts(&sb, x, n);
+	table_add_counts(&sb, x, n);
 	strbuf_addstr(&sb, ". Best in bold, second underlined.");
 	t->caption = strbuf_detach(&sb, NULL);
 	t->nr_keys = 1;
 	t->nr_vals = RESULT_NR_EXTRA;
 	t->cols = extra_metric_info;
 	for (i = 0; i < n; i++) {
-		struct table_row *row = new_row(t);
+		struct table_row *row = table_new_row(t);
 		row->key[0] = xstrdup(figure_display_name(x[i]->method));
 		row->ranked = !results_is_baseline(x[i]->method);
 		for (m = 0; m < RESULT_NR_EXTRA; m++) {
 			row->has[m] = isfinite(x[i]->extra[m]);
-			row->q[m] = row->has[m] ? to_q(x[i]->extra[m]) : 0;
+			row->q[m] = row->has[m] ? table_q(x[i]->extra[m]) : 0;
 		}
 	}
 	table_rank(t);
@@ -447,7 +402,7 @@ void tables_build(const struct results *r, const struct paper_table *paper, cons
 	static const struct table_stats defaults = TABLE_STATS_INIT;
 	const struct result **x = xcalloc(r->nr + 1, sizeof(*x));
 	struct table *tables = NULL;
-	size_t alloc = 0, i, j, k;
+	size_t alloc = 0, i, j;
 	int any_match = 0;
 
 	*nr = 0;
@@ -469,18 +424,6 @@ void tables_build(const struct results *r, const struct paper_table *paper, cons
 			p = paper;
 		methods_table(new_table(&tables, nr, &alloc), x + i, j - i, p, st);
 		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i))
-			(*nr)--;
-	}
-	for (i = 0; i < r->nr; i = j) {
-		struct table *t;
-		for (j = i + 1; j < r->nr && same_block(x[j], x[i], 0); j++)
-			;
-		for (k = i + 1; k < j && !strcmp(x[k]->utility, x[i]->utility); k++)
-			;
-		if (k == j)
-			continue; /* one utility: no ablation */
-		t = new_table(&tables, nr, &alloc);
-		if (!ablation_table(t, x + i, j - i, st))
 			(*nr)--;
 	}
 	free(x);
@@ -558,7 +501,7 @@ static const char *key_cell(const struct table *t, size_t i, int k)
 
 static const char *key_head(const struct table *t, int k)
 {
-	return k == 0 ? "Method" : "Utility";
+	return k == 0 ? "Method" : t->key_head ? t->key_head : "Utility";
 }
 
 static const char *arrow(const struct table *t, int c, const char *up, const char *down)

@@ -2,7 +2,8 @@
  * table.h - the paper's tables from the results: one methods table per model, layer, utility and
  * target (methods as rows in the paper's order, AD Coh Com ADCC IC ADD as columns, x100 with two
  * decimals, the best of each column in bold and the second underlined, RandomCAM left out of the
- * ranking), the utility ablation of the paper's Table 5, and their Markdown, LaTeX, CSV and HTML forms.
+ * ranking), and their Markdown, LaTeX, CSV and HTML forms; the pieces the ablation tables
+ * (reports/ablation.h, the paper's Table 5 among them) are built from.
  */
 #ifndef REPORTS_TABLE_H
 #define REPORTS_TABLE_H
@@ -67,6 +68,8 @@ struct table {
 	char *paper_head;    /* which paper table the paper's columns are ("resnet50, last conv.
 				(layer4.2.conv3)"), or NULL; owned */
 	int stats;	     /* the rows print "mean ± half-width" (struct table_stats on) */
+	int diff;	     /* differences: signed ("+0.12"), with statistics "+0.12 [+0.01, +0.25]" */
+	const char *key_head; /* the second label column's head (static); NULL: "Utility" */
 	struct table_row *rows;
 	size_t nr, alloc;
 };
@@ -81,6 +84,27 @@ struct table {
 void tables_build(const struct results *r, const struct paper_table *paper, const struct table_stats *st,
 		  struct table **out, size_t *nr);
 void tables_free(struct table *t, size_t nr);
+
+/* The pieces of a table, for the ablation tables (reports/ablation.c). */
+
+/* v x100 in hundredths (struct table_row's q): 0.16914 is 1691. */
+long long table_q(double v);
+/* A new row at the end of t, zeroed (group 0, nothing marked). */
+struct table_row *table_new_row(struct table *t);
+/* row's camlab columns from the run x (borrowed): its means, their intervals; ranked unless RandomCAM. */
+void table_row_set_values(struct table_row *row, const struct result *x);
+/* "MODEL, layer LAYER (PATH)" of the run x. */
+void table_add_setting(struct strbuf *sb, const struct result *x);
+/* "N images" (or "N1-N2 images"), with notes on unfinished runs and on an arithmetic other than fp32. */
+void table_add_counts(struct strbuf *sb, const struct result *const *x, size_t n);
+/* What a caption with statistics says of the intervals and of the marks of the best (who, whom). */
+void table_add_stats_caption(struct strbuf *sb, const struct table_stats *st, const char *who,
+			     const char *whom);
+/*
+ * With statistics, bold in each group's column on the best row and every row the paired test cannot
+ * tell from it; nothing underlined (after table_rank).
+ */
+void table_mark_tested(struct table *t, const struct table_stats *st);
 
 /* Mark the best and second values of each column within each group (dense ranks: ties share). */
 void table_rank(struct table *t);

@@ -27,6 +27,7 @@ keys = [("layer", k, t) for k, t in [("path", "str"), ("layout", "choice"), ("na
     [("figure", k, t) for k, t in [("image", "str"), ("by", "choice")]] + \
     [("outputs", k, t) for k, t in [("tables", "bool"), ("plots", "bool"), ("paper", "str"), ("formats", "names")]] + \
     [("statistics", k, t) for k, t in [("bootstrap", "int"), ("alpha", "str"), ("seed", "u64"), ("test", "choice")]] + \
+    [("ablation", k, "str") for k in ("over", "baseline")] + \
     [("top", k, t) for k, t in [("name", "str"), ("output", "str"), ("device", "choice"), ("precision", "choice"),
                                 ("channels_last", "bool"), ("seed", "u64"), ("methods", "names"),
                                 ("utilities", "names"), ("targets", "names"), ("metrics", "names"),
@@ -54,6 +55,8 @@ def specs(section, key, y, l):
                        f'experiment {{\n  models = {{ {m_l} }},\n  outputs = {{ figures = {{ {{ KV }} }} }},\n}}\n'),
             "outputs": (f"models: [{m_y}]\noutputs:\n  KV\n",
                         f'experiment {{\n  models = {{ {m_l} }}, outputs = {{\n  KV }},\n}}\n'),
+            "ablation": (f"models: [{m_y}]\nablations:\n  - {{KV}}\n",
+                         f'experiment {{\n  models = {{ {m_l} }},\n  ablations = {{ {{ KV }} }},\n}}\n'),
             "statistics": (f"models: [{m_y}]\nstatistics:\n  KV\n",
                            f'experiment {{\n  models = {{ {m_l} }}, statistics = {{\n  KV }},\n}}\n')}[section]
     ys, ls = wrap
@@ -97,7 +100,7 @@ PYEOF
 test_expect_success 'every key given a wrong value: the same message in YAML and in Lua, where it is written' "
 	mkdir $TMP/specs &&
 	$PY $TMP/keys.py $CAMLAB $TMP/specs >$TMP/out; ret=\$?; cat $TMP/out; test \$ret = 0 &&
-	test_grep '^42 keys\$' $TMP/out
+	test_grep '^44 keys\$' $TMP/out
 "
 
 test_done
