@@ -87,20 +87,23 @@ static int eval_chunk(const struct cam_pass *p, const uint32_t *perms, size_t pa
 		      size_t t0, size_t n, double *v)
 {
 	size_t nb = (size_t)p->batch, b, j;
-	int64_t mshape[4] = { (int64_t)(nb * n), 1, ts_size(p->a, 2), ts_size(p->a, 3) };
+	int64_t C = ts_size(p->a, 1), h = ts_size(p->a, 2), w = ts_size(p->a, 3);
+	int64_t mshape[5] = { (int64_t)nb, (int64_t)n, 1, h, w }, shape[4] = { (int64_t)(nb * n), C, h, w };
 	float *mask = xmalloc(nb * n * d * sizeof(float));
 	double *u = xmalloc(nb * n * sizeof(double));
-	ts_tensor *mh, *m, *rep, *am, *logits = NULL, *tgt, *ut = NULL;
+	ts_tensor *mh, *m, *a5, *am5, *am, *logits = NULL, *tgt, *ut = NULL;
 	ts_carry *carry;
 	int ret = -1;
 
 	for (b = 0; b < nb; b++)
 		for (j = 0; j < n; j++)
 			coalition_mask(mask + (b * n + j) * d, perms + b * pairs * d, d, t0 + j);
-	mh = ts_from_f32(mask, mshape, 4, "cpu");
+	/* (B, 1, C, h, w) times (B, n, 1, h, w): the masked copies in one product, without a repeated A */
+	mh = ts_from_f32(mask, mshape, 5, "cpu");
 	m = ts_to_like(mh, p->a);
-	rep = ts_repeat_interleave(p->a, (int64_t)n);
-	am = ts_mul(rep, m);
+	a5 = ts_unsqueeze(p->a, 1);
+	am5 = ts_mul(a5, m);
+	am = ts_reshape(am5, shape, 4);
 	carry = am ? ts_carry_repeat_interleave(p->carry, (int64_t)n) : NULL;
 	if (carry)
 		logits = ts_split_suffix(p->split, carry, am);
@@ -116,7 +119,8 @@ static int eval_chunk(const struct cam_pass *p, const uint32_t *perms, size_t pa
 	ts_carry_free(carry);
 	ts_free(mh);
 	ts_free(m);
-	ts_free(rep);
+	ts_free(a5);
+	ts_free(am5);
 	ts_free(am);
 	ts_free(logits);
 	ts_free(tgt);
