@@ -20,15 +20,18 @@
 #include "lib/xalloc.h"
 
 const char *const metric_names[METRIC_NR_ALL] = { "ad",	  "coh",  "com",       "adcc",	   "ic",  "add",
-						  "road", "arcc", "insertion", "deletion", "gain" };
+						  "road", "arcc", "insertion", "deletion", "gain",
+						  "fidelity" };
 
 const char *const metric_extra_names[METRIC_NR_EXTRA] = { "road",      "road_morf", "road_lerf", "arcc",
-							  "insertion", "deletion",  "gain" };
+							  "insertion", "deletion",  "gain",	 "fidelity",
+							  "fidelity_l2", "fidelity_se" };
 
 double metric_row_extra(const struct metric_row *r, size_t i)
 {
 	const double v[METRIC_NR_EXTRA] = { r->road,	  r->road_morf, r->road_lerf, r->arcc,
-					    r->insertion, r->deletion,	r->gain };
+					    r->insertion, r->deletion,	r->gain,      r->fidelity,
+					    r->fidelity_l2, r->fidelity_se };
 	return i < METRIC_NR_EXTRA ? v[i] : NAN;
 }
 
@@ -40,7 +43,7 @@ static const struct {
 	{ "average-drop", METRIC_AD }, { "coherency", METRIC_COH }, { "complexity", METRIC_COM },
 	{ "increase-in-confidence", METRIC_IC }, { "average-drop-in-deletion", METRIC_ADD },
 	{ "road-combined", METRIC_ROAD }, { "average-gain", METRIC_GAIN }, { "ins", METRIC_INSERTION },
-	{ "del", METRIC_DELETION },
+	{ "del", METRIC_DELETION }, { "shapley-fidelity", METRIC_FIDELITY },
 };
 
 static int metric_parse_one(const char *s, size_t len, unsigned *mask)
@@ -71,7 +74,7 @@ static int metric_parse_one(const char *s, size_t len, unsigned *mask)
 	if (suggest_nearest(buf, metric_names, METRIC_NR_ALL, near, 1))
 		return error("unknown metric '%s'; did you mean '%s'?", buf, near[0]);
 	return error("unknown metric '%s'; known: ad, coh, com, adcc, ic, add, road, arcc, insertion, "
-		     "deletion, gain",
+		     "deletion, gain, fidelity",
 		     buf);
 }
 
@@ -442,8 +445,8 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 	int ret = 0;
 
 	for (i = 0; i < n; i++) {
-		rows[i] = (struct metric_row){ NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN,
-					       NAN, NAN, NAN, NAN, NAN, NAN, NAN };
+		rows[i] = (struct metric_row){ NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN,
+					       NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN };
 		r[i] = NAN;
 	}
 	if (!xh || !xinv) {

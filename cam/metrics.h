@@ -17,6 +17,10 @@
  *   deletion   (insertion) or replaced by 0 of the normalised input (deletion), most salient first, in
  *              METRIC_STEPS steps; the area under that curve by the trapezoidal rule.
  *   gain       Average Gain (Zhang et al., Opti-CAM, 2024): max(0, O - Y) / (1 - Y) per image.
+ *   fidelity   Shapley fidelity (cam/fidelity.h): Spearman's rho and the normalised L2 error of the map
+ *              before ReLU against the CRG game's Shapley values at the layer, estimated by antithetic
+ *              permutation sampling (fidelity, fidelity_l2; fidelity_se the estimate's standard error).
+ *              Computed in the group's batch (interp/group_batch.c), not by metrics_eval.
  */
 #ifndef CAM_METRICS_H
 #define CAM_METRICS_H
@@ -39,6 +43,8 @@ enum metric {
 	METRIC_INSERTION,
 	METRIC_DELETION,
 	METRIC_GAIN,
+	/* Shapley fidelity (cam/fidelity.h): the map against the CRG game's sampled Shapley values */
+	METRIC_FIDELITY,
 	METRIC_NR_ALL
 };
 
@@ -56,13 +62,17 @@ struct metric_row {
 	double ad, coh, com, ic, add;
 	double y, o, d; /* the probabilities behind them */
 	double road, road_morf, road_lerf, arcc, insertion, deletion, gain;
+	/* Shapley fidelity: Spearman's rho and ||S - phi|| / ||phi|| of the map S with the estimate phi,
+	 * and the estimate's standard error averaged over the positions (the same for every method) */
+	double fidelity, fidelity_l2, fidelity_se;
 };
 
 /*
  * The per-image values beyond the paper's six that a metric_row holds, by the names the database and
- * CSV files give them: road, road_morf, road_lerf, arcc, insertion, deletion, gain.
+ * CSV files give them: road, road_morf, road_lerf, arcc, insertion, deletion, gain, fidelity,
+ * fidelity_l2, fidelity_se.
  */
-enum { METRIC_NR_EXTRA = 7 };
+enum { METRIC_NR_EXTRA = 10 };
 extern const char *const metric_extra_names[METRIC_NR_EXTRA];
 /* The value of extra column i of row r (NAN: not computed). */
 double metric_row_extra(const struct metric_row *r, size_t i);

@@ -101,7 +101,19 @@ int cmd_help(int argc, char **argv)
 		       "  insertion  Petsiuk et al. (RISE, BMVC 2018): area under p_c as x's pixels, most salient\n"
 		       "             first, replace those of x blurred (RISE's 11x11, sigma 5), 100 steps (higher)\n"
 		       "  deletion   the same, pixels set to 0 of the normalised input (the mean)     (lower)\n"
-		       "  gain       Average Gain (Zhang et al., Opti-CAM, 2024): max(0, O - Y) / (1 - Y) (higher)\n");
+		       "  gain       Average Gain (Zhang et al., Opti-CAM, 2024): max(0, O - Y) / (1 - Y) (higher)\n"
+		       "  fidelity   Shapley fidelity (alias shapley_fidelity; the question of the paper's theory,\n"
+		       "             Cai 2025: HiResCAM is the first-order, ShapleyCAM-H the second-order Shapley\n"
+		       "             value of the CRG game): players are the h x w positions of A, a coalition S\n"
+		       "             is worth U(head(A with the positions outside S zeroed)), the head the network\n"
+		       "             above the layer. phi, its Shapley values, is estimated per image by permutation\n"
+		       "             sampling with antithetic pairs (32 pairs: each order walked forwards and\n"
+		       "             backwards; seeded by the run's seed and the image's index), 2 + 64 (h*w - 1)\n"
+		       "             head forwards per image, shared by the methods of a group. Per method, of\n"
+		       "             its map S before ReLU at the layer's grid: fidelity = Spearman's rho(S, phi)\n"
+		       "             (higher), fidelity_l2 = ||S - phi|| / ||phi|| (lower); fidelity_se is the\n"
+		       "             mean standard error of phi (pairs' sd / sqrt(32)). Exact (se 0) and equal\n"
+		       "             to ShapleyCAM-H where U is quadratic in A\n");
 		(void)metric_names;
 		return 0;
 	}

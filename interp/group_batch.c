@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cam/fidelity.h"
 #include "cam/metrics.h"
 #include "interp/luacam.h"
 #include "interp/progress.h"
@@ -253,6 +254,7 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 				   .mean = r->pp.mean,
 				   .std = r->pp.std };
 	struct metric_row *rows = xcalloc(b->n * ng, sizeof(*rows));
+	struct fidelity *fid = NULL; /* Shapley values of the batch, made once for all its methods */
 	float **maps = xcalloc(ng, sizeof(*maps));
 	unsigned char *ok = xcalloc(ng, 1);
 	unsigned passes = 0;
@@ -282,7 +284,8 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 		error_last_reset();
 		s = g->mapper.map(&pass, &extra, g->mapper.ud);
 		heat = cam_postprocess(s, b->h, b->w);
-		if (!heat || metrics_eval(&pass, b->x, heat, &g->mapper, &extra, r->metrics, rows + k * b->n) < 0) {
+		if (!heat || metrics_eval(&pass, b->x, heat, &g->mapper, &extra, r->metrics, rows + k * b->n) < 0 ||
+		    fidelity_eval(&fid, &pass, &extra, s, r->metrics, rows + k * b->n) < 0) {
 			/* a method defined in Lua says why with error(); a tensor operation through ts_error() */
 			if (*error_last())
 				group_run_fail(r, g, error_last());
@@ -310,6 +313,7 @@ out:
 	for (k = 0; k < ng; k++)
 		free(maps[k]);
 	free(maps);
+	fidelity_cache_free(fid);
 	cam_pass_release(&pass);
 	free(rows);
 	free(ok);

@@ -28,6 +28,8 @@ const struct metric_info extra_metric_info[RESULT_NR_EXTRA] = {
 	{ "ROAD", "road", "ROAD (combined)", 1 },  { "ARCC", "arcc", "ARCC", 1 },
 	{ "Ins", "insertion", "Insertion AUC", 1 }, { "Del", "deletion", "Deletion AUC", 0 },
 	{ "AG", "gain", "Average gain", 1 },
+	{ "rho", "fidelity", "Shapley fidelity (rank correlation)", 1 },
+	{ "L2", "fidelity_l2", "Shapley fidelity (L2 error)", 0 },
 };
 
 static int extra_mean(const char *key, const char *name, double mean, void *ud)

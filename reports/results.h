@@ -22,8 +22,12 @@ struct metric_info {
 };
 extern const struct metric_info metric_info[METRIC_NR];
 
-/* The metrics beyond the paper's (store.h's image_metrics): ROAD, ARCC, insertion, deletion, gain. */
-enum { RESULT_NR_EXTRA = 5 };
+/*
+ * The metrics beyond the paper's (store.h's image_metrics): ROAD, ARCC, insertion, deletion, gain (the
+ * first RESULT_NR_FAITHFUL, the faithfulness table), then Shapley fidelity's rho and L2 error (its own
+ * table).
+ */
+enum { RESULT_NR_FAITHFUL = 5, RESULT_NR_EXTRA = 7 };
 extern const struct metric_info extra_metric_info[RESULT_NR_EXTRA];
 
 /* One run that has aggregate values. Every string is owned by the struct results it is in. */

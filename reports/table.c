@@ -350,21 +350,24 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 }
 
 /*
- * The metrics beyond the paper's of one block (ROAD, ARCC, insertion, deletion, gain), methods as rows,
- * when a run of it has one of them. Returns 0 (t left empty) when none has.
+ * Metrics beyond the paper's of one block, methods as rows, when a run of it has one of them: the
+ * faithfulness table (ROAD, ARCC, insertion, deletion, gain: extra columns 0..RESULT_NR_FAITHFUL-1) or
+ * Shapley fidelity's (the rest), named slug.MODEL.LAYER.UTILITY.TARGET. Returns 0 (t left empty) when
+ * none has.
  */
-static int extra_table(struct table *t, const struct result *const *x, size_t n)
+static int extra_table(struct table *t, const struct result *const *x, size_t n, int first, int count,
+		       const char *slug, const char *title)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t i;
 	int m, any = 0;
 
 	for (i = 0; i < n; i++)
-		for (m = 0; m < RESULT_NR_EXTRA; m++)
-			any |= isfinite(x[i]->extra[m]);
+		for (m = 0; m < count; m++)
+			any |= isfinite(x[i]->extra[first + m]);
 	if (!any)
 		return 0;
-	strbuf_addstr(&sb, "faithfulness.");
+	strbuf_addf(&sb, "%s.", slug);
 	table_slug(&sb, x[0]->model);
 	strbuf_addch(&sb, '.');
 	table_slug(&sb, x[0]->layer);
@@ -373,22 +376,22 @@ static int extra_table(struct table *t, const struct result *const *x, size_t n)
 	strbuf_addch(&sb, '.');
 	table_slug(&sb, x[0]->target);
 	t->name = strbuf_detach(&sb, NULL);
-	strbuf_addstr(&sb, "Faithfulness metrics (camlab help metrics): ");
+	strbuf_addf(&sb, "%s (camlab help metrics): ", title);
 	table_add_setting(&sb, x[0]);
 	strbuf_addf(&sb, ", %s utility, target %s; ", figure_display_name(x[0]->utility), x[0]->target);
 	table_add_counts(&sb, x, n);
 	strbuf_addstr(&sb, ". Best in bold, second underlined.");
 	t->caption = strbuf_detach(&sb, NULL);
 	t->nr_keys = 1;
-	t->nr_vals = RESULT_NR_EXTRA;
-	t->cols = extra_metric_info;
+	t->nr_vals = count;
+	t->cols = extra_metric_info + first;
 	for (i = 0; i < n; i++) {
 		struct table_row *row = table_new_row(t);
 		row->key[0] = xstrdup(figure_display_name(x[i]->method));
 		row->ranked = !results_is_baseline(x[i]->method);
-		for (m = 0; m < RESULT_NR_EXTRA; m++) {
-			row->has[m] = isfinite(x[i]->extra[m]);
-			row->q[m] = row->has[m] ? table_q(x[i]->extra[m]) : 0;
+		for (m = 0; m < count; m++) {
+			row->has[m] = isfinite(x[i]->extra[first + m]);
+			row->q[m] = row->has[m] ? table_q(x[i]->extra[first + m]) : 0;
 		}
 	}
 	table_rank(t);
@@ -423,7 +426,12 @@ void tables_build(const struct results *r, const struct paper_table *paper, cons
 		else if (paper && (!any_match || paper_matches_model(paper, x[i]->model)))
 			p = paper;
 		methods_table(new_table(&tables, nr, &alloc), x + i, j - i, p, st);
-		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i))
+		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i, 0, RESULT_NR_FAITHFUL,
+				 "faithfulness", "Faithfulness metrics"))
+			(*nr)--;
+		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i, RESULT_NR_FAITHFUL,
+				 RESULT_NR_EXTRA - RESULT_NR_FAITHFUL, "fidelity",
+				 "Shapley fidelity: each map before ReLU against the sampled Shapley values"))
 			(*nr)--;
 	}
 	free(x);

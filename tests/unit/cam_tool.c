@@ -7,12 +7,16 @@
  * writes DIR/{x,a,g,ha,logits,target}.npy and DIR/S_<method>.npy (the map before ReLU, (B,h,w)) and
  * DIR/H_<method>.npy (after post-processing) for every method that applies, and DIR/M_<method>.npy
  * (its metrics). --lean computes only the passes the methods need (g and ha may then be missing) and
- * no metrics, which is what makes a check of many maps on a large model quick.
+ * no metrics, which is what makes a check of many maps on a large model quick. --fidelity P also writes
+ * DIR/phi.npy and DIR/phi_se.npy, (B,h,w): the CRG game's Shapley values at the layer estimated from P
+ * antithetic pairs (cam/fidelity.h; seed 0, the images' places in the batch), and DIR/phi_cost.npy, the
+ * head forwards per image.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cam/fidelity.h"
 #include "cam/methods.h"
 #include "cam/metrics.h"
 #include "cam/overlay.h"
@@ -21,7 +25,7 @@
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
-enum { OPT_UTILITY = OPT_FIRST_COMMAND, OPT_TARGET, OPT_METHODS, OPT_RAW_INPUT, OPT_LEAN };
+enum { OPT_UTILITY = OPT_FIRST_COMMAND, OPT_TARGET, OPT_METHODS, OPT_RAW_INPUT, OPT_LEAN, OPT_FIDELITY };
 
 /* An input tensor from a raw little-endian float32 file "FILE:N,C,H,W", already normalised. */
 static ts_tensor *raw_input(const char *spec)
@@ -82,6 +86,36 @@ static int save(const char *dir, const char *name, const ts_tensor *t)
 	return ret;
 }
 
+/* The estimate of the Shapley values of the pass's game, from `pairs` antithetic pairs. */
+static int save_fidelity(const char *dir, const struct cam_pass *pass, int pairs)
+{
+	struct fidelity f = FIDELITY_INIT;
+	struct fidelity_opts o = FIDELITY_OPTS_INIT;
+	struct strbuf path = STRBUF_INIT;
+	const char *names[3] = { "phi", "phi_se", "phi_cost" };
+	float *host;
+	size_t i, k;
+	int ret = 0;
+
+	o.pairs = pairs;
+	if (fidelity_estimate(&f, pass, NULL, &o) < 0)
+		return error("fidelity: %s", ts_error());
+	host = xmalloc(f.n * f.d * sizeof(float));
+	for (k = 0; k < 3 && !ret; k++) {
+		long shape[3] = { (long)f.n, (long)f.h, (long)f.w }, one[1] = { 1 };
+		const double *v = k ? f.se : f.phi;
+		for (i = 0; i < f.n * f.d; i++)
+			host[i] = k == 2 ? (float)f.forwards : (float)v[i];
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/%s.npy", dir, names[k]);
+		ret = k == 2 ? npy_write_f32(path.buf, host, 1, one) : npy_write_f32(path.buf, host, 3, shape);
+	}
+	free(host);
+	strbuf_release(&path);
+	fidelity_release(&f);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -92,6 +126,7 @@ int main(int argc, char **argv)
 		{ "methods", required_argument, NULL, OPT_METHODS },
 		{ "raw-input", required_argument, NULL, OPT_RAW_INPUT },
 		{ "lean", no_argument, NULL, OPT_LEAN },
+		{ "fidelity", required_argument, NULL, OPT_FIDELITY },
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -106,7 +141,7 @@ int main(int argc, char **argv)
 	struct target_policy target = { TARGET_PREDICTED, 0 };
 	const char *dir = NULL, *methods = "all", *raw = NULL;
 	ts_split *split = NULL;
-	int opt, u = UTILITY_REST, topk, i, lean = 0;
+	int opt, u = UTILITY_REST, topk, i, lean = 0, pairs = 0;
 	unsigned mask;
 
 	if (argc < 2 || strcmp(argv[1], "passes")) {
@@ -138,6 +173,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LEAN:
 			lean = 1;
+			break;
+		case OPT_FIDELITY:
+			pairs = (int)strtol(optarg, NULL, 10);
 			break;
 		case 'o':
 			dir = optarg;
@@ -179,6 +217,8 @@ int main(int argc, char **argv)
 	if (pass.ha)
 		save(dir, "ha", pass.ha);
 	save(dir, "logits", pass.logits);
+	if (pairs > 0 && save_fidelity(dir, &pass, pairs) < 0)
+		return 1;
 	{
 		ts_tensor *t = ts_to_f32(pass.target);
 		save(dir, "target", t);
