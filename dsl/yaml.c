@@ -432,9 +432,10 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 			l->pos = pos_of(c, k);
 			if (lv->type == YAML_MAPPING_NODE)
 				walk_map(c, lv, &layer_value, l);
-			else if (lv->type == YAML_SEQUENCE_NODE)
+			else if (lv->type == YAML_SEQUENCE_NODE) {
 				l->path = fused_paths(c, lv);
-			else if (scalar(lv) && !is_null(lv)) {
+				l->pos = pos_of(c, lv);
+			} else if (scalar(lv) && !is_null(lv)) {
 				l->path = xstrdup(scalar(lv));
 				l->pos = pos_of(c, lv);
 			} else
