@@ -20,6 +20,7 @@ const char *const cam_method_names[CAM_NR_METHODS] = {
 	"cam",	      "gradcam",    "hirescam",	    "gradcam-e",    "layercam", "xgradcam",   "gradcam++",
 	"randomcam",  "shapleycam", "shapleycam-h", "shapleycam-e", "scorecam", "ablationcam", "eigencam",
 	"eigengradcam", "kpcacam",  "segeigencam",  "fem",	    "sobelcam",
+	"refinecam",
 };
 
 /*
@@ -79,7 +80,8 @@ static int parse_one(const char *word, size_t len, unsigned *mask)
 		buf[i] = word[i] == '_' ? '-' : (char)tolower((unsigned char)word[i]);
 	buf[len] = '\0';
 	if (!strcmp(buf, "all")) {
-		*mask |= (1u << CAM_NR_METHODS) - 1;
+		/* refinecam is no method of one layer: "all" of a fused layer names it as "all,refinecam" */
+		*mask |= ((1u << CAM_NR_METHODS) - 1) & ~(1u << CAM_REFINECAM);
 		return 0;
 	}
 	for (i = 0; i < CAM_NR_METHODS; i++) {
@@ -121,7 +123,8 @@ unsigned cam_methods_passes(unsigned mask)
 {
 	unsigned need = 0;
 	unsigned grad = (1u << CAM_GRADCAM) | (1u << CAM_HIRESCAM) | (1u << CAM_GRADCAM_E) |
-			(1u << CAM_LAYERCAM) | (1u << CAM_XGRADCAM) | (1u << CAM_GRADCAMPP);
+			(1u << CAM_LAYERCAM) | (1u << CAM_XGRADCAM) | (1u << CAM_GRADCAMPP) |
+			(1u << CAM_REFINECAM);
 	unsigned shapley = (1u << CAM_SHAPLEYCAM) | (1u << CAM_SHAPLEYCAM_H) | (1u << CAM_SHAPLEYCAM_E);
 	grad |= (1u << CAM_EIGENGRADCAM) | (1u << CAM_SEGEIGENCAM);
 	if (mask & (grad | shapley))
@@ -717,6 +720,7 @@ ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam
 		r = xgradcam(p);
 		break;
 	case CAM_GRADCAMPP:
+	case CAM_REFINECAM: /* its layers' maps; cam/multilayer.c multiplies them */
 		r = gradcampp(p);
 		break;
 	case CAM_RANDOMCAM:

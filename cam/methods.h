@@ -35,6 +35,7 @@ enum cam_method {
 	CAM_SEGEIGENCAM,
 	CAM_FEM,
 	CAM_SOBELCAM,
+	CAM_REFINECAM, /* over a fused layer only (cam/multilayer.h); at one layer its map is GradCAM++'s */
 	CAM_NR_METHODS
 };
 

@@ -26,7 +26,8 @@
  *                                 (fp32, none, 0), so that specs without them keep their text
  *   model NAME                    one per model, in the order written
  *     file PATH / input_size I / resize R / mean M M M | mean - / std ... / classes PATH|-
- *     layer NAME PATH LAYOUT      one per layer, in the IR's order (front ends sort mappings by name)
+ *     layer NAME PATH LAYOUT      one per layer, in the IR's order (front ends sort mappings by name);
+ *                                 a fused layer's PATH is its paths joined by a comma
  *   data / path P / labels P|- / limit L / shuffle 0|1 / seed S
  *   methods N... / utilities N... / targets N... / metrics N...      in the order written, "all" expanded
  *   exclude model=V layer=V method=V utility=V target=V             V is "-" for any; in written order

@@ -19,7 +19,11 @@
 
 struct exp_layer {
 	char *name;	/* as the experiment calls it: "pre_gap", "last_conv", or the path itself */
-	char *path;	/* module path as named_modules() prints it */
+	/*
+	 * module path as named_modules() prints it; a fused layer's paths joined by ',' (a list in the
+	 * spec, or the joined string: cam/multilayer.h), which no module path contains
+	 */
+	char *path;
 	char *layout;	/* "auto" (default), "bchw", "bhwc", "bnc" */
 	struct src_pos pos;
 	/* bnc: tokens before the grid (-1 once validated when not given: detect) */

@@ -247,7 +247,36 @@ static struct exp_layer *new_layer(struct exp_model *m, struct src_pos pos)
 	return l;
 }
 
-/* layers: name -> path | {path, layout} (sorted by name), or a list of paths | {name, path, layout}. */
+/*
+ * A fused layer's module paths, the list of strings at lv, as the one string "path,path" the IR keeps
+ * (experiment.h), the same as the YAML front end's; NULL after an error.
+ */
+static char *fused_paths(struct lua_ctx *c, lua_State *L, int lv, const struct where *w)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i, n = lua_rawlen(L, lv);
+
+	for (i = 1; i <= n; i++) {
+		int t = lua_rawgeti(L, lv, (lua_Integer)i);
+		if (t != LUA_TSTRING) {
+			diag_error(c->d, w->pos, "expected a module path in a fused layer's list, not %s",
+				   lspec_type_name(L, -1));
+			lua_pop(L, 1);
+			strbuf_release(&sb);
+			return NULL;
+		}
+		if (sb.len)
+			strbuf_addch(&sb, ',');
+		strbuf_addstr(&sb, lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/*
+ * layers: name -> path | {path, ...} | {path, layout} (sorted by name), or a list of paths | {path, ...}
+ * | {name, path, layout}. A list of paths is one fused layer (experiment.h).
+ */
 static void get_layers(struct lua_ctx *c, lua_State *L, int v, struct exp_model *m, const struct where *w)
 {
 	size_t i, n, cursor = w->off;
@@ -271,6 +300,8 @@ static void get_layers(struct lua_ctx *c, lua_State *L, int v, struct exp_model 
 			l = new_layer(m, item.pos);
 			if (lspec_is_mapping(L, lv))
 				layer_table(c, L, lv, l, ARRAY_SIZE(exp_layer_keys), &item);
+			else if (lua_type(L, lv) == LUA_TTABLE && lspec_is_list(L, lv) && lua_rawlen(L, lv))
+				l->path = fused_paths(c, L, lv, &item);
 			else if (lua_type(L, lv) == LUA_TSTRING)
 				l->path = xstrdup(lua_tostring(L, lv));
 			else
@@ -303,10 +334,12 @@ static void get_layers(struct lua_ctx *c, lua_State *L, int v, struct exp_model 
 			l->name = xstrdup(name);
 			if (lspec_is_mapping(L, -1))
 				layer_table(c, L, lua_gettop(L), l, ARRAY_SIZE(exp_layer_keys) - 1, &item);
+			else if (lua_type(L, -1) == LUA_TTABLE && lspec_is_list(L, -1) && lua_rawlen(L, -1))
+				l->path = fused_paths(c, L, lua_gettop(L), &item);
 			else if (lua_type(L, -1) == LUA_TSTRING)
 				l->path = xstrdup(lua_tostring(L, -1));
 			else
-				diag_error(c->d, item.pos, "expected a module path or {path, layout} for layer '%s', not %s",
+				diag_error(c->d, item.pos, "expected a module path, a list of them or {path, layout} for layer '%s', not %s",
 					   name, lspec_type_name(L, -1));
 			lua_pop(L, 1);
 		}

@@ -204,8 +204,10 @@ void exp_check_names(const struct experiment *e, struct diag *d, const struct di
 		}
 		if (k->has_all && !strcasecmp(in->name, "all")) {
 			/* "all" metrics are the paper's six: the others cost many forwards per image */
+			/* and "all" methods leave out refinecam, which needs a fused layer (cam/multilayer.h) */
 			for (b = 0; b < (k == &exp_kind_metric ? (size_t)METRIC_NR : k->nr_builtins); b++)
-				push_name(&out, &n, &alloc, k->builtins[b], in->pos, (int)b);
+				if (k != &exp_kind_method || b != CAM_REFINECAM)
+					push_name(&out, &n, &alloc, k->builtins[b], in->pos, (int)b);
 		} else if ((c = canonical_name(e, k, in->name, &id))) {
 			push_name(&out, &n, &alloc, c, in->pos, id);
 		} else {

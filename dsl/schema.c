@@ -134,12 +134,18 @@ static const struct object layer_item = {
 	exp_layer_keys, ARRAY_SIZE(exp_layer_keys), exp_layer_fields, ARRAY_SIZE(exp_layer_fields), NULL, NULL
 };
 
-/* layers: name -> path | {path, layout}, or a list of paths | {name, path, layout}, or one path */
+/* a fused layer's module paths (cam/multilayer.h) */
+#define FUSED "{\"type\":\"array\",\"items\":" SCALAR ",\"minItems\":1}"
+
+/*
+ * layers: name -> path | [path, ...] | {path, layout}, or a list of paths | [path, ...] |
+ * {name, path, layout}, or one path
+ */
 static void layers(struct strbuf *sb)
 {
 	strbuf_addstr(sb, "{\"anyOf\":[" SCALAR
-			  ",{\"type\":\"object\",\"additionalProperties\":{\"anyOf\":[" SCALAR
-			  "," REF("layer") "]}},{\"type\":\"array\",\"items\":{\"anyOf\":[" SCALAR
+			  ",{\"type\":\"object\",\"additionalProperties\":{\"anyOf\":[" SCALAR "," FUSED
+			  "," REF("layer") "]}},{\"type\":\"array\",\"items\":{\"anyOf\":[" SCALAR "," FUSED
 					   "," REF("layer_item") "]}}]}");
 }
 

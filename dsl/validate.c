@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "cam/model.h"
+#include "cam/methods.h"
+#include "cam/multilayer.h"
 #include "dsl/ablations.h"
 #include "dsl/names.h"
 #include "lib/strbuf.h"
@@ -182,6 +184,37 @@ static void check_layer_tokens(struct diag *d, struct exp_layer *l)
 			   l->name ? l->name : "?", l->layout);
 }
 
+/*
+ * A fused layer (experiment.h: its paths joined by ','): 2 to CAM_MULTI_MAX module paths, none empty
+ * and none twice; the token keys describe one layer's tokens, so they are not for a fused one.
+ */
+static void check_fused_layer(struct diag *d, const struct exp_layer *l)
+{
+	size_t n = cam_layer_count(l->path), i, j;
+	const char *name = l->name ? l->name : l->path;
+	char a[512], b[512];
+
+	if (n > CAM_MULTI_MAX)
+		diag_error(d, l->pos, "fused layer '%s' names %zu module paths; at most %d", name, n,
+			   CAM_MULTI_MAX);
+	for (i = 0; i < n && i < CAM_MULTI_MAX; i++) {
+		if (cam_layer_nth(l->path, i, a, sizeof(a)) <= 0) {
+			diag_error(d, l->pos, "fused layer '%s' has an empty module path (path %zu of '%s')", name,
+				   i + 1, l->path);
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (cam_layer_nth(l->path, j, b, sizeof(b)) >= 0 && !strcmp(a, b)) {
+				diag_error(d, l->pos, "fused layer '%s' names '%s' twice", name, a);
+				break;
+			}
+	}
+	if (l->prefix_tokens_pos.line || l->nr_grid)
+		diag_error(d, l->prefix_tokens_pos.line ? l->prefix_tokens_pos : l->grid_pos,
+			   "fused layer '%s': 'prefix_tokens' and 'grid' describe one layer's tokens, not a "
+			   "fused layer's",
+			   name);
+}
 
 static void check_models(struct experiment *e, struct diag *d)
 {
@@ -246,6 +279,8 @@ static void check_models(struct experiment *e, struct diag *d)
 			else if (!exp_one_of(l->layout, exp_layouts, ARRAY_SIZE(exp_layouts)))
 				unknown_value(d, l->pos, "layout", l->layout, exp_layouts, ARRAY_SIZE(exp_layouts));
 			check_layer_tokens(d, l);
+			if (l->path && strchr(l->path, ','))
+				check_fused_layer(d, l);
 			for (k = 0; k < j; k++)
 				if (m->layers[k].name && !strcmp(m->layers[k].name, l->name)) {
 					diag_error(d, l->pos, "duplicate layer name '%s' in model '%s'", l->name,
@@ -414,6 +449,54 @@ static void check_excludes(struct experiment *e, struct diag *d)
 				x->target = c;
 			}
 		}
+	}
+}
+
+/* Whether an exclude leaves out every run of model m, layer l and method (any utility and target). */
+static int excluded(const struct experiment *e, const struct exp_model *m, const struct exp_layer *l,
+		    const char *method)
+{
+	size_t i;
+
+	for (i = 0; i < e->nr_excludes; i++) {
+		const struct exp_exclude *x = &e->excludes[i];
+		if ((x->model || x->layer || x->method) && !x->utility && !x->target &&
+		    (!x->model || (m->name && !strcmp(x->model, m->name))) &&
+		    (!x->layer || (l->name && !strcmp(x->layer, l->name))) &&
+		    (!x->method || !strcmp(x->method, method)))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * RefineCAM multiplies the maps of several layers (cam/multilayer.h): every layer of the grid it meets
+ * must be a fused one, or be excluded for it. Said at the method, naming the layer.
+ */
+static void check_refinecam(struct experiment *e, struct diag *d)
+{
+	int zipped = (e->zip & (1u << EXP_LAYER)) && (e->zip & (1u << EXP_METHOD));
+	size_t i, j, k;
+
+	for (k = 0; k < e->nr_methods; k++) {
+		const struct exp_name *me = &e->methods[k];
+		if (!me->name || me->id != CAM_REFINECAM)
+			continue;
+		for (i = 0; i < e->nr_models; i++)
+			for (j = 0; j < e->models[i].nr_layers; j++) {
+				const struct exp_model *m = &e->models[i];
+				const struct exp_layer *l = &m->layers[j];
+				if ((zipped && j != k) || !l->path || strchr(l->path, ',') ||
+				    excluded(e, m, l, me->name))
+					continue;
+				diag_error(d, me->pos,
+					   "method 'refinecam' needs a fused layer (a list of module paths, "
+					   "e.g. fused: [layer3, layer4]); layer '%s' of model '%s' is one module "
+					   "('%s'): fuse it with another, or leave it out (grid: exclude: "
+					   "[{layer: %s, method: refinecam}])",
+					   l->name ? l->name : "?", m->name ? m->name : "?", l->path,
+					   l->name ? l->name : "?");
+			}
 	}
 }
 
@@ -624,6 +707,7 @@ int experiment_validate(struct experiment *e, struct diag *d)
 	exp_check_targets(e, d);
 	check_excludes(e, d);
 	check_zip(e, d);
+	check_refinecam(e, d);
 	check_outputs(e, d);
 	check_statistics(e, d);
 	exp_check_ablations(e, d);

@@ -367,7 +367,41 @@ static int cmp_layer(const void *a, const void *b)
 	return strcmp(x->name ? x->name : "", y->name ? y->name : "");
 }
 
-/* layers: name -> path | {path, layout}, or a list of paths | {name, path, layout}. */
+/*
+ * A fused layer's module paths, [path, path, ...], as the one string "path,path" the IR keeps
+ * (experiment.h); validate.c checks the paths themselves. NULL after an error.
+ */
+static char *fused_paths(struct yctx *c, yaml_node_t *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+	yaml_node_item_t *it;
+
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *p = get_node(c, *it);
+		if (!p)
+			continue;
+		if (!scalar(p) || is_null(p)) {
+			diag_error(c->d, pos_of(c, p), "expected a module path in a fused layer's list, not %s",
+				   type_name(p));
+			strbuf_release(&sb);
+			return NULL;
+		}
+		if (sb.len)
+			strbuf_addch(&sb, ',');
+		strbuf_addstr(&sb, scalar(p));
+	}
+	if (!sb.len) {
+		diag_error(c->d, pos_of(c, v), "a fused layer's list of module paths is empty");
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/*
+ * layers: name -> path | [path, ...] | {path, layout}, or a list of paths | [path, ...] |
+ * {name, path, layout}. A list of paths is one fused layer (experiment.h).
+ */
 static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 {
 	size_t alloc = 0;
@@ -398,12 +432,15 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 			l->pos = pos_of(c, k);
 			if (lv->type == YAML_MAPPING_NODE)
 				walk_map(c, lv, &layer_value, l);
-			else if (scalar(lv) && !is_null(lv)) {
+			else if (lv->type == YAML_SEQUENCE_NODE) {
+				l->path = fused_paths(c, lv);
+				l->pos = pos_of(c, lv);
+			} else if (scalar(lv) && !is_null(lv)) {
 				l->path = xstrdup(scalar(lv));
 				l->pos = pos_of(c, lv);
 			} else
 				diag_error(c->d, pos_of(c, lv),
-					   "expected a module path or {path, layout} for layer '%s', not %s", l->name,
+					   "expected a module path, a list of them or {path, layout} for layer '%s', not %s", l->name,
 					   type_name(lv));
 		}
 		if (m->nr_layers > 1) /* qsort with a NULL base is undefined even for no elements */
@@ -429,6 +466,8 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 			l->pos = pos_of(c, lv);
 			if (lv->type == YAML_MAPPING_NODE)
 				walk_map(c, lv, &layer_item, l);
+			else if (lv->type == YAML_SEQUENCE_NODE)
+				l->path = fused_paths(c, lv);
 			else if (scalar(lv) && !is_null(lv))
 				l->path = xstrdup(scalar(lv));
 			else

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cam/methods.h"
+#include "cam/multilayer.h"
 #include "cam/overlay.h"
 #include "cam/utility.h"
 #include "interp/modelopts.h"
@@ -34,7 +35,8 @@ static const char explain_usage[] =
 	"  --method LIST       comma-separated methods, or all (default gradcam): cam, gradcam,\n"
 	"                      hirescam, gradcam-e, layercam, xgradcam, gradcam++, randomcam,\n"
 	"                      shapleycam, shapleycam-h, shapleycam-e, scorecam, ablationcam,\n"
-	"                      eigencam, eigengradcam, kpcacam, segeigencam, fem, sobelcam\n"
+	"                      eigencam, eigengradcam, kpcacam, segeigencam, fem, sobelcam,\n"
+	"                      refinecam (with --layer a,b; not in all)\n"
 	"  --utility LIST      logit, softmax, logsoftmax, rest, finer or all (default rest)\n"
 	"  --target LIST       predicted (default), true, least, top<k>, a class index or name\n"
 	"  --seed N            seed of randomcam (default 0)\n"
@@ -66,7 +68,8 @@ struct explain {
 	int live; /* --quirk shapley-live-activation */
 	struct model model;
 	struct dataset ds;
-	ts_split *split;
+	ts_split *split;	 /* owned, or multi's first cut */
+	struct cam_multi *multi; /* --layer a,b: a fused layer's cuts, else NULL */
 	ts_tensor *fc;
 	char **stems; /* a distinct name for each dataset item's files */
 	int targets_checked, fatal;
@@ -395,6 +398,20 @@ static int check_targets(const struct explain *e, int64_t k)
 	return 0;
 }
 
+/* Method m's map S from pass p: at the layer, or fused over --layer's layers (cam/multilayer.h). */
+static ts_tensor *explain_map(struct explain *e, enum cam_method m, const struct cam_pass *p,
+			      const struct cam_extra *extra)
+{
+	struct cam_mapper inner, fused;
+	struct cam_fused fu;
+
+	if (!e->multi)
+		return cam_map(m, p, extra);
+	cam_mapper_builtin(&inner, m);
+	fused = cam_fused_mapper(&fu, &inner, e->multi, m == CAM_REFINECAM);
+	return fused.map(p, extra, fused.ud);
+}
+
 static int explain_batch(struct explain *e, const struct batch *b, struct cam_extra *extra)
 {
 	unsigned passes = cam_methods_passes(e->methods) | (e->live ? CAM_PASS_LIVE_A : 0);
@@ -413,7 +430,10 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 		for (ti = 0; ti < e->nr_targets; ti++) {
 			struct cam_pass pass = CAM_PASS_INIT;
 			if (cam_pass_run(&pass, e->split, b->x, (enum utility)e->utilities[ui],
-					 &e->targets[ti].policy, b->labels, passes) < 0) {
+					 &e->targets[ti].policy, b->labels, passes) < 0 ||
+			    (e->multi && cam_multi_run(e->multi, &pass, b->x, passes) < 0 &&
+			     error("the passes at the fused layers failed: %s", ts_error()))) {
+				cam_pass_release(&pass);
 				e->failed += b->n;
 				ret = -1;
 				continue;
@@ -435,7 +455,7 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 				ts_tensor *s, *heat, *raw = NULL;
 				if (!(e->methods & (1u << m)))
 					continue;
-				s = cam_map((enum cam_method)m, &pass, extra);
+				s = explain_map(e, (enum cam_method)m, &pass, extra);
 				heat = cam_postprocess(s, b->h, b->w);
 				if (e->raw)
 					raw = cam_resize_raw(s, b->h, b->w);
@@ -452,6 +472,7 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 				ts_free(heat);
 				ts_free(raw);
 			}
+			cam_multi_clear(e->multi);
 			cam_pass_release(&pass);
 		}
 	}
@@ -482,9 +503,21 @@ static int explain_run(struct explain *e, const char *target_list, char **files,
 	if (parse_targets(e, target_list) < 0)
 		return -1;
 	e->grids = e->nr_utilities > 1 || e->nr_targets > 1 || (e->methods & (e->methods - 1));
-	if (model_split(&e->model, e->mo.layer, e->mo.layout, &e->split) < 0 ||
-	    model_split_tokens(e->split, e->mo.layer, e->mo.prefix_tokens, e->mo.grid_h, e->mo.grid_w) < 0)
+	if (strchr(e->mo.layer, ',')) {
+		if (e->mo.prefix_tokens >= 0 || e->mo.grid_h)
+			return error("--prefix-tokens and --grid describe one layer's tokens, not fused layers "
+				     "('%s')", e->mo.layer);
+		if (!(e->multi = cam_multi_new(&e->model, e->mo.layer, e->mo.layout)))
+			return -1;
+		e->split = e->multi->splits[0];
+	} else if (e->methods & (1u << CAM_REFINECAM)) {
+		return error("method 'refinecam' needs several layers: --layer %s,LAYER (camlab help "
+			     "methods)", e->mo.layer);
+	} else if (model_split(&e->model, e->mo.layer, e->mo.layout, &e->split) < 0 ||
+		   model_split_tokens(e->split, e->mo.layer, e->mo.prefix_tokens, e->mo.grid_h,
+				      e->mo.grid_w) < 0) {
 		return -1;
+	}
 	if (e->methods & (1u << CAM_CAM))
 		e->fc = model_head_weight(&e->model);
 	if (mkdir_p(e->outdir) < 0)
@@ -613,7 +646,10 @@ int cmd_explain(int argc, char **argv)
 		free(e.stems[i]);
 	free(e.stems);
 	dataset_release(&e.ds);
-	ts_split_free(e.split);
+	if (e.multi)
+		cam_multi_free(e.multi); /* and the split it lent */
+	else
+		ts_split_free(e.split);
 	ts_free(e.fc);
 	free(e.targets);
 	return ret < 0 ? 1 : 0;

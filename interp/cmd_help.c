@@ -41,6 +41,7 @@ static const char *const method_notes[CAM_NR_METHODS] = {
 	"SegEigenCAM: first principal component of |gradient| x activation",
 	"FEM: channels weighed by their share of positions above mean + 2 std (no gradient)",
 	"SobelCAM: edges of the input image (a baseline; no model)",
+	"RefineCAM: product of GradCAM++'s maps over a fused layer's layers (refine_cam.py; fused only)",
 };
 
 static void list_topics(FILE *fp)
@@ -69,7 +70,11 @@ int cmd_help(int argc, char **argv)
 	if (!strcmp(argv[1], "methods")) {
 		for (i = 0; i < CAM_NR_METHODS; i++)
 			printf("%-13s %s\n", cam_method_names[i], method_notes[i]);
-		printf("\nall: every method. Names are case-insensitive, '_' may stand for '-'.\n");
+		printf("\nall: every method but refinecam. Names are case-insensitive, '_' may stand for '-'.\n"
+		       "A fused layer (a spec's layers: {f: [layer3, layer4]}, explain's --layer layer3,layer4)\n"
+		       "runs a method at each layer and fuses the maps as pytorch-grad-cam's base_cam.py does:\n"
+		       "mm(mean over layers of resize(mm(relu(S)))), mm the per-image min-max; refinecam\n"
+		       "multiplies them instead (refine_cam.py) and needs a fused layer.\n");
 		return 0;
 	}
 	if (!strcmp(argv[1], "utilities")) {

@@ -22,7 +22,10 @@ static const char layers_usage[] =
 	"names of its metadata. --shapes also runs one dummy image (N x N, default: the metadata's\n"
 	"input size, else 224) to each layer and prints its output's shape and the layout camlab will\n"
 	"assume there: bchw, bhwc (channels last, marked *) or bnc P+HxW (P prefix tokens, then an\n"
-	"H x W grid of tokens, marked *); '-' where the model cannot be cut there.\n";
+	"H x W grid of tokens, marked *); '-' where the model cannot be cut there.\n"
+	"\n"
+	"A spec's layer may fuse several of these paths (layers: {f: [layer3, layer4]}; explain's\n"
+	"--layer layer3,layer4): every method runs at each and the maps are fused (camlab help methods).\n";
 
 /*
  * The output shape of one layer on x and the layout camlab assumes, as --layout auto resolves it: a cut

@@ -13,6 +13,7 @@
 #include "cam/methods.h"
 #include "cam/metrics.h"
 #include "cam/model.h"
+#include "cam/multilayer.h"
 #include "cam/torch_load.h"
 #include "interp/group_batch.h"
 #include "interp/luacam.h"
@@ -204,7 +205,9 @@ struct group {
 	struct utility_hook uhook;
 	const struct utility_hook *hook; /* &uhook for a utility defined in Lua, else NULL */
 	struct target_policy tp;
-	ts_split *split;
+	ts_split *split;	   /* owned, or multi->splits[0] for a fused layer */
+	struct cam_multi *multi;   /* a fused layer's cuts, else NULL */
+	struct cam_fused *fused;   /* per run: its method over the fused layer */
 	/* for the group's line in the log */
 	double t_start;
 	size_t images_before;
@@ -241,6 +244,12 @@ static int group_run_mapper(struct runner *r, struct group_run *g)
 		}
 		error_set_quiet(0);
 		cam_mapper_builtin(&g->mapper, (enum cam_method)__builtin_ctz(mask));
+		/* the spec's check says so first; explain and a hand-edited plan land here */
+		if (g->mapper.method == CAM_REFINECAM &&
+		    !strchr(r->e->models[g->pr->model].layers[g->pr->layer].path, ',')) {
+			group_run_fail(r, g, "method 'refinecam' needs a fused layer (a list of module paths)");
+			return -1;
+		}
 	}
 	/* on request, the paper code's live activations: only runs that use HA see them */
 	if (r->e->quirk && (g->mapper.passes & CAM_PASS_HVP))
@@ -340,9 +349,38 @@ static void group_release(struct group *grp)
 		free(grp->runs[k].done);
 		free(grp->runs[k].error);
 	}
-	ts_split_free(grp->split);
+	if (grp->multi)
+		cam_multi_free(grp->multi); /* and the split it lent */
+	else
+		ts_split_free(grp->split);
+	free(grp->fused);
 	free(grp->want);
 	free(grp->runs);
+}
+
+/*
+ * A fused layer (cam/multilayer.h): the model cut at each of its layers, the first cut serving as the
+ * group's split, and each run's method wrapped to run at every layer and fuse the maps (RefineCAM
+ * multiplies them).
+ */
+static int group_fused_init(struct runner *r, struct group *grp, const char *paths, enum ts_layout layout)
+{
+	size_t k;
+
+	grp->multi = cam_multi_new(&r->model, paths, layout);
+	if (!grp->multi) {
+		group_runs_fail(r, grp->runs, grp->nr, "cannot cut the model at the fused layer's layers");
+		return -1;
+	}
+	grp->split = grp->multi->splits[0];
+	grp->fused = xcalloc(grp->nr, sizeof(*grp->fused));
+	for (k = 0; k < grp->nr; k++) {
+		struct group_run *g = &grp->runs[k];
+		if (!g->failed)
+			g->mapper = cam_fused_mapper(&grp->fused[k], &g->mapper, grp->multi,
+						     !g->user && g->mapper.method == CAM_REFINECAM);
+	}
+	return 0;
 }
 
 /*
@@ -393,13 +431,17 @@ static int group_pass_init(struct runner *r, struct group *grp)
 	}
 	/* the spec's layout was validated by experiment_validate; NULL is the default, auto */
 	error_last_reset();
-	if (model_layout_parse(el->layout ? el->layout : "auto", &layout) < 0 ||
-	    model_split(&r->model, el->path, layout, &grp->split) < 0 ||
-	    model_split_tokens(grp->split, el->path, el->prefix_tokens, el->grid_h, el->grid_w) < 0) {
-		group_runs_fail(r, grp->runs, grp->nr, "cannot cut the model at the layer");
-		return -1;
-	}
+	if (model_layout_parse(el->layout ? el->layout : "auto", &layout) < 0)
+		goto bad_cut;
+	if (strchr(el->path, ','))
+		return group_fused_init(r, grp, el->path, layout);
+	if (model_split(&r->model, el->path, layout, &grp->split) < 0 ||
+	    model_split_tokens(grp->split, el->path, el->prefix_tokens, el->grid_h, el->grid_w) < 0)
+		goto bad_cut;
 	return 0;
+bad_cut:
+	group_runs_fail(r, grp->runs, grp->nr, "cannot cut the model at the layer");
+	return -1;
 }
 
 /* A batch's dataset labels as the loaded model's class indices, where the two differ (label_map). */
@@ -447,7 +489,8 @@ static void group_batches(struct runner *r, struct group *grp)
 		r->t_wait += progress_now() - tw;
 		record_skipped(r, grp->runs, grp->nr, &src, &nr_recorded);
 		map_labels(r, &b);
-		group_batch_process(r, grp->runs, grp->nr, grp->split, &b, grp->utility, grp->hook, &grp->tp);
+		group_batch_process(r, grp->runs, grp->nr, grp->split, grp->multi, &b, grp->utility, grp->hook,
+				    &grp->tp);
 		if (r->batch_auto)
 			group_batch_auto_size(r, free_before, b.n);
 		if (!done_here) {

@@ -13,6 +13,7 @@
 
 #include "cam/fidelity.h"
 #include "cam/metrics.h"
+#include "cam/multilayer.h"
 #include "interp/luacam.h"
 #include "interp/progress.h"
 #include "interp/runner.h"
@@ -239,8 +240,8 @@ static int store_batch(struct runner *r, struct group_run *gr, size_t ng, const 
  * Returns 1 when the device ran out of memory (nothing was written), else 0.
  */
 static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_split *split,
-		       const struct batch *b, enum utility u, const struct utility_hook *hook,
-		       const struct target_policy *tp)
+		       struct cam_multi *multi, const struct batch *b, enum utility u,
+		       const struct utility_hook *hook, const struct target_policy *tp)
 {
 	size_t nu = r->nr_user_metrics;
 	double *uvals = xcalloc(b->n * ng * (nu ? nu : 1), sizeof(double));
@@ -267,7 +268,9 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 	double t = progress_now();
 
 	error_last_reset();
-	if (fake_oom(b->n) || cam_pass_run_hooked(&pass, split, b->x, u, hook, tp, b->labels, passes) < 0) {
+	/* a fused layer's other layers get their passes too, for the first layer's classes */
+	if (fake_oom(b->n) || cam_pass_run_hooked(&pass, split, b->x, u, hook, tp, b->labels, passes) < 0 ||
+	    (multi && cam_multi_run(multi, &pass, b->x, passes) < 0)) {
 		if (fake_oom(b->n) || is_oom(ts_error()))
 			oom = 1;
 		else
@@ -314,6 +317,7 @@ out:
 		free(maps[k]);
 	free(maps);
 	fidelity_cache_free(fid);
+	cam_multi_clear(multi);
 	cam_pass_release(&pass);
 	free(rows);
 	free(ok);
@@ -326,12 +330,12 @@ out:
  * batch size for the rest of the run, which goes on.
  */
 void group_batch_process(struct runner *r, struct group_run *gr, size_t ng, ts_split *split,
-			  const struct batch *b, enum utility u, const struct utility_hook *hook,
-			  const struct target_policy *tp)
+			 struct cam_multi *multi, const struct batch *b, enum utility u,
+			 const struct utility_hook *hook, const struct target_policy *tp)
 {
 	size_t half, part;
 
-	if (!group_batch(r, gr, ng, split, b, u, hook, tp) || r->store_failed)
+	if (!group_batch(r, gr, ng, split, multi, b, u, hook, tp) || r->store_failed)
 		return;
 	if (b->n == 1) {
 		size_t k;
@@ -350,7 +354,7 @@ void group_batch_process(struct runner *r, struct group_run *gr, size_t ng, ts_s
 		size_t off = part ? half : 0, len = part ? b->n - half : half;
 		struct batch view = { len, b->items + off, b->labels + off, b->shown + off,
 				      ts_narrow(b->x, 0, (int64_t)off, (int64_t)len), b->h, b->w };
-		group_batch_process(r, gr, ng, split, &view, u, hook, tp);
+		group_batch_process(r, gr, ng, split, multi, &view, u, hook, tp);
 		ts_free(view.x); /* the view borrows everything else from b */
 	}
 }

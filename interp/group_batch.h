@@ -15,6 +15,7 @@
 
 struct runner;
 struct group_run;
+struct cam_multi;
 
 /*
  * The results database could not take a write: what is in flight is rolled back and r->store_failed
@@ -27,12 +28,13 @@ void group_run_fail(struct runner *r, struct group_run *g, const char *why);
 void group_runs_fail(struct runner *r, struct group_run *gr, size_t ng, const char *what);
 
 /*
- * Batch b for the ng runs gr of a group (split: the model cut at their layer; u, or hook for a utility
- * defined in Lua; tp their target), halved as often as the device needs, lowering r->batch.
+ * Batch b for the ng runs gr of a group (split: the model cut at their layer; multi: a fused layer's
+ * cuts, split its first, or NULL; u, or hook for a utility defined in Lua; tp their target), halved as
+ * often as the device needs, lowering r->batch.
  */
 void group_batch_process(struct runner *r, struct group_run *gr, size_t ng, ts_split *split,
-			 const struct batch *b, enum utility u, const struct utility_hook *hook,
-			 const struct target_policy *tp);
+			 struct cam_multi *multi, const struct batch *b, enum utility u,
+			 const struct utility_hook *hook, const struct target_policy *tp);
 /*
  * batch: auto on a CUDA device: before a group's first batch, the probe's size and the device memory
  * free (*free_before); after it, the size measured from the probed images. No-ops elsewhere.

@@ -60,7 +60,8 @@ struct modelopts {
 /* The target layer's options, for the commands that cut the model there (explain, the bench and test tools). */
 #define LAYEROPTS_HELP                                                                                \
 	"  --layer L           target layer: a module path as named_modules() prints it (layer4.1,\n" \
-	"                      features.28, Conv_1) or a name from the model's metadata (pre_gap)\n"  \
+	"                      features.28, Conv_1) or a name from the model's metadata (pre_gap);\n" \
+	"                      several joined by ',' (layer3,layer4) fuse their maps (explain)\n"      \
 	"  --layout K          how the layer lays out its output: bchw, bhwc (channels last, e.g.\n"  \
 	"                      Swin), bnc (a square grid of tokens); the default, auto, takes 3-D\n"  \
 	"                      outputs as tokens, LayerNorm outputs as channels-last, others as bchw\n" \

@@ -13,6 +13,7 @@
 #include "cam/dataset.h"
 #include "cam/methods.h"
 #include "cam/model.h"
+#include "cam/multilayer.h"
 #include "cam/utility.h"
 #include "interp/run.h"
 #include "lib/error.h"
@@ -78,9 +79,12 @@ struct check {
 	char what[256];	   /* "model 'NAME'", for messages */
 };
 
-/* One layer of the loaded model m: cut, A from the image x, logits. Returns the number of classes or -1. */
-static int64_t check_layer(struct check *c, size_t mi, size_t li, struct model *m, const ts_tensor *fc,
-			   const ts_tensor *x)
+/*
+ * One cut of layer li of the loaded model m (at lpath, its path or one of a fused layer's): cut, A from
+ * the image x, logits. Returns the number of classes or -1.
+ */
+static int64_t check_cut(struct check *c, size_t mi, size_t li, const char *lpath, struct model *m,
+			 const ts_tensor *fc, const ts_tensor *x)
 {
 	const struct exp_layer *el = &c->e->models[mi].layers[li];
 	enum ts_layout layout;
@@ -91,7 +95,7 @@ static int64_t check_layer(struct check *c, size_t mi, size_t li, struct model *
 	int failed;
 
 	failed = model_layout_parse(el->layout ? el->layout : "auto", &layout) < 0 ||
-		 model_split(m, el->path, layout, &split) < 0;
+		 model_split(m, lpath, layout, &split) < 0;
 	if (settle(c->d, el->pos, &c->cap, c->what, failed) < 0)
 		return -1;
 	failed = ts_split_prefix(split, x, &carry, &a) < 0 || !(logits = ts_split_suffix(split, carry, a));
@@ -105,7 +109,7 @@ static int64_t check_layer(struct check *c, size_t mi, size_t li, struct model *
 	k = ts_size(logits, 1);
 	if (c->fp) {
 		int i;
-		const char *path = model_layer_path(m, el->path);
+		const char *path = model_layer_path(m, lpath);
 		fprintf(c->fp, "  layer '%s'", el->name);
 		if (strcmp(el->name, path))
 			fprintf(c->fp, " (%s)", path);
@@ -128,6 +132,25 @@ out:
 	ts_free(a);
 	ts_carry_free(carry);
 	ts_split_free(split);
+	return k;
+}
+
+/* Layer li of the loaded model m: each of its cuts (cam/multilayer.h). The number of classes or -1. */
+static int64_t check_layer(struct check *c, size_t mi, size_t li, struct model *m, const ts_tensor *fc,
+			   const ts_tensor *x)
+{
+	const char *paths = c->e->models[mi].layers[li].path;
+	size_t i, n = cam_layer_count(paths);
+	char one[1024];
+	int64_t k = -1;
+
+	if (n == 1)
+		return check_cut(c, mi, li, paths, m, fc, x);
+	for (i = 0; i < n && i < CAM_MULTI_MAX; i++) {
+		cam_layer_nth(paths, i, one, sizeof(one));
+		if ((k = check_cut(c, mi, li, one, m, fc, x)) < 0)
+			return -1;
+	}
 	return k;
 }
 

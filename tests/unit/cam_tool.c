@@ -11,6 +11,9 @@
  * DIR/phi.npy and DIR/phi_se.npy, (B,h,w): the CRG game's Shapley values at the layer estimated from P
  * antithetic pairs (cam/fidelity.h; seed 0, the images' places in the batch), and DIR/phi_cost.npy, the
  * head forwards per image.
+ *
+ * With a fused layer (--layer a,b: cam/multilayer.h) it writes DIR/S_<method>.<path>.npy, the method's
+ * map at each layer, and DIR/H_<method>.npy and DIR/M_<method>.npy of the fused map.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include "cam/fidelity.h"
 #include "cam/methods.h"
 #include "cam/metrics.h"
+#include "cam/multilayer.h"
 #include "cam/overlay.h"
 #include "interp/modelopts.h"
 #include "lib/error.h"
@@ -116,6 +120,62 @@ static int save_fidelity(const char *dir, const struct cam_pass *pass, int pairs
 	return ret;
 }
 
+/* The layers' maps and the fused map (and its metrics unless lean) of each method in mask. */
+static int fused_maps(const char *dir, const char *layers, struct cam_multi *mu, struct cam_pass *pass, const struct batch *b,
+		      const struct cam_extra *extra, unsigned mask, int lean)
+{
+	struct strbuf name = STRBUF_INIT;
+	int i, ret = 0;
+	size_t l;
+
+	for (i = 0; i < CAM_NR_METHODS; i++) {
+		struct cam_mapper inner, mp;
+		struct cam_fused fu;
+		ts_tensor *f, *h;
+		if (!(mask & (1u << i)))
+			continue;
+		cam_mapper_builtin(&inner, (enum cam_method)i);
+		for (l = 0; l < mu->n; l++) {
+			char path[512];
+			ts_tensor *s = cam_map((enum cam_method)i, l ? &mu->rest[l] : pass, extra);
+			cam_layer_nth(layers, l, path, sizeof(path));
+			strbuf_reset(&name);
+			strbuf_addf(&name, "S_%s.%s", cam_method_names[i], path);
+			ret |= save(dir, name.buf, s);
+			ts_free(s);
+		}
+		mp = cam_fused_mapper(&fu, &inner, mu, i == CAM_REFINECAM);
+		f = mp.map(pass, extra, mp.ud);
+		h = cam_postprocess(f, b->h, b->w);
+		strbuf_reset(&name);
+		strbuf_addf(&name, "H_%s", cam_method_names[i]);
+		ret |= save(dir, name.buf, h);
+		if (!lean && h) {
+			/* M_<method>.npy: (B, 3) rows of ad, coh, com */
+			struct metric_row *rows = xcalloc(b->n, sizeof(*rows));
+			float *flat = xcalloc(b->n * 3, sizeof(float));
+			long shape[2] = { (long)b->n, 3 };
+			size_t k;
+			if (metrics_eval(pass, b->x, h, &mp, extra, (1u << METRIC_NR) - 1, rows) < 0)
+				ret = -1;
+			for (k = 0; k < b->n; k++) {
+				flat[k * 3] = (float)rows[k].ad;
+				flat[k * 3 + 1] = (float)rows[k].coh;
+				flat[k * 3 + 2] = (float)rows[k].com;
+			}
+			strbuf_reset(&name);
+			strbuf_addf(&name, "%s/M_%s.npy", dir, cam_method_names[i]);
+			ret |= npy_write_f32(name.buf, flat, 2, shape);
+			free(rows);
+			free(flat);
+		}
+		ts_free(f);
+		ts_free(h);
+	}
+	strbuf_release(&name);
+	return ret ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -141,6 +201,7 @@ int main(int argc, char **argv)
 	struct target_policy target = { TARGET_PREDICTED, 0 };
 	const char *dir = NULL, *methods = "all", *raw = NULL;
 	ts_split *split = NULL;
+	struct cam_multi *multi = NULL;
 	int opt, u = UTILITY_REST, topk, i, lean = 0, pairs = 0;
 	unsigned mask;
 
@@ -201,14 +262,21 @@ int main(int argc, char **argv)
 	} else if (modelopts_load(&mo, &m, &ds, argv + optind, argc - optind, &pp) < 0) {
 		return 1;
 	}
-	if (model_split(&m, mo.layer, mo.layout, &split) < 0 ||
-	    model_split_tokens(split, mo.layer, mo.prefix_tokens, mo.grid_h, mo.grid_w) < 0)
+	if (strchr(mo.layer, ',')) {
+		if (!(multi = cam_multi_new(&m, mo.layer, mo.layout)))
+			return 1;
+		split = multi->splits[0];
+	} else if (model_split(&m, mo.layer, mo.layout, &split) < 0 ||
+		   model_split_tokens(split, mo.layer, mo.prefix_tokens, mo.grid_h, mo.grid_w) < 0) {
 		return 1;
+	}
 	batch_source_init(&src, &ds, &pp, mo.device, mo.limit);
 	if (!raw && batch_next(&src, &b, ds.nr) <= 0)
 		return 1;
 	if (cam_pass_run(&pass, split, b.x, (enum utility)u, &target, b.labels,
-			 lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP) < 0)
+			 lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP) < 0 ||
+	    (multi && cam_multi_run(multi, &pass, b.x,
+				    lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP) < 0))
 		return 1;
 	save(dir, "x", b.x);
 	save(dir, "a", pass.a);
@@ -232,6 +300,11 @@ int main(int argc, char **argv)
 	/* SobelCAM undoes the normalisation: with --raw-input, the one --mean and --std give */
 	extra.mean = raw ? (mo.have_mean ? mo.mean : NULL) : pp.mean;
 	extra.std = raw ? (mo.have_std ? mo.std : NULL) : pp.std;
+	if (multi) {
+		int r = fused_maps(dir, mo.layer, multi, &pass, &b, &extra, mask, lean);
+		cam_multi_free(multi);
+		return r < 0 ? 1 : 0;
+	}
 	for (i = 0; i < CAM_NR_METHODS; i++) {
 		struct strbuf name = STRBUF_INIT;
 		ts_tensor *s, *h;
