@@ -7,8 +7,10 @@
  * writes DIR/{x,a,g,ha,logits,target}.npy and DIR/S_<method>.npy (the map before ReLU, (B,h,w)) and
  * DIR/H_<method>.npy (after post-processing) for every method that applies, and DIR/M_<method>.npy
  * (its metrics). --lean computes only the passes the methods need (g and ha may then be missing) and
- * no metrics, which is what makes a check of many maps on a large model quick.
+ * no metrics, which is what makes a check of many maps on a large model quick. --eigen-smooth and
+ * --aug-smooth ask every method for upstream's smoothing (S is then the final map with --aug-smooth).
  */
+#include "cam/smooth.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,7 @@
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
-enum { OPT_UTILITY = OPT_FIRST_COMMAND, OPT_TARGET, OPT_METHODS, OPT_RAW_INPUT, OPT_LEAN };
+enum { OPT_UTILITY = OPT_FIRST_COMMAND, OPT_TARGET, OPT_METHODS, OPT_RAW_INPUT, OPT_LEAN, OPT_EIGEN, OPT_AUG };
 
 /* An input tensor from a raw little-endian float32 file "FILE:N,C,H,W", already normalised. */
 static ts_tensor *raw_input(const char *spec)
@@ -92,6 +94,8 @@ int main(int argc, char **argv)
 		{ "methods", required_argument, NULL, OPT_METHODS },
 		{ "raw-input", required_argument, NULL, OPT_RAW_INPUT },
 		{ "lean", no_argument, NULL, OPT_LEAN },
+		{ "eigen-smooth", no_argument, NULL, OPT_EIGEN },
+		{ "aug-smooth", no_argument, NULL, OPT_AUG },
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -107,6 +111,7 @@ int main(int argc, char **argv)
 	const char *dir = NULL, *methods = "all", *raw = NULL;
 	ts_split *split = NULL;
 	int opt, u = UTILITY_REST, topk, i, lean = 0;
+	unsigned smooth = 0;
 	unsigned mask;
 
 	if (argc < 2 || strcmp(argv[1], "passes")) {
@@ -138,6 +143,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_LEAN:
 			lean = 1;
+			break;
+		case OPT_EIGEN:
+			smooth |= CAM_SMOOTH_EIGEN;
+			break;
+		case OPT_AUG:
+			smooth |= CAM_SMOOTH_AUG;
 			break;
 		case 'o':
 			dir = optarg;
@@ -189,6 +200,7 @@ int main(int argc, char **argv)
 	extra.x = b.x;
 	extra.items = b.items;
 	extra.chunk = 64;
+	extra.smooth = smooth;
 	/* SobelCAM undoes the normalisation: with --raw-input, the one --mean and --std give */
 	extra.mean = raw ? (mo.have_mean ? mo.mean : NULL) : pp.mean;
 	extra.std = raw ? (mo.have_std ? mo.std : NULL) : pp.std;
@@ -198,11 +210,11 @@ int main(int argc, char **argv)
 		if (!(mask & (1u << i)))
 			continue;
 		error_set_quiet(i == CAM_CAM);
-		s = cam_map((enum cam_method)i, &pass, &extra);
+		s = cam_smooth_map((enum cam_method)i, &pass, &extra);
 		error_set_quiet(0);
 		if (!s)
 			continue;
-		h = cam_postprocess(s, b.h, b.w);
+		h = cam_heatmap(s, &extra, b.h, b.w);
 		if (!lean) {
 			/* M_<method>.npy: (B, 8) rows of ad, coh, com, ic, add, y, o, d */
 			struct metric_row *rows = xcalloc(b.n, sizeof(*rows));
