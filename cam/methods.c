@@ -40,6 +40,7 @@ static const struct {
 	{ "kpcacam", SAME("kpcacam", "KPCA_CAM") },
 	{ "segeigencam", SAME("segeigencam", "SegEigenCAM") },
 	{ "sobelcam", SAME("sobelcam", "sobel_cam") },
+	{ "fullgrad", SAME("fullgrad", "FullGrad") },
 	{ "finercam", ": FinerCAM is method 'gradcam' with utility 'finer' (camlab help utilities)" },
 	{ "gradcamelementwise", SAME("gradcam-e", "GradCAMElementWise") },
 	{ "gradcamplusplus", SAME("gradcam++", "GradCAMPlusPlus") },

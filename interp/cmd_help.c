@@ -41,6 +41,8 @@ static const char *const method_notes[CAM_NR_METHODS] = {
 	"SegEigenCAM: first principal component of |gradient| x activation",
 	"FEM: channels weighed by their share of positions above mean + 2 std (no gradient)",
 	"SobelCAM: edges of the input image (a baseline; no model)",
+	"FullGrad: mm|x dU/dx| + sum over every Conv2d/BatchNorm2d of sum_c mm|b_c dU/dO_c|, no ReLU;\n"
+	"              the whole network, not the layer (Srinivas & Fleuret 2019; pytorch-grad-cam's)",
 };
 
 static void list_topics(FILE *fp)
@@ -69,7 +71,12 @@ int cmd_help(int argc, char **argv)
 	if (!strcmp(argv[1], "methods")) {
 		for (i = 0; i < CAM_NR_METHODS; i++)
 			printf("%-13s %s\n", cam_method_names[i], method_notes[i]);
-		printf("\nall: every method. Names are case-insensitive, '_' may stand for '-'.\n");
+		printf("\nall: every method. Names are case-insensitive, '_' may stand for '-'.\n"
+		       "Every method takes pytorch-grad-cam's two options (explain --eigen-smooth, --aug-smooth):\n"
+		       "  eigen_smooth  the first principal component of the channel terms whose sum is the\n"
+		       "                map (w_k A_k, G_k A_k, ...) instead of the sum (its get_2d_projection)\n"
+		       "  aug_smooth    the mean of the final maps of the image flipped or not, times 0.9, 1,\n"
+		       "                1.1 (five more passes; base_cam.py's forward_augmentation_with_ttach)\n");
 		return 0;
 	}
 	if (!strcmp(argv[1], "utilities")) {
