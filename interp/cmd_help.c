@@ -41,8 +41,9 @@ static const char *const method_notes[CAM_NR_METHODS] = {
 	"SegEigenCAM: first principal component of |gradient| x activation",
 	"FEM: channels weighed by their share of positions above mean + 2 std (no gradient)",
 	"SobelCAM: edges of the input image (a baseline; no model)",
-	"FullGrad: mm|x dU/dx| + sum over every Conv2d/BatchNorm2d of sum_c mm|b_c dU/dO_c|, no ReLU;\n"
-	"              the whole network, not the layer (Srinivas & Fleuret 2019; pytorch-grad-cam's)",
+	/* one entry of two lines (in parentheses, so that clang sees no missing comma) */
+	("FullGrad: mm|x dU/dx| + sum over every Conv2d/BatchNorm2d of sum_c mm|b_c dU/dO_c|, no ReLU;\n"
+	 "              the whole network, not the layer (Srinivas & Fleuret 2019; pytorch-grad-cam's)"),
 };
 
 static void list_topics(FILE *fp)
