@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cam/fullgrad.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/suggest.h"
@@ -20,7 +21,7 @@ const char *const cam_method_names[CAM_NR_METHODS] = {
 	"cam",	      "gradcam",    "hirescam",	    "gradcam-e",    "layercam", "xgradcam",   "gradcam++",
 	"randomcam",  "shapleycam", "shapleycam-h", "shapleycam-e", "scorecam", "ablationcam", "eigencam",
 	"eigengradcam", "kpcacam",  "segeigencam",  "fem",	    "sobelcam",
-	"refinecam",
+	"refinecam",	"fullgrad",
 };
 
 /*
@@ -30,7 +31,6 @@ const char *const cam_method_names[CAM_NR_METHODS] = {
  * 'KPCA_CAM', 'kpca-cam' and 'kpcacam' are one.
  */
 #define SAME(ours, theirs) "; did you mean '" ours "'? (pytorch-grad-cam's " theirs ")"
-#define NOT_OURS(theirs) ": camlab implements the paper's methods (camlab help methods), not " theirs
 
 static const struct {
 	const char *name; /* lower case, without '-' and '_' */
@@ -41,15 +41,13 @@ static const struct {
 	{ "kpcacam", SAME("kpcacam", "KPCA_CAM") },
 	{ "segeigencam", SAME("segeigencam", "SegEigenCAM") },
 	{ "sobelcam", SAME("sobelcam", "sobel_cam") },
+	{ "fullgrad", SAME("fullgrad", "FullGrad") },
 	{ "finercam", ": FinerCAM is method 'gradcam' with utility 'finer' (camlab help utilities)" },
-	{ "fullgrad", NOT_OURS("FullGrad") ", which needs the gradient of every bias, more than a method "
-					   "defined in Lua is given (A, G and HA at one layer)" },
 	{ "gradcamelementwise", SAME("gradcam-e", "GradCAMElementWise") },
 	{ "gradcamplusplus", SAME("gradcam++", "GradCAMPlusPlus") },
 };
 
 #undef SAME
-#undef NOT_OURS
 
 const char *cam_method_absent_note(const char *name)
 {
@@ -170,6 +168,21 @@ static ts_tensor *tmp_done(struct tmp *t, ts_tensor *keep_out)
 static const int HW[2] = { 2, 3 };
 static const int CH[1] = { 1 };
 
+static ts_tensor *projection(const ts_tensor *m);
+
+/*
+ * Set by cam_map for the duration of one map with eigen_smooth: every method whose map is a sum over
+ * channels reduces its terms through channel_sum(), so this one switch gives all of them upstream's
+ * eigen_smooth without threading a flag through each formula. Per thread, like the maps.
+ */
+static _Thread_local int eigen_terms;
+
+/* S from its per-channel terms (B, C, h, w): their sum, or with eigen_smooth their first component. */
+static ts_tensor *channel_sum(const ts_tensor *terms)
+{
+	return eigen_terms ? projection(terms) : ts_sum(terms, CH, 1, 0);
+}
+
 /* S = sum_k w_k A_k for weights w of shape (B, C, 1, 1) or (B, C). */
 static ts_tensor *weighted_sum(const ts_tensor *w, const ts_tensor *a)
 {
@@ -177,7 +190,7 @@ static ts_tensor *weighted_sum(const ts_tensor *w, const ts_tensor *a)
 	const ts_tensor *w4 = w;
 	if (ts_dim(w) == 2)
 		w4 = K(ts_unsqueeze(K(ts_unsqueeze(w, 2)), 3));
-	return tmp_done(&T, ts_sum(K(ts_mul(w4, a)), CH, 1, 0));
+	return tmp_done(&T, channel_sum(K(ts_mul(w4, a))));
 }
 
 void cam_pass_release(struct cam_pass *p)
@@ -321,7 +334,7 @@ static ts_tensor *elementwise(const ts_tensor *w, const ts_tensor *a, int relu_e
 	ts_tensor *prod = K(ts_mul(w, a));
 	if (relu_each)
 		prod = K(ts_relu(prod));
-	return tmp_done(&T, ts_sum(prod, CH, 1, 0));
+	return tmp_done(&T, channel_sum(prod));
 }
 
 static ts_tensor *shapley_w(const struct cam_pass *p, struct tmp *tp)
@@ -693,7 +706,33 @@ static ts_tensor *sobelcam(const struct cam_extra *e)
 	return tmp_done(&T, ts_to_f32(g));
 }
 
-ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam_extra *e)
+/* Per-image min-max of (B, H, W). */
+static ts_tensor *minmax_image(const ts_tensor *v);
+
+/*
+ * FullGrad (cam/fullgrad.h): the sum of its terms; with eigen_smooth, upstream's FullGrad branch: the
+ * terms min-maxed and resized to 1/8 of the input, their first component, min-maxed and resized back.
+ */
+static ts_tensor *fullgrad(const struct cam_pass *p, const struct cam_extra *e)
+{
+	struct tmp T = { 0 };
+	ts_tensor *terms;
+	int64_t H, W;
+
+	if (!e->model || !e->x) {
+		error("method 'fullgrad' needs the whole model and the input batch");
+		return NULL;
+	}
+	terms = K(cam_fullgrad_terms(e->model, e->x, p->target, p->utility, p->hook));
+	if (!eigen_terms || !terms)
+		return tmp_done(&T, terms ? ts_sum(terms, CH, 1, 0) : NULL);
+	H = ts_size(e->x, 2);
+	W = ts_size(e->x, 3);
+	ts_tensor *small = K(ts_interpolate(K(minmax_hw(terms, 1e-7)), H / 8 > 0 ? H / 8 : 1, W / 8 > 0 ? W / 8 : 1, 0));
+	return tmp_done(&T, cam_resize_raw(K(minmax_image(K(projection(small)))), H, W));
+}
+
+static ts_tensor *plain_map(enum cam_method m, const struct cam_pass *p, const struct cam_extra *e)
 {
 	struct tmp T = { 0 };
 	ts_tensor *r = NULL;
@@ -757,12 +796,27 @@ ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam
 	case CAM_SOBELCAM:
 		r = sobelcam(e);
 		break;
+	case CAM_FULLGRAD:
+		r = fullgrad(p, e);
+		break;
 	case CAM_NR_METHODS:
 		BUG("bad method");
 	}
 	if (!r)
 		error("%s failed: %s", cam_method_names[m], ts_error());
 	return tmp_done(&T, r);
+}
+
+ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam_extra *e)
+{
+	ts_tensor *r;
+
+	if (e->smooth & CAM_SMOOTH_AUG)
+		BUG("cam_map with aug_smooth: cam_smooth_map does it");
+	eigen_terms = (e->smooth & CAM_SMOOTH_EIGEN) != 0;
+	r = plain_map(m, p, e);
+	eigen_terms = 0;
+	return r;
 }
 
 /* Per-image min-max of (B, H, W). */

@@ -36,6 +36,7 @@ enum cam_method {
 	CAM_FEM,
 	CAM_SOBELCAM,
 	CAM_REFINECAM, /* over a fused layer only (cam/multilayer.h); at one layer its map is GradCAM++'s */
+	CAM_FULLGRAD,
 	CAM_NR_METHODS
 };
 
@@ -51,9 +52,8 @@ int cam_methods_parse(const char *list, unsigned *mask);
  * What to say of an unknown method name that is a well-known CAM method under another spelling, where the
  * nearest camlab name would mislead ("eigen_cam" is not "hirescam"): NULL if `name` (in any case, '_' or
  * '-' anywhere) is none of them; else a static string to follow "unknown method 'NAME'": either
- * "; did you mean 'eigencam'? (...)" for one camlab has under its own name, ": FinerCAM is ..." for one
- * camlab has as a utility, or ": camlab implements the paper's methods ..., not FullGrad; ..." for one
- * it does not have.
+ * "; did you mean 'eigencam'? (...)" for one camlab has under its own name, or ": FinerCAM is ..." for
+ * one camlab has as a utility.
  */
 const char *cam_method_absent_note(const char *name);
 
@@ -128,6 +128,17 @@ int cam_pass_run_hooked(struct cam_pass *p, ts_split *split, const ts_tensor *x,
 ts_tensor *cam_pass_utility(const struct cam_pass *p, const ts_tensor *logits, const ts_tensor *target);
 void cam_pass_release(struct cam_pass *p);
 
+/*
+ * What a method's map may be asked for on top of its definition (struct cam_extra's smooth): upstream's
+ * keyword arguments of the same names, for every method.
+ */
+enum cam_smooth_flags {
+	/* eigen_smooth: the first principal component of the per-channel terms whose sum is the map */
+	CAM_SMOOTH_EIGEN = 1 << 0,
+	/* aug_smooth: the mean of the final maps of six transformed inputs, each transform undone */
+	CAM_SMOOTH_AUG = 1 << 1,
+};
+
 /* What the methods that need more than A, G and HA are given. */
 struct cam_extra {
 	ts_module *model;	 /* whole model, for ScoreCAM */
@@ -141,7 +152,19 @@ struct cam_extra {
 	 * SobelCAM gets the image's bytes back; NULL: mean 0, std 1.
 	 */
 	const float *mean, *std;
+	/*
+	 * CAM_SMOOTH_* flags (cam/smooth.h): upstream's eigen_smooth and aug_smooth for this map; 0 for the
+	 * plain method. A caller computing several methods sets them per method on a copy of the struct.
+	 */
+	unsigned smooth;
+	/*
+	 * aug_smooth's transformed passes of x (cam/smooth.h), shared by the methods of a batch that ask for
+	 * it (borrowed; NULL, or passes of another input, as Coherency's second map has: cam_smooth_map
+	 * then runs its own).
+	 */
+	const struct cam_aug *aug;
 };
+
 
 /* The seed of image `item`'s RandomCAM weights under the run's seed (splitmix64's finaliser). */
 uint64_t cam_image_seed(uint64_t seed, size_t item);
@@ -155,7 +178,16 @@ int cam_head_check(const ts_split *split, const ts_tensor *fc, int64_t channels)
 
 /*
  * The map S (B, h, w) before the final ReLU for one method; (B, H, W), the input's size, for SobelCAM,
- * which reads the image and not the layer. NULL with an error on failure.
+ * which reads the image and not the layer, and FullGrad, which reads the whole network (extra's model
+ * and x, with the pass's utility and classes). With extra->smooth:
+ *  - CAM_SMOOTH_EIGEN: for the methods whose S is a sum over channels of terms M_k (w_k A_k for GradCAM
+ *    and the other weight methods, G_k A_k for HiResCAM, and so on), the first principal component of
+ *    the M_k instead (upstream's get_2d_projection, its sign fixed as EigenCAM's); for FullGrad, that of
+ *    its terms at 1/8 of the input's size, min-maxed and resized back, as upstream does. The methods
+ *    that are principal components already (eigencam, eigengradcam, segeigencam, kpcacam) and SobelCAM
+ *    ignore it, as upstream's do.
+ *  - CAM_SMOOTH_AUG is cam_smooth_map's (cam/smooth.h), which runs more passes; cam_map refuses it.
+ * NULL with an error on failure.
  */
 ts_tensor *cam_map(enum cam_method m, const struct cam_pass *p, const struct cam_extra *extra);
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cam/road.h"
+#include "cam/smooth.h"
 #include "lib/error.h"
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
@@ -151,7 +152,7 @@ static int pearson(const ts_tensor *a, const ts_tensor *b, double *out, size_t n
 static ts_tensor *builtin_map(const struct cam_pass *p, const struct cam_extra *extra, void *ud)
 {
 	const struct cam_mapper *mp = ud;
-	return cam_map(mp->method, p, extra);
+	return cam_smooth_map(mp->method, p, extra);
 }
 
 void cam_mapper_builtin(struct cam_mapper *mp, enum cam_method m)

@@ -118,6 +118,7 @@
 	   (a, values, vectors))                                                                             \
 	FN(ts_tensor *, ts_conv2d, (const ts_tensor *x, const ts_tensor *w), (x, w))                         \
 	FN(ts_tensor *, ts_pad_reflect, (const ts_tensor *a, int64_t pad), (a, pad))                         \
+	FN(ts_tensor *, ts_flip, (const ts_tensor *a, int dim), (a, dim))                                    \
 	FN(ts_tensor *, ts_grad,                                                                             \
 	   (const ts_tensor *output, const ts_tensor *input, const ts_tensor *grad_output,                   \
 	    int create_graph),                                                                               \
@@ -134,6 +135,14 @@
 	   (m, fn, ud))                                                                                      \
 	FN(ts_tensor *, ts_module_forward, (ts_module * m, const ts_tensor *x), (m, x))                      \
 	FN(ts_tensor *, ts_module_attr, (const ts_module *m, const char *path), (m, path))                   \
+	FN(ts_taps *, ts_module_taps, (ts_module * m, const char *types), (m, types))                        \
+	FN(int, ts_taps_count, (const ts_taps *t), (t))                                                      \
+	FN(const char *, ts_taps_path, (const ts_taps *t, int i), (t, i))                                    \
+	FN(const char *, ts_taps_type, (const ts_taps *t, int i), (t, i))                                    \
+	FN(double, ts_taps_eps, (const ts_taps *t, int i), (t, i))                                           \
+	FN(ts_tensor *, ts_taps_forward, (ts_taps * t, const ts_tensor *x, ts_tensor **outs), (t, x, outs))  \
+	FN(int, ts_grads, (const ts_tensor *output, ts_tensor *const *inputs, int n, ts_tensor **grads),     \
+	   (output, inputs, n, grads))                                                                       \
 	FN(ts_split *, ts_split_new, (ts_module * m, const char *layer, enum ts_layout layout),              \
 	   (m, layer, layout))                                                                               \
 	FREE(ts_split_free, ts_split)                                                                        \

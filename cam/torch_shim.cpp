@@ -45,6 +45,9 @@ struct ts_module {
 	c10::Device device;
 	at::ScalarType amp = at::kFloat; /* autocast dtype; kFloat: off */
 	bool channels_last = false;
+	/* ts_module_taps' graph, built on first use for taps_types (shared_ptr: ts_taps is defined below) */
+	std::shared_ptr<ts_taps> taps;
+	std::string taps_types;
 };
 
 struct ts_carry {
@@ -755,6 +758,15 @@ ts_tensor *ts_pad_reflect(const ts_tensor *a, int64_t pad)
 	TS_CATCH(nullptr)
 }
 
+ts_tensor *ts_flip(const ts_tensor *a, int dim)
+{
+	if (!a)
+		return nullptr;
+	TS_TRY
+	return wrap(a->t.flip({dim}));
+	TS_CATCH(nullptr)
+}
+
 ts_tensor *ts_grad(const ts_tensor *output, const ts_tensor *input, const ts_tensor *grad_output,
 		   int create_graph)
 {
@@ -780,7 +792,7 @@ ts_module *ts_module_load(const char *path, const char *device)
 	c10::Device d = parse_device(device);
 	auto mod = torch::jit::load(path, d);
 	mod.eval();
-	return new ts_module{std::move(mod), d};
+	return new ts_module{std::move(mod), d, at::kFloat, false, nullptr, std::string()};
 	TS_CATCH(nullptr)
 }
 
@@ -1599,6 +1611,206 @@ ts_carry *ts_carry_repeat_interleave(const ts_carry *c, int64_t n)
 void ts_carry_free(ts_carry *c)
 {
 	delete c;
+}
+
+int ts_grads(const ts_tensor *output, ts_tensor *const *inputs, int n, ts_tensor **grads)
+{
+	for (int i = 0; i < n; i++)
+		grads[i] = nullptr;
+	if (!output)
+		return -1;
+	TS_TRY
+	std::vector<at::Tensor> in;
+	for (int i = 0; i < n; i++) {
+		if (!inputs[i])
+			return -1;
+		in.push_back(inputs[i]->t);
+	}
+	auto g = torch::autograd::grad({output->t}, in, {}, /*retain*/ false, /*create_graph*/ false,
+				       /*allow_unused*/ true);
+	for (int i = 0; i < n; i++)
+		grads[i] = wrap(g[i].defined() ? g[i] : torch::zeros_like(in[i]));
+	return 0;
+	TS_CATCH(-1)
+}
+
+} /* extern "C" */
+
+/* ---- tapping the outputs of every module of some classes ---- */
+
+struct ts_taps {
+	ts_module *m;
+	std::unique_ptr<torch::jit::GraphFunction> fn;
+	std::vector<std::string> paths, types;
+	std::vector<double> eps;
+};
+
+/*
+ * The eps of the batch norm that module call n applies: a traced BatchNorm2d has it as a constant of its
+ * graph's aten::batch_norm, a scripted one as a constant of its class. NaN when neither holds.
+ */
+static double batch_norm_eps(Node *n)
+{
+	auto cls = n->input(0)->type()->expect<c10::ClassType>();
+	auto *fn = cls->findMethod("forward");
+	if (fn && fn->isGraphFunction())
+		for (Node *k : torch::jit::toGraphFunction(*fn).graph()->nodes())
+			if (k->kind() == c10::aten::batch_norm && k->inputs().size() > 7)
+				if (auto v = torch::jit::toIValue(k->input(7)))
+					if (v->isDouble())
+						return v->toDouble();
+	if (cls->hasConstant("eps") && cls->getConstant("eps").isDouble())
+		return cls->getConstant("eps").toDouble();
+	return NAN;
+}
+
+static bool is_tap(Node *n, const std::set<std::string> &types)
+{
+	if (n->kind() != c10::prim::CallMethod || n->s(c10::attr::name) != "forward")
+		return false;
+	auto cls = n->input(0)->type()->cast<c10::ClassType>();
+	return cls && cls->name() && types.count(cls->name()->name());
+}
+
+/* The first method call in b (or its blocks) that is not a tap and can be inlined, or nullptr. */
+static Node *untapped_call(Block *b, const std::set<std::string> &types)
+{
+	for (Node *n : b->nodes()) {
+		if (n->kind() == c10::prim::CallMethod && !is_tap(n, types)) {
+			auto cls = n->input(0)->type()->cast<c10::ClassType>();
+			auto *fn = cls ? cls->findMethod(n->s(c10::attr::name)) : nullptr;
+			if (fn && fn->isGraphFunction())
+				return n;
+		}
+		for (Block *sub : n->blocks())
+			if (Node *c = untapped_call(sub, types))
+				return c;
+	}
+	return nullptr;
+}
+
+static void find_taps(Block *b, const std::set<std::string> &types, std::vector<Node *> &out)
+{
+	for (Node *n : b->nodes()) {
+		if (is_tap(n, types))
+			out.push_back(n);
+		for (Block *sub : n->blocks())
+			find_taps(sub, types, out);
+	}
+}
+
+/*
+ * The forward graph with every call of a module of the tapped classes kept as one node and all other
+ * module calls inlined around it, so that each tapped module's output is a value of the top-level graph
+ * (the same graph surgery as ts_split_new's). Each output is returned after the logits, and the rest of
+ * the graph reads a clone of it: an in-place op of the model (a ReLU(inplace=True) after a BatchNorm)
+ * then changes the clone, and the gradient with respect to the returned value is the one with respect
+ * to the module's output as it was, as a hook on that output sees it.
+ */
+static ts_taps *taps_build(ts_module *m, const std::string &type_list)
+{
+	std::set<std::string> types;
+	std::stringstream ss(type_list);
+	for (std::string t; std::getline(ss, t, ',');)
+		if (!t.empty())
+			types.insert(t);
+	auto &fwd = torch::jit::toGraphFunction(m->mod.get_method("forward").function());
+	std::shared_ptr<Graph> g = fwd.graph()->copy();
+	if (g->inputs().size() != 2 || g->outputs().size() != 1)
+		throw std::runtime_error("camlab needs forward(image) with one output");
+	Value *self = g->inputs()[0];
+	while (Node *call = untapped_call(g->block(), types)) {
+		auto cls = call->input(0)->type()->expect<c10::ClassType>();
+		torch::jit::inlineCallTo(call, &torch::jit::toGraphFunction(cls->getMethod(call->s(c10::attr::name))));
+	}
+	std::vector<Node *> taps;
+	find_taps(g->block(), types, taps);
+	auto t = std::make_unique<ts_taps>();
+	t->m = m;
+	Value *none;
+	{
+		torch::jit::WithInsertPoint ip(g->block()->nodes().front());
+		none = g->insertConstant(c10::IValue());
+	}
+	std::vector<Value *> outs{g->outputs()[0]};
+	for (Node *n : taps) {
+		std::string path = module_path_of(n->input(0), self);
+		if (n->owningBlock() != g->block())
+			throw std::runtime_error("module '" + path + "' is called inside control flow (an if or a "
+						 "loop); camlab cannot take its output there");
+		Value *o = n->output();
+		Node *c = g->create(c10::aten::clone, {o, none});
+		c->output()->setType(o->type());
+		c->insertAfter(n);
+		o->replaceAllUsesAfterNodeWith(c, c->output());
+		outs.push_back(o);
+		t->paths.push_back(path);
+		t->types.push_back(n->input(0)->type()->expect<c10::ClassType>()->name()->name());
+		t->eps.push_back(batch_norm_eps(n));
+	}
+	Node *tup = g->createTuple(outs);
+	tup->insertBefore(g->return_node());
+	g->eraseOutput(0);
+	g->registerOutput(tup->output());
+	t->fn = std::make_unique<torch::jit::GraphFunction>("camlab_taps", g, nullptr);
+	return t.release();
+}
+
+extern "C" {
+
+ts_taps *ts_module_taps(ts_module *m, const char *types)
+{
+	TS_TRY
+	if (!m->taps || m->taps_types != types) {
+		m->taps.reset(taps_build(m, types));
+		m->taps_types = types;
+	}
+	return m->taps.get();
+	TS_CATCH(nullptr)
+}
+
+int ts_taps_count(const ts_taps *t)
+{
+	return (int)t->paths.size();
+}
+
+const char *ts_taps_path(const ts_taps *t, int i)
+{
+	return t->paths.at((size_t)i).c_str();
+}
+
+const char *ts_taps_type(const ts_taps *t, int i)
+{
+	return t->types.at((size_t)i).c_str();
+}
+
+double ts_taps_eps(const ts_taps *t, int i)
+{
+	return t->eps.at((size_t)i);
+}
+
+ts_tensor *ts_taps_forward(ts_taps *t, const ts_tensor *x, ts_tensor **outs)
+{
+	size_t n = t->paths.size();
+	for (size_t i = 0; i < n; i++)
+		outs[i] = nullptr;
+	if (!x)
+		return nullptr;
+	TS_TRY
+	torch::jit::Stack stack{t->m->mod._ivalue(), module_input(t->m, x->t)};
+	{
+		autocast_scope ac(t->m);
+		t->fn->run(stack);
+	}
+	auto elems = stack.back().toTupleRef().elements();
+	at::Tensor logits = logits_of(t->m, elems[0], x->t.size(0));
+	for (size_t i = 0; i < n; i++) {
+		if (!elems[i + 1].isTensor())
+			throw std::runtime_error("module '" + t->paths[i] + "' returned no tensor");
+		outs[i] = wrap(elems[i + 1].toTensor());
+	}
+	return wrap(logits);
+	TS_CATCH(nullptr)
 }
 
 } /* extern "C" */

@@ -29,6 +29,7 @@ typedef struct ts_tensor ts_tensor;
 typedef struct ts_module ts_module;
 typedef struct ts_split ts_split;
 typedef struct ts_carry ts_carry;
+typedef struct ts_taps ts_taps;
 
 /* Last failure on this thread; never NULL. */
 const char *ts_error(void);
@@ -150,6 +151,8 @@ int ts_eigh(const ts_tensor *a, ts_tensor **values, ts_tensor **vectors);
 ts_tensor *ts_conv2d(const ts_tensor *x, const ts_tensor *w);
 /* (N, C, H, W) padded by pad on each side, mirrored without repeating the edge (OpenCV's default border). */
 ts_tensor *ts_pad_reflect(const ts_tensor *a, int64_t pad);
+/* a with the order of its entries along dim reversed (dim -1: the last; a horizontal flip of images). */
+ts_tensor *ts_flip(const ts_tensor *a, int dim);
 
 /*
  * Gradients of sum(outputs * grad_outputs) with respect to input (grad_outputs NULL: ones).
@@ -158,6 +161,12 @@ ts_tensor *ts_pad_reflect(const ts_tensor *a, int64_t pad);
  */
 ts_tensor *ts_grad(const ts_tensor *output, const ts_tensor *input, const ts_tensor *grad_output,
 		   int create_graph);
+
+/*
+ * Gradients of sum(output) with respect to n tensors in one backward, into grads[0..n-1] (owned by the
+ * caller; zeros for a tensor output does not depend on). The graph is freed. 0, or -1 with grads NULL.
+ */
+int ts_grads(const ts_tensor *output, ts_tensor *const *inputs, int n, ts_tensor **grads);
 
 /* ---- modules ---- */
 
@@ -202,6 +211,32 @@ int ts_module_paths(const ts_module *m, void (*fn)(const char *path, const char 
 ts_tensor *ts_module_forward(ts_module *m, const ts_tensor *x);
 /* The float tensor attribute at a dotted path (a parameter or buffer, e.g. "fc.weight"), or NULL. */
 ts_tensor *ts_module_attr(const ts_module *m, const char *path);
+
+/*
+ * The model's forward with the output of every module of some classes tapped (FullGrad needs the
+ * gradient with respect to the output of every convolution and batch norm). types is a comma-separated
+ * list of class names as ts_module_paths gives them ("Conv2d,BatchNorm2d"). Every module call that is
+ * not of those classes is inlined, so each tapped call is one node of the forward graph; a tapped module
+ * called twice is two taps. Built on first use and kept by the module for the same types (borrowed:
+ * valid until ts_module_free or a call with other types). NULL with ts_error() set when a tapped module
+ * is called inside control flow.
+ */
+ts_taps *ts_module_taps(ts_module *m, const char *types);
+int ts_taps_count(const ts_taps *t);
+/* Tap i's module path as named_modules() prints it, and its class name (borrowed from t). */
+const char *ts_taps_path(const ts_taps *t, int i);
+const char *ts_taps_type(const ts_taps *t, int i);
+/*
+ * The eps of the batch norm tap i applies (a traced module has it in its graph, a scripted one as a
+ * constant of its class, neither as an attribute); NaN when it applies none.
+ */
+double ts_taps_eps(const ts_taps *t, int i);
+/*
+ * Logits of x (honours grad mode: turn it on, and pass an x that requires grad, for gradients), and in
+ * outs[0..count-1] (owned by the caller) each tap's output as the module returned it, before any in-place
+ * op of the model changed it, with its autograd history: ts_grads() then gives dU/d(output).
+ */
+ts_tensor *ts_taps_forward(ts_taps *t, const ts_tensor *x, ts_tensor **outs);
 
 /* How a layer's output is laid out; the split always hands A to camlab as (B, C, h, w). */
 enum ts_layout {

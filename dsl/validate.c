@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cam/methods.h"
 #include "cam/model.h"
 #include "cam/methods.h"
 #include "cam/multilayer.h"
@@ -657,6 +658,27 @@ static void check_statistics(struct experiment *e, struct diag *d)
 		st->alpha_value = a;
 }
 
+/*
+ * FullGrad reads every bias of the network, not the layer a run names: its runs at several layers of a
+ * model compute the same maps, which a grid over layers would repeat and a table would show as equal
+ * rows. Said once per model, not an error: the layer is still the grid's.
+ */
+static void check_fullgrad_layers(const struct experiment *e, struct diag *d)
+{
+	size_t i, m;
+
+	for (i = 0; i < e->nr_methods; i++) {
+		if (e->methods[i].id != CAM_FULLGRAD)
+			continue;
+		for (m = 0; m < e->nr_models; m++)
+			if (e->models[m].nr_layers > 1)
+				diag_warning(d, e->methods[i].pos,
+					     "method 'fullgrad' reads the whole network, not a layer: its runs at "
+					     "the %zu layers of model '%s' compute the same maps",
+					     e->models[m].nr_layers, e->models[m].name);
+	}
+}
+
 int experiment_validate(struct experiment *e, struct diag *d)
 {
 	struct src_pos nowhere = { NULL, 0, 0 };
@@ -698,6 +720,7 @@ int experiment_validate(struct experiment *e, struct diag *d)
 	check_model_twins(e, d);
 	check_data(e, d);
 	exp_check_names(e, d, &exp_kind_method, &e->methods, &e->nr_methods);
+	check_fullgrad_layers(e, d);
 	exp_check_names(e, d, &exp_kind_utility, &e->utilities, &e->nr_utilities);
 	exp_check_names(e, d, &exp_kind_metric, &e->metrics, &e->nr_metrics);
 	e->metric_mask = 0;

@@ -16,6 +16,7 @@
 #include "cam/methods.h"
 #include "cam/multilayer.h"
 #include "cam/overlay.h"
+#include "cam/smooth.h"
 #include "cam/utility.h"
 #include "interp/modelopts.h"
 #include "lib/error.h"
@@ -37,9 +38,15 @@ static const char explain_usage[] =
 	"                      shapleycam, shapleycam-h, shapleycam-e, scorecam, ablationcam,\n"
 	"                      eigencam, eigengradcam, kpcacam, segeigencam, fem, sobelcam,\n"
 	"                      refinecam (with --layer a,b; not in all)\n"
+	"                      fullgrad (the whole network's biases: the layer plays no part)\n"
 	"  --utility LIST      logit, softmax, logsoftmax, rest, finer or all (default rest)\n"
 	"  --target LIST       predicted (default), true, least, top<k>, a class index or name\n"
 	"  --seed N            seed of randomcam (default 0)\n"
+	"  --eigen-smooth      pytorch-grad-cam's eigen_smooth: the first principal component of\n"
+	"                      each method's per-channel terms instead of their sum\n"
+	"  --aug-smooth        pytorch-grad-cam's aug_smooth: the mean of the maps of the image\n"
+	"                      flipped or not and multiplied by 0.9, 1, 1.1 (six passes, not min-maxed\n"
+	"                      again)\n"
 	"  --raw               also write <image>_<method>_raw.npy, the signed map before ReLU and\n"
 	"                      min-max, resized to the input\n"
 	"  --quirk shapley-live-activation\n"
@@ -48,7 +55,7 @@ static const char explain_usage[] =
 	"                      the Hessian-vector product), as the paper's classes did; off by default\n"
 	"  -o, --output DIR    output folder (created if needed)\n" MODELOPTS_HELP;
 
-enum { OPT_METHOD = OPT_FIRST_COMMAND, OPT_UTILITY, OPT_TARGET, OPT_SEED, OPT_RAW, OPT_QUIRK };
+enum { OPT_METHOD = OPT_FIRST_COMMAND, OPT_UTILITY, OPT_TARGET, OPT_SEED, OPT_RAW, OPT_QUIRK, OPT_EIGEN, OPT_AUG };
 
 struct target_entry {
 	struct target_policy policy;
@@ -66,6 +73,7 @@ struct explain {
 	unsigned long long seed;
 	int raw;
 	int live; /* --quirk shapley-live-activation */
+	unsigned smooth; /* CAM_SMOOTH_* of --eigen-smooth and --aug-smooth, for every method */
 	struct model model;
 	struct dataset ds;
 	ts_split *split;	 /* owned, or multi's first cut */
@@ -406,7 +414,7 @@ static ts_tensor *explain_map(struct explain *e, enum cam_method m, const struct
 	struct cam_fused fu;
 
 	if (!e->multi)
-		return cam_map(m, p, extra);
+		return cam_smooth_map(m, p, extra);
 	cam_mapper_builtin(&inner, m);
 	fused = cam_fused_mapper(&fu, &inner, e->multi, m == CAM_REFINECAM);
 	return fused.map(p, extra, fused.ud);
@@ -426,22 +434,27 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 
 	extra->x = b->x;
 	extra->items = b->items;
+	extra->smooth = e->smooth;
 	for (ui = 0; ui < e->nr_utilities; ui++) {
 		for (ti = 0; ti < e->nr_targets; ti++) {
 			struct cam_pass pass = CAM_PASS_INIT;
+			struct cam_aug aug = CAM_AUG_INIT;
 			if (cam_pass_run(&pass, e->split, b->x, (enum utility)e->utilities[ui],
 					 &e->targets[ti].policy, b->labels, passes) < 0 ||
 			    (e->multi && cam_multi_run(e->multi, &pass, b->x, passes) < 0 &&
-			     error("the passes at the fused layers failed: %s", ts_error()))) {
+			     error("the passes at the fused layers failed: %s", ts_error())) ||
+			    ((e->smooth & CAM_SMOOTH_AUG) && cam_aug_run(&aug, &pass, b->x, passes) < 0)) {
 				cam_pass_release(&pass);
 				e->failed += b->n;
 				ret = -1;
 				continue;
 			}
+			extra->aug = &aug; /* the transformed passes serve every method */
 			if (ui == 0 && ti == 0) {
 				print_prediction(e, b, pass.logits);
 				/* all targets against the model's classes before any map is written */
 				if (!e->targets_checked && check_targets(e, ts_size(pass.logits, 1)) < 0) {
+					cam_aug_release(&aug);
 					cam_pass_release(&pass);
 					e->fatal = 1;
 					ret = -1;
@@ -456,7 +469,7 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 				if (!(e->methods & (1u << m)))
 					continue;
 				s = explain_map(e, (enum cam_method)m, &pass, extra);
-				heat = cam_postprocess(s, b->h, b->w);
+				heat = s ? cam_heatmap(s, extra, b->h, b->w) : NULL;
 				if (e->raw)
 					raw = cam_resize_raw(s, b->h, b->w);
 				if (!heat || (e->raw && !raw)) {
@@ -473,6 +486,8 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 				ts_free(raw);
 			}
 			cam_multi_clear(e->multi);
+			extra->aug = NULL;
+			cam_aug_release(&aug);
 			cam_pass_release(&pass);
 		}
 	}
@@ -571,6 +586,8 @@ int cmd_explain(int argc, char **argv)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "raw", no_argument, NULL, OPT_RAW },
 		{ "quirk", required_argument, NULL, OPT_QUIRK },
+		{ "eigen-smooth", no_argument, NULL, OPT_EIGEN },
+		{ "aug-smooth", no_argument, NULL, OPT_AUG },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -609,6 +626,12 @@ int cmd_explain(int argc, char **argv)
 			break;
 		case OPT_RAW:
 			e.raw = 1;
+			break;
+		case OPT_EIGEN:
+			e.smooth |= CAM_SMOOTH_EIGEN;
+			break;
+		case OPT_AUG:
+			e.smooth |= CAM_SMOOTH_AUG;
 			break;
 		case OPT_QUIRK:
 			if (strcmp(optarg, "shapley-live-activation"))

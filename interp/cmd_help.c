@@ -42,6 +42,9 @@ static const char *const method_notes[CAM_NR_METHODS] = {
 	"FEM: channels weighed by their share of positions above mean + 2 std (no gradient)",
 	"SobelCAM: edges of the input image (a baseline; no model)",
 	"RefineCAM: product of GradCAM++'s maps over a fused layer's layers (refine_cam.py; fused only)",
+	/* one entry of two lines (in parentheses, so that clang sees no missing comma) */
+	("FullGrad: mm|x dU/dx| + sum over every Conv2d/BatchNorm2d of sum_c mm|b_c dU/dO_c|, no ReLU;\n"
+	 "              the whole network, not the layer (Srinivas & Fleuret 2019; pytorch-grad-cam's)"),
 };
 
 static void list_topics(FILE *fp)
@@ -74,7 +77,12 @@ int cmd_help(int argc, char **argv)
 		       "A fused layer (a spec's layers: {f: [layer3, layer4]}, explain's --layer layer3,layer4)\n"
 		       "runs a method at each layer and fuses the maps as pytorch-grad-cam's base_cam.py does:\n"
 		       "mm(mean over layers of resize(mm(relu(S)))), mm the per-image min-max; refinecam\n"
-		       "multiplies them instead (refine_cam.py) and needs a fused layer.\n");
+		       "multiplies them instead (refine_cam.py) and needs a fused layer.\n"
+		       "Every method takes pytorch-grad-cam's two options (explain --eigen-smooth, --aug-smooth):\n"
+		       "  eigen_smooth  the first principal component of the channel terms whose sum is the\n"
+		       "                map (w_k A_k, G_k A_k, ...) instead of the sum (its get_2d_projection)\n"
+		       "  aug_smooth    the mean of the final maps of the image flipped or not, times 0.9, 1,\n"
+		       "                1.1 (five more passes; base_cam.py's forward_augmentation_with_ttach)\n");
 		return 0;
 	}
 	if (!strcmp(argv[1], "utilities")) {

@@ -14,6 +14,7 @@
 #include "cam/fidelity.h"
 #include "cam/metrics.h"
 #include "cam/multilayer.h"
+#include "cam/smooth.h"
 #include "interp/luacam.h"
 #include "interp/progress.h"
 #include "interp/runner.h"
@@ -246,6 +247,7 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 	size_t nu = r->nr_user_metrics;
 	double *uvals = xcalloc(b->n * ng * (nu ? nu : 1), sizeof(double));
 	struct cam_pass pass = CAM_PASS_INIT;
+	struct cam_aug aug = CAM_AUG_INIT;
 	struct cam_extra extra = { .model = r->model.mod,
 				   .x = b->x,
 				   .fc = r->fc,
@@ -253,18 +255,24 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 				   .items = b->items,
 				   .chunk = r->batch * 4,
 				   .mean = r->pp.mean,
-				   .std = r->pp.std };
+				   .std = r->pp.std,
+				   .aug = &aug };
 	struct metric_row *rows = xcalloc(b->n * ng, sizeof(*rows));
 	struct fidelity *fid = NULL; /* Shapley values of the batch, made once for all its methods */
 	float **maps = xcalloc(ng, sizeof(*maps));
 	unsigned char *ok = xcalloc(ng, 1);
-	unsigned passes = 0;
+	unsigned passes = 0, aug_passes = 0;
 	size_t k;
-	int oom = 0;
+	int oom = 0, want_aug = 0;
 
 	for (k = 0; k < ng; k++)
-		if (!gr[k].failed)
+		if (!gr[k].failed) {
 			passes |= gr[k].mapper.passes;
+			if (gr[k].smooth & CAM_SMOOTH_AUG) {
+				want_aug = 1;
+				aug_passes |= gr[k].mapper.passes;
+			}
+		}
 	double t = progress_now();
 
 	error_last_reset();
@@ -277,18 +285,28 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 			group_runs_fail(r, gr, ng, "the shared pass failed");
 		goto out;
 	}
+	/* aug_smooth's five more passes, once for all the runs that ask for it */
+	if (want_aug && cam_aug_run(&aug, &pass, b->x, aug_passes) < 0) {
+		if (is_oom(ts_error()))
+			oom = 1;
+		for (k = 0; k < ng && !oom; k++)
+			if (gr[k].smooth & CAM_SMOOTH_AUG)
+				group_runs_fail(r, &gr[k], 1, "aug_smooth's passes failed");
+	}
 	r->t_pass += progress_now() - t;
 	t = progress_now();
 	for (k = 0; k < ng && !oom; k++) {
 		struct group_run *g = &gr[k];
+		struct cam_extra ek = extra;
 		ts_tensor *s, *heat;
 		if (g->failed)
 			continue;
+		ek.smooth = g->smooth;
 		error_last_reset();
-		s = g->mapper.map(&pass, &extra, g->mapper.ud);
-		heat = cam_postprocess(s, b->h, b->w);
-		if (!heat || metrics_eval(&pass, b->x, heat, &g->mapper, &extra, r->metrics, rows + k * b->n) < 0 ||
-		    fidelity_eval(&fid, &pass, &extra, s, r->metrics, rows + k * b->n) < 0) {
+		s = g->mapper.map(&pass, &ek, g->mapper.ud);
+		heat = s ? cam_heatmap(s, &ek, b->h, b->w) : NULL;
+		if (!heat || metrics_eval(&pass, b->x, heat, &g->mapper, &ek, r->metrics, rows + k * b->n) < 0 ||
+		    fidelity_eval(&fid, &pass, &ek, s, r->metrics, rows + k * b->n) < 0) {
 			/* a method defined in Lua says why with error(); a tensor operation through ts_error() */
 			if (*error_last())
 				group_run_fail(r, g, error_last());
@@ -318,6 +336,7 @@ out:
 	free(maps);
 	fidelity_cache_free(fid);
 	cam_multi_clear(multi);
+	cam_aug_release(&aug);
 	cam_pass_release(&pass);
 	free(rows);
 	free(ok);

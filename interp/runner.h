@@ -82,6 +82,11 @@ struct runner {
 struct group_run {
 	struct plan_run *pr;
 	struct cam_mapper mapper;
+	/*
+	 * CAM_SMOOTH_* (cam/methods.h) of the run's built-in method, from its spec parameters eigen_smooth
+	 * and aug_smooth; 0 for a method defined in Lua
+	 */
+	unsigned smooth;
 	const char *user;    /* a Lua method's name, or NULL for a built-in one */
 	struct luacam *lua;
 	unsigned char *done; /* per dataset index */

@@ -16,7 +16,7 @@ CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer-no-link,address,undefined -D_DEFAULT_S
 	-DCAMLAB_VERSION=\"fuzz\" -DCAMLAB_SOURCE_DIR=\"$PWD\" $(pkg-config --cflags yaml-0.1 lua5.4 libpng zlib)"
 LIBS="$(pkg-config --libs yaml-0.1 lua5.4 libpng zlib) -ljpeg -lm"
 objs=
-for src in dsl/*.c lib/*.c cam/methods.c cam/multilayer.c cam/utility.c cam/metrics.c cam/image.c cam/dataset.c cam/model.c; do
+for src in dsl/*.c lib/*.c cam/methods.c cam/multilayer.c cam/fullgrad.c cam/smooth.c cam/utility.c cam/metrics.c cam/image.c cam/dataset.c cam/model.c; do
 	obj=$out/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')
 	clang $CFLAGS -c "$src" -o "$obj"
 	objs="$objs $obj"

@@ -7,7 +7,9 @@
  * writes DIR/{x,a,g,ha,logits,target}.npy and DIR/S_<method>.npy (the map before ReLU, (B,h,w)) and
  * DIR/H_<method>.npy (after post-processing) for every method that applies, and DIR/M_<method>.npy
  * (its metrics). --lean computes only the passes the methods need (g and ha may then be missing) and
- * no metrics, which is what makes a check of many maps on a large model quick. --fidelity P also writes
+ * no metrics, which is what makes a check of many maps on a large model quick. --eigen-smooth and
+ * --aug-smooth ask every method for upstream's smoothing (S is then the final map with --aug-smooth).
+ * --fidelity P also writes
  * DIR/phi.npy and DIR/phi_se.npy, (B,h,w): the CRG game's Shapley values at the layer estimated from P
  * antithetic pairs (cam/fidelity.h; seed 0, the images' places in the batch), and DIR/phi_cost.npy, the
  * head forwards per image.
@@ -15,6 +17,7 @@
  * With a fused layer (--layer a,b: cam/multilayer.h) it writes DIR/S_<method>.<path>.npy, the method's
  * map at each layer, and DIR/H_<method>.npy and DIR/M_<method>.npy of the fused map.
  */
+#include "cam/smooth.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +32,16 @@
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
-enum { OPT_UTILITY = OPT_FIRST_COMMAND, OPT_TARGET, OPT_METHODS, OPT_RAW_INPUT, OPT_LEAN, OPT_FIDELITY };
+enum {
+	OPT_UTILITY = OPT_FIRST_COMMAND,
+	OPT_TARGET,
+	OPT_METHODS,
+	OPT_RAW_INPUT,
+	OPT_LEAN,
+	OPT_FIDELITY,
+	OPT_EIGEN,
+	OPT_AUG
+};
 
 /* An input tensor from a raw little-endian float32 file "FILE:N,C,H,W", already normalised. */
 static ts_tensor *raw_input(const char *spec)
@@ -187,6 +199,8 @@ int main(int argc, char **argv)
 		{ "raw-input", required_argument, NULL, OPT_RAW_INPUT },
 		{ "lean", no_argument, NULL, OPT_LEAN },
 		{ "fidelity", required_argument, NULL, OPT_FIDELITY },
+		{ "eigen-smooth", no_argument, NULL, OPT_EIGEN },
+		{ "aug-smooth", no_argument, NULL, OPT_AUG },
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -203,6 +217,7 @@ int main(int argc, char **argv)
 	ts_split *split = NULL;
 	struct cam_multi *multi = NULL;
 	int opt, u = UTILITY_REST, topk, i, lean = 0, pairs = 0;
+	unsigned smooth = 0;
 	unsigned mask;
 
 	if (argc < 2 || strcmp(argv[1], "passes")) {
@@ -237,6 +252,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FIDELITY:
 			pairs = (int)strtol(optarg, NULL, 10);
+			break;
+		case OPT_EIGEN:
+			smooth |= CAM_SMOOTH_EIGEN;
+			break;
+		case OPT_AUG:
+			smooth |= CAM_SMOOTH_AUG;
 			break;
 		case 'o':
 			dir = optarg;
@@ -297,6 +318,7 @@ int main(int argc, char **argv)
 	extra.x = b.x;
 	extra.items = b.items;
 	extra.chunk = 64;
+	extra.smooth = smooth;
 	/* SobelCAM undoes the normalisation: with --raw-input, the one --mean and --std give */
 	extra.mean = raw ? (mo.have_mean ? mo.mean : NULL) : pp.mean;
 	extra.std = raw ? (mo.have_std ? mo.std : NULL) : pp.std;
@@ -311,11 +333,11 @@ int main(int argc, char **argv)
 		if (!(mask & (1u << i)))
 			continue;
 		error_set_quiet(i == CAM_CAM);
-		s = cam_map((enum cam_method)i, &pass, &extra);
+		s = cam_smooth_map((enum cam_method)i, &pass, &extra);
 		error_set_quiet(0);
 		if (!s)
 			continue;
-		h = cam_postprocess(s, b.h, b.w);
+		h = cam_heatmap(s, &extra, b.h, b.w);
 		if (!lean) {
 			/* M_<method>.npy: (B, 8) rows of ad, coh, com, ic, add, y, o, d */
 			struct metric_row *rows = xcalloc(b.n, sizeof(*rows));
