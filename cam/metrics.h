@@ -17,6 +17,10 @@
  *   deletion   (insertion) or replaced by 0 of the normalised input (deletion), most salient first, in
  *              METRIC_STEPS steps; the area under that curve by the trapezoidal rule.
  *   gain       Average Gain (Zhang et al., Opti-CAM, 2024): max(0, O - Y) / (1 - Y) per image.
+ *   sanity     the model-parameter randomisation test (Adebayo et al., NeurIPS 2018; cam/sanity.h):
+ *              Spearman and SSIM of each map with the map after each cascading step, and pass/fail.
+ *   discrimination  the overlap of the maps of two targets of an image (cam/discrim.h): predicted
+ *              against second most likely and against least likely, Pearson and top-20% mass.
  */
 #ifndef CAM_METRICS_H
 #define CAM_METRICS_H
@@ -39,6 +43,9 @@ enum metric {
 	METRIC_INSERTION,
 	METRIC_DELETION,
 	METRIC_GAIN,
+	/* sanity and discrimination: for all methods of a group at once (metrics_eval_group) */
+	METRIC_SANITY,
+	METRIC_DISCRIMINATION,
 	METRIC_NR_ALL
 };
 
@@ -51,11 +58,20 @@ extern const char *const metric_names[METRIC_NR_ALL];
 /* Parse a comma-separated list of metric names ("all" for the six) into a mask of (1 << metric). */
 int metrics_parse(const char *list, unsigned *mask);
 
+/* The most steps of the sanity check's cascade (cam/sanity.h) a row keeps. */
+#define SANITY_MAX_STEPS 64
+
 /* One image's values; a metric that was not computed is NAN. */
 struct metric_row {
 	double ad, coh, com, ic, add;
 	double y, o, d; /* the probabilities behind them */
 	double road, road_morf, road_lerf, arcc, insertion, deletion, gain;
+	/* sanity and discrimination, valid where sanity_done / disc_done (metric_row_more names them) */
+	unsigned char sanity_done, disc_done;
+	int sanity_steps;
+	double sanity_spearman, sanity_ssim, sanity_pass; /* at the last step; pass 1 or 0 */
+	double sanity_curve[2][SANITY_MAX_STEPS];	  /* Spearman, SSIM after step s + 1 */
+	double disc_pearson_second, disc_mass_second, disc_pearson_least, disc_mass_least;
 };
 
 /*
@@ -88,6 +104,28 @@ void cam_mapper_builtin(struct cam_mapper *mp, enum cam_method m);
 int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *heat,
 		 const struct cam_mapper *mapper, const struct cam_extra *extra, unsigned which,
 		 struct metric_row *rows);
+
+/*
+ * The values of a row beyond metric_extra_names, by the names the database and CSV files give them:
+ * sanity_spearman, sanity_ssim, sanity_pass, sanity_spearman_01.., sanity_ssim_01.. (per step),
+ * disc_pearson_second, disc_mass_second, disc_pearson_least, disc_mass_least, those computed only.
+ * Value i into *value and its name into name (size bytes); 0 when there is no value i.
+ */
+int metric_row_more(const struct metric_row *r, size_t i, char *name, size_t size, double *value);
+
+/* The metrics computed for all methods of a group at once, after each one's metrics_eval. */
+#define METRICS_GROUP ((1u << METRIC_SANITY) | (1u << METRIC_DISCRIMINATION))
+struct metric_method {
+	const struct cam_mapper *mapper;
+	const ts_tensor *heat;	 /* (B, H, W) as metrics_eval got it; NULL: the method is left out */
+	struct metric_row *rows; /* its B rows */
+};
+/*
+ * The group metrics of `which` for the batch of pass p (extra as for cam_map; head: the model's last
+ * linear module path or NULL), into each method's rows. 0, or -1 with an error.
+ */
+int metrics_eval_group(const struct cam_pass *p, const struct cam_extra *extra, const char *head,
+		       unsigned which, struct metric_method *mm, size_t nm);
 
 struct metric_summary {
 	size_t n;
