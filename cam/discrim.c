@@ -44,7 +44,8 @@ void discrim_pair(const float *a, const float *b, size_t n, double top, double *
 		sb += b[i];
 		o[i] = (struct px){ a[i], (uint32_t)i };
 	}
-	*r = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0.0;
+	/* two constant maps are the same map (cam_postprocess makes both zero): no discrimination */
+	*r = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : !(aa > 0) && !(bb > 0) ? 1.0 : 0.0;
 	qsort(o, n, sizeof(*o), by_value);
 	for (i = 0; i < k && i < n; i++)
 		in += b[o[i].i];

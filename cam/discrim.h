@@ -19,8 +19,8 @@
  * For each method of mm with a heat and each image of p's batch: the Pearson correlation over pixels of
  * the heatmaps H1 (predicted class) and H2 (second most likely, then least likely), and the mass of H2
  * inside H1's top share: sum of H2 over the ceil(top * HW) pixels largest in H1 (ties in pixel order)
- * over the sum of H2. A map that is constant gives Pearson 0; an all-zero H2 gives a mass of top (what a
- * uniform map gives). Lower values: better discrimination. Where p's targets are the predicted classes,
+ * over the sum of H2. Where Pearson is undefined: 1 when both maps are constant (the same map, zero
+ * after cam_postprocess), 0 when one is; an all-zero H2 gives a mass of top (what a uniform map gives). Lower values: better discrimination. Where p's targets are the predicted classes,
  * the methods' heats serve as H1; else the predicted class gets a pass of its own.
  * Returns 0, or -1 with an error (a model with fewer than 2 classes).
  */

@@ -34,7 +34,16 @@ void sanity_cascade_free(char **paths, size_t n)
 	free(paths);
 }
 
-int sanity_cascade(const ts_module *m, const char *layer, int steps, char ***paths, size_t *n)
+/* How many entries from paths[at] on are layer or inside it (named_modules() lists a subtree in a row). */
+static size_t subtree(char *const *paths, size_t nr, size_t at, const char *layer)
+{
+	size_t len = strlen(layer), i;
+	for (i = at + 1; i < nr && !strncmp(paths[i], layer, len) && paths[i][len] == '.'; i++)
+		;
+	return i - at;
+}
+
+int sanity_cascade(const ts_module *m, const char *layer, int steps, char ***paths, size_t *n, size_t *head)
 {
 	struct paths all = { 0 };
 	char **out;
@@ -43,6 +52,7 @@ int sanity_cascade(const ts_module *m, const char *layer, int steps, char ***pat
 
 	*paths = NULL;
 	*n = 0;
+	*head = 0;
 	if (ts_module_paths(m, add_path, &all) < 0) {
 		sanity_cascade_free(all.v, all.nr);
 		return error("sanity: %s", ts_error());
@@ -64,8 +74,10 @@ int sanity_cascade(const ts_module *m, const char *layer, int steps, char ***pat
 			sanity_cascade_free(all.v, all.nr);
 			return error("sanity: %s", ts_error());
 		}
-		if (own > 0)
+		if (own > 0) {
+			*head += k == *head && (!found || i > at + subtree(all.v, all.nr, at, layer) - 1);
 			out[k++] = xstrdup(all.v[i]);
+		}
 	}
 	sanity_cascade_free(all.v, all.nr);
 	if (!k) {
@@ -123,6 +135,8 @@ double sanity_spearman(const float *a, const float *b, size_t n)
 	free(ra);
 	free(rb);
 	free(tmp);
+	if (!(aa > 0) && !(bb > 0))
+		return 1.0;
 	return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0.0;
 }
 
@@ -203,7 +217,7 @@ int sanity_eval(const struct cam_pass *p, const struct cam_extra *extra, const c
 {
 	/* the targets stay those of the trained model: the question is how the explanation of a class moves */
 	static const struct target_policy given = { TARGET_TRUE, 0 };
-	size_t n = (size_t)p->batch, nsteps = 0, k, i, s, hw;
+	size_t n = (size_t)p->batch, nsteps = 0, nhead = 0, k, i, s, hw, last;
 	char **steps = NULL;
 	float **orig = xcalloc(nm, sizeof(*orig));
 	ts_module *work = NULL;
@@ -229,7 +243,7 @@ int sanity_eval(const struct cam_pass *p, const struct cam_extra *extra, const c
 				goto out;
 			}
 		}
-	if (sanity_cascade(extra->model, ts_split_layer(p->split), o->steps, &steps, &nsteps) < 0) {
+	if (sanity_cascade(extra->model, ts_split_layer(p->split), o->steps, &steps, &nsteps, &nhead) < 0) {
 		ret = -1;
 		goto out;
 	}
@@ -259,13 +273,15 @@ int sanity_eval(const struct cam_pass *p, const struct cam_extra *extra, const c
 		cam_pass_release(&q);
 		ts_free(w_fc);
 	}
+	/* the summary: the whole head above the layer randomised, A itself still the trained model's */
+	last = nhead ? nhead - 1 : nsteps - 1;
 	for (k = 0; k < nm && !ret; k++)
 		for (i = 0; mm[k].heat && i < n; i++) {
 			struct metric_row *r = &mm[k].rows[i];
 			r->sanity_done = 1;
 			r->sanity_steps = (int)nsteps;
-			r->sanity_spearman = r->sanity_curve[0][nsteps - 1];
-			r->sanity_ssim = r->sanity_curve[1][nsteps - 1];
+			r->sanity_spearman = r->sanity_curve[0][last];
+			r->sanity_ssim = r->sanity_curve[1][last];
 			r->sanity_pass = r->sanity_spearman < o->threshold ? 1.0 : 0.0;
 		}
 out:

@@ -30,16 +30,20 @@ struct sanity_opts {
  * of named_modules()'s order (the output first, as Quantus's top_down order), down to the last module
  * at or inside layer (steps 0), or the first `steps` of them (which may go below the layer, towards the
  * input, as Adebayo's full cascade); at most SANITY_MAX_STEPS. *paths (n entries) is the caller's to free
- * with sanity_cascade_free. Returns 0, or -1 with an error when there is no such module.
+ * with sanity_cascade_free; *head counts its first entries that are above the layer (outside it, after
+ * it in named_modules()'s order). Returns 0, or -1 with an error when there is no such module.
  */
-int sanity_cascade(const ts_module *m, const char *layer, int steps, char ***paths, size_t *n);
+int sanity_cascade(const ts_module *m, const char *layer, int steps, char ***paths, size_t *n, size_t *head);
 void sanity_cascade_free(char **paths, size_t n);
 
 /*
  * The test for the batch of pass p (x the batch's input, model and head in extra as for cam_map;
  * head is the model's last linear module path, NULL: none, whose weight CAM reads on each copy). Each
  * method of mm with a heat gets, per image, the Spearman correlation and SSIM at every step and the
- * summary values of the last step (metric_row's sanity fields). The targets stay the trained model's.
+ * summary values (metric_row's sanity fields) at the last step above the layer: the whole head
+ * randomised while A is still the trained model's, where a map that ignores the model or the class
+ * (SobelCAM, RandomCAM) is unchanged; or at the last step when no step is above the layer. The curve
+ * goes on into the layer, where A changes too. The targets stay the trained model's.
  * Returns 0, or -1 with an error.
  */
 int sanity_eval(const struct cam_pass *p, const struct cam_extra *extra, const char *head,
@@ -47,8 +51,8 @@ int sanity_eval(const struct cam_pass *p, const struct cam_extra *extra, const c
 
 /*
  * Spearman's rank correlation of two maps of n values (ties get their average rank, as scipy's
- * spearmanr); 0 when either map is constant (no ranking to compare: the map has changed from one that
- * had one, or never had one).
+ * spearmanr); where scipy has NAN: 1 when both maps are constant (after cam_postprocess both are then
+ * zero: unchanged), 0 when one is (the map has lost, or gained, its ranking).
  */
 double sanity_spearman(const float *a, const float *b, size_t n);
 /*

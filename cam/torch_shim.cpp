@@ -762,6 +762,10 @@ ts_tensor *ts_grad(const ts_tensor *output, const ts_tensor *input, const ts_ten
 	if (!output || !input)
 		return nullptr;
 	TS_TRY
+	/* an output that depends on nothing that requires grad (G of a linear head, from a model whose
+	 * parameters do not require grad) has the zero gradient; autograd would refuse it */
+	if (!output->t.requires_grad())
+		return wrap(torch::zeros_like(input->t));
 	std::vector<at::Tensor> go;
 	if (grad_output)
 		go.push_back(grad_output->t);
@@ -936,6 +940,14 @@ ts_module *ts_module_clone(const ts_module *m)
 	auto c = std::make_unique<ts_module>(ts_module{m->mod.deepcopy(), m->device});
 	c->amp = m->amp;
 	c->channels_last = m->channels_last;
+	/* as the original's, so that the copy's passes build the same graphs */
+	std::vector<bool> wants;
+	for (const at::Tensor &t : m->mod.parameters())
+		wants.push_back(t.requires_grad());
+	size_t i = 0;
+	for (at::Tensor t : c->mod.parameters())
+		if (i < wants.size())
+			t.requires_grad_(wants[i++]);
 	return c.release();
 	TS_CATCH(nullptr)
 }

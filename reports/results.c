@@ -28,6 +28,11 @@ const struct metric_info extra_metric_info[RESULT_NR_EXTRA] = {
 	{ "ROAD", "road", "ROAD (combined)", 1 },  { "ARCC", "arcc", "ARCC", 1 },
 	{ "Ins", "insertion", "Insertion AUC", 1 }, { "Del", "deletion", "Deletion AUC", 0 },
 	{ "AG", "gain", "Average gain", 1 },
+	/* sanity: the last step's rho and the share of images passing; discrimination's Pearson and mass */
+	{ "San.rho", "sanity_spearman", "Sanity check: Spearman at the last step", 0 },
+	{ "San.pass", "sanity_pass", "Sanity check: images passing", 1 },
+	{ "Disc.r", "disc_pearson_second", "Target discrimination: Pearson, predicted vs second", 0 },
+	{ "Disc.mass", "disc_mass_second", "Target discrimination: top-20% mass, predicted vs second", 0 },
 };
 
 static int extra_mean(const char *key, const char *name, double mean, void *ud)

@@ -27,6 +27,13 @@ void table_slug(struct strbuf *sb, const char *s)
 }
 
 /* What column c of t shows. */
+/* Whether column c holds the paper's value (the methods tables put them after their own); an extra
+ * table (cols set) may have more than METRIC_NR columns of its own. */
+static int paper_col(const struct table *t, int c)
+{
+	return !t->cols && c >= METRIC_NR;
+}
+
 static const struct metric_info *col_info(const struct table *t, int c)
 {
 	return t->cols ? &t->cols[c] : &metric_info[c % METRIC_NR];
@@ -582,7 +589,7 @@ void table_write_markdown(FILE *f, const struct table *t)
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addf(&sb, " %s |", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++)
-		strbuf_addf(&sb, " %s%s%s |", c >= METRIC_NR ? "paper " : "", col_info(t, c)->name,
+		strbuf_addf(&sb, " %s%s%s |", paper_col(t, c) ? "paper " : "", col_info(t, c)->name,
 			    arrow(t, c, "\u2191", "\u2193"));
 	strbuf_addstr(&sb, "\n|");
 	for (k = 0; k < t->nr_keys; k++)
@@ -687,7 +694,7 @@ void table_write_csv(FILE *f, const struct table *t)
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addf(&sb, "%s%s", k ? "," : "", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++) {
-		strbuf_addf(&sb, ",%s%s", c >= METRIC_NR ? "paper " : "", col_info(t, c)->name);
+		strbuf_addf(&sb, ",%s%s", paper_col(t, c) ? "paper " : "", col_info(t, c)->name);
 		if (c < METRIC_NR && !t->cols) /* the interval of camlab's mean: always, whatever the spec asks */
 			strbuf_addf(&sb, ",%s_lo,%s_hi", metric_info[c].name, metric_info[c].name);
 	}
@@ -737,7 +744,7 @@ void table_write_html(struct strbuf *sb, const struct table *t)
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addf(sb, "<th class=\"key\">%s</th>", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++)
-		strbuf_addf(sb, "<th%s>%s%s</th>", c >= METRIC_NR ? " class=\"paper\"" : "",
+		strbuf_addf(sb, "<th%s>%s%s</th>", paper_col(t, c) ? " class=\"paper\"" : "",
 			    col_info(t, c)->name, arrow(t, c, "\u2191", "\u2193"));
 	strbuf_addstr(sb, "</tr>\n</thead>\n<tbody>\n");
 	for (i = 0; i < t->nr; i++) {
@@ -750,7 +757,7 @@ void table_write_html(struct strbuf *sb, const struct table *t)
 			strbuf_addstr(sb, "</td>");
 		}
 		for (c = 0; c < t->nr_vals; c++) {
-			strbuf_addstr(sb, c >= METRIC_NR ? "<td class=\"paper\">" : "<td>");
+			strbuf_addstr(sb, paper_col(t, c) ? "<td class=\"paper\">" : "<td>");
 			if (!row->has[c]) {
 				strbuf_addstr(sb, "\u2013</td>");
 				continue;
