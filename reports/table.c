@@ -628,7 +628,7 @@ void table_write_markdown(FILE *f, const struct table *t)
 void table_write_latex(FILE *f, const struct table *t)
 {
 	struct strbuf sb = STRBUF_INIT;
-	int k, c, wide = t->nr_vals > METRIC_NR;
+	int k, c, wide = !t->cols && t->nr_vals > METRIC_NR; /* paper columns */
 	size_t i;
 
 	strbuf_addf(&sb, "%% %s: written by camlab report from results.sqlite; needs \\usepackage{booktabs}%s\n",
