@@ -24,6 +24,9 @@ extern const struct metric_info metric_info[METRIC_NR];
 
 /* The metrics beyond the paper's (store.h's image_metrics): ROAD, ARCC, insertion, deletion, gain. */
 enum { RESULT_NR_EXTRA = 9 };
+/* extra_metric_info's first RESULT_FAITHFULNESS are the faithfulness metrics, the rest sanity and
+ * discrimination's: a table each */
+enum { RESULT_FAITHFULNESS = 5 };
 extern const struct metric_info extra_metric_info[RESULT_NR_EXTRA];
 
 /* One run that has aggregate values. Every string is owned by the struct results it is in. */

@@ -402,21 +402,23 @@ static int ablation_table(struct table *t, const struct result *const *x, size_t
 }
 
 /*
- * The metrics beyond the paper's of one block (ROAD, ARCC, insertion, deletion, gain), methods as rows,
- * when a run of it has one of them. Returns 0 (t left empty) when none has.
+ * The metrics beyond the paper's of one block, methods as rows: extra_metric_info's columns first to
+ * first + nr - 1 (the faithfulness metrics ROAD, ARCC, insertion, deletion, gain; or the sanity check and
+ * target discrimination), when a run of it has one of them. Returns 0 (t left empty) when none has.
  */
-static int extra_table(struct table *t, const struct result *const *x, size_t n)
+static int extra_table(struct table *t, const struct result *const *x, size_t n, int first, int nr,
+		       const char *stem, const char *title)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t i;
 	int m, any = 0;
 
 	for (i = 0; i < n; i++)
-		for (m = 0; m < RESULT_NR_EXTRA; m++)
+		for (m = first; m < first + nr; m++)
 			any |= isfinite(x[i]->extra[m]);
 	if (!any)
 		return 0;
-	strbuf_addstr(&sb, "faithfulness.");
+	strbuf_addf(&sb, "%s.", stem);
 	table_slug(&sb, x[0]->model);
 	strbuf_addch(&sb, '.');
 	table_slug(&sb, x[0]->layer);
@@ -425,28 +427,27 @@ static int extra_table(struct table *t, const struct result *const *x, size_t n)
 	strbuf_addch(&sb, '.');
 	table_slug(&sb, x[0]->target);
 	t->name = strbuf_detach(&sb, NULL);
-	strbuf_addstr(&sb, "Faithfulness metrics (camlab help metrics): ");
+	strbuf_addf(&sb, "%s (camlab help metrics): ", title);
 	add_setting(&sb, x[0]);
 	strbuf_addf(&sb, ", %s utility, target %s; ", figure_display_name(x[0]->utility), x[0]->target);
 	add_counts(&sb, x, n);
 	strbuf_addstr(&sb, ". Best in bold, second underlined.");
 	t->caption = strbuf_detach(&sb, NULL);
 	t->nr_keys = 1;
-	t->nr_vals = RESULT_NR_EXTRA;
-	t->cols = extra_metric_info;
+	t->nr_vals = nr;
+	t->cols = extra_metric_info + first;
 	for (i = 0; i < n; i++) {
 		struct table_row *row = new_row(t);
 		row->key[0] = xstrdup(figure_display_name(x[i]->method));
 		row->ranked = !results_is_baseline(x[i]->method);
-		for (m = 0; m < RESULT_NR_EXTRA; m++) {
-			row->has[m] = isfinite(x[i]->extra[m]);
-			row->q[m] = row->has[m] ? to_q(x[i]->extra[m]) : 0;
+		for (m = 0; m < nr; m++) {
+			row->has[m] = isfinite(x[i]->extra[first + m]);
+			row->q[m] = row->has[m] ? to_q(x[i]->extra[first + m]) : 0;
 		}
 	}
 	table_rank(t);
 	return 1;
 }
-
 
 void tables_build(const struct results *r, const struct paper_table *paper, const struct table_stats *st,
 		  struct table **out, size_t *nr)
@@ -475,7 +476,12 @@ void tables_build(const struct results *r, const struct paper_table *paper, cons
 		else if (paper && (!any_match || paper_matches_model(paper, x[i]->model)))
 			p = paper;
 		methods_table(new_table(&tables, nr, &alloc), x + i, j - i, p, st);
-		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i))
+		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i, 0, RESULT_FAITHFULNESS,
+				 "faithfulness", "Faithfulness metrics"))
+			(*nr)--;
+		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i, RESULT_FAITHFULNESS,
+				 RESULT_NR_EXTRA - RESULT_FAITHFULNESS, "sanity",
+				 "Sanity check (model-parameter randomisation) and target discrimination"))
 			(*nr)--;
 	}
 	for (i = 0; i < r->nr; i = j) {
