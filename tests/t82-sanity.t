@@ -102,4 +102,15 @@ test_expect_success 'images.csv, aggregates.csv and the table carry it' "
 	test_grep 'San.rho.*San.pass' \$f && test_grep '^\\| sobelcam .*100.00[^|]* \\| 0.00 \\|' \$f
 "
 
+if command -v gnuplot >/dev/null; then
+test_expect_success 'the report plots the curve per method' "
+	q san 'UPDATE outputs SET value = 1 WHERE key = \"plots\"' && $CAMLAB report $TMP/san 2>$TMP/rep.log &&
+	p=$TMP/san/report/plots/sanity.r20.pre_gap.logit.predicted &&
+	test -s \$p.png && test -s \$p.svg && test \$(grep -c '^13 ' \$p.gp) -eq 4 &&
+	test_grep 'sanity.r20.pre_gap.logit.predicted.png' $TMP/san/report/index.html
+"
+else
+test_skip 'the report plots the curve per method' 'no gnuplot'
+fi
+
 test_done
