@@ -10,11 +10,14 @@
 #include <ctype.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cam/discrim.h"
 #include "cam/road.h"
+#include "cam/sanity.h"
 #include "cam/smooth.h"
 #include "lib/error.h"
 #include "lib/suggest.h"
@@ -22,7 +25,7 @@
 
 const char *const metric_names[METRIC_NR_ALL] = { "ad",	  "coh",  "com",       "adcc",	   "ic",  "add",
 						  "road", "arcc", "insertion", "deletion", "gain",
-						  "fidelity" };
+						  "fidelity", "sanity", "discrimination" };
 
 const char *const metric_extra_names[METRIC_NR_EXTRA] = { "road",      "road_morf", "road_lerf", "arcc",
 							  "insertion", "deletion",  "gain",	 "fidelity",
@@ -45,6 +48,9 @@ static const struct {
 	{ "increase-in-confidence", METRIC_IC }, { "average-drop-in-deletion", METRIC_ADD },
 	{ "road-combined", METRIC_ROAD }, { "average-gain", METRIC_GAIN }, { "ins", METRIC_INSERTION },
 	{ "del", METRIC_DELETION }, { "shapley-fidelity", METRIC_FIDELITY },
+	{ "randomisation", METRIC_SANITY }, { "randomization", METRIC_SANITY }, { "mprt", METRIC_SANITY },
+	{ "model-parameter-randomisation", METRIC_SANITY }, { "discrim", METRIC_DISCRIMINATION },
+	{ "target-discrimination", METRIC_DISCRIMINATION },
 };
 
 static int metric_parse_one(const char *s, size_t len, unsigned *mask)
@@ -75,7 +81,7 @@ static int metric_parse_one(const char *s, size_t len, unsigned *mask)
 	if (suggest_nearest(buf, metric_names, METRIC_NR_ALL, near, 1))
 		return error("unknown metric '%s'; did you mean '%s'?", buf, near[0]);
 	return error("unknown metric '%s'; known: ad, coh, com, adcc, ic, add, road, arcc, insertion, "
-		     "deletion, gain, fidelity",
+		     "deletion, gain, fidelity, sanity, discrimination",
 		     buf);
 }
 
@@ -446,8 +452,11 @@ int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *
 	int ret = 0;
 
 	for (i = 0; i < n; i++) {
-		rows[i] = (struct metric_row){ NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN,
-					       NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN };
+		rows[i] = (struct metric_row){ .ad = NAN, .coh = NAN, .com = NAN, .ic = NAN, .add = NAN,
+					       .y = NAN, .o = NAN, .d = NAN, .road = NAN, .road_morf = NAN,
+					       .road_lerf = NAN, .arcc = NAN, .insertion = NAN, .deletion = NAN,
+					       .gain = NAN, .fidelity = NAN,
+					       .fidelity_l2 = NAN, .fidelity_se = NAN };
 		r[i] = NAN;
 	}
 	if (!xh || !xinv) {
@@ -534,6 +543,52 @@ out:
 	free(d);
 	free(r);
 	return ret;
+}
+
+int metric_row_more(const struct metric_row *r, size_t i, char *name, size_t size, double *value)
+{
+	static const char *const disc[4] = { "disc_pearson_second", "disc_mass_second", "disc_pearson_least",
+					     "disc_mass_least" };
+	static const char *const sum[3] = { "sanity_spearman", "sanity_ssim", "sanity_pass" };
+	size_t steps = r->sanity_done ? (size_t)r->sanity_steps : 0;
+
+	if (r->disc_done) {
+		const double v[4] = { r->disc_pearson_second, r->disc_mass_second, r->disc_pearson_least,
+				      r->disc_mass_least };
+		if (i < 4) {
+			snprintf(name, size, "%s", disc[i]);
+			*value = v[i];
+			return 1;
+		}
+		i -= 4;
+	}
+	if (!r->sanity_done)
+		return 0;
+	if (i < 3) {
+		const double v[3] = { r->sanity_spearman, r->sanity_ssim, r->sanity_pass };
+		snprintf(name, size, "%s", sum[i]);
+		*value = v[i];
+		return 1;
+	}
+	i -= 3;
+	if (i >= 2 * steps)
+		return 0;
+	/* two digits, so that the CSV files' sorted columns keep the steps in order */
+	snprintf(name, size, "%s_%02zu", sum[i / steps], i % steps + 1);
+	*value = r->sanity_curve[i / steps][i % steps];
+	return 1;
+}
+
+int metrics_eval_group(const struct cam_pass *p, const struct cam_extra *extra, const char *head,
+		       unsigned which, struct metric_method *mm, size_t nm)
+{
+	struct sanity_opts so = SANITY_OPTS_INIT;
+
+	if ((which & (1u << METRIC_DISCRIMINATION)) && discrim_eval(p, extra, DISCRIM_TOP, mm, nm) < 0)
+		return -1;
+	if ((which & (1u << METRIC_SANITY)) && sanity_eval(p, extra, head, &so, mm, nm) < 0)
+		return -1;
+	return 0;
 }
 
 static double mean_of(const struct metric_row *rows, size_t n, size_t offset)

@@ -21,6 +21,10 @@
  *              before ReLU against the CRG game's Shapley values at the layer, estimated by antithetic
  *              permutation sampling (fidelity, fidelity_l2; fidelity_se the estimate's standard error).
  *              Computed in the group's batch (interp/group_batch.c), not by metrics_eval.
+ *   sanity     the model-parameter randomisation test (Adebayo et al., NeurIPS 2018; cam/sanity.h):
+ *              Spearman and SSIM of each map with the map after each cascading step, and pass/fail.
+ *   discrimination  the overlap of the maps of two targets of an image (cam/discrim.h): predicted
+ *              against second most likely and against least likely, Pearson and top-20% mass.
  */
 #ifndef CAM_METRICS_H
 #define CAM_METRICS_H
@@ -45,6 +49,9 @@ enum metric {
 	METRIC_GAIN,
 	/* Shapley fidelity (cam/fidelity.h): the map against the CRG game's sampled Shapley values */
 	METRIC_FIDELITY,
+	/* sanity and discrimination: for all methods of a group at once (metrics_eval_group) */
+	METRIC_SANITY,
+	METRIC_DISCRIMINATION,
 	METRIC_NR_ALL
 };
 
@@ -57,6 +64,9 @@ extern const char *const metric_names[METRIC_NR_ALL];
 /* Parse a comma-separated list of metric names ("all" for the six) into a mask of (1 << metric). */
 int metrics_parse(const char *list, unsigned *mask);
 
+/* The most steps of the sanity check's cascade (cam/sanity.h) a row keeps. */
+#define SANITY_MAX_STEPS 64
+
 /* One image's values; a metric that was not computed is NAN. */
 struct metric_row {
 	double ad, coh, com, ic, add;
@@ -65,6 +75,12 @@ struct metric_row {
 	/* Shapley fidelity: Spearman's rho and ||S - phi|| / ||phi|| of the map S with the estimate phi,
 	 * and the estimate's standard error averaged over the positions (the same for every method) */
 	double fidelity, fidelity_l2, fidelity_se;
+	/* sanity and discrimination, valid where sanity_done / disc_done (metric_row_more names them) */
+	unsigned char sanity_done, disc_done;
+	int sanity_steps;
+	double sanity_spearman, sanity_ssim, sanity_pass; /* at the last step; pass 1 or 0 */
+	double sanity_curve[2][SANITY_MAX_STEPS];	  /* Spearman, SSIM after step s + 1 */
+	double disc_pearson_second, disc_mass_second, disc_pearson_least, disc_mass_least;
 };
 
 /*
@@ -98,6 +114,28 @@ void cam_mapper_builtin(struct cam_mapper *mp, enum cam_method m);
 int metrics_eval(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *heat,
 		 const struct cam_mapper *mapper, const struct cam_extra *extra, unsigned which,
 		 struct metric_row *rows);
+
+/*
+ * The values of a row beyond metric_extra_names, by the names the database and CSV files give them:
+ * sanity_spearman, sanity_ssim, sanity_pass, sanity_spearman_01.., sanity_ssim_01.. (per step),
+ * disc_pearson_second, disc_mass_second, disc_pearson_least, disc_mass_least, those computed only.
+ * Value i into *value and its name into name (size bytes); 0 when there is no value i.
+ */
+int metric_row_more(const struct metric_row *r, size_t i, char *name, size_t size, double *value);
+
+/* The metrics computed for all methods of a group at once, after each one's metrics_eval. */
+#define METRICS_GROUP ((1u << METRIC_SANITY) | (1u << METRIC_DISCRIMINATION))
+struct metric_method {
+	const struct cam_mapper *mapper;
+	const ts_tensor *heat;	 /* (B, H, W) as metrics_eval got it; NULL: the method is left out */
+	struct metric_row *rows; /* its B rows */
+};
+/*
+ * The group metrics of `which` for the batch of pass p (extra as for cam_map; head: the model's last
+ * linear module path or NULL), into each method's rows. 0, or -1 with an error.
+ */
+int metrics_eval_group(const struct cam_pass *p, const struct cam_extra *extra, const char *head,
+		       unsigned which, struct metric_method *mm, size_t nm);
 
 struct metric_summary {
 	size_t n;

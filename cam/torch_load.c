@@ -143,9 +143,14 @@
 	FN(ts_tensor *, ts_taps_forward, (ts_taps * t, const ts_tensor *x, ts_tensor **outs), (t, x, outs))  \
 	FN(int, ts_grads, (const ts_tensor *output, ts_tensor *const *inputs, int n, ts_tensor **grads),     \
 	   (output, inputs, n, grads))                                                                       \
+	FN(ts_module *, ts_module_clone, (const ts_module *m), (m))                                          \
+	FN(int, ts_module_own_tensors, (const ts_module *m, const char *path), (m, path))                    \
+	FN(int, ts_module_reinit, (ts_module * m, const char *path, uint64_t seed), (m, path, seed))         \
 	FN(ts_split *, ts_split_new, (ts_module * m, const char *layer, enum ts_layout layout),              \
 	   (m, layer, layout))                                                                               \
 	FREE(ts_split_free, ts_split)                                                                        \
+	FN(ts_split *, ts_split_rebind, (const ts_split *s, ts_module *m), (s, m))                           \
+	FN(const char *, ts_split_layer, (const ts_split *s), (s))                                           \
 	FN(int, ts_split_set_tokens, (ts_split *s, int prefix_tokens, int grid_h, int grid_w),               \
 	   (s, prefix_tokens, grid_h, grid_w))                                                               \
 	FN(enum ts_layout, ts_split_layout, (const ts_split *s), (s))                                        \

@@ -59,6 +59,7 @@ struct ts_carry {
 
 struct ts_split {
 	ts_module *m;
+	std::string layer; /* the module path it was cut at, to cut a copy of the module alike */
 	enum ts_layout layout; /* an AUTO layout is resolved by the first prefix run */
 	/* Token layouts: prefix tokens before the grid (-1: detect) and the grid (0: infer), see to_bchw. */
 	int prefix_tokens = -1;
@@ -773,6 +774,10 @@ ts_tensor *ts_grad(const ts_tensor *output, const ts_tensor *input, const ts_ten
 	if (!output || !input)
 		return nullptr;
 	TS_TRY
+	/* an output that depends on nothing that requires grad (G of a linear head, from a model whose
+	 * parameters do not require grad) has the zero gradient; autograd would refuse it */
+	if (!output->t.requires_grad())
+		return wrap(torch::zeros_like(input->t));
 	std::vector<at::Tensor> go;
 	if (grad_output)
 		go.push_back(grad_output->t);
@@ -938,6 +943,106 @@ ts_tensor *ts_module_attr(const ts_module *m, const char *path)
 		throw std::runtime_error("attribute '" + p + "' is not a tensor");
 	return wrap(cur.toTensor().detach());
 	TS_CATCH(nullptr)
+}
+
+ts_module *ts_module_clone(const ts_module *m)
+{
+	TS_TRY
+	/* deepcopy keeps the class types (and so the methods a split is cut from) and copies every tensor */
+	auto c = std::make_unique<ts_module>(ts_module{m->mod.deepcopy(), m->device, m->amp, m->channels_last, nullptr, std::string()});
+	c->amp = m->amp;
+	c->channels_last = m->channels_last;
+	/* as the original's, so that the copy's passes build the same graphs */
+	std::vector<bool> wants;
+	for (const at::Tensor &t : m->mod.parameters())
+		wants.push_back(t.requires_grad());
+	size_t i = 0;
+	for (at::Tensor t : c->mod.parameters())
+		if (i < wants.size())
+			t.requires_grad_(wants[i++]);
+	return c.release();
+	TS_CATCH(nullptr)
+}
+
+/* The submodule at a dotted path as named_modules() spells it ("" is the root). */
+static torch::jit::Module submodule_at(const torch::jit::Module &root, const std::string &path)
+{
+	torch::jit::Module cur = root;
+	size_t start = 0;
+	while (start < path.size()) {
+		size_t dot = path.find('.', start);
+		std::string seg = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+		if (!cur.hasattr(seg) || !cur.attr(seg).isModule())
+			throw std::runtime_error("no module '" + path + "' in the model");
+		cur = cur.attr(seg).toModule();
+		if (dot == std::string::npos)
+			break;
+		start = dot + 1;
+	}
+	return cur;
+}
+
+int ts_module_own_tensors(const ts_module *m, const char *path)
+{
+	TS_TRY
+	torch::jit::Module sub = submodule_at(m->mod, path);
+	int n = 0;
+	for (const auto &p : sub.named_parameters(false))
+		n += p.value.is_floating_point();
+	for (const auto &b : sub.named_buffers(false))
+		n += b.value.is_floating_point();
+	return n;
+	TS_CATCH(-1)
+}
+
+/*
+ * What torch.nn's reset_parameters() does for the common modules, with our own generator: drawn on the
+ * CPU in float32 and copied, so that a seed gives the same weights on every device and in Python
+ * (torch.Generator().manual_seed(seed), then tensor.uniform_(-b, b, generator=g) in the same order).
+ */
+int ts_module_reinit(ts_module *m, const char *path, uint64_t seed)
+{
+	TS_TRY
+	torch::NoGradGuard no_grad;
+	torch::jit::Module sub = submodule_at(m->mod, path);
+	auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+	bool norm = short_type_name(sub).find("Norm") != std::string::npos;
+	int64_t fan_in = 0;
+	int n = 0;
+
+	for (const auto &p : sub.named_parameters(false))
+		if (p.value.is_floating_point() && p.value.dim() >= 2 && p.value.size(0) > 0) {
+			fan_in = p.value.numel() / p.value.size(0);
+			break;
+		}
+	for (const auto &p : sub.named_parameters(false)) {
+		at::Tensor t = p.value;
+		if (!t.is_floating_point())
+			continue;
+		at::Tensor v = at::empty(t.sizes(), at::kFloat);
+		if (norm) {
+			v.fill_(p.name == "weight" ? 1.0 : 0.0);
+		} else {
+			int64_t fi = t.dim() >= 2 && t.size(0) > 0 ? t.numel() / t.size(0) : fan_in ? fan_in : t.numel();
+			double b = fi > 0 ? 1.0 / std::sqrt((double)fi) : 0.0;
+			v.uniform_(-b, b, gen);
+		}
+		t.copy_(v);
+		n++;
+	}
+	for (const auto &b : sub.named_buffers(false)) {
+		if (!norm || !b.value.defined())
+			continue;
+		if (b.name == "running_var")
+			b.value.fill_(1);
+		else if (b.name == "running_mean" || b.name == "num_batches_tracked")
+			b.value.zero_();
+		else
+			continue;
+		n++;
+	}
+	return n;
+	TS_CATCH(-1)
 }
 
 } /* extern "C" */
@@ -1251,6 +1356,7 @@ ts_split *ts_split_new(ts_module *m, const char *layer, enum ts_layout layout)
 
 	auto s = std::make_unique<ts_split>();
 	s->m = m;
+	s->layer = target;
 	s->layout = layout;
 	s->nr_carry = needed.size();
 	s->prefix = std::make_unique<torch::jit::GraphFunction>("camlab_prefix",
@@ -1264,6 +1370,22 @@ ts_split *ts_split_new(ts_module *m, const char *layer, enum ts_layout layout)
 void ts_split_free(ts_split *s)
 {
 	delete s;
+}
+
+ts_split *ts_split_rebind(const ts_split *s, ts_module *m)
+{
+	ts_split *n = ts_split_new(m, s->layer.c_str(), s->layout);
+	if (n) {
+		n->prefix_tokens = s->prefix_tokens;
+		n->grid_h = s->grid_h;
+		n->grid_w = s->grid_w;
+	}
+	return n;
+}
+
+const char *ts_split_layer(const ts_split *s)
+{
+	return s->layer.c_str();
 }
 
 static enum ts_layout resolve_layout(const at::Tensor &raw, enum ts_layout layout)

@@ -211,6 +211,24 @@ int ts_module_paths(const ts_module *m, void (*fn)(const char *path, const char 
 ts_tensor *ts_module_forward(ts_module *m, const ts_tensor *x);
 /* The float tensor attribute at a dotted path (a parameter or buffer, e.g. "fc.weight"), or NULL. */
 ts_tensor *ts_module_attr(const ts_module *m, const char *path);
+/*
+ * A copy of m with its own parameters and buffers (on m's device, with m's precision), for changing
+ * weights without touching m; free it with ts_module_free. NULL with ts_error() on failure.
+ */
+ts_module *ts_module_clone(const ts_module *m);
+/* How many float parameters and buffers the module at path (as ts_module_paths names it) holds itself
+ * (not its children's); -1 when path names no module. */
+int ts_module_own_tensors(const ts_module *m, const char *path);
+/*
+ * Re-initialise the parameters and buffers the module at path holds itself, as torch.nn's
+ * reset_parameters() does: a module whose class name contains "Norm" gets weight 1, bias 0, running
+ * mean 0 and running variance 1; any other module each parameter uniform in [-b, b], b = 1/sqrt(fan_in),
+ * fan_in = numel / size(0) of the parameter (of the module's first parameter of 2 or more dims for a
+ * 1-dim one, such as a bias). The values come from a CPU generator seeded with seed, drawn in float32 in
+ * the order of named_parameters(), so the same seed gives the same weights on every device. Returns the
+ * number of tensors changed, or -1.
+ */
+int ts_module_reinit(ts_module *m, const char *path, uint64_t seed);
 
 /*
  * The model's forward with the output of every module of some classes tapped (FullGrad needs the
@@ -254,6 +272,10 @@ enum ts_layout {
  */
 ts_split *ts_split_new(ts_module *m, const char *layer, enum ts_layout layout);
 void ts_split_free(ts_split *s);
+/* A split of m (a ts_module_clone of s's module) at s's layer, with s's layout and token settings. */
+ts_split *ts_split_rebind(const ts_split *s, ts_module *m);
+/* The module path the split was cut at (borrowed from s). */
+const char *ts_split_layer(const ts_split *s);
 /*
  * For the bnc layout: prefix_tokens tokens (a class token, distillation or register tokens) come before
  * the grid and are left out of A (the suffix gets them back unchanged); grid_h x grid_w is the grid. By

@@ -126,7 +126,21 @@ int cmd_help(int argc, char **argv)
 		       "             its map S before ReLU at the layer's grid: fidelity = Spearman's rho(S, phi)\n"
 		       "             (higher), fidelity_l2 = ||S - phi|| / ||phi|| (lower); fidelity_se is the\n"
 		       "             mean standard error of phi (pairs' sd / sqrt(32)). Exact (se 0) and equal\n"
-		       "             to ShapleyCAM-H where U is quadratic in A\n");
+		       "             to ShapleyCAM-H where U is quadratic in A\n"
+		       "  sanity     model-parameter randomisation (Adebayo et al., Sanity Checks for Saliency\n"
+		       "             Maps, NeurIPS 2018; cascading as Quantus's MPRT): the modules with\n"
+		       "             parameters are re-initialised one at a time (torch's reset_parameters: weights\n"
+		       "             U(-b, b), b = 1/sqrt(fan_in); norms 1, 0; step s seeded 42 + s) from the output\n"
+		       "             down to the target layer, on a copy; after each step every method's map H_s\n"
+		       "             for the same class. sanity_spearman_NN, sanity_ssim_NN: Spearman's rho and\n"
+		       "             SSIM (7x7 windows, skimage's) of H and H_s per step; sanity_spearman,\n"
+		       "             sanity_ssim: at the last step (lower: the map follows the model);\n"
+		       "             sanity_pass: 1 if that rho < 0.5 (share of images passing, higher).\n"
+		       "             A map that ignores the model (SobelCAM) keeps rho = 1 and fails\n"
+		       "  discrimination  Fig. 1's question: H1, H2 the maps of the predicted and of another\n"
+		       "             class of the same image: disc_pearson_second/_least: Pearson of H1, H2 with\n"
+		       "             the second most likely / least likely class; disc_mass_second/_least: sum of\n"
+		       "             H2 over H1's top 20%% pixels / sum of H2 (0.2 for unrelated maps; lower)\n");
 		(void)metric_names;
 		return 0;
 	}

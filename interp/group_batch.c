@@ -179,6 +179,8 @@ static int store_batch(struct runner *r, struct group_run *gr, size_t ng, const 
 		       float *const *maps, const unsigned char *ok)
 {
 	size_t nu = r->nr_user_metrics, k, i, m;
+	char name[64];
+	double v;
 
 	if (store_begin(r->store) < 0)
 		return runner_store_failure(r);
@@ -205,6 +207,9 @@ static int store_batch(struct runner *r, struct group_run *gr, size_t ng, const 
 			for (m = 0; m < METRIC_NR_EXTRA; m++) /* road, insertion, ...: NAN writes nothing */
 				if (store_put_metric(r->store, g->pr->key, (long)idx, metric_extra_names[m],
 						     metric_row_extra(&rk[i], m)) < 0)
+					return runner_store_failure(r);
+			for (m = 0; metric_row_more(&rk[i], m, name, sizeof(name), &v); m++) /* sanity, ... */
+				if (store_put_metric(r->store, g->pr->key, (long)idx, name, v) < 0)
 					return runner_store_failure(r);
 		}
 		/* an interrupted run holds results: status and plan say partial, not pending */
@@ -235,6 +240,33 @@ static int store_batch(struct runner *r, struct group_run *gr, size_t ng, const 
 }
 
 /*
+ * The metrics of all methods of the group at once (sanity, discrimination: cam/metrics.h), on the heats
+ * of the runs that have them. Returns 1 when the device ran out of memory, else 0 (a failure fails the
+ * group's runs).
+ */
+static int group_metrics(struct runner *r, struct group_run *gr, size_t ng, const struct cam_pass *pass,
+			 const struct cam_extra *extra, ts_tensor *const *heats, const unsigned char *ok,
+			 struct metric_row *rows, size_t n)
+{
+	struct metric_method *mm = xcalloc(ng, sizeof(*mm));
+	size_t k;
+	int oom = 0;
+
+	for (k = 0; k < ng; k++)
+		mm[k] = (struct metric_method){ &gr[k].mapper, ok[k] && !gr[k].failed ? heats[k] : NULL,
+						rows + k * n };
+	error_last_reset();
+	if (metrics_eval_group(pass, extra, model_last_linear(&r->model), r->metrics, mm, ng) < 0) {
+		if (is_oom(*error_last() ? error_last() : ts_error()))
+			oom = 1;
+		else
+			group_runs_fail(r, gr, ng, "the sanity check or target discrimination failed");
+	}
+	free(mm);
+	return oom;
+}
+
+/*
  * One batch for every run of a group: the shared pass, then each method's heatmaps and metrics; the
  * rows of images a run does not have yet are then written in one short transaction, so that another
  * camlab process writing to the same database (one per device) never waits for a computation.
@@ -260,6 +292,7 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 	struct metric_row *rows = xcalloc(b->n * ng, sizeof(*rows));
 	struct fidelity *fid = NULL; /* Shapley values of the batch, made once for all its methods */
 	float **maps = xcalloc(ng, sizeof(*maps));
+	ts_tensor **heats = xcalloc(ng, sizeof(*heats)); /* kept for the group metrics (sanity, ...) */
 	unsigned char *ok = xcalloc(ng, 1);
 	unsigned passes = 0, aug_passes = 0;
 	size_t k;
@@ -320,10 +353,16 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 		} else {
 			ok[k] = 1;
 			maps[k] = figure_maps(r, b, heat);
+			if (r->metrics & METRICS_GROUP) {
+				heats[k] = heat;
+				heat = NULL;
+			}
 		}
 		ts_free(s);
 		ts_free(heat);
 	}
+	if (!oom && (r->metrics & METRICS_GROUP) && group_metrics(r, gr, ng, &pass, &extra, heats, ok, rows, b->n))
+		oom = 1;
 	r->t_maps += progress_now() - t;
 	t = progress_now();
 	if (oom)
@@ -331,12 +370,15 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 	if (store_batch(r, gr, ng, b, &pass, rows, uvals, maps, ok) == 0)
 		r->t_store += progress_now() - t;
 out:
-	for (k = 0; k < ng; k++)
+	for (k = 0; k < ng; k++) {
 		free(maps[k]);
+		ts_free(heats[k]);
+	}
 	free(maps);
 	fidelity_cache_free(fid);
 	cam_multi_clear(multi);
 	cam_aug_release(&aug);
+	free(heats);
 	cam_pass_release(&pass);
 	free(rows);
 	free(ok);

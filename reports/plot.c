@@ -566,6 +566,9 @@ int plots_build(const char *dir, const struct results *r, struct store *s, const
 	if ((rc = plot_distributions(dir, r, s, l)) == -2)
 		return -2;
 	ret |= rc;
+	if ((rc = plot_sanity(dir, r, s, l)) == -2)
+		return -2;
+	ret |= rc;
 	if ((rc = cd_figures(dir, r, l)) == -2)
 		return -2;
 	return ret | rc ? -1 : 0;

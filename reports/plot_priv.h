@@ -32,5 +32,7 @@ int same_block(const struct result *a, const struct result *b, int with_utility)
 
 /* The box plots of the per-image AD and ADD, one per methods table of r (plot_distribution.c). */
 int plot_distributions(const char *dir, const struct results *r, struct store *s, struct plot_list *l);
+/* The sanity check's curve of each methods table whose runs computed it (plot_sanity.c). */
+int plot_sanity(const char *dir, const struct results *r, struct store *s, struct plot_list *l);
 
 #endif

@@ -30,6 +30,11 @@ const struct metric_info extra_metric_info[RESULT_NR_EXTRA] = {
 	{ "AG", "gain", "Average gain", 1 },
 	{ "rho", "fidelity", "Shapley fidelity (rank correlation)", 1 },
 	{ "L2", "fidelity_l2", "Shapley fidelity (L2 error)", 0 },
+	/* sanity: the last step's rho and the share of images passing; discrimination's Pearson and mass */
+	{ "San.rho", "sanity_spearman", "Sanity check: Spearman at the last step", 0 },
+	{ "San.pass", "sanity_pass", "Sanity check: images passing", 1 },
+	{ "Disc.r", "disc_pearson_second", "Target discrimination: Pearson, predicted vs second", 0 },
+	{ "Disc.mass", "disc_mass_second", "Target discrimination: top-20% mass, predicted vs second", 0 },
 };
 
 static int extra_mean(const char *key, const char *name, double mean, void *ud)

@@ -23,11 +23,11 @@ struct metric_info {
 extern const struct metric_info metric_info[METRIC_NR];
 
 /*
- * The metrics beyond the paper's (store.h's image_metrics): ROAD, ARCC, insertion, deletion, gain (the
- * first RESULT_NR_FAITHFUL, the faithfulness table), then Shapley fidelity's rho and L2 error (its own
- * table).
+ * The metrics beyond the paper's (store.h's image_metrics), a table each: ROAD, ARCC, insertion, deletion,
+ * gain (the faithfulness metrics, from 0), Shapley fidelity's rho and L2 error (from RESULT_FIDELITY),
+ * the sanity check's and target discrimination's (from RESULT_SANITY).
  */
-enum { RESULT_NR_FAITHFUL = 5, RESULT_NR_EXTRA = 7 };
+enum { RESULT_NR_FAITHFUL = 5, RESULT_FIDELITY = 5, RESULT_SANITY = 7, RESULT_NR_EXTRA = 11 };
 extern const struct metric_info extra_metric_info[RESULT_NR_EXTRA];
 
 /* One run that has aggregate values. Every string is owned by the struct results it is in. */

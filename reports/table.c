@@ -27,6 +27,13 @@ void table_slug(struct strbuf *sb, const char *s)
 }
 
 /* What column c of t shows. */
+/* Whether column c holds the paper's value (the methods tables put them after their own); an extra
+ * table (cols set) may have more than METRIC_NR columns of its own. */
+static int paper_col(const struct table *t, int c)
+{
+	return !t->cols && c >= METRIC_NR;
+}
+
 static const struct metric_info *col_info(const struct table *t, int c)
 {
 	return t->cols ? &t->cols[c] : &metric_info[c % METRIC_NR];
@@ -350,10 +357,10 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 }
 
 /*
- * Metrics beyond the paper's of one block, methods as rows, when a run of it has one of them: the
- * faithfulness table (ROAD, ARCC, insertion, deletion, gain: extra columns 0..RESULT_NR_FAITHFUL-1) or
- * Shapley fidelity's (the rest), named slug.MODEL.LAYER.UTILITY.TARGET. Returns 0 (t left empty) when
- * none has.
+ * The metrics beyond the paper's of one block, methods as rows: extra_metric_info's columns first to
+ * first + count - 1 (the faithfulness metrics ROAD, ARCC, insertion, deletion, gain; Shapley fidelity's;
+ * or the sanity check's and target discrimination's), named slug.MODEL.LAYER.UTILITY.TARGET, when a run
+ * of it has one of them. Returns 0 (t left empty) when none has.
  */
 static int extra_table(struct table *t, const struct result *const *x, size_t n, int first, int count,
 		       const char *slug, const char *title)
@@ -398,7 +405,6 @@ static int extra_table(struct table *t, const struct result *const *x, size_t n,
 	return 1;
 }
 
-
 void tables_build(const struct results *r, const struct paper_table *paper, const struct table_stats *st,
 		  struct table **out, size_t *nr)
 {
@@ -429,8 +435,12 @@ void tables_build(const struct results *r, const struct paper_table *paper, cons
 		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i, 0, RESULT_NR_FAITHFUL,
 				 "faithfulness", "Faithfulness metrics"))
 			(*nr)--;
-		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i, RESULT_NR_FAITHFUL,
-				 RESULT_NR_EXTRA - RESULT_NR_FAITHFUL, "fidelity",
+		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i, RESULT_SANITY,
+				 RESULT_NR_EXTRA - RESULT_SANITY, "sanity",
+				 "Sanity check (model-parameter randomisation) and target discrimination"))
+			(*nr)--;
+		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i, RESULT_FIDELITY,
+				 RESULT_SANITY - RESULT_FIDELITY, "fidelity",
 				 "Shapley fidelity: each map before ReLU against the sampled Shapley values"))
 			(*nr)--;
 	}
@@ -533,7 +543,7 @@ void table_write_markdown(FILE *f, const struct table *t)
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addf(&sb, " %s |", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++)
-		strbuf_addf(&sb, " %s%s%s |", c >= METRIC_NR ? "paper " : "", col_info(t, c)->name,
+		strbuf_addf(&sb, " %s%s%s |", paper_col(t, c) ? "paper " : "", col_info(t, c)->name,
 			    arrow(t, c, "\u2191", "\u2193"));
 	strbuf_addstr(&sb, "\n|");
 	for (k = 0; k < t->nr_keys; k++)
@@ -572,7 +582,7 @@ void table_write_markdown(FILE *f, const struct table *t)
 void table_write_latex(FILE *f, const struct table *t)
 {
 	struct strbuf sb = STRBUF_INIT;
-	int k, c, wide = t->nr_vals > METRIC_NR;
+	int k, c, wide = !t->cols && t->nr_vals > METRIC_NR; /* paper columns */
 	size_t i;
 
 	strbuf_addf(&sb, "%% %s: written by camlab report from results.sqlite; needs \\usepackage{booktabs}%s\n",
@@ -638,7 +648,7 @@ void table_write_csv(FILE *f, const struct table *t)
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addf(&sb, "%s%s", k ? "," : "", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++) {
-		strbuf_addf(&sb, ",%s%s", c >= METRIC_NR ? "paper " : "", col_info(t, c)->name);
+		strbuf_addf(&sb, ",%s%s", paper_col(t, c) ? "paper " : "", col_info(t, c)->name);
 		if (c < METRIC_NR && !t->cols) /* the interval of camlab's mean: always, whatever the spec asks */
 			strbuf_addf(&sb, ",%s_lo,%s_hi", metric_info[c].name, metric_info[c].name);
 	}
@@ -688,7 +698,7 @@ void table_write_html(struct strbuf *sb, const struct table *t)
 	for (k = 0; k < t->nr_keys; k++)
 		strbuf_addf(sb, "<th class=\"key\">%s</th>", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++)
-		strbuf_addf(sb, "<th%s>%s%s</th>", c >= METRIC_NR ? " class=\"paper\"" : "",
+		strbuf_addf(sb, "<th%s>%s%s</th>", paper_col(t, c) ? " class=\"paper\"" : "",
 			    col_info(t, c)->name, arrow(t, c, "\u2191", "\u2193"));
 	strbuf_addstr(sb, "</tr>\n</thead>\n<tbody>\n");
 	for (i = 0; i < t->nr; i++) {
@@ -701,7 +711,7 @@ void table_write_html(struct strbuf *sb, const struct table *t)
 			strbuf_addstr(sb, "</td>");
 		}
 		for (c = 0; c < t->nr_vals; c++) {
-			strbuf_addstr(sb, c >= METRIC_NR ? "<td class=\"paper\">" : "<td>");
+			strbuf_addstr(sb, paper_col(t, c) ? "<td class=\"paper\">" : "<td>");
 			if (!row->has[c]) {
 				strbuf_addstr(sb, "\u2013</td>");
 				continue;
