@@ -9,12 +9,40 @@
 #include <strings.h>
 
 #include "dsl/front.h"
+#include "dsl/override.h"
+#include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
 static int has_suffix(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
 	return n >= m && !strcasecmp(s + n - m, suffix);
+}
+
+/*
+ * An error in an included file names the files that include it, innermost first: "(included from
+ * b.yaml:2:12, from spec.yaml:1:11)", so that a shared file's problem is found from the spec that ran.
+ */
+static void add_include_chains(const struct experiment *e, struct diag *d, size_t from)
+{
+	size_t i, j;
+
+	for (i = from; i < d->nr; i++) {
+		struct strbuf sb = STRBUF_INIT;
+		const struct exp_source *s = NULL;
+		for (j = 1; d->items[i].pos.file && j < e->nr_sources; j++)
+			if (e->sources[j].parent >= 0 && d->items[i].pos.file == e->sources[j].name)
+				s = &e->sources[j];
+		if (!s)
+			continue;
+		strbuf_addstr(&sb, d->items[i].msg);
+		for (j = 0; s->parent >= 0; s = &e->sources[s->parent], j++)
+			strbuf_addf(&sb, "%s%s:%d:%d", j ? ", from " : " (included from ", e->sources[s->parent].name,
+				    s->line, s->col);
+		strbuf_addch(&sb, ')');
+		free(d->items[i].msg);
+		d->items[i].msg = strbuf_detach(&sb, NULL);
+	}
 }
 
 /*
@@ -25,11 +53,17 @@ static int has_suffix(const char *s, const char *suffix)
 int experiment_load(struct experiment *e, const char *file, struct diag *d, int allow_unsafe)
 {
 	struct src_pos nowhere = { NULL, 0, 0 };
-	int ret;
+	size_t i;
+	int ret, bad = 0;
 
 	free(e->file);
 	e->file = xstrdup(file);
 	nowhere.file = e->file;
+	/* an override's path is checked first: a wrong key is the argument's error, not the spec's */
+	for (i = 0; i < e->nr_overrides; i++)
+		bad |= exp_override_check(&e->overrides[i], d) < 0;
+	if (bad)
+		return -1;
 	if (has_suffix(file, ".yaml") || has_suffix(file, ".yml"))
 		ret = exp_yaml_load(e, e->file, d);
 	else if (has_suffix(file, ".lua"))
@@ -38,12 +72,15 @@ int experiment_load(struct experiment *e, const char *file, struct diag *d, int 
 		diag_error(d, nowhere, "unknown spec type: the file name should end in .yaml, .yml or .lua");
 		return -1;
 	}
+	add_include_chains(e, d, 0);
 	if (ret < 0) {
 		if (!d->errors)
 			diag_error(d, nowhere, "cannot read the spec");
 		return -1;
 	}
-	if (experiment_validate(e, d) < 0 || d->errors)
-		return -1;
-	return 0;
+	i = d->nr;
+	ret = experiment_validate(e, d) < 0 || d->errors ? -1 : 0;
+	if (d->nr > i)
+		add_include_chains(e, d, i);
+	return ret;
 }
