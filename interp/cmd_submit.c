@@ -26,12 +26,13 @@
 #include "lib/xalloc.h"
 
 static const char submit_usage[] =
-	"usage: camlab submit [options] FILE\n"
+	"usage: camlab submit [options] FILE [KEY=VALUE...]\n"
 	"\n"
 	"Runs the experiment in FILE on a Slurm cluster: an array job of N shards (each `camlab run\n"
 	"--shard I/N`, every N-th chunk of 64 images of every run, into OUTPUT/shards/), then a job that\n"
 	"merges them into OUTPUT and builds the report once the array has ended, whatever became of its\n"
-	"tasks. The job scripts are written to OUTPUT/slurm/, with one log per attempt\n"
+	"tasks. KEY=VALUE overrides (as in camlab run) are passed on to the shards and the merge.\n"
+	"The job scripts are written to OUTPUT/slurm/, with one log per attempt\n"
 	"(shard-I.JOB.log, merge.JOB.log). Submitting again submits the shards again: finished work is\n"
 	"not redone. `camlab merge` and `camlab status OUTPUT` name the shards that are missing or\n"
 	"incomplete, with the command that runs them again.\n"
@@ -250,6 +251,23 @@ static void warn_idle(const struct experiment *e, const struct submit_opts *so)
 	dataset_release(&ds);
 }
 
+/* The spec's overrides (KEY=VALUE), after the spec: shell words, or (record) words each ended by a NUL. */
+static void add_overrides(struct strbuf *sb, const struct experiment *e, int record)
+{
+	size_t i;
+
+	for (i = 0; i < e->nr_sources; i++) {
+		if (!e->sources[i].text)
+			continue;
+		if (record) {
+			strbuf_add(sb, e->sources[i].text, strlen(e->sources[i].text) + 1);
+		} else {
+			strbuf_addch(sb, ' ');
+			quote_shell(sb, e->sources[i].text);
+		}
+	}
+}
+
 static int submit(const struct experiment *e, struct submit_opts *so)
 {
 	struct strbuf dir = STRBUF_INIT, shard = STRBUF_INIT, merge = STRBUF_INIT, cmd = STRBUF_INIT;
@@ -307,6 +325,7 @@ static int submit(const struct experiment *e, struct submit_opts *so)
 	strbuf_addf(&shard, " run --no-progress --shard \"$SLURM_ARRAY_TASK_ID/%d\"%s%s ", so->tasks,
 		    gpus > 1 ? " --devices all" : "", so->unsafe ? " --allow-unsafe" : "");
 	quote_shell(&shard, spec);
+	add_overrides(&shard, e, 0);
 	strbuf_addch(&shard, '\n');
 
 	/* the merge, after the array whatever became of it */
@@ -317,6 +336,7 @@ static int submit(const struct experiment *e, struct submit_opts *so)
 	quote_shell(&merge, exe);
 	strbuf_addf(&merge, " merge%s ", so->unsafe ? " --allow-unsafe" : "");
 	quote_shell(&merge, spec);
+	add_overrides(&merge, e, 0);
 	strbuf_addch(&merge, '\n');
 
 	if (write_file(shard_path.buf, shard.buf, shard.len) < 0 ||
@@ -349,6 +369,7 @@ static int submit(const struct experiment *e, struct submit_opts *so)
 	strbuf_add(&opt, cwd, strlen(cwd) + 1);
 	strbuf_add(&opt, so->record.buf, so->record.len);
 	strbuf_add(&opt, spec, strlen(spec) + 1);
+	add_overrides(&opt, e, 1);
 	if (write_file(log.buf, opt.buf, opt.len) < 0)
 		goto out;
 	strbuf_reset(&opt);
@@ -445,9 +466,12 @@ int cmd_submit(int argc, char **argv)
 	};
 	struct submit_opts so;
 	struct experiment e;
+	char **orig = xcalloc((size_t)argc + 1, sizeof(*orig));
+	const char *file;
 	int opt, ret, li;
 	long v;
 
+	memcpy(orig, argv, (size_t)argc * sizeof(*argv));
 	memset(&so, 0, sizeof(so));
 	so.tasks = 4;
 	so.gpus = -1;
@@ -526,12 +550,11 @@ int cmd_submit(int argc, char **argv)
 			goto usage_error;
 		}
 	}
-	if (optind != argc - 1) {
-		error("camlab submit takes one experiment file");
+	if (cmd_spec_operands(argc, argv, orig, optind, &file) < 0) {
 		fputs(submit_usage, stderr);
 		goto usage_error;
 	}
-	if (cmd_load_spec(argv[optind], &e, so.unsafe) < 0) {
+	if (cmd_load_spec(file, &e, so.unsafe) < 0) {
 		experiment_release(&e);
 		ret = 1;
 		goto out;
@@ -542,6 +565,7 @@ int cmd_submit(int argc, char **argv)
 usage_error:
 	ret = 2;
 out:
+	free(orig);
 	free(so.extra);
 	strbuf_release(&so.record);
 	return ret;

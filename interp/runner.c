@@ -208,14 +208,17 @@ static void runner_release(struct runner *r)
  */
 static long record_spec(struct runner *r)
 {
-	struct strbuf text = STRBUF_INIT;
+	struct strbuf text = STRBUF_INIT, all = STRBUF_INIT;
 	char *canon = experiment_canonical(r->e);
 	long id;
 
 	error_set_quiet(1);
 	read_file(r->e->file, SPEC_MAX_BYTES, &text);
 	error_set_quiet(0);
-	id = store_add_spec(r->store, r->e->file, text.buf, canon);
+	/* with the files it includes and the overrides named after it: the canonical text is the merge */
+	experiment_sources_text(r->e, text.buf, &all);
+	id = store_add_spec(r->store, r->e->file, all.buf, canon);
+	strbuf_release(&all);
 	strbuf_release(&text);
 	free(canon);
 	return id;
