@@ -16,6 +16,7 @@
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <yaml.h>
 
@@ -217,9 +218,9 @@ static void push_node(lua_State *L, yaml_document_t *doc, yaml_node_t *n, int de
 			lua_pushlstring(L, s, n->data.scalar.length);
 		} else if (is_null(s)) {
 			lua_pushnil(L);
-		} else if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
-			lua_pushboolean(L, 1);
-		} else if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+		} else if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on")) {
+			lua_pushboolean(L, 1); /* as docs/language.md's booleans */
+		} else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off")) {
 			lua_pushboolean(L, 0);
 		} else if (errno = 0, i = strtoll(s, &end, 10), !*end && !errno && end != s) {
 			lua_pushinteger(L, (lua_Integer)i);

@@ -46,6 +46,38 @@ static const char run_usage[] =
 enum { OPT_LIMIT_RUN = 2000, OPT_DEVICES, OPT_FAIL_FAST, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_UNSAFE,
        OPT_WORKERS_RUN, OPT_LOG_EVERY, OPT_SHARD, OPT_SWEEP };
 
+/* The experiment at each point of the sweep (one without a sweep), each read and checked before any runs. */
+static int run_points(const char *file, struct run_opts *o, int unsafe)
+{
+	struct experiment *e;
+	int ret = 0, bad = 0;
+	size_t pt, npoints;
+
+	/* every point of a sweep is read and checked before any runs: a typo in the last stops the first */
+	npoints = cmd_sweep_points();
+	e = xcalloc(npoints, sizeof(*e));
+	for (pt = 0; pt < npoints; pt++) {
+		cmd_sweep_select(pt);
+		if (cmd_load_spec(file, &e[pt], unsafe) < 0 && ++bad && npoints > 1)
+			fprintf(stderr, "camlab run: with %s\n", cmd_sweep_name());
+	}
+	/* libtorch loads while the plan, the database and the image list are prepared */
+	if (!bad)
+		ts_load_start();
+	for (pt = 0; !bad && pt < npoints; pt++) {
+		int r;
+		cmd_sweep_select(pt);
+		if (npoints > 1)
+			fprintf(stderr, "camlab run: sweep point %zu of %zu: %s\n", pt + 1, npoints, cmd_sweep_name());
+		r = run_experiment(&e[pt], o);
+		ret = r > ret ? r : ret;
+	}
+	for (pt = 0; pt < npoints; pt++)
+		experiment_release(&e[pt]);
+	free(e);
+	return bad ? 1 : ret;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -64,11 +96,9 @@ int cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { 0 };
-	struct experiment *e;
 	char **orig = xcalloc((size_t)argc + 1, sizeof(*orig));
 	const char *file;
-	int opt, unsafe = 0, ret = 0, bad = 0;
-	size_t pt, npoints;
+	int opt, unsafe = 0;
 	long v = 0;
 
 	memcpy(orig, argv, (size_t)argc * sizeof(*argv));
@@ -149,27 +179,5 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	free(orig);
-	/* every point of a sweep is read and checked before any runs: a typo in the last stops the first */
-	npoints = cmd_sweep_points();
-	e = xcalloc(npoints, sizeof(*e));
-	for (pt = 0; pt < npoints; pt++) {
-		cmd_sweep_select(pt);
-		if (cmd_load_spec(file, &e[pt], unsafe) < 0 && ++bad && npoints > 1)
-			fprintf(stderr, "camlab run: with %s\n", cmd_sweep_name());
-	}
-	/* libtorch loads while the plan, the database and the image list are prepared */
-	if (!bad)
-		ts_load_start();
-	for (pt = 0; !bad && pt < npoints; pt++) {
-		int r;
-		cmd_sweep_select(pt);
-		if (npoints > 1)
-			fprintf(stderr, "camlab run: sweep point %zu of %zu: %s\n", pt + 1, npoints, cmd_sweep_name());
-		r = run_experiment(&e[pt], &o);
-		ret = r > ret ? r : ret;
-	}
-	for (pt = 0; pt < npoints; pt++)
-		experiment_release(&e[pt]);
-	free(e);
-	return bad ? 1 : ret;
+	return run_points(file, &o, unsafe);
 }
