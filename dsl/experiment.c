@@ -156,5 +156,10 @@ void experiment_release(struct experiment *e)
 		free(e->ablations[i].baseline);
 	}
 	free(e->ablations);
+	for (i = 0; i < e->nr_sources; i++) {
+		free(e->sources[i].name);
+		free(e->sources[i].text);
+	}
+	free(e->sources);
 	memset(e, 0, sizeof(*e));
 }

@@ -16,6 +16,9 @@
 #include <stdint.h>
 
 #include "dsl/diag.h"
+#include "dsl/override.h"
+
+struct strbuf;
 
 struct exp_layer {
 	char *name;	/* as the experiment calls it: "pre_gap", "last_conv", or the path itself */
@@ -178,6 +181,15 @@ struct experiment {
 	size_t nr_ablations;
 	int ablations_set;
 	struct src_pos ablations_pos;
+	/*
+	 * What the spec was made of (dsl/override.h): sources[0] is its file, then the files it includes and
+	 * the overrides, in the order read (owned; the front ends add them). overrides are the command line's
+	 * values to put into the spec while it is read (borrowed; set them before experiment_load).
+	 */
+	struct exp_source *sources;
+	size_t nr_sources, alloc_sources;
+	const struct exp_override *overrides;
+	size_t nr_overrides;
 };
 
 /*
@@ -200,6 +212,20 @@ void experiment_release(struct experiment *e);
  * allow_unsafe lets a Lua spec use io, os and require.
  */
 int experiment_load(struct experiment *e, const char *file, struct diag *d, int allow_unsafe);
+
+/*
+ * Add a source (override.h) to e, copying name and text; its index. A file's hash is that of its text
+ * (len bytes; text NULL for an override, whose own text is given as what).
+ */
+int experiment_add_source(struct experiment *e, const char *name, const char *what, const void *text,
+			  size_t len, int parent, struct src_pos at);
+
+/*
+ * What the database keeps as a spec's text: the file as written, and, when it includes files or was
+ * overridden, a trailer of comments naming each included file with its hash and each override, so
+ * that a reader sees what ran (the canonical text beside it is the merged whole).
+ */
+void experiment_sources_text(const struct experiment *e, const char *text, struct strbuf *out);
 
 /* Check names and values, adding every problem found to d; 0 if none. */
 int experiment_validate(struct experiment *e, struct diag *d);

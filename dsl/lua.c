@@ -164,6 +164,7 @@ static int l_experiment(lua_State *L)
 		diag_error(c->d, lspec_pos_line(c, line), "experiment expects one table: experiment { name = ..., ... }");
 		return 0;
 	}
+	lspec_compose(c, L, 1);
 	check_nul(c, L, 1, lspec_pos_line(c, line), 1);
 	lspec_convert_experiment(c, L, 1);
 	return 0;
@@ -266,6 +267,7 @@ static void open_sandbox(struct lua_ctx *c, lua_State *L)
 	}
 	lua_pushcfunction(L, l_range);
 	lua_setglobal(L, "range");
+	lspec_open_include(L);
 }
 
 /* "<short_src>:<line>: message" -> message, with the line. */

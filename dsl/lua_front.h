@@ -86,6 +86,10 @@ void lspec_define_function(struct lua_ctx *c, lua_State *L, enum exp_def_kind ki
 			    struct src_pos pos);
 void lspec_get_define(struct lua_ctx *c, lua_State *L, int v, const struct where *w);
 
+/* lua_override.c: include() in the sandbox; the included tables and the overrides into the table at t */
+void lspec_open_include(lua_State *L);
+void lspec_compose(struct lua_ctx *c, lua_State *L, int t);
+
 /* lua_table.c */
 void lspec_convert_experiment(struct lua_ctx *c, lua_State *L, int t);
 

@@ -26,6 +26,7 @@ struct object {
 };
 
 static void object(struct strbuf *sb, const struct object *o);
+static const char *const top_required[] = { "models", "data", NULL };
 
 static void str_array(struct strbuf *sb, const char *const *names, size_t n)
 {
@@ -154,10 +155,10 @@ static void model_section(struct strbuf *sb, int id)
 	layers(sb); /* M_LAYERS, the one key of a model without a field */
 }
 
-static const char *const model_required[] = { "file", NULL };
+/* no key is required of a model: one that refines an included model by name may give only its layers */
 static const struct object model = { exp_model_keys,   ARRAY_SIZE(exp_model_keys),
 				     exp_model_fields, ARRAY_SIZE(exp_model_fields),
-				     model_section,    model_required };
+				     model_section,    NULL };
 
 static const struct object data = {
 	exp_data_keys, ARRAY_SIZE(exp_data_keys), exp_data_fields, ARRAY_SIZE(exp_data_fields), NULL, NULL
@@ -236,8 +237,9 @@ static void top_section(struct strbuf *sb, int id)
 		strbuf_addstr(sb, "{\"anyOf\":[{\"type\":\"integer\",\"minimum\":1},{\"const\":\"auto\"}]}");
 		break;
 	case T_MODELS: /* a list of models, or a mapping name -> model */
-		strbuf_addstr(sb, "{\"anyOf\":[{\"type\":\"array\",\"items\":" REF(
-					  "model") "},{\"type\":\"object\","
+		/* an item may name an included model (dsl/compose.c) */
+		strbuf_addstr(sb, "{\"anyOf\":[{\"type\":\"array\",\"items\":{\"anyOf\":[" REF(
+					  "model") ",{\"type\":\"string\"}]}},{\"type\":\"object\","
 						   "\"additionalProperties\":" REF("model") "}]}");
 		break;
 	case T_DATA:
@@ -264,7 +266,6 @@ static void top_section(struct strbuf *sb, int id)
 	}
 }
 
-static const char *const top_required[] = { "models", "data", NULL };
 static const struct object top = { exp_top_keys,   ARRAY_SIZE(exp_top_keys),
 				   exp_top_fields, ARRAY_SIZE(exp_top_fields),
 				   top_section,	   top_required };
@@ -295,6 +296,9 @@ static void object(struct strbuf *sb, const struct object *o)
 	size_t i, j, nr_all = 0, nr_not = 0;
 
 	strbuf_addstr(sb, "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{");
+	/* the top level's include (dsl/compose.c), which is no key of the IR: the included files may give the required keys */
+	if (o->required == top_required)
+		strbuf_addstr(sb, "\"include\":{\"anyOf\":[" SCALAR ",{\"type\":\"array\",\"items\":" SCALAR "}]},");
 	for (i = 0; i < o->nkeys; i++) {
 		if (i)
 			strbuf_addch(sb, ',');
@@ -306,6 +310,8 @@ static void object(struct strbuf *sb, const struct object *o)
 			o->section(sb, o->keys[i].id);
 	}
 	strbuf_addch(sb, '}');
+	if (o->required == top_required)
+		strbuf_addstr(sb, ",\"anyOf\":[{\"required\":[\"include\"]},{\"type\":\"object\"");
 	for (i = 0; o->required && o->required[i]; i++) {
 		for (j = 0; j < o->nkeys && strcmp(o->keys[j].name, o->required[i]); j++)
 			;
@@ -315,6 +321,8 @@ static void object(struct strbuf *sb, const struct object *o)
 	}
 	if (nr_all)
 		strbuf_addch(sb, ']');
+	if (o->required == top_required)
+		strbuf_addstr(sb, "}]");
 	for (i = 0; i < o->nkeys; i++)
 		for (j = i + 1; j < o->nkeys; j++) {
 			if (o->keys[j].id != o->keys[i].id)

@@ -89,6 +89,20 @@ static int path_exists(const char *path)
 	return !stat(path, &st);
 }
 
+/*
+ * The file a path is relative to: where it was written, an included file's folder for a path written
+ * there, the working folder for an override's (its position names the argument, no file), else the spec.
+ */
+static const char *folder_of(const struct experiment *e, struct src_pos pos)
+{
+	size_t i;
+
+	for (i = 1; pos.file && i < e->nr_sources; i++)
+		if (pos.file == e->sources[i].name)
+			return e->sources[i].text ? "." : pos.file;
+	return e->file;
+}
+
 /* Resolve *path in place; 0 if it exists, -1 (with *path resolved anyway) if not. */
 static int resolve_existing(const char *spec, char **path)
 {
@@ -232,7 +246,7 @@ static void check_models(struct experiment *e, struct diag *d)
 			char *written = xstrdup(m->file);
 			if (!m->name)
 				m->name = stem(m->file);
-			if (resolve_existing(e->file, &m->file) < 0)
+			if (resolve_existing(folder_of(e, m->pos), &m->file) < 0)
 				diag_error(d, m->pos, "model file '%s' not found", written);
 			free(written);
 		}
@@ -240,7 +254,7 @@ static void check_models(struct experiment *e, struct diag *d)
 			diag_error(d, pos_or(m->name_pos, m->pos), "empty model name");
 		if (m->classes) {
 			char *written = xstrdup(m->classes);
-			if (resolve_existing(e->file, &m->classes) < 0)
+			if (resolve_existing(folder_of(e, m->classes_pos), &m->classes) < 0)
 				diag_error(d, pos_or(m->classes_pos, m->pos), "classes file '%s' not found",
 					   written);
 			free(written);
@@ -373,12 +387,12 @@ static void check_data(struct experiment *e, struct diag *d)
 		return;
 	}
 	written = xstrdup(dt->path);
-	if (resolve_existing(e->file, &dt->path) < 0)
+	if (resolve_existing(folder_of(e, dt->pos), &dt->path) < 0)
 		diag_error(d, pos, "data path '%s' not found", written);
 	free(written);
 	if (dt->labels) {
 		written = xstrdup(dt->labels);
-		if (resolve_existing(e->file, &dt->labels) < 0)
+		if (resolve_existing(folder_of(e, dt->labels_pos), &dt->labels) < 0)
 			diag_error(d, pos_or(dt->labels_pos, pos), "labels file '%s' not found", written);
 		free(written);
 	}
@@ -711,7 +725,7 @@ int experiment_validate(struct experiment *e, struct diag *d)
 		e->output = strbuf_detach(&sb, NULL);
 	}
 	{
-		char *r = resolve_path(e->file, e->output);
+		char *r = resolve_path(folder_of(e, e->output_pos), e->output);
 		free(e->output);
 		e->output = r;
 	}

@@ -29,6 +29,10 @@
 static struct src_pos pos_of(struct yctx *c, const yaml_node_t *n)
 {
 	struct src_pos p = { c->e->file, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1 };
+	size_t i = (size_t)(n - c->doc.nodes.start);
+
+	if (i < c->nr_node_pos) /* compose.c: the file or the argument it came from */
+		return c->node_pos[i];
 	return p;
 }
 
@@ -854,43 +858,26 @@ static void check_nul(struct yctx *c)
 
 int exp_yaml_load(struct experiment *e, const char *file, const char *text, size_t len, struct diag *d)
 {
-	struct strbuf sb = STRBUF_INIT;
-	struct src_pos start = { e->file ? e->file : file, 1, 1 }, nowhere = { start.file, 0, 0 };
-	yaml_parser_t parser;
+	struct src_pos start = { e->file ? e->file : file, 1, 1 };
 	yaml_node_t *root;
 	struct yctx c;
 
 	if (!e->file)
 		e->file = xstrdup(file);
-	start.file = nowhere.file = e->file;
+	start.file = e->file;
 	memset(&c, 0, sizeof(c));
 	c.e = e;
 	c.d = d;
 	c.def_alloc = e->nr_defs;
-	strbuf_add(&sb, text, len);
-	if (yspec_check_depth(&c, &sb) < 0) {
-		strbuf_release(&sb);
+	if (yspec_compose(&c, file, text, len) < 0) {
+		free(c.node_pos);
 		return -1;
 	}
-	if (!yaml_parser_initialize(&parser)) {
-		strbuf_release(&sb);
-		diag_error(d, nowhere, "out of memory reading the spec");
-		return -1;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)sb.buf, sb.len);
-	if (!yaml_parser_load(&parser, &c.doc)) {
-		yspec_syntax_error(&c, &parser, &sb);
-		yaml_parser_delete(&parser);
-		strbuf_release(&sb);
-		return -1;
-	}
-	yspec_check_one_document(&c, &parser, &sb);
-	yaml_parser_delete(&parser);
 	root = yaml_document_get_root_node(&c.doc);
 	if (!root || is_null(root)) {
 		diag_error(d, start, "empty spec: expected a mapping with at least 'models' and 'data'");
 		yaml_document_delete(&c.doc);
-		strbuf_release(&sb);
+		free(c.node_pos);
 		return -1;
 	}
 	if (root->type != YAML_MAPPING_NODE) {
@@ -898,12 +885,12 @@ int exp_yaml_load(struct experiment *e, const char *file, const char *text, size
 						"level, not %s",
 			   type_name(root));
 		yaml_document_delete(&c.doc);
-		strbuf_release(&sb);
+		free(c.node_pos);
 		return -1;
 	}
 	check_nul(&c);
 	walk_map(&c, root, &top_section, e);
 	yaml_document_delete(&c.doc);
-	strbuf_release(&sb);
+	free(c.node_pos);
 	return 0;
 }

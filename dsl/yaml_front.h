@@ -16,11 +16,20 @@ struct yctx {
 	struct diag *d;
 	yaml_document_t doc;
 	size_t def_alloc; /* e->defs' allocation */
+	/* where each node of doc (by id - 1) was written: its file, an included one, or an argument */
+	struct src_pos *node_pos;
+	size_t nr_node_pos, alloc_node_pos;
 };
 
 /* yaml_text.c */
 void yspec_syntax_error(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb);
 int yspec_check_depth(struct yctx *c, const struct strbuf *sb);
 void yspec_check_one_document(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb);
+
+/*
+ * compose.c: read file into c->doc with the files it includes merged in and e->overrides applied
+ * (node_pos saying where each node comes from). -1 when nothing could be read, after errors in d.
+ */
+int yspec_compose(struct yctx *c, const char *file, const char *text, size_t len);
 
 #endif

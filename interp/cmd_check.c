@@ -14,13 +14,17 @@
 #include "interp/preflight.h"
 #include "lib/quote.h"
 #include "lib/strbuf.h"
+#include "lib/xalloc.h"
 
 static const char check_usage[] =
-	"usage: camlab check [--canonical] [--models] [--allow-unsafe] [--format text|json] FILE...\n"
+	"usage: camlab check [--canonical] [--models] [--allow-unsafe] [--format text|json]\n"
+	"                    [--sweep KEY=V1,V2...] FILE... [KEY=VALUE...]\n"
 	"\n"
 	"Reads each experiment spec (.yaml, .yml or .lua) and checks it: keys, types, names of methods,\n"
 	"utilities, targets and metrics, model and data files. Prints every problem as\n"
 	"file:line:col: error: message, or a one-line summary of a valid spec. Runs nothing.\n"
+	"KEY=VALUE sets a value of each spec as if written in it (data.limit=100, models.NAME.file=m.pt;\n"
+	"camlab help language); --sweep checks the spec with each of the values.\n"
 	"\n"
 	"  --canonical     print the canonical text of each valid spec instead of the summary\n"
 	"  --models        also load each model and put the data's first readable image through it at\n"
@@ -120,15 +124,20 @@ int cmd_check(int argc, char **argv)
 		{ "allow-unsafe", no_argument, NULL, 'u' },
 		{ "unsafe", no_argument, NULL, 'u' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "sweep", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int i, opt, canonical = 0, unsafe = 0, models = 0, status = 0, nfiles = 0, json = 0;
 	long nr_printed = 0;
+	char **orig = xcalloc((size_t)argc + 1, sizeof(*orig));
+	const char **files = xcalloc((size_t)argc + 1, sizeof(*files));
+	size_t point, nr_files = 0;
 
+	memcpy(orig, argv, (size_t)argc * sizeof(*argv));
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(check_usage, stdout);
 			return 0;
@@ -140,6 +149,9 @@ int cmd_check(int argc, char **argv)
 			unsafe = 1;
 		} else if (opt == 'f' && (!strcmp(optarg, "json") || !strcmp(optarg, "text"))) {
 			json = !strcmp(optarg, "json");
+		} else if (opt == 's') {
+			if (cmd_sweep_add(optarg, cmd_arg_number(orig, argc, optarg)) < 0)
+				return 2;
 		} else if (opt == 'f') {
 			fprintf(stderr, "camlab check: unknown format '%s' (text or json)\n\n%s", optarg,
 				check_usage);
@@ -160,15 +172,28 @@ int cmd_check(int argc, char **argv)
 			check_usage);
 		return 2;
 	}
+	for (; i < argc; i++) {
+		if (!cmd_is_override(argv[i]))
+			files[nr_files++] = argv[i];
+		else if (cmd_override_add(argv[i], cmd_arg_number(orig, argc, argv[i])) < 0)
+			return 2;
+	}
+	if (!nr_files) {
+		fputs(check_usage, stderr);
+		return 2;
+	}
 	if (json)
 		fputc('[', stdout);
-	for (; i < argc; i++) {
+	for (point = 0; point < cmd_sweep_points() * nr_files; point++) {
+		const char *file = files[point % nr_files];
 		struct experiment e;
 		struct diag d = DIAG_INIT;
 		int ret;
 
-		experiment_init(&e);
-		ret = experiment_load(&e, argv[i], &d, unsafe);
+		cmd_sweep_select(point / nr_files);
+		if (*cmd_sweep_name() && !json)
+			printf("# %s\n", cmd_sweep_name());
+		ret = cmd_load_spec_quiet(file, &e, &d, unsafe);
 		if (ret == 0 && !d.errors)
 			cmd_check_paper(&e, &d);
 		if (ret == 0 && !d.errors && models) {
@@ -178,7 +203,7 @@ int cmd_check(int argc, char **argv)
 		/* positions borrow e's file name: print before releasing e */
 		fflush(stdout);
 		if (json)
-			print_json(&d, argv[i], &nr_printed);
+			print_json(&d, file, &nr_printed);
 		else
 			diag_print(&d, stderr);
 		fflush(stderr);
@@ -191,7 +216,7 @@ int cmd_check(int argc, char **argv)
 			fputs(text, stdout);
 			free(text);
 		} else {
-			summary(argv[i], &e);
+			summary(file, &e);
 		}
 		fflush(stdout);
 		diag_release(&d);
@@ -200,5 +225,7 @@ int cmd_check(int argc, char **argv)
 	}
 	if (json)
 		fputs(nr_printed ? "\n]\n" : "]\n", stdout);
+	free(files);
+	free(orig);
 	return status;
 }

@@ -203,9 +203,12 @@ int cmd_compare(int argc, char **argv)
 		goto out;
 	tab_metrics_collect(&tm, &A.res);
 	tab_metrics_collect(&tm, &B.res);
-	if (o.metrics) {
-		tab_metrics_choose(&tm, o.metrics); /* checked by tab_options_parse */
-	} else {
+	if (o.metrics && tab_metrics_choose(&tm, o.metrics) < 0) {
+		fprintf(stderr, "\n%s", compare_usage);
+		status = 2;
+		goto out;
+	}
+	if (!o.metrics) {
 		tab_metrics_present(&tm, &A.res, &o.where);
 		tab_metrics_present(&tm, &B.res, &o.where);
 	}

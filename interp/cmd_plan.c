@@ -21,28 +21,26 @@
 #include "store/store.h"
 
 static const char plan_usage[] =
-	"usage: camlab plan [--allow-unsafe] FILE\n"
+	"usage: camlab plan [--allow-unsafe] [--sweep KEY=V1,V2...] FILE [KEY=VALUE...]\n"
 	"\n"
 	"Prints the runs the experiment in FILE expands to, with their ids and state (done, partial,\n"
-	"pending, failed) in its results database, without running anything.\n";
+	"pending, failed) in its results database, without running anything. KEY=VALUE sets a value of\n"
+	"the spec as if written in it; --sweep prints the runs of each of its points (as camlab run).\n";
 
 static int max_int(int a, int b)
 {
 	return a > b ? a : b;
 }
 
-int cmd_plan(int argc, char **argv)
+static int plan_one(const char *file, int unsafe)
 {
 	struct experiment e;
 	struct plan p = PLAN_INIT;
 	struct diag d = DIAG_INIT;
 	struct run_state *st;
 	size_t i, counts[4] = { 0 };
-	int unsafe, ret, w[4] = { 14, 12, 13, 10 };
-	const char *file;
+	int w[4] = { 14, 12, 13, 10 };
 
-	if ((ret = cmd_spec_args(argc, argv, plan_usage, &file, &unsafe)) >= 0)
-		return ret;
 	if (cmd_load_spec(file, &e, unsafe) < 0 || plan_build(&p, &e, &d) < 0) {
 		diag_print(&d, stderr);
 		diag_release(&d);
@@ -90,4 +88,50 @@ int cmd_plan(int argc, char **argv)
 	plan_release(&p);
 	experiment_release(&e);
 	return 0;
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "allow-unsafe", no_argument, NULL, 'u' },
+		{ "unsafe", no_argument, NULL, 'u' },
+		{ "sweep", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char **orig = xcalloc((size_t)argc + 1, sizeof(*orig));
+	const char *file;
+	int opt, unsafe = 0, ret = 0;
+	size_t pt, n;
+
+	memcpy(orig, argv, (size_t)argc * sizeof(*argv));
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(plan_usage, stdout);
+			return 0;
+		} else if (opt == 'u') {
+			unsafe = 1;
+		} else if (opt == 's') {
+			if (cmd_sweep_add(optarg, cmd_arg_number(orig, argc, optarg)) < 0)
+				return 2;
+		} else {
+			fputs(plan_usage, stderr);
+			return 2;
+		}
+	}
+	if (cmd_spec_operands(argc, argv, orig, optind, &file) < 0) {
+		fputs(plan_usage, stderr);
+		return 2;
+	}
+	free(orig);
+	n = cmd_sweep_points();
+	for (pt = 0; pt < n; pt++) {
+		cmd_sweep_select(pt);
+		if (n > 1)
+			printf("%s# sweep point %zu of %zu: %s\n", pt ? "\n" : "", pt + 1, n, cmd_sweep_name());
+		ret |= plan_one(file, unsafe);
+	}
+	return ret;
 }

@@ -137,9 +137,12 @@ int cmd_results(int argc, char **argv)
 	if ((id = tab_spec_id(s, argv[optind], o.spec)) < 0 || store_results_load(&res, s, id) < 0)
 		goto out;
 	tab_metrics_collect(&tm, &res);
-	if (o.metrics)
-		tab_metrics_choose(&tm, o.metrics); /* checked by tab_options_parse */
-	else
+	if (o.metrics && tab_metrics_choose(&tm, o.metrics) < 0) {
+		fprintf(stderr, "\n%s", results_usage);
+		status = 2;
+		goto out;
+	}
+	if (!o.metrics)
 		tab_metrics_present(&tm, &res, &o.where);
 
 	cols = xcalloc(tm.nr + 16, sizeof(*cols));

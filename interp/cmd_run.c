@@ -21,12 +21,15 @@
 #include "store/store.h"
 
 static const char run_usage[] =
-	"usage: camlab run [options] FILE\n"
+	"usage: camlab run [options] FILE [KEY=VALUE...]\n"
 	"\n"
 	"Runs the experiment in FILE (YAML or Lua): every run of its grid, batched, with the shared passes,\n"
 	"heatmaps and metrics, into the results database of its output folder. A run that was interrupted\n"
-	"resumes where it stopped; finished runs are not recomputed.\n"
+	"resumes where it stopped; finished runs are not recomputed. KEY=VALUE sets a value of the spec as\n"
+	"if written in it (data.limit=100 methods=gradcam,shapleycam models.NAME.layers.L=PATH).\n"
 	"\n"
+	"  --sweep KEY=V1,V2   run the experiment with each value in turn, into the same database (several\n"
+	"                      --sweep: every combination); every point is checked before the first runs\n"
 	"  --limit N           at most N more images per run now (a quick look; runs stay partial)\n"
 	"  --fail-fast         stop at the first failing run (default: report it and go on)\n"
 	"  --devices LIST      run on several devices at once, one process each, sharing each run:\n"
@@ -41,7 +44,39 @@ static const char run_usage[] =
 	"  --allow-unsafe      let a Lua spec use io, os and require (also --unsafe)\n";
 
 enum { OPT_LIMIT_RUN = 2000, OPT_DEVICES, OPT_FAIL_FAST, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_UNSAFE,
-       OPT_WORKERS_RUN, OPT_LOG_EVERY, OPT_SHARD };
+       OPT_WORKERS_RUN, OPT_LOG_EVERY, OPT_SHARD, OPT_SWEEP };
+
+/* The experiment at each point of the sweep (one without a sweep), each read and checked before any runs. */
+static int run_points(const char *file, struct run_opts *o, int unsafe)
+{
+	struct experiment *e;
+	int ret = 0, bad = 0;
+	size_t pt, npoints;
+
+	/* every point of a sweep is read and checked before any runs: a typo in the last stops the first */
+	npoints = cmd_sweep_points();
+	e = xcalloc(npoints, sizeof(*e));
+	for (pt = 0; pt < npoints; pt++) {
+		cmd_sweep_select(pt);
+		if (cmd_load_spec(file, &e[pt], unsafe) < 0 && ++bad && npoints > 1)
+			fprintf(stderr, "camlab run: with %s\n", cmd_sweep_name());
+	}
+	/* libtorch loads while the plan, the database and the image list are prepared */
+	if (!bad)
+		ts_load_start();
+	for (pt = 0; !bad && pt < npoints; pt++) {
+		int r;
+		cmd_sweep_select(pt);
+		if (npoints > 1)
+			fprintf(stderr, "camlab run: sweep point %zu of %zu: %s\n", pt + 1, npoints, cmd_sweep_name());
+		r = run_experiment(&e[pt], o);
+		ret = r > ret ? r : ret;
+	}
+	for (pt = 0; pt < npoints; pt++)
+		experiment_release(&e[pt]);
+	free(e);
+	return bad ? 1 : ret;
+}
 
 int cmd_run(int argc, char **argv)
 {
@@ -56,14 +91,17 @@ int cmd_run(int argc, char **argv)
 		{ "allow-unsafe", no_argument, NULL, OPT_UNSAFE },
 		{ "unsafe", no_argument, NULL, OPT_UNSAFE },
 		{ "workers", required_argument, NULL, OPT_WORKERS_RUN },
+		{ "sweep", required_argument, NULL, OPT_SWEEP },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { 0 };
-	struct experiment e;
-	int opt, unsafe = 0, ret;
+	char **orig = xcalloc((size_t)argc + 1, sizeof(*orig));
+	const char *file;
+	int opt, unsafe = 0;
 	long v = 0;
 
+	memcpy(orig, argv, (size_t)argc * sizeof(*argv));
 	o.progress = -1;
 	o.workers = -1;
 	o.log_every = 30;
@@ -119,6 +157,10 @@ int cmd_run(int argc, char **argv)
 			}
 			break;
 		}
+		case OPT_SWEEP:
+			if (cmd_sweep_add(optarg, cmd_arg_number(orig, argc, optarg)) < 0)
+				return 2;
+			break;
 		case OPT_WORKERS_RUN:
 			if (parse_count("workers", optarg, &v) < 0)
 				return 2;
@@ -132,18 +174,10 @@ int cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
-		error("camlab run takes one experiment file");
+	if (cmd_spec_operands(argc, argv, orig, optind, &file) < 0) {
 		fputs(run_usage, stderr);
 		return 2;
 	}
-	if (cmd_load_spec(argv[optind], &e, unsafe) < 0) {
-		experiment_release(&e);
-		return 1;
-	}
-	/* libtorch loads while the plan, the database and the image list are prepared */
-	ts_load_start();
-	ret = run_experiment(&e, &o);
-	experiment_release(&e);
-	return ret;
+	free(orig);
+	return run_points(file, &o, unsafe);
 }

@@ -26,12 +26,13 @@
 #include "lib/xalloc.h"
 
 static const char submit_usage[] =
-	"usage: camlab submit [options] FILE\n"
+	"usage: camlab submit [options] FILE [KEY=VALUE...]\n"
 	"\n"
 	"Runs the experiment in FILE on a Slurm cluster: an array job of N shards (each `camlab run\n"
 	"--shard I/N`, every N-th chunk of 64 images of every run, into OUTPUT/shards/), then a job that\n"
 	"merges them into OUTPUT and builds the report once the array has ended, whatever became of its\n"
-	"tasks. The job scripts are written to OUTPUT/slurm/, with one log per attempt\n"
+	"tasks. KEY=VALUE overrides (as in camlab run) are passed on to the shards and the merge.\n"
+	"The job scripts are written to OUTPUT/slurm/, with one log per attempt\n"
 	"(shard-I.JOB.log, merge.JOB.log). Submitting again submits the shards again: finished work is\n"
 	"not redone. `camlab merge` and `camlab status OUTPUT` name the shards that are missing or\n"
 	"incomplete, with the command that runs them again.\n"
@@ -250,6 +251,23 @@ static void warn_idle(const struct experiment *e, const struct submit_opts *so)
 	dataset_release(&ds);
 }
 
+/* The spec's overrides (KEY=VALUE), after the spec: shell words, or (record) words each ended by a NUL. */
+static void add_overrides(struct strbuf *sb, const struct experiment *e, int record)
+{
+	size_t i;
+
+	for (i = 0; i < e->nr_sources; i++) {
+		if (!e->sources[i].text)
+			continue;
+		if (record) {
+			strbuf_add(sb, e->sources[i].text, strlen(e->sources[i].text) + 1);
+		} else {
+			strbuf_addch(sb, ' ');
+			quote_shell(sb, e->sources[i].text);
+		}
+	}
+}
+
 /* A script's #SBATCH header, its log named pattern in dir and its job name + suffix. */
 static int script_header(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *suffix,
 			 const char *dir, const char *pattern, const char *cwd)
@@ -262,8 +280,8 @@ static int script_header(struct strbuf *sb, const struct submit_opts *so, const 
 }
 
 /* The array task's script: one shard, its log one per attempt (%A: the array's job id). */
-static int shard_script(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *dir,
-			const char *cwd, const char *exe, const char *spec, int gpus)
+static int shard_script(struct strbuf *sb, const struct experiment *e, const struct submit_opts *so,
+			const char *name, const char *dir, const char *cwd, const char *exe, const char *spec, int gpus)
 {
 	if (script_header(sb, so, name, "", dir, "shard-%a.%A.log", cwd) < 0)
 		return -1;
@@ -283,13 +301,14 @@ static int shard_script(struct strbuf *sb, const struct submit_opts *so, const c
 	strbuf_addf(sb, " run --no-progress --shard \"$SLURM_ARRAY_TASK_ID/%d\"%s%s ", so->tasks,
 		    gpus > 1 ? " --devices all" : "", so->unsafe ? " --allow-unsafe" : "");
 	quote_shell(sb, spec);
+	add_overrides(sb, e, 0);
 	strbuf_addch(sb, '\n');
 	return 0;
 }
 
 /* The merge's script, run after the array whatever became of it. */
-static int merge_script(struct strbuf *sb, const struct submit_opts *so, const char *name, const char *dir,
-			const char *cwd, const char *exe, const char *spec)
+static int merge_script(struct strbuf *sb, const struct experiment *e, const struct submit_opts *so,
+			const char *name, const char *dir, const char *cwd, const char *exe, const char *spec)
 {
 	if (script_header(sb, so, name, "-merge", dir, "merge.%j.log", cwd) < 0)
 		return -1;
@@ -297,6 +316,7 @@ static int merge_script(struct strbuf *sb, const struct submit_opts *so, const c
 	quote_shell(sb, exe);
 	strbuf_addf(sb, " merge%s ", so->unsafe ? " --allow-unsafe" : "");
 	quote_shell(sb, spec);
+	add_overrides(sb, e, 0);
 	strbuf_addch(sb, '\n');
 	return 0;
 }
@@ -306,8 +326,8 @@ static int merge_script(struct strbuf *sb, const struct submit_opts *so, const c
  * cancelled while pending leaves none of its own; the count is then the folder's), and the options
  * and spec of this submission for the command that runs them again.
  */
-static int record_submission(const char *out, const struct submit_opts *so, const unsigned char *want,
-			     const char *cwd, const char *spec)
+static int record_submission(const struct experiment *e, const char *out, const struct submit_opts *so,
+			     const unsigned char *want, const char *cwd, const char *spec)
 {
 	struct strbuf path = STRBUF_INIT, args = STRBUF_INIT;
 	int k, ret = -1;
@@ -323,6 +343,7 @@ static int record_submission(const char *out, const struct submit_opts *so, cons
 	strbuf_add(&args, cwd, strlen(cwd) + 1);
 	strbuf_add(&args, so->record.buf, so->record.len);
 	strbuf_add(&args, spec, strlen(spec) + 1);
+	add_overrides(&args, e, 1);
 	ret = write_file(path.buf, args.buf, args.len);
 out:
 	strbuf_release(&path);
@@ -409,8 +430,8 @@ static int submit(const struct experiment *e, struct submit_opts *so)
 	if (!so->only)
 		warn_idle(e, so);
 	strbuf_addf(&dir, "%s/slurm", out);
-	if (mkdir_p(dir.buf) < 0 || shard_script(&shard, so, name, dir.buf, cwd, exe, spec, gpus) < 0 ||
-	    merge_script(&merge, so, name, dir.buf, cwd, exe, spec) < 0)
+	if (mkdir_p(dir.buf) < 0 || shard_script(&shard, e, so, name, dir.buf, cwd, exe, spec, gpus) < 0 ||
+	    merge_script(&merge, e, so, name, dir.buf, cwd, exe, spec) < 0)
 		goto out;
 	strbuf_addf(&path, "%s/shard.sbatch", dir.buf);
 	if (write_file(path.buf, shard.buf, shard.len) < 0)
@@ -419,7 +440,7 @@ static int submit(const struct experiment *e, struct submit_opts *so)
 	strbuf_addf(&path, "%s/merge.sbatch", dir.buf);
 	if (write_file(path.buf, merge.buf, merge.len) < 0)
 		goto out;
-	if (!so->dry_run && record_submission(out, so, want, cwd, spec) < 0)
+	if (!so->dry_run && record_submission(e, out, so, want, cwd, spec) < 0)
 		goto out;
 	ret = queue(so, name, dir.buf, arr.buf, out, spec) < 0;
 out:
@@ -514,8 +535,11 @@ int cmd_submit(int argc, char **argv)
 	};
 	struct submit_opts so;
 	struct experiment e;
+	char **orig = xcalloc((size_t)argc + 1, sizeof(*orig));
+	const char *file;
 	int opt, ret, li;
 
+	memcpy(orig, argv, (size_t)argc * sizeof(*argv));
 	memset(&so, 0, sizeof(so));
 	so.tasks = 4;
 	so.gpus = -1;
@@ -574,12 +598,11 @@ int cmd_submit(int argc, char **argv)
 			goto usage_error;
 		}
 	}
-	if (optind != argc - 1) {
-		error("camlab submit takes one experiment file");
+	if (cmd_spec_operands(argc, argv, orig, optind, &file) < 0) {
 		fputs(submit_usage, stderr);
 		goto usage_error;
 	}
-	if (cmd_load_spec(argv[optind], &e, so.unsafe) < 0) {
+	if (cmd_load_spec(file, &e, so.unsafe) < 0) {
 		experiment_release(&e);
 		ret = 1;
 		goto out;
@@ -590,6 +613,7 @@ int cmd_submit(int argc, char **argv)
 usage_error:
 	ret = 2;
 out:
+	free(orig);
 	free(so.extra);
 	strbuf_release(&so.record);
 	return ret;

@@ -44,12 +44,39 @@ struct experiment;
 struct diag;
 /* Warn (into d) about an outputs.paper the report could not use. */
 void cmd_check_paper(const struct experiment *e, struct diag *d);
-/* Load the spec in file into e (initialised here; release it either way), printing its problems: 0 or -1. */
-int cmd_load_spec(const char *file, struct experiment *e, int unsafe);
 /*
- * The arguments of a command that takes [--allow-unsafe] FILE, into *file and *unsafe: -1 to go on, or
- * the exit status to return (0 after --help, 2 after a usage error, usage printed).
+ * Load the spec in file into e (initialised here; release it either way), printing its problems: 0 or -1.
+ * The command line's overrides (cmd_spec_operands) and the selected sweep point are put into it.
+ */
+int cmd_load_spec(const char *file, struct experiment *e, int unsafe);
+/* The same, its problems left in d, unprinted. */
+int cmd_load_spec_quiet(const char *file, struct experiment *e, struct diag *d, int unsafe);
+/*
+ * The arguments of a command that takes [--allow-unsafe] FILE [KEY=VALUE...], into *file and *unsafe:
+ * -1 to go on, or the exit status to return (0 after --help, 2 after a usage error, usage printed).
  */
 int cmd_spec_args(int argc, char **argv, const char *usage, const char **file, int *unsafe);
+
+/*
+ * Overrides (dsl/override.h) of the spec a command reads, kept for the command's life (one command a
+ * process). cmd_spec_operands takes argv[first..argc) after getopt: one FILE (*file) and KEY=VALUE
+ * overrides, numbered as the user's command line numbers them (orig: argv before getopt permuted it);
+ * 0, or -1 after an error (a usage error: exit 2). cmd_is_override says whether an argument is one
+ * (KEY=VALUE, and no file of that name). cmd_sweep_add takes a --sweep KEY=V1,V2 (0 or -1);
+ * cmd_sweep_points is the number of the sweep's points (1 without one), cmd_sweep_select(i) makes
+ * point i the one cmd_load_spec applies, and cmd_sweep_name its values ("seed=1 data.limit=10").
+ * cmd_overrides_text appends the overrides, shell-quoted, each after a space (for a command to rerun).
+ */
+int cmd_spec_operands(int argc, char **argv, char **orig, int first, const char **file);
+int cmd_is_override(const char *arg);
+int cmd_override_add(const char *arg, int argn);
+int cmd_sweep_add(const char *arg, int argn);
+size_t cmd_sweep_points(void);
+void cmd_sweep_select(size_t i);
+const char *cmd_sweep_name(void);
+struct strbuf;
+void cmd_overrides_text(struct strbuf *sb);
+/* the index of arg in orig (argv before getopt), as the user's command line numbers it */
+int cmd_arg_number(char **orig, int argc, const char *arg);
 
 #endif

@@ -204,9 +204,14 @@ static void runner_release(struct runner *r)
  */
 static long record_spec(struct runner *r)
 {
+	struct strbuf all = STRBUF_INIT;
 	char *canon = experiment_canonical(r->e);
-	long id = store_add_spec(r->store, r->e->file, r->e->text ? r->e->text : "", canon);
+	long id;
 
+	/* with the files it includes and the overrides named after it: the canonical text is the merge */
+	experiment_sources_text(r->e, r->e->text ? r->e->text : "", &all);
+	id = store_add_spec(r->store, r->e->file, all.buf, canon);
+	strbuf_release(&all);
 	free(canon);
 	return id;
 }

@@ -396,7 +396,6 @@ int tab_options_parse(struct tab_options *o, int argc, char **argv, const char *
 		{ "metrics", required_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tab_metrics check;
 	int opt;
 
 	memset(o, 0, sizeof(*o));
@@ -416,12 +415,7 @@ int tab_options_parse(struct tab_options *o, int argc, char **argv, const char *
 			if (tab_format_parse(optarg, &o->fmt) < 0)
 				goto usage;
 			break;
-		case 'm':
-			tab_metrics_init(&check);
-			opt = tab_metrics_choose(&check, optarg);
-			tab_metrics_release(&check);
-			if (opt < 0)
-				goto usage;
+		case 'm': /* checked once the databases say which metrics they hold */
 			o->metrics = optarg;
 			break;
 		case 's':

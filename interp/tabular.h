@@ -110,7 +110,7 @@ double tab_image_metric(const struct store_image *img, const struct tab_metrics 
 struct tab_options {
 	struct tab_where where;
 	enum tab_format fmt;
-	const char *metrics; /* --metrics as given (checked), or NULL */
+	const char *metrics; /* --metrics as given, or NULL: tab_metrics_choose checks it */
 	const char *spec;
 	int images;
 };

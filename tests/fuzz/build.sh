@@ -13,8 +13,8 @@ command -v clang >/dev/null || { echo "build.sh: clang not found" >&2; exit 1; }
 out=${FUZZ_OUT:-build-fuzz}
 mkdir -p $out
 CFLAGS="-g -O1 -std=c11 -fsanitize=fuzzer-no-link,address,undefined -D_DEFAULT_SOURCE -I. \
-	-DCAMLAB_VERSION=\"fuzz\" -DCAMLAB_SOURCE_DIR=\"$PWD\" $(pkg-config --cflags yaml-0.1 lua5.4 libpng zlib)"
-LIBS="$(pkg-config --libs yaml-0.1 lua5.4 libpng zlib) -ljpeg -lm"
+	-DCAMLAB_VERSION=\"fuzz\" -DCAMLAB_SOURCE_DIR=\"$PWD\" $(pkg-config --cflags yaml-0.1 lua5.4 libpng zlib libxxhash)"
+LIBS="$(pkg-config --libs yaml-0.1 lua5.4 libpng zlib libxxhash) -ljpeg -lm"
 objs=
 for src in dsl/*.c lib/*.c cam/methods.c cam/multilayer.c cam/fullgrad.c cam/smooth.c cam/utility.c cam/metrics.c cam/image.c cam/dataset.c cam/model.c; do
 	obj=$out/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')
