@@ -72,6 +72,19 @@ enum cam_pass_flags {
 /* Which passes a set of methods needs. */
 unsigned cam_methods_passes(unsigned mask);
 
+/*
+ * A method's parameters from the spec (cam/params.h's table; the defaults are pytorch-grad-cam's).
+ * aug_smooth and eigen_smooth belong to every method; the others to one.
+ */
+enum cam_kpca_kernel { CAM_KPCA_SIGMOID, CAM_KPCA_RBF, CAM_KPCA_POLY, CAM_KPCA_LINEAR, CAM_KPCA_COSINE };
+struct cam_method_params {
+	int aug_smooth, eigen_smooth;
+	int kernel;   /* kpcacam: enum cam_kpca_kernel (upstream: sigmoid) */
+	double gamma; /* kpcacam: the kernel's gamma; 0: 1 / C, scikit-learn's default (upstream: None) */
+	double k;     /* fem: standard deviations above a channel's mean (upstream: 2) */
+};
+#define CAM_METHOD_PARAMS_INIT { 0, 0, CAM_KPCA_SIGMOID, 0.0, 2.0 }
+
 /* The shared passes of one batch. All tensors are on the model's device and owned by the pass. */
 struct cam_pass {
 	ts_split *split;   /* borrowed */
@@ -127,6 +140,8 @@ int cam_pass_run_hooked(struct cam_pass *p, ts_split *split, const ts_tensor *x,
 ts_tensor *cam_pass_utility(const struct cam_pass *p, const ts_tensor *logits, const ts_tensor *target);
 void cam_pass_release(struct cam_pass *p);
 
+struct metric_params; /* metrics.h */
+
 /* What the methods that need more than A, G and HA are given. */
 struct cam_extra {
 	ts_module *model;	 /* whole model, for ScoreCAM */
@@ -140,6 +155,10 @@ struct cam_extra {
 	 * SobelCAM gets the image's bytes back; NULL: mean 0, std 1.
 	 */
 	const float *mean, *std;
+	/* the method's parameters (borrowed); NULL: the defaults */
+	const struct cam_method_params *params;
+	/* the metrics' parameters, for metrics_eval (borrowed); NULL: the defaults */
+	const struct metric_params *metric_params;
 };
 
 /* The seed of image `item`'s RandomCAM weights under the run's seed (splitmix64's finaliser). */
