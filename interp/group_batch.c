@@ -251,7 +251,8 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 				   .items = b->items,
 				   .chunk = r->batch * 4,
 				   .mean = r->pp.mean,
-				   .std = r->pp.std };
+				   .std = r->pp.std,
+				   .metric_params = &r->metric_params };
 	struct metric_row *rows = xcalloc(b->n * ng, sizeof(*rows));
 	float **maps = xcalloc(ng, sizeof(*maps));
 	unsigned char *ok = xcalloc(ng, 1);
