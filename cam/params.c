@@ -319,6 +319,40 @@ void params_help(FILE *fp, enum param_kind kind, int owner, const char *indent)
 				fprintf(fp, "%s%s", j ? "|" : "", p->choices[j]);
 		else
 			fputs(params_type_name(p), fp);
-		fprintf(fp, ", default %s: %s\n", p->def ? p->def : "computed", p->help);
+		fprintf(fp, ", default %s\n%s  %s\n", p->def ? p->def : "computed", indent, p->help);
 	}
+}
+
+void params_help_all(FILE *fp, enum param_kind kind, const char *const *names, size_t n)
+{
+	static const char *const what[PARAM_NR_KINDS] = { "method", "utility", "metric" };
+	size_t i, j;
+	int any = 0;
+
+	for (i = 0; i < param_table_size; i++)
+		any |= param_table[i].kind == kind;
+	if (!any)
+		return;
+	fprintf(fp, "\nparameters (in a spec: {NAME: {PARAMETER: VALUE}}, e.g. %s):\n",
+		kind == PARAM_METHOD	? "{kpcacam: {kernel: rbf, gamma: 0.5}}"
+		: kind == PARAM_UTILITY ? "{finer: {alpha: 1, ranks: [1, 2, 3]}}"
+					: "{road: {percentiles: [10, 50, 90], noise: 0}}");
+	for (i = 0; i < param_table_size; i++)
+		if (param_table[i].kind == kind && param_table[i].owner == PARAM_EVERY) {
+			fprintf(fp, "  every %s:\n", what[kind]);
+			params_help(fp, kind, PARAM_EVERY, "    ");
+			break;
+		}
+	for (j = 0; j < n; j++)
+		for (i = 0; i < param_table_size; i++)
+			if (param_table[i].kind == kind && param_table[i].owner == (int)j) {
+				fprintf(fp, "  %s:\n", names[j]);
+				params_help(fp, kind, (int)j, "    ");
+				break;
+			}
+	fprintf(fp, "A value other than the default shows in the %s's name in tables and the report, as\n"
+		    "NAME(PARAMETER=VALUE); %s\n",
+		what[kind],
+		kind == PARAM_METRIC ? "a spec gives each metric one set of parameters."
+				     : "two variants of one name are two entries of the grid.");
 }

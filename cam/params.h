@@ -79,6 +79,9 @@ void params_defaults(enum param_kind kind, int owner, void *typed);
  */
 void params_help(FILE *fp, enum param_kind kind, int owner, const char *indent);
 
+/* The parameters' part of `camlab help methods|utilities|metrics`: names[n] are the kind's built-ins. */
+void params_help_all(FILE *fp, enum param_kind kind, const char *const *names, size_t n);
+
 /* A parameter's type as the help and the messages say it ("a number", "true or false", "a list of ...") */
 const char *params_type_name(const struct param_info *p);
 
