@@ -7,7 +7,8 @@
  * writes DIR/{x,a,g,ha,logits,target}.npy and DIR/S_<method>.npy (the map before ReLU, (B,h,w)) and
  * DIR/H_<method>.npy (after post-processing) for every method that applies, and DIR/M_<method>.npy
  * (its metrics). --lean computes only the passes the methods need (g and ha may then be missing) and
- * no metrics, which is what makes a check of many maps on a large model quick.
+ * no metrics, which is what makes a check of many maps on a large model quick. --param KEY=VALUE (any
+ * number of them) gives each method that has parameter KEY (cam/params.h) that value.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,13 @@
 #include "cam/methods.h"
 #include "cam/metrics.h"
 #include "cam/overlay.h"
+#include "cam/params.h"
 #include "interp/modelopts.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
-enum { OPT_UTILITY = OPT_FIRST_COMMAND, OPT_TARGET, OPT_METHODS, OPT_RAW_INPUT, OPT_LEAN };
+enum { OPT_UTILITY = OPT_FIRST_COMMAND, OPT_TARGET, OPT_METHODS, OPT_RAW_INPUT, OPT_LEAN, OPT_PARAM };
 
 /* An input tensor from a raw little-endian float32 file "FILE:N,C,H,W", already normalised. */
 static ts_tensor *raw_input(const char *spec)
@@ -92,6 +94,7 @@ int main(int argc, char **argv)
 		{ "methods", required_argument, NULL, OPT_METHODS },
 		{ "raw-input", required_argument, NULL, OPT_RAW_INPUT },
 		{ "lean", no_argument, NULL, OPT_LEAN },
+		{ "param", required_argument, NULL, OPT_PARAM },
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -106,7 +109,8 @@ int main(int argc, char **argv)
 	struct target_policy target = { TARGET_PREDICTED, 0 };
 	const char *dir = NULL, *methods = "all", *raw = NULL;
 	ts_split *split = NULL;
-	int opt, u = UTILITY_REST, topk, i, lean = 0;
+	int opt, u = UTILITY_REST, topk, i, lean = 0, nr_params = 0;
+	char *params[16];
 	unsigned mask;
 
 	if (argc < 2 || strcmp(argv[1], "passes")) {
@@ -135,6 +139,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RAW_INPUT:
 			raw = optarg;
+			break;
+		case OPT_PARAM:
+			if (nr_params == 16 || !strchr(optarg, '='))
+				return 2;
+			params[nr_params++] = optarg;
 			break;
 		case OPT_LEAN:
 			lean = 1;
@@ -197,6 +206,18 @@ int main(int argc, char **argv)
 		ts_tensor *s, *h;
 		if (!(mask & (1u << i)))
 			continue;
+		struct cam_method_params mpar = CAM_METHOD_PARAMS_INIT;
+		for (int j = 0; j < nr_params; j++) {
+			struct strbuf key = STRBUF_INIT, err = STRBUF_INIT;
+			const struct param_info *pi;
+			strbuf_add(&key, params[j], (size_t)(strchr(params[j], '=') - params[j]));
+			pi = params_find(PARAM_METHOD, i, key.buf);
+			if (pi && params_parse(pi, strchr(params[j], '=') + 1, &mpar, NULL, &err) < 0)
+				die("--param %s: %s", params[j], err.buf);
+			strbuf_release(&key);
+			strbuf_release(&err);
+		}
+		extra.params = &mpar;
 		error_set_quiet(i == CAM_CAM);
 		s = cam_map((enum cam_method)i, &pass, &extra);
 		error_set_quiet(0);
@@ -211,6 +232,7 @@ int main(int argc, char **argv)
 			size_t k;
 			struct cam_mapper mp;
 			cam_mapper_builtin(&mp, (enum cam_method)i);
+			mp.params = mpar;
 			if (metrics_eval(&pass, b.x, h, &mp, &extra, (1u << METRIC_NR) - 1, rows) == 0) {
 				for (k = 0; k < b.n; k++) {
 					double v[8] = { rows[k].ad, rows[k].coh, rows[k].com, rows[k].ic,
