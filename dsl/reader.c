@@ -206,8 +206,7 @@ static int param_pair(const struct exp_reader *r, const char *key, struct src_po
 	size_t i;
 
 	if (!key) {
-		diag_error(r->d, key_pos, "expected a parameter name of '%s', not %s", n->name,
-			   r->type_name(r->ctx, val));
+		diag_error(r->d, key_pos, "expected a parameter name of '%s' as a key", n->name);
 		return 0;
 	}
 	for (i = 0; i < n->nr_params; i++)
@@ -237,8 +236,8 @@ static int entry_pair(const struct exp_reader *r, const char *key, struct src_po
 	struct entry_arg ea = { a, NULL };
 	enum exp_vkind k = r->kind(r->ctx, val);
 
-	if (!key) {
-		diag_error(r->d, key_pos, "expected a name in '%s', not %s", a->key, r->type_name(r->ctx, val));
+	if (!key) { /* null, or a list or mapping as a key */
+		diag_error(r->d, key_pos, "expected a name as the key of an item of '%s'", a->key);
 		exp_names_skip(a->l, key_pos);
 		return 0;
 	}
