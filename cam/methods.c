@@ -627,34 +627,63 @@ static ts_tensor *projection(const ts_tensor *m)
 }
 
 /*
- * KPCA-CAM: scikit-learn's KernelPCA(n_components=1, kernel="sigmoid") of each image's centred (h*w) x C
- * matrix X, with its defaults gamma = 1 / C and coef0 = 1: the kernel tanh(X X^T / C + 1), centred over
- * rows and columns, and its top eigenvector times the root of its eigenvalue, the sign fixed as
- * scikit-learn's svd_flip does (the entry largest in magnitude is positive).
+ * The kernel matrix (B, n, n) of each image's rows x (B, n, C), as scikit-learn's pairwise_kernels
+ * computes it for KernelPCA with its defaults (degree 3, coef0 1; gamma, if not given, 1 / C):
+ * sigmoid tanh(gamma x x' + 1), rbf exp(-gamma |x - x'|^2), poly (gamma x x' + 1)^3, linear x x',
+ * cosine x x' / (|x| |x'|).
  */
-static ts_tensor *kpcacam(const ts_tensor *a)
+static ts_tensor *kernel_matrix(const ts_tensor *x, const struct cam_method_params *mp)
 {
 	struct tmp T = { 0 };
-	static const int SWAP[3] = { 0, 2, 1 }, ROWS[1] = { 1 }, COLS[1] = { 2 }, BOTH[2] = { 1, 2 };
-	ts_tensor *x = K(centred_rows(a));
-	ts_tensor *k = K(ts_tanh(K(ts_adds(K(ts_muls(K(ts_matmul(x, K(ts_permute(x, SWAP, 3)))),
-						    1.0 / (double)ts_size(a, 1))),
-					   1.0))));
+	static const int SWAP[3] = { 0, 2, 1 }, LAST[1] = { 2 };
+	double gamma = mp->gamma > 0 ? mp->gamma : 1.0 / (double)ts_size(x, 2);
+	ts_tensor *dot = K(ts_matmul(x, K(ts_permute(x, SWAP, 3)))), *sq, *d2, *norm;
+
+	switch (mp->kernel) {
+	case CAM_KPCA_RBF:
+		/* |x|^2 + |x'|^2 - 2 x x', clipped at 0 as euclidean_distances does */
+		sq = K(ts_sum(K(ts_mul(x, x)), LAST, 1, 1)); /* (B, n, 1) */
+		d2 = K(ts_sub(K(ts_add(sq, K(ts_permute(sq, SWAP, 3)))), K(ts_muls(dot, 2.0))));
+		return tmp_done(&T, ts_exp(K(ts_muls(K(ts_clamp(d2, 0.0, INFINITY)), -gamma))));
+	case CAM_KPCA_POLY:
+		return tmp_done(&T, ts_pows(K(ts_adds(K(ts_muls(dot, gamma)), 1.0)), 3.0));
+	case CAM_KPCA_LINEAR:
+		return tmp_done(&T, ts_clone(dot));
+	case CAM_KPCA_COSINE:
+		norm = K(ts_sqrt(K(ts_sum(K(ts_mul(x, x)), LAST, 1, 1))));
+		norm = K(ts_clamp(norm, 1e-300, INFINITY)); /* normalize() leaves a zero row zero */
+		return tmp_done(&T, ts_div(dot, K(ts_mul(norm, K(ts_permute(norm, SWAP, 3))))));
+	default:
+		return tmp_done(&T, ts_tanh(K(ts_adds(K(ts_muls(dot, gamma)), 1.0))));
+	}
+}
+
+/*
+ * KPCA-CAM: scikit-learn's KernelPCA(n_components=1, kernel, gamma) of each image's centred (h*w) x C
+ * matrix X (upstream's defaults: kernel sigmoid, gamma None, i.e. 1 / C): the kernel matrix, centred
+ * over rows and columns, and its top eigenvector times the root of its eigenvalue, the sign fixed as
+ * scikit-learn's svd_flip does (the entry largest in magnitude is positive).
+ */
+static ts_tensor *kpcacam(const ts_tensor *a, const struct cam_method_params *mp)
+{
+	struct tmp T = { 0 };
+	static const int ROWS[1] = { 1 }, COLS[1] = { 2 }, BOTH[2] = { 1, 2 };
+	ts_tensor *k = K(kernel_matrix(K(centred_rows(a)), mp));
 	ts_tensor *kc = K(ts_add(K(ts_sub(K(ts_sub(k, K(ts_mean(k, ROWS, 1, 1)))), K(ts_mean(k, COLS, 1, 1)))),
 				 K(ts_mean(k, BOTH, 2, 1))));
 	return tmp_done(&T, as_map(K(sign_fixed(K(top_component(kc)))), a));
 }
 
 /*
- * FEM: each channel weighs by the share of its positions above its mean plus k = 2 (upstream's
- * default) population standard deviations, then the weighted sum of the channels.
+ * FEM: each channel weighs by the share of its positions above its mean plus k (upstream's default 2)
+ * population standard deviations, then the weighted sum of the channels.
  */
-static ts_tensor *fem(const ts_tensor *a)
+static ts_tensor *fem(const ts_tensor *a, double k)
 {
 	struct tmp T = { 0 };
 	ts_tensor *mean = K(ts_mean(a, HW, 2, 1)), *d = K(ts_sub(a, mean));
 	ts_tensor *sd = K(ts_sqrt(K(ts_mean(K(ts_mul(d, d)), HW, 2, 1))));
-	ts_tensor *above = K(ts_gts(K(ts_sub(a, K(ts_add(mean, K(ts_muls(sd, 2.0)))))), 0.0));
+	ts_tensor *above = K(ts_gts(K(ts_sub(a, K(ts_add(mean, K(ts_muls(sd, k)))))), 0.0));
 	return tmp_done(&T, weighted_sum(K(ts_mean(above, HW, 2, 1)), a));
 }
 
@@ -734,6 +763,8 @@ static ts_tensor *fullgrad(const struct cam_pass *p, const struct cam_extra *e)
 
 static ts_tensor *plain_map(enum cam_method m, const struct cam_pass *p, const struct cam_extra *e)
 {
+	static const struct cam_method_params defaults = CAM_METHOD_PARAMS_INIT;
+	const struct cam_method_params *mp = e->params ? e->params : &defaults;
 	struct tmp T = { 0 };
 	ts_tensor *r = NULL;
 	unsigned need = cam_methods_passes(1u << m);
@@ -785,13 +816,13 @@ static ts_tensor *plain_map(enum cam_method m, const struct cam_pass *p, const s
 		r = projection(K(ts_mul(p->g, p->a)));
 		break;
 	case CAM_KPCACAM:
-		r = kpcacam(p->a);
+		r = kpcacam(p->a, mp);
 		break;
 	case CAM_SEGEIGENCAM:
 		r = projection(K(ts_mul(K(ts_abs(p->g)), p->a)));
 		break;
 	case CAM_FEM:
-		r = fem(p->a);
+		r = fem(p->a, mp->k);
 		break;
 	case CAM_SOBELCAM:
 		r = sobelcam(e);

@@ -73,6 +73,19 @@ enum cam_pass_flags {
 /* Which passes a set of methods needs. */
 unsigned cam_methods_passes(unsigned mask);
 
+/*
+ * A method's parameters from the spec (cam/params.h's table; the defaults are pytorch-grad-cam's).
+ * aug_smooth and eigen_smooth belong to every method; the others to one.
+ */
+enum cam_kpca_kernel { CAM_KPCA_SIGMOID, CAM_KPCA_RBF, CAM_KPCA_POLY, CAM_KPCA_LINEAR, CAM_KPCA_COSINE };
+struct cam_method_params {
+	int aug_smooth, eigen_smooth;
+	int kernel;   /* kpcacam: enum cam_kpca_kernel (upstream: sigmoid) */
+	double gamma; /* kpcacam: the kernel's gamma; 0: 1 / C, scikit-learn's default (upstream: None) */
+	double k;     /* fem: standard deviations above a channel's mean (upstream: 2) */
+};
+#define CAM_METHOD_PARAMS_INIT { 0, 0, CAM_KPCA_SIGMOID, 0.0, 2.0 }
+
 /* The shared passes of one batch. All tensors are on the model's device and owned by the pass. */
 struct cam_pass {
 	ts_split *split;   /* borrowed */
@@ -138,6 +151,7 @@ enum cam_smooth_flags {
 	/* aug_smooth: the mean of the final maps of six transformed inputs, each transform undone */
 	CAM_SMOOTH_AUG = 1 << 1,
 };
+struct metric_params; /* metrics.h */
 
 /* What the methods that need more than A, G and HA are given. */
 struct cam_extra {
@@ -163,6 +177,10 @@ struct cam_extra {
 	 * then runs its own).
 	 */
 	const struct cam_aug *aug;
+	/* the method's parameters (borrowed); NULL: the defaults */
+	const struct cam_method_params *params;
+	/* the metrics' parameters, for metrics_eval (borrowed); NULL: the defaults */
+	const struct metric_params *metric_params;
 };
 
 

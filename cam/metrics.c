@@ -53,36 +53,78 @@ static const struct {
 	{ "target-discrimination", METRIC_DISCRIMINATION },
 };
 
+/* The metric a folded name (lower case, '-' for '_') names, or -1; "all" is none. */
+static int lookup_folded(const char *buf)
+{
+	size_t i;
+
+	for (i = 0; i < METRIC_NR_ALL; i++)
+		if (!strcmp(buf, metric_names[i]))
+			return (int)i;
+	for (i = 0; i < sizeof(metric_aliases) / sizeof(*metric_aliases); i++)
+		if (!strcmp(buf, metric_aliases[i].alias))
+			return (int)metric_aliases[i].m;
+	return -1;
+}
+
+/* s[0..len) folded into buf[size]: 0, or -1 when it is empty or too long */
+static int fold_name(const char *s, size_t len, char *buf, size_t size)
+{
+	size_t i;
+
+	if (!len || len >= size)
+		return -1;
+	for (i = 0; i < len; i++)
+		buf[i] = s[i] == '_' ? '-' : (char)tolower((unsigned char)s[i]);
+	buf[len] = '\0';
+	return 0;
+}
+
+int metric_lookup(const char *name)
+{
+	char buf[64];
+
+	if (fold_name(name, strlen(name), buf, sizeof(buf)) < 0)
+		return -1;
+	return lookup_folded(buf);
+}
+
 static int metric_parse_one(const char *s, size_t len, unsigned *mask)
 {
 	char buf[64];
 	const char *near[1];
-	size_t i;
+	int m;
 
-	if (!len || len >= sizeof(buf))
+	if (fold_name(s, len, buf, sizeof(buf)) < 0)
 		return error("bad metric name '%.*s'", (int)len, s);
-	for (i = 0; i < len; i++)
-		buf[i] = s[i] == '_' ? '-' : (char)tolower((unsigned char)s[i]);
-	buf[len] = '\0';
 	if (!strcmp(buf, "all")) {
 		*mask |= (1u << METRIC_NR) - 1;
 		return 0;
 	}
-	for (i = 0; i < METRIC_NR_ALL; i++)
-		if (!strcmp(buf, metric_names[i])) {
-			*mask |= 1u << i;
-			return 0;
-		}
-	for (i = 0; i < sizeof(metric_aliases) / sizeof(*metric_aliases); i++)
-		if (!strcmp(buf, metric_aliases[i].alias)) {
-			*mask |= 1u << metric_aliases[i].m;
-			return 0;
-		}
+	if ((m = lookup_folded(buf)) >= 0) {
+		*mask |= 1u << m;
+		return 0;
+	}
 	if (suggest_nearest(buf, metric_names, METRIC_NR_ALL, near, 1))
 		return error("unknown metric '%s'; did you mean '%s'?", buf, near[0]);
 	return error("unknown metric '%s'; known: ad, coh, com, adcc, ic, add, road, arcc, insertion, "
 		     "deletion, gain, fidelity, sanity, discrimination",
 		     buf);
+}
+
+void metric_params_init(struct metric_params *mp)
+{
+	size_t i;
+
+	memset(mp, 0, sizeof(*mp));
+	mp->nr_road_percentiles = ARRAY_SIZE(road_percentiles_default);
+	for (i = 0; i < mp->nr_road_percentiles; i++)
+		mp->road_percentiles[i] = road_percentiles_default[i];
+	mp->road_noise = 0.01;
+	mp->nr_arcc_percentiles = ARRAY_SIZE(road_percentiles_arcc);
+	for (i = 0; i < mp->nr_arcc_percentiles; i++)
+		mp->arcc_percentiles[i] = road_percentiles_arcc[i];
+	mp->insertion_steps = mp->deletion_steps = METRIC_STEPS;
 }
 
 int metrics_parse(const char *list, unsigned *mask)
@@ -158,15 +200,21 @@ static int pearson(const ts_tensor *a, const ts_tensor *b, double *out, size_t n
 static ts_tensor *builtin_map(const struct cam_pass *p, const struct cam_extra *extra, void *ud)
 {
 	const struct cam_mapper *mp = ud;
-	return cam_smooth_map(mp->method, p, extra);
+	struct cam_extra e = *extra;
+
+	e.params = &mp->params; /* the extra serves every method of a group: the parameters are the run's */
+	return cam_smooth_map(mp->method, p, &e);
 }
 
 void cam_mapper_builtin(struct cam_mapper *mp, enum cam_method m)
 {
+	static const struct cam_method_params defaults = CAM_METHOD_PARAMS_INIT;
+
 	mp->passes = cam_methods_passes(1u << m);
 	mp->map = builtin_map;
 	mp->ud = mp;
 	mp->method = m;
+	mp->params = defaults;
 }
 
 /*
@@ -255,13 +303,13 @@ static double softmax_at(const double *l, size_t K, long c)
  * Insertion and deletion (RISE's CausalMetric) of the batch: for step i = 0..N the first floor(i * HW / N)
  * pixels in salience order take the finishing image's values (all channels): x into its blur
  * (insertion), 0 into x (deletion); p_c of each, and the curve's area by the trapezoidal rule over
- * [0, 1]. The (N + 1) B images of each curve asked for (ins, del non-NULL) go through the model in
+ * [0, 1], N the metric's steps. The (N + 1) B images of each curve asked for (ins, del non-NULL) go through the model in
  * forwards of `chunk`.
  */
 static int causal_curves(ts_module *m, const ts_tensor *x, const float *maps, const long *classes, size_t n,
-			 int chunk, double *ins, double *del)
+			 int chunk, size_t N, double *ins, double *del)
 {
-	const size_t N = METRIC_STEPS, per = (size_t)(!!ins + !!del) * (N + 1);
+	const size_t per = (size_t)(!!ins + !!del) * (N + 1);
 	int C = (int)ts_size(x, 1), H = (int)ts_size(x, 2), W = (int)ts_size(x, 3);
 	size_t hw = (size_t)H * W, chw = (size_t)C * hw, total = n * per, j, b, i, c, K = 0;
 	float *xh = xmalloc(n * chw * sizeof(float)), *blur = xmalloc(n * chw * sizeof(float));
@@ -355,7 +403,8 @@ out:
  * another batch size draws the same): combined, MoRF and LeRF averages into out3[3 * B].
  */
 static int road_images(ts_module *m, const ts_tensor *x, const float *maps, const long *classes, size_t n,
-		       const struct cam_extra *extra, enum road_target target, double *out3)
+		       const struct cam_extra *extra, const struct metric_params *mp, enum road_target target,
+		       double *out3)
 {
 	size_t hw = (size_t)ts_size(x, 2) * (size_t)ts_size(x, 3), b;
 	int ret = 0;
@@ -365,9 +414,13 @@ static int road_images(ts_module *m, const ts_tensor *x, const float *maps, cons
 		struct road_scores sc = ROAD_SCORES_INIT;
 		ts_tensor *xb = ts_narrow(x, 0, (int64_t)b, 1);
 
-		if (target == ROAD_LOGIT) {
-			o.percentiles = road_percentiles_arcc;
-			o.nr_percentiles = 4;
+		o.percentiles = mp->road_percentiles;
+		o.nr_percentiles = mp->nr_road_percentiles;
+		o.noise = mp->road_noise;
+		if (target == ROAD_LOGIT) { /* ARCC's ROAD keeps upstream's noise */
+			o.percentiles = mp->arcc_percentiles;
+			o.nr_percentiles = mp->nr_arcc_percentiles;
+			o.noise = 0.01;
 		}
 		o.target = target;
 		o.seed = cam_image_seed(extra->seed ^ 0x524f4144, extra->items ? extra->items[b] : b);
@@ -384,11 +437,30 @@ static int road_images(ts_module *m, const ts_tensor *x, const float *maps, cons
 	return ret;
 }
 
+/* Insertion and deletion of a batch into ins[n] and del[n] (either NULL: not asked for). */
+static int causal_metrics(const struct cam_pass *p, const ts_tensor *x, const float *maps,
+			  const struct cam_extra *extra, const struct metric_params *mp, double *ins, double *del)
+{
+	size_t n = (size_t)p->batch, hw = (size_t)ts_size(x, 2) * (size_t)ts_size(x, 3);
+	size_t bytes = (size_t)ts_size(x, 1) * hw * sizeof(float);
+	int chunk = bytes * CAUSAL_CHUNK > CAUSAL_CHUNK_BYTES ? (int)(CAUSAL_CHUNK_BYTES / bytes) : CAUSAL_CHUNK;
+
+	/* one set of forwards for both curves when their steps agree (always, by default) */
+	if (!ins || !del || mp->insertion_steps == mp->deletion_steps)
+		return causal_curves(extra->model, x, maps, p->classes, n, chunk,
+				     (size_t)(ins ? mp->insertion_steps : mp->deletion_steps), ins, del);
+	if (causal_curves(extra->model, x, maps, p->classes, n, chunk, (size_t)mp->insertion_steps, ins, NULL) < 0)
+		return -1;
+	return causal_curves(extra->model, x, maps, p->classes, n, chunk, (size_t)mp->deletion_steps, NULL, del);
+}
+
 /* ROAD, ARCC (after Coherency and Complexity), insertion and deletion of a batch, into rows. */
 static int metrics_eval_extra(const struct cam_pass *p, const ts_tensor *x, const ts_tensor *heat,
 			      const struct cam_extra *extra, unsigned which, struct metric_row *rows)
 {
 	size_t n = (size_t)p->batch, hw = (size_t)ts_size(heat, 1) * (size_t)ts_size(heat, 2), i;
+	struct metric_params defaults;
+	const struct metric_params *mp = extra->metric_params;
 	float *maps;
 	double *v;
 	int ret = 0;
@@ -396,6 +468,10 @@ static int metrics_eval_extra(const struct cam_pass *p, const ts_tensor *x, cons
 	if (!(which & ((1u << METRIC_ROAD) | (1u << METRIC_ARCC) | (1u << METRIC_INSERTION) |
 		       (1u << METRIC_DELETION))))
 		return 0;
+	if (!mp) {
+		metric_params_init(&defaults);
+		mp = &defaults;
+	}
 	maps = xmalloc(n * hw * sizeof(float));
 	v = xmalloc(3 * n * sizeof(double));
 	if (ts_copy_f32(heat, maps, n * hw) != (long)(n * hw)) {
@@ -403,7 +479,7 @@ static int metrics_eval_extra(const struct cam_pass *p, const ts_tensor *x, cons
 		goto out;
 	}
 	if (which & (1u << METRIC_ROAD)) {
-		ret = road_images(extra->model, x, maps, p->classes, n, extra, ROAD_SOFTMAX, v);
+		ret = road_images(extra->model, x, maps, p->classes, n, extra, mp, ROAD_SOFTMAX, v);
 		for (i = 0; !ret && i < n; i++) {
 			rows[i].road = v[3 * i];
 			rows[i].road_morf = v[3 * i + 1];
@@ -411,21 +487,18 @@ static int metrics_eval_extra(const struct cam_pass *p, const ts_tensor *x, cons
 		}
 	}
 	if (!ret && (which & (1u << METRIC_ARCC))) {
-		ret = road_images(extra->model, x, maps, p->classes, n, extra, ROAD_LOGIT, v);
+		ret = road_images(extra->model, x, maps, p->classes, n, extra, mp, ROAD_LOGIT, v);
 		for (i = 0; !ret && i < n; i++)
 			rows[i].arcc = road_arcc(rows[i].coh, rows[i].com, v[3 * i]);
 	}
 	if (!ret && (which & ((1u << METRIC_INSERTION) | (1u << METRIC_DELETION)))) {
 		double *ins = which & (1u << METRIC_INSERTION) ? v : NULL;
 		double *del = which & (1u << METRIC_DELETION) ? v + n : NULL;
-		size_t bytes = (size_t)ts_size(x, 1) * hw * sizeof(float);
-		int chunk = bytes * CAUSAL_CHUNK > CAUSAL_CHUNK_BYTES ? (int)(CAUSAL_CHUNK_BYTES / bytes)
-								      : CAUSAL_CHUNK;
-		ret = causal_curves(extra->model, x, maps, p->classes, n, chunk, ins, del);
+		ret = causal_metrics(p, x, maps, extra, mp, ins, del);
 		for (i = 0; !ret && i < n; i++) {
-			if (which & (1u << METRIC_INSERTION))
+			if (ins)
 				rows[i].insertion = ins[i];
-			if (which & (1u << METRIC_DELETION))
+			if (del)
 				rows[i].deletion = del[i];
 		}
 	}

@@ -7,7 +7,7 @@
  * compares H with H', the same method, utility and class applied to x * H, whose forward also gives O.
  *
  * Beyond the paper, the field's faithfulness metrics, named in a spec's metrics: but not in "all" (they
- * cost many forwards per image; parameters are the defaults below, the spec has no syntax for them):
+ * cost many forwards per image; their parameters, struct metric_params, have the defaults below):
  *   road       ROADCombined (Rong et al., ICML 2022) as cam/road.h: percentiles 10..90, softmax target,
  *              noise 0.01 seeded by the experiment's seed and the image's dataset index; also keeps the
  *              MoRF and LeRF averages (road_morf, road_lerf).
@@ -57,8 +57,27 @@ enum metric {
 
 extern const char *const metric_names[METRIC_NR_ALL];
 
-/* insertion and deletion: points on the curve after the first (the spec cannot change it) */
+/* insertion and deletion: points on the curve after the first (default of their 'steps') */
 #define METRIC_STEPS 100
+
+/*
+ * The metrics' parameters from the spec (cam/params.h's table), with pytorch-grad-cam's defaults: ROAD's
+ * percentiles 10..90 and noise 0.01, ARCC's ROAD percentiles 20, 40, 60, 80; insertion's and
+ * deletion's steps (RISE's N, camlab's 100).
+ */
+#define METRIC_MAX_PERCENTILES 100
+struct metric_params {
+	size_t nr_road_percentiles;
+	double road_percentiles[METRIC_MAX_PERCENTILES];
+	double road_noise;
+	size_t nr_arcc_percentiles;
+	double arcc_percentiles[METRIC_MAX_PERCENTILES];
+	int insertion_steps, deletion_steps;
+};
+void metric_params_init(struct metric_params *mp);
+
+/* Silent lookup of one metric name as metrics_parse reads it ("all" is none): its index, or -1. */
+int metric_lookup(const char *name);
 
 
 /* Parse a comma-separated list of metric names ("all" for the six) into a mask of (1 << metric). */
@@ -101,7 +120,8 @@ struct cam_mapper {
 	unsigned passes;
 	ts_tensor *(*map)(const struct cam_pass *p, const struct cam_extra *extra, void *ud);
 	void *ud;
-	enum cam_method method; /* for the built-in mapper */
+	enum cam_method method;		  /* for the built-in mapper */
+	struct cam_method_params params; /* its parameters: the defaults until the caller sets them */
 };
 
 void cam_mapper_builtin(struct cam_mapper *mp, enum cam_method m);

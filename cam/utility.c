@@ -25,11 +25,10 @@ static const struct {
 	{ "finercam", UTILITY_FINER }, { "finer-cam", UTILITY_FINER },
 };
 
-int utility_parse(const char *name)
+int utility_lookup(const char *name)
 {
 	char buf[64];
 	size_t i, n = strlen(name);
-	const char *near[1];
 
 	if (n >= sizeof(buf))
 		n = sizeof(buf) - 1;
@@ -42,6 +41,23 @@ int utility_parse(const char *name)
 	for (i = 0; i < sizeof(utility_aliases) / sizeof(*utility_aliases); i++)
 		if (!strcmp(buf, utility_aliases[i].alias))
 			return (int)utility_aliases[i].u;
+	return -1;
+}
+
+int utility_parse(const char *name)
+{
+	char buf[64];
+	size_t i, n = strlen(name);
+	const char *near[1];
+	int u = utility_lookup(name);
+
+	if (u >= 0)
+		return u;
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	for (i = 0; i < n; i++)
+		buf[i] = name[i] == '_' ? '-' : (char)tolower((unsigned char)name[i]);
+	buf[n] = '\0';
 	if (suggest_nearest(buf, utility_names, UTILITY_NR, near, 1))
 		return error("unknown utility '%s'; did you mean '%s'?", name, near[0]);
 	return error("unknown utility '%s'; known: logit, softmax, logsoftmax, rest, finer", name);
@@ -49,42 +65,63 @@ int utility_parse(const char *name)
 
 /*
  * FinerCAM's target (pytorch-grad-cam's FinerWeightedTarget): y_c against the classes whose logits are
- * nearest to it, ranks 1, 2, 3 of |y - y_c| (rank 0 is c), each weighed by its softmax probability:
- * sum_j p_j (y_c - alpha y_j) / (sum_j p_j + 1e-9), alpha = 1. Only the ranking is detached; the
- * probabilities are part of the gradient, as upstream's are.
+ * nearest to it, by default ranks 1, 2, 3 of |y - y_c| (rank 0 is c), each weighed by its softmax
+ * probability: sum_j p_j (y_c - alpha y_j) / (sum_j p_j + 1e-9), alpha = 1 by default. Ranks the model
+ * does not have (rank >= K) are left out, as the 3 nearest are fewer with 3 classes or less. Only the
+ * ranking is detached; the probabilities are part of the gradient, as upstream's are.
  */
-static ts_tensor *finer(const ts_tensor *logits, const ts_tensor *target)
+static ts_tensor *finer(const struct utility_params *up, const ts_tensor *logits, const ts_tensor *target)
 {
 	static const int CLS[1] = { 1 };
-	const double alpha = 1.0;
-	int64_t nr = ts_size(logits, 1) - 1 < 3 ? ts_size(logits, 1) - 1 : 3;
-	ts_tensor *t[16] = { NULL }, *vals = NULL, *idx = NULL, *r = NULL;
-	size_t i;
+	int64_t k = ts_size(logits, 1), ranks[UTILITY_MAX_RANKS], shape[2], top = 0, nr = 0, b, i;
+	ts_tensor *t[18] = { NULL }, *vals = NULL, *idx = NULL, *r = NULL;
+	int64_t *cols;
 
+	for (i = 0; i < (int64_t)up->nr_ranks; i++)
+		if (up->ranks[i] >= 1 && up->ranks[i] < k) {
+			ranks[nr++] = up->ranks[i];
+			top = up->ranks[i] > top ? up->ranks[i] : top;
+		}
+	shape[0] = ts_size(logits, 0);
+	shape[1] = nr;
+	cols = xmalloc((size_t)(shape[0] * nr + 1) * sizeof(*cols));
+	for (b = 0; b < shape[0]; b++)
+		for (i = 0; i < nr; i++)
+			cols[b * nr + i] = ranks[i];
 	t[0] = ts_detach(logits);
 	t[1] = ts_gather(t[0], 1, target);
 	t[2] = ts_abs(t[3] = ts_sub(t[0], t[1]));
 	t[4] = ts_muls(t[2], -1.0); /* -|y - y_c|: topk takes the nearest first, c itself at rank 0 */
-	if (t[4] && ts_topk(t[4], (int)nr + 1, 1, &vals, &idx) == 0) {
-		t[5] = ts_narrow(idx, 1, 1, nr);		 /* ranks 1..nr, (B, nr) */
-		t[6] = ts_softmax(logits, 1);			 /* p, with its gradient */
-		t[7] = ts_gather(t[6], 1, t[5]);		 /* p_j */
-		t[8] = ts_gather(logits, 1, t[5]);		 /* y_j */
-		t[9] = ts_gather(logits, 1, target);		 /* y_c */
-		t[10] = ts_sub(t[9], t[11] = ts_muls(t[8], alpha)); /* y_c - alpha y_j */
+	t[16] = ts_from_i64(cols, shape, 2, "cpu");
+	t[17] = t[16] ? ts_to_like(t[16], target) : NULL;
+	if (t[4] && t[17] && ts_topk(t[4], (int)top + 1, 1, &vals, &idx) == 0) {
+		t[5] = ts_gather(idx, 1, t[17]);			 /* the ranks' classes, (B, nr) */
+		t[6] = ts_softmax(logits, 1);				 /* p, with its gradient */
+		t[7] = ts_gather(t[6], 1, t[5]);			 /* p_j */
+		t[8] = ts_gather(logits, 1, t[5]);			 /* y_j */
+		t[9] = ts_gather(logits, 1, target);			 /* y_c */
+		t[10] = ts_sub(t[9], t[11] = ts_muls(t[8], up->alpha)); /* y_c - alpha y_j */
 		t[12] = ts_sum(t[13] = ts_mul(t[7], t[10]), CLS, 1, 1);
 		t[14] = ts_adds(t[15] = ts_sum(t[7], CLS, 1, 1), 1e-9);
 		r = ts_div(t[12], t[14]);
 	}
+	free(cols);
 	ts_free(vals);
 	ts_free(idx);
-	for (i = 0; i < sizeof(t) / sizeof(*t); i++)
+	for (i = 0; i < (int64_t)(sizeof(t) / sizeof(*t)); i++)
 		ts_free(t[i]);
 	return r;
 }
 
 ts_tensor *utility_eval(enum utility u, const ts_tensor *logits, const ts_tensor *target)
 {
+	return utility_eval_params(u, NULL, logits, target);
+}
+
+ts_tensor *utility_eval_params(enum utility u, const struct utility_params *up, const ts_tensor *logits,
+			       const ts_tensor *target)
+{
+	static const struct utility_params defaults = UTILITY_PARAMS_INIT;
 	ts_tensor *t1, *t2, *r;
 
 	switch (u) {
@@ -108,15 +145,16 @@ ts_tensor *utility_eval(enum utility u, const ts_tensor *logits, const ts_tensor
 		ts_free(t2);
 		return r;
 	case UTILITY_FINER:
-		return finer(logits, target);
+		return finer(up ? up : &defaults, logits, target);
 	case UTILITY_NR:
 		break;
 	}
 	BUG("bad utility %d", (int)u);
 }
 
-int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void *ud,
-		 struct target_policy *out, int *topk)
+/* target_parse, silent when quiet (then -1 says only that s is no target it knows) */
+static int parse_target(const char *s, long (*lookup)(const char *name, void *ud), void *ud,
+			struct target_policy *out, int *topk, int quiet)
 {
 	char *end;
 	long v;
@@ -138,7 +176,7 @@ int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void
 	if (!strncasecmp(s, "top", 3) && isdigit((unsigned char)s[3])) {
 		v = strtol(s + 3, &end, 10);
 		if (*end || v < 1 || v > 1000)
-			return error("bad target '%s': top<k> needs 1 <= k <= 1000", s);
+			return quiet ? -1 : error("bad target '%s': top<k> needs 1 <= k <= 1000", s);
 		out->kind = TARGET_TOPK;
 		out->index = 1;
 		*topk = (int)v;
@@ -147,7 +185,7 @@ int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void
 	v = strtol(s, &end, 10);
 	if (*s && !*end) {
 		if (v < 0)
-			return error("bad target '%s': a class index is >= 0", s);
+			return quiet ? -1 : error("bad target '%s': a class index is >= 0", s);
 		out->kind = TARGET_INDEX;
 		out->index = v;
 		return 0;
@@ -162,9 +200,20 @@ int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void
 			return 0;
 		}
 	}
-	return error("unknown target '%s': use predicted, true, least, top<k>, a class index or a "
+	return quiet ? -1 : error("unknown target '%s': use predicted, true, least, top<k>, a class index or a "
 		     "class name of the model",
 		     s);
+}
+
+int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void *ud,
+		 struct target_policy *out, int *topk)
+{
+	return parse_target(s, lookup, ud, out, topk, 0);
+}
+
+int target_lookup(const char *s, struct target_policy *out, int *topk)
+{
+	return parse_target(s, NULL, NULL, out, topk, 1);
 }
 
 int target_fits(const struct target_policy *p, int64_t k)

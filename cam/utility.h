@@ -24,6 +24,18 @@ struct utility_hook {
 	void *ud;
 };
 
+/*
+ * A utility's parameters from the spec (cam/params.h's table): FinerCAM's, as pytorch-grad-cam's
+ * FinerCAM.forward has them (alpha = 1, comparison_categories = [1, 2, 3]).
+ */
+#define UTILITY_MAX_RANKS 32
+struct utility_params {
+	double alpha;	 /* finer: y_c - alpha y_j */
+	size_t nr_ranks; /* finer: the classes compared with c, by rank of |y - y_c| (c itself is 0) */
+	int ranks[UTILITY_MAX_RANKS];
+};
+#define UTILITY_PARAMS_INIT { 1.0, 3, { 1, 2, 3 } }
+
 /* Parse a utility name (case-insensitive, '_' for '-'); -1 with an error with a suggestion if unknown. */
 int utility_parse(const char *name);
 
@@ -32,6 +44,14 @@ int utility_parse(const char *name);
  * when the logits are. Caller owns the result.
  */
 ts_tensor *utility_eval(enum utility u, const ts_tensor *logits, const ts_tensor *target);
+/* The same with the utility's parameters (borrowed; NULL: the defaults). */
+ts_tensor *utility_eval_params(enum utility u, const struct utility_params *up, const ts_tensor *logits,
+			       const ts_tensor *target);
+/*
+ * Silent lookup of a name as utility_parse reads it: the utility, or -1 without a message (for dsl/'s
+ * validation, which says itself what is wrong).
+ */
+int utility_lookup(const char *name);
 
 enum target_kind {
 	TARGET_PREDICTED, /* argmax of the logits (the paper's default) */
@@ -53,6 +73,8 @@ struct target_policy {
  */
 int target_parse(const char *s, long (*lookup)(const char *name, void *ud), void *ud,
 		 struct target_policy *out, int *topk);
+/* The same for the policies alone (no class names), silent: 0, or -1 without a message. */
+int target_lookup(const char *s, struct target_policy *out, int *topk);
 
 /*
  * Pick each image's class: logits (B, K) on the device, labels (B) on the host (-1 unknown; only read for

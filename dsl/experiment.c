@@ -87,11 +87,26 @@ void experiment_init(struct experiment *e)
 	e->statistics.test = xstrdup("wilcoxon");
 }
 
+void exp_name_release(struct exp_name *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nr_params; i++) {
+		free(n->params[i].key);
+		free(n->params[i].value);
+	}
+	free(n->params);
+	free(n->name);
+	n->name = NULL;
+	n->params = NULL;
+	n->nr_params = 0;
+}
+
 void exp_names_free(struct exp_name *list, size_t nr)
 {
 	size_t i;
 	for (i = 0; i < nr; i++)
-		free(list[i].name);
+		exp_name_release(&list[i]);
 	free(list);
 }
 

@@ -68,9 +68,29 @@ struct exp_data {
  * (a list where a name belongs) as a NULL name, already reported: the list keeps its length for zip, and
  * its other names are still checked.
  */
+/*
+ * A parameter of a method, utility or metric ({kpcacam: {gamma: 0.5}}, cam/params.h): its value as written
+ * (a list as its items joined by ','), where the value (pos) and its key (key_pos) were written. Once
+ * experiment_validate() returned 0, an entry keeps only its parameters that differ from their defaults,
+ * in cam/params.h's table order, each value in its canonical text.
+ */
+struct exp_param {
+	char *key;
+	char *value;
+	struct src_pos pos, key_pos;
+};
+
 struct exp_name {
+	/*
+	 * As written; once validated, the canonical name, followed for a built-in with parameters that
+	 * differ from their defaults by them as "(key=value, key=[a,b])": "kpcacam(gamma=0.5)", the label a
+	 * run, its key, tables and the report use, so that two variants of a method are two entries. Code
+	 * that asks which built-in an entry is reads id, not the name.
+	 */
 	char *name;
 	struct src_pos pos;
+	struct exp_param *params; /* NULL when none */
+	size_t nr_params;
 	/*
 	 * Methods, utilities and metrics, once experiment_validate() returned 0: the built-in's enum value
 	 * (enum cam_method, enum utility_kind, the metric's index in metric_names), or EXP_ID_DEF(i) for the
@@ -245,6 +265,8 @@ int exp_one_of(const char *s, const char *const *names, size_t n);
 
 /* Free a list of names and the array. */
 void exp_names_free(struct exp_name *list, size_t nr);
+/* Free what one entry holds (its name and parameters), leaving it empty. */
+void exp_name_release(struct exp_name *n);
 
 /*
  * The canonical text of an experiment (every field, defaults filled, in a fixed order, except precision,

@@ -151,10 +151,10 @@ const struct exp_field exp_top_fields[11] = {
 	  .pos = EXP(precision_pos) },
 	{ F(T_CHANNELS_LAST, BOOL, EXP(channels_last)) },
 	{ F(T_SEED, U64, EXP(seed)) },
-	{ F(T_METHODS, NAMES, EXP(methods)), .aux = EXP(nr_methods) },
-	{ F(T_UTILITIES, NAMES, EXP(utilities)), .aux = EXP(nr_utilities) },
+	{ F(T_METHODS, NAMES, EXP(methods)), .aux = EXP(nr_methods), .params = 1 },
+	{ F(T_UTILITIES, NAMES, EXP(utilities)), .aux = EXP(nr_utilities), .params = 1 },
 	{ F(T_TARGETS, NAMES, EXP(targets)), .aux = EXP(nr_targets) },
-	{ F(T_METRICS, NAMES, EXP(metrics)), .aux = EXP(nr_metrics) },
+	{ F(T_METRICS, NAMES, EXP(metrics)), .aux = EXP(nr_metrics), .params = 1 },
 	{ F(T_QUIRK, CHOICE, EXP(quirk)), .choice = &experiment_quirk_choice },
 };
 

@@ -80,6 +80,7 @@ struct exp_field {
 	const char *required; /* STR: what a value must be ("a path"); NULL: null is allowed */
 	int sets_pos;	      /* the struct's src_pos (at .pos) becomes where the value was written */
 	size_t pos;
+	int params; /* NAMES: an item may be {name: {parameters}} (methods, utilities, metrics) */
 };
 
 /*

@@ -339,7 +339,7 @@ static size_t item_end(const struct lua_ctx *c, size_t b)
 			depth++;
 		else if ((ch == '}' || ch == ')' || ch == ']') && depth)
 			depth--;
-		else if (ch == ',' || ch == ';' || ch == '}')
+		else if (!depth && (ch == ',' || ch == ';' || ch == '}'))
 			return b;
 		else if (ch == ')' || ch == ']')
 			break;

@@ -159,9 +159,46 @@ static void l_split(void *ctx, void *v, struct exp_names *l)
 	free(s);
 }
 
+/* A table's string keys in sorted order (Lua keeps none), each placed where it is written. */
+static int l_pairs(void *ctx, void *v,
+		   int (*fn)(const struct exp_reader *r, const char *key, struct src_pos key_pos, void *val,
+			     void *arg),
+		   const struct exp_reader *r, void *arg)
+{
+	struct lval *x = v;
+	struct keylist *kl;
+	size_t i;
+	int nr = 0, stop = 0;
+
+	if (!lspec_is_mapping(x->L, x->idx))
+		return -1;
+	if (!fn) {
+		lua_pushnil(x->L);
+		while (lua_next(x->L, x->idx)) {
+			lua_pop(x->L, 1);
+			nr++;
+		}
+		return nr;
+	}
+	if (!(kl = lspec_sorted_keys(x->c, x->L, x->idx, &x->w, "a name")))
+		return 0; /* reported: a key that is no name */
+	for (i = 0; i < kl->nr && !stop; i++) {
+		struct lval item = { x->c, x->L, 0, x->w };
+		lua_pushstring(x->L, kl->v[i]);
+		lua_rawget(x->L, x->idx);
+		item.idx = lua_gettop(x->L);
+		item.w.key = kl->v[i];
+		item.w.pos = lspec_key_pos(x->c, kl->v[i], x->w.off, &item.w.off);
+		stop = fn(r, kl->v[i], item.w.pos, &item, arg);
+		lua_pop(x->L, 1);
+	}
+	x->c->depth--;
+	return (int)kl->nr;
+}
+
 static const struct exp_reader lua_reader = { NULL,	   NULL,      l_kind,	 l_type_name, l_pos,	l_text,
 					      l_is_string, l_integer, l_u64,	 l_boolean,   l_number, l_length,
-					      l_each,	   l_split };
+					      l_each,	   l_split,   l_pairs };
 
 /* The reader for the value at v, written at w. */
 static void reader_at(struct lua_ctx *c, lua_State *L, int v, const struct where *w, struct exp_reader *r,

@@ -16,6 +16,7 @@
 
 #include "cam/methods.h"
 #include "cam/metrics.h"
+#include "cam/params.h"
 #include "cam/utility.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
@@ -43,33 +44,15 @@ static int folded_equal(const char *a, const char *b)
 	return !strcmp(fa, fb);
 }
 
-/* cam/'s parsers print their own errors; here we only want their verdict. */
-static int quiet_utility(const char *name)
+/* cam/'s silent lookups: a name as its parsers read it, or -1 (a list "a,b" is no one name) */
+static int lookup_utility(const char *name)
 {
-	int u;
-	if (strchr(name, ','))
-		return -1;
-	error_set_quiet(1);
-	u = utility_parse(name);
-	error_set_quiet(0);
-	return u;
+	return strchr(name, ',') ? -1 : utility_lookup(name);
 }
 
-static int quiet_metric(const char *name)
+static int lookup_metric(const char *name)
 {
-	unsigned mask = 0;
-	int r, i;
-	if (strchr(name, ',') || !*name)
-		return -1;
-	error_set_quiet(1);
-	r = metrics_parse(name, &mask);
-	error_set_quiet(0);
-	if (r < 0)
-		return -1;
-	for (i = 0; i < METRIC_NR_ALL; i++)
-		if (mask == 1u << i)
-			return i;
-	return -1;
+	return strchr(name, ',') ? -1 : metric_lookup(name);
 }
 
 static int builtin_method(const char *name)
@@ -106,9 +89,9 @@ static int lookup_method(const char *name)
 const struct dim_kind exp_kind_method = { "method", "methods", cam_method_names, CAM_NR_METHODS, 1, 1,
 					     EXP_DEF_METHOD, lookup_method };
 const struct dim_kind exp_kind_utility = { "utility", "utilities", utility_names, UTILITY_NR, 1, 1,
-					      EXP_DEF_UTILITY, quiet_utility };
+					      EXP_DEF_UTILITY, lookup_utility };
 const struct dim_kind exp_kind_metric = { "metric", "metrics", metric_names, METRIC_NR_ALL, 1, 1,
-					     EXP_DEF_METRIC, quiet_metric };
+					     EXP_DEF_METRIC, lookup_metric };
 
 /* Candidates for "did you mean": the built-ins and the user's definitions of that kind. */
 static void report_unknown(const struct experiment *e, struct diag *d, const struct dim_kind *k,
@@ -171,10 +154,141 @@ static void push_name(struct exp_name **list, size_t *nr, size_t *alloc, const c
 		      int id)
 {
 	ALLOC_GROW(*list, *nr + 1, *alloc);
+	memset(&(*list)[*nr], 0, sizeof(**list));
 	(*list)[*nr].name = name ? xstrdup(name) : NULL;
 	(*list)[*nr].pos = pos;
 	(*list)[*nr].id = id;
 	(*nr)++;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Parameters ({kpcacam: {gamma: 0.5}}): each checked against cam/params.h's table, where it is written;
+ * those that differ from their defaults kept in the table's order, in canonical text, and shown in the
+ * entry's label.
+ */
+
+static enum param_kind param_kind_of(const struct dim_kind *k)
+{
+	return k == &exp_kind_method ? PARAM_METHOD : k == &exp_kind_utility ? PARAM_UTILITY : PARAM_METRIC;
+}
+
+/* "unknown parameter 'gama' of method 'kpcacam'; did you mean 'gamma'?" and its kin */
+static void unknown_param(struct diag *d, const struct dim_kind *k, int id, const char *name,
+			  const struct exp_param *p)
+{
+	const char *names[32], *near[1];
+	size_t n = params_names(param_kind_of(k), id, names, ARRAY_SIZE(names)), i;
+	struct strbuf has = STRBUF_INIT;
+
+	for (i = 0; i < n; i++)
+		strbuf_addf(&has, "%s%s", i ? ", " : "", names[i]);
+	if (!n)
+		diag_error(d, p->key_pos, "unknown parameter '%s': %s '%s' has no parameters", p->key, k->what,
+			   name);
+	else if (suggest_nearest(p->key, names, n, near, 1))
+		diag_error(d, p->key_pos, "unknown parameter '%s' of %s '%s'; did you mean '%s'?", p->key, k->what,
+			   name, near[0]);
+	else
+		diag_error(d, p->key_pos, "unknown parameter '%s' of %s '%s' (it has %s)", p->key, k->what, name,
+			   has.buf);
+	strbuf_release(&has);
+}
+
+/*
+ * Check in's parameters for the built-in id of kind k, named name (canonical); on success, out (pushed
+ * already, with that name) gets the non-default ones in table order and its label. Returns 0, or -1
+ * after reporting every bad one.
+ */
+static int check_params(struct diag *d, const struct dim_kind *k, int id, const char *name,
+			const struct exp_name *in, struct exp_name *out)
+{
+	const struct param_info **found = xcalloc(in->nr_params + 1, sizeof(*found));
+	char **canon = xcalloc(in->nr_params + 1, sizeof(*canon));
+	struct strbuf label = STRBUF_INIT, err = STRBUF_INIT;
+	size_t i, t, kept = 0;
+	int bad = 0;
+
+	for (i = 0; i < in->nr_params; i++) {
+		const struct exp_param *p = &in->params[i];
+		struct strbuf c = STRBUF_INIT;
+		if (!(found[i] = params_find(param_kind_of(k), id, p->key))) {
+			unknown_param(d, k, id, name, p);
+			bad = 1;
+			continue;
+		}
+		strbuf_reset(&err);
+		if (params_parse(found[i], p->value, NULL, &c, &err) < 0) {
+			diag_error(d, p->pos, "parameter '%s' of %s '%s': %s", p->key, k->what, name, err.buf);
+			strbuf_release(&c);
+			bad = 1;
+			continue;
+		}
+		canon[i] = strbuf_detach(&c, NULL);
+	}
+	strbuf_addstr(&label, name);
+	/* in the table's order, so that the order written changes neither the label nor the run's key */
+	for (t = 0; !bad && t < param_table_size; t++)
+		for (i = 0; i < in->nr_params; i++) {
+			struct exp_param *q;
+			int list = found[i]->type == PARAM_INTS || found[i]->type == PARAM_FLOATS;
+			if (found[i] != &param_table[t] || params_is_default(found[i], canon[i]))
+				continue;
+			strbuf_addf(&label, "%s%s=%s%s%s", kept ? ", " : "(", found[i]->name, list ? "[" : "",
+				    canon[i], list ? "]" : "");
+			out->params = xrealloc(out->params, (kept + 1) * sizeof(*out->params));
+			q = &out->params[kept++];
+			q->key = xstrdup(found[i]->name);
+			q->value = xstrdup(canon[i]);
+			q->pos = in->params[i].pos;
+			q->key_pos = in->params[i].key_pos;
+		}
+	if (kept) {
+		strbuf_addch(&label, ')');
+		out->nr_params = kept;
+		free(out->name);
+		out->name = strbuf_detach(&label, NULL);
+	}
+	for (i = 0; i < in->nr_params; i++)
+		free(canon[i]);
+	free(canon);
+	free(found);
+	strbuf_release(&label);
+	strbuf_release(&err);
+	return bad ? -1 : 0;
+}
+
+/* The entry pushed last, canonical name c with built-in or definition id, given in's parameters. */
+static void entry_params(const struct experiment *e, struct diag *d, const struct dim_kind *k,
+			 const struct exp_name *in, struct exp_name *out)
+{
+	if (!in->nr_params)
+		return;
+	if (out->id < 0) { /* a user definition takes what its code reads, not a table's parameters */
+		diag_error(d, in->params[0].key_pos,
+			   "%s '%s' is defined in the spec: parameters are for camlab's built-in %s", k->what,
+			   e->defs[EXP_ID_DEF_INDEX(out->id)].name, k->plural);
+	} else if (check_params(d, k, out->id, k->builtins[out->id], in, out) == 0) {
+		return;
+	}
+	free(out->name); /* reported: kept as a NULL name, as an unknown one is */
+	out->name = NULL;
+	out->id = EXP_ID_NONE;
+}
+
+/* A metric's values are one column of the database: one set of parameters for each metric. */
+static void check_metric_twins(struct diag *d, const struct exp_name *list, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = 0; j < i && list[i].name && list[i].id >= 0; j++)
+			if (list[j].name && list[j].id == list[i].id) {
+				diag_error(d, list[i].pos,
+					   "metric '%s' is given twice with other parameters ('%s' and '%s'); a run "
+					   "keeps one value of it per image",
+					   metric_names[list[i].id], list[j].name, list[i].name);
+				break;
+			}
 }
 
 /*
@@ -203,6 +317,9 @@ void exp_check_names(const struct experiment *e, struct diag *d, const struct di
 			continue;
 		}
 		if (k->has_all && !strcasecmp(in->name, "all")) {
+			if (in->nr_params)
+				diag_error(d, in->params[0].key_pos, "'all' takes no parameters; give them to each %s",
+					   k->what);
 			/* "all" metrics are the paper's six: the others cost many forwards per image */
 			/* and "all" methods leave out refinecam, which needs a fused layer (cam/multilayer.h) */
 			for (b = 0; b < (k == &exp_kind_metric ? (size_t)METRIC_NR : k->nr_builtins); b++)
@@ -210,6 +327,9 @@ void exp_check_names(const struct experiment *e, struct diag *d, const struct di
 					push_name(&out, &n, &alloc, k->builtins[b], in->pos, (int)b);
 		} else if ((c = canonical_name(e, k, in->name, &id))) {
 			push_name(&out, &n, &alloc, c, in->pos, id);
+			entry_params(e, d, k, in, &out[n - 1]);
+			if (!out[n - 1].name)
+				continue;
 		} else {
 			/* kept as a NULL name, as the front ends keep an item of the wrong type: zip counts it */
 			report_unknown(e, d, k, in->pos, "", in->name);
@@ -224,7 +344,7 @@ void exp_check_names(const struct experiment *e, struct diag *d, const struct di
 			if (j < first) {
 				if (strcasecmp(in->name, "all"))
 					diag_warning(d, in->pos, "duplicate %s '%s'", k->what, out[b].name);
-				free(out[b].name);
+				exp_name_release(&out[b]);
 				memmove(&out[b], &out[b + 1], (n - b - 1) * sizeof(*out));
 				n--;
 			} else {
@@ -232,6 +352,8 @@ void exp_check_names(const struct experiment *e, struct diag *d, const struct di
 			}
 		}
 	}
+	if (k == &exp_kind_metric)
+		check_metric_twins(d, out, n);
 	exp_names_free(*list, *nr);
 	*list = out ? out : xcalloc(1, sizeof(*out));
 	*nr = n;
@@ -278,9 +400,7 @@ char *exp_canonical_target(const char *s, const char **why)
 		*why = "an empty target";
 		return NULL;
 	}
-	error_set_quiet(1);
-	r = target_parse(s, NULL, NULL, &p, &topk);
-	error_set_quiet(0);
+	r = target_lookup(s, &p, &topk);
 	if (r < 0) {
 		errno = 0;
 		(void)strtol(s, &end, 10);
@@ -373,6 +493,8 @@ void exp_check_exclude_name(const struct experiment *e, struct diag *d, struct s
 	const char *near[1];
 	size_t i, j;
 
+	if (exp_in_names(list, n, *field)) /* a label as the grid shows it: "kpcacam(gamma=0.5)" */
+		return;
 	if (c && exp_in_names(list, n, c)) {
 		char *dup = xstrdup(c);
 		free(*field);
@@ -425,9 +547,9 @@ void exp_check_defs(struct experiment *e, struct diag *d)
 		if (df->kind == EXP_DEF_METHOD)
 			builtin = builtin_method(df->name);
 		else if (df->kind == EXP_DEF_UTILITY)
-			builtin = quiet_utility(df->name);
+			builtin = lookup_utility(df->name);
 		else
-			builtin = quiet_metric(df->name);
+			builtin = lookup_metric(df->name);
 		if (builtin >= 0 || !strcasecmp(df->name, "all"))
 			diag_error(d, df->pos, "%s '%s' is built in; give the definition another name",
 				   exp_def_kind_names[df->kind], df->name);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/strbuf.h"
 #include "lib/xalloc.h"
 
 void exp_type_error(const struct exp_reader *r, void *v, const char *expected, const char *key)
@@ -143,14 +144,133 @@ static void get_floats3(const struct exp_reader *r, void *v, const char *key, fl
 struct names_arg {
 	struct exp_names *l;
 	const char *key;
+	int params; /* items may be {name: {parameters}} */
 };
+
+/* A parameter's scalar as text: a string or number as written, a boolean (Lua's) as true or false. */
+static char *param_scalar(const struct exp_reader *r, void *v)
+{
+	int b;
+
+	if (r->kind(r->ctx, v) == EXP_V_SCALAR)
+		return r->text(r->ctx, v);
+	if (r->kind(r->ctx, v) == EXP_V_OTHER && !r->boolean(r->ctx, v, &b))
+		return xstrdup(b ? "true" : "false");
+	return NULL;
+}
+
+struct list_text {
+	struct strbuf sb;
+	size_t n;
+	int bad;
+};
+
+static int param_item(const struct exp_reader *r, void *item, void *arg)
+{
+	struct list_text *lt = arg;
+	char *s = param_scalar(r, item);
+
+	if (!s)
+		return lt->bad = 1;
+	strbuf_addf(&lt->sb, "%s%s", lt->n++ ? "," : "", s);
+	free(s);
+	return 0;
+}
+
+/* A parameter's value as text: a scalar, or a list of scalars joined by ','; NULL for another value. */
+static char *param_text(const struct exp_reader *r, void *v)
+{
+	struct list_text lt = { STRBUF_INIT, 0, 0 };
+
+	if (r->kind(r->ctx, v) != EXP_V_LIST)
+		return param_scalar(r, v);
+	r->each(r->ctx, v, param_item, r, &lt);
+	if (lt.bad) {
+		strbuf_release(&lt.sb);
+		return NULL;
+	}
+	return strbuf_detach(&lt.sb, NULL);
+}
+
+struct entry_arg {
+	struct names_arg *a;
+	struct exp_name *entry;
+};
+
+static int param_pair(const struct exp_reader *r, const char *key, struct src_pos key_pos, void *val, void *arg)
+{
+	struct entry_arg *ea = arg;
+	struct exp_name *n = ea->entry;
+	struct exp_param *p;
+	char *text;
+	size_t i;
+
+	if (!key) {
+		diag_error(r->d, key_pos, "expected a parameter name of '%s' as a key", n->name);
+		return 0;
+	}
+	for (i = 0; i < n->nr_params; i++)
+		if (!strcmp(n->params[i].key, key)) {
+			diag_error(r->d, key_pos, "duplicate parameter '%s' of '%s'", key, n->name);
+			return 0;
+		}
+	if (!(text = param_text(r, val))) {
+		diag_error(r->d, r->pos(r->ctx, val),
+			   "expected a value or a list of values for parameter '%s' of '%s', not %s", key, n->name,
+			   r->type_name(r->ctx, val));
+		return 0;
+	}
+	n->params = xrealloc(n->params, (n->nr_params + 1) * sizeof(*n->params));
+	p = &n->params[n->nr_params++];
+	p->key = xstrdup(key);
+	p->value = text;
+	p->pos = r->pos(r->ctx, val);
+	p->key_pos = key_pos;
+	return 0;
+}
+
+/* The one pair of {name: {parameters}} (or {name: null}, no parameters). */
+static int entry_pair(const struct exp_reader *r, const char *key, struct src_pos key_pos, void *val, void *arg)
+{
+	struct names_arg *a = arg;
+	struct entry_arg ea = { a, NULL };
+	enum exp_vkind k = r->kind(r->ctx, val);
+
+	if (!key) { /* null, or a list or mapping as a key */
+		diag_error(r->d, key_pos, "expected a name as the key of an item of '%s'", a->key);
+		exp_names_skip(a->l, key_pos);
+		return 0;
+	}
+	exp_names_push(a->l, key, strlen(key), key_pos);
+	ea.entry = &a->l->v[a->l->n - 1];
+	if (k == EXP_V_NULL || (k == EXP_V_LIST && !r->length(r->ctx, val)))
+		return 0;
+	if (r->pairs(r->ctx, val, param_pair, r, &ea) < 0) {
+		diag_error(r->d, r->pos(r->ctx, val), "expected the parameters of '%s' as a mapping, not %s",
+			   ea.entry->name, r->type_name(r->ctx, val));
+		free(ea.entry->name);
+		ea.entry->name = NULL; /* reported: kept, as an item of the wrong type is */
+	}
+	return 0;
+}
 
 static int name_item(const struct exp_reader *r, void *item, void *arg)
 {
 	struct names_arg *a = arg;
 	struct src_pos pos = r->pos(r->ctx, item);
 	char *s = r->kind(r->ctx, item) == EXP_V_SCALAR ? r->text(r->ctx, item) : NULL;
+	int n;
 
+	if (!s && a->params && r->kind(r->ctx, item) == EXP_V_OTHER && (n = r->pairs(r->ctx, item, NULL, r, NULL)) >= 0) {
+		if (n == 1) {
+			r->pairs(r->ctx, item, entry_pair, r, a);
+			return 0;
+		}
+		diag_error(r->d, pos, "expected a name or {name: {parameters}} in '%s', not a mapping of %d keys",
+			   a->key, n);
+		exp_names_skip(a->l, pos);
+		return 0;
+	}
 	if (!s) {
 		diag_error(r->d, pos, "expected a name in '%s', not %s", a->key, r->type_name(r->ctx, item));
 		exp_names_skip(a->l, pos);
@@ -161,10 +281,11 @@ static int name_item(const struct exp_reader *r, void *item, void *arg)
 	return 0;
 }
 
-void exp_get_names(const struct exp_reader *r, void *v, const char *key, struct exp_name **list, size_t *nr)
+static void get_names(const struct exp_reader *r, void *v, const char *key, int params, struct exp_name **list,
+		      size_t *nr)
 {
 	struct exp_names l = EXP_NAMES_INIT;
-	struct names_arg a = { &l, key };
+	struct names_arg a = { &l, key, params };
 
 	switch (r->kind(r->ctx, v)) {
 	case EXP_V_SCALAR:
@@ -183,6 +304,16 @@ void exp_get_names(const struct exp_reader *r, void *v, const char *key, struct 
 		l.bad = 1;
 	}
 	exp_names_end(&l, key, r->d, list, nr);
+}
+
+void exp_get_names(const struct exp_reader *r, void *v, const char *key, struct exp_name **list, size_t *nr)
+{
+	get_names(r, v, key, 0, list, nr);
+}
+
+void exp_get_entries(const struct exp_reader *r, void *v, const char *key, struct exp_name **list, size_t *nr)
+{
+	get_names(r, v, key, 1, list, nr);
 }
 
 /* A string key checked by experiment_set_choice (device, precision, layout...), copied into *field. */
@@ -230,7 +361,11 @@ void exp_read_field(const struct exp_reader *r, void *v, const char *key, const 
 		get_choice(r, v, key, f->choice, (char **)at);
 		break;
 	case EXP_FIELD_NAMES:
-		exp_get_names(r, v, key, (struct exp_name **)at, (size_t *)aux);
+		/* the grid's methods, utilities and metrics may have parameters; targets and the rest not */
+		if (f->params)
+			exp_get_entries(r, v, key, (struct exp_name **)at, (size_t *)aux);
+		else
+			exp_get_names(r, v, key, (struct exp_name **)at, (size_t *)aux);
 		break;
 	}
 	/*

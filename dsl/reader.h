@@ -49,6 +49,16 @@ struct exp_reader {
 		     const struct exp_reader *r, void *arg);
 	/* the names of a scalar "a, b, c" (exp_names_split), each placed where it is written */
 	void (*split)(void *ctx, void *v, struct exp_names *l);
+	/*
+	 * The pairs of a mapping (YAML) or a table with keys that are not 1..n (Lua): fn with each key's
+	 * text (NULL for a key that is no scalar) and position and its value, in the order written (Lua:
+	 * sorted by key), until it returns nonzero; fn NULL only counts them. Returns the number of pairs,
+	 * or -1 when v is no mapping.
+	 */
+	int (*pairs)(void *ctx, void *v,
+		     int (*fn)(const struct exp_reader *r, const char *key, struct src_pos key_pos, void *val,
+			       void *arg),
+		     const struct exp_reader *r, void *arg);
 };
 
 /* "expected EXPECTED for 'KEY', not TYPE" at v */
@@ -59,6 +69,11 @@ int exp_get_int(const struct exp_reader *r, void *v, const char *key, long long 
 		long long *out);
 /* A list of names, or one "a, b" scalar; on any error the list keeps its value (exp_names_end). */
 void exp_get_names(const struct exp_reader *r, void *v, const char *key, struct exp_name **list, size_t *nr);
+/*
+ * The same for methods, utilities and metrics, whose items may also be {name: {key: value...}}: a name
+ * with its parameters (experiment.h's struct exp_param), which experiment_validate() checks.
+ */
+void exp_get_entries(const struct exp_reader *r, void *v, const char *key, struct exp_name **list, size_t *nr);
 
 /* Read v into the field f of ud (its section's struct), as keys.h describes it. */
 void exp_read_field(const struct exp_reader *r, void *v, const char *key, const struct exp_field *f, void *ud);

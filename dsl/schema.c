@@ -5,10 +5,12 @@
  */
 #include "dsl/schema.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "cam/methods.h"
 #include "cam/metrics.h"
+#include "cam/params.h"
 #include "cam/utility.h"
 #include "dsl/keys.h"
 #include "lib/quote.h"
@@ -65,6 +67,84 @@ static void names(struct strbuf *sb, const char *const *offer, size_t n)
 	strbuf_addstr(sb, SCALAR "]}}]}");
 }
 
+/* One parameter's value (cam/params.h): its type, range or choices; a list also as one item. */
+static void param_value(struct strbuf *sb, const struct param_info *p)
+{
+	const char *item = p->type == PARAM_INTS || p->type == PARAM_INT ? "integer" : "number";
+
+	switch (p->type) {
+	case PARAM_BOOL:
+		strbuf_addstr(sb, "{\"type\":\"boolean\"}");
+		return;
+	case PARAM_CHOICE:
+		strbuf_addstr(sb, "{\"enum\":");
+		str_array(sb, p->choices, p->nr_choices);
+		strbuf_addch(sb, '}');
+		return;
+	case PARAM_INT:
+	case PARAM_FLOAT:
+		strbuf_addf(sb, "{\"type\":\"%s\",\"%s\":%.17g", item, p->open_min ? "exclusiveMinimum" : "minimum",
+			    p->min);
+		if (isfinite(p->max))
+			strbuf_addf(sb, ",\"maximum\":%.17g", p->max);
+		strbuf_addch(sb, '}');
+		return;
+	case PARAM_INTS:
+	case PARAM_FLOATS:
+		strbuf_addf(sb, "{\"anyOf\":[{\"type\":\"%s\",\"minimum\":%.17g,\"maximum\":%.17g},", item, p->min, p->max);
+		strbuf_addf(sb, "{\"type\":\"array\",\"minItems\":1,\"maxItems\":%zu,\"items\":{\"type\":\"%s\","
+			    "\"minimum\":%.17g,\"maximum\":%.17g}}]}",
+			    p->max_items, item, p->min, p->max);
+		return;
+	}
+}
+
+/*
+ * An item {NAME: {PARAMETER: VALUE}} of methods, utilities or metrics: each built-in's own parameters
+ * (and those of every built-in), nothing else; another name (an alias, a definition) any mapping, which
+ * camlab check judges.
+ */
+static void entry_object(struct strbuf *sb, enum param_kind kind, const char *const *names, size_t n)
+{
+	size_t i, j;
+	int first;
+
+	strbuf_addstr(sb, "{\"type\":\"object\",\"minProperties\":1,\"maxProperties\":1,\"properties\":{");
+	for (i = 0; i < n; i++) {
+		if (i)
+			strbuf_addch(sb, ',');
+		quote_json(sb, names[i]);
+		strbuf_addstr(sb, ":{\"anyOf\":[" NOTHING ",{\"type\":\"object\",\"additionalProperties\":false,"
+				  "\"properties\":{");
+		for (j = 0, first = 1; j < param_table_size; j++) {
+			const struct param_info *p = &param_table[j];
+			if (p->kind != kind || (p->owner != (int)i && p->owner != PARAM_EVERY))
+				continue;
+			if (!first)
+				strbuf_addch(sb, ',');
+			first = 0;
+			quote_json(sb, p->name);
+			strbuf_addch(sb, ':');
+			param_value(sb, p);
+		}
+		strbuf_addstr(sb, "}}]}");
+	}
+	strbuf_addstr(sb, "},\"additionalProperties\":{\"anyOf\":[" NOTHING ",{\"type\":\"object\"}]}}");
+}
+
+/* names() whose items may also be entry_object()s */
+static void entries(struct strbuf *sb, const char *const *offer, size_t n, enum param_kind kind,
+		    const char *const *builtins, size_t nb)
+{
+	strbuf_addstr(sb, "{\"anyOf\":[{\"enum\":");
+	str_array(sb, offer, n);
+	strbuf_addstr(sb, "}," SCALAR ",{\"type\":\"array\",\"minItems\":1,\"items\":{\"anyOf\":[{\"enum\":");
+	str_array(sb, offer, n);
+	strbuf_addstr(sb, "}," SCALAR ",");
+	entry_object(sb, kind, builtins, nb);
+	strbuf_addstr(sb, "]}}]}");
+}
+
 static void choice(struct strbuf *sb, const struct exp_choice *ch)
 {
 	/* device's validity is a function of its own: cuda:N is any device number */
@@ -110,16 +190,16 @@ static void field(struct strbuf *sb, const struct exp_field *f)
 		break;
 	case EXP_FIELD_NAMES:
 		if (f == exp_field_of(exp_top_fields, ARRAY_SIZE(exp_top_fields), T_METHODS)) {
-			offer = cam_method_names;
-			n = CAM_NR_METHODS;
+			entries(sb, cam_method_names, CAM_NR_METHODS, PARAM_METHOD, cam_method_names, CAM_NR_METHODS);
+			break;
 		} else if (f == exp_field_of(exp_top_fields, ARRAY_SIZE(exp_top_fields), T_UTILITIES)) {
-			offer = utility_names;
-			n = UTILITY_NR;
+			entries(sb, utility_names, UTILITY_NR, PARAM_UTILITY, utility_names, UTILITY_NR);
+			break;
 		} else if (f == exp_field_of(exp_top_fields, ARRAY_SIZE(exp_top_fields), T_METRICS)) {
 			for (i = 0; i < METRIC_NR_ALL; i++)
 				metrics_offer[i + 1] = metric_names[i];
-			offer = metrics_offer;
-			n = METRIC_NR_ALL + 1;
+			entries(sb, metrics_offer, METRIC_NR_ALL + 1, PARAM_METRIC, metric_names, METRIC_NR_ALL);
+			break;
 		}
 		names(sb, offer, n);
 		break;

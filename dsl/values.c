@@ -118,6 +118,7 @@ void exp_names_push(struct exp_names *l, const char *s, size_t len, struct src_p
 	while (len && isspace((unsigned char)s[len - 1]))
 		len--;
 	ALLOC_GROW(l->v, l->n + 1, l->alloc);
+	memset(&l->v[l->n], 0, sizeof(*l->v));
 	l->v[l->n].name = xstrndup(s, len);
 	l->v[l->n].pos = pos;
 	l->v[l->n].id = EXP_ID_NONE;
@@ -127,6 +128,7 @@ void exp_names_push(struct exp_names *l, const char *s, size_t len, struct src_p
 void exp_names_skip(struct exp_names *l, struct src_pos pos)
 {
 	ALLOC_GROW(l->v, l->n + 1, l->alloc);
+	memset(&l->v[l->n], 0, sizeof(*l->v));
 	l->v[l->n].name = NULL;
 	l->v[l->n].pos = pos;
 	l->v[l->n].id = EXP_ID_NONE;
@@ -166,13 +168,9 @@ void exp_names_end(struct exp_names *l, const char *key, struct diag *d, struct 
 			l->v[i].name = NULL;
 		}
 	if (l->bad || !l->n) {
-		for (i = 0; i < l->n; i++)
-			free(l->v[i].name);
-		free(l->v);
+		exp_names_free(l->v, l->n);
 	} else {
-		for (i = 0; i < *nr; i++)
-			free((*list)[i].name);
-		free(*list);
+		exp_names_free(*list, *nr);
 		*list = l->v;
 		*nr = l->n;
 	}

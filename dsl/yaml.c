@@ -322,11 +322,33 @@ static void y_split(void *ctx, void *v, struct exp_names *l)
 	exp_names_split(l, scalar(n), pos_of(ctx, n), quoted);
 }
 
+static int y_pairs(void *ctx, void *v,
+		   int (*fn)(const struct exp_reader *r, const char *key, struct src_pos key_pos, void *val,
+			     void *arg),
+		   const struct exp_reader *r, void *arg)
+{
+	yaml_node_t *n = v;
+	yaml_node_pair_t *p;
+	int nr = 0;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return -1;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = get_node(ctx, p->key), *val = get_node(ctx, p->value);
+		if (!k || !val)
+			continue;
+		nr++;
+		if (fn && fn(r, is_null(k) ? NULL : scalar(k), pos_of(ctx, k), val, arg))
+			break;
+	}
+	return nr;
+}
+
 static struct exp_reader reader_of(struct yctx *c)
 {
 	struct exp_reader r = { c,	     c->d,	  y_kind,    y_type_name, y_pos,   y_text,
 				y_is_string, y_integer, y_u64,	     y_boolean,	  y_number, y_length,
-				y_each,	     y_split };
+				y_each,	     y_split,	y_pairs };
 	return r;
 }
 

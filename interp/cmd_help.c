@@ -9,6 +9,7 @@
 
 #include "cam/methods.h"
 #include "cam/metrics.h"
+#include "cam/params.h"
 #include "cam/utility.h"
 #include "dsl/schema.h"
 #include "lib/error.h"
@@ -37,9 +38,9 @@ static const char *const method_notes[CAM_NR_METHODS] = {
 	"AblationCAM: relative drop of the utility with each channel zeroed",
 	"EigenCAM: first principal component of the activations (no gradient)",
 	"EigenGradCAM: first principal component of gradient x activation",
-	"KPCA-CAM: first kernel principal component of the activations (sigmoid kernel)",
+	"KPCA-CAM: first kernel principal component of the activations (kernel, gamma)",
 	"SegEigenCAM: first principal component of |gradient| x activation",
-	"FEM: channels weighed by their share of positions above mean + 2 std (no gradient)",
+	"FEM: channels weighed by their share of positions above mean + k std (no gradient)",
 	"SobelCAM: edges of the input image (a baseline; no model)",
 	"RefineCAM: product of GradCAM++'s maps over a fused layer's layers (refine_cam.py; fused only)",
 	/* one entry of two lines (in parentheses, so that clang sees no missing comma) */
@@ -83,18 +84,20 @@ int cmd_help(int argc, char **argv)
 		       "                map (w_k A_k, G_k A_k, ...) instead of the sum (its get_2d_projection)\n"
 		       "  aug_smooth    the mean of the final maps of the image flipped or not, times 0.9, 1,\n"
 		       "                1.1 (five more passes; base_cam.py's forward_augmentation_with_ttach)\n");
+		params_help_all(stdout, PARAM_METHOD, cam_method_names, CAM_NR_METHODS);
 		return 0;
 	}
 	if (!strcmp(argv[1], "utilities")) {
 		printf("utilities (U of the logits y, target class c):\n"
 		       "  logit        y_c (pre-softmax)\n  softmax      p_c (post-softmax)\n"
 		       "  logsoftmax   log p_c\n  rest         y_c + log p_c (ReST, the paper's)\n"
-		       "  finer        FinerCAM's: sum_j p_j (y_c - y_j) / sum_j p_j over the 3 classes\n"
-		       "               whose logits are nearest y_c (gradcam with it is FinerCAM)\n\n"
+		       "  finer        FinerCAM's: sum_j p_j (y_c - alpha y_j) / sum_j p_j over the classes j\n"
+		       "               whose logits are nearest y_c (ranks 1, 2, 3); gradcam with it is FinerCAM\n\n"
 		       "targets:\n  predicted    the most likely class (default)\n"
 		       "  true         the dataset's label\n  least        the least likely class\n"
 		       "  top<k>       each of the k most likely classes, one run each\n"
 		       "  N or a name  a fixed class\n");
+		params_help_all(stdout, PARAM_UTILITY, utility_names, UTILITY_NR);
 		return 0;
 	}
 	if (!strcmp(argv[1], "metrics")) {
@@ -105,7 +108,7 @@ int cmd_help(int argc, char **argv)
 		       "  adcc  3 / (1/Coh + 1/(1 - Com) + 1/(1 - AD)) of the averages  (higher)\n"
 		       "  ic    Increase in Confidence: 1 if O > Y                       (higher)\n"
 		       "  add   Average Drop in Deletion: max(0, Y - D) / Y, D = p_c(x * (1 - H)) (higher)\n"
-		       "\"all\" is these six. Named on their own (defaults; a spec cannot change them):\n"
+		       "\"all\" is these six. Named on their own (with the parameters below):\n"
 		       "  road       ROADCombined (Rong et al., ICML 2022): (LeRF - MoRF) / 2, each the mean over\n"
 		       "             percentiles 10..90 of p_c(imputed x) - Y, pixels removed by noisy linear\n"
 		       "             imputation (noise 0.01, seeded); also stores road_morf, road_lerf (higher)\n"
@@ -141,7 +144,7 @@ int cmd_help(int argc, char **argv)
 		       "             class of the same image: disc_pearson_second/_least: Pearson of H1, H2 with\n"
 		       "             the second most likely / least likely class; disc_mass_second/_least: sum of\n"
 		       "             H2 over H1's top 20%% pixels / sum of H2 (0.2 for unrelated maps; lower)\n");
-		(void)metric_names;
+		params_help_all(stdout, PARAM_METRIC, metric_names, METRIC_NR_ALL);
 		return 0;
 	}
 	if (!strcmp(argv[1], "schema")) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cam/methods.h"
+#include "cam/params.h"
 #include "cam/metrics.h"
 #include "cam/model.h"
 #include "cam/multilayer.h"
@@ -87,6 +88,45 @@ static ts_tensor *user_utility(void *ud, const ts_tensor *logits, const ts_tenso
 {
 	struct user_utility_ctx *c = ud;
 	return luacam_utility(c->lua, c->name, logits, target);
+}
+
+/* A built-in utility with parameters other than its defaults, as a hook (ud: the group's utility_ctx). */
+struct builtin_utility_ctx {
+	enum utility u;
+	struct utility_params params;
+};
+
+static ts_tensor *builtin_utility(void *ud, const ts_tensor *logits, const ts_tensor *target)
+{
+	const struct builtin_utility_ctx *c = ud;
+	return utility_eval_params(c->u, &c->params, logits, target);
+}
+
+/*
+ * The typed parameters of a validated entry of kind (cam/params.h) into typed, which holds the
+ * defaults: the IR keeps only the others, in canonical text, so none fails to parse.
+ */
+static void entry_params(const struct exp_name *n, enum param_kind kind, void *typed)
+{
+	struct strbuf err = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n->nr_params; i++) {
+		const struct param_info *p = params_find(kind, n->id, n->params[i].key);
+		if (!p || params_parse(p, n->params[i].value, typed, NULL, &err) < 0)
+			BUG("parameter '%s' of '%s' was not validated", n->params[i].key, n->name);
+	}
+	strbuf_release(&err);
+}
+
+void group_metric_params(const struct experiment *e, struct metric_params *mp)
+{
+	size_t i;
+
+	metric_params_init(mp);
+	for (i = 0; i < e->nr_metrics; i++)
+		if (e->metrics[i].id >= 0)
+			entry_params(&e->metrics[i], PARAM_METRIC, mp);
 }
 
 /*
@@ -202,8 +242,10 @@ struct group {
 	size_t nr_todo;	      /* of them, those this camlab run computes: at most --limit */
 	enum utility utility; /* unused with a hook, which computes U */
 	struct user_utility_ctx uctx;
+	struct builtin_utility_ctx bctx; /* a built-in utility with parameters */
 	struct utility_hook uhook;
-	const struct utility_hook *hook; /* &uhook for a utility defined in Lua, else NULL */
+	/* &uhook for a utility defined in Lua or a built-in one with parameters, else NULL */
+	const struct utility_hook *hook;
 	struct target_policy tp;
 	ts_split *split;	   /* owned, or multi->splits[0] for a fused layer */
 	struct cam_multi *multi;   /* a fused layer's cuts, else NULL */
@@ -219,7 +261,8 @@ struct group {
  */
 static int group_run_mapper(struct runner *r, struct group_run *g)
 {
-	const char *mname = r->e->methods[g->pr->method].name;
+	const struct exp_name *en = &r->e->methods[g->pr->method];
+	const char *mname = en->name;
 	unsigned mask = 0;
 	char why[1024];
 
@@ -235,19 +278,28 @@ static int group_run_mapper(struct runner *r, struct group_run *g)
 		g->mapper.map = user_map;
 		g->mapper.ud = g;
 	} else {
-		error_set_quiet(1);
-		if (cam_methods_parse(mname, &mask) < 0 || !mask || (mask & (mask - 1))) {
-			error_set_quiet(0);
+		/* validation resolved the name (its label, kpcacam(gamma=0.5), is no name cam/ parses) */
+		if (en->id >= 0 && en->id < CAM_NR_METHODS)
+			mask = 1u << en->id;
+		if (!mask) {
 			snprintf(why, sizeof(why), "method '%s' is neither built in nor defined", mname);
 			group_run_fail(r, g, why);
 			return -1;
 		}
-		error_set_quiet(0);
-		cam_mapper_builtin(&g->mapper, (enum cam_method)__builtin_ctz(mask));
+		cam_mapper_builtin(&g->mapper, (enum cam_method)en->id);
+		entry_params(en, PARAM_METHOD, &g->mapper.params);
 		/* the spec's check says so first; explain and a hand-edited plan land here */
 		if (g->mapper.method == CAM_REFINECAM &&
 		    !strchr(r->e->models[g->pr->model].layers[g->pr->layer].path, ',')) {
 			group_run_fail(r, g, "method 'refinecam' needs a fused layer (a list of module paths)");
+			return -1;
+		}
+		/* upstream's smoothing options (cam/smooth.h), per run: the group's extra serves them all */
+		g->smooth = (g->mapper.params.eigen_smooth ? CAM_SMOOTH_EIGEN : 0u) |
+			    (g->mapper.params.aug_smooth ? CAM_SMOOTH_AUG : 0u);
+		/* aug_smooth's passes are the first layer's: a fused layer's others would get the wrong ones */
+		if ((g->smooth & CAM_SMOOTH_AUG) && strchr(r->e->models[g->pr->model].layers[g->pr->layer].path, ',')) {
+			group_run_fail(r, g, "aug_smooth is not available at a fused layer yet");
 			return -1;
 		}
 	}
@@ -417,7 +469,16 @@ static int group_pass_init(struct runner *r, struct group *grp)
 		grp->hook = &grp->uhook;
 		u = UTILITY_LOGIT; /* unused: the hook computes U */
 	} else {
-		u = utility_parse(uname);
+		const struct exp_name *en = &r->e->utilities[pr0->utility];
+		u = en->id >= 0 ? en->id : utility_parse(uname);
+		if (u >= 0 && en->nr_params) {
+			grp->bctx.u = (enum utility)u;
+			grp->bctx.params = (struct utility_params)UTILITY_PARAMS_INIT;
+			entry_params(en, PARAM_UTILITY, &grp->bctx.params);
+			grp->uhook.fn = builtin_utility;
+			grp->uhook.ud = &grp->bctx;
+			grp->hook = &grp->uhook;
+		}
 	}
 	if (u < 0 ||
 	    target_parse(r->e->targets[pr0->target].name, lookup_class, &r->model, &grp->tp, &topk) < 0) {

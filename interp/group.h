@@ -8,8 +8,13 @@
 
 #include <stddef.h>
 
+struct experiment;
+struct metric_params;
 struct plan;
 struct runner;
+
+/* The metrics' parameters of e (validated) over their defaults, for metrics_eval. */
+void group_metric_params(const struct experiment *e, struct metric_params *mp);
 
 /*
  * The end of the group of runs that starts at run i: the plan's runs i..end-1 share a pass. Groups are

@@ -288,7 +288,8 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 				   .chunk = r->batch * 4,
 				   .mean = r->pp.mean,
 				   .std = r->pp.std,
-				   .aug = &aug };
+				   .aug = &aug,
+				   .metric_params = &r->metric_params };
 	struct metric_row *rows = xcalloc(b->n * ng, sizeof(*rows));
 	struct fidelity *fid = NULL; /* Shapley values of the batch, made once for all its methods */
 	float **maps = xcalloc(ng, sizeof(*maps));

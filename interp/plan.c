@@ -15,6 +15,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "cam/methods.h"
 #include "cam/model.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
@@ -144,7 +145,7 @@ static char *run_config(const struct experiment *e, const struct plan_run *r)
 	if (r->rank)
 		strbuf_addf(&sb, "#rank%d", r->rank);
 	strbuf_addch(&sb, '\n');
-	if (!strcmp(method, "randomcam"))
+	if (e->methods[r->method].id == CAM_RANDOMCAM) /* also with parameters: randomcam(aug_smooth=true) */
 		/* per-image weights (cam_image_seed): results of the earlier per-batch draw are other results */
 		strbuf_addf(&sb, "seed=%llu\nrandomcam.weights=per-image\n", (unsigned long long)e->seed);
 	if ((def = find_def(e, EXP_DEF_METHOD, method))) {

@@ -159,8 +159,6 @@ static int lock_output(const char *dir, const char *what)
 /* A runner for e with o, its plan not yet built: the batch size and the built-in metrics asked for. */
 static void runner_init(struct runner *r, const struct experiment *e, const struct run_opts *o)
 {
-	size_t i;
-
 	memset(r, 0, sizeof(*r));
 	r->e = e;
 	r->o = o;
@@ -171,13 +169,9 @@ static void runner_init(struct runner *r, const struct experiment *e, const stru
 	r->batch_auto = e->batch == EXP_BATCH_AUTO; /* per worker: only where its device is CUDA */
 	r->decode_workers = o->workers;
 	dataset_init(&r->ds);
-	for (i = 0; i < e->nr_metrics; i++) {
-		unsigned m = 0;
-		error_set_quiet(1); /* metrics defined in Lua are not in camlab's list */
-		if (metrics_parse(e->metrics[i].name, &m) == 0)
-			r->metrics |= m;
-		error_set_quiet(0);
-	}
+	/* the built-in metrics, as validation resolved them (those defined in Lua are not among them) */
+	r->metrics = e->metric_mask;
+	group_metric_params(e, &r->metric_params);
 }
 
 static void runner_release(struct runner *r)

@@ -37,6 +37,7 @@ struct runner {
 	struct dataset ds;
 	size_t *images, nr_images; /* the selection, as dataset indices */
 	unsigned metrics;
+	struct metric_params metric_params; /* the spec's, for metrics_eval */
 	unsigned char *figure; /* per dataset index: its heatmaps are kept for figures */
 	struct luacam *lua;    /* the experiment's Lua definitions, or NULL */
 	const char **user_metrics; /* names of the metrics defined in Lua */

@@ -15,7 +15,8 @@
  * head forwards per image.
  *
  * With a fused layer (--layer a,b: cam/multilayer.h) it writes DIR/S_<method>.<path>.npy, the method's
- * map at each layer, and DIR/H_<method>.npy and DIR/M_<method>.npy of the fused map.
+ * map at each layer, and DIR/H_<method>.npy and DIR/M_<method>.npy of the fused map. --param KEY=VALUE
+ * (any number of them) gives each method that has parameter KEY (cam/params.h) that value.
  */
 #include "cam/smooth.h"
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "cam/metrics.h"
 #include "cam/multilayer.h"
 #include "cam/overlay.h"
+#include "cam/params.h"
 #include "interp/modelopts.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
@@ -40,7 +42,8 @@ enum {
 	OPT_LEAN,
 	OPT_FIDELITY,
 	OPT_EIGEN,
-	OPT_AUG
+	OPT_AUG,
+	OPT_PARAM
 };
 
 /* An input tensor from a raw little-endian float32 file "FILE:N,C,H,W", already normalised. */
@@ -201,6 +204,7 @@ int main(int argc, char **argv)
 		{ "fidelity", required_argument, NULL, OPT_FIDELITY },
 		{ "eigen-smooth", no_argument, NULL, OPT_EIGEN },
 		{ "aug-smooth", no_argument, NULL, OPT_AUG },
+		{ "param", required_argument, NULL, OPT_PARAM },
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -216,8 +220,9 @@ int main(int argc, char **argv)
 	const char *dir = NULL, *methods = "all", *raw = NULL;
 	ts_split *split = NULL;
 	struct cam_multi *multi = NULL;
-	int opt, u = UTILITY_REST, topk, i, lean = 0, pairs = 0;
+	int opt, u = UTILITY_REST, topk, i, lean = 0, pairs = 0, nr_params = 0;
 	unsigned smooth = 0;
+	char *params[16];
 	unsigned mask;
 
 	if (argc < 2 || strcmp(argv[1], "passes")) {
@@ -246,6 +251,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RAW_INPUT:
 			raw = optarg;
+			break;
+		case OPT_PARAM:
+			if (nr_params == 16 || !strchr(optarg, '='))
+				return 2;
+			params[nr_params++] = optarg;
 			break;
 		case OPT_LEAN:
 			lean = 1;
@@ -332,6 +342,18 @@ int main(int argc, char **argv)
 		ts_tensor *s, *h;
 		if (!(mask & (1u << i)))
 			continue;
+		struct cam_method_params mpar = CAM_METHOD_PARAMS_INIT;
+		for (int j = 0; j < nr_params; j++) {
+			struct strbuf key = STRBUF_INIT, err = STRBUF_INIT;
+			const struct param_info *pi;
+			strbuf_add(&key, params[j], (size_t)(strchr(params[j], '=') - params[j]));
+			pi = params_find(PARAM_METHOD, i, key.buf);
+			if (pi && params_parse(pi, strchr(params[j], '=') + 1, &mpar, NULL, &err) < 0)
+				die("--param %s: %s", params[j], err.buf);
+			strbuf_release(&key);
+			strbuf_release(&err);
+		}
+		extra.params = &mpar;
 		error_set_quiet(i == CAM_CAM);
 		s = cam_smooth_map((enum cam_method)i, &pass, &extra);
 		error_set_quiet(0);
@@ -346,6 +368,7 @@ int main(int argc, char **argv)
 			size_t k;
 			struct cam_mapper mp;
 			cam_mapper_builtin(&mp, (enum cam_method)i);
+			mp.params = mpar;
 			if (metrics_eval(&pass, b.x, h, &mp, &extra, (1u << METRIC_NR) - 1, rows) == 0) {
 				for (k = 0; k < b.n; k++) {
 					double v[8] = { rows[k].ad, rows[k].coh, rows[k].com, rows[k].ic,
