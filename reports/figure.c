@@ -26,6 +26,7 @@ extern char **environ;
  */
 enum { CELL_MIN = 160, CELL_MAX = 320, GAP = 12, MARGIN = 10, LINE_PX = 16, LABEL_PAD = 12 };
 #define CHAR_PX 6.6
+#define TITLE_CHAR_PX 8.4 /* TITLE_FONT's bold 11 points: 818 px for 100 characters, measured */
 #define FONT "sans,10"
 #define TITLE_FONT "sans:Bold,11"
 
@@ -161,6 +162,7 @@ static void layout_compute(struct layout *l, const struct figure_cell *cells, in
 	l->w = x - GAP + MARGIN;
 	if (title && *title) {
 		label_size(title, &lines, &px);
+		px = (int)(px * (TITLE_CHAR_PX / CHAR_PX) + 0.999);
 		if (px + 2 * MARGIN > l->w)
 			l->w = px + 2 * MARGIN;
 	}

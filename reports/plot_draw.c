@@ -19,6 +19,27 @@
 
 #define FONT "sans,10"
 
+/*
+ * The width a plot needs for its title to show whole: gnuplot centres the title and cuts what does not
+ * fit on both sides. pngcairo sets points at 96 dpi, so the titles' "sans:Bold,11" is about 8.2 px a
+ * character of DejaVu Sans (818 px for 100 characters, measured). gnuplot centres a title over the
+ * graph, which a key outside on the right pushes left by about its width.
+ */
+#define TITLE_CHAR_PX 8.4
+enum { TITLE_MARGIN_PX = 40, KEY_OUTSIDE_PX = 170 };
+
+static int title_width(const char *title, const struct strbuf *body)
+{
+	size_t chars = 0;
+	const char *p;
+
+	for (p = title ? title : ""; *p; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80) /* UTF-8: count characters */
+			chars++;
+	return (int)(chars * TITLE_CHAR_PX + 0.999) + TITLE_MARGIN_PX +
+	       (strstr(body->buf, "set key outside") ? KEY_OUTSIDE_PX : 0);
+}
+
 int plot_gnuplot(const char *dir, const char *script, struct strbuf *out)
 {
 	const char *prog = getenv("CAMLAB_GNUPLOT"), *tmp = getenv("TMPDIR");
@@ -134,6 +155,8 @@ int draw(const char *dir, const char *stem, const char *title, const struct strb
 	FILE *f;
 	int ret;
 
+	if (w < title_width(title, body))
+		w = title_width(title, body);
 	/* The title holds names: not in the comment, which a newline or a final backslash would end or extend. */
 	strbuf_addf(&gp, "# %s.gp - written by camlab report\n# Run in this folder: gnuplot %s.gp\n", stem, stem);
 	strbuf_addstr(&gp, "set encoding utf8\n");
