@@ -330,6 +330,8 @@ int fidelity_eval(struct fidelity **cache, const struct cam_pass *p, const struc
 	if (!f) {
 		struct fidelity_opts o = FIDELITY_OPTS_INIT;
 		o.seed = extra->seed;
+		if (extra->metric_params)
+			o.pairs = extra->metric_params->fidelity_pairs;
 		f = *cache = xcalloc(1, sizeof(*f));
 		if (fidelity_estimate(f, p, extra->items, &o) < 0)
 			return -1; /* phi stays NULL: the batch's other methods fail at once */

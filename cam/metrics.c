@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cam/discrim.h"
+#include "cam/fidelity.h"
 #include "cam/road.h"
 #include "cam/sanity.h"
 #include "cam/smooth.h"
@@ -125,6 +126,11 @@ void metric_params_init(struct metric_params *mp)
 	for (i = 0; i < mp->nr_arcc_percentiles; i++)
 		mp->arcc_percentiles[i] = road_percentiles_arcc[i];
 	mp->insertion_steps = mp->deletion_steps = METRIC_STEPS;
+	mp->fidelity_pairs = FIDELITY_PAIRS;
+	mp->sanity_seed = SANITY_SEED;
+	mp->sanity_steps = 0;
+	mp->sanity_threshold = SANITY_THRESHOLD;
+	mp->discrimination_top = DISCRIM_TOP;
 }
 
 int metrics_parse(const char *list, unsigned *mask)
@@ -656,8 +662,15 @@ int metrics_eval_group(const struct cam_pass *p, const struct cam_extra *extra, 
 		       unsigned which, struct metric_method *mm, size_t nm)
 {
 	struct sanity_opts so = SANITY_OPTS_INIT;
+	const struct metric_params *mp = extra->metric_params;
 
-	if ((which & (1u << METRIC_DISCRIMINATION)) && discrim_eval(p, extra, DISCRIM_TOP, mm, nm) < 0)
+	if (mp) {
+		so.seed = (uint64_t)mp->sanity_seed;
+		so.steps = mp->sanity_steps;
+		so.threshold = mp->sanity_threshold;
+	}
+	if ((which & (1u << METRIC_DISCRIMINATION)) &&
+	    discrim_eval(p, extra, mp ? mp->discrimination_top : DISCRIM_TOP, mm, nm) < 0)
 		return -1;
 	if ((which & (1u << METRIC_SANITY)) && sanity_eval(p, extra, head, &so, mm, nm) < 0)
 		return -1;

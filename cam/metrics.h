@@ -30,6 +30,7 @@
 #define CAM_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cam/methods.h"
 
@@ -73,6 +74,11 @@ struct metric_params {
 	size_t nr_arcc_percentiles;
 	double arcc_percentiles[METRIC_MAX_PERCENTILES];
 	int insertion_steps, deletion_steps;
+	int fidelity_pairs;		/* Shapley fidelity's antithetic pairs (cam/fidelity.h) */
+	int sanity_seed;		/* the sanity check's (cam/sanity.h) */
+	int sanity_steps;
+	double sanity_threshold;
+	double discrimination_top;	/* the share of the predicted map's pixels (cam/discrim.h) */
 };
 void metric_params_init(struct metric_params *mp);
 

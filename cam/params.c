@@ -63,6 +63,21 @@ const struct param_info param_table[] = {
 	  "points on the curve after the first (RISE's N)", 1, 10000, .off = METRIC(insertion_steps) },
 	{ PARAM_METRIC, METRIC_DELETION, "steps", PARAM_INT, "100",
 	  "points on the curve after the first (RISE's N)", 1, 10000, .off = METRIC(deletion_steps) },
+	{ PARAM_METRIC, METRIC_FIDELITY, "pairs", PARAM_INT, "32",
+	  "antithetic pairs of permutations per image (the standard error falls as 1 / sqrt(pairs))", 1, 100000,
+	  .off = METRIC(fidelity_pairs) },
+	{ PARAM_METRIC, METRIC_SANITY, "seed", PARAM_INT, "42",
+	  "step s re-initialises its module from a generator seeded seed + s (Quantus's default seed)", 0,
+	  2147483647.0, .off = METRIC(sanity_seed) },
+	{ PARAM_METRIC, METRIC_SANITY, "steps", PARAM_INT, "0",
+	  "0: randomise from the output down to the target layer; N: the top N modules (may pass the layer)",
+	  0, SANITY_MAX_STEPS, .off = METRIC(sanity_steps) },
+	{ PARAM_METRIC, METRIC_SANITY, "threshold", PARAM_FLOAT, "0.5",
+	  "an image passes when the Spearman correlation at the last step is below it", -1, 1,
+	  .off = METRIC(sanity_threshold) },
+	{ PARAM_METRIC, METRIC_DISCRIMINATION, "top", PARAM_FLOAT, "0.2",
+	  "the share of the predicted class's map whose pixels hold the other map's mass", 0, 1, 1,
+	  .off = METRIC(discrimination_top) },
 };
 
 const size_t param_table_size = ARRAY_SIZE(param_table);
