@@ -25,17 +25,6 @@
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
 
-
-static struct src_pos pos_of(struct yctx *c, const yaml_node_t *n)
-{
-	struct src_pos p = { c->e->file, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1 };
-	size_t i = (size_t)(n - c->doc.nodes.start);
-
-	if (i < c->nr_node_pos) /* compose.c: the file or the argument it came from */
-		return c->node_pos[i];
-	return p;
-}
-
 static yaml_node_t *get_node(struct yctx *c, int id)
 {
 	return yaml_document_get_node(&c->doc, id);
@@ -74,7 +63,7 @@ static const char *type_name(const yaml_node_t *n)
 
 static void type_error(struct yctx *c, const yaml_node_t *v, const char *expected, const char *key)
 {
-	diag_error(c->d, pos_of(c, v), "expected %s for '%s', not %s", expected, key, type_name(v));
+	diag_error(c->d, yspec_pos(c, v), "expected %s for '%s', not %s", expected, key, type_name(v));
 }
 
 /*
@@ -120,13 +109,13 @@ static void walk_map(struct yctx *c, yaml_node_t *map, const struct section *s, 
 		if (!k || !v)
 			continue;
 		if (!name) {
-			diag_error(c->d, pos_of(c, k), "expected a key name%s%s%s, not %s", where ? " in '" : "",
+			diag_error(c->d, yspec_pos(c, k), "expected a key name%s%s%s, not %s", where ? " in '" : "",
 				   where ? where : "", where ? "'" : "", type_name(k));
 			continue;
 		}
 		/* libyaml leaves merges to the application; a spec is short enough to repeat its keys */
 		if (!strcmp(name, "<<") && !is_quoted(k)) {
-			diag_error(c->d, pos_of(c, k),
+			diag_error(c->d, yspec_pos(c, k),
 				   "YAML merge keys (<<) are not supported; repeat the keys");
 			continue;
 		}
@@ -139,13 +128,13 @@ static void walk_map(struct yctx *c, yaml_node_t *map, const struct section *s, 
 			if (where)
 				strbuf_addf(&in, " in '%s'", where);
 			if (home)
-				diag_error(c->d, pos_of(c, k), "unknown key '%s'%s: it is a key of %s", name,
+				diag_error(c->d, yspec_pos(c, k), "unknown key '%s'%s: it is a key of %s", name,
 					   in.buf, home);
 			else if (suggest_nearest(name, cands, s->nkeys, near, 1))
-				diag_error(c->d, pos_of(c, k), "unknown key '%s'%s; did you mean '%s'?", name, in.buf,
+				diag_error(c->d, yspec_pos(c, k), "unknown key '%s'%s; did you mean '%s'?", name, in.buf,
 					   near[0]);
 			else
-				diag_error(c->d, pos_of(c, k), "unknown key '%s'%s", name, in.buf);
+				diag_error(c->d, yspec_pos(c, k), "unknown key '%s'%s", name, in.buf);
 			strbuf_release(&in);
 			continue;
 		}
@@ -153,7 +142,7 @@ static void walk_map(struct yctx *c, yaml_node_t *map, const struct section *s, 
 			if (s->keys[j].id == s->keys[i].id && seen[j])
 				break;
 		if (j < s->nkeys) {
-			diag_error(c->d, pos_of(c, k), "duplicate key '%s' (first given at line %d)", name, seen[j]);
+			diag_error(c->d, yspec_pos(c, k), "duplicate key '%s' (first given at line %d)", name, seen[j]);
 			continue;
 		}
 		seen[i] = (int)k->start_mark.line + 1;
@@ -205,7 +194,7 @@ static const char *y_type_name(void *ctx, void *v)
 
 static struct src_pos y_pos(void *ctx, void *v)
 {
-	return pos_of(ctx, v);
+	return yspec_pos(ctx, v);
 }
 
 static char *y_text(void *ctx, void *v)
@@ -319,7 +308,7 @@ static void y_split(void *ctx, void *v, struct exp_names *l)
 	int quoted = n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
 		     n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 
-	exp_names_split(l, scalar(n), pos_of(ctx, n), quoted);
+	exp_names_split(l, scalar(n), yspec_pos(ctx, n), quoted);
 }
 
 static int y_pairs(void *ctx, void *v,
@@ -338,7 +327,7 @@ static int y_pairs(void *ctx, void *v,
 		if (!k || !val)
 			continue;
 		nr++;
-		if (fn && fn(r, is_null(k) ? NULL : scalar(k), pos_of(ctx, k), val, arg))
+		if (fn && fn(r, is_null(k) ? NULL : scalar(k), yspec_pos(ctx, k), val, arg))
 			break;
 	}
 	return nr;
@@ -407,7 +396,7 @@ static char *fused_paths(struct yctx *c, yaml_node_t *v)
 		if (!p)
 			continue;
 		if (!scalar(p) || is_null(p)) {
-			diag_error(c->d, pos_of(c, p), "expected a module path in a fused layer's list, not %s",
+			diag_error(c->d, yspec_pos(c, p), "expected a module path in a fused layer's list, not %s",
 				   type_name(p));
 			strbuf_release(&sb);
 			return NULL;
@@ -417,7 +406,7 @@ static char *fused_paths(struct yctx *c, yaml_node_t *v)
 		strbuf_addstr(&sb, scalar(p));
 	}
 	if (!sb.len) {
-		diag_error(c->d, pos_of(c, v), "a fused layer's list of module paths is empty");
+		diag_error(c->d, yspec_pos(c, v), "a fused layer's list of module paths is empty");
 		strbuf_release(&sb);
 		return NULL;
 	}
@@ -441,31 +430,31 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 			if (!k || !lv)
 				continue;
 			if (!scalar(k) || is_null(k)) {
-				diag_error(c->d, pos_of(c, k), "expected a layer name, not %s", type_name(k));
+				diag_error(c->d, yspec_pos(c, k), "expected a layer name, not %s", type_name(k));
 				continue;
 			}
 			for (j = 0; j < m->nr_layers; j++)
 				if (!strcmp(m->layers[j].name, scalar(k)))
 					break;
 			if (j < m->nr_layers) {
-				diag_error(c->d, pos_of(c, k), "duplicate layer name '%s'", scalar(k));
+				diag_error(c->d, yspec_pos(c, k), "duplicate layer name '%s'", scalar(k));
 				continue;
 			}
 			ALLOC_GROW(m->layers, m->nr_layers + 1, alloc);
 			l = &m->layers[m->nr_layers++];
 			memset(l, 0, sizeof(*l));
 			l->name = xstrdup(scalar(k));
-			l->pos = pos_of(c, k);
+			l->pos = yspec_pos(c, k);
 			if (lv->type == YAML_MAPPING_NODE)
 				walk_map(c, lv, &layer_value, l);
 			else if (lv->type == YAML_SEQUENCE_NODE) {
 				l->path = fused_paths(c, lv);
-				l->pos = pos_of(c, lv);
+				l->pos = yspec_pos(c, lv);
 			} else if (scalar(lv) && !is_null(lv)) {
 				l->path = xstrdup(scalar(lv));
-				l->pos = pos_of(c, lv);
+				l->pos = yspec_pos(c, lv);
 			} else
-				diag_error(c->d, pos_of(c, lv),
+				diag_error(c->d, yspec_pos(c, lv),
 					   "expected a module path, a list of them or {path, layout} for layer '%s', not %s", l->name,
 					   type_name(lv));
 		}
@@ -489,7 +478,7 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 			ALLOC_GROW(m->layers, m->nr_layers + 1, alloc);
 			l = &m->layers[m->nr_layers++];
 			memset(l, 0, sizeof(*l));
-			l->pos = pos_of(c, lv);
+			l->pos = yspec_pos(c, lv);
 			if (lv->type == YAML_MAPPING_NODE)
 				walk_map(c, lv, &layer_item, l);
 			else if (lv->type == YAML_SEQUENCE_NODE)
@@ -497,7 +486,7 @@ static void parse_layers(struct yctx *c, yaml_node_t *v, struct exp_model *m)
 			else if (scalar(lv) && !is_null(lv))
 				l->path = xstrdup(scalar(lv));
 			else
-				diag_error(c->d, pos_of(c, lv), "expected a module path or {name, path, layout} in "
+				diag_error(c->d, yspec_pos(c, lv), "expected a module path or {name, path, layout} in "
 								"'layers', not %s",
 					   type_name(lv));
 			if (!l->name && l->path)
@@ -521,7 +510,7 @@ static void parse_model(struct yctx *c, yaml_node_t *v, yaml_node_t *name_key, s
 {
 	memset(m, 0, sizeof(*m));
 	m->input_size = m->resize = -1;
-	m->pos = pos_of(c, name_key ? name_key : v);
+	m->pos = yspec_pos(c, name_key ? name_key : v);
 	if (name_key)
 		m->name = xstrdup(scalar(name_key));
 	if (v->type != YAML_MAPPING_NODE) {
@@ -561,7 +550,7 @@ static void parse_models(struct yctx *c, yaml_node_t *v)
 			if (!k || !mv)
 				continue;
 			if (!scalar(k) || is_null(k)) {
-				diag_error(c->d, pos_of(c, k), "expected a model name, not %s", type_name(k));
+				diag_error(c->d, yspec_pos(c, k), "expected a model name, not %s", type_name(k));
 				continue;
 			}
 			ALLOC_GROW(e->models, e->nr_models + 1, alloc);
@@ -580,7 +569,7 @@ static const struct section data_section = { "data", FIELDS(exp_data_keys), FIEL
 
 static void parse_data(struct yctx *c, yaml_node_t *v)
 {
-	c->e->data.pos = pos_of(c, v);
+	c->e->data.pos = yspec_pos(c, v);
 	if (scalar(v) && !is_null(v)) { /* data: PATH */
 		free(c->e->data.path);
 		c->e->data.path = xstrdup(scalar(v));
@@ -601,7 +590,7 @@ static const struct section statistics_section = { "statistics", FIELDS(exp_stat
 /* statistics: {bootstrap, alpha, seed, test}; an empty mapping asks for the defaults, null for none. */
 static void parse_statistics(struct yctx *c, yaml_node_t *v)
 {
-	c->e->statistics.pos = pos_of(c, v);
+	c->e->statistics.pos = yspec_pos(c, v);
 	if (is_null(v))
 		return;
 	if (v->type != YAML_MAPPING_NODE) {
@@ -646,7 +635,7 @@ static void parse_excludes(struct yctx *c, yaml_node_t *v)
 		ALLOC_GROW(e->excludes, e->nr_excludes + 1, alloc);
 		x = &e->excludes[e->nr_excludes++];
 		memset(x, 0, sizeof(*x));
-		x->pos = pos_of(c, xv);
+		x->pos = yspec_pos(c, xv);
 		walk_map(c, xv, &exclude_section, x);
 	}
 }
@@ -662,9 +651,9 @@ static void parse_zip(struct yctx *c, yaml_node_t *v)
 		for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
 			yaml_node_t *item = get_node(c, *it);
 			if (item && scalar(item))
-				exp_names_push(&l, scalar(item), strlen(scalar(item)), pos_of(c, item));
+				exp_names_push(&l, scalar(item), strlen(scalar(item)), yspec_pos(c, item));
 			else if (item) {
-				diag_error(c->d, pos_of(c, item), "expected a dimension name in 'zip', not %s",
+				diag_error(c->d, yspec_pos(c, item), "expected a dimension name in 'zip', not %s",
 					   type_name(item));
 				l.bad = 1;
 			}
@@ -703,7 +692,7 @@ static void visit_define(struct yctx *c, int id, const char *key, yaml_node_t *v
 		if (!k || !cv)
 			continue;
 		if (!scalar(k) || is_null(k)) {
-			diag_error(c->d, pos_of(c, k), "expected a name in '%s', not %s", key, type_name(k));
+			diag_error(c->d, yspec_pos(c, k), "expected a name in '%s', not %s", key, type_name(k));
 			continue;
 		}
 		if (!scalar(cv) || is_null(cv)) {
@@ -715,7 +704,7 @@ static void visit_define(struct yctx *c, int id, const char *key, yaml_node_t *v
 		df->kind = (enum exp_def_kind)id;
 		df->name = xstrdup(scalar(k));
 		df->lua = xstrdup(scalar(cv));
-		df->pos = pos_of(c, k);
+		df->pos = yspec_pos(c, k);
 	}
 }
 
@@ -742,7 +731,7 @@ static void parse_figures(struct yctx *c, yaml_node_t *v)
 		ALLOC_GROW(e->figures, e->nr_figures + 1, alloc);
 		f = &e->figures[e->nr_figures++];
 		memset(f, 0, sizeof(*f));
-		f->pos = pos_of(c, fv);
+		f->pos = yspec_pos(c, fv);
 		if (fv->type == YAML_MAPPING_NODE)
 			walk_map(c, fv, &figure_section, f);
 		else if (scalar(fv) && !is_null(fv))
@@ -784,7 +773,7 @@ static void parse_ablations(struct yctx *c, yaml_node_t *v)
 	size_t alloc = 0;
 
 	e->ablations_set = 1;
-	e->ablations_pos = pos_of(c, v);
+	e->ablations_pos = yspec_pos(c, v);
 	if (is_null(v))
 		return;
 	if (v->type != YAML_SEQUENCE_NODE) {
@@ -799,7 +788,7 @@ static void parse_ablations(struct yctx *c, yaml_node_t *v)
 		ALLOC_GROW(e->ablations, e->nr_ablations + 1, alloc);
 		a = &e->ablations[e->nr_ablations++];
 		memset(a, 0, sizeof(*a));
-		a->pos = a->over_pos = pos_of(c, av);
+		a->pos = a->over_pos = yspec_pos(c, av);
 		if (av->type == YAML_MAPPING_NODE)
 			walk_map(c, av, &ablation_section, a);
 		else if (scalar(av) && !is_null(av))
@@ -864,20 +853,6 @@ static void visit_top(struct yctx *c, int id, const char *key, yaml_node_t *v, v
 
 static const struct section top_section = { NULL, FIELDS(exp_top_keys), FIELDS(exp_top_fields), visit_top };
 
-/*
- * A double-quoted "\0" makes a scalar with a NUL in it, which every C string would cut there (a name
- * silently shortened): an error at each such scalar.
- */
-static void check_nul(struct yctx *c)
-{
-	yaml_node_t *n;
-
-	for (n = c->doc.nodes.start; n < c->doc.nodes.top; n++)
-		if (n->type == YAML_SCALAR_NODE && strlen(scalar(n)) != n->data.scalar.length)
-			diag_error(c->d, pos_of(c, n), "a NUL character (\\0) in '%s...': strings cannot hold one",
-				   scalar(n));
-}
-
 int exp_yaml_load(struct experiment *e, const char *file, const char *text, size_t len, struct diag *d)
 {
 	struct src_pos start = { e->file ? e->file : file, 1, 1 };
@@ -903,14 +878,14 @@ int exp_yaml_load(struct experiment *e, const char *file, const char *text, size
 		return -1;
 	}
 	if (root->type != YAML_MAPPING_NODE) {
-		diag_error(d, pos_of(&c, root), "expected a mapping of keys such as 'models' and 'data' at the top "
+		diag_error(d, yspec_pos(&c, root), "expected a mapping of keys such as 'models' and 'data' at the top "
 						"level, not %s",
 			   type_name(root));
 		yaml_document_delete(&c.doc);
 		free(c.node_pos);
 		return -1;
 	}
-	check_nul(&c);
+	yspec_check_nul(&c);
 	walk_map(&c, root, &top_section, e);
 	yaml_document_delete(&c.doc);
 	free(c.node_pos);

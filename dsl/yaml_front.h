@@ -22,6 +22,10 @@ struct yctx {
 };
 
 /* yaml_text.c */
+/* Where node n was written: its file, an included one, or an argument (compose.c's node_pos). */
+struct src_pos yspec_pos(struct yctx *c, const yaml_node_t *n);
+/* An error at each scalar with a NUL in it (a double-quoted "\0"), which C strings would cut. */
+void yspec_check_nul(struct yctx *c);
 void yspec_syntax_error(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb);
 int yspec_check_depth(struct yctx *c, const struct strbuf *sb);
 void yspec_check_one_document(struct yctx *c, yaml_parser_t *parser, const struct strbuf *sb);

@@ -1,6 +1,7 @@
 /*
- * yaml_text.c - the errors libyaml leaves to the application in a YAML spec's text: a syntax error's
- * position and message, nesting too deep for its scanner, a second document.
+ * yaml_text.c - what libyaml leaves to the application in a YAML spec's text: a syntax error's position
+ * and message, nesting too deep for its scanner, a second document, NULs in scalars, and where a node
+ * was written (compose.c may have brought it from an included file or an argument).
  */
 #include "dsl/yaml_front.h"
 
@@ -109,3 +110,26 @@ void yspec_check_one_document(struct yctx *c, yaml_parser_t *parser, const struc
 	yaml_document_delete(&next);
 }
 
+struct src_pos yspec_pos(struct yctx *c, const yaml_node_t *n)
+{
+	struct src_pos p = { c->e->file, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1 };
+	size_t i = (size_t)(n - c->doc.nodes.start);
+
+	if (i < c->nr_node_pos) /* compose.c: the file or the argument it came from */
+		return c->node_pos[i];
+	return p;
+}
+
+/*
+ * A double-quoted "\0" makes a scalar with a NUL in it, which every C string would cut there (a name
+ * silently shortened): an error at each such scalar.
+ */
+void yspec_check_nul(struct yctx *c)
+{
+	yaml_node_t *n;
+
+	for (n = c->doc.nodes.start; n < c->doc.nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE && strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
+			diag_error(c->d, yspec_pos(c, n), "a NUL character (\\0) in '%s...': strings cannot hold one",
+				   (const char *)n->data.scalar.value);
+}
