@@ -156,15 +156,89 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The command line: what main needs beyond the road options. */
+struct args {
+	const char *model, *images, *maps, *targets, *coh;
+	double mean[3], std[3], perc[64];
+	int threads, torch_threads, repeat, impute_only;
+};
+
+/* argv into a and o; 0, or -1 on a usage error. */
+static int parse_args(int argc, char **argv, struct args *a, struct road_opts *o)
+{
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(k, "--impute-only")) {
+			a->impute_only = 1;
+			continue;
+		}
+		if (!v)
+			return -1;
+		i++;
+		if (!strcmp(k, "--model"))
+			a->model = v;
+		else if (!strcmp(k, "--images"))
+			a->images = v;
+		else if (!strcmp(k, "--maps"))
+			a->maps = v;
+		else if (!strcmp(k, "--targets"))
+			a->targets = v;
+		else if (!strcmp(k, "--coherency"))
+			a->coh = v;
+		else if (!strcmp(k, "--mean") && parse_list(v, a->mean, 3) == 3)
+			;
+		else if (!strcmp(k, "--std") && parse_list(v, a->std, 3) == 3)
+			;
+		else if (!strcmp(k, "--percentiles") && (r = parse_list(v, a->perc, 64)) > 0) {
+			o->percentiles = a->perc;
+			o->nr_percentiles = (size_t)r;
+		} else if (!strcmp(k, "--target") && (!strcmp(v, "softmax") || !strcmp(v, "logit")))
+			o->target = !strcmp(v, "logit") ? ROAD_LOGIT : ROAD_SOFTMAX;
+		else if (!strcmp(k, "--noise"))
+			o->noise = strtod(v, NULL);
+		else if (!strcmp(k, "--batch"))
+			o->batch = (int)strtol(v, NULL, 10);
+		else if (!strcmp(k, "--torch-threads"))
+			a->torch_threads = (int)strtol(v, NULL, 10);
+		else if (!strcmp(k, "--threads"))
+			a->threads = (int)strtol(v, NULL, 10);
+		else if (!strcmp(k, "--repeat"))
+			a->repeat = (int)strtol(v, NULL, 10);
+		else
+			return -1;
+	}
+	return a->model && a->images && a->maps && a->targets ? 0 : -1;
+}
+
+/* One line per image: MoRF and LeRF per percentile, their averages, the combination, Com (and ARCC). */
+static void print_scores(const struct road_scores *s, const float *maps, size_t hw, const double *coh)
+{
+	size_t j, k;
+
+	for (j = 0; j < s->n; j++) {
+		for (k = 0; k < s->nr_percentiles; k++)
+			printf("%.9g ", s->morf[j * s->nr_percentiles + k]);
+		for (k = 0; k < s->nr_percentiles; k++)
+			printf("%.9g ", s->lerf[j * s->nr_percentiles + k]);
+		printf("%.9g %.9g %.9g %.9g", s->morf_avg[j], s->lerf_avg[j], s->combined[j],
+		       road_complexity(maps + j * hw, hw));
+		if (coh)
+			printf(" %.9g", road_arcc(coh[j], road_complexity(maps + j * hw, hw), s->combined[j]));
+		putchar('\n');
+	}
+}
+
 int main(int argc, char **argv)
 {
-	const char *model = NULL, *images = NULL, *maps_path = NULL, *targets_s = NULL, *coh_s = NULL;
-	double mean[3] = { 0.5, 0.5, 0.5 }, std[3] = { 0.5, 0.5, 0.5 }, perc[64], tg[4096], coh[4096];
+	struct args a = { NULL, NULL, NULL, NULL, NULL, { 0.5, 0.5, 0.5 }, { 0.5, 0.5, 0.5 }, { 0 }, 1, 1, 1, 0 };
+	double tg[4096], coh[4096];
 	float meanf[3], stdf[3];
 	struct road_opts o = ROAD_OPTS_INIT;
 	struct road_scores s = ROAD_SCORES_INIT;
 	long ishape[8], mshape[8], *targets;
-	int threads = 1, torch_threads = 1, repeat = 1, impute_only = 0, ni, nm, nt, i, r;
+	int ni, nm, nt, i, r;
 	unsigned char *u8;
 	const unsigned char **rows;
 	float *maps;
@@ -174,51 +248,12 @@ int main(int argc, char **argv)
 	size_t n, j;
 
 	o.noise = 0;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--impute-only")) {
-			impute_only = 1;
-			continue;
-		}
-		if (!v)
-			goto bad;
-		i++;
-		if (!strcmp(a, "--model"))
-			model = v;
-		else if (!strcmp(a, "--images"))
-			images = v;
-		else if (!strcmp(a, "--maps"))
-			maps_path = v;
-		else if (!strcmp(a, "--targets"))
-			targets_s = v;
-		else if (!strcmp(a, "--coherency"))
-			coh_s = v;
-		else if (!strcmp(a, "--mean") && parse_list(v, mean, 3) == 3)
-			;
-		else if (!strcmp(a, "--std") && parse_list(v, std, 3) == 3)
-			;
-		else if (!strcmp(a, "--percentiles") && (r = parse_list(v, perc, 64)) > 0) {
-			o.percentiles = perc;
-			o.nr_percentiles = (size_t)r;
-		} else if (!strcmp(a, "--target") && (!strcmp(v, "softmax") || !strcmp(v, "logit")))
-			o.target = !strcmp(v, "logit") ? ROAD_LOGIT : ROAD_SOFTMAX;
-		else if (!strcmp(a, "--noise"))
-			o.noise = strtod(v, NULL);
-		else if (!strcmp(a, "--batch"))
-			o.batch = (int)strtol(v, NULL, 10);
-		else if (!strcmp(a, "--torch-threads"))
-			torch_threads = (int)strtol(v, NULL, 10);
-		else if (!strcmp(a, "--threads"))
-			threads = (int)strtol(v, NULL, 10);
-		else if (!strcmp(a, "--repeat"))
-			repeat = (int)strtol(v, NULL, 10);
-		else
-			goto bad;
+	if (parse_args(argc, argv, &a, &o) < 0) {
+		fputs(usage, stderr);
+		return 2;
 	}
-	if (!model || !images || !maps_path || !targets_s)
-		goto bad;
-	u8 = npy_read(images, "|u1", 1, ishape, &ni);
-	maps = npy_read(maps_path, "<f4", 4, mshape, &nm);
+	u8 = npy_read(a.images, "|u1", 1, ishape, &ni);
+	maps = npy_read(a.maps, "<f4", 4, mshape, &nm);
 	if (!u8 || !maps)
 		return 1;
 	if (ni != 4 || ishape[3] != 3 || nm != 3 || mshape[0] != ishape[0] || mshape[1] != ishape[1] ||
@@ -227,12 +262,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	n = (size_t)ishape[0];
-	nt = parse_list(targets_s, tg, 4096);
+	nt = parse_list(a.targets, tg, 4096);
 	if (nt != (int)n) {
 		error("%d targets for %zu images", nt, n);
 		return 1;
 	}
-	if (coh_s && parse_list(coh_s, coh, 4096) != (int)n) {
+	if (a.coh && parse_list(a.coh, coh, 4096) != (int)n) {
 		error("--coherency needs one value per image");
 		return 1;
 	}
@@ -240,47 +275,36 @@ int main(int argc, char **argv)
 	for (j = 0; j < n; j++)
 		targets[j] = (long)tg[j];
 	for (i = 0; i < 3; i++) {
-		meanf[i] = (float)mean[i];
-		stdf[i] = (float)std[i];
+		meanf[i] = (float)a.mean[i];
+		stdf[i] = (float)a.std[i];
 	}
-	o.threads = threads;
-	if (ts_init(torch_threads))
+	o.threads = a.threads;
+	if (ts_init(a.torch_threads))
 		return error("%s", ts_error()) ? 1 : 1;
-	m = ts_module_load(model, "cpu");
+	m = ts_module_load(a.model, "cpu");
 	if (!m)
-		return error("cannot load '%s': %s", model, ts_error()) ? 1 : 1;
+		return error("cannot load '%s': %s", a.model, ts_error()) ? 1 : 1;
 	rows = xmalloc(n * sizeof(*rows));
 	for (j = 0; j < n; j++)
 		rows[j] = u8 + j * ishape[1] * ishape[2] * 3;
 	x = ts_images_normalized(rows, (int64_t)n, ishape[1], ishape[2], meanf, stdf, "cpu");
 	if (!x)
 		return error("%s", ts_error()) ? 1 : 1;
-	for (r = 0; r < repeat; r++) {
+	for (r = 0; r < a.repeat; r++) {
 		double t0 = now(), c0 = cpu_now(), t;
-		if (impute_only ? impute_all(x, maps, &o) : road_eval(m, x, maps, targets, &o, &s))
+		if (a.impute_only ? impute_all(x, maps, &o) : road_eval(m, x, maps, targets, &o, &s))
 			return 1;
 		t = now() - t0;
 		best = t < best ? t : best;
 		t = cpu_now() - c0;
 		best_cpu = t < best_cpu ? t : best_cpu;
 	}
-	for (j = 0; j < s.n; j++) {
-		size_t k, hw = (size_t)ishape[1] * ishape[2];
-		for (k = 0; k < s.nr_percentiles; k++)
-			printf("%.9g ", s.morf[j * s.nr_percentiles + k]);
-		for (k = 0; k < s.nr_percentiles; k++)
-			printf("%.9g ", s.lerf[j * s.nr_percentiles + k]);
-		printf("%.9g %.9g %.9g %.9g", s.morf_avg[j], s.lerf_avg[j], s.combined[j],
-		       road_complexity(maps + j * hw, hw));
-		if (coh_s)
-			printf(" %.9g", road_arcc(coh[j], road_complexity(maps + j * hw, hw), s.combined[j]));
-		putchar('\n');
-	}
+	print_scores(&s, maps, (size_t)ishape[1] * ishape[2], a.coh ? coh : NULL);
 	fprintf(stderr,
 		"road_bench: %zu images %ldx%ld, %zu percentiles x 2, %d+%d thread(s)%s: %.4f s/image wall, %.4f s/image "
 		"CPU (best of %d)\n",
-		n, ishape[1], ishape[2], o.nr_percentiles, threads, torch_threads, impute_only ? ", imputation only" : "",
-		best / (double)n, best_cpu / (double)n, repeat);
+		n, ishape[1], ishape[2], o.nr_percentiles, a.threads, a.torch_threads,
+		a.impute_only ? ", imputation only" : "", best / (double)n, best_cpu / (double)n, a.repeat);
 	road_scores_release(&s);
 	ts_free(x);
 	ts_module_free(m);
@@ -289,7 +313,4 @@ int main(int argc, char **argv)
 	free(maps);
 	free(targets);
 	return 0;
-bad:
-	fputs(usage, stderr);
-	return 2;
 }
