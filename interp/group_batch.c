@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cam/fidelity.h"
 #include "cam/metrics.h"
@@ -167,6 +168,19 @@ static int fake_oom(size_t n)
 {
 	const char *v = getenv("CAMLAB_TEST_OOM_ABOVE");
 	return v && *v && n > (size_t)strtoul(v, NULL, 10);
+}
+
+/*
+ * A test knob too: CAMLAB_TEST_BATCH_PAUSE_MS=N waits N ms after each batch is stored, so that a test
+ * can stop a run between its batches (t49 kills a Slurm shard midway) however fast the machine is.
+ */
+static void test_pause(void)
+{
+	const char *v = getenv("CAMLAB_TEST_BATCH_PAUSE_MS");
+	long ms = v && *v ? strtol(v, NULL, 10) : 0;
+
+	if (ms > 0 && ms < 60000)
+		usleep((useconds_t)ms * 1000);
 }
 
 /*
@@ -370,6 +384,7 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 		goto out;
 	if (store_batch(r, gr, ng, b, &pass, rows, uvals, maps, ok) == 0)
 		r->t_store += progress_now() - t;
+	test_pause();
 out:
 	for (k = 0; k < ng; k++) {
 		free(maps[k]);

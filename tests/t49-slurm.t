@@ -364,11 +364,14 @@ if real_slurm >$TMP/why 2>&1; then
 		same_results $TMP/kref "$O"
 	'
 	# a shard killed midway and one cancelled while pending, named by merge and status with the command
-	# that runs them again; that command, run, completes the results (one log per attempt kept)
+	# that runs them again; that command, run, completes the results (one log per attempt kept). The
+	# shard of 64 images takes a second on a quiet machine: it pauses 0.4 s after each batch (sbatch
+	# passes the environment on) so that the kill lands midway, not after its last batch
 	kspec $TMP/kill.yaml $TMP/kill kill
 	K=$TMP/kill/shards/shard-000-of-003/results.sqlite
 	test_expect_success 'a shard killed midway, one cancelled while pending: named, resubmitted, the reference results' '
-		wait_idle && $CAMLAB submit --no-check --tasks 3 --throttle 1 $TMP/kill.yaml >$TMP/k.out && cat $TMP/k.out &&
+		wait_idle && CAMLAB_TEST_BATCH_PAUSE_MS=400 $CAMLAB submit --no-check --tasks 3 --throttle 1 $TMP/kill.yaml >$TMP/k.out &&
+		cat $TMP/k.out &&
 		jobs_of $TMP/k.out && scancel ${job}_1 && i=0 &&
 		while [ $i -lt 900 ] && [ "$(sqlite3 -cmd ".timeout 5000" $K "SELECT count(*) FROM images" 2>/dev/null || echo 0)" -lt 8 ]; do
 			sleep 0.1; i=$((i + 1)); done && scancel ${job}_0 &&
