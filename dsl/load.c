@@ -91,8 +91,10 @@ int experiment_load(struct experiment *e, const char *file, struct diag *d, int 
 	/* an override's path is checked first: a wrong key is the argument's error, not the spec's */
 	for (i = 0; i < e->nr_overrides; i++)
 		bad |= exp_override_check(&e->overrides[i], d) < 0;
-	if (bad || read_spec(file, &text, d, nowhere) < 0)
+	if (bad || read_spec(file, &text, d, nowhere) < 0) {
+		strbuf_release(&text); /* read_file may have grown it before it refused the file */
 		return -1;
+	}
 	if (yaml)
 		ret = exp_yaml_load(e, e->file, text.buf, text.len, d);
 	else

@@ -140,7 +140,8 @@ int cmd_check(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(check_usage, stdout);
-			return 0;
+			status = 0;
+			goto out;
 		} else if (opt == 'c') {
 			canonical = 1;
 		} else if (opt == 'm') {
@@ -150,37 +151,46 @@ int cmd_check(int argc, char **argv)
 		} else if (opt == 'f' && (!strcmp(optarg, "json") || !strcmp(optarg, "text"))) {
 			json = !strcmp(optarg, "json");
 		} else if (opt == 's') {
-			if (cmd_sweep_add(optarg, cmd_arg_number(orig, argc, optarg)) < 0)
-				return 2;
+			if (cmd_sweep_add(optarg, cmd_arg_number(orig, argc, optarg)) < 0) {
+				status = 2;
+				goto out;
+			}
 		} else if (opt == 'f') {
 			fprintf(stderr, "camlab check: unknown format '%s' (text or json)\n\n%s", optarg,
 				check_usage);
-			return 2;
+			status = 2;
+			goto out;
 		} else {
 			fprintf(stderr, "camlab check: unknown option '%s'\n\n%s", commands_bad_option(argv),
 				check_usage);
-			return 2;
+			status = 2;
+			goto out;
 		}
 	}
 	i = optind;
 	if (i >= argc) {
 		fputs(check_usage, stderr);
-		return 2;
+		status = 2;
+		goto out;
 	}
 	if (json && canonical) {
 		fprintf(stderr, "camlab check: --canonical prints text: not with --format json\n\n%s",
 			check_usage);
-		return 2;
+		status = 2;
+		goto out;
 	}
 	for (; i < argc; i++) {
 		if (!cmd_is_override(argv[i]))
 			files[nr_files++] = argv[i];
-		else if (cmd_override_add(argv[i], cmd_arg_number(orig, argc, argv[i])) < 0)
-			return 2;
+		else if (cmd_override_add(argv[i], cmd_arg_number(orig, argc, argv[i])) < 0) {
+			status = 2;
+			goto out;
+		}
 	}
 	if (!nr_files) {
 		fputs(check_usage, stderr);
-		return 2;
+		status = 2;
+		goto out;
 	}
 	if (json)
 		fputc('[', stdout);
@@ -225,6 +235,7 @@ int cmd_check(int argc, char **argv)
 	}
 	if (json)
 		fputs(nr_printed ? "\n]\n" : "]\n", stdout);
+out:
 	free(files);
 	free(orig);
 	return status;
