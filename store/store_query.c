@@ -552,6 +552,7 @@ int store_results_load(struct store_results *r, struct store *s, long spec_id)
 
 		ALLOC_GROW(r->runs, r->nr + 1, r->alloc);
 		x = &r->runs[r->nr++];
+		memset(x, 0, sizeof(*x)); /* ALLOC_GROW does not clear: extra stays empty until load_extra_means */
 		x->key = column_dup(st, 0);
 		x->model = column_dup(st, 1);
 		x->layer = column_dup(st, 2);
