@@ -167,12 +167,7 @@ int cmd_check(int argc, char **argv)
 			goto out;
 		}
 	}
-	i = optind;
-	if (i >= argc) {
-		fputs(check_usage, stderr);
-		status = 2;
-		goto out;
-	}
+	i = optind; /* no operand: the usage, below */
 	if (json && canonical) {
 		fprintf(stderr, "camlab check: --canonical prints text: not with --format json\n\n%s",
 			check_usage);
