@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "cam/corr.h"
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
@@ -27,29 +28,23 @@ static int by_value(const void *pa, const void *pb)
 
 void discrim_pair(const float *a, const float *b, size_t n, double top, double *r, double *mass)
 {
-	double ma = 0, mb = 0, ab = 0, aa = 0, bb = 0, sb = 0, in = 0;
+	double *wa = corr_widen(a, n), *wb = corr_widen(b, n), sb = 0, in = 0;
+	struct corr_sums c = corr_sums_of(wa, wb, n);
 	size_t i, k = (size_t)ceil(top * (double)n - 1e-9);
 	struct px *o = xmalloc(n * sizeof(*o));
 
 	for (i = 0; i < n; i++) {
-		ma += a[i];
-		mb += b[i];
-	}
-	ma /= (double)n;
-	mb /= (double)n;
-	for (i = 0; i < n; i++) {
-		ab += (a[i] - ma) * (b[i] - mb);
-		aa += (a[i] - ma) * (a[i] - ma);
-		bb += (b[i] - mb) * (b[i] - mb);
 		sb += b[i];
 		o[i] = (struct px){ a[i], (uint32_t)i };
 	}
 	/* two constant maps are the same map (cam_postprocess makes both zero): no discrimination */
-	*r = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : !(aa > 0) && !(bb > 0) ? 1.0 : 0.0;
+	*r = c.aa > 0 && c.bb > 0 ? corr_pearson(&c) : !(c.aa > 0) && !(c.bb > 0) ? 1.0 : 0.0;
 	qsort(o, n, sizeof(*o), by_value);
 	for (i = 0; i < k && i < n; i++)
 		in += b[o[i].i];
 	*mass = sb > 0 ? in / sb : top;
+	free(wa);
+	free(wb);
 	free(o);
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cam/corr.h"
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
@@ -209,52 +210,6 @@ void fidelity_release(struct fidelity *f)
 	memset(f, 0, sizeof(*f));
 }
 
-struct ranked {
-	double v;
-	size_t i;
-};
-
-static int by_value(const void *a, const void *b)
-{
-	const struct ranked *p = a, *q = b;
-	return p->v < q->v ? -1 : p->v > q->v;
-}
-
-/* The ranks (1-based; ties their average) of x[d] into r. */
-static void ranks(const double *x, size_t d, struct ranked *buf, double *r)
-{
-	size_t i, j, k;
-
-	for (i = 0; i < d; i++)
-		buf[i] = (struct ranked){ x[i], i };
-	qsort(buf, d, sizeof(*buf), by_value);
-	for (i = 0; i < d; i = j) {
-		for (j = i + 1; j < d && buf[j].v == buf[i].v; j++)
-			;
-		for (k = i; k < j; k++)
-			r[buf[k].i] = (double)(i + j + 1) / 2;
-	}
-}
-
-static double pearson(const double *a, const double *b, size_t d)
-{
-	double ma = 0, mb = 0, ab = 0, aa = 0, bb = 0;
-	size_t i;
-
-	for (i = 0; i < d; i++) {
-		ma += a[i];
-		mb += b[i];
-	}
-	ma /= (double)d;
-	mb /= (double)d;
-	for (i = 0; i < d; i++) {
-		ab += (a[i] - ma) * (b[i] - mb);
-		aa += (a[i] - ma) * (a[i] - ma);
-		bb += (b[i] - mb) * (b[i] - mb);
-	}
-	return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : NAN;
-}
-
 /*
  * Map i of s (hs x ws per image, on the host) at the layer's grid into out[d]: as it is, or the mean of
  * each block where the grid is a multiple of the layer's. 0, or -1 where it is neither.
@@ -281,7 +236,6 @@ int fidelity_compare(const struct fidelity *f, const ts_tensor *s, double *rank,
 	size_t plane = (size_t)(hs * ws), d = f->d, i, j;
 	float *host;
 	double *m, *rm, *rp;
-	struct ranked *buf;
 
 	if (ts_dim(s) != 3 || ts_size(s, 0) != (int64_t)f->n)
 		return error("shapley fidelity: the map is not one (h, w) plane per image");
@@ -293,10 +247,10 @@ int fidelity_compare(const struct fidelity *f, const ts_tensor *s, double *rank,
 	m = xmalloc(d * sizeof(double));
 	rm = xmalloc(d * sizeof(double));
 	rp = xmalloc(d * sizeof(double));
-	buf = xmalloc(d * sizeof(*buf));
 	for (i = 0; i < f->n; i++) {
 		const double *phi = f->phi + i * d;
 		double diff = 0, norm = 0;
+		struct corr_sums c;
 		rank[i] = l2[i] = NAN;
 		if (to_grid(host + i * plane, hs, ws, f, m) < 0)
 			continue;
@@ -304,16 +258,16 @@ int fidelity_compare(const struct fidelity *f, const ts_tensor *s, double *rank,
 			diff += (m[j] - phi[j]) * (m[j] - phi[j]);
 			norm += phi[j] * phi[j];
 		}
-		ranks(m, d, buf, rm);
-		ranks(phi, d, buf, rp);
-		rank[i] = pearson(rm, rp, d);
+		corr_ranks(m, d, rm);
+		corr_ranks(phi, d, rp);
+		c = corr_sums_of(rm, rp, d);
+		rank[i] = corr_pearson(&c);
 		l2[i] = norm > 0 && isfinite(diff) ? sqrt(diff / norm) : NAN;
 	}
 	free(host);
 	free(m);
 	free(rm);
 	free(rp);
-	free(buf);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include <suitesparse/cholmod.h>
 
+#include "cam/corr.h"
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
@@ -561,25 +562,18 @@ double road_complexity(const float *map, size_t n)
 
 double road_coherency(const float *a, const float *b, size_t n)
 {
-	double ma = 0, mb = 0, cov = 0, va = 0, vb = 0;
-	size_t i;
+	double *wa, *wb, m = (double)n - 1;
+	struct corr_sums c;
 
 	if (n < 2)
 		return NAN;
-	for (i = 0; i < n; i++) {
-		ma += a[i];
-		mb += b[i];
-	}
-	ma /= (double)n;
-	mb /= (double)n;
-	for (i = 0; i < n; i++) {
-		double da = a[i] - ma, db = b[i] - mb;
-		cov += da * db;
-		va += da * da;
-		vb += db * db;
-	}
-	cov /= (double)(n - 1);
-	return (cov / (sqrt(va / (double)(n - 1)) * sqrt(vb / (double)(n - 1)) + 1e-8) + 1) / 2;
+	wa = corr_widen(a, n);
+	wb = corr_widen(b, n);
+	c = corr_sums_of(wa, wb, n);
+	free(wa);
+	free(wb);
+	/* upstream's n - 1 form and its 1e-8, kept for its values to 1e-6 */
+	return (c.ab / m / (sqrt(c.aa / m) * sqrt(c.bb / m) + 1e-8) + 1) / 2;
 }
 
 double road_arcc(double coherency, double complexity, double road_combined)

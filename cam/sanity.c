@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cam/corr.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
@@ -90,54 +91,22 @@ int sanity_cascade(const ts_module *m, const char *layer, int steps, char ***pat
 	return 0;
 }
 
-struct ranked {
-	float v;
-	size_t i;
-};
-
-static int by_value(const void *pa, const void *pb)
-{
-	const struct ranked *a = pa, *b = pb;
-	if (a->v != b->v)
-		return a->v < b->v ? -1 : 1;
-	return a->i < b->i ? -1 : a->i > b->i;
-}
-
-/* Ranks from 1, ties the average of their positions (scipy.stats.rankdata's "average"). */
-static void rank_of(const float *v, size_t n, double *rank, struct ranked *tmp)
-{
-	size_t i, j;
-	for (i = 0; i < n; i++)
-		tmp[i] = (struct ranked){ v[i], i };
-	qsort(tmp, n, sizeof(*tmp), by_value);
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && tmp[j].v == tmp[i].v; j++)
-			;
-		for (size_t q = i; q < j; q++)
-			rank[tmp[q].i] = (double)(i + j + 1) / 2.0;
-	}
-}
-
 double sanity_spearman(const float *a, const float *b, size_t n)
 {
-	double *ra = xmalloc(n * sizeof(double)), *rb = xmalloc(n * sizeof(double));
-	struct ranked *tmp = xmalloc(n * sizeof(*tmp));
-	double m = (double)(n + 1) / 2.0, ab = 0, aa = 0, bb = 0;
-	size_t i;
+	double *wa = corr_widen(a, n), *wb = corr_widen(b, n);
+	double *ra = xmalloc((n ? n : 1) * sizeof(double)), *rb = xmalloc((n ? n : 1) * sizeof(double));
+	struct corr_sums c;
 
-	rank_of(a, n, ra, tmp);
-	rank_of(b, n, rb, tmp);
-	for (i = 0; i < n; i++) {
-		ab += (ra[i] - m) * (rb[i] - m);
-		aa += (ra[i] - m) * (ra[i] - m);
-		bb += (rb[i] - m) * (rb[i] - m);
-	}
+	corr_ranks(wa, n, ra);
+	corr_ranks(wb, n, rb);
+	c = corr_sums_of(ra, rb, n);
+	free(wa);
+	free(wb);
 	free(ra);
 	free(rb);
-	free(tmp);
-	if (!(aa > 0) && !(bb > 0))
+	if (!(c.aa > 0) && !(c.bb > 0))
 		return 1.0;
-	return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0.0;
+	return c.aa > 0 && c.bb > 0 ? c.ab / sqrt(c.aa * c.bb) : 0.0;
 }
 
 #define SSIM_WIN 7
