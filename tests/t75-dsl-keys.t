@@ -2,23 +2,25 @@
 # t75-dsl-keys.t - every plain key of the language (dsl/keys.c's fields, and batch and formats), given a
 # wrong value, fails with the same message in YAML and in Lua (dsl/reader.c reads both), at the value in
 # YAML and at the key in Lua (Lua keeps no positions for table fields: lua.c places a key by scanning the
-# text). One spec per key and language, so that each message is the key's own.
+# text). One spec per key and language, so that each message is the key's own. The list of keys is
+# checked against `camlab help schema` (the key table), so that a new key cannot go untested here.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 need_python
 
 cat >$TMP/keys.py <<'PYEOF'
 # keys.py CAMLAB DIR: write, check and compare a YAML and a Lua spec for each key; print what differs
-import os, re, subprocess, sys
+import json, os, re, subprocess, sys
 camlab, d = sys.argv[1], sys.argv[2]
 model = os.path.abspath("experiments/models/fashion_mnist_cnn.pt")
 # wrong values by the key's type (keys.h): the same text in both languages, and a string where it reads
 # as no number or boolean; a string key takes any scalar, so it is given a list
 bad = {"str": ("[1]", "{ 1 }"), "int": ("'eight'", '"eight"'), "u64": ("-1", "-1"),
        "bool": ("'maybe'", '"maybe"'), "floats3": ("'x'", '"x"'), "choice": ("bogus", '"bogus"'),
-       "names": ("'a,,b'", '"a,,b"')}
+       "names": ("'a,,b'", '"a,,b"'), "grid": ("'x'", '"x"')}
 # (section, key, type): every field of dsl/keys.c, and batch and formats
-keys = [("layer", k, t) for k, t in [("path", "str"), ("layout", "choice"), ("name", "str")]] + \
+keys = [("layer", k, t) for k, t in [("path", "str"), ("layout", "choice"), ("name", "str"),
+                                    ("prefix_tokens", "int"), ("grid", "grid")]] + \
     [("model", k, t) for k, t in [("name", "str"), ("file", "str"), ("input_size", "int"), ("resize", "int"),
                                   ("mean", "floats3"), ("std", "floats3"), ("classes", "str")]] + \
     [("data", k, t) for k, t in [("path", "str"), ("labels", "str"), ("limit", "int"), ("shuffle", "bool"),
@@ -62,7 +64,30 @@ def specs(section, key, y, l):
     ys, ls = wrap
     return ys.replace("KV", f"{key}: {y}"), ls.replace("KV", f"{key} = {l}")
 
+# the list above is written by hand, so it is checked against the language's own key table (camlab help
+# schema): a key added there and not here fails, unless it is structured (tested by its own test)
+structured = {("top", k) for k in ("include", "models", "model", "data", "grid", "define", "outputs", "statistics",
+                                   "ablations", "ablation", "method", "utility", "target", "metric")} | \
+    {("model", "layers"), ("model", "layer")}
+schema = json.loads(subprocess.run([camlab, "help", "schema"], capture_output=True, text=True, check=True).stdout)
+defs = schema.get("definitions") or schema.get("$defs")
+def props(o):
+    for alt in [o] + o.get("anyOf", []):
+        if "properties" in alt:
+            return alt["properties"]
+    return {}
+sections = {"top": schema["properties"], "layer": {**defs["layer"]["properties"], **defs["layer_item"]["properties"]},
+            "model": defs["model"]["properties"], "exclude": defs["exclude"]["properties"],
+            "figure": defs["figure"]["properties"], "ablation": defs["ablation"]["properties"],
+            "data": props(schema["properties"]["data"]), "outputs": props(schema["properties"]["outputs"]),
+            "statistics": props(schema["properties"]["statistics"])}
+tested = {(s, k) for s, k, _ in keys}
 failed = 0
+for section, ks in sections.items():
+    for k in ks:
+        if (section, k) not in tested and (section, k) not in structured and not (section == "outputs" and k in ("figures", "figure")):
+            print(f"{section}.{k}: in the key table, not in this test's list")
+            failed += 1
 for section, key, t in keys:
     y, l = bad[t]
     ys, ls = specs(section, key, y, l)
@@ -79,7 +104,7 @@ for section, key, t in keys:
         elif t == "names":
             want += len(key) + 6  # Lua places a name of a string where it starts in the literal
         err = subprocess.run([camlab, "check", f], capture_output=True, text=True).stderr
-        mine = [e for e in err.splitlines() if f"for '{key}'" in e or "'bogus'" in e or "empty name in" in e]
+        mine = [e for e in err.splitlines() if f"for '{key}'" in e or f"bad '{key}'" in e or "'bogus'" in e or "empty name in" in e]
         if not mine:
             print(f"{section}.{key} ({lang}): no error about it:\n{err}")
             failed += 1
@@ -100,7 +125,7 @@ PYEOF
 test_expect_success 'every key given a wrong value: the same message in YAML and in Lua, where it is written' "
 	mkdir $TMP/specs &&
 	$PY $TMP/keys.py $CAMLAB $TMP/specs >$TMP/out; ret=\$?; cat $TMP/out; test \$ret = 0 &&
-	test_grep '^44 keys\$' $TMP/out
+	test_grep '^46 keys\$' $TMP/out
 "
 
 test_done
