@@ -98,7 +98,7 @@ bad:
 /* "  variant LABEL VARIANT VALUE" at p, under the parameter ablation a: 0, or -1 when the line is not one. */
 static int read_variant(const char *p, struct ablation *a)
 {
-	struct ablation_variant v;
+	struct ablation_variant v = { NULL, NULL, NULL }; /* a line cut short leaves the later words unread */
 
 	p += strlen("  variant ");
 	if (read_word(&p, &v.label) < 0 || *p++ != ' ' || read_word(&p, &v.variant) < 0 || *p++ != ' ' ||
