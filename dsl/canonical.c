@@ -40,6 +40,7 @@
  *                                 shortest decimal that reads back as the same double
  *   ablation OVER BASELINE|-      in the order written; "ablations none" for an empty list, nothing
  *                                 without the key (the report then makes the utility ablation)
+ *     variant LABEL VARIANT VALUE over a method's parameter: each entry of the method (exp_ablation)
  *   figure IMAGE BY               in the order written
  *
  * Paths are absolute and normalised. Positions are not part of the text.
@@ -110,6 +111,32 @@ static int cmp_def(const void *a, const void *b)
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
 	return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+/* "ablation OVER BASELINE" lines, each with its "  variant LABEL VARIANT VALUE" lines. */
+static void put_ablations(struct strbuf *sb, const struct experiment *e)
+{
+	size_t i, j;
+
+	if (e->ablations_set && !e->nr_ablations)
+		strbuf_addstr(sb, "ablations none\n");
+	for (i = 0; i < e->nr_ablations; i++) {
+		strbuf_addstr(sb, "ablation ");
+		put_str(sb, e->ablations[i].over);
+		strbuf_addch(sb, ' ');
+		put_str(sb, e->ablations[i].baseline);
+		strbuf_addch(sb, '\n');
+		for (j = 0; j < e->ablations[i].nr_variants; j++) {
+			const struct exp_ablation_variant *v = &e->ablations[i].variants[j];
+			strbuf_addstr(sb, "  variant ");
+			put_str(sb, v->label);
+			strbuf_addch(sb, ' ');
+			put_str(sb, v->variant);
+			strbuf_addch(sb, ' ');
+			put_str(sb, v->value);
+			strbuf_addch(sb, '\n');
+		}
+	}
 }
 
 char *experiment_canonical(const struct experiment *e)
@@ -211,15 +238,7 @@ char *experiment_canonical(const struct experiment *e)
 		put_str(&sb, e->statistics.test);
 		strbuf_addch(&sb, '\n');
 	}
-	if (e->ablations_set && !e->nr_ablations)
-		strbuf_addstr(&sb, "ablations none\n");
-	for (i = 0; i < e->nr_ablations; i++) {
-		strbuf_addstr(&sb, "ablation ");
-		put_str(&sb, e->ablations[i].over);
-		strbuf_addch(&sb, ' ');
-		put_str(&sb, e->ablations[i].baseline);
-		strbuf_addch(&sb, '\n');
-	}
+	put_ablations(&sb, e);
 	for (i = 0; i < e->nr_figures; i++) {
 		strbuf_addstr(&sb, "figure ");
 		put_str(&sb, e->figures[i].image);

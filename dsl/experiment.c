@@ -167,8 +167,15 @@ void experiment_release(struct experiment *e)
 	}
 	free(e->figures);
 	for (i = 0; i < e->nr_ablations; i++) {
-		free(e->ablations[i].over);
-		free(e->ablations[i].baseline);
+		struct exp_ablation *a = &e->ablations[i];
+		free(a->over);
+		free(a->baseline);
+		for (j = 0; j < a->nr_variants; j++) {
+			free(a->variants[j].label);
+			free(a->variants[j].variant);
+			free(a->variants[j].value);
+		}
+		free(a->variants);
 	}
 	free(e->ablations);
 	for (i = 0; i < e->nr_sources; i++) {

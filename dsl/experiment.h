@@ -150,6 +150,17 @@ struct exp_figure {
 struct exp_ablation {
 	char *over, *baseline;
 	struct src_pos pos, over_pos, baseline_pos;
+	/*
+	 * Over a method's parameter, once validated: each entry of methods that is the method, in the order
+	 * written, with its variant (the entry's label less that parameter: "kpcacam", "kpcacam(kernel=poly)")
+	 * and its value of the parameter (canonical; the default's text, or "default" where the default is
+	 * computed, for an entry that leaves it out). The report reads them from the canonical text, since
+	 * the results know a run's method by its label alone.
+	 */
+	struct exp_ablation_variant {
+		char *label, *variant, *value;
+	} *variants;
+	size_t nr_variants;
 };
 
 struct experiment {

@@ -95,10 +95,28 @@ bad:
 	return -1;
 }
 
+/* "  variant LABEL VARIANT VALUE" at p, under the parameter ablation a: 0, or -1 when the line is not one. */
+static int read_variant(const char *p, struct ablation *a)
+{
+	struct ablation_variant v = { NULL, NULL, NULL }; /* a line cut short leaves the later words unread */
+
+	p += strlen("  variant ");
+	if (read_word(&p, &v.label) < 0 || *p++ != ' ' || read_word(&p, &v.variant) < 0 || *p++ != ' ' ||
+	    read_word(&p, &v.value) < 0 || (*p && *p != '\n') || !v.label || !v.variant || !v.value) {
+		free(v.label);
+		free(v.variant);
+		free(v.value);
+		return -1;
+	}
+	ALLOC_GROW(a->variants, a->nr_variants + 1, a->alloc_variants);
+	a->variants[a->nr_variants++] = v;
+	return 0;
+}
+
 void ablation_list_from_canonical(struct ablation_list *l, const char *canonical)
 {
 	const char *p = canonical;
-	int declared = 0;
+	int declared = 0, in_param = 0;
 
 	while (p && *p) {
 		if (!strncmp(p, "ablations none\n", 15) || !strcmp(p, "ablations none")) {
@@ -106,19 +124,25 @@ void ablation_list_from_canonical(struct ablation_list *l, const char *canonical
 		} else if (!strncmp(p, "ablation ", 9)) {
 			struct ablation a;
 			declared = 1;
+			in_param = 0;
 			if (read_line(p, &a) == 0) {
 				ALLOC_GROW(l->items, l->nr + 1, l->alloc);
 				l->items[l->nr++] = a;
+				in_param = a.dim == ABLATION_PARAM;
 			}
+		} else if (in_param && !strncmp(p, "  variant ", 10)) {
+			read_variant(p, &l->items[l->nr - 1]);
+		} else {
+			in_param = 0;
 		}
 		p = strchr(p, '\n');
 		p = p ? p + 1 : NULL;
 	}
 	if (!declared) {
 		ALLOC_GROW(l->items, l->nr + 1, l->alloc);
+		memset(&l->items[l->nr], 0, sizeof(l->items[l->nr]));
 		l->items[l->nr].dim = ABLATION_UTILITY;
-		l->items[l->nr].over = xstrdup("utility");
-		l->items[l->nr++].baseline = NULL;
+		l->items[l->nr++].over = xstrdup("utility");
 	}
 }
 
@@ -127,8 +151,16 @@ void ablation_list_release(struct ablation_list *l)
 	size_t i;
 
 	for (i = 0; i < l->nr; i++) {
-		free(l->items[i].over);
-		free(l->items[i].baseline);
+		struct ablation *a = &l->items[i];
+		size_t j;
+		free(a->over);
+		free(a->baseline);
+		for (j = 0; j < a->nr_variants; j++) {
+			free(a->variants[j].label);
+			free(a->variants[j].variant);
+			free(a->variants[j].value);
+		}
+		free(a->variants);
 	}
 	free(l->items);
 	l->items = NULL;
@@ -191,18 +223,31 @@ static int fixed_fields(enum ablation_dim over, enum ablation_dim out[4])
 	return n;
 }
 
+/*
+ * A run as one ablation sees it: the method it is a row of and its value of the dimension. Over a
+ * method's parameter the method is the run's variant (its label less the parameter: the runs of
+ * "kpcacam" and "kpcacam(gamma=0.5)" are two values of one method) and the value its variant's.
+ */
+struct arow {
+	const struct result *x;
+	const char *method, *value; /* borrowed from x, or from the ablation's variants */
+	size_t ord;		    /* over a parameter: the variant's position in the spec's methods */
+};
+
 /* The setting first (fixed fields), then the method, then the dimension's value. */
-static int cmp_rows(const struct result *a, const struct result *b, enum ablation_dim over)
+static int cmp_rows(const struct arow *a, const struct arow *b, enum ablation_dim over)
 {
 	enum ablation_dim f[4];
 	int i, n = fixed_fields(over, f), c;
 
 	for (i = 0; i < n; i++)
-		if ((c = cmp_field(a, b, f[i], over)))
+		if ((c = cmp_field(a->x, b->x, f[i], over)))
 			return c;
 	if ((c = results_cmp_method(a->method, b->method)))
 		return c;
-	return cmp_field(a, b, over, over);
+	if (over == ABLATION_PARAM)
+		return (a->ord > b->ord) - (a->ord < b->ord);
+	return cmp_field(a->x, b->x, over, over);
 }
 
 static int same_setting(const struct result *a, const struct result *b, enum ablation_dim over)
@@ -214,6 +259,17 @@ static int same_setting(const struct result *a, const struct result *b, enum abl
 		if (strcmp(field(a, f[i]), field(b, f[i])))
 			return 0;
 	return 1;
+}
+
+/* What the tables call the dimension: "layer", or a method's parameter by its name ("gamma"). */
+static const char *dim_word(const struct ablation *a)
+{
+	return a->dim == ABLATION_PARAM ? strrchr(a->over, '.') + 1 : dim_names[a->dim];
+}
+
+static const char *dim_head(const struct ablation *a)
+{
+	return a->dim == ABLATION_PARAM ? dim_word(a) : dim_heads[a->dim];
 }
 
 /* A value as the tables show it: utilities by their display names, the rest as named. */
@@ -238,19 +294,25 @@ static struct table *new_table(struct table **t, size_t *nr)
 
 /*
  * The file stem of an ablation's values table: over the utility the name Table 5 always had
- * (ablation.MODEL.LAYER.TARGET); over another dimension ablation-DIM. and the fixed fields' values in
- * the methods tables' order (model, layer, utility, target).
+ * (ablation.MODEL.LAYER.TARGET); over another dimension ablation-DIM. (over a method's parameter
+ * ablation-method_NAME_PARAM.) and the fixed fields' values in the methods tables' order (model, layer,
+ * utility, target).
  */
-static void add_stem(struct strbuf *sb, const struct result *x, enum ablation_dim over)
+static void add_stem(struct strbuf *sb, const struct result *x, const struct ablation *a)
 {
 	static const enum ablation_dim order[] = { ABLATION_MODEL, ABLATION_LAYER, ABLATION_UTILITY,
 						   ABLATION_TARGET };
+	enum ablation_dim over = a->dim;
 	size_t i;
 
-	if (over == ABLATION_UTILITY)
+	if (over == ABLATION_UTILITY) {
 		strbuf_addstr(sb, "ablation");
-	else
+	} else if (over == ABLATION_PARAM) {
+		strbuf_addstr(sb, "ablation-");
+		table_slug(sb, a->over);
+	} else {
 		strbuf_addf(sb, "ablation-%s", dim_names[over]);
+	}
 	for (i = 0; i < ARRAY_SIZE(order); i++) {
 		if (order[i] == over)
 			continue;
@@ -275,52 +337,68 @@ static void add_setting(struct strbuf *sb, const struct result *x, enum ablation
 }
 
 /* Whether the run of s[k] is a row: its method has another value of the dimension in the setting. */
-static int in_rows(const struct result *const *s, size_t i, size_t j, size_t k)
+static int in_rows(const struct arow *s, size_t i, size_t j, size_t k)
 {
 	size_t n = 0, m;
 	for (m = i; m < j; m++)
-		n += !strcmp(s[m]->method, s[k]->method);
+		n += !strcmp(s[m].method, s[k].method);
 	return n > 1;
+}
+
+/* table_add_counts of the runs s[i..j). */
+static void add_counts(struct strbuf *sb, const struct arow *s, size_t i, size_t j)
+{
+	const struct result **x = xcalloc(j - i + 1, sizeof(*x));
+	size_t k;
+
+	for (k = i; k < j; k++)
+		x[k - i] = s[k].x;
+	table_add_counts(sb, x, j - i);
+	free(x);
 }
 
 /*
  * The values table of one setting s[i..j) (sorted by cmp_rows): a row per method and value for the
  * methods with several values, grouped by method. Returns 0 (t left empty) when no method has.
  */
-static int values_table(struct table *t, const struct result *const *s, size_t i, size_t j,
-			const struct ablation *a, const struct table_stats *st)
+static int values_table(struct table *t, const struct arow *s, size_t i, size_t j, const struct ablation *a,
+			const struct table_stats *st)
 {
 	struct strbuf sb = STRBUF_INIT;
 	enum ablation_dim d = a->dim;
+	const char *last = NULL; /* the method of the last row */
 	size_t k, group = 0;
 
 	for (k = i; k < j; k++) {
 		struct table_row *row;
 		if (!in_rows(s, i, j, k))
 			continue;
-		if (t->nr && strcmp(t->rows[t->nr - 1].x->method, s[k]->method))
+		if (last && strcmp(last, s[k].method))
 			group++;
+		last = s[k].method;
 		row = table_new_row(t);
-		row->key[0] = xstrdup(figure_display_name(s[k]->method));
-		row->key[1] = xstrdup(shown(d, field(s[k], d)));
+		row->key[0] = xstrdup(figure_display_name(s[k].method));
+		row->key[1] = xstrdup(shown(d, s[k].value));
 		row->group = (int)group;
-		table_row_set_values(row, s[k]);
+		table_row_set_values(row, s[k].x);
 	}
 	if (!t->nr)
 		return 0;
-	add_stem(&sb, s[i], d);
+	add_stem(&sb, s[i].x, a);
 	t->name = strbuf_detach(&sb, NULL);
 	if (d == ABLATION_UTILITY)
 		strbuf_addstr(&sb, "Utility ablation (the paper's Table 5): ");
+	else if (d == ABLATION_PARAM)
+		strbuf_addf(&sb, "Ablation of parameter %s (%s): ", dim_word(a), a->over);
 	else
 		strbuf_addf(&sb, "%s ablation: ", dim_heads[d]);
-	add_setting(&sb, s[i], d);
+	add_setting(&sb, s[i].x, d);
 	strbuf_addstr(&sb, "; ");
-	table_add_counts(&sb, s + i, j - i);
+	add_counts(&sb, s, i, j);
 	if (st->on) {
 		struct strbuf who = STRBUF_INIT, whom = STRBUF_INIT;
-		strbuf_addf(&who, "the best %s of each method", dim_names[d]);
-		strbuf_addf(&whom, "%s of the method", dim_names[d]);
+		strbuf_addf(&who, "the best %s of each method", dim_word(a));
+		strbuf_addf(&whom, "%s of the method", dim_word(a));
 		strbuf_addstr(&sb, ". ");
 		table_add_stats_caption(&sb, st, who.buf, whom.buf);
 		strbuf_addch(&sb, '.');
@@ -332,7 +410,7 @@ static int values_table(struct table *t, const struct result *const *s, size_t i
 	t->caption = strbuf_detach(&sb, NULL);
 	t->nr_keys = 2;
 	t->nr_vals = METRIC_NR;
-	t->key_head = dim_heads[d];
+	t->key_head = dim_head(a);
 	t->stats = st->on;
 	table_rank(t);
 	if (st->on)
@@ -472,8 +550,8 @@ static void diff_values(struct table_row *row, const struct result *a, const str
  * The differences table of one setting s[i..j) (sorted by cmp_rows) whose values table is v: for each
  * method with a run at the baseline, a row per other value. Returns 0 (t left empty) when none has.
  */
-static int diff_table(struct table *t, const struct table *v, const struct result *const *s, size_t i,
-		      size_t j, const struct ablation *a, const struct table_stats *st)
+static int diff_table(struct table *t, const struct table *v, const struct arow *s, size_t i, size_t j,
+		      const struct ablation *a, const struct table_stats *st)
 {
 	struct strbuf sb = STRBUF_INIT;
 	enum ablation_dim d = a->dim;
@@ -481,20 +559,20 @@ static int diff_table(struct table *t, const struct table *v, const struct resul
 
 	for (k = i; k < j; k = e) {
 		const struct result *base = NULL;
-		for (e = k; e < j && !strcmp(s[e]->method, s[k]->method); e++)
-			if (!strcmp(field(s[e], d), a->baseline))
-				base = s[e];
+		for (e = k; e < j && !strcmp(s[e].method, s[k].method); e++)
+			if (!strcmp(s[e].value, a->baseline))
+				base = s[e].x;
 		if (!base || e - k < 2)
 			continue;
 		for (m = k; m < e; m++) {
 			struct table_row *row;
-			if (s[m] == base)
+			if (s[m].x == base)
 				continue;
 			row = table_new_row(t);
-			row->key[0] = xstrdup(figure_display_name(s[m]->method));
-			row->key[1] = xstrdup(shown(d, field(s[m], d)));
+			row->key[0] = xstrdup(figure_display_name(s[m].method));
+			row->key[1] = xstrdup(shown(d, s[m].value));
 			row->group = (int)group;
-			diff_values(row, s[m], base, st);
+			diff_values(row, s[m].x, base, st);
 		}
 		group++;
 	}
@@ -506,11 +584,11 @@ static int diff_table(struct table *t, const struct table *v, const struct resul
 	if (d == ABLATION_UTILITY)
 		strbuf_addf(&sb, "Differences to the %s utility", figure_display_name(a->baseline));
 	else
-		strbuf_addf(&sb, "Differences to %s %s", dim_names[d], a->baseline);
+		strbuf_addf(&sb, "Differences to %s %s", dim_word(a), a->baseline);
 	strbuf_addstr(&sb, " (each value minus the baseline's, x100): ");
-	add_setting(&sb, s[i], d);
+	add_setting(&sb, s[i].x, d);
 	strbuf_addstr(&sb, "; ");
-	table_add_counts(&sb, s + i, j - i);
+	add_counts(&sb, s, i, j);
 	strbuf_addf(&sb, ". %s %g%% interval of the paired bootstrap over the images both runs have (%u "
 			 "resamples, seed %llu)",
 		    st->on ? "Each with the" : "The CSV gives each difference's", 100 * (1 - st->mark.boot.alpha),
@@ -519,46 +597,73 @@ static int diff_table(struct table *t, const struct table *v, const struct resul
 	t->caption = strbuf_detach(&sb, NULL);
 	t->nr_keys = 2;
 	t->nr_vals = METRIC_NR;
-	t->key_head = dim_heads[d];
+	t->key_head = dim_head(a);
 	t->stats = st->on;
 	t->diff = 1;
 	return 1;
 }
 
 /* Stable: the results' order breaks ties, as in the tables before ablations were declared. */
-static void sort_rows(const struct result **s, size_t n, enum ablation_dim over)
+static void sort_rows(struct arow *s, size_t n, enum ablation_dim over)
 {
 	size_t i, j;
 
 	for (i = 1; i < n; i++) {
-		const struct result *x = s[i];
-		for (j = i; j > 0 && cmp_rows(s[j - 1], x, over) > 0; j--)
+		struct arow x = s[i];
+		for (j = i; j > 0 && cmp_rows(&s[j - 1], &x, over) > 0; j--)
 			s[j] = s[j - 1];
 		s[j] = x;
 	}
+}
+
+/*
+ * The runs of r as ablation a sees them, into s: each with its method and value; over a method's
+ * parameter only the runs of the variants the spec recorded (other methods have no value of it).
+ * Returns their number.
+ */
+static size_t arows(const struct results *r, const struct ablation *a, struct arow *s)
+{
+	size_t i, v, n = 0;
+
+	for (i = 0; i < r->nr; i++) {
+		const struct result *x = &r->rows[i];
+		if (a->dim != ABLATION_PARAM) {
+			s[n].x = x;
+			s[n].method = x->method;
+			s[n].value = field(x, a->dim);
+			s[n++].ord = 0;
+			continue;
+		}
+		for (v = 0; v < a->nr_variants && strcmp(a->variants[v].label, x->method); v++)
+			;
+		if (v == a->nr_variants)
+			continue;
+		s[n].x = x;
+		s[n].method = a->variants[v].variant;
+		s[n].value = a->variants[v].value;
+		s[n++].ord = v;
+	}
+	return n;
 }
 
 void ablation_tables_build(const struct results *r, const struct ablation_list *l, const struct table_stats *st,
 			   struct table **t, size_t *nr)
 {
 	static const struct table_stats defaults = TABLE_STATS_INIT;
-	const struct result **s = xcalloc(r->nr + 1, sizeof(*s));
-	size_t a, i, j, k;
+	struct arow *s = xcalloc(r->nr + 1, sizeof(*s));
+	size_t a, i, j, k, n;
 
 	if (!st)
 		st = &defaults;
 	for (a = 0; a < l->nr; a++) {
 		const struct ablation *ab = &l->items[a];
-		if (ab->dim == ABLATION_PARAM)
-			continue; /* the results do not record methods' parameters yet */
-		for (i = 0; i < r->nr; i++)
-			s[i] = &r->rows[i];
-		sort_rows(s, r->nr, ab->dim);
-		for (i = 0; i < r->nr; i = j) {
+		n = arows(r, ab, s);
+		sort_rows(s, n, ab->dim);
+		for (i = 0; i < n; i = j) {
 			struct table *v, *d;
-			for (j = i + 1; j < r->nr && same_setting(s[j], s[i], ab->dim); j++)
+			for (j = i + 1; j < n && same_setting(s[j].x, s[i].x, ab->dim); j++)
 				;
-			for (k = i + 1; k < j && !strcmp(field(s[k], ab->dim), field(s[i], ab->dim)); k++)
+			for (k = i + 1; k < j && !strcmp(s[k].value, s[i].value); k++)
 				;
 			if (k == j)
 				continue; /* one value: no ablation */

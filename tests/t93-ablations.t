@@ -33,13 +33,13 @@ elif ! "$PY" -c 'import numpy, scipy' 2>/dev/null; then
 	for i in 1 2 3 4; do test_skip "the ablations of a tiny run ($i)" "$PY lacks numpy or scipy"; done
 else
 	test_expect_success 'a tiny run with an ablation over the layer and one over the target' "
-		$CAMLAB run $TMP/lt.yaml >$TMP/run 2>&1 || { cat $TMP/run; false; }
+		{ $CAMLAB run $TMP/lt.yaml >$TMP/run 2>&1 || { cat $TMP/run; false; }; } &&
 		ls $T/ablation-layer.fashion.rest.predicted.vs-pre_gap.csv $T/ablation-layer.fashion.rest.least.vs-pre_gap.md \
 			$T/ablation-target.fashion.pre_gap.rest.vs-predicted.tex $T/ablation-target.fashion.last_conv.rest.csv
 	"
 	test_expect_success 'each difference and interval as computed from images.csv, bold where it excludes 0' "
-		$PY tests/report/ablation_check.py $OUT 200 0.05 5 layer=pre_gap target=predicted >$TMP/chk ||
-			{ grep BAD $TMP/chk; false; }
+		{ $PY tests/report/ablation_check.py $OUT 200 0.05 5 layer=pre_gap target=predicted >$TMP/chk ||
+			{ grep BAD $TMP/chk; false; }; } &&
 		test_grep '^4 rows checked' $TMP/chk
 	"
 	# so that the comparison above means something: another seed draws other intervals, and some
