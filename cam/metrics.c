@@ -403,7 +403,8 @@ static int causal_curves(ts_module *m, const ts_tensor *x, const float *maps, co
 		ts_free(out);
 	}
 	for (b = 0; !ret && b < n; b++) {
-		const double *sd = score + b * per, *si = del ? sd + N + 1 : sd;
+		/* insertion's curve follows deletion's when both were asked for */
+		const double *sd = score + b * per, *si = del && ins ? sd + N + 1 : sd;
 		double a = 0, e = 0;
 		for (i = 0; i <= N; i++) {
 			a += sd[i];
