@@ -5,7 +5,8 @@ PLAIN and STATS are two report/tables folders of one results database: PLAIN wri
 `statistics` key (the paper's convention: the best value of a column in bold, ties included), STATS with
 it (bold: the best and every method a paired test cannot tell from it). In the methods tables a group is
 a column, in the ablation table a method's column; RandomCAM and ADCC (no per-image values, so no test)
-are left out. A paper-bold cell survives when its group's test-bold cells are exactly the paper's: the
+are left out, and so are cells without a value; the faithfulness, fidelity and sanity tables count as the
+methods tables do. A paper-bold cell survives when its group's test-bold cells are exactly the paper's: the
 test then backs the claim that the bold method(s) beat the others. Prints per table and in all.
 """
 import glob
@@ -24,7 +25,8 @@ def cells(path):
         method = cs[0] or method
         group, row = (method, cs[1]) if ablation else ("", cs[0])
         for h, c in zip(head, cs):
-            if h in ("Method", "Utility") or h.startswith("ADCC") or method == "RandomCAM":
+            # a cell without a value (a metric the run did not compute) is no group member
+            if h in ("Method", "Utility") or h.startswith("ADCC") or method == "RandomCAM" or c == "\u2013":
                 continue
             out.append(((group, h), row, c.startswith("**")))
     return out

@@ -130,7 +130,7 @@ static void points_load(struct points *p, const struct clusters *c, const struct
 	for (k = 0; k < c->nb; k++)
 		for (i = c->start[k]; i < c->start[k + 1]; i++) {
 			j = k * nm + names_find(&c->methods, r->rows[i].method);
-			p->v[j] = r->rows[i].v[m];
+			p->v[j] = results_value(&r->rows[i], m);
 			if (!isfinite(p->v[j])) {
 				p->v[j] = NAN;
 				continue;
@@ -195,7 +195,7 @@ static void points_body(struct strbuf *body, const char *title, const struct poi
 	strbuf_addstr(body, "set title ");
 	quote_gnuplot(body, title, 0);
 	strbuf_addf(body, " font \"sans:Bold,11\"\nset ylabel \"%s (%%)\"\nset yrange [%.4f:%.4f]\n",
-		    metric_info[m].name, 100 * p->ymin - pad, 100 * p->ymax + pad);
+		    results_metric_info(m)->name, 100 * p->ymin - pad, 100 * p->ymax + pad);
 	strbuf_addstr(body, "set style data yerrorbars\nset bars 0.5\n"
 			    "set key outside right top vertical Left reverse title \"Method\"\n");
 	/* The cluster labels have up to four lines; give them room. */
@@ -237,7 +237,8 @@ static int metric_points(const char *dir, const struct results *r, const struct 
 	int m, ret = 0;
 
 	clusters_init(&c, r);
-	for (m = 0; m < METRIC_NR; m++) {
+	for (m = 0; m < RESULT_NR_ALL; m++) {
+		const struct metric_info *mi = results_metric_info(m);
 		struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT;
 		struct points p;
 		int w, rc;
@@ -245,13 +246,14 @@ static int metric_points(const char *dir, const struct results *r, const struct 
 		points_load(&p, &c, r, m);
 		points_data(&data, &p, &c);
 		if (p.any) {
-			if (strcmp(metric_info[m].longname, metric_info[m].name))
-				strbuf_addf(&title, "%s (%s)", metric_info[m].longname, metric_info[m].name);
+			if (strcmp(mi->longname, mi->name))
+				strbuf_addf(&title, "%s (%s)", mi->longname, mi->name);
 			else
-				strbuf_addstr(&title, metric_info[m].name);
+				strbuf_addstr(&title, mi->name);
 			strbuf_addf(&title, ", %s is better; mean and %g%% bootstrap interval",
-				    metric_info[m].higher_better ? "higher" : "lower", 100 * (1 - boot->alpha));
-			strbuf_addf(&stem, "metric-%s", metric_info[m].name);
+				    mi->higher_better ? "higher" : "lower", 100 * (1 - boot->alpha));
+			strbuf_addstr(&stem, "metric-");
+			table_slug(&stem, mi->name);
 			points_body(&body, title.buf, &p, &c, r, m);
 			w = 260 + (int)c.nb * ((int)c.methods.nr * 14 + 40);
 			rc = draw(dir, stem.buf, title.buf, &data, &body, w < 720 ? 720 : w, 480, l);
@@ -416,8 +418,9 @@ static int cd_one(const char *dir, int m, const char *const *names, const double
 	strbuf_addf(&title,
 		    "Critical difference, %s: average ranks over %zu settings (Friedman p = %.2g; "
 		    "Nemenyi CD %.2f at 0.05)",
-		    metric_info[m].name, nset, fr->p, cd);
-	strbuf_addf(&stem, "cd-%s", metric_info[m].name);
+		    results_metric_info(m)->name, nset, fr->p, cd);
+	strbuf_addstr(&stem, "cd-");
+	table_slug(&stem, results_metric_info(m)->name);
 	strbuf_addstr(&body, "unset border\nunset xtics\nunset ytics\nunset key\nunset label\nunset arrow\n"
 			     "set title ");
 	quote_gnuplot(&body, title.buf, 0);
@@ -502,7 +505,7 @@ static int cd_figures(const char *dir, const struct results *r, struct plot_list
 			start[nb++] = i;
 	}
 	start[nb] = r->nr;
-	for (m = 0; m < METRIC_NR && settings.nr > 1 && ret != -2; m++) {
+	for (m = 0; m < RESULT_NR_ALL && settings.nr > 1 && ret != -2; m++) {
 		double *v = xcalloc(nb * methods.nr + 1, sizeof(double)), *scores, *rank;
 		const char **names = xcalloc(methods.nr + 1, sizeof(*names));
 		size_t kk = 0;
@@ -510,9 +513,9 @@ static int cd_figures(const char *dir, const struct results *r, struct plot_list
 			v[j] = NAN;
 		for (k = 0; k < nb; k++)
 			for (i = start[k]; i < start[k + 1]; i++)
-				if (!results_is_baseline(r->rows[i].method) && isfinite(r->rows[i].v[m]))
+				if (!results_is_baseline(r->rows[i].method) && isfinite(results_value(&r->rows[i], m)))
 					v[k * methods.nr + names_find(&methods, r->rows[i].method)] =
-						r->rows[i].v[m];
+						results_value(&r->rows[i], m);
 		scores = xcalloc(nb * methods.nr + 1, sizeof(double));
 		rank = xcalloc(methods.nr + 1, sizeof(double));
 		for (j = 0; j < methods.nr; j++) {
@@ -530,7 +533,7 @@ static int cd_figures(const char *dir, const struct results *r, struct plot_list
 			for (k = 1; k < nb; k++)
 				memmove(scores + k * kk, scores + k * methods.nr, kk * sizeof(double));
 			if (stats_average_ranks(scores, nb, kk,
-						metric_info[m].higher_better ? STATS_HIGHER_BETTER
+						results_metric_info(m)->higher_better ? STATS_HIGHER_BETTER
 									     : STATS_LOWER_BETTER,
 						rank) == 0 &&
 			    stats_friedman(scores, nb, kk, &fr) == 0) {

@@ -182,14 +182,7 @@ static int distribution_one(const char *dir, struct store *s, const struct resul
 			strbuf_addf(&data, "# x, %s of an image beyond the whiskers\n$out%d << EOD\n%sEOD\n",
 				    p ? "ADD" : "AD", p, outliers[p].buf);
 
-	strbuf_addstr(&stem, "distribution.");
-	table_slug(&stem, x->model);
-	strbuf_addch(&stem, '.');
-	table_slug(&stem, x->layer);
-	strbuf_addch(&stem, '.');
-	table_slug(&stem, x->utility);
-	strbuf_addch(&stem, '.');
-	table_slug(&stem, x->target);
+	table_block_stem(&stem, "distribution", x);
 	strbuf_addf(&title, "Per-image AD and ADD: %s, layer %s, %s utility, target %s", x->model, x->layer,
 		    figure_display_name(x->utility), x->target);
 	for (i = 0, lo = hi = x[0].n; i < n; i++) {

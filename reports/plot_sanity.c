@@ -64,14 +64,7 @@ static int curve_one(const char *dir, const struct result *x, const double *rho,
 	}
 	if (!lines)
 		goto out;
-	strbuf_addstr(&stem, "sanity.");
-	table_slug(&stem, x->model);
-	strbuf_addch(&stem, '.');
-	table_slug(&stem, x->layer);
-	strbuf_addch(&stem, '.');
-	table_slug(&stem, x->utility);
-	strbuf_addch(&stem, '.');
-	table_slug(&stem, x->target);
+	table_block_stem(&stem, "sanity", x);
 	strbuf_addf(&title, "Sanity check (cascading randomisation from the output): Spearman of each map with "
 			    "the trained model's; %s, layer %s, %s utility, target %s",
 		    x->model, x->layer, figure_display_name(x->utility), x->target);

@@ -37,6 +37,16 @@ const struct metric_info extra_metric_info[RESULT_NR_EXTRA] = {
 	{ "Disc.mass", "disc_mass_second", "Target discrimination: top-20% mass, predicted vs second", 0 },
 };
 
+const struct metric_info *results_metric_info(int m)
+{
+	return m < METRIC_NR ? &metric_info[m] : &extra_metric_info[m - METRIC_NR];
+}
+
+double results_value(const struct result *x, int m)
+{
+	return m < METRIC_NR ? x->v[m] : x->extra[m - METRIC_NR];
+}
+
 static int extra_mean(const char *key, const char *name, double mean, void *ud)
 {
 	struct results *r = ud;
@@ -129,6 +139,7 @@ static void free_result(struct result *x)
 	free(x->precision);
 	free(x->note);
 	store_image_values_release(&x->images);
+	free(x->extra_images);
 }
 
 /* The precision a run's configuration names (plan.c writes "precision=P" only when it is not fp32). */
@@ -310,22 +321,63 @@ static int adcc_interval(const struct store_image_values *iv, const struct stats
 	return isfinite(out->lo) && isfinite(out->hi) ? 0 : -1;
 }
 
+size_t results_image_column(const struct result *x, int m, long **idx, double **v)
+{
+	size_t n = 0, i, nr = m < METRIC_NR ? x->images.nr : x->nr_extra_images;
+
+	*idx = xcalloc(nr + 1, sizeof(**idx));
+	*v = xcalloc(nr + 1, sizeof(**v));
+	for (i = 0; i < nr; i++) {
+		double y = m < METRIC_NR ? results_image_value(&x->images.rows[i], m)
+					 : x->extra_images[i].v[m - METRIC_NR];
+		if (!isfinite(y))
+			continue;
+		(*idx)[n] = m < METRIC_NR ? x->images.rows[i].idx : x->extra_images[i].idx;
+		(*v)[n++] = y;
+	}
+	return n;
+}
+
 /* The bootstrap interval of metric m's mean over the images of x that have it; 0, or -1 if none. */
 static int interval(const struct result *x, int m, const struct stats_boot_opts *o, struct stats_ci *out)
 {
 	double *v;
-	size_t n = 0, i;
+	long *idx;
+	size_t n;
 	int ret;
 
 	if (m == METRIC_ADCC)
 		return adcc_interval(&x->images, o, out);
-	v = xcalloc(x->images.nr + 1, sizeof(double));
-	for (i = 0; i < x->images.nr; i++)
-		if (isfinite(results_image_value(&x->images.rows[i], m)))
-			v[n++] = results_image_value(&x->images.rows[i], m);
+	n = results_image_column(x, m, &idx, &v);
 	ret = n && o->B ? stats_bootstrap_mean(v, n, o, out) : -1;
+	free(idx);
 	free(v);
 	return ret;
+}
+
+/* store_each_image's callback: an image's values of the extra metrics, where it has any. */
+static int add_extra_image(const struct store_image *img, void *ud)
+{
+	struct result *x = ud;
+	struct result_image_extra *e;
+	size_t i;
+	int m, any = 0;
+
+	for (i = 0; i < img->nr_extra; i++)
+		for (m = 0; m < RESULT_NR_EXTRA; m++)
+			any |= !strcmp(img->extra[i].name, extra_metric_info[m].column);
+	if (!any)
+		return 0;
+	ALLOC_GROW(x->extra_images, x->nr_extra_images + 1, x->alloc_extra_images);
+	e = &x->extra_images[x->nr_extra_images++];
+	e->idx = img->idx;
+	for (m = 0; m < RESULT_NR_EXTRA; m++)
+		e->v[m] = NAN;
+	for (i = 0; i < img->nr_extra; i++)
+		for (m = 0; m < RESULT_NR_EXTRA; m++)
+			if (!strcmp(img->extra[i].name, extra_metric_info[m].column))
+				e->v[m] = img->extra[i].value;
+	return 0;
 }
 
 int results_load_images(struct results *r, struct store *s, const struct stats_boot_opts *o)
@@ -334,10 +386,17 @@ int results_load_images(struct results *r, struct store *s, const struct stats_b
 	int m;
 	for (i = 0; i < r->nr; i++) {
 		struct result *x = &r->rows[i];
+		int any = 0;
 		if (store_image_values_load(&x->images, s, x->key) < 0)
 			return -1;
-		for (m = 0; m < METRIC_NR; m++)
-			x->has_ci[m] = isfinite(x->v[m]) && interval(x, m, o, &x->ci[m]) == 0;
+		x->nr_extra_images = 0;
+		for (m = 0; m < RESULT_NR_EXTRA; m++)
+			any |= isfinite(x->extra[m]);
+		/* a run without the extra metrics costs no second walk over its images */
+		if (any && store_each_image(s, x->key, add_extra_image, x) < 0)
+			return -1;
+		for (m = 0; m < RESULT_NR_ALL; m++)
+			x->has_ci[m] = isfinite(results_value(x, m)) && interval(x, m, o, &x->ci[m]) == 0;
 	}
 	return 0;
 }

@@ -30,6 +30,20 @@ extern const struct metric_info metric_info[METRIC_NR];
 enum { RESULT_NR_FAITHFUL = 5, RESULT_FIDELITY = 5, RESULT_SANITY = 7, RESULT_NR_EXTRA = 11 };
 extern const struct metric_info extra_metric_info[RESULT_NR_EXTRA];
 
+/*
+ * Every metric a report ranks, in one numbering: the paper's six (enum metric), then extra_metric_info's
+ * at METRIC_NR + e. results_metric_info(m) is its label and direction, results_value(x, m) the run's mean
+ * (NAN: none).
+ */
+#define RESULT_NR_ALL (METRIC_NR + RESULT_NR_EXTRA)
+const struct metric_info *results_metric_info(int m);
+
+/* One image's values of the extra metrics (NAN: none), as image_metrics holds them. */
+struct result_image_extra {
+	long idx;
+	double v[RESULT_NR_EXTRA];
+};
+
 /* One run that has aggregate values. Every string is owned by the struct results it is in. */
 struct result {
 	char *key, *model, *layer, *layer_path, *method, *utility, *target, *state;
@@ -40,11 +54,14 @@ struct result {
 	double extra[RESULT_NR_EXTRA]; /* likewise, of extra_metric_info's metrics */
 	/* First-appearance ranks of model, layer (within the model) and target, for sorting. */
 	int model_ord, layer_ord, target_ord;
-	/* Once results_load_images has read them: the per-image values, ordered by image index, and each
-	 * metric's bootstrap interval (has_ci 0: none, the run has no per-image value of it). */
+	/* Once results_load_images has read them: the per-image values, ordered by image index (the
+	 * paper's in images, the extra metrics' in extra_images), and each metric's bootstrap interval, in
+	 * the numbering of RESULT_NR_ALL (has_ci 0: none, the run has no per-image value of it). */
 	struct store_image_values images;
-	struct stats_ci ci[METRIC_NR];
-	int has_ci[METRIC_NR];
+	struct result_image_extra *extra_images;
+	size_t nr_extra_images, alloc_extra_images;
+	struct stats_ci ci[RESULT_NR_ALL];
+	int has_ci[RESULT_NR_ALL];
 };
 
 /*
@@ -63,14 +80,25 @@ struct results {
 /* Fill r (initialised, empty) from s; 0, or -1 after error() naming what failed. */
 int results_load(struct results *r, struct store *s);
 /*
- * Read every row's per-image values (result.images) from s and compute the bootstrap interval (o) of
- * each of its means: over the images that have a value of the metric; ADCC's from the ADCC of each
- * resample's mean AD, Coh and Com, drawn as the other columns draw theirs. 0, or -1 after error().
+ * Read every row's per-image values (result.images, result.extra_images) from s and compute the
+ * bootstrap interval (o) of each of its means, the extra metrics' too: over the images that have a value
+ * of the metric; ADCC's from the ADCC of each resample's mean AD, Coh and Com, drawn as the other
+ * columns draw theirs. 0, or -1 after error().
  */
 int results_load_images(struct results *r, struct store *s, const struct stats_boot_opts *o);
 
 /* Image v's value of metric m (NAN for ADCC, a function of three means, which images do not have). */
 double results_image_value(const struct store_image_value *v, int m);
+
+/* The run's mean of metric m (RESULT_NR_ALL's numbering); NAN: none. */
+double results_value(const struct result *x, int m);
+
+/*
+ * The images of x that have a finite value of metric m (RESULT_NR_ALL's numbering), in index order:
+ * their indices into *idx and values into *v (both allocated, caller frees, even for 0 images); returns
+ * how many. ADCC has none.
+ */
+size_t results_image_column(const struct result *x, int m, long **idx, double **v);
 void results_release(struct results *r);
 
 /*

@@ -26,7 +26,18 @@ void table_slug(struct strbuf *sb, const char *s)
 	}
 }
 
-/* What column c of t shows. */
+void table_block_stem(struct strbuf *sb, const char *prefix, const struct result *x)
+{
+	const char *part[4] = { x->model, x->layer, x->utility, x->target };
+	size_t i;
+
+	strbuf_addstr(sb, prefix);
+	for (i = 0; i < 4; i++) {
+		strbuf_addch(sb, '.');
+		table_slug(sb, part[i]);
+	}
+}
+
 /* Whether column c holds the paper's value (the methods tables put them after their own); an extra
  * table (cols set) may have more than METRIC_NR columns of its own. */
 static int paper_col(const struct table *t, int c)
@@ -37,6 +48,12 @@ static int paper_col(const struct table *t, int c)
 static const struct metric_info *col_info(const struct table *t, int c)
 {
 	return t->cols ? &t->cols[c] : &metric_info[c % METRIC_NR];
+}
+
+/* The metric camlab's column c of t shows, in RESULT_NR_ALL's numbering. */
+static int col_metric(const struct table *t, int c)
+{
+	return t->cols ? t->metric0 + c : c;
 }
 
 long long table_q(double v)
@@ -122,18 +139,53 @@ void table_row_set_values(struct table_row *row, const struct result *x)
 	}
 }
 
-/* The index of image idx in iv (ordered by index), or iv->nr when it has none. */
-static size_t find_image(const struct store_image_values *iv, long idx)
+/* The place of image idx in idx[0..n-1] (ascending), or n when it is not there. */
+static size_t find_image(const long *idx, size_t n, long want)
 {
-	size_t lo = 0, hi = iv->nr;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (iv->rows[mid].idx < idx)
+		if (idx[mid] < want)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < iv->nr && iv->rows[lo].idx == idx ? lo : iv->nr;
+	return lo < n && idx[lo] == want ? lo : n;
+}
+
+/*
+ * The values of metric m of the nk rows who[] of t on the images every one of them has a value for, in
+ * the first row's index order: row r's at values[r * n + image] (allocated, caller frees); returns n.
+ */
+static size_t common_values(const struct table *t, const size_t *who, size_t nk, int m, double **values)
+{
+	long **idx = xcalloc(nk, sizeof(*idx));
+	double **v = xcalloc(nk, sizeof(*v));
+	size_t *nr = xcalloc(nk, sizeof(*nr)), n = 0, p, r, at;
+
+	for (r = 0; r < nk; r++)
+		nr[r] = results_image_column(t->rows[who[r]].x, m, &idx[r], &v[r]);
+	*values = xcalloc(nk * nr[0] + 1, sizeof(double));
+	for (p = 0; p < nr[0]; p++) {
+		for (r = 0; r < nk; r++) {
+			at = find_image(idx[r], nr[r], idx[0][p]);
+			if (at == nr[r])
+				break;
+			(*values)[r * nr[0] + n] = v[r][at];
+		}
+		n += r == nk;
+	}
+	/* rows were laid out nr[0] apart: close them up to n */
+	for (r = 1; n && r < nk; r++)
+		memmove(*values + r * n, *values + r * nr[0], n * sizeof(double));
+	for (r = 0; r < nk; r++) {
+		free(idx[r]);
+		free(v[r]);
+	}
+	free(idx);
+	free(v);
+	free(nr);
+	return n;
 }
 
 /*
@@ -150,46 +202,28 @@ void table_mark_tested(struct table *t, const struct table_stats *st)
 	for (i = 0; i < t->nr; i = j) {
 		for (j = i + 1; j < t->nr && t->rows[j].group == t->rows[i].group; j++)
 			;
-		for (c = 0; c < METRIC_NR; c++) {
-			size_t *who = xcalloc(j - i + 1, sizeof(*who)), nk = 0, n = 0, r, p, at;
-			const struct store_image_values *first;
+		for (c = 0; c < METRIC_NR && c < t->nr_vals; c++) {
+			size_t *who = xcalloc(j - i + 1, sizeof(*who)), nk = 0, n = 0, r;
+			int m = col_metric(t, c), *mark = NULL;
 			double *values = NULL;
-			int *mark = NULL;
 
 			for (k = i; k < j; k++) {
 				if (t->rows[k].mark[c] == TABLE_SECOND)
 					t->rows[k].mark[c] = TABLE_PLAIN;
-				if (t->rows[k].ranked && t->rows[k].has[c])
+				if (t->rows[k].ranked && t->rows[k].has[c] && t->rows[k].x)
 					who[nk++] = k;
 			}
-			if (c == METRIC_ADCC || nk < 2)
-				goto next;
-			/* the images of the first row that every row has a value for, in index order: values
-			 * holds row r's at values[r * first->nr + image], closed up to n apart below */
-			first = &t->rows[who[0]].x->images;
-			values = xcalloc(nk * first->nr + 1, sizeof(double));
-			for (p = 0; p < first->nr; p++) {
-				for (r = 0; r < nk; r++) {
-					const struct store_image_values *iv = &t->rows[who[r]].x->images;
-					at = find_image(iv, first->rows[p].idx);
-					if (at == iv->nr || !isfinite(results_image_value(&iv->rows[at], c)))
-						break;
-					values[r * first->nr + n] = results_image_value(&iv->rows[at], c);
-				}
-				n += r == nk;
+			if (m != METRIC_ADCC && nk >= 2)
+				n = common_values(t, who, nk, m, &values);
+			if (n) {
+				mark = xcalloc(nk, sizeof(*mark));
+				if (stats_mark_best(values, nk, n,
+						    col_info(t, c)->higher_better ? STATS_HIGHER_BETTER
+										  : STATS_LOWER_BETTER,
+						    &st->mark, mark, NULL) == 0)
+					for (r = 0; r < nk; r++)
+						t->rows[who[r]].mark[c] = mark[r] ? TABLE_BEST : TABLE_PLAIN;
 			}
-			if (!n)
-				goto next;
-			for (r = 1; r < nk; r++)
-				memmove(values + r * n, values + r * first->nr, n * sizeof(double));
-			mark = xcalloc(nk, sizeof(*mark));
-			if (stats_mark_best(values, nk, n,
-					    metric_info[c].higher_better ? STATS_HIGHER_BETTER
-									 : STATS_LOWER_BETTER,
-					    &st->mark, mark, NULL) == 0)
-				for (r = 0; r < nk; r++)
-					t->rows[who[r]].mark[c] = mark[r] ? TABLE_BEST : TABLE_PLAIN;
-		next:
 			free(who);
 			free(values);
 			free(mark);
@@ -197,19 +231,27 @@ void table_mark_tested(struct table *t, const struct table_stats *st)
 	}
 }
 
-/* What the caption of a table with statistics adds: how the intervals and the marks were made. */
-void table_add_stats_caption(struct strbuf *sb, const struct table_stats *st, const char *who,
-			     const char *whom)
+/*
+ * What the caption of a table with statistics adds: how the intervals and the marks were made (with
+ * adcc, that ADCC, which no image has, marks its best value alone).
+ */
+static void add_stats_caption(struct strbuf *sb, const struct table_stats *st, const char *who,
+			      const char *whom, int adcc)
 {
 	strbuf_addf(
 		sb,
 		"Mean \u00b1 half-width of the %g%% bootstrap interval (%u resamples, seed %llu). In bold %s "
-		"and every %s that the %s (Holm-corrected, family-wise level %g) cannot tell from it; ADCC: "
-		"the best value",
+		"and every %s that the %s (Holm-corrected, family-wise level %g) cannot tell from it%s",
 		100 * (1 - st->mark.boot.alpha), st->mark.boot.B, (unsigned long long)st->mark.boot.seed, who,
 		whom,
 		st->mark.test == STATS_TEST_BOOTSTRAP ? "paired bootstrap test" : "Wilcoxon signed-rank test",
-		st->mark.alpha);
+		st->mark.alpha, adcc ? "; ADCC: the best value" : "");
+}
+
+void table_add_stats_caption(struct strbuf *sb, const struct table_stats *st, const char *who,
+			     const char *whom)
+{
+	add_stats_caption(sb, st, who, whom, 1);
 }
 
 void table_stats_from_canonical(struct table_stats *st, const char *canonical)
@@ -307,14 +349,7 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 	size_t i;
 	int m;
 
-	strbuf_addstr(&sb, "methods.");
-	table_slug(&sb, x[0]->model);
-	strbuf_addch(&sb, '.');
-	table_slug(&sb, x[0]->layer);
-	strbuf_addch(&sb, '.');
-	table_slug(&sb, x[0]->utility);
-	strbuf_addch(&sb, '.');
-	table_slug(&sb, x[0]->target);
+	table_block_stem(&sb, "methods", x[0]);
 	t->name = strbuf_detach(&sb, NULL);
 
 	table_add_setting(&sb, x[0]);
@@ -360,10 +395,11 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
  * The metrics beyond the paper's of one block, methods as rows: extra_metric_info's columns first to
  * first + count - 1 (the faithfulness metrics ROAD, ARCC, insertion, deletion, gain; Shapley fidelity's;
  * or the sanity check's and target discrimination's), named slug.MODEL.LAYER.UTILITY.TARGET, when a run
- * of it has one of them. Returns 0 (t left empty) when none has.
+ * of it has one of them; with their intervals, and with statistics marked by the paired tests as the
+ * methods tables are. Returns 0 (t left empty) when none has.
  */
 static int extra_table(struct table *t, const struct result *const *x, size_t n, int first, int count,
-		       const char *slug, const char *title)
+		       const char *slug, const char *title, const struct table_stats *st)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t i;
@@ -374,34 +410,45 @@ static int extra_table(struct table *t, const struct result *const *x, size_t n,
 			any |= isfinite(x[i]->extra[first + m]);
 	if (!any)
 		return 0;
-	strbuf_addf(&sb, "%s.", slug);
-	table_slug(&sb, x[0]->model);
-	strbuf_addch(&sb, '.');
-	table_slug(&sb, x[0]->layer);
-	strbuf_addch(&sb, '.');
-	table_slug(&sb, x[0]->utility);
-	strbuf_addch(&sb, '.');
-	table_slug(&sb, x[0]->target);
+	table_block_stem(&sb, slug, x[0]);
 	t->name = strbuf_detach(&sb, NULL);
 	strbuf_addf(&sb, "%s (camlab help metrics): ", title);
 	table_add_setting(&sb, x[0]);
 	strbuf_addf(&sb, ", %s utility, target %s; ", figure_display_name(x[0]->utility), x[0]->target);
 	table_add_counts(&sb, x, n);
-	strbuf_addstr(&sb, ". Best in bold, second underlined.");
+	if (st->on) {
+		strbuf_addstr(&sb, ". ");
+		add_stats_caption(&sb, st, "the best method", "method", 0);
+		strbuf_addstr(&sb, ".");
+	} else {
+		strbuf_addstr(&sb, ". Best in bold, second underlined.");
+	}
 	t->caption = strbuf_detach(&sb, NULL);
+	t->stats = st->on;
 	t->nr_keys = 1;
 	t->nr_vals = count;
 	t->cols = extra_metric_info + first;
+	t->metric0 = METRIC_NR + first;
 	for (i = 0; i < n; i++) {
 		struct table_row *row = table_new_row(t);
 		row->key[0] = xstrdup(figure_display_name(x[i]->method));
 		row->ranked = !results_is_baseline(x[i]->method);
+		row->x = x[i];
 		for (m = 0; m < count; m++) {
+			const struct stats_ci *ci = &x[i]->ci[t->metric0 + m];
 			row->has[m] = isfinite(x[i]->extra[first + m]);
 			row->q[m] = row->has[m] ? table_q(x[i]->extra[first + m]) : 0;
+			row->has_ci[m] = row->has[m] && x[i]->has_ci[t->metric0 + m];
+			if (row->has_ci[m]) {
+				row->lo[m] = table_q(ci->lo);
+				row->hi[m] = table_q(ci->hi);
+				row->hw[m] = table_q((ci->hi - ci->lo) / 2);
+			}
 		}
 	}
 	table_rank(t);
+	if (st->on)
+		table_mark_tested(t, st);
 	return 1;
 }
 
@@ -433,15 +480,15 @@ void tables_build(const struct results *r, const struct paper_table *paper, cons
 			p = paper;
 		methods_table(new_table(&tables, nr, &alloc), x + i, j - i, p, st);
 		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i, 0, RESULT_NR_FAITHFUL,
-				 "faithfulness", "Faithfulness metrics"))
+				 "faithfulness", "Faithfulness metrics", st))
 			(*nr)--;
 		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i, RESULT_SANITY,
 				 RESULT_NR_EXTRA - RESULT_SANITY, "sanity",
-				 "Sanity check (model-parameter randomisation) and target discrimination"))
+				 "Sanity check (model-parameter randomisation) and target discrimination", st))
 			(*nr)--;
 		if (!extra_table(new_table(&tables, nr, &alloc), x + i, j - i, RESULT_FIDELITY,
 				 RESULT_SANITY - RESULT_FIDELITY, "fidelity",
-				 "Shapley fidelity: each map before ReLU against the sampled Shapley values"))
+				 "Shapley fidelity: each map before ReLU against the sampled Shapley values", st))
 			(*nr)--;
 	}
 	free(x);
@@ -649,8 +696,8 @@ void table_write_csv(FILE *f, const struct table *t)
 		strbuf_addf(&sb, "%s%s", k ? "," : "", key_head(t, k));
 	for (c = 0; c < t->nr_vals; c++) {
 		strbuf_addf(&sb, ",%s%s", paper_col(t, c) ? "paper " : "", col_info(t, c)->name);
-		if (c < METRIC_NR && !t->cols) /* the interval of camlab's mean: always, whatever the spec asks */
-			strbuf_addf(&sb, ",%s_lo,%s_hi", metric_info[c].name, metric_info[c].name);
+		if (c < METRIC_NR) /* the interval of camlab's mean: always, whatever the spec asks */
+			strbuf_addf(&sb, ",%s_lo,%s_hi", col_info(t, c)->name, col_info(t, c)->name);
 	}
 	strbuf_addch(&sb, '\n');
 	for (i = 0; i < t->nr; i++) {
@@ -664,7 +711,7 @@ void table_write_csv(FILE *f, const struct table *t)
 			strbuf_addch(&sb, ',');
 			if (row->has[c])
 				add_q(&sb, row->q[c]);
-			if (c >= METRIC_NR || t->cols)
+			if (c >= METRIC_NR)
 				continue;
 			strbuf_addch(&sb, ',');
 			if (row->has_ci[c])

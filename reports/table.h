@@ -65,6 +65,7 @@ struct table {
 	int nr_keys;	     /* label columns: 1 (Method) or 2 (Method, Utility) */
 	int nr_vals;	     /* METRIC_NR, or TABLE_MAX_VALS with the paper's columns */
 	const struct metric_info *cols; /* the columns' metrics (nr_vals), or NULL: metric_info's */
+	int metric0;	     /* with cols: column c is metric metric0 + c of RESULT_NR_ALL's numbering */
 	char *paper_head;    /* which paper table the paper's columns are ("resnet50, last conv.
 				(layer4.2.conv3)"), or NULL; owned */
 	int stats;	     /* the rows print "mean ± half-width" (struct table_stats on) */
@@ -123,5 +124,11 @@ int tables_write(const char *dir, const struct table *t, size_t nr, unsigned for
 
 /* A file-name-safe form of s: letters, digits and "+-_" kept, anything else '_'. */
 void table_slug(struct strbuf *sb, const char *s);
+
+/*
+ * The file stem of a methods table's block and of what is drawn from it: "PREFIX.MODEL.LAYER.UTILITY.TARGET"
+ * of the run x, each part through table_slug (prefix as given), appended to sb.
+ */
+void table_block_stem(struct strbuf *sb, const char *prefix, const struct result *x);
 
 #endif

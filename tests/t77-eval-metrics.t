@@ -59,8 +59,8 @@ test_expect_success 'a run with them stores every value per image' "
 
 test_expect_success 'images.csv, aggregates.csv and the report carry them' "
 	f=$TMP/clean/report/tables/faithfulness.fashion.pre_gap.rest.predicted.csv &&
-	cat \$f && test_grep '^Method,ROAD,ARCC,Ins,Del,AG\$' \$f &&
-	test_grep '^GradCAM,-?[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+\$' \$f && test_grep '^luacam,' \$f &&
+	cat \$f && test_grep '^Method,ROAD,ROAD_lo,ROAD_hi,ARCC,ARCC_lo,ARCC_hi,Ins,Ins_lo,Ins_hi,Del,Del_lo,Del_hi,AG,AG_lo,AG_hi\$' \$f &&
+	test_grep '^GradCAM(,-?[0-9.]+){3}(,[0-9.]+){12}\$' \$f && test_grep '^luacam,' \$f &&
 	head -1 $TMP/clean/images.csv | test_grep ',arcc,deletion,gain,insertion,road,road_lerf,road_morf\$' /dev/stdin &&
 	head -1 $TMP/clean/aggregates.csv | test_grep ',arcc,deletion,gain,insertion,road,road_lerf,road_morf\$' /dev/stdin &&
 	test \$(wc -l <$TMP/clean/images.csv) -eq $((2 * N + 1)) &&

@@ -70,7 +70,8 @@ test_expect_success 'images.csv, aggregates.csv and the report carry them' "
 	head -1 $TMP/out/aggregates.csv | test_grep ',fidelity,fidelity_l2,fidelity_se\$' /dev/stdin &&
 	test \$(grep -c '^quad,feat,luacam,' $TMP/out/images.csv) -eq 4 &&
 	f=$TMP/out/report/tables/fidelity.quad.feat.logit.predicted.csv && cat \$f &&
-	test_grep '^Method,rho,L2\$' \$f && test_grep '^ShapleyCAM-H,100(\\.00)?,0(\\.00)?\$' \$f && test_grep '^luacam,' \$f
+	test_grep '^Method,rho,rho_lo,rho_hi,L2,L2_lo,L2_hi\$' \$f &&
+	test_grep '^ShapleyCAM-H(,100(\\.00)?){3}(,0(\\.00)?){3}\$' \$f && test_grep '^luacam,' \$f
 "
 
 vals="SELECT r.method, m.idx, m.name, printf('%.9g', m.value) FROM image_metrics m JOIN runs r ON r.key = m.run_key ORDER BY 1, 2, 3"
