@@ -151,4 +151,13 @@ test_expect_success 'a sweep submitted with a shard missing, then resubmitted: i
 	test \$(sqlite3 $TMP/sw/results.sqlite 'SELECT count(*) FROM images') -eq 144
 "
 
+test_expect_success 'run --sweep: the progress line says which point of how many is running' "
+	$CAMLAB run --no-progress --log-every 0.001 --limit 8 --sweep utilities=rest,logit $TMP/sw.lua output=$TMP/prog \
+		2>$TMP/prog.log && cat $TMP/prog.log &&
+	test_grep '^\\[point 1/2\\] \\[run 1/1\\] fashion/pre_gap gradcam rest ' $TMP/prog.log &&
+	test_grep '^\\[point 2/2\\] \\[run 1/1\\] fashion/pre_gap gradcam logit ' $TMP/prog.log &&
+	$CAMLAB run --no-progress --log-every 0.001 --limit 8 $TMP/sw.lua output=$TMP/prog1 2>$TMP/prog1.log &&
+	test_grep '^\\[run 1/1\\]' $TMP/prog1.log && ! grep -q 'point' $TMP/prog1.log
+"
+
 test_done
