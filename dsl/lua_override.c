@@ -108,7 +108,7 @@ static struct src_pos include_call(struct lua_ctx *c, lua_State *L, lua_Integer 
 	struct src_pos at = { NULL, c->last_line, 0 };
 	const char *text = c->text;
 	const size_t *lines = c->lines;
-	size_t len = c->len, nr = c->nr_lines, b, e;
+	size_t len = c->len, nr = c->nr_lines, start, b, e;
 	lua_Debug ar;
 
 	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar) && ar.currentline > 0)
@@ -122,11 +122,11 @@ static struct src_pos include_call(struct lua_ctx *c, lua_State *L, lua_Integer 
 	}
 	if (at.line < 1 || (size_t)at.line > nr)
 		return at;
-	b = lines[at.line - 1];
+	start = b = lines[at.line - 1];
 	e = (size_t)at.line < nr ? lines[at.line] : len;
 	for (; b + 7 <= e; b++)
-		if (!memcmp(text + b, "include", 7) && (b == lines[at.line - 1] || !lspec_ident_char((unsigned char)text[b - 1]))) {
-			at.col = (int)(b - lines[at.line - 1]) + 1;
+		if (!memcmp(text + b, "include", 7) && (b == start || !lspec_ident_char((unsigned char)text[b - 1]))) {
+			at.col = (int)(b - start) + 1;
 			break;
 		}
 	return at;
