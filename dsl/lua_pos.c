@@ -268,12 +268,19 @@ struct src_pos lspec_key_pos(const struct lua_ctx *c, const char *key, size_t fr
 struct src_pos lspec_key_in(const struct lua_ctx *c, lua_State *L, int t, const char *key, size_t from,
 			     size_t *found)
 {
-	size_t k = (size_t)lspec_src_of(L, t, key);
+	size_t k = (size_t)lspec_src_of(L, t, key), at;
+	struct src_pos pos;
 
 	/* a key another source wrote is searched in its text, from the top */
-	if (k != from / LSPEC_SRC_SPAN && k <= c->nr_srcs)
-		from = k * LSPEC_SRC_SPAN;
-	return lspec_key_pos(c, key, from, found);
+	if (k == from / LSPEC_SRC_SPAN || k > c->nr_srcs)
+		return lspec_key_pos(c, key, from, found);
+	pos = lspec_key_pos(c, key, k * LSPEC_SRC_SPAN, &at);
+	/* not in an included file's text: the spec changed the table include() returned */
+	if (at == k * LSPEC_SRC_SPAN && c->srcs[k - 1].text && scan_key(c, key, 0) != (size_t)-1)
+		return lspec_key_pos(c, key, 0, found);
+	if (found)
+		*found = at;
+	return pos;
 }
 
 /* ---- provenance ---- */
