@@ -586,6 +586,7 @@ int exp_lua_load(struct experiment *e, const char *file, const char *text, size_
 		free(c.keys[i].v);
 	free(c.lines);
 	free(c.text);
+	lspec_srcs_release(&c);
 	strbuf_release(&source);
 	return ran ? 0 : -1;
 }

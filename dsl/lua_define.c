@@ -207,7 +207,7 @@ void lspec_get_define(struct lua_ctx *c, lua_State *L, int v, const struct where
 			lua_pushstring(L, name);
 			lua_rawget(L, -2);
 			item.key = name;
-			item.pos = lspec_key_pos(c, name, f.off, &item.off);
+			item.pos = lspec_key_in(c, L, -2, name, f.off, &item.off);
 			if (lua_type(L, -1) == LUA_TSTRING)
 				add_def(c, (enum exp_def_kind)kind, name, xstrdup(lua_tostring(L, -1)), item.pos);
 			else if (lua_type(L, -1) == LUA_TFUNCTION)

@@ -22,6 +22,25 @@ struct keylist {
 	size_t nr, alloc;
 };
 
+#define LSPEC_MAX_INCLUDE_DEPTH 16 /* as compose.c */
+
+/*
+ * A value that is not written in the spec's text (an included file's, an override's) is placed in its
+ * own source's text. Offsets into source k's text start at k * LSPEC_SRC_SPAN, those of the spec (source
+ * 0) at 0: an offset says which text it is in, so that the positions of the keys and items nested under
+ * a value are searched in the same text.
+ */
+#define LSPEC_SRC_SPAN ((size_t)1 << 26) /* past SPEC_MAX_BYTES */
+
+struct lspec_src {
+	const char *file;	/* e->sources[esrc].name: positions point at it, for the include chain */
+	int esrc;
+	char *text;		/* an included file's text (owned); NULL for an override, which has none */
+	size_t len;
+	size_t *lines;		/* offset of each line's first byte (owned) */
+	size_t nr_lines;
+};
+
 /* Everything one run needs; the Lua state finds it as its allocator's userdata. */
 struct lua_ctx {
 	struct experiment *e;
@@ -48,6 +67,10 @@ struct lua_ctx {
 	size_t call_off;	/* start of the line of the experiment{} call */
 	struct keylist keys[KEY_DEPTH];
 	int depth;
+
+	struct lspec_src *srcs;	/* the texts besides the spec that values come from: srcs[k - 1] is source k */
+	size_t nr_srcs, alloc_srcs;
+	int reading[LSPEC_MAX_INCLUDE_DEPTH + 1]; /* the source k of each file include() is reading */
 };
 
 /* The keys valid in one table; aliases share an id, as in dsl/yaml.c. */
@@ -59,6 +82,23 @@ struct where {
 };
 
 /* lua_pos.c */
+/* Add a source (text copied; file borrowed from e->sources[esrc]): its number k, from 1. */
+int lspec_add_src(struct lua_ctx *c, const char *file, int esrc, const char *text, size_t len);
+void lspec_srcs_release(struct lua_ctx *c);
+/*
+ * Which source wrote key of table t: the source marked for the key (a merge's, an override's), else the
+ * table's (a table an included file built), else 0, the spec. Provenance lives in two registry tables
+ * with weak keys, "camlab.keysrc" (table -> {key -> k}) and "camlab.tablesrc" (table -> k).
+ */
+int lspec_src_of(lua_State *L, int t, const char *key);
+void lspec_set_src(lua_State *L, int t, const char *key, int k);
+/* Push the two provenance tables, keysrc and tablesrc (for the merge of included tables). */
+void lspec_push_provenance(lua_State *L);
+/* Mark table t and every table in it not marked yet as built by source k. */
+void lspec_mark_table(lua_State *L, int t, int k);
+/* Where key of table t was written (as lspec_key_pos, in the text of the source that wrote it). */
+struct src_pos lspec_key_in(const struct lua_ctx *c, lua_State *L, int t, const char *key, size_t from,
+			     size_t *found);
 struct src_pos lspec_pos_at(const struct lua_ctx *c, size_t off);
 struct src_pos lspec_pos_line(const struct lua_ctx *c, int line);
 size_t lspec_line_off(const struct lua_ctx *c, int line);

@@ -6,9 +6,9 @@
  * experiment{} table, which wins key by key; then each override (override.h) is put at its path, its
  * value read as YAML reads one flow value and given as the Lua value a spec would write.
  *
- * Values from included files and overrides have no place in the spec's text, where lua_pos.c looks for
- * positions: an error about one points at the experiment{} call (an unknown key of an override is the
- * argument's error, load.c's check).
+ * Values from included files and overrides have no place in the spec's text: each is marked with the
+ * source that wrote it (lua_pos.c's provenance, kept through the merge), so that an error about one points
+ * into the included file, with the chain of includes, or at the override's argument, as in YAML.
  */
 #include "dsl/lua_front.h"
 
@@ -25,7 +25,7 @@
 #include "lib/fs.h"
 
 #define SPEC_MAX_BYTES ((size_t)16 << 20) /* as lua.c */
-#define MAX_INCLUDE_DEPTH 16		  /* as compose.c */
+#define MAX_INCLUDE_DEPTH LSPEC_MAX_INCLUDE_DEPTH
 
 /*
  * The merge, in Lua: mappings key by key, models by name (a later mapping refines and extends, a later
@@ -33,16 +33,19 @@
  * else replaced.
  */
 static const char merge_lua[] =
+	"local spec, includes, keysrc, tablesrc = ...\n"
+	"local function src(t, k) local ks = keysrc[t] return ks and ks[k] or tablesrc[t] or 0 end\n"
+	"local function set(r, k, s) local ks = keysrc[r] if not ks then ks = {} keysrc[r] = ks end ks[k] = s end\n"
 	"local function is_list(t) if type(t) ~= 'table' then return false end\n"
 	"  local n = 0 for _ in pairs(t) do n = n + 1 end return n == #t and n > 0 end\n"
 	"local function merge(a, b)\n"
 	"  if type(a) ~= 'table' or type(b) ~= 'table' or is_list(a) or is_list(b) then return b end\n"
-	"  local r = {} for k, v in pairs(a) do r[k] = v end\n"
-	"  for k, v in pairs(b) do r[k] = merge(r[k], v) end return r end\n"
+	"  local r = {} for k, v in pairs(a) do r[k] = v set(r, k, src(a, k)) end\n"
+	"  for k, v in pairs(b) do r[k] = merge(r[k], v) set(r, k, src(b, k)) end return r end\n"
 	"local function named(a, name)\n"
 	"  if is_list(a) then for _, m in ipairs(a) do if type(m) == 'table' and m.name == name then return m end end\n"
 	"  elseif type(a) == 'table' and type(a[name]) == 'table' then\n"
-	"    local m = merge(a[name], {}) m.name = name return m end end\n"
+	"    local m = merge(a[name], {}) m.name = name set(m, 'name', src(a, name)) return m end end\n"
 	"local function models(a, b)\n"
 	"  if type(a) ~= 'table' or type(b) ~= 'table' then return b end\n"
 	"  if not is_list(a) and not is_list(b) then return merge(a, b) end\n"
@@ -58,11 +61,11 @@ static const char merge_lua[] =
 	"    elseif type(m) == 'table' and m.name ~= nil and named(a, m.name) then r[#r + 1] = merge(named(a, m.name), m)\n"
 	"    else r[#r + 1] = m end end\n"
 	"  return r end\n"
-	"local spec, includes = ...\n"
 	"local base = {}\n"
 	"local function over(a, b)\n"
 	"  local r = merge(a, b) local am, bm = a.models or a.model, b.models or b.model\n"
-	"  if am ~= nil and bm ~= nil then r.model = nil r.models = models(am, bm) end return r end\n"
+	"  if am ~= nil and bm ~= nil then r.model = nil r.models = models(am, bm)\n"
+	"    set(r, 'models', src(b, b.models ~= nil and 'models' or 'model')) end return r end\n"
 	"for _, t in ipairs(includes) do base = over(base, t) end\n"
 	"return over(base, spec)\n";
 
@@ -96,6 +99,39 @@ static char *resolve(struct lua_ctx *c, lua_State *L, const char *name)
 	return strbuf_detach(&sb, NULL);
 }
 
+/*
+ * Where include() is called: the line of the calling chunk (the spec or an included file) and the column
+ * where `include` is written on it, for the chain an error in the included file names.
+ */
+static struct src_pos include_call(struct lua_ctx *c, lua_State *L, lua_Integer depth)
+{
+	struct src_pos at = { NULL, c->last_line, 0 };
+	const char *text = c->text;
+	const size_t *lines = c->lines;
+	size_t len = c->len, nr = c->nr_lines, start, b, e;
+	lua_Debug ar;
+
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar) && ar.currentline > 0)
+		at.line = ar.currentline;
+	if (depth) {
+		const struct lspec_src *s = &c->srcs[c->reading[depth] - 1];
+		text = s->text;
+		lines = s->lines;
+		len = s->len;
+		nr = s->nr_lines;
+	}
+	if (at.line < 1 || (size_t)at.line > nr)
+		return at;
+	start = b = lines[at.line - 1];
+	e = (size_t)at.line < nr ? lines[at.line] : len;
+	for (; b + 7 <= e; b++)
+		if (!memcmp(text + b, "include", 7) && (b == start || !lspec_ident_char((unsigned char)text[b - 1]))) {
+			at.col = (int)(b - start) + 1;
+			break;
+		}
+	return at;
+}
+
 /* include("file.lua"): run it, keep its table for the merge under experiment{}, and return it. */
 static int l_include(lua_State *L)
 {
@@ -105,7 +141,7 @@ static int l_include(lua_State *L)
 	struct strbuf sb = STRBUF_INIT, chunk = STRBUF_INIT;
 	struct stat st;
 	lua_Integer depth, i;
-	int ret, parent = 0;
+	int ret, parent = 0, esrc, k;
 
 	lua_settop(L, 1);
 	lua_getfield(L, LUA_REGISTRYINDEX, "camlab.reading");
@@ -156,14 +192,11 @@ static int l_include(lua_State *L)
 	}
 	if (!c->e->nr_sources)
 		experiment_add_source(c->e, c->file, NULL, c->text, c->len, -1, (struct src_pos){ NULL, 0, 0 });
-	if (depth) /* the including file's source: the last one added at the depth above */
-		for (i = (lua_Integer)c->e->nr_sources; i-- > 1;)
-			if (c->e->sources[i].parent >= 0) {
-				parent = (int)i;
-				break;
-			}
-	experiment_add_source(c->e, path, NULL, sb.buf, sb.len, parent,
-			      (struct src_pos){ NULL, c->last_line, 0 });
+	if (depth) /* the including file: the one being read at the depth above */
+		parent = c->srcs[c->reading[depth] - 1].esrc;
+	esrc = experiment_add_source(c->e, path, NULL, sb.buf, sb.len, parent, include_call(c, L, depth));
+	k = lspec_add_src(c, c->e->sources[esrc].name, esrc, sb.buf, sb.len);
+	c->reading[depth + 1] = k;
 	strbuf_addf(&chunk, "@%s", path);
 	ret = luaL_loadbufferx(L, sb.buf, sb.len, chunk.buf, "t");
 	strbuf_release(&sb);
@@ -177,6 +210,7 @@ static int l_include(lua_State *L)
 	lua_rawseti(L, 2, depth + 1);
 	if (!lua_istable(L, -1))
 		return luaL_error(L, "'%s' returns no table: an included file ends with return { ... }", path);
+	lspec_mark_table(L, -1, k);
 	lua_getfield(L, LUA_REGISTRYINDEX, "camlab.includes");
 	if (!lua_istable(L, -1)) {
 		lua_pop(L, 1);
@@ -303,7 +337,11 @@ static int push_item(lua_State *L, int t, const char *seg)
 	return -1;
 }
 
-static void apply(struct lua_ctx *c, lua_State *L, int t, const struct exp_override *o, const char *arg)
+/*
+ * Put override o at its path in the table at t; what it sets is marked as source k's (lua_pos.c), so that
+ * an error about its value points at the argument, arg.
+ */
+static void apply(struct lua_ctx *c, lua_State *L, int t, const struct exp_override *o, const char *arg, int k)
 {
 	struct src_pos pos = { arg, 0, 0 };
 	int top = lua_gettop(L), cur = t;
@@ -311,9 +349,11 @@ static void apply(struct lua_ctx *c, lua_State *L, int t, const struct exp_overr
 
 	if (push_value(c, L, o, arg) < 0)
 		return;
+	lspec_mark_table(L, top + 1, k);
 	for (i = 0; i < o->nr_path; i++) {
-		int last = i + 1 == o->nr_path;
+		int last = i + 1 == o->nr_path, item = 0;
 		if (lspec_is_list(L, cur) && lua_rawlen(L, cur) > 0) {
+			item = 1;
 			if (push_item(L, cur, o->path[i]) < 0) {
 				diag_error(c->d, pos, "no item '%s' in '%s' (%zu items): name one by its name or its index",
 					   o->path[i], i ? o->path[i - 1] : "the spec", (size_t)lua_rawlen(L, cur));
@@ -325,6 +365,8 @@ static void apply(struct lua_ctx *c, lua_State *L, int t, const struct exp_overr
 		if (last) {
 			lua_pushvalue(L, top + 1);
 			lua_rawset(L, cur);
+			if (!item)
+				lspec_set_src(L, cur, o->path[i], k);
 			break;
 		}
 		lua_pushvalue(L, -1);
@@ -339,6 +381,9 @@ static void apply(struct lua_ctx *c, lua_State *L, int t, const struct exp_overr
 			lua_pushvalue(L, -2);
 			lua_pushvalue(L, -2);
 			lua_rawset(L, cur);
+			lspec_mark_table(L, -1, k);
+			if (!item)
+				lspec_set_src(L, cur, o->path[i], k);
 		}
 		cur = lua_gettop(L);
 	}
@@ -357,7 +402,8 @@ void lspec_compose(struct lua_ctx *c, lua_State *L, int t)
 			lua_error(L);
 		lua_pushvalue(L, t);
 		lua_pushvalue(L, -3);
-		lua_call(L, 2, 1);
+		lspec_push_provenance(L);
+		lua_call(L, 4, 1);
 		lua_replace(L, t);
 	}
 	lua_pop(L, 1);
@@ -366,6 +412,7 @@ void lspec_compose(struct lua_ctx *c, lua_State *L, int t)
 	for (i = 0; i < e->nr_overrides; i++) {
 		int at = experiment_add_source(e, e->overrides[i].arg, e->overrides[i].text, NULL, 0, -1,
 					       (struct src_pos){ NULL, 0, 0 });
-		apply(c, L, t, &e->overrides[i], e->sources[at].name);
+		apply(c, L, t, &e->overrides[i], e->sources[at].name,
+		      lspec_add_src(c, e->sources[at].name, at, NULL, 0));
 	}
 }

@@ -25,11 +25,14 @@
  * Positions: offsets into the spec's text, turned into line:col.
  */
 
-struct src_pos lspec_pos_at(const struct lua_ctx *c, size_t off)
+/* Position of offset off of the text c is, or a view of (view_of): line:col in it. */
+static struct src_pos pos_local(const struct lua_ctx *c, size_t off)
 {
 	struct src_pos pos = { c->file, 0, 0 };
 	size_t lo = 0, hi = c->nr_lines;
 
+	if (!c->nr_lines) /* an override's source: no text, the argument is the place */
+		return pos;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (c->lines[mid] <= off)
@@ -40,6 +43,80 @@ struct src_pos lspec_pos_at(const struct lua_ctx *c, size_t off)
 	pos.line = (int)lo + 1;
 	pos.col = (int)(off - c->lines[lo]) + 1;
 	return pos;
+}
+
+/*
+ * The text a (global) offset is in: c itself for the spec's, else a copy of c in buf that shows source
+ * k's text instead (the scanning below reads only the text, its lines and the experiment{} call's place,
+ * which another file does not have). *base is where that text's offsets start.
+ */
+static const struct lua_ctx *view_of(const struct lua_ctx *c, size_t off, struct lua_ctx *buf, size_t *base)
+{
+	size_t k = off / LSPEC_SRC_SPAN;
+	const struct lspec_src *s;
+
+	*base = 0;
+	if (!k || k > c->nr_srcs)
+		return c;
+	s = &c->srcs[k - 1];
+	*buf = *c;
+	buf->file = s->file;
+	buf->text = s->text;
+	buf->len = s->len;
+	buf->lines = s->lines;
+	buf->nr_lines = s->nr_lines;
+	buf->call_line = 0;
+	buf->call_off = 0;
+	*base = k * LSPEC_SRC_SPAN;
+	return buf;
+}
+
+struct src_pos lspec_pos_at(const struct lua_ctx *c, size_t off)
+{
+	struct lua_ctx buf;
+	size_t base;
+	const struct lua_ctx *v = view_of(c, off, &buf, &base);
+
+	return pos_local(v, off - base);
+}
+
+int lspec_add_src(struct lua_ctx *c, const char *file, int esrc, const char *text, size_t len)
+{
+	struct lspec_src *s;
+	size_t i, alloc = 0;
+
+	ALLOC_GROW(c->srcs, c->nr_srcs + 1, c->alloc_srcs);
+	s = &c->srcs[c->nr_srcs++];
+	memset(s, 0, sizeof(*s));
+	s->file = file;
+	s->esrc = esrc;
+	if (text) {
+		s->text = xmalloc(len + 1);
+		memcpy(s->text, text, len);
+		s->text[len] = '\0';
+		s->len = len;
+		ALLOC_GROW(s->lines, 1, alloc);
+		s->lines[s->nr_lines++] = 0;
+		for (i = 0; i < len; i++)
+			if (text[i] == '\n' && i + 1 < len) {
+				ALLOC_GROW(s->lines, s->nr_lines + 1, alloc);
+				s->lines[s->nr_lines++] = i + 1;
+			}
+	}
+	return (int)c->nr_srcs;
+}
+
+void lspec_srcs_release(struct lua_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr_srcs; i++) {
+		free(c->srcs[i].text);
+		free(c->srcs[i].lines);
+	}
+	free(c->srcs);
+	c->srcs = NULL;
+	c->nr_srcs = c->alloc_srcs = 0;
 }
 
 struct src_pos lspec_pos_line(const struct lua_ctx *c, int line)
@@ -163,42 +240,172 @@ static size_t scan_key(const struct lua_ctx *c, const char *key, size_t from)
 
 /*
  * Where a key was written: searched after its owner's key (from), then after the experiment{} call, then
- * from the top (the table may have been built before the call); the call's line if never found.
+ * from the top (the table may have been built before the call); the call's line if never found. All in
+ * the text from is in.
  */
 struct src_pos lspec_key_pos(const struct lua_ctx *c, const char *key, size_t from, size_t *found)
 {
-	size_t off = scan_key(c, key, from);
+	struct lua_ctx buf;
+	size_t base, off;
 
+	c = view_of(c, from, &buf, &base);
+	from -= base;
+	off = scan_key(c, key, from);
 	if (off == (size_t)-1 && from > c->call_off)
 		off = scan_key(c, key, c->call_off);
 	if (off == (size_t)-1)
 		off = scan_key(c, key, 0);
 	if (off == (size_t)-1) {
 		if (found)
-			*found = from;
-		return lspec_pos_line(c, c->call_line);
+			*found = base + from;
+		return c->nr_lines && c->call_line ? lspec_pos_line(c, c->call_line) : pos_local(c, 0);
 	}
 	if (found)
-		*found = off;
-	return lspec_pos_at(c, off);
+		*found = base + off;
+	return pos_local(c, off);
 }
 
+struct src_pos lspec_key_in(const struct lua_ctx *c, lua_State *L, int t, const char *key, size_t from,
+			     size_t *found)
+{
+	size_t k = (size_t)lspec_src_of(L, t, key), at;
+	struct src_pos pos;
+
+	/* a key another source wrote is searched in its text, from the top */
+	if (k == from / LSPEC_SRC_SPAN || k > c->nr_srcs)
+		return lspec_key_pos(c, key, from, found);
+	pos = lspec_key_pos(c, key, k * LSPEC_SRC_SPAN, &at);
+	/* not in an included file's text: the spec changed the table include() returned */
+	if (at == k * LSPEC_SRC_SPAN && c->srcs[k - 1].text && scan_key(c, key, 0) != (size_t)-1)
+		return lspec_key_pos(c, key, 0, found);
+	if (found)
+		*found = at;
+	return pos;
+}
+
+/* ---- provenance ---- */
+
+/* Push the registry's table name (weak keys), created if create, else nil if it does not exist. */
+static int push_registry(lua_State *L, const char *name, int create)
+{
+	if (lua_getfield(L, LUA_REGISTRYINDEX, name) == LUA_TTABLE || !create)
+		return lua_istable(L, -1);
+	lua_pop(L, 1);
+	lua_newtable(L);
+	lua_newtable(L);
+	lua_pushliteral(L, "k");
+	lua_setfield(L, -2, "__mode");
+	lua_setmetatable(L, -2);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, LUA_REGISTRYINDEX, name);
+	return 1;
+}
+
+void lspec_push_provenance(lua_State *L)
+{
+	luaL_checkstack(L, 2, "provenance");
+	push_registry(L, "camlab.keysrc", 1);
+	push_registry(L, "camlab.tablesrc", 1);
+}
+
+/* Push registry table name's entry for table t (which must be absolute); its type. */
+static int get_entry(lua_State *L, const char *name, int t)
+{
+	if (!push_registry(L, name, 0))
+		return LUA_TNIL;
+	lua_pushvalue(L, t);
+	return lua_rawget(L, -2);
+}
+
+int lspec_src_of(lua_State *L, int t, const char *key)
+{
+	int k = 0, top = lua_gettop(L);
+
+	t = lua_absindex(L, t);
+	if (lua_type(L, t) != LUA_TTABLE || !lua_checkstack(L, 4))
+		return 0;
+	if (get_entry(L, "camlab.keysrc", t) == LUA_TTABLE && lua_getfield(L, -1, key) == LUA_TNUMBER)
+		k = (int)lua_tointeger(L, -1);
+	lua_settop(L, top);
+	if (!k && get_entry(L, "camlab.tablesrc", t) == LUA_TNUMBER)
+		k = (int)lua_tointeger(L, -1);
+	lua_settop(L, top);
+	return k;
+}
+
+void lspec_set_src(lua_State *L, int t, const char *key, int k)
+{
+	int top = lua_gettop(L);
+
+	t = lua_absindex(L, t);
+	luaL_checkstack(L, 6, "provenance");
+	push_registry(L, "camlab.keysrc", 1);
+	lua_pushvalue(L, t);
+	if (lua_rawget(L, -2) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, t);
+		lua_pushvalue(L, -2);
+		lua_rawset(L, -4);
+	}
+	lua_pushinteger(L, k);
+	lua_setfield(L, -2, key);
+	lua_settop(L, top);
+}
+
+static void mark(lua_State *L, int t, int k, int depth)
+{
+	if (depth > SPEC_MAX_DEPTH || !lua_checkstack(L, 6))
+		return;
+	lua_pushvalue(L, t);
+	if (lua_rawget(L, -2) != LUA_TNIL) { /* marked: by an inner include, or a table seen twice */
+		lua_pop(L, 1);
+		return;
+	}
+	lua_pop(L, 1);
+	lua_pushvalue(L, t);
+	lua_pushinteger(L, k);
+	lua_rawset(L, -3);
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		if (lua_type(L, -1) == LUA_TTABLE) {
+			lua_pushvalue(L, -3); /* the registry table on top for the walk below */
+			mark(L, lua_gettop(L) - 1, k, depth + 1);
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+}
+
+void lspec_mark_table(lua_State *L, int t, int k)
+{
+	t = lua_absindex(L, t);
+	if (lua_type(L, t) != LUA_TTABLE)
+		return;
+	luaL_checkstack(L, 4, "provenance");
+	push_registry(L, "camlab.tablesrc", 1);
+	mark(L, t, k, 0);
+	lua_pop(L, 1);
+}
 /* Where a list item (a string literal or a number) was written, searched from *cursor, which advances. */
 struct src_pos lspec_item_pos(const struct lua_ctx *c, const char *s, size_t *cursor, struct src_pos dflt)
 {
-	size_t n = strlen(s), i;
-	const char *t = c->text;
+	struct lua_ctx buf;
+	size_t n = strlen(s), i, base;
+	const char *t;
 
-	for (i = *cursor; n && i + n + 2 <= c->len;) {
+	c = view_of(c, *cursor, &buf, &base);
+	t = c->text;
+	for (i = *cursor - base; n && i + n + 2 <= c->len;) {
 		size_t after;
 		if ((t[i] == '"' || t[i] == '\'') && !memcmp(t + i + 1, s, n) && t[i + n + 1] == t[i]) {
-			*cursor = i + n + 2;
-			return lspec_pos_at(c, i);
+			*cursor = base + i + n + 2;
+			return pos_local(c, i);
 		}
 		if (isdigit((unsigned char)*s) && !memcmp(t + i, s, n) && !lspec_ident_char((unsigned char)t[i + n]) &&
 		    (i == 0 || !lspec_ident_char((unsigned char)t[i - 1]))) {
-			*cursor = i + n;
-			return lspec_pos_at(c, i);
+			*cursor = base + i + n;
+			return pos_local(c, i);
 		}
 		/* not inside another string, nor a comment */
 		after = lspec_skip_literal(c, i);
@@ -273,14 +480,17 @@ static size_t table_end(const struct lua_ctx *c, size_t b)
 static struct where next_item(const struct lua_ctx *c, const struct where *list, size_t *cursor, size_t i)
 {
 	struct where item = *list;
-	size_t b = next_brace(c, *cursor);
+	struct lua_ctx buf;
+	size_t base, b;
 
+	c = view_of(c, *cursor, &buf, &base);
+	b = next_brace(c, *cursor - base);
 	if (i == 1 && b < c->len)
 		b = next_brace(c, b + 1);
 	if (b < c->len) {
-		item.pos = lspec_pos_at(c, b);
-		item.off = b;
-		*cursor = table_end(c, b);
+		item.pos = pos_local(c, b);
+		item.off = base + b;
+		*cursor = base + table_end(c, b);
 	}
 	return item;
 }
@@ -358,8 +568,15 @@ static size_t item_end(const struct lua_ctx *c, size_t b)
  */
 size_t *lspec_list_offsets(const struct lua_ctx *c, lua_State *L, int v, const struct where *w)
 {
-	const char *t = c->text;
-	size_t n = lua_rawlen(L, v), nr = 0, b = value_off(c, w), *off;
+	struct lua_ctx buf;
+	struct where local = *w;
+	size_t n = lua_rawlen(L, v), nr = 0, base, b, *off;
+	const char *t;
+
+	c = view_of(c, w->off, &buf, &base);
+	local.off -= base;
+	t = c->text;
+	b = value_off(c, &local);
 
 	if (b >= c->len || t[b] != '{')
 		return NULL;
@@ -397,6 +614,8 @@ size_t *lspec_list_offsets(const struct lua_ctx *c, lua_State *L, int v, const s
 		if (!same)
 			goto mismatch;
 	}
+	for (nr = 0; nr < n; nr++)
+		off[nr] += base;
 	return off;
 mismatch:
 	free(off);
@@ -412,8 +631,22 @@ struct where lspec_list_item(const struct lua_ctx *c, lua_State *L, const struct
 			      size_t i, size_t *cursor)
 {
 	struct where item = *w;
+	size_t k = (size_t)lspec_src_of(L, -1, "name");
 	char *s;
 
+	if (lua_type(L, -1) == LUA_TTABLE && k != w->off / LSPEC_SRC_SPAN && k <= c->nr_srcs) {
+		/* a table another source wrote (an included model): placed at its name there, or its top */
+		size_t at = k * LSPEC_SRC_SPAN;
+		item.pos = lspec_pos_at(c, at);
+		item.off = at;
+		lua_pushliteral(L, "name");
+		if (lua_rawget(L, -2) == LUA_TSTRING)
+			item.pos = lspec_item_pos(c, lua_tostring(L, -1), &at, item.pos);
+		lua_pop(L, 1);
+		if (at != k * LSPEC_SRC_SPAN)
+			item.off = at;
+		return item;
+	}
 	if (off) {
 		item.pos = lspec_pos_at(c, off[i - 1]);
 		item.off = off[i - 1];
@@ -514,7 +747,7 @@ void lspec_check_keys(struct lua_ctx *c, lua_State *L, int t, const char *where,
 				break;
 		if (i == nkeys) {
 			struct strbuf in = STRBUF_INIT;
-			struct src_pos pos = lspec_key_pos(c, k, w->off, NULL);
+			struct src_pos pos = lspec_key_in(c, L, t, k, w->off, NULL);
 			const char *home = exp_key_home(where, k);
 			if (where)
 				strbuf_addf(&in, " in '%s'", where);
@@ -556,7 +789,7 @@ int lspec_field(struct lua_ctx *c, lua_State *L, int t, const struct exp_key *ke
 			continue;
 		}
 		x.key = keys[i].name;
-		x.pos = lspec_key_pos(c, keys[i].name, owner->off, &x.off);
+		x.pos = lspec_key_in(c, L, t, keys[i].name, owner->off, &x.off);
 		if (type == LUA_TNIL) {
 			type = ty;
 			*w = x;

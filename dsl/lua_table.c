@@ -188,7 +188,7 @@ static int l_pairs(void *ctx, void *v,
 		lua_rawget(x->L, x->idx);
 		item.idx = lua_gettop(x->L);
 		item.w.key = kl->v[i];
-		item.w.pos = lspec_key_pos(x->c, kl->v[i], x->w.off, &item.w.off);
+		item.w.pos = lspec_key_in(x->c, x->L, x->idx, kl->v[i], x->w.off, &item.w.off);
 		stop = fn(r, kl->v[i], item.w.pos, &item, arg);
 		lua_pop(x->L, 1);
 	}
@@ -366,7 +366,7 @@ static void get_layers(struct lua_ctx *c, lua_State *L, int v, struct exp_model 
 			lua_pushstring(L, name);
 			lua_rawget(L, v);
 			item.key = name;
-			item.pos = lspec_key_pos(c, name, w->off, &item.off);
+			item.pos = lspec_key_in(c, L, v, name, w->off, &item.off);
 			l = new_layer(m, item.pos);
 			l->name = xstrdup(name);
 			if (lspec_is_mapping(L, -1))
@@ -447,7 +447,7 @@ static void get_models(struct lua_ctx *c, lua_State *L, int v, const struct wher
 			lua_pushstring(L, name);
 			lua_rawget(L, v);
 			item.key = name;
-			item.pos = lspec_key_pos(c, name, w->off, &item.off);
+			item.pos = lspec_key_in(c, L, v, name, w->off, &item.off);
 			get_model(c, L, lua_gettop(L), name, &item);
 			lua_pop(L, 1);
 		}

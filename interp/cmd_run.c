@@ -69,6 +69,8 @@ static int run_points(const char *file, struct run_opts *o, int unsafe)
 		cmd_sweep_select(pt);
 		if (npoints > 1)
 			fprintf(stderr, "camlab run: sweep point %zu of %zu: %s\n", pt + 1, npoints, cmd_sweep_name());
+		o->point = pt + 1;
+		o->nr_points = npoints;
 		r = run_experiment(&e[pt], o);
 		ret = r > ret ? r : ret;
 	}

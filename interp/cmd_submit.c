@@ -26,7 +26,7 @@
 #include "lib/xalloc.h"
 
 static const char submit_usage[] =
-	"usage: camlab submit [options] FILE [KEY=VALUE...]\n"
+	"usage: camlab submit [options] [--sweep KEY=V1,V2...] FILE [KEY=VALUE...]\n"
 	"\n"
 	"Runs the experiment in FILE on a Slurm cluster: an array job of N shards (each `camlab run\n"
 	"--shard I/N`, every N-th chunk of 64 images of every run, into OUTPUT/shards/), then a job that\n"
@@ -37,6 +37,9 @@ static const char submit_usage[] =
 	"not redone. `camlab merge` and `camlab status OUTPUT` name the shards that are missing or\n"
 	"incomplete, with the command that runs them again.\n"
 	"\n"
+	"  --sweep KEY=V1,V2   every value in turn, into the same output folder (several --sweep: every\n"
+	"                      combination): every point is checked here first, then one array whose\n"
+	"                      shards run every point (`camlab run --sweep`) and one merge of them all\n"
 	"  --tasks N           shards, one array task each (default 4, at most 10000); once OUTPUT has\n"
 	"                      shards, their count (another count is refused)\n"
 	"  --only LIST         submit only these shards (e.g. 2,5 or 4-7), then the merge\n"
@@ -87,6 +90,8 @@ struct submit_opts {
 	const char *only, *partition, *time, *mem, *account;
 	const char **extra;
 	size_t nr_extra;
+	const char **sweeps; /* each --sweep's KEY=V1,V2, passed on to the shards and the merge */
+	size_t nr_sweeps;
 	struct strbuf record; /* the options to submit again with (SHARD_SUBMIT_ARGS), each ended by a NUL */
 };
 
@@ -251,20 +256,33 @@ static void warn_idle(const struct experiment *e, const struct submit_opts *so)
 	dataset_release(&ds);
 }
 
-/* The spec's overrides (KEY=VALUE), after the spec: shell words, or (record) words each ended by a NUL. */
-static void add_overrides(struct strbuf *sb, const struct experiment *e, int record)
+/*
+ * The spec's overrides (KEY=VALUE), after the spec: shell words, or (record) words each ended by a NUL.
+ * A sweep's values are the last overrides of each point: they are not written, its --sweep is.
+ */
+static void add_overrides(struct strbuf *sb, const struct experiment *e, const struct submit_opts *so,
+			  int record)
+{
+	size_t i, n = e->nr_overrides - so->nr_sweeps;
+
+	for (i = 0; i < n; i++) {
+		if (record) {
+			strbuf_add(sb, e->overrides[i].text, strlen(e->overrides[i].text) + 1);
+		} else {
+			strbuf_addch(sb, ' ');
+			quote_shell(sb, e->overrides[i].text);
+		}
+	}
+}
+
+/* Each --sweep KEY=V1,V2, quoted, before the spec (its values may hold anything). */
+static void add_sweeps(struct strbuf *sb, const struct submit_opts *so)
 {
 	size_t i;
 
-	for (i = 0; i < e->nr_sources; i++) {
-		if (!e->sources[i].text)
-			continue;
-		if (record) {
-			strbuf_add(sb, e->sources[i].text, strlen(e->sources[i].text) + 1);
-		} else {
-			strbuf_addch(sb, ' ');
-			quote_shell(sb, e->sources[i].text);
-		}
+	for (i = 0; i < so->nr_sweeps; i++) {
+		strbuf_addstr(sb, " --sweep ");
+		quote_shell(sb, so->sweeps[i]);
 	}
 }
 
@@ -292,16 +310,20 @@ static int shard_script(struct strbuf *sb, const struct experiment *e, const str
 	if (so->mem && directive(sb, "--mem=", so->mem) < 0)
 		return -1;
 	/* no value in a comment: a line break in it would end the comment (the spec is in the command) */
-	strbuf_addf(sb, "# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d, run by the command below\n",
-		    so->tasks);
+	strbuf_addf(sb, "# camlab submit: shard $SLURM_ARRAY_TASK_ID of %d, run by the command below", so->tasks);
+	if (so->nr_sweeps)
+		strbuf_addf(sb, " for each of the sweep's %zu points in turn", cmd_sweep_points());
+	strbuf_addch(sb, '\n');
 	/* where the shard ran, for its log */
 	strbuf_addstr(sb, "echo \"shard $SLURM_ARRAY_TASK_ID (job $SLURM_JOB_ID) on $(hostname)"
 			  "${CUDA_VISIBLE_DEVICES:+, GPUs $CUDA_VISIBLE_DEVICES}\"\nexec ");
 	quote_shell(sb, exe);
-	strbuf_addf(sb, " run --no-progress --shard \"$SLURM_ARRAY_TASK_ID/%d\"%s%s ", so->tasks,
+	strbuf_addf(sb, " run --no-progress --shard \"$SLURM_ARRAY_TASK_ID/%d\"%s%s", so->tasks,
 		    gpus > 1 ? " --devices all" : "", so->unsafe ? " --allow-unsafe" : "");
+	add_sweeps(sb, so);
+	strbuf_addch(sb, ' ');
 	quote_shell(sb, spec);
-	add_overrides(sb, e, 0);
+	add_overrides(sb, e, so, 0);
 	strbuf_addch(sb, '\n');
 	return 0;
 }
@@ -314,9 +336,11 @@ static int merge_script(struct strbuf *sb, const struct experiment *e, const str
 		return -1;
 	strbuf_addstr(sb, "exec ");
 	quote_shell(sb, exe);
-	strbuf_addf(sb, " merge%s ", so->unsafe ? " --allow-unsafe" : "");
+	strbuf_addf(sb, " merge%s", so->unsafe ? " --allow-unsafe" : "");
+	add_sweeps(sb, so);
+	strbuf_addch(sb, ' ');
 	quote_shell(sb, spec);
-	add_overrides(sb, e, 0);
+	add_overrides(sb, e, so, 0);
 	strbuf_addch(sb, '\n');
 	return 0;
 }
@@ -343,7 +367,7 @@ static int record_submission(const struct experiment *e, const char *out, const 
 	strbuf_add(&args, cwd, strlen(cwd) + 1);
 	strbuf_add(&args, so->record.buf, so->record.len);
 	strbuf_add(&args, spec, strlen(spec) + 1);
-	add_overrides(&args, e, 1);
+	add_overrides(&args, e, so, 1);
 	ret = write_file(path.buf, args.buf, args.len);
 out:
 	strbuf_release(&path);
@@ -407,28 +431,42 @@ out:
 	return ret;
 }
 
-static int submit(const struct experiment *e, struct submit_opts *so)
+/*
+ * The experiment at each of the n points of a sweep (one without a sweep), every one checked: the scripts
+ * and the output folder are the first's, the shards' GPUs any point's, the warning of idle shards that of
+ * the point with the most images.
+ */
+static int submit(const struct experiment *points, size_t n, struct submit_opts *so)
 {
+	const struct experiment *e = points, *most = points;
 	struct strbuf dir = STRBUF_INIT, shard = STRBUF_INIT, merge = STRBUF_INIT, arr = STRBUF_INIT;
 	struct strbuf path = STRBUF_INIT;
 	char *exe = self_path(), *spec = realpath(e->file, NULL), *out = NULL, *cwd = getcwd(NULL, 0);
 	unsigned char *want = NULL;
 	int gpus = so->gpus, ret = 1;
 	const char *name = e->name ? e->name : "experiment";
+	size_t pt;
 
 	if (!exe || !spec || !cwd) {
 		error("cannot find camlab's own path or the spec's");
 		goto out;
 	}
+	for (pt = 0; pt < n; pt++) {
+		const struct experiment *p = &points[pt];
+		if (gpus < 0 && p->device && !strncmp(p->device, "cuda", 4))
+			gpus = 1;
+		if (most->data.limit && (!p->data.limit || p->data.limit > most->data.limit))
+			most = p;
+	}
 	if (gpus < 0)
-		gpus = e->device && !strncmp(e->device, "cuda", 4) ? 1 : 0;
+		gpus = 0;
 	if (!(out = output_dir(e)) || shard_count(so, out) < 0)
 		goto out;
 	want = xcalloc((size_t)so->tasks, 1);
 	if (array_spec(so, &arr, want) < 0)
 		goto out;
 	if (!so->only)
-		warn_idle(e, so);
+		warn_idle(most, so);
 	strbuf_addf(&dir, "%s/slurm", out);
 	if (mkdir_p(dir.buf) < 0 || shard_script(&shard, e, so, name, dir.buf, cwd, exe, spec, gpus) < 0 ||
 	    merge_script(&merge, e, so, name, dir.buf, cwd, exe, spec) < 0)
@@ -475,6 +513,46 @@ static int check_models(const struct experiment *e)
 	return ret;
 }
 
+/*
+ * Every point of the sweep (the experiment alone without one) read and its models checked before anything
+ * is submitted, as `camlab run --sweep` checks before it runs: a typo in the last point stops the first
+ * now, not in the queue. The points share one output folder: the array's shards hold them all.
+ */
+static int submit_points(const char *file, struct submit_opts *so)
+{
+	size_t pt, n = cmd_sweep_points();
+	struct experiment *e = xcalloc(n, sizeof(*e));
+	int bad = 0, ret = 1;
+
+	for (pt = 0; pt < n; pt++) {
+		cmd_sweep_select(pt);
+		if (cmd_load_spec(file, &e[pt], so->unsafe) < 0 && ++bad && n > 1)
+			fprintf(stderr, "camlab submit: with %s\n", cmd_sweep_name());
+	}
+	for (pt = 1; !bad && pt < n; pt++) {
+		if (!strcmp(e[pt].output, e[0].output))
+			continue;
+		cmd_sweep_select(pt);
+		bad = error("the sweep's points write into different folders ('%s' with %s, '%s' with the first): "
+			    "a submission has one output folder; submit each on its own",
+			    e[pt].output, cmd_sweep_name(), e[0].output);
+	}
+	if (bad && n > 1)
+		fprintf(stderr, "nothing submitted: every point of the sweep is checked first\n");
+	for (pt = 0; !bad && !so->no_check && pt < n; pt++) {
+		cmd_sweep_select(pt);
+		if (n > 1)
+			fprintf(stderr, "sweep point %zu of %zu: %s\n", pt + 1, n, cmd_sweep_name());
+		bad = check_models(&e[pt]) < 0; /* says "nothing submitted" */
+	}
+	if (!bad)
+		ret = submit(e, n, so);
+	for (pt = 0; pt < n; pt++)
+		experiment_release(&e[pt]);
+	free(e);
+	return ret;
+}
+
 enum {
 	OPT_TASKS = 3000,
 	OPT_ONLY,
@@ -488,7 +566,8 @@ enum {
 	OPT_SBATCH,
 	OPT_DRY_RUN,
 	OPT_NO_CHECK,
-	OPT_UNSAFE_SUBMIT
+	OPT_UNSAFE_SUBMIT,
+	OPT_SWEEP_SUBMIT
 };
 
 /* --tasks, --throttle, --gpus-per-task or --cpus-per-task (named name) into so: 0, or -1 after an error. */
@@ -530,11 +609,11 @@ int cmd_submit(int argc, char **argv)
 		{ "no-check", no_argument, NULL, OPT_NO_CHECK },
 		{ "allow-unsafe", no_argument, NULL, OPT_UNSAFE_SUBMIT },
 		{ "unsafe", no_argument, NULL, OPT_UNSAFE_SUBMIT },
+		{ "sweep", required_argument, NULL, OPT_SWEEP_SUBMIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct submit_opts so;
-	struct experiment e;
 	char **orig = xcalloc((size_t)argc + 1, sizeof(*orig));
 	const char *file;
 	int opt, ret, li;
@@ -589,6 +668,12 @@ int cmd_submit(int argc, char **argv)
 		case OPT_UNSAFE_SUBMIT:
 			so.unsafe = 1;
 			break;
+		case OPT_SWEEP_SUBMIT:
+			if (cmd_sweep_add(optarg, cmd_arg_number(orig, argc, optarg)) < 0)
+				goto usage_error;
+			so.sweeps = xrealloc(so.sweeps, (so.nr_sweeps + 1) * sizeof(*so.sweeps));
+			so.sweeps[so.nr_sweeps++] = optarg;
+			break;
 		case 'h':
 			fputs(submit_usage, stdout);
 			ret = 0;
@@ -602,19 +687,14 @@ int cmd_submit(int argc, char **argv)
 		fputs(submit_usage, stderr);
 		goto usage_error;
 	}
-	if (cmd_load_spec(file, &e, so.unsafe) < 0) {
-		experiment_release(&e);
-		ret = 1;
-		goto out;
-	}
-	ret = so.no_check || check_models(&e) == 0 ? submit(&e, &so) : 1;
-	experiment_release(&e);
+	ret = submit_points(file, &so);
 	goto out;
 usage_error:
 	ret = 2;
 out:
 	free(orig);
 	free(so.extra);
+	free(so.sweeps);
 	strbuf_release(&so.record);
 	return ret;
 }

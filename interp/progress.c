@@ -51,6 +51,13 @@ static void progress_end(int bar, double left, double rate)
 	fflush(stderr);
 }
 
+/* In a sweep, which point of how many is running: a progress line says it before its run. */
+static void progress_point(const struct runner *r)
+{
+	if (r->o && r->o->nr_points > 1)
+		fprintf(stderr, "[point %zu/%zu] ", r->o->point, r->o->nr_points);
+}
+
 /* Where the run is (quiet in workers: the parent reports for all of them). */
 void progress_batch(struct runner *r, size_t run_i, size_t nruns, size_t done, size_t total,
 		     const char *label)
@@ -59,8 +66,10 @@ void progress_batch(struct runner *r, size_t run_i, size_t nruns, size_t done, s
 	char buf[32];
 	if (r->workers > 1 || !progress_due(r, r->bar, t))
 		return;
-	fprintf(stderr, "%s[run %zu/%zu] %s  %zu/%zu images  %s img/s", r->bar ? "\r\033[K" : "", run_i,
-		nruns, label, done, total, rate_text(rate, buf));
+	fprintf(stderr, "%s", r->bar ? "\r\033[K" : "");
+	progress_point(r);
+	fprintf(stderr, "[run %zu/%zu] %s  %zu/%zu images  %s img/s", run_i, nruns, label, done, total,
+		rate_text(rate, buf));
 	progress_end(r->bar, (double)total - (double)done, rate);
 }
 
@@ -106,7 +115,8 @@ void progress_watch(struct runner *r, int bar, size_t nworkers, long base, doubl
 		return;
 	done = progress_stored(r);
 	rate = t > t0 ? (double)(done - base) / (t - t0) : 0;
-	fprintf(stderr, "%s[%zu workers] %ld/%ld image results stored  %.1f/s", bar ? "\r\033[K" : "",
-		nworkers, done, total, rate);
+	fprintf(stderr, "%s", bar ? "\r\033[K" : "");
+	progress_point(r);
+	fprintf(stderr, "[%zu workers] %ld/%ld image results stored  %.1f/s", nworkers, done, total, rate);
 	progress_end(bar, (double)(total - done), rate);
 }

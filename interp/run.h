@@ -26,6 +26,7 @@ struct run_opts {
 	 */
 	int shard, nr_shards;
 	int merge; /* gather the shards' results into OUTPUT and build its report instead of running */
+	size_t point, nr_points; /* a sweep's point being run (from 1) of nr_points, for the progress line */
 };
 
 /* Images per chunk of a shard: which shard an image belongs to does not depend on anything else. */
