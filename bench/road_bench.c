@@ -27,7 +27,8 @@ static const char usage[] =
 	"  --torch-threads N          libtorch threads (default 1)\n"
 	"  --repeat R                 timed runs; the best is reported (default 1)\n"
 	"  --coherency C,C,...        each image's coherency: adds a column, ARCC from it\n"
-	"  --impute-only              time the masks and imputations alone (no forwards)\n";
+	"  --impute-only              time the masks and imputations alone (no forwards)\n"
+	"  --nested                   one factorisation per direction (nested masks), not one per mask\n";
 
 /*
  * A C-order .npy of the given dtype ("<f4" or "|u1"): its data (caller frees), its shape in
@@ -130,22 +131,24 @@ static double cpu_now(void)
 static int impute_all(const ts_tensor *x, const float *maps, const struct road_opts *o)
 {
 	size_t n = (size_t)ts_size(x, 0), C = (size_t)ts_size(x, 1), H = (size_t)ts_size(x, 2);
-	size_t W = (size_t)ts_size(x, 3), hw = H * W, i, j;
-	float *xh = xmalloc(n * C * hw * sizeof(*xh)), *out = xmalloc(C * hw * sizeof(*out));
-	unsigned char *keep = xmalloc(hw);
-	uint64_t rng = o->seed;
-	int ret = 0;
+	size_t W = (size_t)ts_size(x, 3), hw = H * W, np = o->nr_percentiles, i, j;
+	float *xh = xmalloc(n * C * hw * sizeof(*xh)), *out = xmalloc(np * C * hw * sizeof(*out));
+	unsigned char *keep = xmalloc(np * hw);
+	uint64_t *rngs = xcalloc(np, sizeof(*rngs));
+	int ret = 0, lerf;
 
 	ts_copy_f32(x, xh, n * C * hw);
 	for (i = 0; i < n && !ret; i++)
-		for (j = 0; j < 2 * o->nr_percentiles && !ret; j++) {
-			int lerf = j >= o->nr_percentiles;
-			road_keep_mask(maps + i * hw, hw, o->percentiles[j % o->nr_percentiles], lerf, keep);
-			ret = road_impute(xh + i * C * hw, (int)C, (int)H, (int)W, keep, o->noise, &rng, out);
+		for (lerf = 0; lerf < 2 && !ret; lerf++) {
+			for (j = 0; j < np; j++)
+				road_keep_mask(maps + i * hw, hw, o->percentiles[j], lerf, keep + j * hw);
+			ret = road_impute_masks(xh + i * C * hw, (int)C, (int)H, (int)W, keep, np, o->noise, rngs,
+						o->impute_flags, out, o->stats);
 		}
 	free(xh);
 	free(out);
 	free(keep);
+	free(rngs);
 	return ret;
 }
 
@@ -172,6 +175,10 @@ static int parse_args(int argc, char **argv, struct args *a, struct road_opts *o
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(k, "--impute-only")) {
 			a->impute_only = 1;
+			continue;
+		}
+		if (!strcmp(k, "--nested")) {
+			o->impute_flags |= ROAD_IMPUTE_NESTED;
 			continue;
 		}
 		if (!v)
@@ -237,6 +244,7 @@ int main(int argc, char **argv)
 	float meanf[3], stdf[3];
 	struct road_opts o = ROAD_OPTS_INIT;
 	struct road_scores s = ROAD_SCORES_INIT;
+	struct road_impute_stats st = ROAD_IMPUTE_STATS_INIT;
 	long ishape[8], mshape[8], *targets;
 	int ni, nm, nt, i, r;
 	unsigned char *u8;
@@ -245,9 +253,10 @@ int main(int argc, char **argv)
 	ts_module *m;
 	ts_tensor *x;
 	double best = 1e30, best_cpu = 1e30;
-	size_t n, j;
+	size_t n, j, rep;
 
 	o.noise = 0;
+	o.stats = &st;
 	if (parse_args(argc, argv, &a, &o) < 0) {
 		fputs(usage, stderr);
 		return 2;
@@ -290,6 +299,8 @@ int main(int argc, char **argv)
 	x = ts_images_normalized(rows, (int64_t)n, ishape[1], ishape[2], meanf, stdf, "cpu");
 	if (!x)
 		return error("%s", ts_error()) ? 1 : 1;
+	a.repeat = a.repeat < 1 ? 1 : a.repeat;
+	rep = (size_t)a.repeat;
 	for (r = 0; r < a.repeat; r++) {
 		double t0 = now(), c0 = cpu_now(), t;
 		if (a.impute_only ? impute_all(x, maps, &o) : road_eval(m, x, maps, targets, &o, &s))
@@ -305,6 +316,11 @@ int main(int argc, char **argv)
 		"CPU (best of %d)\n",
 		n, ishape[1], ishape[2], o.nr_percentiles, a.threads, a.torch_threads,
 		a.impute_only ? ", imputation only" : "", best / (double)n, best_cpu / (double)n, a.repeat);
+	fprintf(stderr,
+		"road_bench: %zu masks, %zu factorisations (%zu families nested, %zu not), %.4g flops and %.4g "
+		"nonzeros of L per image\n",
+		st.masks / rep, st.factorisations / rep, st.nested / rep, st.fallbacks / rep,
+		st.flops / (double)(rep * n), st.lnz / (double)(rep * n));
 	road_scores_release(&s);
 	ts_free(x);
 	ts_module_free(m);

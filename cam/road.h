@@ -13,9 +13,8 @@
  *
  * The system of one mask is (D - W_UU) v = W_UK x_K over the unknown pixels U, with D the diagonal of
  * the in-image neighbour weights: symmetric (the weights are) and positive definite when at least one
- * pixel is known, so it is factored once by CHOLMOD (sparse Cholesky, in a nested-dissection order of
- * the grid) and solved for the C channels.
- * With no pixel known (ties at the percentile) the image becomes 0, as upstream's solve gives.
+ * pixel is known, so each is factored by CHOLMOD (road_impute.h) and solved for the C channels. With no
+ * pixel known (ties at the percentile) the image becomes 0, as upstream's solve gives.
  */
 #ifndef CAM_ROAD_H
 #define CAM_ROAD_H
@@ -23,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cam/road_impute.h" /* road_impute, and how the imputation is counted */
 #include "cam/torch_shim.h"
 
 enum road_target {
@@ -41,10 +41,12 @@ struct road_opts {
 	uint64_t seed; /* of that noise */
 	enum road_target target;
 	int batch;   /* imputed images per forward */
-	int threads; /* imputations of one image solved at once (each mask is one job) */
+	int threads; /* imputations of one image solved at once (one mask a job; ROAD_IMPUTE_NESTED: a direction) */
+	unsigned impute_flags; /* enum road_impute_flags */
+	struct road_impute_stats *stats; /* borrowed, may be NULL: the imputations' counts are added */
 };
 
-#define ROAD_OPTS_INIT { road_percentiles_default, 9, 0.01, 0, ROAD_SOFTMAX, 32, 1 }
+#define ROAD_OPTS_INIT { road_percentiles_default, 9, 0.01, 0, ROAD_SOFTMAX, 32, 1, 0, NULL }
 
 /* Per image scores; arrays owned, n and nr_percentiles as evaluated. */
 struct road_scores {
@@ -65,14 +67,6 @@ void road_scores_release(struct road_scores *s);
  * p is clamped to [0, 100]; the map should be finite (road_eval checks).
  */
 size_t road_keep_mask(const float *map, size_t n, double p, int lerf, unsigned char *keep);
-
-/*
- * Impute the pixels of img (C, H, W, float32, normalised) where keep (H, W) is 0, into out (C, H, W;
- * may not alias img). noise > 0 adds noise * N(0, 1) from *rng (a splitmix64 state) to each imputed
- * value. Returns 0, or -1 with an error when the sparse solve fails.
- */
-int road_impute(const float *img, int C, int H, int W, const unsigned char *keep, double noise,
-		uint64_t *rng, float *out);
 
 /*
  * ROAD of the maps (n, H, W, float32, host) of x (n, C, H, W, float32 on the model's device) for the
