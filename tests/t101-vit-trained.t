@@ -2,6 +2,7 @@
 # t101-vit-trained.t - the small trained ViT that ships with camlab (experiments/models/fashion_mnist_vit.pt,
 # made by tools/train_fashion_mnist_vit.py) on the first Fashion-MNIST test images, at its last block's
 # first LayerNorm (blocks.3.norm1: a class token, then a 7x7 grid):
+#   - `camlab predict` measures the accuracy its card (fashion_mnist_vit.md) gives;
 #   - `camlab layers --shapes` finds the layout (bnc, one prefix token, 7x7) without being told;
 #   - `camlab explain --method all` draws every method's map (cam left out with a note: undefined there;
 #     refinecam in at a fused layer) and the grid figures, kept in build/t101-vit/
@@ -27,7 +28,7 @@ OUT=$BUILD/t101-vit
 rm -rf "$OUT"
 
 PYTHONPATH=tests:tools exec $PY - "$CAMLAB" "$TOOL" "$MODEL" "$FM" "$N" "$OUT" "$TMP" <<'PYEOF'
-import glob, os, subprocess, sys
+import glob, os, re, subprocess, sys
 import numpy as np
 import torch
 from tap import ok, diag, rel, done
@@ -52,6 +53,14 @@ r = run("layers --shapes runs", [camlab, "layers", "--model", model_pt, "--shape
 line = [l for l in r.stdout.splitlines() if l.split()[:1] == [LAYER]]
 ok(len(line) == 1 and line[0].split()[1:] == ["LayerNorm", "(1,", "64,", "7,", "7)", "bnc", "1+7x7", "*"],
    "layers --shapes: %s is bnc, one prefix token, a 7x7 grid (%s)" % (LAYER, line))
+# the model card's accuracy is camlab's: the same input convention as the training script's
+r = run("predict runs on the 10,000 test images",
+        [camlab, "predict", "--model", model_pt, "--dataset", fm, "--batch", "500", "-q", "--threads", "2"])
+acc = re.search(r"^accuracy: top-1 ([0-9.]+) ", r.stdout, re.M)
+card = re.search(r"test accuracy \*\*([0-9.]+)%\*\*", open(model_pt[:-3] + ".md").read())
+ok(acc and card and abs(100 * float(acc.group(1)) - float(card.group(1))) <= 0.1,
+   "camlab's test accuracy is the model card's to 0.1 points (%s, card %s)"
+   % (acc and acc.group(1), card and card.group(1)))
 # every method but refinecam (it needs a fused layer) and cam (undefined here: more than pooling and a
 # linear map follows the layer), which "all" leaves out with a note; ScoreCAM and AblationCAM take 64
 # forwards each
