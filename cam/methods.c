@@ -78,7 +78,10 @@ static int parse_one(const char *word, size_t len, unsigned *mask)
 		buf[i] = word[i] == '_' ? '-' : (char)tolower((unsigned char)word[i]);
 	buf[len] = '\0';
 	if (!strcmp(buf, "all")) {
-		/* refinecam is no method of one layer: "all" of a fused layer names it as "all,refinecam" */
+		/*
+		 * refinecam is no method of one layer: a spec's "all" of a fused layer names it as
+		 * "all,refinecam"; explain's --method all adds it when --layer names several
+		 */
 		*mask |= ((1u << CAM_NR_METHODS) - 1) & ~(1u << CAM_REFINECAM);
 		return 0;
 	}

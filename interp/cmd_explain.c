@@ -4,6 +4,7 @@
  */
 #include "interp/commands.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -37,8 +38,10 @@ static const char explain_usage[] =
 	"                      hirescam, gradcam-e, layercam, xgradcam, gradcam++, randomcam,\n"
 	"                      shapleycam, shapleycam-h, shapleycam-e, scorecam, ablationcam,\n"
 	"                      eigencam, eigengradcam, kpcacam, segeigencam, fem, sobelcam,\n"
-	"                      refinecam (with --layer a,b; not in all)\n"
-	"                      fullgrad (the whole network's biases: the layer plays no part)\n"
+	"                      refinecam (needs --layer a,b; all has it there),\n"
+	"                      fullgrad (the whole network's biases: the layer plays no part);\n"
+	"                      all leaves out cam where the layer does not feed the pooling\n"
+	"                      and linear head directly (a ViT's block), with a note\n"
 	"  --utility LIST      logit, softmax, logsoftmax, rest, finer or all (default rest)\n"
 	"  --target LIST       predicted (default), true, least, top<k>, a class index or name\n"
 	"  --seed N            seed of randomcam (default 0)\n"
@@ -73,6 +76,7 @@ struct explain {
 	unsigned long long seed;
 	int raw;
 	int live; /* --quirk shapley-live-activation */
+	int all; /* --method names all: refinecam joins it at a fused layer, cam leaves it where undefined */
 	unsigned smooth; /* CAM_SMOOTH_* of --eigen-smooth and --aug-smooth, for every method */
 	struct model model;
 	struct dataset ds;
@@ -148,6 +152,25 @@ static void add_utility(struct explain *e, int u)
 		if (e->utilities[i] == u)
 			return;
 	e->utilities[e->nr_utilities++] = u;
+}
+
+/* Whether a comma-separated list names "all" (any case, spaces around it), as cam_methods_parse reads it. */
+static int names_all(const char *list)
+{
+	while (*list) {
+		size_t len = strcspn(list, ",");
+		const char *w = list;
+		while (len && isspace((unsigned char)*w))
+			w++, len--;
+		while (len && isspace((unsigned char)w[len - 1]))
+			len--;
+		if (len == 3 && !strncasecmp(w, "all", 3))
+			return 1;
+		list += strcspn(list, ",");
+		if (*list)
+			list++;
+	}
+	return 0;
 }
 
 static int parse_utilities(struct explain *e, const char *list)
@@ -420,6 +443,36 @@ static ts_tensor *explain_map(struct explain *e, enum cam_method m, const struct
 	return fused.map(p, extra, fused.ud);
 }
 
+/*
+ * "all" names CAM, which a layer that does not feed global pooling and a linear head directly (a ViT's
+ * block) cannot have: there "all" leaves it out with a note, once, rather than failing every image as a
+ * CAM asked for by name does. A fused layer needs it at each of its layers.
+ */
+static void drop_undefined_cam(struct explain *e, const struct cam_pass *p)
+{
+	struct strbuf why = STRBUF_INIT;
+	int undefined;
+	size_t l;
+
+	if (!e->all || !(e->methods & (1u << CAM_CAM)))
+		return;
+	error_capture(&why);
+	undefined = cam_head_check(e->split, e->fc, ts_size(p->a, 1)) < 0;
+	for (l = 1; !undefined && e->multi && l < e->multi->n; l++)
+		undefined = cam_head_check(e->multi->splits[l], e->fc, ts_size(e->multi->rest[l].a, 1)) < 0;
+	error_capture(NULL);
+	if (undefined) {
+		const char *msg = why.buf;
+		while (why.len && why.buf[why.len - 1] == '\n')
+			why.buf[--why.len] = '\0';
+		if (!strncmp(msg, "error: ", 7))
+			msg += 7;
+		fprintf(stderr, "note: all leaves out cam at '%s': %s\n", e->mo.layer, msg);
+		e->methods &= ~(1u << CAM_CAM);
+	}
+	strbuf_release(&why);
+}
+
 static int explain_batch(struct explain *e, const struct batch *b, struct cam_extra *extra)
 {
 	unsigned passes = cam_methods_passes(e->methods) | (e->live ? CAM_PASS_LIVE_A : 0);
@@ -452,6 +505,7 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 			extra->aug = &aug; /* the transformed passes serve every method */
 			if (ui == 0 && ti == 0) {
 				print_prediction(e, b, pass.logits);
+				drop_undefined_cam(e, &pass);
 				/* all targets against the model's classes before any map is written */
 				if (!e->targets_checked && check_targets(e, ts_size(pass.logits, 1)) < 0) {
 					cam_aug_release(&aug);
@@ -524,6 +578,8 @@ static int explain_run(struct explain *e, const char *target_list, char **files,
 				     "('%s')", e->mo.layer);
 		if (!(e->multi = cam_multi_new(&e->model, e->mo.layer, e->mo.layout)))
 			return -1;
+		if (e->all) /* refinecam is a method of fused layers only: "all" has it here */
+			e->methods |= 1u << CAM_REFINECAM;
 		e->split = e->multi->splits[0];
 	} else if (e->methods & (1u << CAM_REFINECAM)) {
 		return error("method 'refinecam' needs several layers: --layer %s,LAYER (camlab help "
@@ -657,6 +713,7 @@ int cmd_explain(int argc, char **argv)
 		bad = error("no output folder given (-o DIR)");
 	if (cam_methods_parse(method_list, &e.methods) < 0)
 		bad = 1;
+	e.all = names_all(method_list);
 	if (parse_utilities(&e, utility_list) < 0)
 		bad = 1;
 	if (bad) {
