@@ -452,6 +452,8 @@ static int road_images(ts_module *m, const ts_tensor *x, const float *maps, cons
 			o.noise = 0.01;
 		}
 		o.target = target;
+		/* an image's 18 imputations are independent: they share the cores libtorch was given */
+		o.threads = ts_num_threads();
 		o.seed = cam_image_seed(extra->seed ^ 0x524f4144, extra->items ? extra->items[b] : b);
 		if (!xb || road_eval(m, xb, maps + b * hw, classes + b, &o, &sc) < 0) {
 			ret = xb ? -1 : error("road: %s", ts_error());

@@ -31,6 +31,7 @@
 #define TS_FUNCTIONS(FN, VOID, FREE)                                                                         \
 	FN(const char *, ts_error, (void), ())                                                               \
 	FN(int, ts_init, (int threads), (threads))                                                           \
+	FN(int, ts_num_threads, (void), ())                                                                  \
 	FN(int, ts_device_check, (const char *device), (device))                                             \
 	FN(int, ts_cuda_device_count, (void), ())                                                            \
 	FN(const char *, ts_version, (void), ())                                                             \

@@ -291,6 +291,11 @@ int ts_init(int threads)
 	TS_CATCH(-1)
 }
 
+int ts_num_threads(void)
+{
+	return at::get_num_threads();
+}
+
 int ts_device_check(const char *device)
 {
 	TS_TRY

@@ -39,6 +39,8 @@ const char *ts_error(void);
  * autograd to a captured activation working after warm-up. Call once before anything else.
  */
 int ts_init(int threads);
+/* The intra-op threads libtorch was given: what camlab's own CPU work beside it may use too. */
+int ts_num_threads(void);
 
 /* 0 if the device name is valid and usable here; otherwise -1 with ts_error() saying why. */
 int ts_device_check(const char *device);
