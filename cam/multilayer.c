@@ -329,22 +329,28 @@ ts_tensor *cam_fused_map(const struct cam_pass *p, const struct cam_extra *extra
 	struct cam_pass fresh[CAM_MULTI_MAX];
 	const struct cam_pass *at;
 	int64_t h = ts_size(extra->x, 2), w = ts_size(extra->x, 3);
-	ts_tensor *acc = NULL, *r = NULL;
+	ts_tensor *acc = NULL, *r = NULL, *s = NULL;
 	size_t l;
 
 	memset(fresh, 0, sizeof(fresh));
-	if (p != mu->main && run_rest(mu, p, extra->x, fu->inner.passes, fresh) < 0) {
+	/* a map of the whole network needs no pass at the other layers */
+	if (p != mu->main && !fu->whole && run_rest(mu, p, extra->x, fu->inner.passes, fresh) < 0) {
 		error("%s", ts_error());
 		goto out;
 	}
 	for (l = 0; l < mu->n; l++) {
-		ts_tensor *s, *f, *next;
+		ts_tensor *f, *next;
 		at = !l ? p : p == mu->main ? &mu->rest[l] : &fresh[l];
-		s = fu->inner.map(at, extra, fu->inner.ud);
-		if (!s)
-			goto out; /* the method said why */
+		if (!s) {
+			s = fu->inner.map(at, extra, fu->inner.ud);
+			if (!s)
+				goto out; /* the method said why */
+		}
 		f = layer_map(s, h, w, fu->product);
-		ts_free(s);
+		if (!fu->whole) {
+			ts_free(s);
+			s = NULL;
+		}
 		next = !acc ? f : fu->product ? ts_mul(acc, f) : ts_add(acc, f);
 		if (acc) {
 			ts_free(acc);
@@ -369,6 +375,7 @@ out:
 	for (l = 1; l < mu->n; l++)
 		cam_pass_release(&fresh[l]);
 	ts_free(acc);
+	ts_free(s);
 	return r;
 }
 
@@ -380,6 +387,8 @@ struct cam_mapper cam_fused_mapper(struct cam_fused *fu, const struct cam_mapper
 	fu->inner = *inner;
 	fu->multi = mu;
 	fu->product = refine;
+	/* a user method's mapper (calloc'd, no built-in) never reads as FullGrad's */
+	fu->whole = inner->method == CAM_FULLGRAD;
 	m.map = cam_fused_map;
 	m.ud = fu;
 	return m;

@@ -89,6 +89,11 @@ struct cam_fused {
 	struct cam_mapper inner; /* the method at one layer (GradCAM++ for RefineCAM) */
 	struct cam_multi *multi; /* borrowed */
 	int product;		 /* RefineCAM's product, else the mean */
+	/*
+	 * The inner map reads the whole network, not the layer (FullGrad): made once and used at every
+	 * layer, where it is the same map.
+	 */
+	int whole;
 };
 ts_tensor *cam_fused_map(const struct cam_pass *p, const struct cam_extra *extra, void *ud);
 /* fu made for method m's mapper inner over mu; returns the mapper to use in its place. */
