@@ -112,7 +112,7 @@ else
 	if [ -f "$MNV2" ]; then
 		MIMGS=$(ls "$SHARED"/data/imagenet_sample/*.JPEG | head -n 2 | tr "\n" " ")
 		test_expect_success 'mobilenet_v2 Conv_1,expanded_conv_16_project: one pass equals a pass per layer' "
-			passes mnv2 $MNV2 Conv_1,expanded_conv_16_project gradcam,gradcampp,refinecam --utility logit \
+			passes mnv2 $MNV2 Conv_1,expanded_conv_16_project gradcam,gradcam++,refinecam,shapleycam --utility softmax \
 				--target predicted --mean 0.5,0.5,0.5 --std 0.5,0.5,0.5 $MIMGS &&
 			test_grep '1 forwards for 1 batches' $TMP/mnv2.one.log && same mnv2
 		"
