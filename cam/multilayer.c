@@ -4,6 +4,7 @@
  */
 #include "cam/multilayer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,12 @@ struct cam_multi *cam_multi_new(struct model *m, const char *layers, enum ts_lay
 		}
 		mu->n = i + 1;
 	}
+	/* a fused layer whose layers cannot be tapped in one forward still works, a pass per layer */
+	if (n > 1 && !getenv("CAMLAB_TEST_FUSED_PER_LAYER")) {
+		mu->chain = ts_chain_new(mu->splits, (int)n);
+		if (!mu->chain && getenv("CAMLAB_DEBUG"))
+			fprintf(stderr, "debug: fused layer '%s': a pass per layer: %s\n", layers, ts_error());
+	}
 	return mu;
 }
 
@@ -81,7 +88,11 @@ void cam_multi_free(struct cam_multi *mu)
 
 	if (!mu)
 		return;
+	if (getenv("CAMLAB_DEBUG") && mu->batches)
+		fprintf(stderr, "debug: fused layer of %zu layers: %lu forwards for %lu batches\n", mu->n,
+			mu->forwards, mu->batches);
 	cam_multi_clear(mu);
+	ts_chain_free(mu->chain);
 	for (l = 0; l < mu->n; l++)
 		ts_split_free(mu->splits[l]);
 	free(mu);
@@ -116,6 +127,164 @@ int cam_multi_run(struct cam_multi *mu, struct cam_pass *main, const ts_tensor *
 		main->linear_head &= mu->rest[l].linear_head;
 	}
 	mu->main = main;
+	return 0;
+}
+
+/* max|HA| <= CAM_HVP_ZERO max|G|, as cam_pass_run_hooked() finds it */
+static int hvp_vanishes(const ts_tensor *g, const ts_tensor *ha)
+{
+	ts_tensor *ag = ts_abs(g), *ah = ts_abs(ha), *mg = ts_amax(ag, NULL, 0, 0), *mh = ts_amax(ah, NULL, 0, 0);
+	int zero = mg && mh && ts_item(mh) <= CAM_HVP_ZERO * ts_item(mg);
+
+	ts_free(ag);
+	ts_free(ah);
+	ts_free(mg);
+	ts_free(mh);
+	return zero;
+}
+
+/*
+ * The targets and the utility of the chain's logits into p (the first layer's pass): classes picked by
+ * the policy, the (B, 1) target tensor on the logits' device, u detached. Returns U (with history), or
+ * NULL after an error.
+ */
+static ts_tensor *chain_utility(struct cam_pass *p, const ts_tensor *logits, const struct target_policy *target,
+				const long *labels)
+{
+	int64_t b, nb = p->batch, shape[2] = { nb, 1 };
+	int64_t *idx;
+	ts_tensor *host, *uu;
+
+	p->logits = ts_detach(logits);
+	p->classes = xmalloc((size_t)nb * sizeof(long));
+	if (target_select(target, p->logits, labels, p->classes) < 0)
+		return NULL;
+	idx = xmalloc((size_t)nb * sizeof(*idx));
+	for (b = 0; b < nb; b++)
+		idx[b] = p->classes[b];
+	host = ts_from_i64(idx, shape, 2, "cpu");
+	free(idx);
+	p->target = ts_to_like(host, p->logits);
+	ts_free(host);
+	uu = cam_pass_utility(p, logits, p->target);
+	p->u = ts_detach(uu);
+	if (!p->target || !p->u) {
+		ts_free(uu);
+		error("the utility of the fused layer's logits failed: %s", ts_error());
+		return NULL;
+	}
+	return uu;
+}
+
+/* dU/dA at every layer in one backward, then HA per layer where asked: the passes' g, ha and notes. */
+static int chain_backward(struct cam_multi *mu, struct cam_pass **ps, ts_tensor *const *tap, const ts_tensor *uu,
+			  unsigned flags)
+{
+	ts_tensor *total = ts_sum(uu, NULL, 0, 0), *g[CAM_MULTI_MAX];
+	int hvp = (flags & CAM_PASS_HVP) != 0, ret = 0;
+	size_t l;
+
+	if (ts_grads_keep(total, tap, (int)mu->n, hvp, g) < 0) {
+		ts_free(total);
+		return error("the backward pass through the fused layer's layers failed: %s", ts_error());
+	}
+	ts_free(total);
+	for (l = 0; l < mu->n; l++) {
+		struct cam_pass *p = ps[l];
+		p->g = g[l];
+		if (hvp) {
+			p->ha = ts_grad(p->g, tap[l], p->a, 0);
+			if (!p->ha)
+				ret = -1;
+			else
+				p->hvp_zero = hvp_vanishes(p->g, p->ha);
+		}
+		p->linear_head = ts_split_linear_head(p->split) == 1;
+	}
+	/* HA is taken: G loses its graph (create_graph kept the whole network's) */
+	for (l = 0; hvp && l < mu->n; l++) {
+		ts_tensor *d = ts_detach(ps[l]->g);
+		ts_free(ps[l]->g);
+		ps[l]->g = d;
+		ret |= d ? 0 : -1;
+	}
+	return ret < 0 ? error("the Hessian-vector products at the fused layer failed: %s", ts_error()) : 0;
+}
+
+/* cam_multi_pass through mu->chain: one forward and one backward for every layer. */
+static int chain_pass(struct cam_multi *mu, struct cam_pass *main, const ts_tensor *x, enum utility u,
+		      const struct utility_hook *hook, const struct target_policy *target, const long *labels,
+		      unsigned flags)
+{
+	struct cam_pass *ps[CAM_MULTI_MAX];
+	ts_tensor *a[CAM_MULTI_MAX], *tap[CAM_MULTI_MAX], *logits = NULL, *uu = NULL;
+	ts_carry *carry[CAM_MULTI_MAX];
+	int grad = (flags & (CAM_PASS_GRAD | CAM_PASS_HVP)) != 0, prev = ts_set_grad(grad), ret = -1;
+	size_t l;
+
+	memset(main, 0, sizeof(*main));
+	ps[0] = main;
+	for (l = 1; l < mu->n; l++)
+		ps[l] = &mu->rest[l];
+	if (ts_chain_forward(mu->chain, x, a, carry, tap, &logits) < 0) {
+		error("forward through the fused layer's layers failed: %s", ts_error());
+		ts_set_grad(prev);
+		return -1;
+	}
+	for (l = 0; l < mu->n; l++) {
+		ps[l]->split = mu->splits[l];
+		ps[l]->carry = carry[l];
+		ps[l]->a = a[l];
+		ps[l]->utility = u;
+		ps[l]->hook = hook;
+		ps[l]->batch = (long)ts_size(a[l], 0);
+	}
+	uu = chain_utility(main, logits, target, labels);
+	if (uu && (!grad || chain_backward(mu, ps, tap, uu, flags) == 0))
+		ret = 0;
+	ts_set_grad(prev);
+	/* the other layers' passes: the same logits, targets and utility */
+	for (l = 1; !ret && l < mu->n; l++) {
+		struct cam_pass *p = ps[l];
+		p->logits = ts_detach(main->logits);
+		p->target = ts_detach(main->target);
+		p->u = ts_detach(main->u);
+		p->classes = xmalloc((size_t)main->batch * sizeof(long));
+		memcpy(p->classes, main->classes, (size_t)main->batch * sizeof(long));
+		main->hvp_zero &= p->hvp_zero;
+		main->linear_head &= p->linear_head;
+	}
+	for (l = 0; l < mu->n; l++)
+		ts_free(tap[l]);
+	ts_free(logits);
+	ts_free(uu);
+	if (ret < 0) {
+		for (l = 0; l < mu->n; l++)
+			cam_pass_release(ps[l]);
+		return -1;
+	}
+	mu->main = main;
+	return 0;
+}
+
+int cam_multi_pass(struct cam_multi *mu, struct cam_pass *main, const ts_tensor *x, enum utility u,
+		   const struct utility_hook *hook, const struct target_policy *target, const long *labels,
+		   unsigned passes)
+{
+	cam_multi_clear(mu);
+	mu->batches++;
+	/* the live A of the paper's quirk is a per-layer suffix's (ts_split_suffix_live) */
+	if (mu->chain && !(passes & CAM_PASS_LIVE_A)) {
+		mu->forwards++;
+		return chain_pass(mu, main, x, u, hook, target, labels, passes);
+	}
+	mu->forwards += mu->n;
+	if (cam_pass_run_hooked(main, mu->splits[0], x, u, hook, target, labels, passes) < 0)
+		return -1;
+	if (cam_multi_run(mu, main, x, passes) < 0) {
+		cam_pass_release(main);
+		return error("the passes at the fused layers failed: %s", ts_error());
+	}
 	return 0;
 }
 
@@ -160,22 +329,28 @@ ts_tensor *cam_fused_map(const struct cam_pass *p, const struct cam_extra *extra
 	struct cam_pass fresh[CAM_MULTI_MAX];
 	const struct cam_pass *at;
 	int64_t h = ts_size(extra->x, 2), w = ts_size(extra->x, 3);
-	ts_tensor *acc = NULL, *r = NULL;
+	ts_tensor *acc = NULL, *r = NULL, *s = NULL;
 	size_t l;
 
 	memset(fresh, 0, sizeof(fresh));
-	if (p != mu->main && run_rest(mu, p, extra->x, fu->inner.passes, fresh) < 0) {
+	/* a map of the whole network needs no pass at the other layers */
+	if (p != mu->main && !fu->whole && run_rest(mu, p, extra->x, fu->inner.passes, fresh) < 0) {
 		error("%s", ts_error());
 		goto out;
 	}
 	for (l = 0; l < mu->n; l++) {
-		ts_tensor *s, *f, *next;
+		ts_tensor *f, *next;
 		at = !l ? p : p == mu->main ? &mu->rest[l] : &fresh[l];
-		s = fu->inner.map(at, extra, fu->inner.ud);
-		if (!s)
-			goto out; /* the method said why */
+		if (!s) {
+			s = fu->inner.map(at, extra, fu->inner.ud);
+			if (!s)
+				goto out; /* the method said why */
+		}
 		f = layer_map(s, h, w, fu->product);
-		ts_free(s);
+		if (!fu->whole) {
+			ts_free(s);
+			s = NULL;
+		}
 		next = !acc ? f : fu->product ? ts_mul(acc, f) : ts_add(acc, f);
 		if (acc) {
 			ts_free(acc);
@@ -200,6 +375,7 @@ out:
 	for (l = 1; l < mu->n; l++)
 		cam_pass_release(&fresh[l]);
 	ts_free(acc);
+	ts_free(s);
 	return r;
 }
 
@@ -211,6 +387,8 @@ struct cam_mapper cam_fused_mapper(struct cam_fused *fu, const struct cam_mapper
 	fu->inner = *inner;
 	fu->multi = mu;
 	fu->product = refine;
+	/* a user method's mapper (calloc'd, no built-in) never reads as FullGrad's */
+	fu->whole = inner->method == CAM_FULLGRAD;
 	m.map = cam_fused_map;
 	m.ud = fu;
 	return m;

@@ -144,6 +144,15 @@
 	FN(ts_tensor *, ts_taps_forward, (ts_taps * t, const ts_tensor *x, ts_tensor **outs), (t, x, outs))  \
 	FN(int, ts_grads, (const ts_tensor *output, ts_tensor *const *inputs, int n, ts_tensor **grads),     \
 	   (output, inputs, n, grads))                                                                       \
+	FN(int, ts_grads_keep,                                                                               \
+	   (const ts_tensor *output, ts_tensor *const *inputs, int n, int create_graph, ts_tensor **grads),  \
+	   (output, inputs, n, create_graph, grads))                                                         \
+	FN(ts_chain *, ts_chain_new, (ts_split *const *splits, int n), (splits, n))                          \
+	FREE(ts_chain_free, ts_chain)                                                                        \
+	FN(int, ts_chain_forward,                                                                            \
+	   (ts_chain * c, const ts_tensor *x, ts_tensor **a, ts_carry **carry, ts_tensor **tap,              \
+	    ts_tensor **logits),                                                                             \
+	   (c, x, a, carry, tap, logits))                                                                    \
 	FN(ts_module *, ts_module_clone, (const ts_module *m), (m))                                          \
 	FN(int, ts_module_own_tensors, (const ts_module *m, const char *path), (m, path))                    \
 	FN(int, ts_module_reinit, (ts_module * m, const char *path, uint64_t seed), (m, path, seed))         \

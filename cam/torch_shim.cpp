@@ -25,6 +25,7 @@
 #define TS_HAVE_CUDA_RUNTIME 1
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -1212,9 +1213,10 @@ static void inline_helpers(Graph &g, Value *self, const std::string &path)
 /*
  * The call node of the module at dotted path target in g's top level: walks the path, inlining each
  * enclosing module's call. Throws, saying why, when the layer cannot be cut out (never called, called
- * twice, called inside control flow).
+ * twice, called inside control flow). With inlined_ok, an enclosing module whose call is missing may have
+ * been inlined already (for another layer of a chain).
  */
-static Node *layer_call(Graph &g, Value *self, const std::string &target)
+static Node *layer_call(Graph &g, Value *self, const std::string &target, bool inlined_ok = false)
 {
 	Node *call = nullptr;
 	size_t pos = 0;
@@ -1224,6 +1226,10 @@ static Node *layer_call(Graph &g, Value *self, const std::string &target)
 		std::vector<Node *> calls;
 		inline_helpers(g, self, path);
 		find_calls(g.block(), self, path, calls);
+		if (calls.empty() && inlined_ok && dot != std::string::npos) {
+			pos = dot + 1;
+			continue;
+		}
 		if (calls.empty())
 			throw std::runtime_error("module '" + path +
 						 "' is never called by the model's forward, so it has no "
@@ -1327,6 +1333,80 @@ static std::shared_ptr<Graph> suffix_graph(ts_split *s, Graph &g, Node *call, Va
 		s->carry_mutated[i] = mutated_in(sg->inputs()[i + 1]);
 	s->a_mutated = mutated_in(sa);
 	return sg;
+}
+
+/*
+ * A fused layer's layers in one forward: the graph with every layer's call in its top level, cut at each.
+ * Stage k (1 <= k < n) runs what lies between layer k-1 and layer k: (self, layer k-1's carry..., its A)
+ * to (layer k's A, layer k's carry...); the first layer's prefix comes before it, the last one's suffix
+ * after. Carries are the splits' own, as the splits are cut again on the same graph.
+ */
+struct ts_chain {
+	ts_module *m;
+	std::vector<ts_split *> splits; /* borrowed, in the order the forward calls their layers */
+	std::vector<int> index;		/* splits[k] is the caller's index[k] */
+	std::vector<std::unique_ptr<torch::jit::GraphFunction>> stages; /* stages[0] unused */
+	std::vector<std::vector<bool>> carry_mutated;			/* per stage, as ts_split's */
+	std::vector<bool> a_mutated;
+};
+
+/* Stage from call `from` (output a_from, carry needed_from) to call `to` (output a_to, carry needed_to). */
+static std::shared_ptr<Graph> stage_graph(ts_chain *c, size_t k, Graph &g, Value *self, Node *from,
+					  const std::vector<Value *> &needed_from, Node *to,
+					  const std::vector<Value *> &needed_to)
+{
+	auto sg = std::make_shared<Graph>();
+	std::map<Value *, Value *> map;
+	Value *sself = sg->addInput("self")->setType(self->type());
+	for (Value *v : needed_from)
+		map[v] = sg->addInput()->setType(v->type());
+	Value *sa = sg->addInput("a")->setType(from->output()->type());
+	map[from->output()] = sa;
+	for (Node *n = from->next(); n != to->next(); n = n->next()) {
+		Node *cl = sg->createClone(n, [&](Value *v) { return remat(*sg, v, self, sself, map); });
+		sg->insertNode(cl);
+		for (size_t i = 0; i < n->outputs().size(); i++)
+			map[n->output(i)] = cl->output(i);
+	}
+	std::vector<Value *> outs{map.at(to->output())};
+	for (Value *v : needed_to)
+		outs.push_back(remat(*sg, v, self, sself, map));
+	Node *tup = sg->insertNode(sg->createTuple(outs));
+	sg->registerOutput(tup->output());
+	torch::jit::EliminateDeadCode(sg);
+	c->carry_mutated[k].clear();
+	for (size_t i = 0; i < needed_from.size(); i++)
+		c->carry_mutated[k].push_back(mutated_in(sg->inputs()[i + 1]));
+	c->a_mutated[k] = mutated_in(sa);
+	return sg;
+}
+
+/* A carry's value without autograd history (a tensor, or a list of them), so a pass can keep it. */
+static c10::IValue detached(const c10::IValue &v)
+{
+	if (v.isTensor())
+		return v.toTensor().detach();
+	if (v.isTensorList()) {
+		c10::List<at::Tensor> l;
+		for (const at::Tensor &t : v.toTensorVector())
+			l.push_back(t.detach());
+		return l;
+	}
+	return v;
+}
+
+/* The inputs of a stage or suffix after self: the carry (cloned where it mutates it), then A. */
+static void stage_inputs(torch::jit::Stack &stack, const std::vector<c10::IValue> &carry,
+			 const std::vector<bool> &mutated, at::Tensor in, bool a_mutated)
+{
+	for (size_t i = 0; i < carry.size(); i++) {
+		const c10::IValue &v = carry[i];
+		stack.push_back(mutated[i] && v.isTensor() ? c10::IValue(v.toTensor().clone()) : v);
+	}
+	/* an in-place op on a leaf that requires grad is an autograd error; on a copy it is fine */
+	if (a_mutated || (in.is_leaf() && in.requires_grad()))
+		in = in.clone();
+	stack.push_back(in);
 }
 
 extern "C" {
@@ -1740,7 +1820,161 @@ void ts_carry_free(ts_carry *c)
 	delete c;
 }
 
-int ts_grads(const ts_tensor *output, ts_tensor *const *inputs, int n, ts_tensor **grads)
+ts_chain *ts_chain_new(ts_split *const *splits, int n)
+{
+	TS_TRY
+	if (n < 2)
+		throw std::runtime_error("a chain needs two layers or more");
+	ts_module *m = splits[0]->m;
+	for (int i = 1; i < n; i++)
+		if (splits[i]->m != m)
+			throw std::runtime_error("the layers of a chain belong to one module");
+	auto &fwd = torch::jit::toGraphFunction(m->mod.get_method("forward").function());
+	std::shared_ptr<Graph> g = fwd.graph()->copy();
+	if (g->inputs().size() != 2)
+		throw std::runtime_error("the model's forward takes " + std::to_string(g->inputs().size() - 1) +
+					 " arguments; camlab needs forward(image)");
+	Value *self = g->inputs()[0];
+	for (int i = 0; i < n; i++)
+		layer_call(*g, self, splits[i]->layer, true);
+	/* found again: inlining for a later layer may have replaced an earlier one's call (one inside another) */
+	std::vector<Node *> calls(n);
+	for (int i = 0; i < n; i++) {
+		std::vector<Node *> found;
+		find_calls(g->block(), self, splits[i]->layer, found);
+		if (found.size() != 1 || found[0]->owningBlock() != g->block() || found[0]->outputs().size() != 1)
+			throw std::runtime_error("layer '" + splits[i]->layer +
+						 "' is not one call beside the chain's other layers");
+		calls[i] = found[0];
+	}
+	std::map<Node *, size_t> pos;
+	size_t p = 0;
+	for (Node *nd : g->block()->nodes())
+		pos[nd] = p++;
+	std::vector<int> order(n);
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	std::sort(order.begin(), order.end(), [&](int x, int y) { return pos.at(calls[x]) < pos.at(calls[y]); });
+	for (int k = 1; k < n; k++)
+		if (calls[order[k]] == calls[order[k - 1]])
+			throw std::runtime_error("layer '" + splits[order[k]]->layer + "' is in the chain twice");
+
+	auto c = std::make_unique<ts_chain>();
+	c->m = m;
+	c->stages.resize(n);
+	c->carry_mutated.resize(n);
+	c->a_mutated.resize(n);
+	/* every graph is made before any split changes, so that a failure leaves them as they were */
+	std::vector<std::vector<Value *>> needed(n);
+	std::vector<std::unique_ptr<ts_split>> cut(n);
+	for (int k = 0; k < n; k++) {
+		Node *call = calls[order[k]];
+		needed[k] = carried_values(*g, call, call->output(), self);
+		cut[k] = std::make_unique<ts_split>();
+		cut[k]->prefix = std::make_unique<torch::jit::GraphFunction>(
+			"camlab_prefix", prefix_graph(*g, call, call->output(), self, needed[k]), nullptr);
+		cut[k]->suffix = std::make_unique<torch::jit::GraphFunction>(
+			"camlab_suffix", suffix_graph(cut[k].get(), *g, call, call->output(), self, needed[k]),
+			nullptr);
+		if (k)
+			c->stages[k] = std::make_unique<torch::jit::GraphFunction>(
+				"camlab_stage",
+				stage_graph(c.get(), (size_t)k, *g, self, calls[order[k - 1]], needed[k - 1], call,
+					    needed[k]),
+				nullptr);
+	}
+	for (int k = 0; k < n; k++) {
+		ts_split *s = splits[order[k]];
+		s->prefix = std::move(cut[k]->prefix);
+		s->suffix = std::move(cut[k]->suffix);
+		s->carry_mutated = cut[k]->carry_mutated;
+		s->a_mutated = cut[k]->a_mutated;
+		s->nr_carry = needed[k].size();
+		c->splits.push_back(s);
+		c->index.push_back(order[k]);
+	}
+	return c.release();
+	TS_CATCH(nullptr)
+}
+
+void ts_chain_free(ts_chain *c)
+{
+	delete c;
+}
+
+int ts_chain_forward(ts_chain *c, const ts_tensor *x, ts_tensor **a, ts_carry **carry, ts_tensor **tap,
+		     ts_tensor **logits)
+{
+	size_t n = c ? c->splits.size() : 0;
+	for (size_t i = 0; i < n; i++)
+		a[i] = tap[i] = nullptr, carry[i] = nullptr;
+	*logits = nullptr;
+	if (!c || !x)
+		return -1;
+	TS_TRY
+	ts_module *m = c->m;
+	const at::Tensor &img = x->t;
+	int64_t in_h = img.dim() == 4 ? img.size(2) : 0, in_w = img.dim() == 4 ? img.size(3) : 0;
+	std::vector<at::Tensor> A(n), T(n);
+	std::vector<std::unique_ptr<ts_carry>> C(n);
+	std::vector<c10::IValue> elems;
+	at::Tensor out;
+	{
+		/* as ts_split_prefix: nothing below the first layer is differentiated */
+		torch::NoGradGuard no_grad;
+		torch::jit::Stack stack{m->mod._ivalue(), module_input(m, img)};
+		autocast_scope ac(m);
+		c->splits[0]->prefix->run(stack);
+		elems = stack.back().toTupleRef().elements().vec();
+	}
+	for (size_t k = 0; k < n; k++) {
+		ts_split *s = c->splits[k];
+		if (!elems[0].isTensor())
+			throw std::runtime_error("the output of layer '" + s->layer + "' is not a tensor");
+		at::Tensor raw = elems[0].toTensor();
+		std::vector<c10::IValue> needed(elems.begin() + 1, elems.end());
+		s->layout = resolve_layout(raw, s->layout);
+		C[k] = std::make_unique<ts_carry>();
+		at::Tensor t = to_bchw(s, raw, s->layout, in_h, in_w, &C[k]->prefix);
+		/* the prefix tokens with their history: the layers below get gradients through them too */
+		at::Tensor tokens = C[k]->prefix.defined() ? raw.narrow(1, 0, s->seen_prefix) : at::Tensor();
+		if (low_precision(t))
+			t = t.to(at::kFloat);
+		if (!k && at::GradMode::is_enabled())
+			t = t.detach().requires_grad_(true);
+		A[k] = t.detach().clone();
+		T[k] = t;
+		for (const c10::IValue &v : needed)
+			C[k]->values.push_back(detached(v));
+		torch::jit::Stack stack{m->mod._ivalue()};
+		if (k + 1 < n) {
+			stage_inputs(stack, needed, c->carry_mutated[k + 1], from_bchw(t, s->layout, tokens),
+				     c->a_mutated[k + 1]);
+			autocast_scope ac(m);
+			c->stages[k + 1]->run(stack);
+			elems = stack.back().toTupleRef().elements().vec();
+		} else {
+			stage_inputs(stack, needed, s->carry_mutated, from_bchw(t, s->layout, tokens), s->a_mutated);
+			{
+				autocast_scope ac(m);
+				s->suffix->run(stack);
+			}
+			out = logits_of(m, stack.back(), img.size(0));
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		int i = c->index[k];
+		a[i] = wrap(A[k]);
+		tap[i] = wrap(T[k]);
+		carry[i] = C[k].release();
+	}
+	*logits = wrap(out);
+	return 0;
+	TS_CATCH(-1)
+}
+
+static int grads_of(const ts_tensor *output, ts_tensor *const *inputs, int n, bool keep, bool create_graph,
+		    ts_tensor **grads)
 {
 	for (int i = 0; i < n; i++)
 		grads[i] = nullptr;
@@ -1753,12 +1987,25 @@ int ts_grads(const ts_tensor *output, ts_tensor *const *inputs, int n, ts_tensor
 			return -1;
 		in.push_back(inputs[i]->t);
 	}
-	auto g = torch::autograd::grad({output->t}, in, {}, /*retain*/ false, /*create_graph*/ false,
-				       /*allow_unused*/ true);
+	/* kept graphs are ts_grad's: an output that depends on nothing that requires grad has zero gradients */
+	std::vector<at::Tensor> g(n);
+	if (!keep || output->t.requires_grad())
+		g = torch::autograd::grad({output->t}, in, {}, keep, create_graph, /*allow_unused*/ true);
 	for (int i = 0; i < n; i++)
 		grads[i] = wrap(g[i].defined() ? g[i] : torch::zeros_like(in[i]));
 	return 0;
 	TS_CATCH(-1)
+}
+
+int ts_grads(const ts_tensor *output, ts_tensor *const *inputs, int n, ts_tensor **grads)
+{
+	return grads_of(output, inputs, n, false, false, grads);
+}
+
+int ts_grads_keep(const ts_tensor *output, ts_tensor *const *inputs, int n, int create_graph,
+		  ts_tensor **grads)
+{
+	return grads_of(output, inputs, n, true, create_graph != 0, grads);
 }
 
 } /* extern "C" */

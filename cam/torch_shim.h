@@ -30,6 +30,7 @@ typedef struct ts_module ts_module;
 typedef struct ts_split ts_split;
 typedef struct ts_carry ts_carry;
 typedef struct ts_taps ts_taps;
+typedef struct ts_chain ts_chain;
 
 /* Last failure on this thread; never NULL. */
 const char *ts_error(void);
@@ -169,6 +170,13 @@ ts_tensor *ts_grad(const ts_tensor *output, const ts_tensor *input, const ts_ten
  * caller; zeros for a tensor output does not depend on). The graph is freed. 0, or -1 with grads NULL.
  */
 int ts_grads(const ts_tensor *output, ts_tensor *const *inputs, int n, ts_tensor **grads);
+
+/*
+ * The same keeping the graph, so that more gradients can be taken from it (a Hessian-vector product at
+ * each of the inputs); create_graph as for ts_grad. 0, or -1 with grads NULL.
+ */
+int ts_grads_keep(const ts_tensor *output, ts_tensor *const *inputs, int n, int create_graph,
+		  ts_tensor **grads);
 
 /* ---- modules ---- */
 
@@ -312,6 +320,26 @@ ts_tensor *ts_split_suffix_live(ts_split *s, const ts_carry *carry, const ts_ten
 /* A carry whose batch is b repeated n times each, to evaluate n variants of every image's A at once. */
 ts_carry *ts_carry_repeat_interleave(const ts_carry *c, int64_t n);
 void ts_carry_free(ts_carry *c);
+
+/*
+ * Several layers of one forward (a fused layer): the n splits (borrowed; cut at different layers of one
+ * module, which must outlive the chain) are cut again on one graph in which every layer is one call, so
+ * that one forward hands each split the A and the carry its own prefix would; ts_chain_forward then runs
+ * the model once, from the first layer the forward reaches to the last. The splits keep working alone
+ * (their prefix and suffix give the same numbers as before). NULL with ts_error() set when the layers
+ * cannot be cut together (one inside another); the splits are then unchanged.
+ */
+ts_chain *ts_chain_new(ts_split *const *splits, int n);
+void ts_chain_free(ts_chain *c);
+/*
+ * One forward of x through the chain (honours grad mode). For split i, in the order ts_chain_new was
+ * given them: a[i], its A as (B, C, h, w) (a detached copy, as ts_split_prefix gives it); carry[i], what
+ * its suffix needs (detached); tap[i], the tensor whose gradient is dU/dA at that layer (with autograd
+ * history under grad mode: ts_grads_keep of a utility of *logits gives every layer's G in one
+ * backward). *logits (B, K). All owned by the caller. 0, or -1 with everything NULL.
+ */
+int ts_chain_forward(ts_chain *c, const ts_tensor *x, ts_tensor **a, ts_carry **carry, ts_tensor **tap,
+		     ts_tensor **logits);
 
 #ifdef __cplusplus
 }

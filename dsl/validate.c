@@ -515,6 +515,33 @@ static void check_refinecam(struct experiment *e, struct diag *d)
 	}
 }
 
+/*
+ * Shapley fidelity (cam/fidelity.h) and the sanity check (cam/sanity.h) are defined at one layer's
+ * activations: at a fused layer they would silently read the first layer's alone. Said at the metric,
+ * naming the first fused layer.
+ */
+static void check_fused_metrics(struct experiment *e, struct diag *d)
+{
+	const struct exp_model *m = NULL;
+	const struct exp_layer *l = NULL;
+	size_t i, j, k;
+
+	for (i = 0; i < e->nr_models && !l; i++)
+		for (j = 0; j < e->models[i].nr_layers && !l; j++)
+			if (e->models[i].layers[j].path && strchr(e->models[i].layers[j].path, ',')) {
+				m = &e->models[i];
+				l = &m->layers[j];
+			}
+	for (k = 0; l && k < e->nr_metrics; k++) {
+		const struct exp_name *me = &e->metrics[k];
+		if (me->name && (me->id == METRIC_FIDELITY || me->id == METRIC_SANITY))
+			diag_error(d, me->pos,
+				   "metric '%s' is defined at one layer's activations; layer '%s' of model '%s' "
+				   "fuses several ('%s'): run it in a spec without the fused layer",
+				   metric_names[me->id], l->name ? l->name : "?", m->name ? m->name : "?", l->path);
+	}
+}
+
 /* A position for a zip error: the first value of the dimension whose length disagrees. */
 static struct src_pos dim_pos(const struct experiment *e, enum exp_dim dim)
 {
@@ -745,6 +772,7 @@ int experiment_validate(struct experiment *e, struct diag *d)
 	check_excludes(e, d);
 	check_zip(e, d);
 	check_refinecam(e, d);
+	check_fused_metrics(e, d);
 	check_outputs(e, d);
 	check_statistics(e, d);
 	exp_check_ablations(e, d);

@@ -492,10 +492,10 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 		for (ti = 0; ti < e->nr_targets; ti++) {
 			struct cam_pass pass = CAM_PASS_INIT;
 			struct cam_aug aug = CAM_AUG_INIT;
-			if (cam_pass_run(&pass, e->split, b->x, (enum utility)e->utilities[ui],
-					 &e->targets[ti].policy, b->labels, passes) < 0 ||
-			    (e->multi && cam_multi_run(e->multi, &pass, b->x, passes) < 0 &&
-			     error("the passes at the fused layers failed: %s", ts_error())) ||
+			if ((e->multi ? cam_multi_pass(e->multi, &pass, b->x, (enum utility)e->utilities[ui], NULL,
+						       &e->targets[ti].policy, b->labels, passes)
+				      : cam_pass_run(&pass, e->split, b->x, (enum utility)e->utilities[ui],
+						     &e->targets[ti].policy, b->labels, passes)) < 0 ||
 			    ((e->smooth & CAM_SMOOTH_AUG) && cam_aug_run(&aug, &pass, b->x, passes) < 0)) {
 				cam_pass_release(&pass);
 				e->failed += b->n;

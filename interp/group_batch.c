@@ -324,9 +324,10 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 	double t = progress_now();
 
 	error_last_reset();
-	/* a fused layer's other layers get their passes too, for the first layer's classes */
-	if (fake_oom(b->n) || cam_pass_run_hooked(&pass, split, b->x, u, hook, tp, b->labels, passes) < 0 ||
-	    (multi && cam_multi_run(multi, &pass, b->x, passes) < 0)) {
+	/* a fused layer's passes are one forward through all its layers (cam_multi_pass) */
+	if (fake_oom(b->n) ||
+	    (multi ? cam_multi_pass(multi, &pass, b->x, u, hook, tp, b->labels, passes)
+		   : cam_pass_run_hooked(&pass, split, b->x, u, hook, tp, b->labels, passes)) < 0) {
 		if (fake_oom(b->n) || is_oom(ts_error()))
 			oom = 1;
 		else

@@ -304,10 +304,10 @@ int main(int argc, char **argv)
 	batch_source_init(&src, &ds, &pp, mo.device, mo.limit);
 	if (!raw && batch_next(&src, &b, ds.nr) <= 0)
 		return 1;
-	if (cam_pass_run(&pass, split, b.x, (enum utility)u, &target, b.labels,
-			 lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP) < 0 ||
-	    (multi && cam_multi_run(multi, &pass, b.x,
-				    lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP) < 0))
+	if ((multi ? cam_multi_pass(multi, &pass, b.x, (enum utility)u, NULL, &target, b.labels,
+				    lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP)
+		   : cam_pass_run(&pass, split, b.x, (enum utility)u, &target, b.labels,
+				  lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP)) < 0)
 		return 1;
 	save(dir, "x", b.x);
 	save(dir, "a", pass.a);
