@@ -59,7 +59,10 @@ set -- $(run base)
 base_cpu=$1 base_wall=$2
 for m in "ad:1 (x * H; O, shared with coh, ic, gain)" "add:1 (x * (1 - H))" "coh:1 + a backward (the map of x * H)" \
 	"gain:1 (O, shared with ad)" "road:19 (18 imputed images and x) + 18 sparse solves" "arcc:9 (8 imputed and x) + 1 (Coh) + 8 sparse solves" \
-	"insertion:101 (+ a blur)" "deletion:101" "ad, coh, com, adcc, ic, add:3 (the paper's six)"; do
+	"insertion:101 (+ a blur)" "deletion:101" "ad, coh, com, adcc, ic, add:3 (the paper's six)" \
+	"sanity:(forward + backward) per randomised step above the layer" \
+	"fidelity:2 + 64 (hw - 1) forwards of the network above the layer (3074 at 7x7)" \
+	"discrimination:2 (forward + backward), second and least likely class"; do
 	name=${m%%:*} fw=${m#*:}
 	stem=$(echo "$name" | tr -d ' ,')
 	spec "$stem" "$name"
