@@ -234,8 +234,7 @@ const char *cam_pass_note(const struct cam_pass *p, unsigned passes)
 	return p->linear_head && (passes & CAM_PASS_GRAD) ? "linear-head" : NULL;
 }
 
-/* Whether HA is zero to rounding beside G (struct cam_pass's hvp_zero). */
-static int hvp_vanishes(const ts_tensor *g, const ts_tensor *ha)
+int cam_hvp_vanishes(const ts_tensor *g, const ts_tensor *ha)
 {
 	ts_tensor *ag = ts_abs(g), *ah = ts_abs(ha), *mg = ag ? ts_amax(ag, NULL, 0, 0) : NULL,
 		  *mh = ah ? ts_amax(ah, NULL, 0, 0) : NULL;
@@ -247,7 +246,6 @@ static int hvp_vanishes(const ts_tensor *g, const ts_tensor *ha)
 	ts_free(mh);
 	return zero;
 }
-
 
 int cam_pass_run_hooked(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum utility u,
 			const struct utility_hook *hook, const struct target_policy *target, const long *labels,
@@ -305,7 +303,7 @@ int cam_pass_run_hooked(struct cam_pass *p, ts_split *split, const ts_tensor *x,
 		if (p->g && (flags & CAM_PASS_HVP))
 			p->ha = ts_grad(p->g, leaf, p->a_live ? p->a_live : leaf, 0);
 		if (p->g && p->ha)
-			p->hvp_zero = hvp_vanishes(p->g, p->ha);
+			p->hvp_zero = cam_hvp_vanishes(p->g, p->ha);
 		p->linear_head = ts_split_linear_head(split) == 1;
 		if (p->g && (flags & CAM_PASS_HVP)) {
 			ts_tensor *g = ts_detach(p->g);

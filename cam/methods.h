@@ -115,6 +115,8 @@ struct cam_pass {
 
 /* float32 rounding of a backward pass is ~1e-7 relative; curvature that matters is far above 1e-6. */
 #define CAM_HVP_ZERO 1e-6
+/* Whether HA is zero to rounding beside G, as hvp_zero says (0 when either cannot be reduced). */
+int cam_hvp_vanishes(const ts_tensor *g, const ts_tensor *ha);
 /*
  * The identities theory gives a run of a method that needs passes on pass p, as the report reads them
  * back from the database: "hvp-zero", "linear-head", both joined by ',', or NULL when none holds.

@@ -130,19 +130,6 @@ int cam_multi_run(struct cam_multi *mu, struct cam_pass *main, const ts_tensor *
 	return 0;
 }
 
-/* max|HA| <= CAM_HVP_ZERO max|G|, as cam_pass_run_hooked() finds it */
-static int hvp_vanishes(const ts_tensor *g, const ts_tensor *ha)
-{
-	ts_tensor *ag = ts_abs(g), *ah = ts_abs(ha), *mg = ts_amax(ag, NULL, 0, 0), *mh = ts_amax(ah, NULL, 0, 0);
-	int zero = mg && mh && ts_item(mh) <= CAM_HVP_ZERO * ts_item(mg);
-
-	ts_free(ag);
-	ts_free(ah);
-	ts_free(mg);
-	ts_free(mh);
-	return zero;
-}
-
 /*
  * The targets and the utility of the chain's logits into p (the first layer's pass): classes picked by
  * the policy, the (B, 1) target tensor on the logits' device, u detached. Returns U (with history), or
@@ -197,7 +184,7 @@ static int chain_backward(struct cam_multi *mu, struct cam_pass **ps, ts_tensor 
 			if (!p->ha)
 				ret = -1;
 			else
-				p->hvp_zero = hvp_vanishes(p->g, p->ha);
+				p->hvp_zero = cam_hvp_vanishes(p->g, p->ha);
 		}
 		p->linear_head = ts_split_linear_head(p->split) == 1;
 	}
