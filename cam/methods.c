@@ -1,8 +1,9 @@
 /*
  * methods.c - CAM methods as tensor operations over shared passes (see methods.h and SCIENCE.md).
  *
- * Each formula is written with a scratch list of temporaries (struct tmp) so that an expression reads
- * close to its definition and every intermediate handle is freed in one place.
+ * Each formula is written with a scratch list of temporaries (cam/tmp.h) so that an expression reads
+ * close to its definition and every intermediate handle is freed in one place. The passes the methods
+ * share are cam/pass.c's.
  */
 #include "cam/methods.h"
 
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "cam/fullgrad.h"
+#include "cam/tmp.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
 #include "lib/suggest.h"
@@ -135,39 +137,6 @@ unsigned cam_methods_passes(unsigned mask)
 	return need;
 }
 
-/* ---- scratch temporaries ---- */
-
-#define TMP_MAX 48
-
-struct tmp {
-	ts_tensor *v[TMP_MAX];
-	int n;
-	int failed;
-};
-
-static ts_tensor *keep(struct tmp *t, ts_tensor *x)
-{
-	if (!x)
-		t->failed = 1;
-	if (t->n == TMP_MAX)
-		BUG("too many temporaries");
-	t->v[t->n++] = x;
-	return x;
-}
-
-/* Free every temporary except keep_out, which is returned to the caller. */
-static ts_tensor *tmp_done(struct tmp *t, ts_tensor *keep_out)
-{
-	int i;
-	for (i = 0; i < t->n; i++)
-		if (t->v[i] != keep_out)
-			ts_free(t->v[i]);
-	t->n = 0;
-	return keep_out;
-}
-
-#define K(x) keep(&T, (x))
-
 static const int HW[2] = { 2, 3 };
 static const int CH[1] = { 1 };
 
@@ -194,131 +163,6 @@ static ts_tensor *weighted_sum(const ts_tensor *w, const ts_tensor *a)
 	if (ts_dim(w) == 2)
 		w4 = K(ts_unsqueeze(K(ts_unsqueeze(w, 2)), 3));
 	return tmp_done(&T, channel_sum(K(ts_mul(w4, a))));
-}
-
-void cam_pass_release(struct cam_pass *p)
-{
-	ts_carry_free(p->carry);
-	ts_free(p->a);
-	ts_free(p->logits);
-	ts_free(p->target);
-	ts_free(p->u);
-	ts_free(p->g);
-	ts_free(p->ha);
-	ts_free(p->a_live);
-	free(p->classes);
-	memset(p, 0, sizeof(*p));
-}
-
-ts_tensor *cam_pass_utility(const struct cam_pass *p, const ts_tensor *logits, const ts_tensor *target)
-{
-	if (p->hook)
-		return p->hook->fn(p->hook->ud, logits, target);
-	return utility_eval(p->utility, logits, target);
-}
-
-int cam_pass_run(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum utility u,
-		 const struct target_policy *target, const long *labels, unsigned flags)
-{
-	return cam_pass_run_hooked(p, split, x, u, NULL, target, labels, flags);
-}
-
-const char *cam_pass_note(const struct cam_pass *p, unsigned passes)
-{
-	int hvp = p->hvp_zero && (passes & CAM_PASS_HVP);
-
-	if (hvp && p->linear_head)
-		return "hvp-zero,linear-head";
-	if (hvp)
-		return "hvp-zero";
-	return p->linear_head && (passes & CAM_PASS_GRAD) ? "linear-head" : NULL;
-}
-
-int cam_hvp_vanishes(const ts_tensor *g, const ts_tensor *ha)
-{
-	ts_tensor *ag = ts_abs(g), *ah = ts_abs(ha), *mg = ag ? ts_amax(ag, NULL, 0, 0) : NULL,
-		  *mh = ah ? ts_amax(ah, NULL, 0, 0) : NULL;
-	int zero = mg && mh && ts_item(mh) <= CAM_HVP_ZERO * ts_item(mg);
-
-	ts_free(ag);
-	ts_free(ah);
-	ts_free(mg);
-	ts_free(mh);
-	return zero;
-}
-
-int cam_pass_run_hooked(struct cam_pass *p, ts_split *split, const ts_tensor *x, enum utility u,
-			const struct utility_hook *hook, const struct target_policy *target, const long *labels,
-			unsigned flags)
-{
-	struct tmp T = { 0 };
-	ts_tensor *leaf, *logits, *uu, *total;
-	int64_t b, nb, shape[2];
-	int64_t *idx;
-	int prev;
-
-	memset(p, 0, sizeof(*p));
-	p->split = split;
-	p->utility = u;
-	p->hook = hook;
-	if (ts_split_prefix(split, x, &p->carry, &p->a) < 0)
-		return error("forward to the target layer failed: %s", ts_error());
-	nb = ts_size(p->a, 0);
-	p->batch = (long)nb;
-
-	prev = ts_set_grad(1);
-	leaf = K(ts_leaf(p->a));
-	/* on request, A as the model's in-place ops left it (a_live): the paper's ShapleyCAM's quirk */
-	logits = K((flags & CAM_PASS_LIVE_A) && (flags & CAM_PASS_HVP)
-			   ? ts_split_suffix_live(split, p->carry, leaf, &p->a_live)
-			   : ts_split_suffix(split, p->carry, leaf));
-	if (!logits) {
-		ts_set_grad(prev);
-		tmp_done(&T, NULL);
-		cam_pass_release(p);
-		return error("forward from the target layer failed: %s", ts_error());
-	}
-	p->logits = ts_detach(logits);
-	p->classes = xmalloc((size_t)nb * sizeof(long));
-	if (target_select(target, p->logits, labels, p->classes) < 0) {
-		ts_set_grad(prev);
-		tmp_done(&T, NULL);
-		cam_pass_release(p);
-		return -1;
-	}
-	idx = xmalloc((size_t)nb * sizeof(*idx));
-	for (b = 0; b < nb; b++)
-		idx[b] = p->classes[b];
-	shape[0] = nb;
-	shape[1] = 1;
-	/* The targets live where the logits live. */
-	p->target = ts_to_like(K(ts_from_i64(idx, shape, 2, "cpu")), p->logits);
-	free(idx);
-	uu = K(cam_pass_utility(p, logits, p->target));
-	p->u = ts_detach(uu);
-	if (flags & (CAM_PASS_GRAD | CAM_PASS_HVP)) {
-		/* Images are independent in eval mode, so the gradient of the batch sum is per image. */
-		total = K(ts_sum(uu, NULL, 0, 0));
-		p->g = ts_grad(total, leaf, NULL, (flags & CAM_PASS_HVP) != 0);
-		if (p->g && (flags & CAM_PASS_HVP))
-			p->ha = ts_grad(p->g, leaf, p->a_live ? p->a_live : leaf, 0);
-		if (p->g && p->ha)
-			p->hvp_zero = cam_hvp_vanishes(p->g, p->ha);
-		p->linear_head = ts_split_linear_head(split) == 1;
-		if (p->g && (flags & CAM_PASS_HVP)) {
-			ts_tensor *g = ts_detach(p->g);
-			ts_free(p->g);
-			p->g = g;
-		}
-	}
-	ts_set_grad(prev);
-	if (T.failed || !p->u || ((flags & CAM_PASS_GRAD) && !p->g) || ((flags & CAM_PASS_HVP) && !p->ha)) {
-		tmp_done(&T, NULL);
-		cam_pass_release(p);
-		return error("backward pass failed: %s", ts_error());
-	}
-	tmp_done(&T, NULL);
-	return 0;
 }
 
 /* mean over positions of W, then the weighted sum: GradCAM's form (Type-II) */

@@ -68,7 +68,25 @@ enum cam_pass_flags {
 	 * changes nothing.
 	 */
 	CAM_PASS_LIVE_A = 1 << 2,
+	/*
+	 * pytorch-grad-cam's direction at a token layer, on request only (quirk shapley-prefix-tokens):
+	 * shapley_cam.py takes the Hessian-vector product along the layer's whole output, so the prefix
+	 * tokens (a ViT's class token) move with the grid and HA gains H[grid, prefix] a_prefix. Without
+	 * the flag they are held fixed, as the players of the map's game are the grid's positions only
+	 * (docs/transformers.md). Where the layer has no prefix tokens it changes nothing.
+	 */
+	CAM_PASS_PREFIX_TOKENS = 1 << 3,
 };
+
+/*
+ * The quirks a run may ask for (spec key `quirk`, explain's --quirk): each reproduces another program's
+ * ShapleyCAM where it departs from the definition, on request only.
+ */
+#define CAM_QUIRK_LIVE "shapley-live-activation"	  /* the paper's code: CAM_PASS_LIVE_A */
+#define CAM_QUIRK_PREFIX_TOKENS "shapley-prefix-tokens" /* pytorch-grad-cam: CAM_PASS_PREFIX_TOKENS */
+#define CAM_QUIRKS CAM_QUIRK_LIVE " or " CAM_QUIRK_PREFIX_TOKENS
+/* The pass flag of a quirk's name: CAM_PASS_LIVE_A or CAM_PASS_PREFIX_TOKENS; 0 for NULL or another name. */
+unsigned cam_quirk_passes(const char *quirk);
 
 /* Which passes a set of methods needs. */
 unsigned cam_methods_passes(unsigned mask);
@@ -97,6 +115,7 @@ struct cam_pass {
 	ts_tensor *g;	   /* dU/dA or NULL */
 	ts_tensor *ha;	   /* HA or NULL */
 	ts_tensor *a_live; /* CAM_PASS_LIVE_A: A after the model's in-place op on it, or NULL */
+	int prefix_hvp;	   /* CAM_PASS_PREFIX_TOKENS was asked: HA moved the prefix tokens too, if any */
 	enum utility utility;
 	const struct utility_hook *hook; /* a user utility that replaces utility, or NULL (borrowed) */
 	long *classes; /* host copy of the targets, B entries */

@@ -260,8 +260,8 @@ int cam_multi_pass(struct cam_multi *mu, struct cam_pass *main, const ts_tensor 
 {
 	cam_multi_clear(mu);
 	mu->batches++;
-	/* the live A of the paper's quirk is a per-layer suffix's (ts_split_suffix_live) */
-	if (mu->chain && !(passes & CAM_PASS_LIVE_A)) {
+	/* the quirks' live A and prefix tokens are a per-layer suffix's (ts_split_suffix_live, _tokens) */
+	if (mu->chain && !(passes & (CAM_PASS_LIVE_A | CAM_PASS_PREFIX_TOKENS))) {
 		mu->forwards++;
 		return chain_pass(mu, main, x, u, hook, target, labels, passes);
 	}

@@ -59,7 +59,8 @@ static ts_tensor *aug_smoothed(enum cam_method m, const struct cam_pass *p, cons
 		return NULL;
 	}
 	if (!aug || aug->x != e->x) {
-		if (cam_aug_run(&own, p, e->x, cam_methods_passes(1u << m) | (p->a_live ? CAM_PASS_LIVE_A : 0)) < 0)
+		if (cam_aug_run(&own, p, e->x, cam_methods_passes(1u << m) | (p->a_live ? CAM_PASS_LIVE_A : 0) |
+						       (p->prefix_hvp ? CAM_PASS_PREFIX_TOKENS : 0)) < 0)
 			return NULL;
 		aug = &own;
 	}

@@ -147,6 +147,9 @@
 	FN(int, ts_grads_keep,                                                                               \
 	   (const ts_tensor *output, ts_tensor *const *inputs, int n, int create_graph, ts_tensor **grads),  \
 	   (output, inputs, n, create_graph, grads))                                                         \
+	FN(ts_tensor *, ts_grad_sum,                                                                         \
+	   (ts_tensor *const *outputs, ts_tensor *const *grad_outputs, int n, const ts_tensor *input),       \
+	   (outputs, grad_outputs, n, input))                                                                \
 	FN(ts_chain *, ts_chain_new, (ts_split *const *splits, int n), (splits, n))                          \
 	FREE(ts_chain_free, ts_chain)                                                                        \
 	FN(int, ts_chain_forward,                                                                            \
@@ -173,6 +176,10 @@
 	FN(int, ts_split_linear_head, (const ts_split *s), (s))                                              \
 	FN(ts_tensor *, ts_split_suffix_live,                                                                \
 	   (ts_split * s, const ts_carry *carry, const ts_tensor *a, ts_tensor **live), (s, carry, a, live)) \
+	FN(ts_tensor *, ts_split_suffix_tokens,                                                              \
+	   (ts_split * s, const ts_carry *carry, const ts_tensor *a, const ts_tensor *prefix),               \
+	   (s, carry, a, prefix))                                                                            \
+	FN(int, ts_carry_prefix, (const ts_carry *c, ts_tensor **prefix), (c, prefix))                       \
 	FN(ts_carry *, ts_carry_repeat_interleave, (const ts_carry *c, int64_t n), (c, n))                   \
 	FREE(ts_carry_free, ts_carry)
 

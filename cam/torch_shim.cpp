@@ -1756,7 +1756,8 @@ int ts_split_linear_head(const ts_split *s)
  * The suffix on a; with live, *live receives A as the suffix left it when the model changed it in place
  * (VGG's ReLU(inplace=True) after features.28), else NULL: the paper's ShapleyCAM held this tensor.
  */
-static ts_tensor *suffix_run(ts_split *s, const ts_carry *carry, const ts_tensor *a, ts_tensor **live)
+static ts_tensor *suffix_run(ts_split *s, const ts_carry *carry, const ts_tensor *a, const ts_tensor *prefix,
+			     ts_tensor **live)
 {
 	if (live)
 		*live = nullptr;
@@ -1768,7 +1769,7 @@ static ts_tensor *suffix_run(ts_split *s, const ts_carry *carry, const ts_tensor
 		const c10::IValue &v = carry->values[i];
 		stack.push_back(s->carry_mutated[i] && v.isTensor() ? c10::IValue(v.toTensor().clone()) : v);
 	}
-	at::Tensor in = from_bchw(a->t, s->layout, carry->prefix);
+	at::Tensor in = from_bchw(a->t, s->layout, prefix ? prefix->t : carry->prefix);
 	/* An in-place op on a leaf that requires grad is an autograd error; on a copy it is fine. */
 	if (s->a_mutated || in.is_leaf() || live)
 		in = in.clone();
@@ -1789,12 +1790,31 @@ static ts_tensor *suffix_run(ts_split *s, const ts_carry *carry, const ts_tensor
 
 ts_tensor *ts_split_suffix(ts_split *s, const ts_carry *carry, const ts_tensor *a)
 {
-	return suffix_run(s, carry, a, nullptr);
+	return suffix_run(s, carry, a, nullptr, nullptr);
 }
 
 ts_tensor *ts_split_suffix_live(ts_split *s, const ts_carry *carry, const ts_tensor *a, ts_tensor **live)
 {
-	return suffix_run(s, carry, a, live);
+	return suffix_run(s, carry, a, nullptr, live);
+}
+
+ts_tensor *ts_split_suffix_tokens(ts_split *s, const ts_carry *carry, const ts_tensor *a, const ts_tensor *prefix)
+{
+	if (!prefix)
+		return nullptr;
+	return suffix_run(s, carry, a, prefix, nullptr);
+}
+
+int ts_carry_prefix(const ts_carry *c, ts_tensor **prefix)
+{
+	*prefix = nullptr;
+	if (!c)
+		return -1;
+	TS_TRY
+	if (c->prefix.defined())
+		*prefix = wrap(c->prefix);
+	return 0;
+	TS_CATCH(-1)
 }
 
 ts_carry *ts_carry_repeat_interleave(const ts_carry *c, int64_t n)
@@ -1995,6 +2015,29 @@ static int grads_of(const ts_tensor *output, ts_tensor *const *inputs, int n, bo
 		grads[i] = wrap(g[i].defined() ? g[i] : torch::zeros_like(in[i]));
 	return 0;
 	TS_CATCH(-1)
+}
+
+ts_tensor *ts_grad_sum(ts_tensor *const *outputs, ts_tensor *const *grad_outputs, int n, const ts_tensor *input)
+{
+	if (!input)
+		return nullptr;
+	TS_TRY
+	std::vector<at::Tensor> out, go;
+	for (int i = 0; i < n; i++) {
+		if (!outputs[i] || !grad_outputs[i])
+			return nullptr;
+		/* as ts_grad: an output that depends on nothing that requires grad adds nothing */
+		if (outputs[i]->t.requires_grad()) {
+			out.push_back(outputs[i]->t);
+			go.push_back(grad_outputs[i]->t);
+		}
+	}
+	if (out.empty())
+		return wrap(torch::zeros_like(input->t));
+	auto g = torch::autograd::grad(out, {input->t}, go, /*retain_graph*/ true, /*create_graph*/ false,
+				       /*allow_unused*/ true);
+	return wrap(g[0].defined() ? g[0] : torch::zeros_like(input->t));
+	TS_CATCH(nullptr)
 }
 
 int ts_grads(const ts_tensor *output, ts_tensor *const *inputs, int n, ts_tensor **grads)

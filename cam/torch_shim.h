@@ -166,6 +166,13 @@ ts_tensor *ts_grad(const ts_tensor *output, const ts_tensor *input, const ts_ten
 		   int create_graph);
 
 /*
+ * The gradient of sum_i sum(outputs[i] * grad_outputs[i]) with respect to input, in one backward (the
+ * graph is kept): a Hessian-vector product along several tensors at once, when the outputs are the
+ * gradients at each (from ts_grads_keep with create_graph).
+ */
+ts_tensor *ts_grad_sum(ts_tensor *const *outputs, ts_tensor *const *grad_outputs, int n, const ts_tensor *input);
+
+/*
  * Gradients of sum(output) with respect to n tensors in one backward, into grads[0..n-1] (owned by the
  * caller; zeros for a tensor output does not depend on). The graph is freed. 0, or -1 with grads NULL.
  */
@@ -317,6 +324,13 @@ ts_tensor *ts_split_suffix(ts_split *s, const ts_carry *carry, const ts_tensor *
  * (a ReLU(inplace=True) after the layer), detached; NULL when the model did not change it.
  */
 ts_tensor *ts_split_suffix_live(ts_split *s, const ts_carry *carry, const ts_tensor *a, ts_tensor **live);
+/*
+ * The suffix on a with prefix (B, N, C) as the prefix tokens instead of the carry's: a leaf made from
+ * ts_carry_prefix's tokens, to differentiate along them too (the quirk shapley-prefix-tokens).
+ */
+ts_tensor *ts_split_suffix_tokens(ts_split *s, const ts_carry *carry, const ts_tensor *a, const ts_tensor *prefix);
+/* *prefix (owned by the caller) receives the carry's prefix tokens (B, N, C), or NULL when it has none. */
+int ts_carry_prefix(const ts_carry *c, ts_tensor **prefix);
 /* A carry whose batch is b repeated n times each, to evaluate n variants of every image's A at once. */
 ts_carry *ts_carry_repeat_interleave(const ts_carry *c, int64_t n);
 void ts_carry_free(ts_carry *c);

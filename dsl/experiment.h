@@ -193,7 +193,7 @@ struct experiment {
 	struct src_pos device_pos, precision_pos; /* where each was written; line 0 if not */
 	/*
 	 * A quirk of the paper's code to reproduce, on request only (SCIENCE.md): NULL (the faithful
-	 * default) or "shapley-live-activation" (cam/methods.h, CAM_PASS_LIVE_A).
+	 * default), "shapley-live-activation" or "shapley-prefix-tokens" (cam/methods.h, cam_quirk_passes).
 	 */
 	char *quirk;
 	int channels_last;		/* weights and images channels-last (default 0) */

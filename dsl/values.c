@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cam/methods.h"
 #include "cam/model.h"
 #include "lib/suggest.h"
 #include "lib/xalloc.h"
@@ -24,9 +25,8 @@ const struct exp_choice experiment_precision_choice = { "precision", "fp32, tf32
 							 experiment_valid_precision };
 const struct exp_choice experiment_layout_choice = { "layout", "auto, bchw, bhwc or bnc", exp_layouts,
 						     ARRAY_SIZE(exp_layouts), NULL };
-static const char *const quirks[] = { "shapley-live-activation" };
-const struct exp_choice experiment_quirk_choice = { "quirk", "shapley-live-activation", quirks,
-						    ARRAY_SIZE(quirks), NULL };
+static const char *const quirks[] = { CAM_QUIRK_LIVE, CAM_QUIRK_PREFIX_TOKENS };
+const struct exp_choice experiment_quirk_choice = { "quirk", CAM_QUIRKS, quirks, ARRAY_SIZE(quirks), NULL };
 const struct exp_choice experiment_figure_by_choice = { "'by' value", "method, utility or target", exp_figure_by,
 							ARRAY_SIZE(exp_figure_by), NULL };
 static const char *const tests[] = { "wilcoxon", "bootstrap" };

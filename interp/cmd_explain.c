@@ -56,6 +56,10 @@ static const char explain_usage[] =
 	"                      the paper code's quirk: where the model applies an in-place ReLU to\n"
 	"                      the layer's output, the ShapleyCAM variants use A after it (for A and\n"
 	"                      the Hessian-vector product), as the paper's classes did; off by default\n"
+	"  --quirk shapley-prefix-tokens\n"
+	"                      pytorch-grad-cam's ShapleyCAM at a token layer: the Hessian-vector\n"
+	"                      product moves the class token (the prefix tokens) with the grid, as\n"
+	"                      its shapley_cam.py does; off by default (docs/transformers.md)\n"
 	"  -o, --output DIR    output folder (created if needed)\n" MODELOPTS_HELP;
 
 enum { OPT_METHOD = OPT_FIRST_COMMAND, OPT_UTILITY, OPT_TARGET, OPT_SEED, OPT_RAW, OPT_QUIRK, OPT_EIGEN, OPT_AUG };
@@ -75,7 +79,7 @@ struct explain {
 	int nr_targets;
 	unsigned long long seed;
 	int raw;
-	int live; /* --quirk shapley-live-activation */
+	unsigned quirk; /* --quirk: its pass flag (cam_quirk_passes) */
 	int all; /* --method names all: refinecam joins it at a fused layer, cam leaves it where undefined */
 	unsigned smooth; /* CAM_SMOOTH_* of --eigen-smooth and --aug-smooth, for every method */
 	struct model model;
@@ -475,7 +479,7 @@ static void drop_undefined_cam(struct explain *e, const struct cam_pass *p)
 
 static int explain_batch(struct explain *e, const struct batch *b, struct cam_extra *extra)
 {
-	unsigned passes = cam_methods_passes(e->methods) | (e->live ? CAM_PASS_LIVE_A : 0);
+	unsigned passes = cam_methods_passes(e->methods) | e->quirk;
 	int ui, ti, m, ret = 0;
 	/* The overlays and classes of the whole batch, for its grid figures. */
 	size_t nkeep = e->grids > 0 ? keep_slot(e, b->n, 0, 0, 0) : 0, k;
@@ -690,11 +694,8 @@ int cmd_explain(int argc, char **argv)
 			e.smooth |= CAM_SMOOTH_AUG;
 			break;
 		case OPT_QUIRK:
-			if (strcmp(optarg, "shapley-live-activation"))
-				bad = error(
-					"unknown quirk '%s': the one camlab knows is shapley-live-activation",
-					optarg);
-			e.live = 1;
+			if (!(e.quirk = cam_quirk_passes(optarg)))
+				bad = error("unknown quirk '%s': camlab knows " CAM_QUIRKS, optarg);
 			break;
 		case 'o':
 			e.outdir = optarg;

@@ -303,9 +303,9 @@ static int group_run_mapper(struct runner *r, struct group_run *g)
 			return -1;
 		}
 	}
-	/* on request, the paper code's live activations: only runs that use HA see them */
-	if (r->e->quirk && (g->mapper.passes & CAM_PASS_HVP))
-		g->mapper.passes |= CAM_PASS_LIVE_A;
+	/* on request, the paper code's live activations or upstream's HVP direction: only runs that use HA */
+	if (g->mapper.passes & CAM_PASS_HVP)
+		g->mapper.passes |= cam_quirk_passes(r->e->quirk);
 	return 0;
 }
 

@@ -12,7 +12,9 @@
 #     with upstream's ClassifierOutputTarget (the logit utility);
 #   - ShapleyCAM's Hessian-vector product against float64 central differences of the gradient (no
 #     double backward, so LayerNorm's and attention's second derivatives are checked, not assumed), and
-#     how far camlab's HVP (the class token held fixed) is from upstream's (the class token moved too).
+#     how far camlab's HVP (the class token held fixed) is from upstream's (the class token moved too);
+#   - with quirk shapley-prefix-tokens (cam_tool, explain and a spec), upstream's direction: HA, the
+#     signed maps and explain's final maps as pytorch-grad-cam's shapley_cam.py gives them.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 TOOL=$BUILD/tests/cam_tool
@@ -140,5 +142,52 @@ if ok(r.returncode == 0, "cam_tool passes runs"):
        "rounding (%.2e against %.2e)" % (e_up, max(e_fixed, e_f32)))
 else:
     diag(r.stderr.strip())
+    HA64up = None
+
+# quirk shapley-prefix-tokens: upstream's direction, the class token moved with the grid
+dq = os.path.join(tmp, "passes-quirk")
+os.makedirs(dq)
+r = subprocess.run([tool, "passes", "--model", model_pt, "--layer", LAYER, "--utility", "logit", "--target",
+                    "predicted", "--methods", "shapleycam", "--dataset", fm, "--limit", str(n), "--threads", "2",
+                    "--quirk", "shapley-prefix-tokens", "-o", dq], capture_output=True, text=True)
+if ok(r.returncode == 0 and HA64up is not None, "cam_tool passes --quirk shapley-prefix-tokens runs"):
+    Lq = lambda name: np.load(os.path.join(dq, name + ".npy"))
+    e = rel(Lq("ha"), HA64up.numpy())
+    ok(e < 1e-4, "with the quirk, camlab's HA = the float64 HVP with the class token moved too (max rel err %.2e)"
+       % e)
+    e = rel(Lq("g"), L("g"))
+    ok(e == 0, "and G is the same as without it (max rel err %.2e)" % e)
+    e = rel(Lq("S_shapleycam"), R.cam("shapleycam", A64, G64, HA64up).numpy())
+    ok(e < 1e-4, "with the quirk, ShapleyCAM = upstream's in float64 (max rel err %.2e)" % e)
+else:
+    diag(r.stderr.strip())
+# and explain's final maps with it are upstream's, as pytorch-grad-cam post-processes them
+_, _, _, HAup = R.reference(model, model.blocks[3].norm1, R.vit_reshape, x, t, 0)
+qout = os.path.join(tmp, "explain-quirk")
+r = run("explain --quirk shapley-prefix-tokens runs",
+        [camlab, "explain", "--model", model_pt, "--layer", LAYER, "--method", "shapleycam,shapleycam-h,shapleycam-e,gradcam",
+         "--utility", "logit", "--quirk", "shapley-prefix-tokens", "--dataset", fm, "--limit", str(n), "--threads", "2",
+         "-o", qout])
+qstems = sorted(p[:-len("_grid.png")] for p in glob.glob(os.path.join(qout, "*_grid.png")))
+for meth in ("shapleycam", "shapleycam-h", "shapleycam-e", "gradcam"):
+    H = R.scale(R.scale(torch.clamp(R.cam(meth, A, G, HAup), min=0), x.shape[2:]), x.shape[2:]).numpy()
+    mine = np.stack([np.load("%s_%s.npy" % (s, meth)) for s in qstems]) if len(qstems) == n else None
+    e = float(np.abs(mine - H).max()) if mine is not None and mine.shape == H.shape else float("inf")
+    ok(e < 1e-3, "explain --quirk shapley-prefix-tokens: %s final maps as pytorch-grad-cam's (max abs err %.2e)"
+       % (meth, e))
+# in a spec the quirk is a key of its own for the ShapleyCAM runs (GradCAM's runs stay shared), and runs
+keys = {}
+for quirk in (False, True):
+    spec = os.path.join(tmp, "q%d.yaml" % quirk)
+    with open(spec, "w") as fp:
+        fp.write("models: [{name: vit, file: %s, layers: {last: %s}}]\ndata: {path: %s, limit: 2}\n"
+                 "methods: [gradcam, shapleycam]\nutilities: [logit]\nmetrics: [ad]\noutput: %s\n%s"
+                 % (os.path.abspath(model_pt), LAYER, fm, os.path.join(tmp, "qout%d" % quirk),
+                    "quirk: shapley-prefix-tokens\n" if quirk else ""))
+    r = run("plan of a spec %s the quirk" % ("with" if quirk else "without"), [camlab, "plan", spec])
+    keys[quirk] = {l.split()[5]: l.split()[0] for l in r.stdout.splitlines()[1:] if len(l.split()) > 6}
+ok(keys[0].get("gradcam") == keys[1].get("gradcam") and keys[0].get("shapleycam") != keys[1].get("shapleycam"),
+   "the quirk's ShapleyCAM runs have keys of their own, GradCAM's are shared: %s" % keys)
+r = run("a spec with quirk: shapley-prefix-tokens runs", [camlab, "run", "--no-progress", os.path.join(tmp, "q1.yaml")])
 done()
 PYEOF

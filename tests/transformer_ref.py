@@ -178,6 +178,28 @@ def main():
             e_fixed = rel(L("S_shapleycam"), cam("shapleycam", A, G, HA).numpy())
             ok(e_up > 10 * e_fixed, "%s: ShapleyCAM with upstream's HVP direction (class token too) differs by "
                "max rel %.2e, far above rounding (%.2e)" % (name, e_up, e_fixed))
+            # quirk shapley-prefix-tokens takes upstream's direction: its maps are shapley_cam.py's
+            q = out + "-quirk"
+            os.makedirs(q)
+            shapleys = ["shapleycam", "shapleycam-h", "shapleycam-e"]
+            r = subprocess.run([tool, "passes", "--model", pt, "--size", "224", "--layer", layer, "--utility", "logit",
+                                "--target", "predicted", "--methods", ",".join(shapleys), "--batch", "1", "--threads",
+                                "2", "--lean", "--quirk", "shapley-prefix-tokens", "-o", q, img],
+                               capture_output=True, text=True)
+            if ok(r.returncode == 0, "%s: cam_tool passes --quirk shapley-prefix-tokens runs" % name):
+                haq = np.load(os.path.join(q, "ha.npy"))
+                e = rel(haq, HA_up.numpy())
+                ok(e < 1e-3 and float(np.abs(haq).max()) > 0, "%s with the quirk: HA as upstream's (max rel err "
+                   "%.2e; max |HA| %.2e)" % (name, e, float(np.abs(haq).max())))
+                for meth in shapleys:
+                    S = cam(meth, A, G, HA_up)
+                    e = rel(np.load(os.path.join(q, "S_%s.npy" % meth)), S.numpy())
+                    ok(e < 1e-3, "%s with the quirk: %s signed map as upstream's (max rel err %.2e)" % (name, meth, e))
+                    H = scale(scale(torch.clamp(S, min=0), x.shape[2:]), x.shape[2:])
+                    e = float(np.abs(np.load(os.path.join(q, "H_%s.npy" % meth)) - H.numpy()).max())
+                    ok(e < 1e-3, "%s with the quirk: %s final map as upstream's (max abs err %.2e)" % (name, meth, e))
+            else:
+                diag(r.stderr)
     done()
 
 

@@ -16,7 +16,8 @@
  *
  * With a fused layer (--layer a,b: cam/multilayer.h) it writes DIR/S_<method>.<path>.npy, the method's
  * map at each layer, and DIR/H_<method>.npy and DIR/M_<method>.npy of the fused map. --param KEY=VALUE
- * (any number of them) gives each method that has parameter KEY (cam/params.h) that value.
+ * (any number of them) gives each method that has parameter KEY (cam/params.h) that value. --quirk Q
+ * asks for a quirk's passes (cam_quirk_passes).
  */
 #include "cam/smooth.h"
 #include <stdio.h>
@@ -43,6 +44,7 @@ enum {
 	OPT_FIDELITY,
 	OPT_EIGEN,
 	OPT_AUG,
+	OPT_QUIRK,
 	OPT_PARAM
 };
 
@@ -204,6 +206,7 @@ int main(int argc, char **argv)
 		{ "fidelity", required_argument, NULL, OPT_FIDELITY },
 		{ "eigen-smooth", no_argument, NULL, OPT_EIGEN },
 		{ "aug-smooth", no_argument, NULL, OPT_AUG },
+		{ "quirk", required_argument, NULL, OPT_QUIRK },
 		{ "param", required_argument, NULL, OPT_PARAM },
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
@@ -221,7 +224,7 @@ int main(int argc, char **argv)
 	ts_split *split = NULL;
 	struct cam_multi *multi = NULL;
 	int opt, u = UTILITY_REST, topk, i, lean = 0, pairs = 0, nr_params = 0;
-	unsigned smooth = 0;
+	unsigned smooth = 0, quirk = 0;
 	char *params[16];
 	unsigned mask;
 
@@ -269,6 +272,10 @@ int main(int argc, char **argv)
 		case OPT_AUG:
 			smooth |= CAM_SMOOTH_AUG;
 			break;
+		case OPT_QUIRK:
+			if (!(quirk = cam_quirk_passes(optarg)))
+				return 2;
+			break;
 		case 'o':
 			dir = optarg;
 			break;
@@ -305,9 +312,9 @@ int main(int argc, char **argv)
 	if (!raw && batch_next(&src, &b, ds.nr) <= 0)
 		return 1;
 	if ((multi ? cam_multi_pass(multi, &pass, b.x, (enum utility)u, NULL, &target, b.labels,
-				    lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP)
+				    (lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP) | quirk)
 		   : cam_pass_run(&pass, split, b.x, (enum utility)u, &target, b.labels,
-				  lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP)) < 0)
+				  (lean ? cam_methods_passes(mask) : CAM_PASS_GRAD | CAM_PASS_HVP) | quirk)) < 0)
 		return 1;
 	save(dir, "x", b.x);
 	save(dir, "a", pass.a);
