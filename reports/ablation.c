@@ -377,7 +377,7 @@ static int values_table(struct table *t, const struct arow *s, size_t i, size_t 
 			group++;
 		last = s[k].method;
 		row = table_new_row(t);
-		row->key[0] = xstrdup(figure_display_name(s[k].method));
+		row->key[0] = figure_label_dup(s[k].method);
 		row->key[1] = xstrdup(shown(d, s[k].value));
 		row->group = (int)group;
 		table_row_set_values(row, s[k].x);
@@ -569,7 +569,7 @@ static int diff_table(struct table *t, const struct table *v, const struct arow 
 			if (s[m].x == base)
 				continue;
 			row = table_new_row(t);
-			row->key[0] = xstrdup(figure_display_name(s[m].method));
+			row->key[0] = figure_label_dup(s[m].method);
 			row->key[1] = xstrdup(shown(d, s[m].value));
 			row->group = (int)group;
 			diff_values(row, s[m].x, base, st);
