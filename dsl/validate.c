@@ -579,7 +579,7 @@ static void check_cam_tokens(struct experiment *e, struct diag *d)
 			for (j = 0; j < e->models[i].nr_layers; j++) {
 				const struct exp_model *m = &e->models[i];
 				const struct exp_layer *l = &m->layers[j];
-				if (!token_layer(l) || excluded(e, m, l, me->name))
+				if (!l->path || !token_layer(l) || excluded(e, m, l, me->name))
 					continue;
 				diag_error(d, me->pos,
 					   "method 'cam' needs a linear head on pooled channels, and layer '%s' of "
