@@ -498,6 +498,20 @@ int exp_in_names(const struct exp_name *list, size_t n, const char *name)
 	return 0;
 }
 
+void exp_leave_out(struct experiment *e, const char *model, const char *layer, const char *method,
+		   struct src_pos pos)
+{
+	struct exp_exclude *x;
+
+	e->excludes = xrealloc(e->excludes, (e->nr_excludes + 1) * sizeof(*e->excludes));
+	x = &e->excludes[e->nr_excludes++];
+	memset(x, 0, sizeof(*x));
+	x->model = xstrdup(model);
+	x->layer = xstrdup(layer);
+	x->method = xstrdup(method);
+	x->pos = pos;
+}
+
 /* An exclude field must name a value the grid has: canonicalise it, then look it up. */
 void exp_check_exclude_name(const struct experiment *e, struct diag *d, struct src_pos pos,
 			       const struct dim_kind *k, char **field, const struct exp_name *list, size_t n)

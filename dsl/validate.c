@@ -516,21 +516,6 @@ static int has_method(const struct experiment *e, int id)
 	return 0;
 }
 
-/* Leave method out at layer l of model m, as the spec's own grid: exclude would (said at pos). */
-static void exclude_pair(struct experiment *e, const struct exp_model *m, const struct exp_layer *l,
-			 const char *method, struct src_pos pos)
-{
-	struct exp_exclude *x;
-
-	e->excludes = xrealloc(e->excludes, (e->nr_excludes + 1) * sizeof(*e->excludes));
-	x = &e->excludes[e->nr_excludes++];
-	memset(x, 0, sizeof(*x));
-	x->model = xstrdup(m->name);
-	x->layer = xstrdup(l->name);
-	x->method = xstrdup(method);
-	x->pos = pos;
-}
-
 /*
  * "all" as explain's --method all has it, layer by layer: refinecam (which exp_check_names put in only
  * where the grid has a fused layer) at the fused layers alone, and cam (undefined where more than
@@ -549,9 +534,9 @@ static void all_per_layer(struct experiment *e, struct diag *d, struct src_pos p
 			if (!m->name || !l->name || !l->path)
 				continue;
 			if (refine && !strchr(l->path, ',') && !excluded(e, m, l, "refinecam"))
-				exclude_pair(e, m, l, "refinecam", pos);
+				exp_leave_out(e, m->name, l->name, "refinecam", pos);
 			if (cam && token_layer(l) && !excluded(e, m, l, "cam")) {
-				exclude_pair(e, m, l, "cam", pos);
+				exp_leave_out(e, m->name, l->name, "cam", pos);
 				diag_warning(d, pos,
 					     "all leaves out cam at layer '%s' of model '%s': cam needs a "
 					     "linear head on pooled channels, and a token layer (layout bnc) feeds "
@@ -869,6 +854,8 @@ int experiment_validate(struct experiment *e, struct diag *d)
 	check_model_twins(e, d);
 	check_data(e, d);
 	all = methods_name_all(e, &all_pos);
+	e->methods_all = all;
+	e->methods_all_pos = all_pos;
 	exp_check_names(e, d, &exp_kind_method, &e->methods, &e->nr_methods);
 	check_fullgrad_layers(e, d);
 	exp_check_names(e, d, &exp_kind_utility, &e->utilities, &e->nr_utilities);
