@@ -185,6 +185,13 @@ struct experiment {
 	struct exp_exclude *excludes;
 	size_t nr_excludes;
 	unsigned zip;			/* dimensions (1 << exp_dim) iterated together, not as a product */
+	/*
+	 * Whether the methods named "all", and where, once validated: "all" leaves cam out where it is
+	 * undefined, as explain's --method all (dsl/validate.c at the layers declared as tokens,
+	 * interp/preflight.h's preflight_all_cam at those the model shows).
+	 */
+	int methods_all;
+	struct src_pos methods_all_pos;
 	struct exp_def *defs;
 	size_t nr_defs;
 	char *device;			/* "cpu" (default), "cuda", "cuda:N" */

@@ -291,6 +291,17 @@ static void check_metric_twins(struct diag *d, const struct exp_name *list, size
 			}
 }
 
+static int has_fused_layer(const struct experiment *e)
+{
+	size_t i, j;
+
+	for (i = 0; i < e->nr_models; i++)
+		for (j = 0; j < e->models[i].nr_layers; j++)
+			if (e->models[i].layers[j].path && strchr(e->models[i].layers[j].path, ','))
+				return 1;
+	return 0;
+}
+
 /*
  * Replace a list by its canonical form: "all" expanded, names canonical, unknown names reported, and
  * duplicates dropped with a warning (they would only repeat runs).
@@ -320,10 +331,14 @@ void exp_check_names(const struct experiment *e, struct diag *d, const struct di
 			if (in->nr_params)
 				diag_error(d, in->params[0].key_pos, "'all' takes no parameters; give them to each %s",
 					   k->what);
-			/* "all" metrics are the paper's six: the others cost many forwards per image */
-			/* and "all" methods leave out refinecam, which needs a fused layer (cam/multilayer.h) */
+			/*
+			 * "all" metrics are the paper's six: the others cost many forwards per image. "all"
+			 * methods have refinecam only where the grid has a fused layer, which it needs
+			 * (cam/multilayer.h); validate.c leaves it out at the plain layers of that grid, and
+			 * cam at token layers, as explain's --method all does.
+			 */
 			for (b = 0; b < (k == &exp_kind_metric ? (size_t)METRIC_NR : k->nr_builtins); b++)
-				if (k != &exp_kind_method || b != CAM_REFINECAM)
+				if (k != &exp_kind_method || b != CAM_REFINECAM || has_fused_layer(e))
 					push_name(&out, &n, &alloc, k->builtins[b], in->pos, (int)b);
 		} else if ((c = canonical_name(e, k, in->name, &id))) {
 			push_name(&out, &n, &alloc, c, in->pos, id);
@@ -481,6 +496,20 @@ int exp_in_names(const struct exp_name *list, size_t n, const char *name)
 		if (list[i].name && !strcmp(list[i].name, name))
 			return 1;
 	return 0;
+}
+
+void exp_leave_out(struct experiment *e, const char *model, const char *layer, const char *method,
+		   struct src_pos pos)
+{
+	struct exp_exclude *x;
+
+	e->excludes = xrealloc(e->excludes, (e->nr_excludes + 1) * sizeof(*e->excludes));
+	x = &e->excludes[e->nr_excludes++];
+	memset(x, 0, sizeof(*x));
+	x->model = xstrdup(model);
+	x->layer = xstrdup(layer);
+	x->method = xstrdup(method);
+	x->pos = pos;
 }
 
 /* An exclude field must name a value the grid has: canonicalise it, then look it up. */

@@ -35,6 +35,13 @@ int exp_in_names(const struct exp_name *list, size_t n, const char *name);
 /* An exclude field must name a value the grid has: canonicalise it, then look it up. */
 void exp_check_exclude_name(const struct experiment *e, struct diag *d, struct src_pos pos,
 			    const struct dim_kind *k, char **field, const struct exp_name *list, size_t n);
+/*
+ * Leave method out at layer `layer` of model `model` (names as the grid has them) with an exclude such
+ * as the spec could have written, said at pos: the grid, the plan and the canonical text show it. The
+ * strings are copied.
+ */
+void exp_leave_out(struct experiment *e, const char *model, const char *layer, const char *method,
+		   struct src_pos pos);
 /* The definitions: named, not built in, not twice, with code that compiles. */
 void exp_check_defs(struct experiment *e, struct diag *d);
 

@@ -484,6 +484,98 @@ static int excluded(const struct experiment *e, const struct exp_model *m, const
 	return 0;
 }
 
+/* Whether the spec's methods name "all" (before exp_check_names expands it), and where. */
+static int methods_name_all(const struct experiment *e, struct src_pos *pos)
+{
+	size_t i;
+
+	for (i = 0; i < e->nr_methods; i++)
+		if (e->methods[i].name && !strcasecmp(e->methods[i].name, "all")) {
+			*pos = e->methods[i].pos;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * A layer the spec declares to be tokens (layout bnc, or the token keys given): its activations are
+ * (tokens, channels), and what follows a ViT block is more than pooling and a linear head.
+ */
+static int token_layer(const struct exp_layer *l)
+{
+	return (l->layout && !strcmp(l->layout, "bnc")) || l->prefix_tokens_pos.line || l->nr_grid;
+}
+
+static int has_method(const struct experiment *e, int id)
+{
+	size_t i;
+
+	for (i = 0; i < e->nr_methods; i++)
+		if (e->methods[i].name && e->methods[i].id == id)
+			return 1;
+	return 0;
+}
+
+/*
+ * "all" as explain's --method all has it, layer by layer: refinecam (which exp_check_names put in only
+ * where the grid has a fused layer) at the fused layers alone, and cam (undefined where more than
+ * pooling and a linear head follows the layer) not at the token layers the spec declares, with a note.
+ * The pairs left out become excludes, so that the grid, the plan and the canonical text all show them.
+ */
+static void all_per_layer(struct experiment *e, struct diag *d, struct src_pos pos)
+{
+	int refine = has_method(e, CAM_REFINECAM), cam = has_method(e, CAM_CAM);
+	size_t i, j;
+
+	for (i = 0; i < e->nr_models; i++)
+		for (j = 0; j < e->models[i].nr_layers; j++) {
+			const struct exp_model *m = &e->models[i];
+			const struct exp_layer *l = &m->layers[j];
+			if (!m->name || !l->name || !l->path)
+				continue;
+			if (refine && !strchr(l->path, ',') && !excluded(e, m, l, "refinecam"))
+				exp_leave_out(e, m->name, l->name, "refinecam", pos);
+			if (cam && token_layer(l) && !excluded(e, m, l, "cam")) {
+				exp_leave_out(e, m->name, l->name, "cam", pos);
+				diag_warning(d, pos,
+					     "all leaves out cam at layer '%s' of model '%s': cam needs a "
+					     "linear head on pooled channels, and a token layer (layout bnc) feeds "
+					     "the blocks above it, not pooling and a linear head",
+					     l->name, m->name);
+			}
+		}
+}
+
+/*
+ * CAM weighs channels with the head's weights, which only means something where the layer's channels
+ * are pooled straight into the linear head: a token layer's are not (a ViT block's feed the blocks
+ * above). Said at the method for a layer the spec declares as tokens; for one whose layout is found
+ * when the model is loaded, check --models says it.
+ */
+static void check_cam_tokens(struct experiment *e, struct diag *d)
+{
+	size_t i, j, k;
+
+	for (k = 0; k < e->nr_methods; k++) {
+		const struct exp_name *me = &e->methods[k];
+		if (!me->name || me->id != CAM_CAM)
+			continue;
+		for (i = 0; i < e->nr_models; i++)
+			for (j = 0; j < e->models[i].nr_layers; j++) {
+				const struct exp_model *m = &e->models[i];
+				const struct exp_layer *l = &m->layers[j];
+				if (!l->path || !token_layer(l) || excluded(e, m, l, me->name))
+					continue;
+				diag_error(d, me->pos,
+					   "method 'cam' needs a linear head on pooled channels, and layer '%s' of "
+					   "model '%s' is a token layer (layout bnc), which feeds the blocks above "
+					   "it: use gradcam with the logit utility, or leave the pair out (grid: "
+					   "exclude: [{layer: %s, method: cam}])",
+					   l->name ? l->name : "?", m->name ? m->name : "?", l->name ? l->name : "?");
+			}
+	}
+}
+
 /*
  * RefineCAM multiplies the maps of several layers (cam/multilayer.h): every layer of the grid it meets
  * must be a fused one, or be excluded for it. Said at the method, naming the layer.
@@ -723,7 +815,8 @@ static void check_fullgrad_layers(const struct experiment *e, struct diag *d)
 int experiment_validate(struct experiment *e, struct diag *d)
 {
 	struct src_pos nowhere = { NULL, 0, 0 };
-	int before = d->errors;
+	struct src_pos all_pos = { NULL, 0, 0 };
+	int before = d->errors, all;
 	size_t i;
 
 	if (!e->file)
@@ -760,6 +853,9 @@ int experiment_validate(struct experiment *e, struct diag *d)
 	check_models(e, d);
 	check_model_twins(e, d);
 	check_data(e, d);
+	all = methods_name_all(e, &all_pos);
+	e->methods_all = all;
+	e->methods_all_pos = all_pos;
 	exp_check_names(e, d, &exp_kind_method, &e->methods, &e->nr_methods);
 	check_fullgrad_layers(e, d);
 	exp_check_names(e, d, &exp_kind_utility, &e->utilities, &e->nr_utilities);
@@ -771,7 +867,10 @@ int experiment_validate(struct experiment *e, struct diag *d)
 	exp_check_targets(e, d);
 	check_excludes(e, d);
 	check_zip(e, d);
+	if (all)
+		all_per_layer(e, d, all_pos);
 	check_refinecam(e, d);
+	check_cam_tokens(e, d);
 	check_fused_metrics(e, d);
 	check_outputs(e, d);
 	check_statistics(e, d);

@@ -203,6 +203,7 @@ int cmd_check(int argc, char **argv)
 			cmd_check_paper(&e, &d);
 		if (ret == 0 && !d.errors && models) {
 			fflush(stdout); /* the summary of an earlier file comes first */
+			preflight_all_cam(&e, &d); /* as run has it: all's cam only where it is defined */
 			preflight_models(&e, &d, json ? NULL : stdout);
 		}
 		/* positions borrow e's file name: print before releasing e */

@@ -13,6 +13,7 @@
 #include "dsl/diag.h"
 #include "dsl/experiment.h"
 #include "dsl/override.h"
+#include "interp/preflight.h"
 #include "lib/error.h"
 #include "lib/quote.h"
 #include "lib/strbuf.h"
@@ -188,8 +189,10 @@ int cmd_load_spec(const char *file, struct experiment *e, int unsafe)
 	e->overrides = ov.point;
 	e->nr_overrides = ov.nr_point;
 	ret = experiment_load(e, file, &d, unsafe);
-	if (ret == 0 && !d.errors)
+	if (ret == 0 && !d.errors) {
 		cmd_check_paper(e, &d);
+		preflight_all_cam(e, &d);
+	}
 	diag_print(&d, stderr);
 	diag_release(&d);
 	return ret;

@@ -74,9 +74,10 @@ int cmd_help(int argc, char **argv)
 	if (!strcmp(argv[1], "methods")) {
 		for (i = 0; i < CAM_NR_METHODS; i++)
 			printf("%-13s %s\n", cam_method_names[i], method_notes[i]);
-		printf("\nall: every method but refinecam (explain's --method all has it at a fused layer, and leaves\n"
-		       "out cam where the layer does not feed the pooling and linear head). Names are\n"
-		       "case-insensitive, '_' may stand for '-'.\n"
+		printf("\nall: every method, layer by layer: refinecam at fused layers only; cam left out, with a\n"
+		       "note, where the layer does not feed the pooling and linear head (a ViT block, a CNN's\n"
+		       "inner layer). Names are case-insensitive, '_' may stand for '-'; reports show the\n"
+		       "names before the colons above.\n"
 		       "A fused layer (a spec's layers: {f: [layer3, layer4]}, explain's --layer layer3,layer4)\n"
 		       "runs a method at each layer and fuses the maps as pytorch-grad-cam's base_cam.py does:\n"
 		       "mm(mean over layers of resize(mm(relu(S)))), mm the per-image min-max; refinecam\n"

@@ -15,6 +15,7 @@
 #include "cam/model.h"
 #include "cam/multilayer.h"
 #include "cam/utility.h"
+#include "dsl/names.h"
 #include "interp/run.h"
 #include "lib/error.h"
 #include "lib/strbuf.h"
@@ -235,6 +236,83 @@ out:
 	ts_free(fc);
 	batch_release(&b);
 	model_release(&m);
+}
+
+/*
+ * Whether method cam is defined at every cut of layer li of the loaded model m (fc its head weight, or
+ * NULL): only pooling and a linear map follow each, which the cut graph tells without a forward. 1
+ * also where the layer cannot be cut: the run says why, as it does for every method.
+ */
+static int cam_defined(const struct exp_layer *el, struct model *m, const ts_tensor *fc)
+{
+	enum ts_layout layout;
+	size_t i, n = cam_layer_count(el->path);
+	char one[1024];
+	int defined = 1;
+
+	if (model_layout_parse(el->layout ? el->layout : "auto", &layout) < 0)
+		return 1;
+	for (i = 0; defined && i < n && i < CAM_MULTI_MAX; i++) {
+		ts_split *split = NULL;
+		if (cam_layer_nth(el->path, i, one, sizeof(one)) < 0 || model_split(m, one, layout, &split) < 0)
+			continue;
+		defined = fc && ts_split_linear_head(split);
+		ts_split_free(split);
+	}
+	return defined;
+}
+
+int preflight_all_cam(struct experiment *e, struct diag *d)
+{
+	struct plan p = PLAN_INIT;
+	struct diag quiet = DIAG_INIT;
+	struct strbuf cap = STRBUF_INIT;
+	struct pair {
+		size_t mi, li;
+		int headless;
+	} *out = NULL;
+	size_t mi, li, n = 0;
+
+	if (!e->methods_all || !exp_in_names(e->methods, e->nr_methods, "cam") ||
+	    plan_build(&p, e, &quiet) < 0)
+		goto done;
+	out = xcalloc(p.nr, sizeof(*out));
+	/* what fails here (libtorch, a model file) the run reports in its turn: not twice */
+	error_capture(&cap);
+	for (mi = 0; mi < e->nr_models && ts_init(0) == 0; mi++) {
+		const struct exp_model *em = &e->models[mi];
+		struct model m;
+		ts_tensor *fc;
+		if (!plan_has(&p, mi, ANY, ANY, "cam"))
+			continue;
+		memset(&m, 0, sizeof(m));
+		if (model_load(&m, em->file, "cpu") < 0)
+			continue;
+		fc = model_head_weight(&m);
+		for (li = 0; li < em->nr_layers; li++)
+			if (plan_has(&p, mi, li, ANY, "cam") && !cam_defined(&em->layers[li], &m, fc))
+				out[n++] = (struct pair){ mi, li, !fc };
+		ts_free(fc);
+		model_release(&m);
+	}
+	error_capture(NULL);
+done:
+	plan_release(&p);
+	for (li = 0; li < n; li++) {
+		const struct exp_model *em = &e->models[out[li].mi];
+		const struct exp_layer *el = &em->layers[out[li].li];
+		exp_leave_out(e, em->name, el->name, "cam", e->methods_all_pos);
+		diag_warning(d, e->methods_all_pos, "all leaves out cam at layer '%s' of model '%s': %s", el->name,
+			     em->name,
+			     out[li].headless ? "the model has no Linear module (cam needs a linear head on "
+						"pooled channels)"
+					      : "more than global average pooling and a linear head follows the "
+						"layer (cam needs a linear head on pooled channels)");
+	}
+	free(out);
+	strbuf_release(&cap);
+	diag_release(&quiet);
+	return 0;
 }
 
 int preflight_models(const struct experiment *e, struct diag *d, FILE *fp)

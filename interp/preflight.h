@@ -22,4 +22,13 @@
  */
 int preflight_models(const struct experiment *e, struct diag *d, FILE *fp);
 
+/*
+ * A spec whose methods named "all" leaves cam out, as explain's --method all does, at each layer of
+ * the grid where it is undefined: more than pooling and a linear map follows the layer (a ViT block,
+ * a CNN's inner layer; at a fused layer, any of its layers), which each model's cut graph tells on the
+ * CPU without a forward. Each such pair becomes an exclude (dsl/names.h's exp_leave_out) with a warning
+ * in d at the "all". What cannot be loaded or cut is left to the run to report. Returns 0.
+ */
+int preflight_all_cam(struct experiment *e, struct diag *d);
+
 #endif

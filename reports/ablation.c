@@ -272,10 +272,10 @@ static const char *dim_head(const struct ablation *a)
 	return a->dim == ABLATION_PARAM ? dim_word(a) : dim_heads[a->dim];
 }
 
-/* A value as the tables show it: utilities by their display names, the rest as named. */
-static const char *shown(enum ablation_dim d, const char *v)
+/* A value as the tables show it (caller frees): utilities by their display names, the rest as named. */
+static char *shown(enum ablation_dim d, const char *v)
 {
-	return d == ABLATION_UTILITY ? figure_display_name(v) : v;
+	return d == ABLATION_UTILITY ? figure_label_dup(v) : xstrdup(v);
 }
 
 /* ---------------------------------------------------------------------------------------------------
@@ -330,8 +330,11 @@ static void add_setting(struct strbuf *sb, const struct result *x, enum ablation
 		strbuf_addstr(sb, x->model);
 	else
 		strbuf_addf(sb, "layer %s", x->layer);
-	if (over != ABLATION_UTILITY)
-		strbuf_addf(sb, ", %s utility", figure_display_name(x->utility));
+	if (over != ABLATION_UTILITY) {
+		char *u = figure_label_dup(x->utility);
+		strbuf_addf(sb, ", %s utility", u);
+		free(u);
+	}
 	if (over != ABLATION_TARGET)
 		strbuf_addf(sb, ", target %s", x->target);
 }
@@ -377,8 +380,8 @@ static int values_table(struct table *t, const struct arow *s, size_t i, size_t 
 			group++;
 		last = s[k].method;
 		row = table_new_row(t);
-		row->key[0] = xstrdup(figure_display_name(s[k].method));
-		row->key[1] = xstrdup(shown(d, s[k].value));
+		row->key[0] = figure_label_dup(s[k].method);
+		row->key[1] = shown(d, s[k].value);
 		row->group = (int)group;
 		table_row_set_values(row, s[k].x);
 	}
@@ -569,8 +572,8 @@ static int diff_table(struct table *t, const struct table *v, const struct arow 
 			if (s[m].x == base)
 				continue;
 			row = table_new_row(t);
-			row->key[0] = xstrdup(figure_display_name(s[m].method));
-			row->key[1] = xstrdup(shown(d, s[m].value));
+			row->key[0] = figure_label_dup(s[m].method);
+			row->key[1] = shown(d, s[m].value);
 			row->group = (int)group;
 			diff_values(row, s[m].x, base, st);
 		}
@@ -581,10 +584,13 @@ static int diff_table(struct table *t, const struct table *v, const struct arow 
 	strbuf_addf(&sb, "%s.vs-", v->name);
 	table_slug(&sb, a->baseline);
 	t->name = strbuf_detach(&sb, NULL);
-	if (d == ABLATION_UTILITY)
-		strbuf_addf(&sb, "Differences to the %s utility", figure_display_name(a->baseline));
-	else
+	if (d == ABLATION_UTILITY) {
+		char *u = figure_label_dup(a->baseline);
+		strbuf_addf(&sb, "Differences to the %s utility", u);
+		free(u);
+	} else {
 		strbuf_addf(&sb, "Differences to %s %s", dim_word(a), a->baseline);
+	}
 	strbuf_addstr(&sb, " (each value minus the baseline's, x100): ");
 	add_setting(&sb, s[i].x, d);
 	strbuf_addstr(&sb, "; ");

@@ -46,10 +46,20 @@ static const struct {
 	{ "shapleycam-e", "ShapleyCAM-E" },
 	{ "scorecam", "ScoreCAM" },
 	{ "ablationcam", "AblationCAM" },
+	{ "eigencam", "EigenCAM" },
+	{ "eigengradcam", "EigenGradCAM" },
+	{ "kpcacam", "KPCA-CAM" }, /* upstream's class is KPCA_CAM, its README's table says KPCA-CAM */
+	{ "segeigencam", "SegEigenCAM" },
+	{ "fem", "FEM" },
+	{ "sobelcam", "SobelCAM" }, /* upstream: the function sobel_cam, no class */
+	{ "refinecam", "RefineCAM" },
+	{ "fullgrad", "FullGrad" },
 	{ "logit", "pre-softmax" },
 	{ "softmax", "post-softmax" },
 	{ "logsoftmax", "log-softmax" },
 	{ "rest", "ReST" },
+	/* FinerCAM is GradCAM with this utility: "GradCAM, Finer utility", not "FinerCAM utility" */
+	{ "finer", "Finer" },
 };
 
 const char *figure_display_name(const char *name)
@@ -59,6 +69,35 @@ const char *figure_display_name(const char *name)
 		if (!strcmp(name, display_names[i].name))
 			return display_names[i].shown;
 	return name;
+}
+
+const char *figure_label(const char *name, struct strbuf *buf)
+{
+	const char *paren = strchr(name, '(');
+	size_t i, n;
+
+	if (!paren)
+		return figure_display_name(name);
+	n = (size_t)(paren - name);
+	for (i = 0; i < sizeof(display_names) / sizeof(display_names[0]); i++)
+		if (!strncmp(name, display_names[i].name, n) && !display_names[i].name[n]) {
+			strbuf_reset(buf);
+			strbuf_addstr(buf, display_names[i].shown);
+			strbuf_addstr(buf, paren);
+			return buf->buf;
+		}
+	return name;
+}
+
+char *figure_label_dup(const char *name)
+{
+	struct strbuf buf = STRBUF_INIT;
+	const char *shown = figure_label(name, &buf);
+
+	if (shown == buf.buf)
+		return strbuf_detach(&buf, NULL);
+	strbuf_release(&buf);
+	return xstrdup(shown);
 }
 
 /* Where everything goes, in pixels from the top left of the figure. */

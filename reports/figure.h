@@ -35,4 +35,14 @@ int figure_grid(const char *out_png, const struct figure_cell *cells, int rows, 
  */
 const char *figure_display_name(const char *name);
 
+/*
+ * The same for a label as the grid and the database spell it, which may carry a built-in's parameters
+ * ("kpcacam(gamma=0.5)", dsl/experiment.h's exp_name): the display name with the parameters as they are
+ * ("KPCA-CAM(gamma=0.5)"). A user's method or utility keeps its name. The result is static, name, or
+ * buf's text (buf is reset first; it stays the caller's and is valid until buf changes).
+ */
+const char *figure_label(const char *name, struct strbuf *buf);
+/* The same as a new string (caller frees). */
+char *figure_label_dup(const char *name);
+
 #endif

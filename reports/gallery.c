@@ -232,6 +232,7 @@ static void cells_release(struct cells *t)
 static void cells_fill(struct cells *t, const struct grid *g, const struct cand *c, size_t n, enum by b,
 		       struct store *s, const struct image *in)
 {
+	struct strbuf scratch = STRBUF_INIT;
 	size_t i, k;
 
 	t->nrows = g->nr;
@@ -256,7 +257,7 @@ static void cells_fill(struct cells *t, const struct grid *g, const struct cand 
 			if (b == BY_TARGET)
 				add_target(lab, s, c[i].x->model, c[i].x->target, c[i].cls);
 			else
-				strbuf_addstr(lab, figure_display_name(dim(c[i].x, b)));
+				strbuf_addstr(lab, figure_label(dim(c[i].x, b), &scratch));
 			t->cells[cell].label = lab->buf;
 		}
 		if (!t->row_labels[c[i].row] && t->nrows > 1) {
@@ -266,18 +267,20 @@ static void cells_fill(struct cells *t, const struct grid *g, const struct cand 
 				if (g->ov[d]) {
 					if (rl.len)
 						strbuf_addch(&rl, '\n');
-					strbuf_addstr(&rl,
-						      figure_display_name(dim(c[i].x, (enum by)g->other[d])));
+					strbuf_addstr(&rl, figure_label(dim(c[i].x, (enum by)g->other[d]),
+									&scratch));
 				}
 			t->row_labels[c[i].row] = strbuf_detach(&rl, NULL);
 		}
 	}
+	strbuf_release(&scratch);
 }
 
 /* The title of the figure of image idx (its file's name in file): what its pictures all share. */
 static void figure_title(struct strbuf *title, struct store *s, long idx, const struct strbuf *file,
 			 const struct result *x, const struct grid *g, const struct cand *c)
 {
+	struct strbuf scratch = STRBUF_INIT;
 	size_t k;
 
 	strbuf_addf(title, "Image %ld", idx);
@@ -288,14 +291,15 @@ static void figure_title(struct strbuf *title, struct store *s, long idx, const 
 		if (g->ov[k])
 			continue;
 		if (g->other[k] == BY_METHOD)
-			strbuf_addf(title, ", %s", figure_display_name(c[0].x->method));
+			strbuf_addf(title, ", %s", figure_label(c[0].x->method, &scratch));
 		else if (g->other[k] == BY_UTILITY)
-			strbuf_addf(title, ", %s utility", figure_display_name(c[0].x->utility));
+			strbuf_addf(title, ", %s utility", figure_label(c[0].x->utility, &scratch));
 		else {
 			strbuf_addstr(title, ", target ");
 			add_target(title, s, c[0].x->model, c[0].x->target, c[0].cls);
 		}
 	}
+	strbuf_release(&scratch);
 }
 
 /* One figure: image idx, runs x[0..n) of one model and layer, varying b. 1 drawn, 0 nothing, -1 failed. */

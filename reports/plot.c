@@ -67,11 +67,14 @@ static size_t names_find(const struct names *n, const char *s)
 /* A table block's label: model and layer, with utility and target where those vary. */
 static void block_label(struct strbuf *sb, const struct result *x, int utilities, int targets)
 {
+	struct strbuf scratch = STRBUF_INIT;
+
 	strbuf_addf(sb, "%s\n%s", x->model, x->layer);
 	if (utilities)
-		strbuf_addf(sb, "\n%s", figure_display_name(x->utility));
+		strbuf_addf(sb, "\n%s", figure_label(x->utility, &scratch));
 	if (targets)
 		strbuf_addf(sb, "\n%s", x->target);
+	strbuf_release(&scratch);
 }
 
 /* The clusters of metric_points: the methods tables of r, rows start[k] to start[k + 1], k < nb. */
@@ -188,6 +191,7 @@ static void points_body(struct strbuf *body, const char *title, const struct poi
 {
 	/* a twentieth of the span above and below; a span of 0 (all equal) gets one point each way */
 	double pad = p->any && p->ymax > p->ymin ? (p->ymax - p->ymin) * 100 / 20 : 1;
+	struct strbuf name = STRBUF_INIT;
 	size_t j, k, s;
 	int col;
 
@@ -219,10 +223,11 @@ static void points_body(struct strbuf *body, const char *title, const struct poi
 			    col + 2);
 		col += 3;
 		s++;
-		quote_gnuplot(body, figure_display_name(c->methods.v[j]), 0);
+		quote_gnuplot(body, figure_label(c->methods.v[j], &name), 0);
 		strbuf_addf(body, " pt 7 ps 0.9 lw 1.5 lc rgb \"%s\"", colour(c->methods.v[j], j));
 	}
 	strbuf_addch(body, '\n');
+	strbuf_release(&name);
 }
 
 /*
@@ -275,7 +280,8 @@ static int metric_points(const char *dir, const struct results *r, const struct 
 static int ablation_one(const char *dir, const struct result *x, size_t n, int targets, struct plot_list *l)
 {
 	struct names methods = { 0 }, utilities = { 0 };
-	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT;
+	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT,
+		      name = STRBUF_INIT;
 	size_t i, j, u, *count;
 	int m, ret = 0, drawn = 0, have[METRIC_NR] = { 0 }, nonzero[METRIC_NR] = { 0 };
 
@@ -338,7 +344,7 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 		    methods.nr - 1);
 	for (j = 0; j < methods.nr; j++) {
 		strbuf_addstr(&body, j ? ", " : "");
-		quote_gnuplot(&body, figure_display_name(methods.v[j]), QUOTE_GNUPLOT_FORMAT);
+		quote_gnuplot(&body, figure_label(methods.v[j], &name), QUOTE_GNUPLOT_FORMAT);
 		strbuf_addf(&body, " %zu", j);
 	}
 	strbuf_addstr(&body, ")\n");
@@ -354,7 +360,7 @@ static int ablation_one(const char *dir, const struct result *x, size_t n, int t
 			    metric_info[m].name, nonzero[m] ? "[0:*]" : "[0:1]");
 		for (u = 0; u < utilities.nr; u++) {
 			strbuf_addf(&body, "%s$%s using %zu title ", u ? ", " : "", metric_info[m].column, u + 2);
-			quote_gnuplot(&body, figure_display_name(utilities.v[u]), 0);
+			quote_gnuplot(&body, figure_label(utilities.v[u], &name), 0);
 			strbuf_addf(&body, " lc rgb \"%s\"", colour(utilities.v[u], u));
 		}
 		strbuf_addstr(&body, !drawn++ ? "\nunset key\n" : "\n");
@@ -369,6 +375,7 @@ out:
 	strbuf_release(&body);
 	strbuf_release(&stem);
 	strbuf_release(&title);
+	strbuf_release(&name);
 	return ret;
 }
 
@@ -399,7 +406,7 @@ static int cd_one(const char *dir, int m, const char *const *names, const double
 		  const struct stats_friedman *fr, double cd, struct plot_list *l)
 {
 	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT,
-		      lab = STRBUF_INIT;
+		      lab = STRBUF_INIT, name = STRBUF_INIT;
 	size_t *order = xcalloc(k, sizeof(*order)), i, j, t, half = (k + 1) / 2, ncl = 0, last = 0;
 	double ybottom, ylab;
 	int ret, w;
@@ -459,7 +466,7 @@ static int cd_one(const char *dir, int m, const char *const *names, const double
 		strbuf_addf(&body, "set arrow from %.4f,%.4f to %.4f,%.4f nohead lc rgb \"#606060\"\n", x,
 			    ylab, end, ylab);
 		strbuf_reset(&lab);
-		strbuf_addf(&lab, "%s (%.2f)", figure_display_name(names[order[i]]), x);
+		strbuf_addf(&lab, "%s (%.2f)", figure_label(names[order[i]], &name), x);
 		strbuf_addstr(&body, "set label ");
 		quote_gnuplot(&body, lab.buf, 0);
 		strbuf_addf(&body, " at %.4f,%.4f %s\n", left ? end - 0.05 : end + 0.05, ylab,
@@ -477,6 +484,7 @@ static int cd_one(const char *dir, int m, const char *const *names, const double
 	strbuf_release(&stem);
 	strbuf_release(&title);
 	strbuf_release(&lab);
+	strbuf_release(&name);
 	return ret;
 }
 

@@ -119,6 +119,7 @@ static int box_data(struct strbuf *data, struct strbuf outliers[2], struct store
 static void distribution_body(struct strbuf *body, const char *title, const struct result *x, size_t n,
 			      const char *counts, const struct strbuf outliers[2])
 {
+	struct strbuf name = STRBUF_INIT;
 	size_t i;
 	int p;
 
@@ -131,10 +132,11 @@ static void distribution_body(struct strbuf *body, const char *title, const stru
 	strbuf_addf(body, "set xrange [0.4:%zu.6]\nset xtics rotate by 35 right (", n);
 	for (i = 0; i < n; i++) {
 		strbuf_addstr(body, i ? ", " : "");
-		quote_gnuplot(body, figure_display_name(x[i].method), QUOTE_GNUPLOT_FORMAT);
+		quote_gnuplot(body, figure_label(x[i].method, &name), QUOTE_GNUPLOT_FORMAT);
 		strbuf_addf(body, " %zu", i + 1);
 	}
 	strbuf_addstr(body, ")\n");
+	strbuf_release(&name);
 	for (p = 0; p < 2; p++) {
 		int c = 2 + 6 * p;
 		if (p == 1) /* the legend, as words, once */
@@ -166,7 +168,7 @@ static int distribution_one(const char *dir, struct store *s, const struct resul
 			    struct plot_list *l)
 {
 	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, stem = STRBUF_INIT, title = STRBUF_INIT,
-		      counts = STRBUF_INIT, outliers[2] = { STRBUF_INIT, STRBUF_INIT };
+		      counts = STRBUF_INIT, outliers[2] = { STRBUF_INIT, STRBUF_INIT }, name = STRBUF_INIT;
 	size_t i, count = 0;
 	long lo, hi;
 	int ret = 0, p;
@@ -184,7 +186,7 @@ static int distribution_one(const char *dir, struct store *s, const struct resul
 
 	table_block_stem(&stem, "distribution", x);
 	strbuf_addf(&title, "Per-image AD and ADD: %s, layer %s, %s utility, target %s", x->model, x->layer,
-		    figure_display_name(x->utility), x->target);
+		    figure_label(x->utility, &name), x->target);
 	for (i = 0, lo = hi = x[0].n; i < n; i++) {
 		lo = x[i].n < lo ? x[i].n : lo;
 		hi = x[i].n > hi ? x[i].n : hi;
@@ -203,6 +205,7 @@ out:
 	strbuf_release(&body);
 	strbuf_release(&stem);
 	strbuf_release(&title);
+	strbuf_release(&name);
 	return ret;
 }
 

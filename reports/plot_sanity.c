@@ -42,7 +42,7 @@ static int curve_mean(const char *key, const char *name, double mean, void *ud)
 static int curve_one(const char *dir, const struct result *x, const double *rho, size_t n, struct plot_list *l)
 {
 	struct strbuf data = STRBUF_INIT, body = STRBUF_INIT, plot = STRBUF_INIT, stem = STRBUF_INIT,
-		      title = STRBUF_INIT;
+		      title = STRBUF_INIT, name = STRBUF_INIT;
 	size_t i, s, lines = 0, steps = 0;
 	int ret = 0;
 
@@ -60,14 +60,14 @@ static int curve_one(const char *dir, const struct result *x, const double *rho,
 		strbuf_addstr(&plot, lines++ ? ", \\\n     " : "plot ");
 		strbuf_addf(&plot, "$m%zu using 1:2 with linespoints pt 7 lw 2 lc rgb \"%s\" title ", i,
 			    colour(x[i].method, i));
-		quote_gnuplot(&plot, figure_display_name(x[i].method), 0);
+		quote_gnuplot(&plot, figure_label(x[i].method, &name), 0);
 	}
 	if (!lines)
 		goto out;
 	table_block_stem(&stem, "sanity", x);
 	strbuf_addf(&title, "Sanity check (cascading randomisation from the output): Spearman of each map with "
 			    "the trained model's; %s, layer %s, %s utility, target %s",
-		    x->model, x->layer, figure_display_name(x->utility), x->target);
+		    x->model, x->layer, figure_label(x->utility, &name), x->target);
 	strbuf_addstr(&body, common);
 	strbuf_addstr(&body, "set title ");
 	quote_gnuplot(&body, title.buf, 0);
@@ -85,6 +85,7 @@ out:
 	strbuf_release(&plot);
 	strbuf_release(&stem);
 	strbuf_release(&title);
+	strbuf_release(&name);
 	return ret;
 }
 

@@ -345,7 +345,7 @@ static int same_block(const struct result *a, const struct result *b, int with_u
 static void methods_table(struct table *t, const struct result *const *x, size_t n,
 			  const struct paper_table *paper, const struct table_stats *st)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, lab = STRBUF_INIT;
 	size_t i;
 	int m;
 
@@ -353,7 +353,7 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 	t->name = strbuf_detach(&sb, NULL);
 
 	table_add_setting(&sb, x[0]);
-	strbuf_addf(&sb, ", %s utility, target %s; ", figure_display_name(x[0]->utility), x[0]->target);
+	strbuf_addf(&sb, ", %s utility, target %s; ", figure_label(x[0]->utility, &lab), x[0]->target);
 	table_add_counts(&sb, x, n);
 	if (st->on) {
 		strbuf_addstr(&sb, ". ");
@@ -378,7 +378,7 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 	for (i = 0; i < n; i++) {
 		struct table_row *row = table_new_row(t);
 		double pv[METRIC_NR];
-		row->key[0] = xstrdup(figure_display_name(x[i]->method));
+		row->key[0] = figure_label_dup(x[i]->method);
 		table_row_set_values(row, x[i]);
 		if (paper && paper_lookup(paper, x[i]->method, pv))
 			for (m = 0; m < METRIC_NR; m++) {
@@ -389,6 +389,7 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 	table_rank(t);
 	if (st->on)
 		table_mark_tested(t, st);
+	strbuf_release(&lab);
 }
 
 /*
@@ -401,7 +402,7 @@ static void methods_table(struct table *t, const struct result *const *x, size_t
 static int extra_table(struct table *t, const struct result *const *x, size_t n, int first, int count,
 		       const char *slug, const char *title, const struct table_stats *st)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, lab = STRBUF_INIT;
 	size_t i;
 	int m, any = 0;
 
@@ -414,7 +415,7 @@ static int extra_table(struct table *t, const struct result *const *x, size_t n,
 	t->name = strbuf_detach(&sb, NULL);
 	strbuf_addf(&sb, "%s (camlab help metrics): ", title);
 	table_add_setting(&sb, x[0]);
-	strbuf_addf(&sb, ", %s utility, target %s; ", figure_display_name(x[0]->utility), x[0]->target);
+	strbuf_addf(&sb, ", %s utility, target %s; ", figure_label(x[0]->utility, &lab), x[0]->target);
 	table_add_counts(&sb, x, n);
 	if (st->on) {
 		strbuf_addstr(&sb, ". ");
@@ -431,7 +432,7 @@ static int extra_table(struct table *t, const struct result *const *x, size_t n,
 	t->metric0 = METRIC_NR + first;
 	for (i = 0; i < n; i++) {
 		struct table_row *row = table_new_row(t);
-		row->key[0] = xstrdup(figure_display_name(x[i]->method));
+		row->key[0] = figure_label_dup(x[i]->method);
 		row->ranked = !results_is_baseline(x[i]->method);
 		row->x = x[i];
 		for (m = 0; m < count; m++) {
@@ -449,6 +450,7 @@ static int extra_table(struct table *t, const struct result *const *x, size_t n,
 	table_rank(t);
 	if (st->on)
 		table_mark_tested(t, st);
+	strbuf_release(&lab);
 	return 1;
 }
 

@@ -117,6 +117,9 @@ def paired(a, b, c):
         out.append(adcc(s[0] / n, s[1] / n, s[2] / n) - adcc(s[3] / n, s[4] / n, s[5] / n) if c == "adcc" else s[0] / n)
     return np.percentile(np.array(out), [100 * alpha / 2, 100 * (1 - alpha / 2)])
 
+def shown(variant):  # the tables' method column: the display name, the parameters as they are
+    return "KPCA-CAM" + variant[len("kpcacam"):]
+
 def table(name):
     with open(os.path.join(d, "report", "tables", name + ".csv"), newline="") as f:
         return {(row["Method"], row["gamma"]): row for row in csv.DictReader(f)}
@@ -124,7 +127,7 @@ def table(name):
 bad, nv, nd = [], 0, 0
 for k, imgs in sorted(runs.items()):
     stem = "ablation-method_kpcacam_gamma.%s.%s.%s.%s" % k[:4]
-    row = table(stem).get((k[4], k[5]))
+    row = table(stem).get((shown(k[4]), k[5]))
     m = means(imgs)
     for c, h in zip(COLS, HEADS):
         if row is None or row[h] != q(m[c]):
@@ -133,7 +136,7 @@ for k, imgs in sorted(runs.items()):
     if k[5] == base:
         continue
     b = runs[k[:5] + (base,)]
-    row = table(stem + ".vs-" + base).get((k[4], k[5]))
+    row = table(stem + ".vs-" + base).get((shown(k[4]), k[5]))
     mb = means(b)
     for c, h in zip(COLS, HEADS):
         lo, hi = paired(imgs, b, c)
@@ -160,8 +163,8 @@ EOF
 	test_expect_success 'the tables: gamma beside each variant, gradcam left out, the caption says what varies' "
 		f=$T/$STEM.predicted.md && test_grep '^[|] Method [|] gamma [|]' \$f &&
 		test_grep '^[*][*]Ablation of parameter gamma [(]method.kpcacam.gamma[)]: fashion' \$f &&
-		! grep -q GradCAM \$f && test \$(grep -c '^[|] kpcacam [|]' \$f) = 1 &&
-		test_grep '^[|] kpcacam[(]kernel=rbf[)] [|] default [|]' \$f && test_grep '^[|]  [|] 2 [|]' \$f &&
+		! grep -q GradCAM \$f && test \$(grep -c '^[|] KPCA-CAM [|]' \$f) = 1 &&
+		test_grep '^[|] KPCA-CAM[(]kernel=rbf[)] [|] default [|]' \$f && test_grep '^[|]  [|] 2 [|]' \$f &&
 		test_grep '^[*][*]Differences to gamma default' $T/$STEM.predicted.vs-default.md
 	"
 	# The database is untrusted input: its canonical text may hold variant lines cut short or with a
@@ -185,7 +188,7 @@ EOF
 		c.commit()
 		EOF
 		{ $CAMLAB report $TMP/fz >$TMP/rep 2>&1 || { cat $TMP/rep; false; }; } && f=$TMP/fz/report/tables/$STEM.predicted.vs-0_5.csv &&
-		test \$(wc -l <\$f) = 2 && test_grep '^kpcacam,default,' \$f
+		test \$(wc -l <\$f) = 2 && test_grep '^KPCA-CAM,default,' \$f
 	"
 fi
 

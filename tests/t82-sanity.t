@@ -99,7 +99,7 @@ test_expect_success 'images.csv, aggregates.csv and the table carry it' "
 	head -1 $TMP/san/images.csv | test_grep ',sanity_pass,sanity_spearman,sanity_spearman_01,' /dev/stdin &&
 	head -1 $TMP/san/aggregates.csv | test_grep 'sanity_ssim_13' /dev/stdin &&
 	f=$TMP/san/report/tables/sanity.r20.pre_gap.logit.predicted.md && cat \$f &&
-	test_grep 'San.rho.*San.pass' \$f && test_grep '^\\| sobelcam \\| [^|]*100.00[^|]* \\| [^|]*0.00[^|]* \\|' \$f
+	test_grep 'San.rho.*San.pass' \$f && test_grep '^\\| SobelCAM \\| [^|]*100.00[^|]* \\| [^|]*0.00[^|]* \\|' \$f
 "
 
 if command -v gnuplot >/dev/null; then

@@ -105,7 +105,7 @@ test_expect_success 'images.csv, aggregates.csv and the table carry it' "
 	head -1 $TMP/dis/images.csv | test_grep ',disc_mass_least,disc_mass_second,disc_pearson_least,disc_pearson_second' /dev/stdin &&
 	head -1 $TMP/dis/aggregates.csv | test_grep 'disc_pearson_second' /dev/stdin &&
 	f=$TMP/dis/report/tables/sanity.r20.pre_gap.logit.rank1.md && cat \$f &&
-	test_grep 'Disc.r.*Disc.mass' \$f && test_grep '^\\| sobelcam .*100.00' \$f
+	test_grep 'Disc.r.*Disc.mass' \$f && test_grep '^\\| SobelCAM .*100.00' \$f
 "
 
 test_done
