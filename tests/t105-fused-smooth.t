@@ -27,6 +27,13 @@ test_expect_success 'explain --eigen-smooth at a fused layer' "
 test_expect_success 'explain --aug-smooth --eigen-smooth at a fused layer' "
 	$CAMLAB explain $M --aug-smooth --eigen-smooth -o $TMP/both $* >$TMP/log 2>&1
 "
+# one forward through both layers per transform; the per-layer fall-back (two forwards each) the same maps
+test_expect_success 'explain --aug-smooth at a fused layer: six forwards for a batch, twelve a pass per layer' "
+	CAMLAB_DEBUG=1 $CAMLAB explain $M --aug-smooth -o $TMP/chain $* >$TMP/log 2>&1 &&
+	test_grep 'fused layer of 2 layers: 6 forwards for 1 batches' $TMP/log &&
+	CAMLAB_DEBUG=1 CAMLAB_TEST_FUSED_PER_LAYER=1 $CAMLAB explain $M --aug-smooth -o $TMP/perlayer $* >$TMP/log 2>&1 &&
+	test_grep 'fused layer of 2 layers: 12 forwards for 1 batches' $TMP/log
+"
 
 # the spec: the same maps as heatmaps of the results database (figures keep them)
 spec() { # NAME PARAMS: a spec, fused layer "fused", gradcam and gradcam++ with smoothing PARAMS
@@ -162,6 +169,7 @@ for method in ("gradcam", "gradcam++"):
     both = aug_smooth(method, True).numpy()
     plain = forward(X, method, False).numpy()
     compare(explain_maps("aug", method), aug, "explain --aug-smooth %s over f.layer2,f.layer3" % method)
+    compare(explain_maps("perlayer", method), aug, "the same with a pass per layer (CAMLAB_TEST_FUSED_PER_LAYER)")
     compare(explain_maps("eig", method), eig, "explain --eigen-smooth %s over f.layer2,f.layer3" % method)
     compare(explain_maps("both", method), both, "explain --aug-smooth --eigen-smooth %s" % method)
     compare(spec_maps("specaug", method), aug, "spec fused: [f.layer2, f.layer3], %s aug_smooth" % method)
