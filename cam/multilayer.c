@@ -294,16 +294,21 @@ int cam_multi_aug_run(struct cam_multi *mu, struct cam_aug *a, const struct cam_
 		if (t == CAM_AUG_IDENTITY)
 			continue;
 		a->rest[t] = xcalloc(mu->n, sizeof(*a->rest[t]));
-		if (!(a->xt[t] = cam_aug_input(x, t)) ||
-		    cam_multi_pass(mu, &a->pass[t], a->xt[t], p->utility, p->hook, &same, p->classes, passes) < 0) {
-			ret = error("aug_smooth's passes of transform %d at the fused layer failed: %s", t, ts_error());
+		if (!(a->xt[t] = cam_aug_input(x, t))) {
+			ret = error("aug_smooth's transform %d of the input failed: %s", t, ts_error());
+			break;
+		}
+		ret = cam_multi_pass(mu, &a->pass[t], a->xt[t], p->utility, p->hook, &same, p->classes, passes);
+		mu->batches--; /* the same batch, as CAMLAB_DEBUG counts them */
+		if (ret < 0) {
+			error("aug_smooth's passes of transform %d at the fused layer failed: %s", t, ts_error());
 			break;
 		}
 		/* moved, not copied: the transform's passes are a's now */
 		memcpy(a->rest[t] + 1, mu->rest + 1, (mu->n - 1) * sizeof(*a->rest[t]));
 		memset(mu->rest, 0, sizeof(mu->rest));
-		mu->batches--; /* the same batch, as CAMLAB_DEBUG counts them */
 	}
+	cam_multi_clear(mu); /* what a failed pass may have left */
 	memcpy(mu->rest, batch_rest, sizeof(batch_rest));
 	mu->main = batch_main;
 	if (ret < 0)
