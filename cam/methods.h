@@ -148,6 +148,9 @@ const char *cam_pass_note(const struct cam_pass *p, unsigned passes);
 
 #define CAM_PASS_INIT { 0 }
 
+/* The quirk flags pass p took effect with, for more passes like it (aug_smooth's transforms). */
+unsigned cam_pass_quirks(const struct cam_pass *p);
+
 /*
  * Run the passes for x (B, 3, H, W) on the model's device: the prefix, the suffix with gradients, the
  * target selection (labels: host, B entries, may be NULL) and the requested backward passes.

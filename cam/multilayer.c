@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cam/model.h"
+#include "cam/smooth.h"
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
@@ -275,6 +276,46 @@ int cam_multi_pass(struct cam_multi *mu, struct cam_pass *main, const ts_tensor 
 	return 0;
 }
 
+int cam_multi_aug_run(struct cam_multi *mu, struct cam_aug *a, const struct cam_pass *p, const ts_tensor *x,
+		      unsigned passes)
+{
+	struct target_policy same = { TARGET_TRUE, 0 };
+	struct cam_pass batch_rest[CAM_MULTI_MAX];
+	const struct cam_pass *batch_main = mu->main;
+	int t, ret = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->x = x;
+	a->layers = mu->n;
+	/* cam_multi_pass keeps the other layers' passes in mu->rest, where the batch's own are: aside with them */
+	memcpy(batch_rest, mu->rest, sizeof(batch_rest));
+	memset(mu->rest, 0, sizeof(mu->rest));
+	for (t = 0; t < CAM_AUG_NR && !ret; t++) {
+		if (t == CAM_AUG_IDENTITY)
+			continue;
+		a->rest[t] = xcalloc(mu->n, sizeof(*a->rest[t]));
+		if (!(a->xt[t] = cam_aug_input(x, t))) {
+			ret = error("aug_smooth's transform %d of the input failed: %s", t, ts_error());
+			break;
+		}
+		ret = cam_multi_pass(mu, &a->pass[t], a->xt[t], p->utility, p->hook, &same, p->classes, passes);
+		mu->batches--; /* the same batch, as CAMLAB_DEBUG counts them */
+		if (ret < 0) {
+			error("aug_smooth's passes of transform %d at the fused layer failed: %s", t, ts_error());
+			break;
+		}
+		/* moved, not copied: the transform's passes are a's now */
+		memcpy(a->rest[t] + 1, mu->rest + 1, (mu->n - 1) * sizeof(*a->rest[t]));
+		memset(mu->rest, 0, sizeof(mu->rest));
+	}
+	cam_multi_clear(mu); /* what a failed pass may have left */
+	memcpy(mu->rest, batch_rest, sizeof(batch_rest));
+	mu->main = batch_main;
+	if (ret < 0)
+		cam_aug_release(a);
+	return ret;
+}
+
 /* Per-image min-max of (B, H, W), with upstream's epsilon: (v - min) / (max - min + 1e-7). */
 static ts_tensor *minmax(ts_tensor *v)
 {
@@ -309,27 +350,24 @@ static ts_tensor *layer_map(const ts_tensor *s, int64_t h, int64_t w, int produc
 	return z;
 }
 
-ts_tensor *cam_fused_map(const struct cam_pass *p, const struct cam_extra *extra, void *ud)
+/*
+ * One fused map (B, H, W) at extra->x's size from the passes at[l] at every layer l of extra->x:
+ * base_cam.py's forward, i.e. compute_cam_per_layer (inner map, ReLU, scale_cam_image with the resize)
+ * then aggregate_multi_layers (mean, scale_cam_image), or refine_cam.py's forward (product, then
+ * scale_cam_image). Only at[0] is read where the map is the whole network's (FullGrad).
+ */
+static ts_tensor *fused_once(const struct cam_fused *fu, const struct cam_pass *const *at,
+			     const struct cam_extra *extra)
 {
-	const struct cam_fused *fu = ud;
 	struct cam_multi *mu = fu->multi;
-	struct cam_pass fresh[CAM_MULTI_MAX];
-	const struct cam_pass *at;
 	int64_t h = ts_size(extra->x, 2), w = ts_size(extra->x, 3);
 	ts_tensor *acc = NULL, *r = NULL, *s = NULL;
 	size_t l;
 
-	memset(fresh, 0, sizeof(fresh));
-	/* a map of the whole network needs no pass at the other layers */
-	if (p != mu->main && !fu->whole && run_rest(mu, p, extra->x, fu->inner.passes, fresh) < 0) {
-		error("%s", ts_error());
-		goto out;
-	}
 	for (l = 0; l < mu->n; l++) {
 		ts_tensor *f, *next;
-		at = !l ? p : p == mu->main ? &mu->rest[l] : &fresh[l];
 		if (!s) {
-			s = fu->inner.map(at, extra, fu->inner.ud);
+			s = fu->inner.map(at[l], extra, fu->inner.ud);
 			if (!s)
 				goto out; /* the method said why */
 		}
@@ -359,11 +397,94 @@ ts_tensor *cam_fused_map(const struct cam_pass *p, const struct cam_extra *extra
 	if (!r)
 		error("normalising the fused map failed: %s", ts_error());
 out:
-	for (l = 1; l < mu->n; l++)
-		cam_pass_release(&fresh[l]);
 	ts_free(acc);
 	ts_free(s);
 	return r;
+}
+
+/* The fused map of pass p: mu's passes when p is mu->main, else fresh ones at the other layers. */
+static ts_tensor *fused_of_pass(const struct cam_fused *fu, const struct cam_pass *p, const struct cam_extra *extra)
+{
+	struct cam_multi *mu = fu->multi;
+	struct cam_pass fresh[CAM_MULTI_MAX];
+	const struct cam_pass *at[CAM_MULTI_MAX];
+	ts_tensor *r = NULL;
+	size_t l;
+
+	memset(fresh, 0, sizeof(fresh));
+	/* a map of the whole network needs no pass at the other layers */
+	if (p != mu->main && !fu->whole && run_rest(mu, p, extra->x, fu->inner.passes, fresh) < 0) {
+		error("%s", ts_error());
+		goto out;
+	}
+	at[0] = p;
+	for (l = 1; l < mu->n; l++)
+		at[l] = p == mu->main ? &mu->rest[l] : &fresh[l];
+	r = fused_once(fu, at, extra);
+out:
+	for (l = 1; l < mu->n; l++)
+		cam_pass_release(&fresh[l]);
+	return r;
+}
+
+/*
+ * aug_smooth at a fused layer, as base_cam.py's forward_augmentation_smoothing: for each transform the
+ * whole fused map of the transformed input (forward: every layer's map, then aggregate_multi_layers),
+ * the transform undone on it (deaugment_mask), and the mean of the six (not min-maxed again). The
+ * transformed passes are extra->aug's when they are of extra->x at these layers, else run here.
+ */
+static ts_tensor *fused_aug(const struct cam_fused *fu, const struct cam_pass *p, const struct cam_extra *e)
+{
+	struct cam_multi *mu = fu->multi;
+	struct cam_aug own = CAM_AUG_INIT;
+	const struct cam_aug *aug = e->aug;
+	struct cam_extra et = *e;
+	ts_tensor *maps[CAM_AUG_NR] = { NULL }, *res = NULL;
+	int t, ok = 1;
+	size_t l;
+
+	if (!aug || aug->x != e->x || aug->layers != mu->n || aug->pass[0].split != mu->splits[0]) {
+		if (cam_multi_aug_run(mu, &own, p, e->x, fu->inner.passes | cam_pass_quirks(p)) < 0)
+			return NULL;
+		aug = &own;
+	}
+	/* the inner method maps one layer's pass of one input: neither smoothing of the input is its */
+	et.smooth &= ~(unsigned)CAM_SMOOTH_AUG;
+	et.aug = NULL;
+	for (t = 0; t < CAM_AUG_NR && ok; t++) {
+		const struct cam_pass *at[CAM_MULTI_MAX];
+		ts_tensor *f;
+		if (t == CAM_AUG_IDENTITY) {
+			et.x = e->x;
+			f = fused_of_pass(fu, p, &et);
+		} else {
+			et.x = aug->xt[t];
+			at[0] = &aug->pass[t];
+			for (l = 1; l < mu->n; l++)
+				at[l] = &aug->rest[t][l];
+			f = fused_once(fu, at, &et);
+		}
+		maps[t] = f ? cam_aug_undo(f, t) : NULL;
+		ok = maps[t] != NULL;
+		ts_free(f);
+	}
+	if (ok)
+		res = cam_aug_mean(maps);
+	for (t = 0; t < CAM_AUG_NR; t++)
+		ts_free(maps[t]);
+	cam_aug_release(&own);
+	if (!res)
+		error("aug_smooth at the fused layer failed: %s", ts_error());
+	return res;
+}
+
+ts_tensor *cam_fused_map(const struct cam_pass *p, const struct cam_extra *extra, void *ud)
+{
+	const struct cam_fused *fu = ud;
+
+	if (extra->smooth & CAM_SMOOTH_AUG)
+		return fused_aug(fu, p, extra);
+	return fused_of_pass(fu, p, extra);
 }
 
 struct cam_mapper cam_fused_mapper(struct cam_fused *fu, const struct cam_mapper *inner, struct cam_multi *mu,

@@ -28,6 +28,7 @@
 #include "cam/metrics.h"
 
 struct model;
+struct cam_aug;
 
 /* A fused layer's paths may name this many layers at most. */
 #define CAM_MULTI_MAX 8
@@ -81,9 +82,21 @@ int cam_multi_pass(struct cam_multi *mu, struct cam_pass *main, const ts_tensor 
 		   unsigned passes);
 
 /*
+ * aug_smooth's passes (cam/smooth.h) at a fused layer: for each transform of x but the identity, the
+ * passes at every layer as cam_multi_pass() makes them (one forward where mu->chain allows it), for p's
+ * classes, utility and hook, into *a (a->layers = mu->n). The batch's own passes in mu stay. 0, or -1
+ * with an error (ts_error() saying "out of memory" where the device ran out); *a holds nothing then.
+ */
+int cam_multi_aug_run(struct cam_multi *mu, struct cam_aug *a, const struct cam_pass *p, const ts_tensor *x,
+		      unsigned passes);
+
+/*
  * A method over a fused layer as a mapper (metrics.h): map(p, extra, ud) with ud a struct cam_fused.
  * Returns the combined map (B, H, W) at extra->x's size: from mu's passes when p is mu->main, else from
- * fresh passes at the other layers on extra->x (Coherency's second CAM).
+ * fresh passes at the other layers on extra->x (Coherency's second CAM). With aug_smooth
+ * (extra->smooth), the mean of the fused maps of the transformed inputs, each undone (extra->aug's
+ * passes from cam_multi_aug_run when they are of extra->x, else passes run here); cam_heatmap() takes
+ * it as it is. eigen_smooth is the inner method's, at each layer.
  */
 struct cam_fused {
 	struct cam_mapper inner; /* the method at one layer (GradCAM++ for RefineCAM) */

@@ -11,6 +11,11 @@
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
+unsigned cam_pass_quirks(const struct cam_pass *p)
+{
+	return (p->a_live ? CAM_PASS_LIVE_A : 0u) | (p->prefix_hvp ? CAM_PASS_PREFIX_TOKENS : 0u);
+}
+
 unsigned cam_quirk_passes(const char *quirk)
 {
 	if (!quirk)

@@ -5,6 +5,7 @@
 #include "cam/smooth.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/error.h"
@@ -58,9 +59,9 @@ static ts_tensor *aug_smoothed(enum cam_method m, const struct cam_pass *p, cons
 		error("aug_smooth needs the input batch");
 		return NULL;
 	}
-	if (!aug || aug->x != e->x) {
-		if (cam_aug_run(&own, p, e->x, cam_methods_passes(1u << m) | (p->a_live ? CAM_PASS_LIVE_A : 0) |
-						       (p->prefix_hvp ? CAM_PASS_PREFIX_TOKENS : 0)) < 0)
+	/* transform 0 has a pass; a fused layer's (cam/multilayer.h) are its first layer's, perhaps not p's */
+	if (!aug || aug->x != e->x || aug->pass[0].split != p->split) {
+		if (cam_aug_run(&own, p, e->x, cam_methods_passes(1u << m) | cam_pass_quirks(p)) < 0)
 			return NULL;
 		aug = &own;
 	}
@@ -106,6 +107,7 @@ int cam_aug_run(struct cam_aug *a, const struct cam_pass *p, const ts_tensor *x,
 
 	memset(a, 0, sizeof(*a));
 	a->x = x;
+	a->layers = 1;
 	for (t = 0; t < CAM_AUG_NR; t++) {
 		if (t == CAM_AUG_IDENTITY)
 			continue;
@@ -121,12 +123,16 @@ int cam_aug_run(struct cam_aug *a, const struct cam_pass *p, const ts_tensor *x,
 
 void cam_aug_release(struct cam_aug *a)
 {
+	size_t l;
 	int t;
 
 	for (t = 0; t < CAM_AUG_NR; t++) {
 		ts_free(a->xt[t]);
 		if (t != CAM_AUG_IDENTITY)
 			cam_pass_release(&a->pass[t]);
+		for (l = 1; a->rest[t] && l < a->layers; l++)
+			cam_pass_release(&a->rest[t][l]);
+		free(a->rest[t]);
 	}
 	memset(a, 0, sizeof(*a));
 }

@@ -27,17 +27,22 @@ ts_tensor *cam_aug_mean(ts_tensor *const *maps);
 /*
  * aug_smooth's passes: one per transform of x but the identity, whose pass is the batch's own, each with
  * the batch's target classes (upstream is given them as targets, so a flipped image is explained for the
- * class of the image, not for what the model makes of the flipped one).
+ * class of the image, not for what the model makes of the flipped one). At a fused layer each transform
+ * has the passes at all its layers (cam_multi_aug_run, cam/multilayer.h): pass[t] at the first, rest[t]
+ * at the others.
  */
 struct cam_aug {
 	const ts_tensor *x;		  /* the input they transform (borrowed) */
 	ts_tensor *xt[CAM_AUG_NR];	  /* transformed inputs; [CAM_AUG_IDENTITY] NULL */
 	struct cam_pass pass[CAM_AUG_NR]; /* their passes; [CAM_AUG_IDENTITY] unused */
+	size_t layers;			  /* the layers each transform has passes at: 1, or a fused layer's */
+	/* rest[t][l], 1 <= l < layers: the pass at layer l (owned; NULL at one layer and for the identity) */
+	struct cam_pass *rest[CAM_AUG_NR];
 };
 #define CAM_AUG_INIT { 0 }
 /*
- * Run the passes (cam_pass_flags) of the transformed x with p's split, utility and classes. 0, or -1
- * with an error (and ts_error() saying "out of memory" where the device ran out).
+ * Run the passes (cam_pass_flags) of the transformed x with p's split, utility and classes, at p's layer
+ * alone. 0, or -1 with an error (and ts_error() saying "out of memory" where the device ran out).
  */
 int cam_aug_run(struct cam_aug *a, const struct cam_pass *p, const ts_tensor *x, unsigned passes);
 void cam_aug_release(struct cam_aug *a);

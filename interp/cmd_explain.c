@@ -500,7 +500,9 @@ static int explain_batch(struct explain *e, const struct batch *b, struct cam_ex
 						       &e->targets[ti].policy, b->labels, passes)
 				      : cam_pass_run(&pass, e->split, b->x, (enum utility)e->utilities[ui],
 						     &e->targets[ti].policy, b->labels, passes)) < 0 ||
-			    ((e->smooth & CAM_SMOOTH_AUG) && cam_aug_run(&aug, &pass, b->x, passes) < 0)) {
+			    ((e->smooth & CAM_SMOOTH_AUG) &&
+			     (e->multi ? cam_multi_aug_run(e->multi, &aug, &pass, b->x, passes)
+				       : cam_aug_run(&aug, &pass, b->x, passes)) < 0)) {
 				cam_pass_release(&pass);
 				e->failed += b->n;
 				ret = -1;

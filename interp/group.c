@@ -297,11 +297,6 @@ static int group_run_mapper(struct runner *r, struct group_run *g)
 		/* upstream's smoothing options (cam/smooth.h), per run: the group's extra serves them all */
 		g->smooth = (g->mapper.params.eigen_smooth ? CAM_SMOOTH_EIGEN : 0u) |
 			    (g->mapper.params.aug_smooth ? CAM_SMOOTH_AUG : 0u);
-		/* aug_smooth's passes are the first layer's: a fused layer's others would get the wrong ones */
-		if ((g->smooth & CAM_SMOOTH_AUG) && strchr(r->e->models[g->pr->model].layers[g->pr->layer].path, ',')) {
-			group_run_fail(r, g, "aug_smooth is not available at a fused layer yet");
-			return -1;
-		}
 	}
 	/* on request, the paper code's live activations or upstream's HVP direction: only runs that use HA */
 	if (g->mapper.passes & CAM_PASS_HVP)

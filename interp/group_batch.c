@@ -334,8 +334,9 @@ static int group_batch(struct runner *r, struct group_run *gr, size_t ng, ts_spl
 			group_runs_fail(r, gr, ng, "the shared pass failed");
 		goto out;
 	}
-	/* aug_smooth's five more passes, once for all the runs that ask for it */
-	if (want_aug && cam_aug_run(&aug, &pass, b->x, aug_passes) < 0) {
+	/* aug_smooth's five more passes (a fused layer's at all its layers), once for all the runs that ask */
+	if (want_aug && (multi ? cam_multi_aug_run(multi, &aug, &pass, b->x, aug_passes)
+			       : cam_aug_run(&aug, &pass, b->x, aug_passes)) < 0) {
 		if (is_oom(ts_error()))
 			oom = 1;
 		for (k = 0; k < ng && !oom; k++)
