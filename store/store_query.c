@@ -545,9 +545,11 @@ static int extra_mean_add(const char *key, const char *name, double mean, void *
 	struct extra_means *e = ud;
 	size_t i;
 
-	for (i = 0; i < e->r->nr; i++)
-		if (!strcmp(e->r->runs[i].key, key))
-			metric_value_add(&e->r->runs[i].extra, &e->r->runs[i].nr_extra, &e->alloc[i], name, mean);
+	for (i = 0; i < e->r->nr; i++) {
+		struct store_run_result *x = &e->r->runs[i];
+		if (!strcmp(x->key, key))
+			metric_value_add(&x->extra, &x->nr_extra, &e->alloc[i], name, mean);
+	}
 	return 0;
 }
 
