@@ -296,10 +296,14 @@ static void rise_blur(const float *img, int C, int H, int W, float *out)
 
 /*
  * Images per forward of insertion and deletion: at most CAUSAL_CHUNK (on the CPU, 256 Fashion-MNIST
- * images per forward ran 4x faster than 64; 1024 no faster) and 64 MiB of input.
+ * images per forward ran 4x faster than 64; 1024 no faster) and 20 MiB of input. The byte cap is what
+ * large images meet: 111 MobileNet-V2 images of 224 x 224 a forward (the old 64 MiB) spent a fifth of
+ * the CPU in the kernel's page faults, each forward's gigabytes of activations mapped afresh, and on one
+ * thread cost 1.7x the CPU of 16 or 32 a forward (bench/RESULTS.md, "Insertion and deletion"); 13 a
+ * forward cost twice the CPU of 32 with two threads on a loaded machine (more OpenMP barriers).
  */
 #define CAUSAL_CHUNK 256
-#define CAUSAL_CHUNK_BYTES (64u << 20)
+#define CAUSAL_CHUNK_BYTES (20u << 20)
 
 struct ranked {
 	float v;

@@ -497,36 +497,71 @@ static void metric_values_free(struct store_metric_value *v, size_t nr)
 	free(v);
 }
 
+/*
+ * The one walk over image_metrics' means that store_each_metric_mean and store_results_load share:
+ * fn(key, name, avg(value), ud) per run and name, in key then name order, NAN where the average is NULL;
+ * the runs of spec spec_id only, or every run when spec_id < 0 (without spec_runs, which an old database
+ * may lack). fn returns 0 to go on. Returns fn's last value; *failed says whether the query could not be
+ * prepared (a database from before the table) or stopped on an error, which each caller reports its way.
+ */
+static int metric_means_walk(struct store *s, long spec_id,
+			     int (*fn)(const char *key, const char *name, double mean, void *ud), void *ud,
+			     int *failed)
+{
+	static const char sql_all[] = "SELECT run_key, name, avg(value) FROM image_metrics"
+				      " GROUP BY 1, 2 ORDER BY 1, 2";
+	static const char sql_spec[] = "SELECT m.run_key, m.name, avg(m.value) FROM image_metrics m"
+				       " JOIN spec_runs p ON p.run_key = m.run_key WHERE p.spec_id = ?1"
+				       " GROUP BY 1, 2 ORDER BY 1, 2";
+	sqlite3_stmt *st = NULL;
+	int ret = 0, rc = SQLITE_DONE;
+
+	*failed = 0;
+	if (sqlite3_prepare_v2(s->db, spec_id < 0 ? sql_all : sql_spec, -1, &st, NULL) != SQLITE_OK) {
+		*failed = 1;
+		return 0;
+	}
+	if (spec_id >= 0)
+		sqlite3_bind_int64(st, 1, spec_id);
+	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		if (key && name)
+			ret = fn(key, name, column_real(st, 2), ud);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		*failed = 1;
+	sqlite3_finalize(st);
+	return ret;
+}
+
+struct extra_means {
+	struct store_results *r;
+	size_t *alloc; /* of each run's extra list */
+};
+
+static int extra_mean_add(const char *key, const char *name, double mean, void *ud)
+{
+	struct extra_means *e = ud;
+	size_t i;
+
+	for (i = 0; i < e->r->nr; i++) {
+		struct store_run_result *x = &e->r->runs[i];
+		if (!strcmp(x->key, key))
+			metric_value_add(&x->extra, &x->nr_extra, &e->alloc[i], name, mean);
+	}
+	return 0;
+}
+
 /* The means of each run's image_metrics, by name in name order, into r's runs (loaded, in key order too). */
 static int load_extra_means(struct store_results *r, struct store *s)
 {
-	sqlite3_stmt *st = NULL;
-	size_t i, *alloc = xcalloc(r->nr + 1, sizeof(*alloc));
-	int rc;
+	struct extra_means e = { r, xcalloc(r->nr + 1, sizeof(size_t)) };
+	int failed;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT m.run_key, m.name, avg(m.value) FROM image_metrics m"
-			       " JOIN spec_runs p ON p.run_key = m.run_key WHERE p.spec_id = ?1"
-			       " GROUP BY 1, 2 ORDER BY 1, 2",
-			       -1, &st, NULL) != SQLITE_OK) {
-		free(alloc);
-		return sql_error(s, "reading the runs' metrics");
-	}
-	sqlite3_bind_int64(st, 1, r->spec_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *key = (const char *)sqlite3_column_text(st, 0);
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-
-		if (!key || !name)
-			continue;
-		for (i = 0; i < r->nr; i++)
-			if (!strcmp(r->runs[i].key, key))
-				metric_value_add(&r->runs[i].extra, &r->runs[i].nr_extra, &alloc[i], name,
-						 column_real(st, 2));
-	}
-	sqlite3_finalize(st);
-	free(alloc);
-	if (rc != SQLITE_DONE)
+	metric_means_walk(s, r->spec_id, extra_mean_add, &e, &failed);
+	free(e.alloc);
+	if (failed)
 		return sql_error(s, "reading the runs' metrics");
 	return 0;
 }
@@ -691,23 +726,26 @@ int store_each_image(struct store *s, const char *key, int (*fn)(const struct st
 	return ret;
 }
 
+struct mean_filter {
+	int (*fn)(const char *key, const char *name, double mean, void *ud);
+	void *ud;
+};
+
+/* store_each_metric_mean's callers never see a NULL average */
+static int mean_if_any(const char *key, const char *name, double mean, void *ud)
+{
+	struct mean_filter *f = ud;
+	return isnan(mean) ? 0 : f->fn(key, name, mean, f->ud);
+}
+
 int store_each_metric_mean(struct store *s, int (*fn)(const char *key, const char *name, double mean, void *ud),
 			   void *ud)
 {
-	sqlite3_stmt *st;
-	int ret = 0;
+	struct mean_filter f = { fn, ud };
+	int failed;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT run_key, name, avg(value) FROM image_metrics GROUP BY 1, 2", -1, &st,
-			       NULL) != SQLITE_OK)
-		return 0; /* a database from before the table */
-	while (!ret && sqlite3_step(st) == SQLITE_ROW) {
-		const char *key = (const char *)sqlite3_column_text(st, 0);
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-		if (key && name && sqlite3_column_type(st, 2) != SQLITE_NULL)
-			ret = fn(key, name, sqlite3_column_double(st, 2), ud);
-	}
-	sqlite3_finalize(st);
-	return ret;
+	/* a database from before the table has no means, and a walk that fails midway keeps those it gave */
+	return metric_means_walk(s, -1, mean_if_any, &f, &failed);
 }
 
 /* Per-run notes: in outputs under "note:<run key>", so that no table changes. */
