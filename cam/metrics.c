@@ -301,9 +301,11 @@ static void rise_blur(const float *img, int C, int H, int W, float *out)
  * the CPU in the kernel's page faults, each forward's gigabytes of activations mapped afresh, and on one
  * thread cost 1.7x the CPU of 16 or 32 a forward (bench/RESULTS.md, "Insertion and deletion"); 13 a
  * forward cost twice the CPU of 32 with two threads on a loaded machine (more OpenMP barriers).
+ * A GPU keeps the 64 MiB: its caching allocator maps nothing afresh, and larger forwards use it better.
  */
 #define CAUSAL_CHUNK 256
 #define CAUSAL_CHUNK_BYTES (20u << 20)
+#define CAUSAL_CHUNK_BYTES_CUDA (64u << 20)
 
 struct ranked {
 	float v;
@@ -478,7 +480,8 @@ static int causal_metrics(const struct cam_pass *p, const ts_tensor *x, const fl
 {
 	size_t n = (size_t)p->batch, hw = (size_t)ts_size(x, 2) * (size_t)ts_size(x, 3);
 	size_t bytes = (size_t)ts_size(x, 1) * hw * sizeof(float);
-	int chunk = bytes * CAUSAL_CHUNK > CAUSAL_CHUNK_BYTES ? (int)(CAUSAL_CHUNK_BYTES / bytes) : CAUSAL_CHUNK;
+	size_t cap = ts_is_cuda(x) ? CAUSAL_CHUNK_BYTES_CUDA : CAUSAL_CHUNK_BYTES;
+	int chunk = bytes * CAUSAL_CHUNK > cap ? (int)(cap / bytes) : CAUSAL_CHUNK;
 
 	/* one set of forwards for both curves when their steps agree (always, by default) */
 	if (!ins || !del || mp->insertion_steps == mp->deletion_steps)

@@ -55,6 +55,7 @@
 	   (shape, ndim, lo, hi, seed, device))                                                              \
 	FN(ts_tensor *, ts_zeros_like, (const ts_tensor *t), (t))                                            \
 	FN(int, ts_dim, (const ts_tensor *t), (t))                                                           \
+	FN(int, ts_is_cuda, (const ts_tensor *t), (t))                                                       \
 	FN(int64_t, ts_size, (const ts_tensor *t, int dim), (t, dim))                                        \
 	FN(int64_t, ts_numel, (const ts_tensor *t), (t))                                                     \
 	FN(long, ts_copy_f32, (const ts_tensor *t, float *out, size_t n), (t, out, n))                       \

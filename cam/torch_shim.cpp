@@ -419,6 +419,11 @@ int ts_dim(const ts_tensor *t)
 	return t ? (int)t->t.dim() : -1;
 }
 
+int ts_is_cuda(const ts_tensor *t)
+{
+	return t && t->t.is_cuda();
+}
+
 int64_t ts_size(const ts_tensor *t, int dim)
 {
 	if (!t || dim < -t->t.dim() || dim >= t->t.dim())

@@ -72,6 +72,8 @@ ts_tensor *ts_rand_uniform(const int64_t *shape, int ndim, double lo, double hi,
 ts_tensor *ts_zeros_like(const ts_tensor *t);
 
 int ts_dim(const ts_tensor *t);
+/* 1 if t is on a CUDA device, else 0. */
+int ts_is_cuda(const ts_tensor *t);
 int64_t ts_size(const ts_tensor *t, int dim);
 int64_t ts_numel(const ts_tensor *t);
 /* Copy to host (converting), n elements at most; returns the count copied or -1. */
