@@ -468,10 +468,7 @@ static ts_tensor *fused_aug(const struct cam_fused *fu, const struct cam_pass *p
 		ok = maps[t] != NULL;
 		ts_free(f);
 	}
-	if (ok)
-		res = cam_aug_mean(maps);
-	for (t = 0; t < CAM_AUG_NR; t++)
-		ts_free(maps[t]);
+	res = cam_aug_mean_free(maps);
 	cam_aug_release(&own);
 	if (!res)
 		error("aug_smooth at the fused layer failed: %s", ts_error());

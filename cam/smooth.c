@@ -28,18 +28,27 @@ ts_tensor *cam_aug_undo(const ts_tensor *map, int t)
 	return t >= 3 ? ts_flip(map, -1) : ts_clone(map);
 }
 
-ts_tensor *cam_aug_mean(ts_tensor *const *maps)
+ts_tensor *cam_aug_mean_free(ts_tensor **maps)
 {
-	ts_tensor *sum = ts_clone(maps[0]), *out;
-	int t;
+	ts_tensor *sum = NULL, *out = NULL;
+	int t, all = 1;
 
-	for (t = 1; t < CAM_AUG_NR; t++) {
-		ts_tensor *s = ts_add(sum, maps[t]);
+	for (t = 0; t < CAM_AUG_NR; t++)
+		all = all && maps[t];
+	if (all) {
+		sum = ts_clone(maps[0]);
+		for (t = 1; t < CAM_AUG_NR && sum; t++) {
+			ts_tensor *s = ts_add(sum, maps[t]);
+			ts_free(sum);
+			sum = s;
+		}
+		out = sum ? ts_muls(sum, 1.0 / CAM_AUG_NR) : NULL;
 		ts_free(sum);
-		sum = s;
 	}
-	out = ts_muls(sum, 1.0 / CAM_AUG_NR);
-	ts_free(sum);
+	for (t = 0; t < CAM_AUG_NR; t++) {
+		ts_free(maps[t]);
+		maps[t] = NULL;
+	}
 	return out;
 }
 
@@ -78,10 +87,7 @@ static ts_tensor *aug_smoothed(enum cam_method m, const struct cam_pass *p, cons
 		ts_free(s);
 		ts_free(h);
 	}
-	if (ok)
-		res = cam_aug_mean(maps);
-	for (t = 0; t < CAM_AUG_NR; t++)
-		ts_free(maps[t]);
+	res = cam_aug_mean_free(maps);
 	cam_aug_release(&own);
 	if (!res)
 		error("aug_smooth of %s failed: %s", cam_method_names[m], ts_error());

@@ -21,8 +21,8 @@ enum { CAM_AUG_NR = 6, CAM_AUG_IDENTITY = 1 };
 ts_tensor *cam_aug_input(const ts_tensor *x, int t);
 /* A map (B, H, W) of transform t's input, back in the input's frame (Multiply leaves masks alone). */
 ts_tensor *cam_aug_undo(const ts_tensor *map, int t);
-/* The mean of CAM_AUG_NR maps (B, H, W) in transform order. */
-ts_tensor *cam_aug_mean(ts_tensor *const *maps);
+/* The mean of CAM_AUG_NR maps (B, H, W) in transform order, or NULL when one is NULL; frees them all. */
+ts_tensor *cam_aug_mean_free(ts_tensor **maps);
 
 /*
  * aug_smooth's passes: one per transform of x but the identity, whose pass is the batch's own, each with
