@@ -29,6 +29,7 @@ models:
 data: {path: $FM, limit: 5}
 methods: [gradcam, cam]
 targets: [predicted, top12, Sneaker, 12]
+grid: {exclude: [{layer: tokens, method: cam}]}
 EOS
 
 test_expect_success 'a valid spec: each model and layer shown, A as the layer gives it' "
