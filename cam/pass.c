@@ -83,7 +83,9 @@ static ts_tensor *prefix_leaf(const ts_carry *carry, struct tmp *T)
 {
 	ts_tensor *tokens;
 
-	if (ts_carry_prefix(carry, &tokens) < 0 || !tokens)
+	if (ts_carry_prefix(carry, &tokens) < 0)
+		T->failed = 1; /* the pass fails, rather than go on along the grid alone */
+	if (!tokens)
 		return NULL;
 	keep(T, tokens);
 	return keep(T, ts_leaf(tokens));
