@@ -243,16 +243,24 @@ static ts_tensor *randomcam(const struct cam_pass *p, uint64_t seed, const size_
 	return tmp_done(&T, out);
 }
 
-int cam_head_check(const ts_split *split, const ts_tensor *fc, int64_t channels)
+const char *cam_head_undefined(const ts_split *split, const ts_tensor *fc)
 {
 	if (!fc)
-		return error("method 'cam' needs a global-average-pooling + linear head, and the model has no "
-			     "Linear module");
+		return "method 'cam' needs a global-average-pooling + linear head, and the model has no Linear "
+		       "module";
 	if (!ts_split_linear_head(split))
-		return error("method 'cam' needs the layer to feed global average pooling and the linear head "
-			     "directly (more than pooling and a linear map follows it here): use it at the layer "
-			     "before global pooling, or GradCAM with the logit utility, which is CAM where CAM is "
-			     "defined");
+		return "method 'cam' needs the layer to feed global average pooling and the linear head directly "
+		       "(more than pooling and a linear map follows it here): use it at the layer before global "
+		       "pooling, or GradCAM with the logit utility, which is CAM where CAM is defined";
+	return NULL;
+}
+
+int cam_head_check(const ts_split *split, const ts_tensor *fc, int64_t channels)
+{
+	const char *why = cam_head_undefined(split, fc);
+
+	if (why)
+		return error("%s", why);
 	if (ts_dim(fc) != 2 || ts_size(fc, 1) != channels)
 		return error("method 'cam' needs the head's weight to have one column per channel of the layer "
 			     "(%ld channels, weight %ldx%ld): use it at the layer before global pooling",

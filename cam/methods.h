@@ -217,6 +217,11 @@ uint64_t cam_image_seed(uint64_t seed, size_t item);
  * the layer. 0, or -1 after an error saying which and where CAM would work.
  */
 int cam_head_check(const ts_split *split, const ts_tensor *fc, int64_t channels);
+/*
+ * The part of cam_head_check that needs no activation: why 'cam' is undefined at split's layer (no
+ * linear head, or more than pooling and it after the layer), as a static sentence, or NULL.
+ */
+const char *cam_head_undefined(const ts_split *split, const ts_tensor *fc);
 
 /*
  * The map S (B, h, w) before the final ReLU for one method; (B, H, W), the input's size, for SobelCAM,

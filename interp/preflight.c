@@ -239,27 +239,27 @@ out:
 }
 
 /*
- * Whether method cam is defined at every cut of layer li of the loaded model m (fc its head weight, or
- * NULL): only pooling and a linear map follow each, which the cut graph tells without a forward. 1
- * also where the layer cannot be cut: the run says why, as it does for every method.
+ * Why method cam is undefined at a cut of layer el of the loaded model m (fc its head weight, or NULL),
+ * as cam_head_undefined tells it from the cut graph without a forward, or NULL where it is defined at
+ * every cut. NULL also where the layer cannot be cut: the run says why, as it does for every method.
  */
-static int cam_defined(const struct exp_layer *el, struct model *m, const ts_tensor *fc)
+static const char *cam_undefined(const struct exp_layer *el, struct model *m, const ts_tensor *fc)
 {
 	enum ts_layout layout;
 	size_t i, n = cam_layer_count(el->path);
 	char one[1024];
-	int defined = 1;
+	const char *why = NULL;
 
 	if (model_layout_parse(el->layout ? el->layout : "auto", &layout) < 0)
-		return 1;
-	for (i = 0; defined && i < n && i < CAM_MULTI_MAX; i++) {
+		return NULL;
+	for (i = 0; !why && i < n && i < CAM_MULTI_MAX; i++) {
 		ts_split *split = NULL;
 		if (cam_layer_nth(el->path, i, one, sizeof(one)) < 0 || model_split(m, one, layout, &split) < 0)
 			continue;
-		defined = fc && ts_split_linear_head(split);
+		why = cam_head_undefined(split, fc);
 		ts_split_free(split);
 	}
-	return defined;
+	return why;
 }
 
 int preflight_all_cam(struct experiment *e, struct diag *d)
@@ -269,7 +269,7 @@ int preflight_all_cam(struct experiment *e, struct diag *d)
 	struct strbuf cap = STRBUF_INIT;
 	struct pair {
 		size_t mi, li;
-		int headless;
+		const char *why;
 	} *out = NULL;
 	size_t mi, li, n = 0;
 
@@ -289,9 +289,11 @@ int preflight_all_cam(struct experiment *e, struct diag *d)
 		if (model_load(&m, em->file, "cpu") < 0)
 			continue;
 		fc = model_head_weight(&m);
-		for (li = 0; li < em->nr_layers; li++)
-			if (plan_has(&p, mi, li, ANY, "cam") && !cam_defined(&em->layers[li], &m, fc))
-				out[n++] = (struct pair){ mi, li, !fc };
+		for (li = 0; li < em->nr_layers; li++) {
+			const char *why;
+			if (plan_has(&p, mi, li, ANY, "cam") && (why = cam_undefined(&em->layers[li], &m, fc)))
+				out[n++] = (struct pair){ mi, li, why };
+		}
 		ts_free(fc);
 		model_release(&m);
 	}
@@ -303,11 +305,7 @@ done:
 		const struct exp_layer *el = &em->layers[out[li].li];
 		exp_leave_out(e, em->name, el->name, "cam", e->methods_all_pos);
 		diag_warning(d, e->methods_all_pos, "all leaves out cam at layer '%s' of model '%s': %s", el->name,
-			     em->name,
-			     out[li].headless ? "the model has no Linear module (cam needs a linear head on "
-						"pooled channels)"
-					      : "more than global average pooling and a linear head follows the "
-						"layer (cam needs a linear head on pooled channels)");
+			     em->name, out[li].why);
 	}
 	free(out);
 	strbuf_release(&cap);

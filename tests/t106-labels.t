@@ -84,8 +84,8 @@ EOF
 	# ViT block's table: its head row and 19 methods (all less cam and refinecam); the plan as the run.
 	test_expect_success 'a run of all: RefineCAM in the fused layers tables only, CAM only where defined' "
 		{ $CAMLAB run $TMP/all.yaml >$TMP/run 2>&1 || { cat $TMP/run; false; }; } &&
-		test_grep 'all.yaml:13:10: warning: all leaves out cam at layer .blk. of model .vit.: more than' $TMP/run &&
-		test_grep 'all.yaml:13:10: warning: all leaves out cam at layer .f. of model .cnn.: more than' $TMP/run &&
+		test_grep 'all.yaml:13:10: warning: all leaves out cam at layer .blk. of model .vit.: method .cam. needs the layer to feed global average pooling and the linear head directly' $TMP/run &&
+		test_grep 'all.yaml:13:10: warning: all leaves out cam at layer .f. of model .cnn.: method .cam. needs the layer to feed global average pooling and the linear head directly' $TMP/run &&
 		test \$(grep -c 'leaves out cam' $TMP/run) = 3 &&
 		! grep -q 'error' $TMP/run && t=$TMP/out/all/report/tables/methods &&
 		test_grep '^[|] RefineCAM [|]' \$t.vit.f.logit.predicted.md &&
