@@ -175,6 +175,13 @@ for meth in ("shapleycam", "shapleycam-h", "shapleycam-e", "gradcam"):
     e = float(np.abs(mine - H).max()) if mine is not None and mine.shape == H.shape else float("inf")
     ok(e < 1e-3, "explain --quirk shapley-prefix-tokens: %s final maps as pytorch-grad-cam's (max abs err %.2e)"
        % (meth, e))
+# a quirk that is not camlab's, hostile or not, is refused before anything runs or is written
+bad = os.path.join(tmp, "pwned")
+r = subprocess.run([camlab, "explain", "--model", model_pt, "--layer", LAYER, "--quirk", "$(touch %s); `id`" % bad,
+                    "--dataset", fm, "--limit", "1", "-o", os.path.join(tmp, "badquirk")], capture_output=True, text=True)
+ok(r.returncode == 2 and "unknown quirk '$(touch " in r.stderr and "shapley-prefix-tokens" in r.stderr
+   and not os.path.exists(bad) and not os.path.exists(os.path.join(tmp, "badquirk")),
+   "explain --quirk with a hostile value: refused, naming the quirks camlab knows, nothing run or written")
 # in a spec the quirk is a key of its own for the ShapleyCAM runs (GradCAM's runs stay shared), and runs
 keys = {}
 for quirk in (False, True):
